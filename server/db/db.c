@@ -1,0 +1,246 @@
+/* Per-thread PostgreSQL connections and declared statements; see db.h. */
+#include "db/db.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define DB_PREPARED_MAX 64
+#define DB_RECONNECT_INTERVAL_MS 1000
+#define DB_RETRIES 3
+
+struct db_connection {
+    PGconn *conn;
+    const struct db_statement *prepared[DB_PREPARED_MAX];
+    size_t prepared_count;
+    long long last_attempt_ms;
+};
+
+static char *db_conninfo;
+static pthread_key_t db_thread_key;
+static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
+
+static long long clock_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+void db_error_line(const char *message, char *out, size_t out_size)
+{
+    size_t length;
+    if (!message)
+        message = "unknown error";
+    length = strcspn(message, "\n");
+    if (length >= out_size)
+        length = out_size - 1;
+    memcpy(out, message, length);
+    out[length] = '\0';
+}
+
+static void db_connection_free(void *pointer)
+{
+    struct db_connection *db = pointer;
+    if (!db)
+        return;
+    if (db->conn)
+        PQfinish(db->conn);
+    free(db);
+}
+
+static void db_key_create(void)
+{
+    if (pthread_key_create(&db_thread_key, db_connection_free) != 0)
+        abort();
+}
+
+void db_configure(const char *conninfo)
+{
+    free(db_conninfo);
+    db_conninfo = strdup(conninfo);
+    pthread_once(&db_key_once, db_key_create);
+}
+
+PGconn *db_connect(const char *conninfo, char *error, size_t error_size)
+{
+    /* expand_dbname lets `conninfo` be a URI or key=value string; the keys after it
+     * override what it says about timeouts. */
+    const char *const keywords[] = {"dbname", "connect_timeout", "application_name",
+                                    "client_encoding", NULL};
+    const char *const values[] = {conninfo, "5", "agentgate", "UTF8", NULL};
+    PGconn *conn = PQconnectdbParams(keywords, values, 1);
+    PGresult *result;
+
+    if (!conn) {
+        snprintf(error, error_size, "out of memory");
+        return NULL;
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        db_error_line(PQerrorMessage(conn), error, error_size);
+        PQfinish(conn);
+        return NULL;
+    }
+    /* Bound every statement so a stuck query cannot hold an HTTP thread forever; UTC and
+     * ISO dates so formatting never depends on the server's settings. */
+    result = PQexec(conn, "SET statement_timeout = '15s'; SET TIME ZONE 'UTC';"
+                          "SET datestyle = 'ISO, YMD'; SET intervalstyle = 'iso_8601'");
+    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+        db_error_line(PQerrorMessage(conn), error, error_size);
+        PQclear(result);
+        PQfinish(conn);
+        return NULL;
+    }
+    PQclear(result);
+    return conn;
+}
+
+struct db_connection *db_thread_connection(void)
+{
+    struct db_connection *db;
+    char error[256];
+
+    pthread_once(&db_key_once, db_key_create);
+    db = pthread_getspecific(db_thread_key);
+    if (!db) {
+        db = calloc(1, sizeof *db);
+        if (!db)
+            return NULL;
+        if (pthread_setspecific(db_thread_key, db) != 0) {
+            free(db);
+            return NULL;
+        }
+    }
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
+        return db;
+    if (clock_ms() - db->last_attempt_ms < DB_RECONNECT_INTERVAL_MS && db->last_attempt_ms)
+        return NULL;
+    db->last_attempt_ms = clock_ms();
+    if (db->conn) {
+        PQfinish(db->conn);
+        db->conn = NULL;
+    }
+    db->prepared_count = 0;
+    if (!db_conninfo)
+        return NULL;
+    db->conn = db_connect(db_conninfo, error, sizeof error);
+    if (!db->conn) {
+        log_warn(NULL, "database unreachable: %s", error);
+        return NULL;
+    }
+    db->last_attempt_ms = 0;
+    return db;
+}
+
+void db_thread_release(void)
+{
+    struct db_connection *db;
+    pthread_once(&db_key_once, db_key_create);
+    db = pthread_getspecific(db_thread_key);
+    if (db) {
+        db_connection_free(db);
+        pthread_setspecific(db_thread_key, NULL);
+    }
+}
+
+static bool db_is_prepared(const struct db_connection *db, const struct db_statement *statement)
+{
+    for (size_t i = 0; i < db->prepared_count; i++)
+        if (db->prepared[i] == statement)
+            return true;
+    return false;
+}
+
+static bool db_connection_broken(const struct db_connection *db)
+{
+    return PQstatus(db->conn) != CONNECTION_OK;
+}
+
+/* One attempt. Returns the result, or NULL with *status set. */
+static PGresult *db_execute_once(struct db_connection *db, const struct db_statement *statement,
+                                 const char *const *params, enum db_status *status,
+                                 bool *retryable)
+{
+    PGresult *result;
+    const char *sqlstate;
+    char error[256];
+
+    *retryable = false;
+    if (!db_is_prepared(db, statement)) {
+        result = PQprepare(db->conn, statement->name, statement->sql, statement->param_count, NULL);
+        if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+            db_error_line(PQerrorMessage(db->conn), error, sizeof error);
+            PQclear(result);
+            if (db_connection_broken(db)) {
+                *status = DB_UNAVAILABLE;
+                *retryable = true; /* nothing was executed */
+                return NULL;
+            }
+            log_error(NULL, "cannot prepare %s: %s", statement->name, error);
+            *status = DB_FAILED;
+            return NULL;
+        }
+        PQclear(result);
+        if (db->prepared_count < DB_PREPARED_MAX)
+            db->prepared[db->prepared_count++] = statement;
+    }
+    result = PQexecPrepared(db->conn, statement->name, statement->param_count, params, NULL, NULL, 0);
+    switch (PQresultStatus(result)) {
+    case PGRES_TUPLES_OK:
+    case PGRES_COMMAND_OK:
+        *status = DB_OK;
+        return result;
+    default:
+        break;
+    }
+    db_error_line(PQerrorMessage(db->conn), error, sizeof error);
+    sqlstate = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
+    if (db_connection_broken(db)) {
+        *status = DB_UNAVAILABLE;
+        *retryable = statement->idempotent;
+    } else if (sqlstate && (strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0)) {
+        *status = DB_FAILED;
+        *retryable = true;
+    } else if (sqlstate && (strncmp(sqlstate, "57P", 3) == 0 || strncmp(sqlstate, "08", 2) == 0)) {
+        /* admin shutdown, cannot connect now, connection exceptions */
+        *status = DB_UNAVAILABLE;
+        *retryable = statement->idempotent;
+    } else {
+        log_error(NULL, "statement %s failed: %s", statement->name, error);
+        *status = DB_FAILED;
+    }
+    PQclear(result);
+    return NULL;
+}
+
+PGresult *db_execute(struct db_connection *db, const struct db_statement *statement,
+                     const char *const *params, enum db_status *status)
+{
+    for (int attempt = 0; attempt < DB_RETRIES; attempt++) {
+        bool retryable;
+        PGresult *result;
+
+        if (!db || !db->conn || db_connection_broken(db)) {
+            db = db_thread_connection();
+            if (!db) {
+                *status = DB_UNAVAILABLE;
+                return NULL;
+            }
+        }
+        result = db_execute_once(db, statement, params, status, &retryable);
+        if (result || !retryable)
+            return result;
+        if (*status == DB_UNAVAILABLE) {
+            /* Reconnect straight away once: a restarted server is usually back already. */
+            db->last_attempt_ms = 0;
+            db = db_thread_connection();
+            if (!db)
+                return NULL;
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,61 @@
+/*
+ * PostgreSQL access. Each HTTP pool thread owns one PGconn (libpq allows one
+ * thread per connection at a time), created on first use and reconnected
+ * after failures, with at most one connection attempt per second so a down
+ * database costs a request nothing but a fast 503. Statements are declared
+ * with DB_STATEMENT, prepared lazily once per connection and again after a
+ * reconnect. Every statement is parameterised; nothing is ever spliced into
+ * SQL text.
+ */
+#ifndef AGENTGATE_DB_H
+#define AGENTGATE_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct db_statement {
+    const char *name;
+    const char *sql;
+    int param_count;
+    /* May be sent again after the connection broke mid-call: re-running it cannot
+     * apply a change twice (e.g. guarded by a unique key). */
+    bool idempotent;
+};
+
+#define DB_STATEMENT(variable, text, params, is_idempotent)                                        \
+    static const struct db_statement variable = {#variable, text, params, is_idempotent}
+
+enum db_status {
+    DB_OK,          /* the statement ran; the result is the caller's */
+    DB_UNAVAILABLE, /* no connection, or it broke: answer 503 */
+    DB_FAILED,      /* the statement failed (constraint, bug): answer 500 */
+};
+
+struct db_connection;
+
+/* Remembers the conninfo (libpq URI or key=value) for every later connection. */
+void db_configure(const char *conninfo);
+
+/* The calling thread's connection, connected if needed; NULL when the database is
+ * unreachable. Owned by the thread; released when the thread exits. */
+struct db_connection *db_thread_connection(void);
+
+/* Runs a declared statement with text parameters (NULL for SQL NULL). On DB_OK returns a
+ * PGresult the caller must PQclear(); otherwise NULL. Serialization failures and deadlocks
+ * are retried up to 3 times. */
+PGresult *db_execute(struct db_connection *db, const struct db_statement *statement,
+                     const char *const *params, enum db_status *status)
+    __attribute__((warn_unused_result));
+
+/* Opens a standalone connection (for CLI commands). Returns NULL with a message in `error`. */
+PGconn *db_connect(const char *conninfo, char *error, size_t error_size)
+    __attribute__((warn_unused_result));
+
+/* Closes the calling thread's connection now. */
+void db_thread_release(void);
+
+/* Writes PQerrorMessage's first line into `out`, never more. */
+void db_error_line(const char *message, char *out, size_t out_size);
+
+#endif

@@ -1,0 +1,196 @@
+/* Applying and checking schema migrations; see migrate.h. */
+#include "db/migrate.h"
+
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+
+/* "AGMI": the session advisory lock held while migrating. */
+#define MIGRATE_LOCK_KEY 1095191881
+
+static void migration_checksum(const struct migration *migration, char out[65])
+{
+    unsigned char hash[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(hash, (const unsigned char *)migration->sql, strlen(migration->sql));
+    sodium_bin2hex(out, 65, hash, sizeof hash);
+}
+
+static bool command_ok(PGconn *conn, const char *sql, char *error, size_t error_size)
+{
+    PGresult *result = PQexec(conn, sql);
+    bool ok = PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK;
+    if (!ok)
+        db_error_line(PQerrorMessage(conn), error, error_size);
+    PQclear(result);
+    return ok;
+}
+
+/* Compares what the database recorded with the embedded list. *applied_mask gets one flag per
+ * embedded migration. Returns 0, or -1 with an error. */
+static int migrations_compare(PGconn *conn, bool *applied_mask, char *error, size_t error_size)
+{
+    PGresult *result;
+    int exists;
+
+    result = PQexec(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL");
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        db_error_line(PQerrorMessage(conn), error, error_size);
+        PQclear(result);
+        return -1;
+    }
+    exists = strcmp(PQgetvalue(result, 0, 0), "t") == 0;
+    PQclear(result);
+    if (!exists)
+        return 0;
+    result = PQexec(conn, "SELECT version, name, checksum FROM schema_migrations ORDER BY version");
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        db_error_line(PQerrorMessage(conn), error, error_size);
+        PQclear(result);
+        return -1;
+    }
+    for (int row = 0; row < PQntuples(result); row++) {
+        unsigned version = (unsigned)strtoul(PQgetvalue(result, row, 0), NULL, 10);
+        const char *name = PQgetvalue(result, row, 1);
+        const char *checksum = PQgetvalue(result, row, 2);
+        bool known = false;
+        for (unsigned i = 0; i < migrations_embedded_count; i++) {
+            char expected[65];
+            if (migrations_embedded[i].version != version)
+                continue;
+            known = true;
+            migration_checksum(&migrations_embedded[i], expected);
+            if (strcmp(expected, checksum) != 0) {
+                snprintf(error, error_size,
+                         "migration %04u_%s was edited after it was applied (checksum differs); "
+                         "add a new migration instead",
+                         version, migrations_embedded[i].name);
+                PQclear(result);
+                return -1;
+            }
+            applied_mask[i] = true;
+        }
+        if (!known) {
+            snprintf(error, error_size,
+                     "database has migration %04u_%s, which this agentgate does not know: "
+                     "it is older than the schema",
+                     version, name);
+            PQclear(result);
+            return -1;
+        }
+    }
+    PQclear(result);
+    return 0;
+}
+
+int migrate_check(PGconn *conn, unsigned *pending, char *error, size_t error_size)
+{
+    bool *applied = calloc(migrations_embedded_count + 1, sizeof *applied);
+    int status;
+
+    if (!applied) {
+        snprintf(error, error_size, "out of memory");
+        return -1;
+    }
+    status = migrations_compare(conn, applied, error, error_size);
+    *pending = 0;
+    for (unsigned i = 0; i < migrations_embedded_count; i++)
+        if (!applied[i])
+            (*pending)++;
+    free(applied);
+    return status;
+}
+
+static int migration_run(PGconn *conn, const struct migration *migration, char *error,
+                         size_t error_size)
+{
+    char checksum[65], version[16], message[200];
+    const char *params[3];
+    PGresult *result;
+
+    if (!command_ok(conn, "BEGIN", error, error_size))
+        return -1;
+    if (!command_ok(conn, migration->sql, message, sizeof message)) {
+        snprintf(error, error_size, "migration %04u_%s failed: %s", migration->version,
+                 migration->name, message);
+        goto rollback;
+    }
+    migration_checksum(migration, checksum);
+    snprintf(version, sizeof version, "%u", migration->version);
+    params[0] = version;
+    params[1] = migration->name;
+    params[2] = checksum;
+    result = PQexecParams(conn,
+                          "INSERT INTO schema_migrations (version, name, checksum) "
+                          "VALUES ($1, $2, $3)",
+                          3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+        db_error_line(PQerrorMessage(conn), error, error_size);
+        PQclear(result);
+        goto rollback;
+    }
+    PQclear(result);
+    if (!command_ok(conn, "COMMIT", error, error_size))
+        goto rollback;
+    return 0;
+rollback:
+    if (!command_ok(conn, "ROLLBACK", message, sizeof message)) {
+        /* the connection is gone; the server rolls back on its own */
+    }
+    return -1;
+}
+
+int migrate_apply(PGconn *conn, unsigned *applied_count, char *error, size_t error_size)
+{
+    char lock_sql[96], unlock_message[200];
+    bool *applied = NULL;
+    int status = -1;
+
+    *applied_count = 0;
+    /* Nothing to do is the common case, and needs no privilege beyond reading: the serving
+     * role may run this without CREATE rights. */
+    {
+        unsigned pending;
+        if (migrate_check(conn, &pending, error, error_size) != 0)
+            return -1;
+        if (pending == 0)
+            return 0;
+    }
+    snprintf(lock_sql, sizeof lock_sql, "SELECT pg_advisory_lock(%d)", MIGRATE_LOCK_KEY);
+    if (!command_ok(conn, lock_sql, error, error_size))
+        return -1;
+    if (!command_ok(conn,
+                    "SET client_min_messages = warning;"
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version integer PRIMARY KEY,"
+                    " name text NOT NULL,"
+                    " checksum text NOT NULL,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())",
+                    error, error_size))
+        goto unlock;
+    applied = calloc(migrations_embedded_count + 1, sizeof *applied);
+    if (!applied) {
+        snprintf(error, error_size, "out of memory");
+        goto unlock;
+    }
+    if (migrations_compare(conn, applied, error, error_size) != 0)
+        goto unlock;
+    for (unsigned i = 0; i < migrations_embedded_count; i++) {
+        if (applied[i])
+            continue;
+        if (migration_run(conn, &migrations_embedded[i], error, error_size) != 0)
+            goto unlock;
+        (*applied_count)++;
+    }
+    status = 0;
+unlock:
+    free(applied);
+    snprintf(lock_sql, sizeof lock_sql, "SELECT pg_advisory_unlock(%d)", MIGRATE_LOCK_KEY);
+    if (!command_ok(conn, lock_sql, unlock_message, sizeof unlock_message)) {
+        /* the lock ends with the session anyway */
+    }
+    return status;
+}

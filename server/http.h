@@ -1,0 +1,96 @@
+/*
+ * The HTTP front: libmicrohttpd with an epoll thread pool, a routing table,
+ * one request context per request, and every reply built here.
+ *
+ * Request lifetime: a struct request is allocated on libmicrohttpd's first
+ * callback for a request and freed only in the completion callback; handlers
+ * hang their state on it and never free it. A handler is called once, after
+ * the whole body has arrived, and must queue exactly one reply through the
+ * http_reply_* functions. Errors decided from the headers alone (unknown
+ * route, 405, 413 by Content-Length, 415) are answered before the body is
+ * read.
+ *
+ * Limits: connection count, connections per IP, idle timeout, per-connection
+ * memory, the route's body limit (checked against Content-Length before
+ * reading and while reading chunked bodies) and an absolute deadline per
+ * request enforced by a reaper thread, so a client dribbling bytes cannot hold
+ * a connection forever.
+ */
+#ifndef AGENTGATE_HTTP_H
+#define AGENTGATE_HTTP_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "errors.h"
+
+#define HTTP_PATH_PARAMS_MAX 3
+#define HTTP_PATH_PARAM_MAX 128
+
+struct request;
+struct server;
+
+typedef enum MHD_Result (*http_handler_fn)(struct request *request);
+/* Called once the headers are in: may set request->body_limit or return an error to answer
+ * at once (ERR_NONE to go on). */
+typedef enum agentgate_error (*http_prepare_fn)(struct request *request);
+
+struct route {
+    const char *method;
+    const char *pattern; /* "/v1/forums/{}/posts": {} matches one non-empty segment */
+    http_prepare_fn prepare;
+    http_handler_fn handle;
+    size_t body_limit; /* default; 0 means no body */
+};
+
+struct request {
+    struct server *server;
+    struct MHD_Connection *connection;
+    const struct route *route;
+    char id[17];
+    char params[HTTP_PATH_PARAMS_MAX][HTTP_PATH_PARAM_MAX];
+    size_t param_count;
+    char *body;
+    size_t body_length;
+    size_t body_capacity;
+    size_t body_limit;
+    bool body_too_large;
+    enum agentgate_error early_error;
+    long long started_ms;
+    unsigned status;
+    const struct forum_config *forum; /* set by routes under /v1/forums/{forum} */
+    void *connection_entry;           /* the reaper's record of this connection */
+    char extra_headers[4][2][160];
+    unsigned extra_header_count;
+    char method[16];
+    char path[256];
+};
+
+struct server {
+    const struct config *config;
+    struct MHD_Daemon *daemon;
+    unsigned schema_version; /* the newest migration this binary knows */
+};
+
+/* Starts serving `config` with `routes` (n entries). Returns 0, or -1 with a message. */
+int http_start(struct server *server, const struct route *routes, size_t route_count,
+               char *error, size_t error_size) __attribute__((warn_unused_result));
+void http_stop(struct server *server);
+
+/* A request header, or NULL. */
+const char *http_header(const struct request *request, const char *name);
+
+/* Replies. `body` is stolen (json_decref'd here). Each returns the result of queueing. */
+enum MHD_Result http_reply_json(struct request *request, unsigned status, json_t *body);
+enum MHD_Result http_reply_error(struct request *request, enum agentgate_error error,
+                                 const char *field, const char *message);
+/* Sends `text` with `content_type`, copying it. */
+enum MHD_Result http_reply_text(struct request *request, unsigned status, const char *content_type,
+                                const char *text, size_t length);
+/* Adds a header to the next reply of this request (at most 4). Both strings are copied. */
+void http_reply_header(struct request *request, const char *name, const char *value);
+
+#endif

@@ -1,0 +1,324 @@
+/*
+ * agentgate's command line (CONTRACT §2): `agentgate [--config FILE] COMMAND`.
+ * Exit codes: 0 success, 1 the operation failed, 2 bad usage or bad config;
+ * every failure prints one line on stderr naming the cause.
+ */
+#include <pwd.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db/agents.h"
+#include "db/db.h"
+#include "db/migrate.h"
+#include "handlers.h"
+#include "http.h"
+#include "log.h"
+#include "plugin_loader.h"
+#include "webhook_signature.h"
+
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+    "usage: agentgate [--config FILE] COMMAND\n"
+    "commands:\n"
+    "  serve [--no-migrate]       run the HTTP service (migrates first unless --no-migrate)\n"
+    "  migrate                    apply pending database migrations\n"
+    "  killswitch on --reason TEXT | killswitch off\n"
+    "                             stop / resume all agents of all forums\n"
+    "  agent pause FORUM AGENT --reason TEXT [--revoke-pending]\n"
+    "  agent resume FORUM AGENT   stop / resume one agent\n"
+    "  secret new                 print a fresh whsec_ secret\n"
+    "  version                    print the version\n";
+
+static int usage_error(const char *message)
+{
+    fprintf(stderr, "agentgate: %s\n%s", message, usage_text);
+    return EXIT_USAGE;
+}
+
+static int config_open(const char *path, struct config *config)
+{
+    char error[600];
+    if (config_load(path, config, error, sizeof error) != 0) {
+        fprintf(stderr, "agentgate: %s\n", error);
+        return EXIT_USAGE;
+    }
+    if (strcmp(config->log_level, "debug") == 0)
+        log_set_level(LOG_DEBUG);
+    else if (strcmp(config->log_level, "warn") == 0)
+        log_set_level(LOG_WARN);
+    else if (strcmp(config->log_level, "error") == 0)
+        log_set_level(LOG_ERROR);
+    return 0;
+}
+
+/* Who runs a CLI command, for the audit trail. */
+static void cli_actor(char *out, size_t out_size)
+{
+    struct passwd *user = getpwuid(getuid());
+    snprintf(out, out_size, "cli:%s", user ? user->pw_name : "unknown");
+}
+
+static int command_migrate(const struct config *config, bool quiet)
+{
+    char error[512];
+    unsigned applied;
+    PGconn *conn = db_connect(config->database, error, sizeof error);
+
+    if (!conn) {
+        fprintf(stderr, "agentgate: cannot connect to the database: %s\n", error);
+        return EXIT_FAILED;
+    }
+    if (migrate_apply(conn, &applied, error, sizeof error) != 0) {
+        fprintf(stderr, "agentgate: %s\n", error);
+        PQfinish(conn);
+        return EXIT_FAILED;
+    }
+    PQfinish(conn);
+    if (!quiet || applied)
+        printf("agentgate: %u migration(s) applied, schema at version %u\n", applied,
+               migrations_embedded_count
+                   ? migrations_embedded[migrations_embedded_count - 1].version
+                   : 0);
+    fflush(stdout);
+    return 0;
+}
+
+static int schema_check_current(const struct config *config)
+{
+    char error[512];
+    unsigned pending;
+    PGconn *conn = db_connect(config->database, error, sizeof error);
+
+    if (!conn) {
+        fprintf(stderr, "agentgate: cannot connect to the database: %s\n", error);
+        return EXIT_FAILED;
+    }
+    if (migrate_check(conn, &pending, error, sizeof error) != 0) {
+        fprintf(stderr, "agentgate: %s\n", error);
+        PQfinish(conn);
+        return EXIT_FAILED;
+    }
+    PQfinish(conn);
+    if (pending) {
+        fprintf(stderr,
+                "agentgate: schema is out of date: %u migration(s) pending; run `agentgate "
+                "migrate` (--no-migrate was given)\n",
+                pending);
+        return EXIT_FAILED;
+    }
+    return 0;
+}
+
+static int command_serve(struct config *config, int argc, char **argv)
+{
+    bool migrate = true;
+    struct server server = {.config = config};
+    char error[1400];
+    sigset_t signals;
+    int signal_number = 0, status;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--no-migrate") == 0)
+            migrate = false;
+        else
+            return usage_error("serve takes only --no-migrate");
+    }
+    if (plugin_load_all(config, error, sizeof error) != 0) {
+        fprintf(stderr, "agentgate: %s\n", error);
+        return EXIT_USAGE;
+    }
+    status = migrate ? command_migrate(config, true) : schema_check_current(config);
+    if (status != 0)
+        goto out;
+
+    /* Signals go to sigwait() below, never to a pool thread. */
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    db_configure(config->database);
+    if (http_start(&server, routes, routes_count_total, error, sizeof error) != 0) {
+        fprintf(stderr, "agentgate: %s\n", error);
+        status = EXIT_FAILED;
+        goto out;
+    }
+    log_info(NULL, "agentgate %s listening on %s (public URL %s, auth %s)", AGENTGATE_VERSION,
+             config->listen_host, config->public_url,
+             config->auth == AUTH_DEV     ? "dev"
+             : config->auth == AUTH_PROXY ? "proxy"
+                                          : "sso");
+    if (config->auth == AUTH_DEV)
+        log_warn(NULL, "auth = dev: anyone who can reach %s can sign in as anyone",
+                 config->public_url);
+    sigwait(&signals, &signal_number);
+    log_info(NULL, "signal %d: stopping", signal_number);
+    http_stop(&server);
+    db_thread_release();
+out:
+    plugin_unload_all();
+    return status;
+}
+
+static int command_killswitch(const struct config *config, int argc, char **argv)
+{
+    const char *reason = NULL;
+    bool engage, was;
+    char actor[96];
+    struct db_connection *db;
+    enum db_status status;
+
+    if (argc < 1)
+        return usage_error("killswitch needs on or off");
+    if (strcmp(argv[0], "on") == 0) {
+        engage = true;
+        if (argc != 3 || strcmp(argv[1], "--reason") != 0 || !*argv[2])
+            return usage_error("killswitch on needs --reason TEXT");
+        reason = argv[2];
+    } else if (strcmp(argv[0], "off") == 0) {
+        engage = false;
+        if (argc == 3 && strcmp(argv[1], "--reason") == 0)
+            reason = argv[2];
+        else if (argc != 1)
+            return usage_error("killswitch off takes only an optional --reason TEXT");
+    } else {
+        return usage_error("killswitch needs on or off");
+    }
+    cli_actor(actor, sizeof actor);
+    db_configure(config->database);
+    db = db_thread_connection();
+    status = db ? agents_killswitch_set(db, engage, reason, actor, &was) : DB_UNAVAILABLE;
+    db_thread_release();
+    if (status != DB_OK) {
+        fprintf(stderr, "agentgate: %s\n",
+                status == DB_UNAVAILABLE ? "cannot reach the database" : "could not set the kill switch");
+        return EXIT_FAILED;
+    }
+    printf("kill switch %s (was %s)\n", engage ? "on: all agents are stopped" : "off",
+           was ? "on" : "off");
+    return 0;
+}
+
+static int command_agent(const struct config *config, int argc, char **argv)
+{
+    const char *reason = NULL;
+    bool pause, revoke_pending = false;
+    char actor[96];
+    int revoked = 0;
+    struct db_connection *db;
+    enum db_status status;
+
+    if (argc < 3)
+        return usage_error("agent needs pause|resume FORUM AGENT");
+    if (strcmp(argv[0], "pause") == 0)
+        pause = true;
+    else if (strcmp(argv[0], "resume") == 0)
+        pause = false;
+    else
+        return usage_error("agent needs pause or resume");
+    if (!config_forum(config, argv[1])) {
+        fprintf(stderr, "agentgate: no forum named %s in %s\n", argv[1], config->path);
+        return EXIT_USAGE;
+    }
+    if (!*argv[2])
+        return usage_error("agent id must not be empty");
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+            reason = argv[++i];
+        else if (pause && strcmp(argv[i], "--revoke-pending") == 0)
+            revoke_pending = true;
+        else
+            return usage_error("unexpected argument to agent");
+    }
+    if (pause && (!reason || !*reason))
+        return usage_error("agent pause needs --reason TEXT");
+    cli_actor(actor, sizeof actor);
+    db_configure(config->database);
+    db = db_thread_connection();
+    status = db ? agents_set_paused(db, argv[1], argv[2], pause, reason, actor, revoke_pending,
+                                    &revoked)
+                : DB_UNAVAILABLE;
+    db_thread_release();
+    if (status != DB_OK) {
+        fprintf(stderr, "agentgate: %s\n",
+                status == DB_UNAVAILABLE ? "cannot reach the database" : "could not change the agent");
+        return EXIT_FAILED;
+    }
+    if (pause)
+        printf("agent %s of forum %s paused; %d pending draft(s) revoked\n", argv[2], argv[1],
+               revoked);
+    else
+        printf("agent %s of forum %s resumed\n", argv[2], argv[1]);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = "./agentgate.conf";
+    struct config config;
+    const char *command;
+    int index = 1, status;
+
+    if (sodium_init() < 0) {
+        fputs("agentgate: cannot initialise libsodium\n", stderr);
+        return EXIT_FAILED;
+    }
+    while (index < argc && strncmp(argv[index], "--", 2) == 0) {
+        if (strcmp(argv[index], "--config") == 0 && index + 1 < argc) {
+            config_path = argv[index + 1];
+            index += 2;
+        } else if (strncmp(argv[index], "--config=", 9) == 0) {
+            config_path = argv[index] + 9;
+            index++;
+        } else if (strcmp(argv[index], "--help") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else {
+            return usage_error("unknown option");
+        }
+    }
+    if (index >= argc)
+        return usage_error("no command given");
+    command = argv[index++];
+
+    /* Commands that need no configuration. */
+    if (strcmp(command, "version") == 0) {
+        printf("agentgate %s (plugin ABI %u)\n", AGENTGATE_VERSION, AGENTGATE_PLUGIN_ABI_VERSION);
+        return 0;
+    }
+    if (strcmp(command, "secret") == 0) {
+        char secret[80];
+        if (index >= argc || strcmp(argv[index], "new") != 0 || index + 1 != argc)
+            return usage_error("secret needs new");
+        webhook_secret_generate(secret, sizeof secret);
+        puts(secret);
+        sodium_memzero(secret, sizeof secret);
+        return 0;
+    }
+    if (strcmp(command, "serve") && strcmp(command, "migrate") && strcmp(command, "killswitch") &&
+        strcmp(command, "agent"))
+        return usage_error("unknown command");
+
+    status = config_open(config_path, &config);
+    if (status != 0)
+        return status;
+    if (strcmp(command, "serve") == 0)
+        status = command_serve(&config, argc - index, argv + index);
+    else if (strcmp(command, "migrate") == 0)
+        status = index == argc ? command_migrate(&config, false)
+                               : usage_error("migrate takes no arguments");
+    else if (strcmp(command, "killswitch") == 0)
+        status = command_killswitch(&config, argc - index, argv + index);
+    else
+        status = command_agent(&config, argc - index, argv + index);
+    config_free(&config);
+    return status;
+}
