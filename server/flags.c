@@ -22,8 +22,8 @@
  *
  *   secret.aws_access_key            critical  AKIA/ASIA + 16 upper-case letters or digits
  *   secret.private_key               critical  "-----BEGIN … PRIVATE KEY-----" up to its END line
- *   secret.github_token              critical  ghp_/gho_/ghs_/ghu_/ghr_ + >= 30, github_pat_ + >= 40
- *   secret.slack_token               critical  xoxb-/xoxp-/xoxa-/xoxr-/xoxs-/xoxe- tokens, Slack
+ *   secret.github_token              critical  ghp_/gho_/ghs_/ghu_/ghr_ + >= 30, github_pat_ + >=
+ * 40 secret.slack_token               critical  xoxb-/xoxp-/xoxa-/xoxr-/xoxs-/xoxe- tokens, Slack
  *                                              incoming-webhook URLs
  *   secret.api_key                   critical  well-known API key shapes: sk-… (OpenAI,
  *                                              Anthropic), sk_live_/rk_live_ (Stripe), AIza
@@ -161,6 +161,12 @@ static bool is_space(unsigned char c)
 static bool is_quote(unsigned char c)
 {
     return c == '"' || c == '\'';
+}
+
+/* True when c is one of the characters of `set` (never for 0). */
+static bool in_set(unsigned char c, const char *set)
+{
+    return c != 0 && strchr(set, c) != NULL;
 }
 
 static unsigned char to_lower(unsigned char c)
@@ -449,7 +455,7 @@ static bool setting_parse(const char *t, size_t len, size_t pos, struct setting 
 }
 
 static const char *const truthy_values[] = {"true", "1", "yes", "on", "enabled", "enable", NULL};
-static const char *const falsy_values[] = {"false", "0",       "no",   "off",
+static const char *const falsy_values[] = {"false", "0",        "no",      "off",
                                            "none",  "disabled", "disable", NULL};
 
 /* The span reported for a setting: its name up to the end of its value. */
@@ -484,22 +490,23 @@ static bool flag_literal_at(const char *t, size_t len, size_t pos, const char *c
 static bool is_placeholder(const char *t, size_t start, size_t end)
 {
     static const char *const stock[] = {
-        "password",  "passwd",   "pass",    "secret",   "changeme",    "change_me",
-        "example",   "redacted", "hidden",  "none",     "null",        "nil",
-        "true",      "false",    "empty",   "undefined", "dummy",      "mypassword",
-        "my_password", "token",  "apikey",  "api_key",  "placeholder", "required",
-        "optional",  "string",   NULL};
-    static const char *const code_prefixes[] = {"os.",      "process.", "self.",    "this.",
+        "password", "passwd",      "pass",     "secret",     "changeme",    "change_me", "example",
+        "redacted", "hidden",      "none",     "null",       "nil",         "true",      "false",
+        "empty",    "undefined",   "dummy",    "mypassword", "my_password", "token",     "apikey",
+        "api_key",  "placeholder", "required", "optional",   "string",      NULL};
+    static const char *const code_prefixes[] = {"os.",      "process.", "self.",     "this.",
                                                 "env.",     "config.",  "settings.", "secrets.",
-                                                "request.", "params.",  "args.",    NULL};
+                                                "request.", "params.",  "args.",     NULL};
     if (end - start < 4)
         return true;
     unsigned char first = (unsigned char)t[start], last = (unsigned char)t[end - 1];
-    if (strchr("$<{%[(*", first) != NULL || last == '>' || last == '}')
+    if (in_set(first, "$<{%[(*") || last == '>' || last == '}')
         return true;
-    if (is_repetitive(t, start, end) || memmem(t + start, end - start, "...", 3) != NULL ||
-        memchr(t + start, '(', end - start) != NULL)
+    if (is_repetitive(t, start, end) || memchr(t + start, '(', end - start) != NULL)
         return true;
+    for (size_t i = start; i + 3 <= end; i++)
+        if (t[i] == '.' && t[i + 1] == '.' && t[i + 2] == '.')
+            return true;
     char lower[VALUE_MAX + 1];
     if (!lowercase_copy(t, start, end, lower, sizeof lower))
         return false;
@@ -574,7 +581,7 @@ static size_t token_run(const char *t, size_t len, size_t i, const char *extra)
     size_t start = i;
     while (i - start < VALUE_MAX) {
         unsigned char c = at(t, len, i);
-        if (!is_alnum(c) && (c == 0 || extra == NULL || strchr(extra, c) == NULL))
+        if (!is_alnum(c) && (extra == NULL || !in_set(c, extra)))
             break;
         i++;
     }
@@ -617,9 +624,9 @@ static bool match_slack_token(const char *t, size_t len, size_t pos, struct span
         *out = (struct span){pos, end};
         return true;
     }
+    unsigned char kind = at(t, len, pos + 3); /* xoxb- bot, xoxp- user, xoxa- app, … */
     if (!starts_with(t, len, pos, "xox", false) || is_word(before(t, pos)) ||
-        strchr("abeprs", at(t, len, pos + 3)) == NULL || at(t, len, pos + 3) == 0 ||
-        at(t, len, pos + 4) != '-')
+        !in_set(kind, "abeprs") || at(t, len, pos + 4) != '-')
         return false;
     size_t body = pos + 5, end = token_run(t, len, body, "-");
     if (end - body < 10 || !span_has(t, body, end, is_digit))
@@ -638,13 +645,11 @@ struct key_shape {
 static bool match_api_key(const char *t, size_t len, size_t pos, struct span *out)
 {
     static const struct key_shape shapes[] = {
-        {"sk-", 20, "_-", true},      /* OpenAI sk-…, sk-proj-…; Anthropic sk-ant-… */
+        {"sk-", 20, "_-", true},       /* OpenAI sk-…, sk-proj-…; Anthropic sk-ant-… */
         {"sk_live_", 16, NULL, false}, /* Stripe */
-        {"rk_live_", 16, NULL, false},
-        {"AIza", 35, "_-", false}, /* Google */
-        {"glpat-", 20, "_-", false}, /* GitLab */
-        {"npm_", 36, NULL, false},
-        {"hf_", 30, NULL, false}, /* Hugging Face */
+        {"rk_live_", 16, NULL, false}, {"AIza", 35, "_-", false}, /* Google */
+        {"glpat-", 20, "_-", false},                              /* GitLab */
+        {"npm_", 36, NULL, false},     {"hf_", 30, NULL, false},  /* Hugging Face */
     };
     unsigned char p = before(t, pos);
     if (is_word(p) || p == '-')
@@ -737,7 +742,7 @@ static bool match_password_in_url(const char *t, size_t len, size_t pos, struct 
     size_t user = i + 3, colon = 0, at_sign = 0;
     for (size_t j = user; j < len && j - user < USERINFO_MAX; j++) {
         unsigned char c = (unsigned char)t[j];
-        if (is_space(c) || c < 0x20 || strchr("/?#\"'`<>", c) != NULL)
+        if (is_space(c) || c < 0x20 || in_set(c, "/?#\"'`<>"))
             break;
         if (c == ':' && colon == 0)
             colon = j;
@@ -753,26 +758,18 @@ static bool match_password_in_url(const char *t, size_t len, size_t pos, struct 
     return true;
 }
 
-/* Does the identifier t[start, end) name a secret? The keyword must be the whole name or its
- * last part: DB_PASSWORD, db.password, x-api-key, dbPassword (camel case), not OLDPASSWORDS. */
+/* Does the identifier t[start, end) name a secret? It must end with a keyword: DB_PASSWORD,
+ * db.password, x-api-key, dbPassword, PGPASSWORD; not PASSWORDS or password_hint. */
 static bool names_secret(const char *t, size_t start, size_t end)
 {
     static const char *const keywords[] = {
-        "password",   "passwd",     "passphrase", "secret",       "api_key",      "apikey",
-        "api-key",    "access_key", "secret_key", "private_key",  "auth_token",   "access_token",
-        "api_token",  "refresh_token", "client_secret", NULL};
-    while (end > start && t[start] == '-')
-        start++; /* --password */
+        "password",  "passwd",        "passphrase",    "secret",      "api_key",    "apikey",
+        "api-key",   "access_key",    "secret_key",    "private_key", "auth_token", "access_token",
+        "api_token", "refresh_token", "client_secret", NULL};
     for (const char *const *k = keywords; *k != NULL; k++) {
         size_t n = strlen(*k);
-        if (end - start < n || !starts_with(t, end, end - n, *k, true))
-            continue;
-        size_t kw = end - n;
-        unsigned char p = before(t, kw);
-        if (kw == start || p == '_' || p == '-' || p == '.')
+        if (end - start >= n && starts_with(t, end, end - n, *k, true))
             return true;
-        if (is_upper((unsigned char)t[kw]) && (is_lower(p) || is_digit(p)))
-            return true; /* camelCase */
     }
     return false;
 }
@@ -812,7 +809,7 @@ static bool match_password_assignment(const char *t, size_t len, size_t pos, str
     } else {
         while (v_end < len && v_end - v < VALUE_MAX) {
             unsigned char c = (unsigned char)t[v_end];
-            if (is_space(c) || c < 0x20 || strchr("&,;\"'`)]}<", c) != NULL)
+            if (is_space(c) || c < 0x20 || in_set(c, "&,;\"'`)]}<"))
                 break;
             v_end++;
         }
@@ -851,13 +848,13 @@ static bool symbolic_mode_world_writable(const char *t, size_t start, size_t end
     size_t i = start;
     while (i < end) {
         bool others = false;
-        for (; i < end && strchr("ugoa", t[i]) != NULL; i++)
+        for (; i < end && in_set(t[i], "ugoa"); i++)
             others = others || t[i] == 'o' || t[i] == 'a';
-        if (i == end || strchr("+-=", t[i]) == NULL)
+        if (i == end || !in_set(t[i], "+-="))
             return false;
-        while (i < end && strchr("+-=", t[i]) != NULL) {
+        while (i < end && in_set(t[i], "+-=")) {
             bool grants = t[i] != '-';
-            for (i++; i < end && strchr("rwxXstugo", t[i]) != NULL; i++)
+            for (i++; i < end && in_set(t[i], "rwxXstugo"); i++)
                 if (t[i] == 'w' && grants && others)
                     return true;
         }
@@ -880,8 +877,8 @@ static bool mode_token_world_writable(const char *t, struct span tok)
 
 static bool match_world_writable(const char *t, size_t len, size_t pos, struct span *out)
 {
-    static const char *const mode_keys[] = {"mode",    "filemode",    "dirmode",
-                                            "directorymode", "permissions", "chmod", NULL};
+    static const char *const mode_keys[] = {"mode",        "filemode", "dirmode", "directorymode",
+                                            "permissions", "chmod",    NULL};
     if (starts_with(t, len, pos, "S_IWOTH", false) && !is_alnum(before(t, pos)) &&
         !is_word(at(t, len, pos + 7))) {
         *out = (struct span){pos, pos + 7};
@@ -890,8 +887,8 @@ static bool match_world_writable(const char *t, size_t len, size_t pos, struct s
     if (starts_with(t, len, pos, "chmod", false) && !is_word(before(t, pos)) &&
         at(t, len, pos + 5) == '(') {
         /* os.chmod(path, 0o777), fs.chmodSync is not matched on purpose (no '(' after). */
-        for (size_t i = pos + 6; i < len && i - pos < STATEMENT_MAX && t[i] != ')' &&
-                                 t[i] != '\n';) {
+        for (size_t i = pos + 6;
+             i < len && i - pos < STATEMENT_MAX && t[i] != ')' && t[i] != '\n';) {
             size_t s = i;
             while (i < len && (is_alnum((unsigned char)t[i]) || is_quote((unsigned char)t[i])))
                 i++;
@@ -928,10 +925,10 @@ static bool match_world_writable(const char *t, size_t len, size_t pos, struct s
 
 static bool match_public_acl(const char *t, size_t len, size_t pos, struct span *out)
 {
-    static const char *const names[] = {"public-read-write", "public-read",
-                                        "allAuthenticatedUsers", "allUsers", NULL};
-    static const char *const block_keys[] = {"blockpublicacls", "blockpublicpolicy",
-                                             "ignorepublicacls", "restrictpublicbuckets",
+    static const char *const names[] = {"public-read-write", "public-read", "allAuthenticatedUsers",
+                                        "allUsers", NULL};
+    static const char *const block_keys[] = {"blockpublicacls",   "blockpublicpolicy",
+                                             "ignorepublicacls",  "restrictpublicbuckets",
                                              "blockpublicaccess", NULL};
     if (!is_ident(before(t, pos))) {
         for (const char *const *n = names; *n != NULL; n++) {
@@ -1027,11 +1024,11 @@ static bool match_grant_everyone(const char *t, size_t len, size_t pos, struct s
 
 /* Settings whose truthy value switches a check off, and whose falsy value does. */
 static const char *const tls_off_when_true[] = {
-    "insecure",   "noverify",    "skipverify",       "skiptlsverify", "disablessl",
+    "insecure",   "noverify",    "skipverify",         "skiptlsverify", "disablessl",
     "disabletls", "sslnoverify", "nocheckcertificate", "trustallcerts", NULL};
 static const char *const tls_transports[] = {"ssl", "tls", "https", "cert", "peer", "host", NULL};
-static const char *const tls_off_when_false[] = {"rejectunauthorized", "checkhostname",
-                                                 "strictssl", NULL};
+static const char *const tls_off_when_false[] = {"rejectunauthorized", "checkhostname", "strictssl",
+                                                 NULL};
 
 static bool tls_setting_disables(const struct setting *s)
 {
@@ -1042,8 +1039,7 @@ static bool tls_setting_disables(const struct setting *s)
         return in_list(s->value, truthy_values);
     bool verify = strcmp(s->key, "verify") == 0 ||
                   (strstr(s->key, "verify") != NULL && contains_any(s->key, tls_transports));
-    return (verify || contains_any(s->key, tls_off_when_false)) &&
-           in_list(s->value, falsy_values);
+    return (verify || contains_any(s->key, tls_off_when_false)) && in_list(s->value, falsy_values);
 }
 
 /* curl … -k: the -k (or a bundle such as -sSk) in a curl command. */
@@ -1061,12 +1057,14 @@ static bool curl_insecure_at(const char *t, size_t len, size_t pos, struct span 
     return false;
 }
 
-static bool match_tls_verification_disabled(const char *t, size_t len, size_t pos,
-                                             struct span *out)
+static bool match_tls_verification_disabled(const char *t, size_t len, size_t pos, struct span *out)
 {
-    static const char *const flags[] = {"--insecure-skip-tls-verify", "--insecure",
-                                        "--no-check-certificate",     "--no-verify-ssl",
-                                        "--skip-tls-verify",          "--kubelet-insecure-tls",
+    static const char *const flags[] = {"--insecure-skip-tls-verify",
+                                        "--insecure",
+                                        "--no-check-certificate",
+                                        "--no-verify-ssl",
+                                        "--skip-tls-verify",
+                                        "--kubelet-insecure-tls",
                                         NULL};
     static const char *const constants[] = {"VERIFY_NONE", "CERT_NONE", NULL};
     if (flag_literal_at(t, len, pos, flags, out) || curl_insecure_at(t, len, pos, out))
@@ -1091,14 +1089,10 @@ static bool match_tls_verification_disabled(const char *t, size_t len, size_t po
 static bool match_host_key_checking_disabled(const char *t, size_t len, size_t pos,
                                              struct span *out)
 {
+    static const char *const names[] = {"stricthostkeychecking", NULL};
     static const char *const off[] = {"no", "off", "false", NULL};
     struct setting s;
-    if (at(t, len, pos) != 'S' && at(t, len, pos) != 's' && at(t, len, pos) != '-')
-        return false;
-    if (!setting_parse(t, len, pos, &s) || !ends_with_any(s.key, (const char *const[]){
-                                                                     "stricthostkeychecking",
-                                                                     NULL}) ||
-        !in_list(s.value, off))
+    if (!setting_parse(t, len, pos, &s) || !ends_with_any(s.key, names) || !in_list(s.value, off))
         return false;
     setting_span(&s, out);
     return true;
@@ -1137,16 +1131,17 @@ static bool pg_hba_trust_at(const char *t, size_t len, size_t pos, struct span *
 
 static bool auth_setting_disables(const struct setting *s)
 {
-    static const char *const off_when_true[] = {
-        "noauth",         "disableauth",     "authdisabled",         "skipauth",
-        "allowanonymous", "anonymousenable", "anonymousaccess",      "allowunauthenticated",
-        "skipgranttables", NULL};
-    static const char *const off_when_false[] = {
-        "authenabled",    "authenticationenabled", "requireauth",  "requireauthentication",
-        "authrequired",   "authenticationrequired", "securityenabled", "protectedmode",
-        "verifysignature", NULL};
-    static const char *const bare[] = {"auth", "authentication", "authorization", "security",
-                                       NULL};
+    static const char *const off_when_true[] = {"noauth",          "disableauth",
+                                                "authdisabled",    "skipauth",
+                                                "allowanonymous",  "anonymousenable",
+                                                "anonymousaccess", "allowunauthenticated",
+                                                "skipgranttables", NULL};
+    static const char *const off_when_false[] = {"authenabled",     "authenticationenabled",
+                                                 "requireauth",     "requireauthentication",
+                                                 "authrequired",    "authenticationrequired",
+                                                 "securityenabled", "protectedmode",
+                                                 "verifysignature", NULL};
+    static const char *const bare[] = {"auth", "authentication", "authorization", "security", NULL};
     static const char *const empty_token[] = {"notebookapptoken", "serverapptoken",
                                               "notebookapppassword", "serverapppassword", NULL};
     if (s->empty_quoted)
@@ -1160,8 +1155,9 @@ static bool auth_setting_disables(const struct setting *s)
 
 static bool match_auth_disabled(const char *t, size_t len, size_t pos, struct span *out)
 {
-    static const char *const flags[] = {"--no-auth", "--noauth", "--disable-auth",
-                                        "--skip-grant-tables", "--allow-unauthenticated", NULL};
+    static const char *const flags[] = {
+        "--no-auth", "--noauth", "--disable-auth", "--skip-grant-tables", "--allow-unauthenticated",
+        NULL};
     if (flag_literal_at(t, len, pos, flags, out) || pg_hba_trust_at(t, len, pos, out))
         return true;
     struct setting s;
@@ -1190,8 +1186,8 @@ static bool match_open_to_internet(const char *t, size_t len, size_t pos, struct
 
 static bool match_recursive_delete(const char *t, size_t len, size_t pos, struct span *out)
 {
-    static const char *const powershell[] = {"Remove-Item", "ri", "del", "erase", "rd", "rmdir",
-                                             NULL};
+    static const char *const powershell[] = {"Remove-Item", "ri",    "del", "erase",
+                                             "rd",          "rmdir", NULL};
     struct span tok;
     size_t i = 0;
     if (command_at(t, len, pos, "rm", false, &i)) {
@@ -1222,8 +1218,8 @@ static bool match_recursive_delete(const char *t, size_t len, size_t pos, struct
             while (name_end < tok.end && t[name_end] != ':')
                 name_end++;
             /* -Recurse (or an unambiguous prefix, -r), or /s for cmd's rd and del. */
-            bool is_prefix = name_end - tok.start >= 2 && name_end - tok.start <= 8 &&
-                             t[tok.start] == '-';
+            bool is_prefix =
+                name_end - tok.start >= 2 && name_end - tok.start <= 8 && t[tok.start] == '-';
             for (size_t k = tok.start; is_prefix && k < name_end; k++)
                 if (to_lower((unsigned char)t[k]) != (unsigned char)"-recurse"[k - tok.start])
                     is_prefix = false;
@@ -1257,8 +1253,7 @@ static size_t sql_name_end(const char *t, size_t len, size_t i)
 {
     size_t start = i;
     for (unsigned char c = at(t, len, i);
-         i - start < IDENT_MAX && (is_word(c) || (c != 0 && strchr(".\"`[]", c) != NULL));
-         c = at(t, len, ++i))
+         i - start < IDENT_MAX && (is_word(c) || in_set(c, ".\"`[]")); c = at(t, len, ++i))
         ;
     while (i > start && t[i - 1] == '.')
         i--;
@@ -1305,8 +1300,8 @@ static bool match_delete_without_where(const char *t, size_t len, size_t pos, st
 
 static bool match_force_push(const char *t, size_t len, size_t pos, struct span *out)
 {
-    static const char *const global_with_arg[] = {"-C", "-c", "--git-dir", "--work-tree",
-                                                  "--namespace", NULL};
+    static const char *const global_with_arg[] = {"-C",          "-c",          "--git-dir",
+                                                  "--work-tree", "--namespace", NULL};
     size_t i = 0;
     if (!command_at(t, len, pos, "git", false, &i))
         return false;
@@ -1342,8 +1337,8 @@ static bool match_force_push(const char *t, size_t len, size_t pos, struct span 
 /* Devices that are harmless to write to. */
 static bool is_harmless_device(const char *t, size_t start, size_t end)
 {
-    static const char *const harmless[] = {"null", "zero", "stdout", "stderr", "tty", "fd/1",
-                                           "fd/2", NULL};
+    static const char *const harmless[] = {"null", "zero", "stdout", "stderr",
+                                           "tty",  "fd/1", "fd/2",   NULL};
     for (const char *const *h = harmless; *h != NULL; h++)
         if (span_equals_ci(t, start, end, *h))
             return true;
@@ -1357,8 +1352,7 @@ static bool match_disk_wipe(const char *t, size_t len, size_t pos, struct span *
     if (command_at(t, len, pos, "dd", false, &i)) {
         for (int n = 0; n < SHELL_TOKENS_MAX && shell_next_token(t, len, &i, &tok); n++) {
             static const char of[] = "of=/dev/";
-            if (starts_with(t, tok.end, tok.start, of, false) &&
-                tok.end > tok.start + strlen(of) &&
+            if (starts_with(t, tok.end, tok.start, of, false) && tok.end > tok.start + strlen(of) &&
                 !is_harmless_device(t, tok.start + strlen(of), tok.end)) {
                 *out = (struct span){pos, tok.end};
                 return true;
@@ -1402,7 +1396,7 @@ static bool match_disk_wipe(const char *t, size_t len, size_t pos, struct span *
 
 static bool is_local_part_char(unsigned char c)
 {
-    return is_alnum(c) || (c != 0 && strchr("._%+-", c) != NULL);
+    return is_alnum(c) || in_set(c, "._%+-");
 }
 
 /* True when pos is inside the user-info part of a URL (https://user@host). */
@@ -1418,6 +1412,25 @@ static bool in_url_userinfo(const char *t, size_t pos)
     return false;
 }
 
+/* True when the word before pos is a remote shell command: "ssh root@db.example.com" names
+ * an account on a host, not an e-mail address. */
+static bool after_remote_shell(const char *t, size_t pos)
+{
+    static const char *const commands[] = {"ssh", "scp", "sftp", "mosh", "ssh-copy-id", NULL};
+    size_t end = pos;
+    while (end > 0 && is_blank((unsigned char)t[end - 1]))
+        end--;
+    if (end == pos)
+        return false;
+    size_t start = end;
+    while (start > 0 && end - start < 16 && !is_space((unsigned char)t[start - 1]))
+        start--;
+    for (const char *const *c = commands; *c != NULL; c++)
+        if (end - start == strlen(*c) && memcmp(t + start, *c, end - start) == 0)
+            return true;
+    return false;
+}
+
 static bool match_email(const char *t, size_t len, size_t pos, struct span *out)
 {
     unsigned char c = at(t, len, pos), p = before(t, pos);
@@ -1426,7 +1439,8 @@ static bool match_email(const char *t, size_t len, size_t pos, struct span *out)
     size_t i = pos;
     while (is_local_part_char(at(t, len, i)) && i - pos <= 64)
         i++;
-    if (at(t, len, i) != '@' || t[i - 1] == '.' || in_url_userinfo(t, pos))
+    if (at(t, len, i) != '@' || t[i - 1] == '.' || in_url_userinfo(t, pos) ||
+        after_remote_shell(t, pos))
         return false;
     size_t domain = i + 1, label = domain, labels = 0;
     for (i = domain;; i++) {
@@ -1499,8 +1513,8 @@ static size_t international_phone_end(const char *t, size_t len, size_t pos)
 static size_t national_phone_end(const char *t, size_t len, size_t pos)
 {
     size_t i = pos;
-    if (at(t, len, i) == '1' && strchr("-. ", at(t, len, i + 1)) != NULL &&
-        at(t, len, i + 1) != 0 && (is_digit(at(t, len, i + 2)) || at(t, len, i + 2) == '('))
+    if (at(t, len, i) == '1' && in_set(at(t, len, i + 1), "-. ") &&
+        (is_digit(at(t, len, i + 2)) || at(t, len, i + 2) == '('))
         i += 2;
     if (at(t, len, i) == '(') {
         size_t area = digits_at(t, len, i + 1, 3);
@@ -1511,7 +1525,7 @@ static size_t national_phone_end(const char *t, size_t len, size_t pos)
             i++;
         size_t exchange = digits_at(t, len, i, 3);
         unsigned char sep = at(t, len, exchange);
-        if (exchange == 0 || sep == 0 || strchr("-. ", sep) == NULL)
+        if (exchange == 0 || !in_set(sep, "-. "))
             return 0;
         return digits_at(t, len, exchange + 1, 4);
     }
@@ -1528,7 +1542,7 @@ static size_t national_phone_end(const char *t, size_t len, size_t pos)
 static bool match_phone(const char *t, size_t len, size_t pos, struct span *out)
 {
     unsigned char c = at(t, len, pos), p = before(t, pos);
-    if (is_alnum(p) || (p != 0 && strchr("+-./_:,=#", p) != NULL))
+    if (is_alnum(p) || in_set(p, "+-./_:,=#"))
         return false;
     size_t end = 0;
     if (c == '+')
@@ -1655,10 +1669,8 @@ static const struct detector detectors[] = {
     {"access.world_writable", SEVERITY_WARNING, match_world_writable, NULL},
     {"access.public_acl", SEVERITY_CRITICAL, match_public_acl, NULL},
     {"access.grant_everyone", SEVERITY_CRITICAL, match_grant_everyone, NULL},
-    {"access.tls_verification_disabled", SEVERITY_WARNING, match_tls_verification_disabled,
-     NULL},
-    {"access.host_key_checking_disabled", SEVERITY_WARNING, match_host_key_checking_disabled,
-     NULL},
+    {"access.tls_verification_disabled", SEVERITY_WARNING, match_tls_verification_disabled, NULL},
+    {"access.host_key_checking_disabled", SEVERITY_WARNING, match_host_key_checking_disabled, NULL},
     {"access.auth_disabled", SEVERITY_CRITICAL, match_auth_disabled, NULL},
     {"access.open_to_internet", SEVERITY_WARNING, match_open_to_internet, NULL},
     {"destructive.recursive_delete", SEVERITY_CRITICAL, match_recursive_delete, NULL},

@@ -160,6 +160,19 @@ static bool db_connection_broken(const struct db_connection *db)
     return PQstatus(db->conn) != CONNECTION_OK;
 }
 
+/* True when a failure means the server is gone or going rather than that the statement is
+ * wrong: the connection broke, libpq itself reported the error (no SQLSTATE: "server closed the
+ * connection unexpectedly"), or the server is shutting down or refusing connections
+ * (57P01-57P04, class 08). */
+static bool db_failure_is_connection(const struct db_connection *db, const PGresult *result)
+{
+    const char *sqlstate = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
+
+    if (db_connection_broken(db) || !sqlstate)
+        return true;
+    return strncmp(sqlstate, "57P", 3) == 0 || strncmp(sqlstate, "08", 2) == 0;
+}
+
 /* One attempt. Returns the result, or NULL with *status set. */
 static PGresult *db_execute_once(struct db_connection *db, const struct db_statement *statement,
                                  const char *const *params, enum db_status *status,
@@ -174,12 +187,13 @@ static PGresult *db_execute_once(struct db_connection *db, const struct db_state
         result = PQprepare(db->conn, statement->name, statement->sql, statement->param_count, NULL);
         if (PQresultStatus(result) != PGRES_COMMAND_OK) {
             db_error_line(PQerrorMessage(db->conn), error, sizeof error);
-            PQclear(result);
-            if (db_connection_broken(db)) {
+            if (db_failure_is_connection(db, result)) {
+                PQclear(result);
                 *status = DB_UNAVAILABLE;
                 *retryable = true; /* nothing was executed */
                 return NULL;
             }
+            PQclear(result);
             log_error(NULL, "cannot prepare %s: %s", statement->name, error);
             *status = DB_FAILED;
             return NULL;
@@ -199,16 +213,12 @@ static PGresult *db_execute_once(struct db_connection *db, const struct db_state
     }
     db_error_line(PQerrorMessage(db->conn), error, sizeof error);
     sqlstate = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
-    if (db_connection_broken(db)) {
+    if (db_failure_is_connection(db, result)) {
         *status = DB_UNAVAILABLE;
         *retryable = statement->idempotent;
     } else if (sqlstate && (strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0)) {
         *status = DB_FAILED;
         *retryable = true;
-    } else if (sqlstate && (strncmp(sqlstate, "57P", 3) == 0 || strncmp(sqlstate, "08", 2) == 0)) {
-        /* admin shutdown, cannot connect now, connection exceptions */
-        *status = DB_UNAVAILABLE;
-        *retryable = statement->idempotent;
     } else {
         log_error(NULL, "statement %s failed: %s", statement->name, error);
         *status = DB_FAILED;
@@ -232,15 +242,19 @@ PGresult *db_execute(struct db_connection *db, const struct db_statement *statem
             }
         }
         result = db_execute_once(db, statement, params, status, &retryable);
-        if (result || !retryable)
+        if (result)
             return result;
         if (*status == DB_UNAVAILABLE) {
-            /* Reconnect straight away once: a restarted server is usually back already. */
+            /* Drop the connection even if libpq still calls it open, and reconnect straight
+             * away once: a restarted server is usually back already. */
+            PQfinish(db->conn);
+            db->conn = NULL;
+            db->prepared_count = 0;
             db->last_attempt_ms = 0;
-            db = db_thread_connection();
-            if (!db)
-                return NULL;
+            db = NULL;
         }
+        if (!retryable)
+            return NULL;
     }
     return NULL;
 }

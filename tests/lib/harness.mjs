@@ -231,10 +231,14 @@ export async function startPrivateCluster() {
     host: data,
     port,
     start() {
-      execFileSync('runuser', ['-u', 'postgres', '--', `${PGBIN}/pg_ctl`, '-D', data, '-o', `-k ${data} -p ${port} -c listen_addresses='' -c fsync=off`, '-l', path.join(dir, 'log'), '-w', 'start'], { stdio: 'ignore' });
+      execFileSync('runuser', ['-u', 'postgres', '--', `${PGBIN}/pg_ctl`, '-D', data, '-o', `-k ${data} -p ${port} -c listen_addresses='' -c fsync=off`, '-l', path.join(data, 'server.log'), '-w', 'start'], { stdio: 'ignore' });
     },
-    stop(mode = 'fast') {
-      execFileSync('runuser', ['-u', 'postgres', '--', `${PGBIN}/pg_ctl`, '-D', data, '-m', mode, '-w', 'stop'], { stdio: 'ignore' });
+    stop(mode = 'fast', { ignoreErrors = false } = {}) {
+      try {
+        execFileSync('runuser', ['-u', 'postgres', '--', `${PGBIN}/pg_ctl`, '-D', data, '-m', mode, '-w', 'stop'], { stdio: 'ignore' });
+      } catch (e) {
+        if (!ignoreErrors) throw e;
+      }
     },
   };
   cluster.start();

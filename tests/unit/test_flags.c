@@ -83,8 +83,9 @@ static const struct detection detections[] = {
      "critical", "-----BEGIN OPENSSH PRIVATE KEY-----"},
     {"use token ghp_4fT9kLm2Qx8ZpR7vW1nB3cD5eF6gH0jK2lM4 for the API", "secret.github_token",
      "critical", "ghp_4fT9kLm2Qx8ZpR7vW1nB3cD5eF6gH0jK2lM4"},
-    {"GH=github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789abcdefGHIJ", "secret.github_token",
-     "critical", "github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789abcdefGHIJ"},
+    {"GH=github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789abcdefGHIJ",
+     "secret.github_token", "critical",
+     "github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789abcdefGHIJ"},
     {"slack: xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp", "secret.slack_token", "critical",
      "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp"},
     {"post to https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdEFGHijklMNOP1234",
@@ -129,8 +130,8 @@ static const struct detection detections[] = {
      "public-read"},
     {"x-amz-acl: public-read-write", "access.public_acl", "critical", "public-read-write"},
     {"gsutil iam ch allUsers:objectViewer gs://b", "access.public_acl", "critical", "allUsers"},
-    {"grantee uri http://acs.amazonaws.com/groups/global/AllUsers", "access.public_acl",
-     "critical", "AllUsers"},
+    {"grantee uri http://acs.amazonaws.com/groups/global/AllUsers", "access.public_acl", "critical",
+     "AllUsers"},
     {"BlockPublicAcls=false", "access.public_acl", "critical", "BlockPublicAcls=false"},
     {"GRANT ALL PRIVILEGES ON orders TO PUBLIC;", "access.grant_everyone", "critical",
      "GRANT ALL PRIVILEGES ON orders TO PUBLIC"},
@@ -147,13 +148,12 @@ static const struct detection detections[] = {
      "--insecure"},
     {"NODE_TLS_REJECT_UNAUTHORIZED=0 node app.js", "access.tls_verification_disabled", "warning",
      "NODE_TLS_REJECT_UNAUTHORIZED=0"},
-    {"cfg := &tls.Config{InsecureSkipVerify: true}", "access.tls_verification_disabled",
-     "warning", "InsecureSkipVerify: true"},
+    {"cfg := &tls.Config{InsecureSkipVerify: true}", "access.tls_verification_disabled", "warning",
+     "InsecureSkipVerify: true"},
     {"git config --global http.sslVerify false", "access.tls_verification_disabled", "warning",
      "http.sslVerify false"},
     {"ssl_verify: false", "access.tls_verification_disabled", "warning", "ssl_verify: false"},
-    {"ctx.verify_mode = ssl.CERT_NONE", "access.tls_verification_disabled", "warning",
-     "CERT_NONE"},
+    {"ctx.verify_mode = ssl.CERT_NONE", "access.tls_verification_disabled", "warning", "CERT_NONE"},
     {"wget --no-check-certificate https://x/", "access.tls_verification_disabled", "warning",
      "--no-check-certificate"},
     {"ssh -o StrictHostKeyChecking=no deploy@10.0.0.5", "access.host_key_checking_disabled",
@@ -168,7 +168,7 @@ static const struct detection detections[] = {
     {"# pg_hba.conf\nhost all all 10.1.0.0/16 trust\n", "access.auth_disabled", "critical",
      "host all all 10.1.0.0/16 trust"},
     {"jupyter notebook --NotebookApp.token=''", "access.auth_disabled", "critical",
-     "NotebookApp.token=''"},
+     "--NotebookApp.token=''"},
     {"aws ec2 authorize-security-group-ingress --cidr 0.0.0.0/0", "access.open_to_internet",
      "warning", "0.0.0.0/0"},
     {"ipv6_cidr_blocks = [\"::/0\"]", "access.open_to_internet", "warning", "::/0"},
@@ -294,8 +294,8 @@ START_TEST(test_multiple_flags_come_in_start_order)
     assert_flag(flags, 0, text, "body", "pii.email", "warning", "ops@acme.io", 0);
     assert_flag(flags, 1, text, "body", "destructive.drop_table", "critical", "DROP TABLE", 0);
     assert_flag(flags, 2, text, "body", "destructive.recursive_delete", "critical", "rm -rf", 0);
-    assert_flag(flags, 3, text, "body", "secret.aws_access_key", "critical",
-                "AKIAZ7QW3ERTY6UIOP4X", 0);
+    assert_flag(flags, 3, text, "body", "secret.aws_access_key", "critical", "AKIAZ7QW3ERTY6UIOP4X",
+                0);
     json_decref(flags);
 }
 END_TEST
@@ -313,14 +313,14 @@ END_TEST
 
 START_TEST(test_utf8_before_match_gives_byte_offsets)
 {
-    /* "Grüße 👋: " is 8 characters but 13 bytes. */
+    /* "Grüße 👋: " is 9 characters but 14 bytes. */
     const char *text = "Grüße 👋: AKIAZ7QW3ERTY6UIOP4X";
     json_t *flags = scan_text("body", text);
     ck_assert_uint_eq(json_array_size(flags), 1);
-    ck_assert_uint_eq(flag_offset(flags, 0, "start"), 13);
-    ck_assert_uint_eq(flag_offset(flags, 0, "end"), 33);
-    assert_flag(flags, 0, text, "body", "secret.aws_access_key", "critical",
-                "AKIAZ7QW3ERTY6UIOP4X", 0);
+    ck_assert_uint_eq(flag_offset(flags, 0, "start"), 14);
+    ck_assert_uint_eq(flag_offset(flags, 0, "end"), 34);
+    assert_flag(flags, 0, text, "body", "secret.aws_access_key", "critical", "AKIAZ7QW3ERTY6UIOP4X",
+                0);
     json_decref(flags);
 }
 END_TEST
@@ -364,9 +364,15 @@ START_TEST(test_match_cut_by_end_of_text_is_not_read_past)
 {
     /* Each prefix of a detectable text ends inside the match: none may read past its length. */
     static const char *const texts[] = {
-        "AKIAZ7QW3ERTY6UIOP4X", "-----BEGIN RSA PRIVATE KEY-----", "rm -rf /",
-        "git push --force",     "jane@acme.io",                    "+44 20 7946 0958",
-        "password=hunter22",    "chmod 777 x",                     "@everyone",
+        "AKIAZ7QW3ERTY6UIOP4X",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "rm -rf /",
+        "git push --force",
+        "jane@acme.io",
+        "+44 20 7946 0958",
+        "password=hunter22",
+        "chmod 777 x",
+        "@everyone",
         "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig",
     };
     for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
