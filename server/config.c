@@ -44,8 +44,8 @@ static void parse_fail(struct config_parse *parse, const char *key, const char *
     va_end(args);
     parse->error_line = parse->line;
     if (parse->line > 0)
-        snprintf(parse->error, sizeof parse->error, "%s:%d: %s: %s", parse->path, parse->line,
-                 key, message);
+        snprintf(parse->error, sizeof parse->error, "%s:%d: %s: %s", parse->path, parse->line, key,
+                 message);
     else
         snprintf(parse->error, sizeof parse->error, "%s: %s: %s", parse->path, key, message);
 }
@@ -331,10 +331,11 @@ enum server_key {
 };
 
 static const char *const server_keys[SK_COUNT] = {
-    "listen",  "public_url",      "database",               "auth",
-    "trusted_proxies", "proxy_forum", "threads", "max_connections",
-    "max_connections_per_ip", "idle_timeout", "request_timeout", "connection_memory_limit",
-    "plugin_dir", "log_level",
+    "listen",       "public_url",      "database",
+    "auth",         "trusted_proxies", "proxy_forum",
+    "threads",      "max_connections", "max_connections_per_ip",
+    "idle_timeout", "request_timeout", "connection_memory_limit",
+    "plugin_dir",   "log_level",
 };
 
 enum forum_key {
@@ -356,10 +357,9 @@ enum forum_key {
 };
 
 static const char *const forum_keys[FK_COUNT] = {
-    "adapter",     "inbound_secret",  "release_url",        "release_secret",
-    "forum_url",   "release_api_key", "sso_url",            "sso_secret",
-    "moderator_groups", "pending_ttl", "max_body_bytes",    "rate_limit",
-    "allowed_categories", "second_approver_for",
+    "adapter",         "inbound_secret", "release_url",        "release_secret",      "forum_url",
+    "release_api_key", "sso_url",        "sso_secret",         "moderator_groups",    "pending_ttl",
+    "max_body_bytes",  "rate_limit",     "allowed_categories", "second_approver_for",
 };
 
 static int key_index(const char *const *keys, int count, const char *name)
@@ -608,7 +608,8 @@ static int forum_set(struct config_parse *parse, const char *name, const char *v
         struct webhook_key *target =
             key == FK_INBOUND_SECRET ? &forum->inbound_key : &forum->release_key;
         if (strncmp(text, "whsec_", 6) != 0 || !webhook_key_parse(text, target)) {
-            parse_fail(parse, name, "must be whsec_ followed by base64 (see `agentgate secret new`)");
+            parse_fail(parse, name,
+                       "must be whsec_ followed by base64 (see `agentgate secret new`)");
             goto fail;
         }
         if (key == FK_INBOUND_SECRET)
@@ -659,16 +660,15 @@ static int forum_set(struct config_parse *parse, const char *name, const char *v
         }
         break;
     case FK_RATE_LIMIT:
-        if (!config_parse_rate(text, &forum->rate_limit_count,
-                               &forum->rate_limit_window_seconds)) {
+        if (!config_parse_rate(text, &forum->rate_limit_count, &forum->rate_limit_window_seconds)) {
             parse_fail(parse, name, "must be COUNT/UNIT such as 60/h, or none");
             goto fail;
         }
         break;
     case FK_ALLOWED_CATEGORIES:
         string_list_parse(text, &forum->allowed_categories);
-        forum->all_categories_allowed =
-            forum->allowed_categories.count == 1 && strcmp(forum->allowed_categories.items[0], "*") == 0;
+        forum->all_categories_allowed = forum->allowed_categories.count == 1 &&
+                                        strcmp(forum->allowed_categories.items[0], "*") == 0;
         if (forum->allowed_categories.count == 0) {
             parse_fail(parse, name, "must be * or a list of categories");
             goto fail;

@@ -41,12 +41,12 @@ struct forum_config {
     struct string_list moderator_groups;
     long pending_ttl_seconds;
     size_t max_body_bytes;
-    unsigned rate_limit_count;       /* 0: unlimited */
+    unsigned rate_limit_count; /* 0: unlimited */
     long rate_limit_window_seconds;
     bool all_categories_allowed;
     struct string_list allowed_categories;
     enum second_approver second_approver_for;
-    int line; /* where its section starts */
+    int line;                              /* where its section starts */
     const struct agentgate_plugin *plugin; /* set by plugin_load_all() */
 };
 

@@ -7,10 +7,9 @@ struct error_entry {
     const char *message;
 };
 
-static const struct error_entry error_table[ERR_COUNT] = {
-    [ERR_NONE] = {200, "ok", "ok"},
+static const struct error_entry error_table[ERR_COUNT] = {[ERR_NONE] = {200, "ok", "ok"},
 #define AGENTGATE_ERROR_ENTRY(id, status, code, message) [id] = {status, code, message},
-    AGENTGATE_ERRORS(AGENTGATE_ERROR_ENTRY)
+                                                          AGENTGATE_ERRORS(AGENTGATE_ERROR_ENTRY)
 #undef AGENTGATE_ERROR_ENTRY
 };
 

@@ -9,7 +9,7 @@
 #define AGENTGATE_ERRORS(X)                                                                        \
     X(ERR_MALFORMED_JSON, 400, "malformed_json", "request body is not valid JSON")                 \
     X(ERR_INVALID_UTF8, 400, "invalid_utf8", "request body is not valid UTF-8")                    \
-    X(ERR_DUPLICATE_KEY, 400, "duplicate_key", "request body repeats a key in one object")        \
+    X(ERR_DUPLICATE_KEY, 400, "duplicate_key", "request body repeats a key in one object")         \
     X(ERR_NESTING_TOO_DEEP, 400, "nesting_too_deep", "request body is nested too deeply")          \
     X(ERR_MISSING_FIELD, 400, "missing_field", "a required field is missing")                      \
     X(ERR_INVALID_FIELD, 400, "invalid_field", "a field has an invalid value")                     \

@@ -79,6 +79,7 @@ enum {
     IDENT_MAX = 128,        /* a setting or variable name */
     VALUE_MAX = 256,        /* a password or setting value */
     USERINFO_MAX = 256,     /* user:password in a URL */
+    TOKEN_MAX = 8192,       /* a token or key (JWTs can be long) */
     SHELL_TOKENS_MAX = 64,  /* tokens inspected after a command name */
     PEM_LABEL_MAX = 64,     /* "RSA PRIVATE KEY" */
     STATEMENT_MAX = 512,    /* GRANT … TO PUBLIC */
@@ -135,6 +136,11 @@ static bool is_alnum(unsigned char c)
 static bool is_hex(unsigned char c)
 {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool is_not_alpha(unsigned char c)
+{
+    return !is_alpha(c);
 }
 
 static bool is_word(unsigned char c)
@@ -518,6 +524,35 @@ static bool is_placeholder(const char *t, size_t start, size_t end)
     return false;
 }
 
+/* ------------------------------------------------------------------------ findings ---- */
+
+/* One finding of one detector, collected before sorting. */
+struct match {
+    size_t start, end;
+    size_t detector; /* index into `detectors` */
+};
+
+struct match_list {
+    struct match *items;
+    size_t count, capacity;
+};
+
+static int match_list_push(struct match_list *l, size_t start, size_t end, size_t detector)
+{
+    if (l->count == l->capacity) {
+        size_t capacity = l->capacity ? l->capacity * 2 : 16;
+        if (capacity > SIZE_MAX / sizeof(struct match))
+            return -1;
+        struct match *items = realloc(l->items, capacity * sizeof *items);
+        if (items == NULL)
+            return -1;
+        l->items = items;
+        l->capacity = capacity;
+    }
+    l->items[l->count++] = (struct match){start, end, detector};
+    return 0;
+}
+
 /* ============================================================== secret.* detectors ==== */
 
 static bool match_aws_access_key(const char *t, size_t len, size_t pos, struct span *out)
@@ -575,11 +610,11 @@ static bool match_private_key(const char *t, size_t len, size_t pos, struct span
     return true;
 }
 
-/* Index after the run of [A-Za-z0-9] (plus '_' and '-' when `extra`) at i, capped. */
+/* Index after the run of [A-Za-z0-9] and the characters of `extra` (may be NULL) at i. */
 static size_t token_run(const char *t, size_t len, size_t i, const char *extra)
 {
     size_t start = i;
-    while (i - start < VALUE_MAX) {
+    while (i - start < TOKEN_MAX) {
         unsigned char c = at(t, len, i);
         if (!is_alnum(c) && (extra == NULL || !in_set(c, extra)))
             break;
@@ -646,10 +681,12 @@ static bool match_api_key(const char *t, size_t len, size_t pos, struct span *ou
 {
     static const struct key_shape shapes[] = {
         {"sk-", 20, "_-", true},       /* OpenAI sk-…, sk-proj-…; Anthropic sk-ant-… */
-        {"sk_live_", 16, NULL, false}, /* Stripe */
-        {"rk_live_", 16, NULL, false}, {"AIza", 35, "_-", false}, /* Google */
-        {"glpat-", 20, "_-", false},                              /* GitLab */
-        {"npm_", 36, NULL, false},     {"hf_", 30, NULL, false},  /* Hugging Face */
+        {"sk_live_", 16, NULL, false}, /* Stripe secret key */
+        {"rk_live_", 16, NULL, false}, /* Stripe restricted key */
+        {"AIza", 35, "_-", false},     /* Google API key */
+        {"glpat-", 20, "_-", false},   /* GitLab personal access token */
+        {"npm_", 36, NULL, false},     /* npm access token */
+        {"hf_", 30, NULL, false},      /* Hugging Face token */
     };
     unsigned char p = before(t, pos);
     if (is_word(p) || p == '-')
@@ -709,7 +746,7 @@ static bool match_bearer_token(const char *t, size_t len, size_t pos, struct spa
     if (tok == kw)
         return false;
     size_t end = token_run(t, len, tok, bearer ? "-._~+/" : "+/");
-    while (at(t, len, end) == '=' && end - tok < VALUE_MAX)
+    while (at(t, len, end) == '=' && end - tok < TOKEN_MAX)
         end++;
     if (is_word(at(t, len, end)) || is_repetitive(t, tok, end))
         return false;
@@ -815,9 +852,9 @@ static bool match_password_assignment(const char *t, size_t len, size_t pos, str
         }
         while (v_end > v && t[v_end - 1] == '.')
             v_end--; /* the end of a sentence */
-        /* "Password: reset it …" is prose: after ':' a bare value must look like one. */
-        if (op == ':' && v_end - v < 12 && !span_has(t, v, v_end, is_digit) &&
-            span_has(t, v, v_end, is_alpha) && !span_has(t, v, v_end, is_upper))
+        /* "Password: Reset it …" is prose: after ':' a short bare value needs a digit or a
+         * symbol to look like a password. */
+        if (op == ':' && v_end - v < 12 && !span_has(t, v, v_end, is_not_alpha))
             return false;
     }
     if (v_end == v || is_placeholder(t, v, v_end))
@@ -1104,28 +1141,26 @@ static bool pg_hba_trust_at(const char *t, size_t len, size_t pos, struct span *
     static const char *const types[] = {"hostssl", "hostnossl", "host", "local", NULL};
     if (pos > 0 && t[pos - 1] != '\n')
         return false;
-    size_t i = skip_blanks(t, len, pos), e = 0;
+    size_t i = skip_blanks(t, len, pos);
     const char *const *type = types;
     for (; *type != NULL; type++)
         if (starts_with(t, len, i, *type, false) && is_blank(at(t, len, i + strlen(*type))))
             break;
     if (*type == NULL)
         return false;
-    size_t last_start = 0, last_end = 0;
+    struct span last = {0, 0};
     for (i += strlen(*type); i < len && t[i] != '\n' && t[i] != '#' && i - pos < STATEMENT_MAX;) {
         i = skip_blanks(t, len, i);
         size_t s = i;
         while (i < len && !is_space((unsigned char)t[i]) && t[i] != '#')
             i++;
-        if (i > s) {
-            last_start = s;
-            last_end = i;
-        }
+        if (i == s)
+            break; /* '\r' or another space that is not a blank */
+        last = (struct span){s, i};
     }
-    if (last_end == 0 || !word_at(t, len, last_start, "trust", &e) || e != last_end ||
-        !starts_with(t, len, last_start, "trust", false))
+    if (last.end == 0 || !token_is(t, last, "trust"))
         return false;
-    *out = (struct span){skip_blanks(t, len, pos), last_end};
+    *out = (struct span){skip_blanks(t, len, pos), last.end};
     return true;
 }
 
@@ -1560,30 +1595,6 @@ static bool match_phone(const char *t, size_t len, size_t pos, struct span *out)
 }
 
 /* ============================================================= mention.* detectors ==== */
-
-struct match {
-    size_t start, end;
-    size_t detector; /* index into `detectors` */
-};
-
-struct match_list {
-    struct match *items;
-    size_t count, capacity;
-};
-
-static int match_list_push(struct match_list *l, size_t start, size_t end, size_t detector)
-{
-    if (l->count == l->capacity) {
-        size_t capacity = l->capacity ? l->capacity * 2 : 16;
-        struct match *items = realloc(l->items, capacity * sizeof *items);
-        if (items == NULL)
-            return -1;
-        l->items = items;
-        l->capacity = capacity;
-    }
-    l->items[l->count++] = (struct match){start, end, detector};
-    return 0;
-}
 
 static bool is_mention_char(unsigned char c)
 {

@@ -25,15 +25,15 @@ enum MHD_Result health_handle_ready(struct request *request)
         migrations_embedded_count ? migrations_embedded[migrations_embedded_count - 1].version : 0;
 
     if (!db)
-        return http_reply_json(request, 503,
-                               json_pack("{s:s, s:s}", "status", "unavailable", "reason",
-                                         "database unreachable"));
+        return http_reply_json(
+            request, 503,
+            json_pack("{s:s, s:s}", "status", "unavailable", "reason", "database unreachable"));
     rows = db_execute(db, &health_schema_statement, NULL, &status);
     if (status != DB_OK)
-        return http_reply_json(request, 503,
-                               json_pack("{s:s, s:s}", "status", "unavailable", "reason",
-                                         status == DB_UNAVAILABLE ? "database unreachable"
-                                                                  : "schema not migrated"));
+        return http_reply_json(
+            request, 503,
+            json_pack("{s:s, s:s}", "status", "unavailable", "reason",
+                      status == DB_UNAVAILABLE ? "database unreachable" : "schema not migrated"));
     applied = (unsigned)strtoul(PQgetvalue(rows, 0, 0), NULL, 10);
     newest = (unsigned)strtoul(PQgetvalue(rows, 0, 1), NULL, 10);
     PQclear(rows);

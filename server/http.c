@@ -18,15 +18,15 @@ struct connection_entry {
     struct connection_entry *next, *previous;
     int fd;
     long long deadline_ms;
-    bool busy;   /* a handler is running: never cut it off mid-transaction */
+    bool busy; /* a handler is running: never cut it off mid-transaction */
     bool cut;
 };
 
 static const struct route *routes_table;
 static size_t routes_count;
 static pthread_mutex_t connections_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct connection_entry connections_head = {&connections_head, &connections_head, -1, 0,
-                                                   false, false};
+static struct connection_entry connections_head = {
+    &connections_head, &connections_head, -1, 0, false, false};
 static long long request_timeout_ms;
 static pthread_t reaper_thread;
 static volatile bool reaper_running;
@@ -423,18 +423,15 @@ int http_start(struct server *server, const struct route *routes, size_t route_c
     if (address->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     server->daemon = MHD_start_daemon(
-        flags, (uint16_t)config->listen_port, NULL, NULL, on_request, server,
-        MHD_OPTION_SOCK_ADDR, address->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->threads,
+        flags, (uint16_t)config->listen_port, NULL, NULL, on_request, server, MHD_OPTION_SOCK_ADDR,
+        address->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)config->max_connections_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->idle_timeout_seconds,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)config->connection_memory_limit,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
     freeaddrinfo(address);
     if (!server->daemon) {
         snprintf(error, error_size, "cannot listen on %s:%u (address in use or not permitted)",

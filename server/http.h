@@ -28,7 +28,7 @@
 #include "errors.h"
 
 #define HTTP_PATH_PARAMS_MAX 3
-#define HTTP_PATH_PARAM_MAX 128
+#define HTTP_PATH_PARAM_MAX  128
 
 struct request;
 struct server;
@@ -76,8 +76,8 @@ struct server {
 };
 
 /* Starts serving `config` with `routes` (n entries). Returns 0, or -1 with a message. */
-int http_start(struct server *server, const struct route *routes, size_t route_count,
-               char *error, size_t error_size) __attribute__((warn_unused_result));
+int http_start(struct server *server, const struct route *routes, size_t route_count, char *error,
+               size_t error_size) __attribute__((warn_unused_result));
 void http_stop(struct server *server);
 
 /* A request header, or NULL. */

@@ -156,7 +156,8 @@ enum MHD_Result intake_handle(struct request *request)
     enum MHD_Result result;
     enum db_status status;
 
-    switch (webhook_verify(&forum->inbound_key, webhook_id, http_header(request, "webhook-timestamp"),
+    switch (webhook_verify(&forum->inbound_key, webhook_id,
+                           http_header(request, "webhook-timestamp"),
                            http_header(request, "webhook-signature"), request->body,
                            request->body_length, time(NULL))) {
     case WEBHOOK_VALID:

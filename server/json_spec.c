@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-void failure_set(struct agentgate_failure *failure, int status, const char *code,
-                 const char *field, const char *message)
+void failure_set(struct agentgate_failure *failure, int status, const char *code, const char *field,
+                 const char *message)
 {
     failure->status = status;
     snprintf(failure->code, sizeof failure->code, "%s", code);

@@ -35,7 +35,7 @@ bool json_spec_check(const json_t *root, const struct agentgate_json_field *fiel
 size_t utf8_length(const char *text);
 
 /* Fills a failure record; `field` may be NULL. */
-void failure_set(struct agentgate_failure *failure, int status, const char *code,
-                 const char *field, const char *message);
+void failure_set(struct agentgate_failure *failure, int status, const char *code, const char *field,
+                 const char *message);
 
 #endif

@@ -22,7 +22,7 @@
 #include "webhook_signature.h"
 
 #define EXIT_FAILED 1
-#define EXIT_USAGE 2
+#define EXIT_USAGE  2
 
 static const char usage_text[] =
     "usage: agentgate [--config FILE] COMMAND\n"
@@ -199,7 +199,8 @@ static int command_killswitch(const struct config *config, int argc, char **argv
     db_thread_release();
     if (status != DB_OK) {
         fprintf(stderr, "agentgate: %s\n",
-                status == DB_UNAVAILABLE ? "cannot reach the database" : "could not set the kill switch");
+                status == DB_UNAVAILABLE ? "cannot reach the database"
+                                         : "could not set the kill switch");
         return EXIT_FAILED;
     }
     printf("kill switch %s (was %s)\n", engage ? "on: all agents are stopped" : "off",
@@ -243,13 +244,14 @@ static int command_agent(const struct config *config, int argc, char **argv)
     cli_actor(actor, sizeof actor);
     db_configure(config->database);
     db = db_thread_connection();
-    status = db ? agents_set_paused(db, argv[1], argv[2], pause, reason, actor, revoke_pending,
-                                    &revoked)
-                : DB_UNAVAILABLE;
+    status =
+        db ? agents_set_paused(db, argv[1], argv[2], pause, reason, actor, revoke_pending, &revoked)
+           : DB_UNAVAILABLE;
     db_thread_release();
     if (status != DB_OK) {
         fprintf(stderr, "agentgate: %s\n",
-                status == DB_UNAVAILABLE ? "cannot reach the database" : "could not change the agent");
+                status == DB_UNAVAILABLE ? "cannot reach the database"
+                                         : "could not change the agent");
         return EXIT_FAILED;
     }
     if (pause)

@@ -4,9 +4,9 @@
 #include <sodium.h>
 #include <string.h>
 
-#define SIGNATURE_BYTES crypto_auth_hmacsha256_BYTES
+#define SIGNATURE_BYTES         crypto_auth_hmacsha256_BYTES
 #define SIGNATURE_BASE64_LENGTH 44 /* base64 of 32 bytes, with one '=' of padding */
-#define SIGNATURE_ENTRIES_MAX 16
+#define SIGNATURE_ENTRIES_MAX   16
 
 bool webhook_key_parse(const char *secret, struct webhook_key *key)
 {
@@ -91,8 +91,8 @@ static bool signature_entry_matches(const char *entry, size_t length,
 }
 
 enum webhook_verdict webhook_verify(const struct webhook_key *key, const char *id,
-                                    const char *timestamp, const char *signatures,
-                                    const void *body, size_t body_length, time_t now)
+                                    const char *timestamp, const char *signatures, const void *body,
+                                    size_t body_length, time_t now)
 {
     unsigned char expected[SIGNATURE_BYTES];
     long long sent_at;

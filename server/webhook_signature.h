@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#define WEBHOOK_KEY_MAX_BYTES 128
+#define WEBHOOK_KEY_MAX_BYTES     128
 #define WEBHOOK_TOLERANCE_SECONDS 300
 /* "v1," + base64 of 32 bytes + NUL */
 #define WEBHOOK_SIGNATURE_TEXT_SIZE (3 + 44 + 1)
@@ -34,7 +34,8 @@ enum webhook_verdict {
 
 /* Parses "whsec_<base64>" (the prefix is optional) into `key`. Returns false when the text is
  * not base64 or decodes to 0 or more than WEBHOOK_KEY_MAX_BYTES bytes. */
-bool webhook_key_parse(const char *secret, struct webhook_key *key) __attribute__((warn_unused_result));
+bool webhook_key_parse(const char *secret, struct webhook_key *key)
+    __attribute__((warn_unused_result));
 
 /* Writes "v1,<base64 signature>" for the message into `out` (WEBHOOK_SIGNATURE_TEXT_SIZE). */
 void webhook_sign(const struct webhook_key *key, const char *id, const char *timestamp,
@@ -42,8 +43,8 @@ void webhook_sign(const struct webhook_key *key, const char *id, const char *tim
 
 /* Verifies a request's three headers (any may be NULL) against `key` at time `now`. */
 enum webhook_verdict webhook_verify(const struct webhook_key *key, const char *id,
-                                    const char *timestamp, const char *signatures,
-                                    const void *body, size_t body_length, time_t now)
+                                    const char *timestamp, const char *signatures, const void *body,
+                                    size_t body_length, time_t now)
     __attribute__((warn_unused_result));
 
 /* Writes a fresh random "whsec_..." secret of 32 key bytes into `out` (at least 56 bytes). */

@@ -58,9 +58,9 @@ struct agentgate_json_field {
 
 /* Why an adapter refused a request: the HTTP answer is 400 unless `status` says else. */
 struct agentgate_failure {
-    int status;       /* 0 means 400 */
-    char code[48];    /* snake_case, e.g. "missing_field" */
-    char field[96];   /* dotted path of the offending field, or "" */
+    int status;     /* 0 means 400 */
+    char code[48];  /* snake_case, e.g. "missing_field" */
+    char field[96]; /* dotted path of the offending field, or "" */
     char message[160];
 };
 

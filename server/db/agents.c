@@ -26,8 +26,8 @@ enum db_status agents_set_paused(struct db_connection *db, const char *forum, co
                                  bool paused, const char *reason, const char *actor,
                                  bool revoke_pending, int *revoked)
 {
-    const char *params[6] = {forum,  agent_id, paused ? "true" : "false", reason,
-                             actor, revoke_pending ? "true" : "false"};
+    const char *params[6] = {forum,  agent_id, paused ? "true" : "false",
+                             reason, actor,    revoke_pending ? "true" : "false"};
     enum db_status status;
     PGresult *rows = db_execute(db, &agent_set_paused_statement, params, &status);
 

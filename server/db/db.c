@@ -9,9 +9,9 @@
 
 #include "log.h"
 
-#define DB_PREPARED_MAX 64
+#define DB_PREPARED_MAX          64
 #define DB_RECONNECT_INTERVAL_MS 1000
-#define DB_RETRIES 3
+#define DB_RETRIES               3
 
 struct db_connection {
     PGconn *conn;
@@ -175,8 +175,7 @@ static bool db_failure_is_connection(const struct db_connection *db, const PGres
 
 /* One attempt. Returns the result, or NULL with *status set. */
 static PGresult *db_execute_once(struct db_connection *db, const struct db_statement *statement,
-                                 const char *const *params, enum db_status *status,
-                                 bool *retryable)
+                                 const char *const *params, enum db_status *status, bool *retryable)
 {
     PGresult *result;
     const char *sqlstate;
@@ -202,7 +201,8 @@ static PGresult *db_execute_once(struct db_connection *db, const struct db_state
         if (db->prepared_count < DB_PREPARED_MAX)
             db->prepared[db->prepared_count++] = statement;
     }
-    result = PQexecPrepared(db->conn, statement->name, statement->param_count, params, NULL, NULL, 0);
+    result =
+        PQexecPrepared(db->conn, statement->name, statement->param_count, params, NULL, NULL, 0);
     switch (PQresultStatus(result)) {
     case PGRES_TUPLES_OK:
     case PGRES_COMMAND_OK:

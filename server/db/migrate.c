@@ -22,7 +22,8 @@ static void migration_checksum(const struct migration *migration, char out[65])
 static bool command_ok(PGconn *conn, const char *sql, char *error, size_t error_size)
 {
     PGresult *result = PQexec(conn, sql);
-    bool ok = PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK;
+    bool ok =
+        PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK;
     if (!ok)
         db_error_line(PQerrorMessage(conn), error, error_size);
     PQclear(result);

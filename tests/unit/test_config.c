@@ -27,7 +27,7 @@ static int load(const char *text, struct config *config, char *error, size_t siz
     return config_load(path, config, error, size);
 }
 
-#define VALID_FORUM "[forum eng]\ninbound_secret = " SECRET "\n"
+#define VALID_FORUM  "[forum eng]\ninbound_secret = " SECRET "\n"
 #define VALID_SERVER "[server]\ndatabase = dbname=x\nauth = dev\n"
 
 START_TEST(valid_config_loads_with_defaults)
@@ -59,29 +59,28 @@ START_TEST(contract_example_loads)
     struct config config;
     char error[600];
     const struct forum_config *forum;
-    const char *text =
-        "[server]\n"
-        "listen = 127.0.0.1:8080             ; host:port\n"
-        "public_url = http://127.0.0.1:8080  ; used in review links\n"
-        "database = postgresql:///agentgate  ; libpq URI\n"
-        "auth = proxy\n"
-        "trusted_proxies = 127.0.0.1\n"
-        "proxy_forum = eng\n"
-        "\n[forum eng]\n"
-        "adapter = generic\n"
-        "inbound_secret = " SECRET "\n"
-        "release_url = http://forum.example/agentgate/release\n"
-        "release_secret = whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD\n"
-        "forum_url = http://forum.example\n"
-        "release_api_key = k123\n"
-        "sso_url = http://forum.example/session/sso_provider\n"
-        "sso_secret = s3cret\n"
-        "moderator_groups = moderators, admins\n"
-        "pending_ttl = 72h\n"
-        "max_body_bytes = 65536\n"
-        "rate_limit = 60/h\n"
-        "allowed_categories = infra, help\n"
-        "second_approver_for = critical\n";
+    const char *text = "[server]\n"
+                       "listen = 127.0.0.1:8080             ; host:port\n"
+                       "public_url = http://127.0.0.1:8080  ; used in review links\n"
+                       "database = postgresql:///agentgate  ; libpq URI\n"
+                       "auth = proxy\n"
+                       "trusted_proxies = 127.0.0.1\n"
+                       "proxy_forum = eng\n"
+                       "\n[forum eng]\n"
+                       "adapter = generic\n"
+                       "inbound_secret = " SECRET "\n"
+                       "release_url = http://forum.example/agentgate/release\n"
+                       "release_secret = whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD\n"
+                       "forum_url = http://forum.example\n"
+                       "release_api_key = k123\n"
+                       "sso_url = http://forum.example/session/sso_provider\n"
+                       "sso_secret = s3cret\n"
+                       "moderator_groups = moderators, admins\n"
+                       "pending_ttl = 72h\n"
+                       "max_body_bytes = 65536\n"
+                       "rate_limit = 60/h\n"
+                       "allowed_categories = infra, help\n"
+                       "second_approver_for = critical\n";
 
     ck_assert_msg(load(text, &config, error, sizeof error) == 0, "%s", error);
     forum = config_forum(&config, "eng");
@@ -125,7 +124,8 @@ static const struct error_case error_cases[] = {
      ":9: forum: [forum eng] appears twice"},
     {"dev off loopback", "[server]\ndatabase = x\nauth = dev\nlisten = 0.0.0.0:8080\n" VALID_FORUM,
      ": auth: auth = dev"},
-    {"sso needs urls", "[server]\ndatabase = x\nauth = sso\n" VALID_FORUM, ":5: sso_url: auth = sso needs"},
+    {"sso needs urls", "[server]\ndatabase = x\nauth = sso\n" VALID_FORUM,
+     ":5: sso_url: auth = sso needs"},
     {"proxy needs trusted proxies", "[server]\ndatabase = x\nauth = proxy\n" VALID_FORUM,
      ": trusted_proxies: auth = proxy needs"},
     {"bad proxy address", "[server]\ndatabase = x\nauth = proxy\ntrusted_proxies = nope\n",
@@ -145,8 +145,8 @@ START_TEST(errors_name_file_line_and_key)
 
     ck_assert_msg(load(c->text, &config, error, sizeof error) == -1, "%s: accepted", c->name);
     snprintf(expected, sizeof expected, "%s%s", path, c->expected);
-    ck_assert_msg(strstr(error, expected) != NULL, "%s: error was \"%s\", expected \"%s\"",
-                  c->name, error, expected);
+    ck_assert_msg(strstr(error, expected) != NULL, "%s: error was \"%s\", expected \"%s\"", c->name,
+                  error, expected);
     ck_assert_msg(strstr(error, "LaLaSw") == NULL, "%s: secret in error", c->name);
 }
 END_TEST

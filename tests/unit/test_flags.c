@@ -167,6 +167,8 @@ static const struct detection detections[] = {
      "--allow-unauthenticated"},
     {"# pg_hba.conf\nhost all all 10.1.0.0/16 trust\n", "access.auth_disabled", "critical",
      "host all all 10.1.0.0/16 trust"},
+    {"local all all trust\r\nhost all all all md5\r\n", "access.auth_disabled", "critical",
+     "local all all trust"},
     {"jupyter notebook --NotebookApp.token=''", "access.auth_disabled", "critical",
      "--NotebookApp.token=''"},
     {"aws ec2 authorize-security-group-ingress --cidr 0.0.0.0/0", "access.open_to_internet",
@@ -241,6 +243,7 @@ static const char *const near_misses[] = {
     "git rm -r --cached node_modules",
     "curl https://example.com/a-k -o out",
     "Password: reset it from the settings page",
+    "Password: Reset it from the settings page",
     "password=$DB_PASSWORD",
     "password: <your password>",
     "api_key = os.environ[\"API_KEY\"]",
@@ -404,6 +407,43 @@ START_TEST(test_flags_are_appended_after_existing_elements)
 }
 END_TEST
 
+/* A JSON allocator that fails once `allocations_left` reaches 0. */
+static int allocations_left = -1;
+
+static void *failing_malloc(size_t size)
+{
+    if (allocations_left == 0)
+        return NULL;
+    if (allocations_left > 0)
+        allocations_left--;
+    return malloc(size);
+}
+
+START_TEST(test_out_of_memory_returns_error_and_leaves_flags_unchanged)
+{
+    const char *text = "rm -rf /; DROP TABLE t; mail a@acme.io";
+    bool succeeded = false;
+    for (int budget = 0; budget < 1000 && !succeeded; budget++) {
+        json_t *flags = json_array();
+        json_array_append_new(flags, json_string("earlier"));
+        allocations_left = budget;
+        json_set_alloc_funcs(failing_malloc, free);
+        int rc = flags_scan("body", text, strlen(text), flags);
+        json_set_alloc_funcs(malloc, free);
+        allocations_left = -1;
+        if (rc == 0) {
+            ck_assert_uint_eq(json_array_size(flags), 4);
+            succeeded = true;
+        } else {
+            ck_assert_int_eq(rc, -1);
+            ck_assert_uint_eq(json_array_size(flags), 1);
+        }
+        json_decref(flags);
+    }
+    ck_assert(succeeded);
+}
+END_TEST
+
 START_TEST(test_invalid_arguments_are_refused)
 {
     json_t *object = json_object();
@@ -502,6 +542,7 @@ static Suite *flags_suite(void)
     tcase_add_test(tc, test_control_characters_are_scanned_safely);
     tcase_add_test(tc, test_match_cut_by_end_of_text_is_not_read_past);
     tcase_add_test(tc, test_flags_are_appended_after_existing_elements);
+    tcase_add_test(tc, test_out_of_memory_returns_error_and_leaves_flags_unchanged);
     tcase_add_test(tc, test_invalid_arguments_are_refused);
     tcase_add_test(tc, test_more_than_ten_distinct_mentions_give_one_span);
     tcase_add_test(tc, test_ten_distinct_mentions_are_not_mass);

@@ -27,8 +27,9 @@ static const struct spec_case cases[] = {
     {"wrong type number", "{\"agent\":{\"id\":42}}", "invalid_field", "agent.id"},
     {"wrong type array", "{\"agent\":[]}", "invalid_field", "agent"},
     {"empty required string", "{\"agent\":{\"id\":\"\"}}", "invalid_field", "agent.id"},
-    {"too long in code points", "{\"agent\":{\"id\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-                                "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}}",
+    {"too long in code points",
+     "{\"agent\":{\"id\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}}",
      "invalid_field", "agent.id"},
     {"unknown top-level key", "{\"agent\":{\"id\":\"b\"},\"admin\":true}", "invalid_field",
      "admin"},
@@ -129,7 +130,8 @@ int main(void)
     int failed;
 
     tcase_add_loop_test(tc, spec_cases, 0, sizeof cases / sizeof cases[0]);
-    tcase_add_loop_test(tc, parse_cases_map_to_errors, 0, sizeof parse_cases / sizeof parse_cases[0]);
+    tcase_add_loop_test(tc, parse_cases_map_to_errors, 0,
+                        sizeof parse_cases / sizeof parse_cases[0]);
     tcase_add_test(tc, nesting_depth_counts_outside_strings);
     tcase_add_test(tc, utf8_length_counts_code_points);
     suite_add_tcase(suite, tc);

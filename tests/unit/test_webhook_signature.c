@@ -57,9 +57,9 @@ END_TEST
 
 START_TEST(truncated_signature_fails)
 {
-    ck_assert_int_eq(verify_vector(&vectors[0], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1O",
-                                   1614265330),
-                     WEBHOOK_BAD_SIGNATURE);
+    ck_assert_int_eq(
+        verify_vector(&vectors[0], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1O", 1614265330),
+        WEBHOOK_BAD_SIGNATURE);
 }
 END_TEST
 
@@ -76,10 +76,10 @@ START_TEST(unknown_versions_are_skipped_not_accepted)
     ck_assert_int_eq(
         verify_vector(&vectors[0], "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", 1614265330),
         WEBHOOK_BAD_SIGNATURE);
-    ck_assert_int_eq(verify_vector(&vectors[0],
-                                   "v1a,x v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-                                   1614265330),
-                     WEBHOOK_VALID);
+    ck_assert_int_eq(
+        verify_vector(&vectors[0],
+                      "v1a,x v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", 1614265330),
+        WEBHOOK_VALID);
 }
 END_TEST
 
@@ -87,8 +87,8 @@ START_TEST(changed_body_fails)
 {
     struct webhook_key key = key_of(vectors[0].secret);
     const char *body = "{\"test\": 2432232315}";
-    ck_assert_int_eq(webhook_verify(&key, vectors[0].id, vectors[0].timestamp,
-                                    vectors[0].signature, body, strlen(body), 1614265330),
+    ck_assert_int_eq(webhook_verify(&key, vectors[0].id, vectors[0].timestamp, vectors[0].signature,
+                                    body, strlen(body), 1614265330),
                      WEBHOOK_BAD_SIGNATURE);
 }
 END_TEST
@@ -96,9 +96,8 @@ END_TEST
 START_TEST(other_secret_fails)
 {
     struct webhook_key key = key_of(vectors[1].secret);
-    ck_assert_int_eq(webhook_verify(&key, vectors[0].id, vectors[0].timestamp,
-                                    vectors[0].signature, vectors[0].body,
-                                    strlen(vectors[0].body), 1614265330),
+    ck_assert_int_eq(webhook_verify(&key, vectors[0].id, vectors[0].timestamp, vectors[0].signature,
+                                    vectors[0].body, strlen(vectors[0].body), 1614265330),
                      WEBHOOK_BAD_SIGNATURE);
 }
 END_TEST
@@ -117,8 +116,8 @@ END_TEST
 START_TEST(malformed_timestamps_fail)
 {
     struct webhook_key key = key_of(vectors[0].secret);
-    const char *bad[] = {"-1614265330", "1614265330.0", "0x60", " 1614265330", "16142653301234",
-                         "abc"};
+    const char *bad[] = {"-1614265330", "1614265330.0",   "0x60",
+                         " 1614265330", "16142653301234", "abc"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_int_eq(webhook_verify(&key, vectors[0].id, bad[i], vectors[0].signature,
                                         vectors[0].body, strlen(vectors[0].body), 1614265330),
