@@ -20,48 +20,52 @@
  *
  * Codes (family.name — severity — what):
  *
- *   secret.aws_access_key            critical  AKIA/ASIA + 16 upper-case letters or digits
- *   secret.private_key               critical  "-----BEGIN … PRIVATE KEY-----" up to its END line
- *   secret.github_token              critical  ghp_/gho_/ghs_/ghu_/ghr_ + >= 30, github_pat_ + >=
- * 40 secret.slack_token               critical  xoxb-/xoxp-/xoxa-/xoxr-/xoxs-/xoxe- tokens, Slack
- *                                              incoming-webhook URLs
- *   secret.api_key                   critical  well-known API key shapes: sk-… (OpenAI,
- *                                              Anthropic), sk_live_/rk_live_ (Stripe), AIza
- *                                              (Google), glpat- (GitLab), npm_, hf_
- *   secret.jwt                       critical  eyJ….eyJ….signature
- *   secret.bearer_token              critical  "Bearer <token>", "Basic <base64>" credentials
- *   secret.password_in_url           critical  scheme://user:password@host (span: user:password)
- *   secret.password_assignment       critical  password=/passwd:/secret=/api_key=/… with a
- *                                              non-placeholder value
- *   access.world_writable            warning   chmod 777/666/o+w/a+w (also -R), chmod() with such
- *                                              a mode, mode: 0777 settings, S_IWOTH
- *   access.public_acl                critical  public-read(-write), allUsers, AllUsers,
- *                                              allAuthenticatedUsers, --public-access
- *                                              blob|container, BlockPublicAcls false
- *   access.grant_everyone            critical  GRANT … TO PUBLIC, Everyone:F / Everyone full
- *                                              control, "Principal": "*"
- *   access.tls_verification_disabled warning   verify=False, sslVerify false, --insecure, curl -k,
- *                                              NODE_TLS_REJECT_UNAUTHORIZED=0,
- *                                              InsecureSkipVerify: true, CERT_NONE, VERIFY_NONE …
- *   access.host_key_checking_disabled warning  StrictHostKeyChecking no
- *   access.auth_disabled             critical  auth_enabled: false, --no-auth, --skip-grant-tables,
- *                                              --allow-unauthenticated, protected-mode no,
- *                                              empty Jupyter token, pg_hba "trust" lines …
- *   access.open_to_internet          warning   0.0.0.0/0, ::/0
- *   destructive.recursive_delete     critical  rm -r/-rf/-fr/--recursive, Remove-Item -Recurse,
- *                                              rmdir /s, del /s
- *   destructive.drop_table           critical  DROP TABLE / DATABASE / SCHEMA
- *   destructive.truncate_table       critical  TRUNCATE TABLE, TRUNCATE name;
- *   destructive.delete_without_where critical  DELETE FROM name; (statement ends without WHERE)
- *   destructive.force_push           critical  git push --force / -f / --force-with-lease / +ref
- *   destructive.disk_wipe            critical  mkfs … /dev/…, dd of=/dev/… (not /dev/null …),
- *                                              wipefs -a
- *   pii.email                        warning   e-mail addresses (not URL user names, not
- *                                              git@host:repo remotes, not name@2x.png)
- *   pii.phone                        warning   +CC international numbers (8–15 digits),
- *                                              NNN-NNN-NNNN, NNN.NNN.NNNN, (NNN) NNN-NNNN
- *   mention.mass_mention             warning   @all, @everyone, @here, @channel; more than 10
- *                                              distinct @user mentions (one span, first to last)
+ *   secret.aws_access_key             critical  AKIA/ASIA + 16 upper-case letters or digits
+ *   secret.private_key                critical  "-----BEGIN … PRIVATE KEY-----" to its END line
+ *   secret.github_token               critical  ghp_/gho_/ghs_/ghu_/ghr_ + 30 or more token
+ *                                               characters, github_pat_ + 40 or more
+ *   secret.slack_token                critical  xoxb-/xoxp-/xoxa-/xoxr-/xoxs-/xoxe- tokens,
+ *                                               Slack incoming-webhook URLs
+ *   secret.api_key                    critical  well-known API key shapes: sk-… (OpenAI,
+ *                                               Anthropic), sk_live_/rk_live_ (Stripe), AIza
+ *                                               (Google), glpat- (GitLab), npm_, hf_
+ *   secret.jwt                        critical  eyJ….eyJ….signature
+ *   secret.bearer_token               critical  "Bearer <token>", "Basic <base64>"
+ *   secret.password_in_url            critical  scheme://user:password@host (span: user:password)
+ *   secret.password_assignment        critical  password=/passwd:/secret=/api_key=/… with a
+ *                                               value that is not a placeholder
+ *   access.world_writable             warning   chmod 777/666/o+w/a+w (also -R), chmod() with
+ *                                               such a mode, mode: 0777 settings, S_IWOTH
+ *   access.public_acl                 critical  public-read(-write), allUsers, AllUsers,
+ *                                               allAuthenticatedUsers, --public-access
+ *                                               blob|container, BlockPublicAcls false
+ *   access.grant_everyone             critical  GRANT … TO PUBLIC, Everyone:F, Everyone full
+ *                                               control, "Principal": "*"
+ *   access.tls_verification_disabled  warning   verify=False, sslVerify false, --insecure,
+ *                                               curl -k, NODE_TLS_REJECT_UNAUTHORIZED=0,
+ *                                               InsecureSkipVerify: true, CERT_NONE, …
+ *   access.host_key_checking_disabled warning   StrictHostKeyChecking no
+ *   access.auth_disabled              critical  auth_enabled: false, --no-auth, --noauth,
+ *                                               --skip-grant-tables, --allow-unauthenticated,
+ *                                               protected-mode no, an empty Jupyter token,
+ *                                               pg_hba.conf "trust" lines, …
+ *   access.open_to_internet           warning   0.0.0.0/0, ::/0
+ *   destructive.recursive_delete      critical  rm -r/-rf/-fr/--recursive, Remove-Item
+ *                                               -Recurse, rmdir /s, del /s
+ *   destructive.drop_table            critical  DROP TABLE / DATABASE / SCHEMA
+ *   destructive.truncate_table        critical  TRUNCATE TABLE, TRUNCATE name;
+ *   destructive.delete_without_where  critical  DELETE FROM name; (ends without a WHERE)
+ *   destructive.force_push            critical  git push --force / -f / --force-with-lease /
+ *                                               +refspec
+ *   destructive.disk_wipe             critical  mkfs … /dev/…, dd of=/dev/… (not /dev/null,
+ *                                               /dev/zero, …), wipefs -a
+ *   pii.email                         warning   e-mail addresses (not URL user names, ssh/scp
+ *                                               targets, git@host:repo remotes, name@2x.png)
+ *   pii.phone                         warning   +CC international numbers (8 to 15 digits),
+ *                                               NNN-NNN-NNNN, NNN.NNN.NNNN, (NNN) NNN-NNNN
+ *   mention.mass_mention              warning   @all, @everyone, @here, @channel; more than 10
+ *                                               distinct @user mentions (one flag spanning
+ *                                               the first to the last of them)
  *
  * Case: SQL keywords, PowerShell, setting names and ACL names match case-insensitively; shell
  * commands and their flags (rm, chmod, git, curl, dd, mkfs), token prefixes and PEM headers
@@ -921,10 +925,12 @@ static bool match_world_writable(const char *t, size_t len, size_t pos, struct s
         *out = (struct span){pos, pos + 7};
         return true;
     }
+    size_t call = pos + 5; /* os.chmod(path, 0o777), fs.chmodSync(path, 0o666) */
+    if (starts_with(t, len, call, "Sync", false))
+        call += 4;
     if (starts_with(t, len, pos, "chmod", false) && !is_word(before(t, pos)) &&
-        at(t, len, pos + 5) == '(') {
-        /* os.chmod(path, 0o777), fs.chmodSync is not matched on purpose (no '(' after). */
-        for (size_t i = pos + 6;
+        at(t, len, call) == '(') {
+        for (size_t i = call + 1;
              i < len && i - pos < STATEMENT_MAX && t[i] != ')' && t[i] != '\n';) {
             size_t s = i;
             while (i < len && (is_alnum((unsigned char)t[i]) || is_quote((unsigned char)t[i])))

@@ -125,6 +125,7 @@ static const struct detection detections[] = {
     {"chmod o+w shared.log", "access.world_writable", "warning", "chmod o+w"},
     {"sudo chmod a+rwx /srv", "access.world_writable", "warning", "chmod a+rwx"},
     {"os.chmod(path, 0o777)", "access.world_writable", "warning", "chmod(path, 0o777"},
+    {"fs.chmodSync(dir, '777');", "access.world_writable", "warning", "chmodSync(dir, '777'"},
     {"  mode: '0666'", "access.world_writable", "warning", "mode: '0666"},
     {"aws s3api put-bucket-acl --bucket b --acl public-read", "access.public_acl", "critical",
      "public-read"},
@@ -273,6 +274,7 @@ static const char *const near_misses[] = {
     "ghp_tooShort123",
     "npm install @types/node",
     "Order #555-123-4567",
+    "score +12345 points, C++ 17",
     "",
 };
 

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Intake benchmark: how many signed posts per second agentgate holds durably, against what
+# PostgreSQL alone does with the same SQL.
+#
+#   tests/bench/intake.sh            (as root, like scripts/run-tests; about 1 minute)
+#
+# What it does, in one run:
+#   1. installs wrk if missing, builds a Release agentgate into build-bench/;
+#   2. starts a private PostgreSQL in a temporary directory, with DURABLE commits
+#      (fsync=on, synchronous_commit=on, full_page_writes=on: nothing is relaxed). Settings it
+#      does change, all about capacity, none about durability:
+#        shared_buffers=256MB  max_connections=200  wal_buffers=16MB
+#        max_wal_size=4GB  checkpoint_timeout=30min   (no checkpoint in the middle of a run)
+#      then creates a database, writes a config (127.0.0.1 on a free port, auth = dev, forum
+#      "bench" with rate_limit = none, threads = $BENCH_SERVER_THREADS, default 32), runs
+#      `agentgate migrate` and starts `agentgate serve` (its log goes to a file);
+#   3. pre-signs $BENCH_REQUESTS distinct requests (tests/bench/presign.mjs: distinct
+#      webhook-ids, 64 agents, 200 invokers, ~420-byte replies, ~800-byte JSON documents)
+#      BEFORE the timed run, then drives them with wrk, $BENCH_CONNECTIONS connections (32)
+#      over 2 threads for $BENCH_DURATION seconds (15), each request sent at most once
+#      (tests/bench/intake.lua). Only 202 answers count as held; p50/p99 come from wrk's
+#      latency distribution (every answer);
+#   4. on the same database, with the same concurrency, runs pgbench -n -M prepared -c 32 -j 2
+#      for as long, with tests/bench/intake_hold.pgbench: the one statement one intake runs,
+#      `SELECT outcome, response, retry_after FROM intake_hold(...)`, with like arguments;
+#   5. prints held posts/s, p50, p99, pgbench's tx/s and the ratio (target >= 0.8), plus the
+#      CPU seconds each party used during each run, to tell where the time goes.
+#
+# Exit status: 0 when measured (even when the ratio misses its target); 1 when the server did
+# not start, or fewer than 95% of the answers were 202, or something else failed.
+#
+# Knobs (environment): BENCH_DURATION (s, default 15), BENCH_CONNECTIONS (32),
+# BENCH_SERVER_THREADS (32), BENCH_REQUESTS (pre-signed requests, 400000),
+# BENCH_LOG_LEVEL (agentgate log_level, default info as in production).
+set -euo pipefail
+
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+BENCH_DIR="$AG_ROOT/tests/bench"
+
+DURATION=${BENCH_DURATION:-15}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+SERVER_THREADS=${BENCH_SERVER_THREADS:-32}
+REQUESTS=${BENCH_REQUESTS:-400000}
+LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
+WRK_THREADS=2
+AGENTS=64
+FORUM=bench
+PG_SETTINGS=(fsync=on synchronous_commit=on full_page_writes=on shared_buffers=256MB
+  max_connections=200 wal_buffers=16MB max_wal_size=4GB checkpoint_timeout=30min)
+
+WORK=""
+SERVER_PID=""
+PGDATA_DIR=""
+cleanup() {
+  local status=$?
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  [ -n "$PGDATA_DIR" ] && ag_pg_stop "$PGDATA_DIR"
+  [ -n "$WORK" ] && rm -rf "$WORK"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# CPU seconds (user + system) used so far by the given processes, all their threads.
+cpu_seconds() {
+  local ticks=0 pid fields
+  for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] || continue
+    # the fields after "(comm)": 14th and 15th of the whole line are utime and stime
+    fields=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+    ticks=$((ticks + $(echo "$fields" | awk '{print $12 + $13}')))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz}'
+}
+# Our postmaster and its children (backends, WAL writer, checkpointer...).
+postgres_pids() {
+  local postmaster
+  postmaster=$(head -1 "$PGDATA_DIR/postmaster.pid")
+  echo "$postmaster $(pgrep -d ' ' -P "$postmaster" || true)"
+}
+# Busy CPU seconds of the whole machine so far (all cores), from /proc/stat.
+machine_busy_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '/^cpu / {printf "%.1f", ($2 + $3 + $4 + $7 + $8) / hz}' /proc/stat
+}
+# CPU used by postgres processes between two snapshots. Backends that ended in between are
+# not counted, so snapshots are taken while every backend of the run is alive.
+declare -A PG_BEFORE
+pg_snapshot() {
+  local pid
+  PG_BEFORE=()
+  for pid in $(postgres_pids); do PG_BEFORE[$pid]=$(cpu_seconds "$pid"); done
+}
+pg_used_since_snapshot() {
+  local pid total=0 now before
+  for pid in $(postgres_pids); do
+    now=$(cpu_seconds "$pid")
+    before=${PG_BEFORE[$pid]:-0}
+    total=$(awk -v a="$total" -v n="$now" -v b="$before" 'BEGIN {printf "%.1f", a + n - b}')
+  done
+  echo "$total"
+}
+sub() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a - b}'; }
+
+# 1. Tools and a Release build.
+ag_install_packages wrk
+ag_say "building a Release agentgate into build-bench/"
+ag_build "$AG_ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release -DAGENTGATE_TESTS=OFF
+BIN="$AG_ROOT/build-bench/agentgate"
+
+# 2. PostgreSQL, the database, the config and the server.
+WORK=$(mktemp -d /tmp/agentgate-bench.XXXXXX)
+chmod 755 "$WORK"
+PGDATA_DIR="$WORK/pg"
+PGPORT=55499
+ag_say "starting PostgreSQL (durable: fsync=on synchronous_commit=on) in $PGDATA_DIR"
+ag_pg_start "$PGDATA_DIR" "$PGPORT" "${PG_SETTINGS[@]}"
+ag_psql "$PGDATA_DIR" "$PGPORT" -d postgres -c "CREATE DATABASE bench"
+
+HTTP_PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+SECRET=$("$BIN" secret new)
+CONFIG="$WORK/agentgate.conf"
+cat >"$CONFIG" <<EOF
+[server]
+listen = 127.0.0.1:$HTTP_PORT
+public_url = http://127.0.0.1:$HTTP_PORT
+database = host=$PGDATA_DIR port=$PGPORT dbname=bench user=postgres
+auth = dev
+threads = $SERVER_THREADS
+log_level = $LOG_LEVEL
+
+[forum $FORUM]
+adapter = generic
+inbound_secret = $SECRET
+rate_limit = none
+EOF
+"$BIN" --config "$CONFIG" migrate >/dev/null || ag_die "agentgate migrate failed"
+ag_say "starting agentgate serve on 127.0.0.1:$HTTP_PORT (threads = $SERVER_THREADS)"
+"$BIN" --config "$CONFIG" serve --no-migrate >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 200); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz" 2>/dev/null && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/server.log" >&2; ag_die "agentgate exited at start"; }
+  sleep 0.1
+done
+curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz" ||
+  { tail -20 "$WORK/server.log" >&2; ag_die "agentgate did not become healthy"; }
+
+# 3. Pre-sign, then drive them with wrk.
+ag_say "pre-signing $REQUESTS requests"
+node "$BENCH_DIR/presign.mjs" "$WORK/requests" "$WRK_THREADS" "$REQUESTS" "$SECRET" \
+  "127.0.0.1:$HTTP_PORT" "$FORUM" "$AGENTS"
+ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -c CHECKPOINT
+ag_say "wrk: $CONNECTIONS connections, $WRK_THREADS threads, ${DURATION}s of signed posts"
+pg_snapshot
+server_cpu_before=$(cpu_seconds "$SERVER_PID")
+busy_before=$(machine_busy_seconds)
+TIMEFORMAT='%U %S'
+{ time wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s \
+    -s "$BENCH_DIR/intake.lua" "http://127.0.0.1:$HTTP_PORT" -- "$WORK/requests" \
+    >"$WORK/wrk.out" 2>&1; } 2>"$WORK/wrk.time" || { cat "$WORK/wrk.out" >&2; ag_die "wrk failed"; }
+busy_http=$(sub "$(machine_busy_seconds)" "$busy_before")
+server_cpu=$(sub "$(cpu_seconds "$SERVER_PID")" "$server_cpu_before")
+pg_cpu_http=$(pg_used_since_snapshot)
+wrk_cpu=$(awk '{printf "%.1f", $1 + $2}' "$WORK/wrk.time")
+kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/server.log" >&2; ag_die "agentgate died during the run"; }
+server_db_connections=$(ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -tA \
+  -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'agentgate'")
+
+val() { sed -n "s/^bench\.$1=//p" "$WORK/wrk.out"; }
+duration_us=$(val duration_us)
+completed=$(val completed)
+held=$(val held)
+[ -n "$held" ] && [ -n "$completed" ] || { cat "$WORK/wrk.out" >&2; ag_die "no results from wrk"; }
+other=$(val other_statuses)
+socket_errors=$(val socket_errors)
+exhausted=$(val exhausted)
+held_rate=$(awk -v h="$held" -v d="$duration_us" 'BEGIN {printf "%.0f", h / (d / 1e6)}')
+p50=$(awk -v u="$(val p50_us)" 'BEGIN {printf "%.2f", u / 1000}')
+p99=$(awk -v u="$(val p99_us)" 'BEGIN {printf "%.2f", u / 1000}')
+non202=$((completed - held))
+stored=$(ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -tA -c "SELECT count(*) FROM drafts")
+
+# 4. pgbench: the same SQL, the same concurrency, the same database.
+ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -c CHECKPOINT
+ag_say "pgbench: -c $CONNECTIONS -j 2 -T $DURATION, intake_hold() as one intake runs it"
+pg_snapshot
+busy_before=$(machine_busy_seconds)
+{ time "$AG_PGBIN/pgbench" -h "$PGDATA_DIR" -p "$PGPORT" -U postgres -n \
+    -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" -f "$BENCH_DIR/intake_hold.pgbench" bench \
+    >"$WORK/pgbench.out" 2>&1; } 2>"$WORK/pgbench.time" ||
+  { cat "$WORK/pgbench.out" >&2; ag_die "pgbench failed"; }
+pg_cpu_pgbench=$(pg_used_since_snapshot)
+busy_pgbench=$(sub "$(machine_busy_seconds)" "$busy_before")
+pgbench_cpu=$(awk '{printf "%.1f", $1 + $2}' "$WORK/pgbench.time")
+tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench.out" | head -1)
+pgbench_latency=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$WORK/pgbench.out")
+pgbench_failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$WORK/pgbench.out")
+[ -n "$tps" ] || { cat "$WORK/pgbench.out" >&2; ag_die "no tps from pgbench"; }
+ratio=$(awk -v a="$held_rate" -v b="$tps" 'BEGIN {printf "%.2f", a / b}')
+verdict=$(awk -v r="$ratio" 'BEGIN {print (r >= 0.8) ? "met" : "MISSED"}')
+
+# 5. The summary.
+cores=$(nproc)
+cat <<EOF
+
+==================== agentgate intake benchmark ====================
+machine: nproc = $cores; wrk, agentgate and PostgreSQL share these cores
+PostgreSQL: ${PG_SETTINGS[*]}
+intake (HTTP, signed, durable): $held_rate held/s, p50 $p50 ms, p99 $p99 ms, non-202: $non202 ($other), socket errors: $socket_errors
+  ($held held of $completed answers in $(awk -v d="$duration_us" 'BEGIN {printf "%.1f", d / 1e6}') s; c=$CONNECTIONS; server threads = $SERVER_THREADS, $server_db_connections of them opened a database connection; drafts stored: $stored)
+pgbench (same SQL, c=$CONNECTIONS):       $tps tx/s, latency average $pgbench_latency ms, failed: ${pgbench_failed:-0}
+ratio: $held_rate/$tps = $ratio (target >= 0.8: $verdict)
+CPU seconds used during the runs (machine capacity: $cores x $DURATION s = $((cores * DURATION)) s):
+  HTTP run:    machine $busy_http = agentgate $server_cpu + postgres $pg_cpu_http + wrk $wrk_cpu (+ rest)
+  pgbench run: machine $busy_pgbench = postgres $pg_cpu_pgbench + pgbench $pgbench_cpu (+ rest)
+====================================================================
+EOF
+
+status=0
+if [ "${exhausted:-0}" -gt 0 ]; then
+  echo "warning: wrk ran out of pre-signed requests; raise BENCH_REQUESTS (held/s is understated)" >&2
+fi
+if [ $((held * 100)) -lt $((completed * 95)) ]; then
+  echo "error: only $held of $completed answers were 202 (< 95%); server log tail:" >&2
+  tail -20 "$WORK/server.log" >&2
+  status=1
+fi
+exit "$status"
