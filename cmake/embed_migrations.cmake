@@ -1,7 +1,9 @@
 # Turns migrations/NNNN_name.sql into a C array (version, name, sql text).
-# Called with -DOUTPUT=file.c -DINPUTS=a.sql;b.sql
+# Called with -DOUTPUT=file.c -DDIRECTORY=migrations
 set(body "/* generated from the migrations folder by cmake/embed_migrations.cmake; do not edit */\n")
 string(APPEND body "#include \"db/migrate.h\"\nconst struct migration migrations_embedded[] = {\n")
+file(GLOB INPUTS ${DIRECTORY}/*.sql)
+list(SORT INPUTS)
 set(count 0)
 foreach(path ${INPUTS})
   get_filename_component(file ${path} NAME)

@@ -327,15 +327,28 @@ enum server_key {
     SK_CONNECTION_MEMORY_LIMIT,
     SK_PLUGIN_DIR,
     SK_LOG_LEVEL,
+    SK_SESSION_LIFETIME,
+    SK_SESSION_IDLE_TIMEOUT,
     SK_COUNT
 };
 
 static const char *const server_keys[SK_COUNT] = {
-    "listen",       "public_url",      "database",
-    "auth",         "trusted_proxies", "proxy_forum",
-    "threads",      "max_connections", "max_connections_per_ip",
-    "idle_timeout", "request_timeout", "connection_memory_limit",
-    "plugin_dir",   "log_level",
+    "listen",
+    "public_url",
+    "database",
+    "auth",
+    "trusted_proxies",
+    "proxy_forum",
+    "threads",
+    "max_connections",
+    "max_connections_per_ip",
+    "idle_timeout",
+    "request_timeout",
+    "connection_memory_limit",
+    "plugin_dir",
+    "log_level",
+    "session_lifetime",
+    "session_idle_timeout",
 };
 
 enum forum_key {
@@ -498,6 +511,19 @@ static int server_set(struct config_parse *parse, const char *name, const char *
             config->idle_timeout_seconds = seconds;
         else
             config->request_timeout_seconds = seconds;
+        break;
+    }
+    case SK_SESSION_LIFETIME:
+    case SK_SESSION_IDLE_TIMEOUT: {
+        long seconds;
+        if (!config_parse_duration(text, &seconds) || seconds < 60 || seconds > 30 * 86400) {
+            parse_fail(parse, name, "must be a duration from 1m to 30d, such as 12h");
+            goto fail;
+        }
+        if (key == SK_SESSION_LIFETIME)
+            config->session_lifetime_seconds = seconds;
+        else
+            config->session_idle_seconds = seconds;
         break;
     }
     case SK_CONNECTION_MEMORY_LIMIT:
@@ -831,6 +857,8 @@ int config_load(const char *path, struct config *config, char *error, size_t err
     config->request_timeout_seconds = 30;
     config->connection_memory_limit = 64 * 1024;
     config->log_level = string_copy("info");
+    config->session_lifetime_seconds = 12 * 3600;
+    config->session_idle_seconds = 2 * 3600;
 
     parse.directory = string_copy(path);
     slash = strrchr(parse.directory, '/');

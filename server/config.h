@@ -65,6 +65,8 @@ struct config {
     long idle_timeout_seconds;
     long request_timeout_seconds;
     size_t connection_memory_limit;
+    long session_lifetime_seconds; /* absolute */
+    long session_idle_seconds;
     char *plugin_dir;
     char *log_level;
     struct forum_config *forums;

@@ -23,6 +23,12 @@
     X(ERR_CATEGORY_NOT_ALLOWED, 403, "category_not_allowed",                                       \
       "agents may not post in this category")                                                      \
     X(ERR_AGENT_IS_INVOKER, 403, "agent_is_invoker", "an agent cannot be its own invoker")         \
+    X(ERR_FLAGS_NOT_ACKNOWLEDGED, 400, "flags_not_acknowledged",                                   \
+      "every flag of the draft must be acknowledged to approve it")                                \
+    X(ERR_FORBIDDEN, 403, "forbidden", "this actor may not decide this draft")                     \
+    X(ERR_UNKNOWN_DRAFT, 404, "unknown_draft", "no such draft in this forum")                      \
+    X(ERR_NOT_PENDING, 409, "not_pending", "the draft is no longer pending")                       \
+    X(ERR_REVISION_CHANGED, 409, "revision_changed", "the draft changed since that revision")      \
     X(ERR_NOT_FOUND, 404, "not_found", "no such resource")                                         \
     X(ERR_UNKNOWN_FORUM, 404, "unknown_forum", "no forum of that name is configured")              \
     X(ERR_METHOD_NOT_ALLOWED, 405, "method_not_allowed", "method not allowed on this resource")    \

@@ -8,6 +8,32 @@
 enum agentgate_error intake_prepare(struct request *request);
 enum MHD_Result intake_handle(struct request *request);
 
+/* Shared by every route the forum calls (intake.c): forum lookup for signed GETs, and the
+ * Standard Webhooks check of the request (ERR_NONE when valid). */
+enum agentgate_error forum_prepare_signed_get(struct request *request);
+enum agentgate_error forum_signature_check(struct request *request);
+
+/* draft_api.c: the forum's view of a draft (CONTRACT §4.2, §4.3) */
+enum MHD_Result draft_api_decide(struct request *request);
+enum MHD_Result draft_api_read(struct request *request);
+
+/* draft_pages.c: /, /drafts/{id} and its forms (CONTRACT §7) */
+enum agentgate_error draft_pages_prepare_form(struct request *request);
+enum MHD_Result draft_pages_index(struct request *request);
+enum MHD_Result draft_pages_show(struct request *request);
+enum MHD_Result draft_pages_approve(struct request *request);
+enum MHD_Result draft_pages_reject(struct request *request);
+enum MHD_Result draft_pages_edit(struct request *request);
+enum MHD_Result draft_pages_delegate(struct request *request);
+
+/* auth_pages.c: sign-in and out (CONTRACT §6), static files */
+enum MHD_Result auth_pages_login(struct request *request);
+enum MHD_Result auth_pages_sso(struct request *request);
+enum MHD_Result auth_pages_dev_form(struct request *request);
+enum MHD_Result auth_pages_dev_sign_in(struct request *request);
+enum MHD_Result auth_pages_logout(struct request *request);
+enum MHD_Result static_file(struct request *request);
+
 /* health.c: GET /healthz, GET /readyz (CONTRACT §10) */
 enum MHD_Result health_handle_live(struct request *request);
 enum MHD_Result health_handle_ready(struct request *request);

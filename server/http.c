@@ -45,10 +45,12 @@ const char *http_header(const struct request *request, const char *name)
 
 void http_reply_header(struct request *request, const char *name, const char *value)
 {
-    if (request->extra_header_count >= 4)
+    if (request->extra_header_count >= 6)
         return;
-    snprintf(request->extra_headers[request->extra_header_count][0], 160, "%s", name);
-    snprintf(request->extra_headers[request->extra_header_count][1], 160, "%s", value);
+    snprintf(request->extra_headers[request->extra_header_count][0],
+             sizeof request->extra_headers[0][0], "%s", name);
+    snprintf(request->extra_headers[request->extra_header_count][1],
+             sizeof request->extra_headers[0][1], "%s", value);
     request->extra_header_count++;
 }
 
@@ -65,6 +67,17 @@ enum MHD_Result http_reply_text(struct request *request, unsigned status, const 
     MHD_add_response_header(response, "X-Request-Id", request->id);
     MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    /* Every answer, page or JSON: no script at all, no framing, nothing loaded from elsewhere. */
+    MHD_add_response_header(response, "Content-Security-Policy",
+                            "default-src 'none'; style-src 'self'; img-src 'self'; "
+                            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                            "object-src 'none'");
+    MHD_add_response_header(response, "Referrer-Policy", "same-origin");
+    MHD_add_response_header(response, "X-Frame-Options", "DENY");
+    MHD_add_response_header(response, "Cross-Origin-Opener-Policy", "same-origin");
+    if (strncmp(request->server->config->public_url, "https://", 8) == 0)
+        MHD_add_response_header(response, "Strict-Transport-Security",
+                                "max-age=31536000; includeSubDomains");
     for (unsigned i = 0; i < request->extra_header_count; i++)
         MHD_add_response_header(response, request->extra_headers[i][0],
                                 request->extra_headers[i][1]);
@@ -72,6 +85,12 @@ enum MHD_Result http_reply_text(struct request *request, unsigned status, const 
     queued = MHD_queue_response(request->connection, status, response);
     MHD_destroy_response(response);
     return queued;
+}
+
+enum MHD_Result http_reply_redirect(struct request *request, unsigned status, const char *location)
+{
+    http_reply_header(request, "Location", location);
+    return http_reply_text(request, status, "text/plain; charset=utf-8", "", 0);
 }
 
 enum MHD_Result http_reply_json(struct request *request, unsigned status, json_t *body)
@@ -325,6 +344,8 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
     log_info(request->id, "%s %s %u %lldms%s", request->method, request->path, request->status,
              clock_ms() - request->started_ms,
              termination == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+    free(request->user);
+    sodium_memzero(request->session_token, sizeof request->session_token);
     free(request->body);
     free(request);
     *request_context = NULL;

@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "db/sessions.h"
 #include "errors.h"
 
 #define HTTP_PATH_PARAMS_MAX 3
@@ -63,7 +64,11 @@ struct request {
     unsigned status;
     const struct forum_config *forum; /* set by routes under /v1/forums/{forum} */
     void *connection_entry;           /* the reaper's record of this connection */
-    char extra_headers[4][2][160];
+    struct session_identity *user; /* the signed-in user, once auth_user() looked */
+    bool user_resolved;
+    char session_token[48]; /* the cookie's token, for the CSRF token */
+    char csrf[65];
+    char extra_headers[6][2][512];
     unsigned extra_header_count;
     char method[16];
     char path[256];
@@ -90,6 +95,8 @@ enum MHD_Result http_reply_error(struct request *request, enum agentgate_error e
 /* Sends `text` with `content_type`, copying it. */
 enum MHD_Result http_reply_text(struct request *request, unsigned status, const char *content_type,
                                 const char *text, size_t length);
+/* A redirect (302/303) to `location` (a path on agentgate or a URL agentgate built). */
+enum MHD_Result http_reply_redirect(struct request *request, unsigned status, const char *location);
 /* Adds a header to the next reply of this request (at most 4). Both strings are copied. */
 void http_reply_header(struct request *request, const char *name, const char *value);
 

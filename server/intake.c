@@ -51,6 +51,36 @@ enum agentgate_error intake_prepare(struct request *request)
     return ERR_NONE;
 }
 
+enum agentgate_error forum_prepare_signed_get(struct request *request)
+{
+    const struct forum_config *forum = config_forum(request->server->config, request->params[0]);
+
+    if (!forum)
+        return ERR_UNKNOWN_FORUM;
+    request->forum = forum;
+    request->body_limit = 0;
+    return ERR_NONE;
+}
+
+enum agentgate_error forum_signature_check(struct request *request)
+{
+    switch (webhook_verify(&request->forum->inbound_key, http_header(request, "webhook-id"),
+                           http_header(request, "webhook-timestamp"),
+                           http_header(request, "webhook-signature"), request->body,
+                           request->body_length, time(NULL))) {
+    case WEBHOOK_VALID:
+        return ERR_NONE;
+    case WEBHOOK_MISSING_HEADER:
+        return ERR_MISSING_SIGNATURE;
+    case WEBHOOK_STALE_TIMESTAMP:
+        return ERR_STALE_TIMESTAMP;
+    case WEBHOOK_BAD_SIGNATURE:
+    default:
+        log_warn(request->id, "request for forum %s: bad signature", request->forum->name);
+        return ERR_BAD_SIGNATURE;
+    }
+}
+
 static bool webhook_id_valid(const char *id)
 {
     size_t length = strlen(id);
@@ -156,20 +186,10 @@ enum MHD_Result intake_handle(struct request *request)
     enum MHD_Result result;
     enum db_status status;
 
-    switch (webhook_verify(&forum->inbound_key, webhook_id,
-                           http_header(request, "webhook-timestamp"),
-                           http_header(request, "webhook-signature"), request->body,
-                           request->body_length, time(NULL))) {
-    case WEBHOOK_VALID:
-        break;
-    case WEBHOOK_MISSING_HEADER:
-        return http_reply_error(request, ERR_MISSING_SIGNATURE, NULL, NULL);
-    case WEBHOOK_STALE_TIMESTAMP:
-        return http_reply_error(request, ERR_STALE_TIMESTAMP, NULL, NULL);
-    case WEBHOOK_BAD_SIGNATURE:
-        log_warn(request->id, "intake for forum %s: bad signature", forum->name);
-        return http_reply_error(request, ERR_BAD_SIGNATURE, NULL, NULL);
-    }
+    enum agentgate_error signature = forum_signature_check(request);
+
+    if (signature != ERR_NONE)
+        return http_reply_error(request, signature, NULL, NULL);
     if (!webhook_id_valid(webhook_id))
         return http_reply_error(request, ERR_INVALID_WEBHOOK_ID, "webhook-id", NULL);
 

@@ -207,6 +207,33 @@ bool json_spec_check(const json_t *root, const struct agentgate_json_field *fiel
             if (!object_check_keys(value, spec->path, fields, n, failure))
                 return false;
             break;
+        case AGENTGATE_JSON_STRING_ARRAY: {
+            size_t index;
+            const json_t *item;
+            if (!json_is_array(value) || json_array_size(value) > 64) {
+                failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
+                                   "field must be an array of at most 64 strings");
+                return false;
+            }
+            json_array_foreach((json_t *)value, index, item)
+            {
+                if (!json_is_string(item) || (spec->max_length && utf8_length(json_string_value(
+                                                                      item)) > spec->max_length)) {
+                    failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
+                                       "field must be an array of short strings");
+                    return false;
+                }
+            }
+            break;
+        }
+        case AGENTGATE_JSON_INTEGER:
+            if (!json_is_integer(value) || json_integer_value(value) < (json_int_t)spec->min_length ||
+                (spec->max_length && json_integer_value(value) > (json_int_t)spec->max_length)) {
+                failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
+                                   "field must be an integer in range");
+                return false;
+            }
+            break;
         case AGENTGATE_JSON_STRING: {
             size_t length;
             if (!json_is_string(value)) {

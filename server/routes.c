@@ -1,9 +1,28 @@
-/* The routing table: every URL agentgate answers, its method, handler and body limit. */
+/* The routing table: every URL agentgate answers, its method, handler and body limit.
+ * Who may call is decided in the handler: forum routes by signature, pages by session and
+ * draft_access_for(). */
 #include "handlers.h"
+
+#define FORM_BODY_LIMIT (512 * 1024)
 
 const struct route routes[] = {
     /* method, pattern, prepare, handle, body limit (forum routes take the forum's) */
     {"POST", "/v1/forums/{}/posts", intake_prepare, intake_handle, 65536},
+    {"POST", "/v1/forums/{}/drafts/{}/decision", intake_prepare, draft_api_decide, 65536},
+    {"GET", "/v1/forums/{}/drafts/{}", forum_prepare_signed_get, draft_api_read, 0},
+    {"GET", "/", NULL, draft_pages_index, 0},
+    {"GET", "/drafts/{}", NULL, draft_pages_show, 0},
+    {"POST", "/drafts/{}/approve", draft_pages_prepare_form, draft_pages_approve, FORM_BODY_LIMIT},
+    {"POST", "/drafts/{}/reject", draft_pages_prepare_form, draft_pages_reject, FORM_BODY_LIMIT},
+    {"POST", "/drafts/{}/edit", draft_pages_prepare_form, draft_pages_edit, FORM_BODY_LIMIT},
+    {"POST", "/drafts/{}/delegate", draft_pages_prepare_form, draft_pages_delegate,
+     FORM_BODY_LIMIT},
+    {"GET", "/auth/login", NULL, auth_pages_login, 0},
+    {"GET", "/auth/sso", NULL, auth_pages_sso, 0},
+    {"GET", "/auth/dev", NULL, auth_pages_dev_form, 0},
+    {"POST", "/auth/dev", draft_pages_prepare_form, auth_pages_dev_sign_in, 16384},
+    {"POST", "/auth/logout", draft_pages_prepare_form, auth_pages_logout, 16384},
+    {"GET", "/static/{}", NULL, static_file, 0},
     {"GET", "/healthz", NULL, health_handle_live, 0},
     {"GET", "/readyz", NULL, health_handle_ready, 0},
 };

@@ -40,6 +40,8 @@ extern "C" {
 enum agentgate_json_type {
     AGENTGATE_JSON_STRING,
     AGENTGATE_JSON_OBJECT,
+    AGENTGATE_JSON_STRING_ARRAY, /* max_length bounds each string; at most 64 items */
+    AGENTGATE_JSON_INTEGER,      /* min_length..max_length bound the value */
 };
 
 /*

@@ -92,3 +92,176 @@ enum db_status drafts_audit_refused(struct db_connection *db, const char *forum,
     PQclear(rows);
     return status;
 }
+
+/* Timestamps leave the database as ISO 8601 UTC text built here, never as a setting-dependent
+ * text form. */
+#define SQL_TIME(column) "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+DB_STATEMENT(draft_load_statement,
+             "SELECT json_build_object("
+             "'id', d.id, 'forum', d.forum, 'state', d.state, 'revision', d.revision, "
+             "'agent', json_build_object('id', d.agent_id, 'name', d.agent_name), "
+             "'invoker', json_build_object('id', d.invoker_id, 'name', d.invoker_name), "
+             "'delegate', CASE WHEN d.delegate_id IS NULL THEN NULL ELSE "
+             "  json_build_object('id', d.delegate_id, 'name', d.delegate_name) END, "
+             "'topic_id', d.topic_id, 'reply_to_post_id', d.reply_to_post_id, "
+             "'category', d.category, 'forum_ref', d.forum_ref, 'context', d.context, "
+             "'flags', d.flags, 'created_at', " SQL_TIME("d.created_at") ", "
+             "'age_seconds', floor(extract(epoch FROM now() - d.created_at))::bigint, "
+             "'expires_at', " SQL_TIME("d.expires_at") ", "
+             "'decided_at', " SQL_TIME("d.decided_at") ", "
+             "'decided_by', d.decided_by_name, 'decision_reason', d.decision_reason, "
+             "'post_id', d.post_id, 'post_url', d.post_url, 'title', r.title, 'body', r.body, "
+             "'revisions', (SELECT json_agg(json_build_object('revision', x.revision, "
+             "  'title', x.title, 'body', x.body, 'author_id', x.author_id, "
+             "  'author_name', x.author_name, 'created_at', " SQL_TIME("x.created_at") ") "
+             "  ORDER BY x.revision) FROM draft_revisions x WHERE x.draft_id = d.id), "
+             "'timeline', (SELECT json_agg(json_build_object('at', " SQL_TIME("e.occurred_at") ", "
+             "  'actor', e.actor, 'action', e.action, 'details', e.details) ORDER BY e.id) "
+             "  FROM audit_events e WHERE e.draft_id = d.id))::text "
+             "FROM drafts d JOIN draft_revisions r ON r.draft_id = d.id AND r.revision = d.revision "
+             "WHERE d.id = $1::uuid",
+             1, true);
+
+DB_STATEMENT(draft_list_statement,
+             "SELECT coalesce(json_agg(json_build_object('id', d.id, 'forum', d.forum, "
+             "'state', d.state, 'agent_name', d.agent_name, 'invoker_name', d.invoker_name, "
+             "'topic_id', d.topic_id, 'category', d.category, 'title', r.title, "
+             "'excerpt', left(r.body, 140), 'flags_count', jsonb_array_length(d.flags), "
+             "'created_at', " SQL_TIME("d.created_at") ", "
+             "'age_seconds', floor(extract(epoch FROM now() - d.created_at))::bigint, "
+             "'decided_at', " SQL_TIME("d.decided_at") ", 'decided_by', d.decided_by_name, "
+             "'delegated_to_me', d.delegate_id = $2) "
+             "ORDER BY (d.state = 'pending') DESC, d.created_at DESC), '[]')::text "
+             "FROM (SELECT * FROM drafts WHERE forum = $1 AND (invoker_id = $2 OR delegate_id = $2) "
+             "      ORDER BY (state = 'pending') DESC, created_at DESC LIMIT 200) d "
+             "JOIN draft_revisions r ON r.draft_id = d.id AND r.revision = d.revision",
+             2, true);
+
+DB_STATEMENT(draft_decide_statement,
+             "SELECT outcome, coalesce(state, ''), coalesce(revision, 0) FROM draft_decide("
+             "$1::uuid, $2, $3, $4::integer, $5, $6, $7, $8)",
+             8, false);
+DB_STATEMENT(draft_edit_statement,
+             "SELECT outcome, coalesce(state, ''), coalesce(revision, 0) FROM draft_edit("
+             "$1::uuid, $2, $3::integer, $4, $5, $6, $7, $8::jsonb)",
+             8, false);
+DB_STATEMENT(draft_delegate_statement,
+             "SELECT outcome FROM draft_delegate($1::uuid, $2, $3, $4, $5)", 5, false);
+DB_STATEMENT(draft_view_statement,
+             "INSERT INTO audit_events (actor, action, forum, draft_id, details) "
+             "VALUES ('user:' || $3, 'draft.view', $2, $1::uuid, "
+             "jsonb_build_object('actor_name', $4::text, 'as', 'moderator'))",
+             4, false);
+
+static enum db_status json_text_query(struct db_connection *db,
+                                      const struct db_statement *statement,
+                                      const char *const *params, char **json)
+{
+    enum db_status status;
+    PGresult *rows = db_execute(db, statement, params, &status);
+
+    *json = NULL;
+    if (status != DB_OK)
+        return status;
+    if (PQntuples(rows) == 1 && !PQgetisnull(rows, 0, 0)) {
+        *json = strdup(PQgetvalue(rows, 0, 0));
+        if (!*json)
+            status = DB_FAILED;
+    }
+    PQclear(rows);
+    return status;
+}
+
+enum db_status drafts_load(struct db_connection *db, const char *id, char **json)
+{
+    const char *params[1] = {id};
+    return json_text_query(db, &draft_load_statement, params, json);
+}
+
+enum db_status drafts_list_for_user(struct db_connection *db, const char *forum,
+                                    const char *user_id, char **json)
+{
+    const char *params[2] = {forum, user_id};
+    return json_text_query(db, &draft_list_statement, params, json);
+}
+
+static enum draft_change_outcome change_outcome(const char *text)
+{
+    if (strcmp(text, "decided") == 0 || strcmp(text, "edited") == 0 ||
+        strcmp(text, "delegated") == 0)
+        return DRAFT_CHANGED;
+    if (strcmp(text, "forbidden") == 0)
+        return DRAFT_FORBIDDEN;
+    if (strcmp(text, "not_pending") == 0)
+        return DRAFT_NOT_PENDING;
+    if (strcmp(text, "revision_changed") == 0)
+        return DRAFT_REVISION_CHANGED;
+    if (strcmp(text, "unknown_user") == 0)
+        return DRAFT_UNKNOWN_USER;
+    return DRAFT_NOT_FOUND;
+}
+
+static enum db_status change_query(struct db_connection *db, const struct db_statement *statement,
+                                   const char *const *params, struct draft_change_result *result)
+{
+    enum db_status status;
+    PGresult *rows = db_execute(db, statement, params, &status);
+
+    memset(result, 0, sizeof *result);
+    if (status != DB_OK)
+        return status;
+    if (PQntuples(rows) != 1) {
+        PQclear(rows);
+        return DB_FAILED;
+    }
+    result->outcome = change_outcome(PQgetvalue(rows, 0, 0));
+    if (PQnfields(rows) >= 3) {
+        snprintf(result->state, sizeof result->state, "%s", PQgetvalue(rows, 0, 1));
+        result->revision = atoi(PQgetvalue(rows, 0, 2));
+    }
+    PQclear(rows);
+    return DB_OK;
+}
+
+enum db_status drafts_decide(struct db_connection *db, const char *id, const char *forum,
+                             const char *decision, int revision, const char *actor_id,
+                             const char *actor_name, const char *reason, const char *source,
+                             struct draft_change_result *result)
+{
+    char revision_text[16];
+    const char *params[8] = {id,       forum,      decision, revision > 0 ? revision_text : NULL,
+                             actor_id, actor_name, reason,   source};
+    snprintf(revision_text, sizeof revision_text, "%d", revision);
+    return change_query(db, &draft_decide_statement, params, result);
+}
+
+enum db_status drafts_edit(struct db_connection *db, const char *id, const char *forum,
+                           int revision, const char *title, const char *body,
+                           const char *actor_id, const char *actor_name, const char *diff_json,
+                           struct draft_change_result *result)
+{
+    char revision_text[16];
+    const char *params[8] = {id,   forum,    revision_text, title,
+                             body, actor_id, actor_name,    diff_json};
+    snprintf(revision_text, sizeof revision_text, "%d", revision);
+    return change_query(db, &draft_edit_statement, params, result);
+}
+
+enum db_status drafts_delegate(struct db_connection *db, const char *id, const char *forum,
+                               const char *actor_id, const char *actor_name, const char *username,
+                               struct draft_change_result *result)
+{
+    const char *params[5] = {id, forum, actor_id, actor_name, username};
+    return change_query(db, &draft_delegate_statement, params, result);
+}
+
+enum db_status drafts_audit_view(struct db_connection *db, const char *id, const char *forum,
+                                 const char *actor_id, const char *actor_name)
+{
+    const char *params[4] = {id, forum, actor_id, actor_name};
+    enum db_status status;
+    PGresult *rows = db_execute(db, &draft_view_statement, params, &status);
+    PQclear(rows);
+    return status;
+}

@@ -50,3 +50,54 @@ enum db_status drafts_audit_refused(struct db_connection *db, const char *forum,
     __attribute__((warn_unused_result));
 
 #endif
+
+/* --- review (pages and the forum's decision API) --- */
+
+/* The draft with its current revision, all revisions and its audit timeline, as one JSON text
+ * (malloc'd into *json; NULL when there is no such draft). `id` must be a UUID. */
+enum db_status drafts_load(struct db_connection *db, const char *id, char **json)
+    __attribute__((warn_unused_result));
+
+/* The drafts a user invoked or was delegated in a forum, pending first, as a JSON array text. */
+enum db_status drafts_list_for_user(struct db_connection *db, const char *forum,
+                                    const char *user_id, char **json)
+    __attribute__((warn_unused_result));
+
+enum draft_change_outcome {
+    DRAFT_CHANGED,          /* decided, edited or delegated */
+    DRAFT_NOT_FOUND,
+    DRAFT_FORBIDDEN,
+    DRAFT_NOT_PENDING,
+    DRAFT_REVISION_CHANGED,
+    DRAFT_UNKNOWN_USER, /* delegate: no such colleague has signed in */
+};
+
+struct draft_change_result {
+    enum draft_change_outcome outcome;
+    char state[20];
+    int revision;
+};
+
+/* Approves or rejects (decision "approve"/"reject"); revision < 1 means "the current one". */
+enum db_status drafts_decide(struct db_connection *db, const char *id, const char *forum,
+                             const char *decision, int revision, const char *actor_id,
+                             const char *actor_name, const char *reason, const char *source,
+                             struct draft_change_result *result)
+    __attribute__((warn_unused_result));
+
+/* Saves title and body as a new revision after `revision`, auditing `diff_json`. */
+enum db_status drafts_edit(struct db_connection *db, const char *id, const char *forum,
+                           int revision, const char *title, const char *body,
+                           const char *actor_id, const char *actor_name, const char *diff_json,
+                           struct draft_change_result *result) __attribute__((warn_unused_result));
+
+/* Hands the draft to the colleague with `username`. */
+enum db_status drafts_delegate(struct db_connection *db, const char *id, const char *forum,
+                               const char *actor_id, const char *actor_name, const char *username,
+                               struct draft_change_result *result)
+    __attribute__((warn_unused_result));
+
+/* Audits that a moderator read a draft that is not theirs. */
+enum db_status drafts_audit_view(struct db_connection *db, const char *id, const char *forum,
+                                 const char *actor_id, const char *actor_name)
+    __attribute__((warn_unused_result));

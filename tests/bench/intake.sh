@@ -64,45 +64,44 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# CPU seconds (user + system) used so far by the given processes, all their threads.
-cpu_seconds() {
-  local ticks=0 pid fields
-  for pid in "$@"; do
-    [ -r "/proc/$pid/stat" ] || continue
-    # the fields after "(comm)": 14th and 15th of the whole line are utime and stime
-    fields=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
-    ticks=$((ticks + $(echo "$fields" | awk '{print $12 + $13}')))
-  done
-  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz}'
+# CPU ticks used so far by processes: "user system" of all their threads (+ "cuser csystem",
+# the times of their children that ended, when $2 = children).
+proc_ticks() {
+  local fields
+  fields=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || { echo "0 0"; return; }
+  # after "pid (comm) ", field k of the line is word k-2: utime 14, stime 15, cutime 16, cstime 17
+  if [ "${2:-}" = children ]; then
+    echo "$fields" | awk '{print $12 + $14, $13 + $15}'
+  else
+    echo "$fields" | awk '{print $12, $13}'
+  fi
 }
-# Our postmaster and its children (backends, WAL writer, checkpointer...).
-postgres_pids() {
-  local postmaster
+# "user system" CPU seconds of agentgate (all its threads).
+server_cpu() { proc_ticks "$SERVER_PID" | awk -v hz="$HZ" '{printf "%.2f %.2f", $1 / hz, $2 / hz}'; }
+# "user system" CPU seconds of our PostgreSQL: the postmaster and its live children (backends,
+# WAL writer, checkpointer, autovacuum...) plus the children that already ended, which the
+# postmaster has reaped into its own cutime/cstime.
+postgres_cpu() {
+  local postmaster pid
   postmaster=$(head -1 "$PGDATA_DIR/postmaster.pid")
-  echo "$postmaster $(pgrep -d ' ' -P "$postmaster" || true)"
+  {
+    proc_ticks "$postmaster" children
+    for pid in $(pgrep -P "$postmaster"); do proc_ticks "$pid"; done
+  } | awk -v hz="$HZ" '{u += $1; s += $2} END {printf "%.2f %.2f", u / hz, s / hz}'
 }
-# Busy CPU seconds of the whole machine so far (all cores), from /proc/stat.
-machine_busy_seconds() {
-  awk -v hz="$(getconf CLK_TCK)" '/^cpu / {printf "%.1f", ($2 + $3 + $4 + $7 + $8) / hz}' /proc/stat
+# Busy CPU seconds of the whole machine so far (all cores; iowait is not busy), from /proc/stat.
+machine_busy() {
+  awk -v hz="$HZ" '/^cpu / {printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz}' /proc/stat
 }
-# CPU used by postgres processes between two snapshots. Backends that ended in between are
-# not counted, so snapshots are taken while every backend of the run is alive.
-declare -A PG_BEFORE
-pg_snapshot() {
-  local pid
-  PG_BEFORE=()
-  for pid in $(postgres_pids); do PG_BEFORE[$pid]=$(cpu_seconds "$pid"); done
+# WAL counters (PostgreSQL 14+): records, full-page images, bytes, writes, syncs.
+wal_stats() {
+  ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -tA -F ' ' \
+    -c "SELECT wal_records, wal_fpi, wal_bytes, wal_write, wal_sync FROM pg_stat_wal"
 }
-pg_used_since_snapshot() {
-  local pid total=0 now before
-  for pid in $(postgres_pids); do
-    now=$(cpu_seconds "$pid")
-    before=${PG_BEFORE[$pid]:-0}
-    total=$(awk -v a="$total" -v n="$now" -v b="$before" 'BEGIN {printf "%.1f", a + n - b}')
-  done
-  echo "$total"
-}
-sub() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a - b}'; }
+# delta "a1 b1 ..." "a0 b0 ...": element-wise difference.
+delta() { awk -v a="$1" -v b="$2" 'BEGIN {n = split(a, x, " "); split(b, y, " ");
+  for (i = 1; i <= n; i++) printf "%s%.2f", (i > 1 ? " " : ""), x[i] - y[i]}'; }
+HZ=$(getconf CLK_TCK)
 
 # 1. Tools and a Release build.
 ag_install_packages wrk
@@ -152,18 +151,32 @@ curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz" ||
 ag_say "pre-signing $REQUESTS requests"
 node "$BENCH_DIR/presign.mjs" "$WORK/requests" "$WRK_THREADS" "$REQUESTS" "$SECRET" \
   "127.0.0.1:$HTTP_PORT" "$FORUM" "$AGENTS"
+
+# Counters before and after each timed run: machine busy CPU, PostgreSQL CPU (user, system),
+# agentgate CPU (user, system), WAL counters.
+snapshot() { echo "$(machine_busy) $(postgres_cpu) $(server_cpu) $(wal_stats)"; }
+# per_tx TOTAL COUNT [SCALE]: TOTAL / COUNT * SCALE, for "ms of CPU per transaction" etc.
+per_tx() { awk -v t="$1" -v n="$2" -v k="${3:-1000}" 'BEGIN {printf "%.2f", n ? t / n * k : 0}'; }
+sum() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a + b}'; }
+# cost_line LABEL DELTA COUNT CLIENT_CPU: where the CPU and the WAL syncs went, per transaction.
+cost_line() {
+  local d=($2) pg app
+  pg=$(sum "${d[1]}" "${d[2]}")
+  app=$(sum "${d[3]}" "${d[4]}")
+  printf '  %-9s machine busy %5.1f s | postgres %5.1f s = %.2f ms/tx (%.0f%% system) | agentgate %4.1f s = %.2f ms/tx | client %4.1f s | WAL %s syncs/100 tx, %.0f bytes/tx\n' \
+    "$1" "${d[0]}" "$pg" "$(per_tx "$pg" "$3")" \
+    "$(awk -v p="$pg" -v s="${d[2]}" 'BEGIN {print (p > 0) ? 100 * s / p : 0}')" \
+    "$app" "$(per_tx "$app" "$3")" "$4" "$(per_tx "${d[9]}" "$3" 100)" "$(per_tx "${d[7]}" "$3" 1)"
+}
+TIMEFORMAT='%U %S'
+
 ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -c CHECKPOINT
 ag_say "wrk: $CONNECTIONS connections, $WRK_THREADS threads, ${DURATION}s of signed posts"
-pg_snapshot
-server_cpu_before=$(cpu_seconds "$SERVER_PID")
-busy_before=$(machine_busy_seconds)
-TIMEFORMAT='%U %S'
+before=$(snapshot)
 { time wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s \
     -s "$BENCH_DIR/intake.lua" "http://127.0.0.1:$HTTP_PORT" -- "$WORK/requests" \
     >"$WORK/wrk.out" 2>&1; } 2>"$WORK/wrk.time" || { cat "$WORK/wrk.out" >&2; ag_die "wrk failed"; }
-busy_http=$(sub "$(machine_busy_seconds)" "$busy_before")
-server_cpu=$(sub "$(cpu_seconds "$SERVER_PID")" "$server_cpu_before")
-pg_cpu_http=$(pg_used_since_snapshot)
+http_delta=$(delta "$(snapshot)" "$before")
 wrk_cpu=$(awk '{printf "%.1f", $1 + $2}' "$WORK/wrk.time")
 kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/server.log" >&2; ag_die "agentgate died during the run"; }
 server_db_connections=$(ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -tA \
@@ -181,24 +194,23 @@ held_rate=$(awk -v h="$held" -v d="$duration_us" 'BEGIN {printf "%.0f", h / (d /
 p50=$(awk -v u="$(val p50_us)" 'BEGIN {printf "%.2f", u / 1000}')
 p99=$(awk -v u="$(val p99_us)" 'BEGIN {printf "%.2f", u / 1000}')
 non202=$((completed - held))
-stored=$(ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -tA -c "SELECT count(*) FROM drafts")
 
 # 4. pgbench: the same SQL, the same concurrency, the same database.
 ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -c CHECKPOINT
 ag_say "pgbench: -c $CONNECTIONS -j 2 -T $DURATION, intake_hold() as one intake runs it"
-pg_snapshot
-busy_before=$(machine_busy_seconds)
+before=$(snapshot)
 { time "$AG_PGBIN/pgbench" -h "$PGDATA_DIR" -p "$PGPORT" -U postgres -n \
     -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" -f "$BENCH_DIR/intake_hold.pgbench" bench \
     >"$WORK/pgbench.out" 2>&1; } 2>"$WORK/pgbench.time" ||
   { cat "$WORK/pgbench.out" >&2; ag_die "pgbench failed"; }
-pg_cpu_pgbench=$(pg_used_since_snapshot)
-busy_pgbench=$(sub "$(machine_busy_seconds)" "$busy_before")
+pgbench_delta=$(delta "$(snapshot)" "$before")
 pgbench_cpu=$(awk '{printf "%.1f", $1 + $2}' "$WORK/pgbench.time")
 tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench.out" | head -1)
+pgbench_tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/pgbench.out")
 pgbench_latency=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$WORK/pgbench.out")
 pgbench_failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$WORK/pgbench.out")
 [ -n "$tps" ] || { cat "$WORK/pgbench.out" >&2; ag_die "no tps from pgbench"; }
+tps=$(awk -v t="$tps" 'BEGIN {printf "%.0f", t}')
 ratio=$(awk -v a="$held_rate" -v b="$tps" 'BEGIN {printf "%.2f", a / b}')
 verdict=$(awk -v r="$ratio" 'BEGIN {print (r >= 0.8) ? "met" : "MISSED"}')
 
@@ -207,15 +219,15 @@ cores=$(nproc)
 cat <<EOF
 
 ==================== agentgate intake benchmark ====================
-machine: nproc = $cores; wrk, agentgate and PostgreSQL share these cores
-PostgreSQL: ${PG_SETTINGS[*]}
-intake (HTTP, signed, durable): $held_rate held/s, p50 $p50 ms, p99 $p99 ms, non-202: $non202 ($other), socket errors: $socket_errors
-  ($held held of $completed answers in $(awk -v d="$duration_us" 'BEGIN {printf "%.1f", d / 1e6}') s; c=$CONNECTIONS; server threads = $SERVER_THREADS, $server_db_connections of them opened a database connection; drafts stored: $stored)
+machine: nproc = $cores (wrk, agentgate and PostgreSQL share them); PostgreSQL 15 with
+  ${PG_SETTINGS[*]}
+intake (HTTP, signed, durable): $held_rate held/s, p50 $p50 ms, p99 $p99 ms, non-202: $non202 (${other}), socket errors: $socket_errors
+  $held held of $completed answers in $(awk -v d="$duration_us" 'BEGIN {printf "%.1f", d / 1e6}') s, c=$CONNECTIONS; agentgate threads = $SERVER_THREADS, of which $server_db_connections served a request (opened a database connection)
 pgbench (same SQL, c=$CONNECTIONS):       $tps tx/s, latency average $pgbench_latency ms, failed: ${pgbench_failed:-0}
 ratio: $held_rate/$tps = $ratio (target >= 0.8: $verdict)
-CPU seconds used during the runs (machine capacity: $cores x $DURATION s = $((cores * DURATION)) s):
-  HTTP run:    machine $busy_http = agentgate $server_cpu + postgres $pg_cpu_http + wrk $wrk_cpu (+ rest)
-  pgbench run: machine $busy_pgbench = postgres $pg_cpu_pgbench + pgbench $pgbench_cpu (+ rest)
+where the time went ($cores cores x $DURATION s = $((cores * DURATION)) CPU s per run; client = wrk or pgbench):
+$(cost_line "HTTP:" "$http_delta" "$held" "$wrk_cpu")
+$(cost_line "pgbench:" "$pgbench_delta" "${pgbench_tx:-0}" "$pgbench_cpu")
 ====================================================================
 EOF
 

@@ -1,0 +1,67 @@
+/* The draft access rules; see draft_access.h. */
+#include "draft_access.h"
+
+#include <string.h>
+
+static bool same(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+struct draft_access draft_access_for(const struct draft_actor *actor,
+                                     const struct draft_parties *draft)
+{
+    struct draft_access access = {false, false, false, false};
+    bool is_agent, is_invoker, is_delegate;
+
+    if (!actor || !actor->user_id || !same(actor->forum, draft->forum))
+        return access;
+    is_agent = same(actor->user_id, draft->agent_id);
+    is_invoker = !is_agent && same(actor->user_id, draft->invoker_id);
+    is_delegate = !is_agent && same(actor->user_id, draft->delegate_id);
+
+    access.decide = (is_invoker || is_delegate) && draft->pending;
+    access.delegate = is_invoker && draft->pending;
+    access.read = is_invoker || is_delegate || actor->is_moderator;
+    access.as_moderator = access.read && !is_invoker && !is_delegate;
+    return access;
+}
+
+static const char *string_of(const json_t *object, const char *key)
+{
+    const json_t *value = json_object_get(object, key);
+    return json_is_string(value) ? json_string_value(value) : NULL;
+}
+
+struct draft_parties draft_parties_from_json(const json_t *draft)
+{
+    const char *state = string_of(draft, "state");
+    struct draft_parties parties = {
+        .forum = string_of(draft, "forum"),
+        .agent_id = string_of(json_object_get(draft, "agent"), "id"),
+        .invoker_id = string_of(json_object_get(draft, "invoker"), "id"),
+        .delegate_id = string_of(json_object_get(draft, "delegate"), "id"),
+        .pending = state && strcmp(state, "pending") == 0,
+    };
+    return parties;
+}
+
+bool draft_id_valid(const char *text)
+{
+    static const int dashes[] = {8, 13, 18, 23};
+    size_t d = 0;
+
+    if (!text || strlen(text) != 36)
+        return false;
+    for (size_t i = 0; i < 36; i++) {
+        char c = text[i];
+        if (d < 4 && (int)i == dashes[d]) {
+            if (c != '-')
+                return false;
+            d++;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return false;
+        }
+    }
+    return true;
+}

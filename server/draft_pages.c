@@ -1,0 +1,772 @@
+/*
+ * The invoker's pages (CONTRACT §7): `/` lists the drafts a user invoked or
+ * was handed, `/drafts/{id}` shows one, and its forms approve, reject, edit
+ * and delegate it.
+ *
+ * Every state change is a POST carrying the `csrf` field from the same-origin
+ * page; it is refused without it and from another Origin. Rules of who may do
+ * what come from draft_access_for() only. Decisions are bound to the revision
+ * the page showed: if it changed, the answer is 409 with the new revision.
+ * After a change the browser is redirected (303) to the draft, so a reload
+ * never repeats it.
+ *
+ * View model handed to templates/draft.html (all strings escaped by the
+ * template engine; only draft.preview_html is raw, produced by
+ * render_markdown_safe()): see draft_view_build().
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "db/drafts.h"
+#include "draft_access.h"
+#include "flags.h"
+#include "form.h"
+#include "handlers.h"
+#include "json_spec.h"
+#include "log.h"
+#include "page.h"
+#include "render_markdown.h"
+#include "text_diff.h"
+
+#define REASON_MAX 2000
+#define TITLE_MAX 300
+
+static const char *state_label(const char *state)
+{
+    static const char *const labels[][2] = {
+        {"pending", "Waiting for your decision"},
+        {"approved", "Approved, being released"},
+        {"released", "Published"},
+        {"release_failed", "Release failed"},
+        {"rejected", "Rejected"},
+        {"expired", "Expired"},
+        {"revoked", "Revoked"},
+    };
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+        if (strcmp(labels[i][0], state) == 0)
+            return labels[i][1];
+    return state;
+}
+
+static void age_label(json_int_t seconds, char *out, size_t size)
+{
+    if (seconds < 60)
+        snprintf(out, size, "just now");
+    else if (seconds < 3600)
+        snprintf(out, size, "%lld min ago", (long long)(seconds / 60));
+    else if (seconds < 86400)
+        snprintf(out, size, "%lld h ago", (long long)(seconds / 3600));
+    else
+        snprintf(out, size, "%lld d ago", (long long)(seconds / 86400));
+}
+
+static const char *string_of(const json_t *object, const char *key)
+{
+    const json_t *value = json_object_get(object, key);
+    return json_is_string(value) ? json_string_value(value) : NULL;
+}
+
+static bool flag_is_secret(const char *code)
+{
+    return code && strncmp(code, "secret.", 7) == 0;
+}
+
+/*
+ * Splits `text` at the spans of the flags that point into `field`, so a template can highlight
+ * them: [{"text", "flag": {"code", "severity"} | null}]. Secret spans are masked. Overlapping
+ * flags: a span starting inside an earlier one is merged into it.
+ */
+static json_t *segments_build(const char *text, const json_t *flags, const char *field)
+{
+    json_t *segments = json_array();
+    size_t length = text ? strlen(text) : 0, at = 0, index;
+    json_t *flag;
+
+    if (!segments || !text)
+        return segments;
+    /* flags arrive sorted by start within a field */
+    json_array_foreach((json_t *)flags, index, flag)
+    {
+        json_int_t start = json_integer_value(json_object_get(flag, "start"));
+        json_int_t end = json_integer_value(json_object_get(flag, "end"));
+        const char *code = string_of(flag, "code");
+        const char *flag_field = string_of(flag, "field");
+        char masked[256];
+        json_t *mark;
+
+        if (!flag_field || strcmp(flag_field, field) != 0 || start < (json_int_t)at ||
+            end > (json_int_t)length || end <= start)
+            continue;
+        if ((size_t)start > at)
+            json_array_append_new(segments,
+                                  json_pack("{s:s%, s:n}", "text", text + at, (size_t)start - at,
+                                            "flag"));
+        mark = json_pack("{s:s, s:s, s:b}", "code", code ? code : "",
+                         "severity", string_of(flag, "severity") ? string_of(flag, "severity") : "",
+                         "critical",
+                         string_of(flag, "severity") &&
+                             strcmp(string_of(flag, "severity"), "critical") == 0);
+        if (flag_is_secret(code)) {
+            flags_mask(text + start, (size_t)(end - start), masked, sizeof masked);
+            json_array_append_new(segments, json_pack("{s:s, s:o}", "text", masked, "flag", mark));
+        } else {
+            json_array_append_new(segments,
+                                  json_pack("{s:s%, s:o}", "text", text + start,
+                                            (size_t)(end - start), "flag", mark));
+        }
+        at = (size_t)end;
+    }
+    if (at < length)
+        json_array_append_new(segments,
+                              json_pack("{s:s%, s:n}", "text", text + at, length - at, "flag"));
+    return segments;
+}
+
+/* The body with secret spans masked, for the preview. Caller frees. */
+static char *text_mask_secrets(const char *text, const json_t *flags, const char *field)
+{
+    size_t length = strlen(text), index;
+    char *out = malloc(length + 1);
+    json_t *flag;
+
+    if (!out)
+        return NULL;
+    memcpy(out, text, length + 1);
+    json_array_foreach((json_t *)flags, index, flag)
+    {
+        json_int_t start = json_integer_value(json_object_get(flag, "start"));
+        json_int_t end = json_integer_value(json_object_get(flag, "end"));
+        const char *flag_field = string_of(flag, "field");
+        if (!flag_is_secret(string_of(flag, "code")) || !flag_field ||
+            strcmp(flag_field, field) != 0 || start < 0 || end > (json_int_t)length ||
+            end - start <= 4)
+            continue;
+        /* keep the first four bytes' characters intact, replace the rest byte for byte */
+        for (json_int_t i = start + 4; i < end; i++)
+            out[i] = '*';
+        /* never leave a broken UTF-8 sequence after the kept prefix */
+        for (json_int_t i = start + 4; i > start && ((unsigned char)out[i - 1] & 0xC0) == 0x80;
+             i--)
+            out[i - 1] = '*';
+        for (json_int_t i = start + 4; i > start && ((unsigned char)out[i - 1] & 0xC0) == 0xC0;
+             i--) {
+            out[i - 1] = '*';
+            break;
+        }
+    }
+    return out;
+}
+
+static json_t *flag_list_build(const json_t *flags, const char *title, const char *body)
+{
+    json_t *list = json_array(), *flag;
+    size_t index;
+
+    json_array_foreach((json_t *)flags, index, flag)
+    {
+        const char *field = string_of(flag, "field");
+        const char *text = field && strcmp(field, "title") == 0 ? title : body;
+        json_int_t start = json_integer_value(json_object_get(flag, "start"));
+        json_int_t end = json_integer_value(json_object_get(flag, "end"));
+        const char *code = string_of(flag, "code");
+        const char *severity = string_of(flag, "severity");
+        char excerpt[256] = "";
+
+        if (text && start >= 0 && end <= (json_int_t)strlen(text) && end > start) {
+            if (flag_is_secret(code))
+                flags_mask(text + start, (size_t)(end - start), excerpt, sizeof excerpt);
+            else
+                snprintf(excerpt, sizeof excerpt, "%.*s", (int)(end - start), text + start);
+        }
+        json_array_append_new(
+            list, json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "index", (json_int_t)index,
+                            "code", code ? code : "", "severity", severity ? severity : "",
+                            "field", field ? field : "", "excerpt", excerpt, "critical",
+                            severity && strcmp(severity, "critical") == 0, "start", start, "end",
+                            end));
+    }
+    return list;
+}
+
+static json_t *context_build(const json_t *context)
+{
+    static const char *const fields[][2] = {
+        {"question_url", "Question"},
+        {"agent_run_url", "Agent run"},
+        {"prompt_excerpt", "Prompt"},
+    };
+    json_t *items = json_array();
+
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const char *value = string_of(context, fields[i][0]);
+        json_t *item;
+        if (!value || !*value)
+            continue;
+        item = json_pack("{s:s, s:s}", "label", fields[i][1], "value", value);
+        /* only plain web links become links; anything else (javascript:, data:) stays text */
+        if (strncmp(value, "https://", 8) == 0 || strncmp(value, "http://", 7) == 0)
+            json_object_set_new(item, "href", json_string(value));
+        json_array_append_new(items, item);
+    }
+    return items;
+}
+
+static json_t *revisions_build(const json_t *revisions)
+{
+    json_t *list = json_array(), *revision;
+    const json_t *previous = NULL;
+    size_t index;
+
+    json_array_foreach((json_t *)revisions, index, revision)
+    {
+        json_t *item = json_pack("{s:O, s:O, s:O}", "revision",
+                                 json_object_get(revision, "revision"), "author_name",
+                                 json_object_get(revision, "author_name"), "created_at",
+                                 json_object_get(revision, "created_at"));
+        if (previous) {
+            const char *old_title = string_of(previous, "title");
+            const char *new_title = string_of(revision, "title");
+            json_t *diff = text_diff_lines(string_of(previous, "body"), string_of(revision, "body"));
+            json_t *line;
+            size_t line_index, added = 0, deleted = 0;
+            json_array_foreach(diff, line_index, line)
+            {
+                const char *op = string_of(line, "op");
+                json_object_set_new(line, "is_add", json_boolean(op && strcmp(op, "add") == 0));
+                json_object_set_new(line, "is_del", json_boolean(op && strcmp(op, "del") == 0));
+            }
+            text_diff_count(diff, &added, &deleted);
+            json_object_set_new(item, "diff", diff ? diff : json_array());
+            json_object_set_new(item, "added", json_integer((json_int_t)added));
+            json_object_set_new(item, "deleted", json_integer((json_int_t)deleted));
+            if ((old_title || new_title) &&
+                (!old_title || !new_title || strcmp(old_title, new_title) != 0))
+                json_object_set_new(item, "title_change",
+                                    json_pack("{s:s, s:s}", "from", old_title ? old_title : "",
+                                              "to", new_title ? new_title : ""));
+        } else {
+            json_object_set_new(item, "original", json_true());
+        }
+        json_array_insert_new(list, 0, item); /* newest first */
+        previous = revision;
+    }
+    return list;
+}
+
+static const char *action_label(const char *action)
+{
+    static const char *const labels[][2] = {
+        {"intake.held", "held for review"},
+        {"draft.edit", "edited"},
+        {"draft.approve", "approved"},
+        {"draft.reject", "rejected"},
+        {"draft.delegate", "delegated"},
+        {"draft.revoke", "revoked"},
+        {"draft.expire", "expired"},
+        {"draft.view", "viewed (moderator)"},
+        {"delivery.attempt", "delivery attempted"},
+        {"draft.release", "published"},
+    };
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+        if (strcmp(labels[i][0], action) == 0)
+            return labels[i][1];
+    return action;
+}
+
+static json_t *timeline_build(const json_t *events)
+{
+    json_t *list = json_array(), *event;
+    size_t index;
+
+    json_array_foreach((json_t *)events, index, event)
+    {
+        const json_t *details = json_object_get(event, "details");
+        const char *action = string_of(event, "action");
+        char summary[600] = "";
+        const char *reason = string_of(details, "reason");
+        const char *behalf = string_of(details, "on_behalf_of");
+        const char *delegate = string_of(details, "delegate_name");
+        const char *actor_name = string_of(details, "actor_name");
+        json_t *revision = json_object_get(details, "revision");
+        json_t *to = json_object_get(details, "to_revision");
+
+        if (action && strcmp(action, "draft.edit") == 0 && json_is_integer(to))
+            snprintf(summary, sizeof summary, "revision %lld", (long long)json_integer_value(to));
+        else if (delegate)
+            snprintf(summary, sizeof summary, "to %s", delegate);
+        else if (json_is_integer(revision))
+            snprintf(summary, sizeof summary, "revision %lld%s%s%s%s",
+                     (long long)json_integer_value(revision), behalf ? ", on behalf of " : "",
+                     behalf ? behalf : "", reason ? ": " : "", reason ? reason : "");
+        else if (reason)
+            snprintf(summary, sizeof summary, "%s", reason);
+        json_array_append_new(
+            list, json_pack("{s:O, s:s, s:s, s:s}", "at", json_object_get(event, "at"), "actor",
+                            actor_name ? actor_name : (string_of(event, "actor") ? string_of(event, "actor") : ""),
+                            "action", action_label(action ? action : ""), "summary", summary));
+    }
+    return list;
+}
+
+static struct draft_actor actor_of(const struct session_identity *user)
+{
+    struct draft_actor actor = {user->forum, user->user_id, user->is_moderator};
+    return actor;
+}
+
+/* Adds the computed fields the template shows to a loaded draft. */
+static void draft_view_build(json_t *draft)
+{
+    const json_t *flags = json_object_get(draft, "flags");
+    const char *title = string_of(draft, "title");
+    const char *body = string_of(draft, "body");
+    const char *state = string_of(draft, "state");
+    char age[32], target[300];
+    char *masked = body ? text_mask_secrets(body, flags, "body") : NULL;
+    char *preview = masked ? render_markdown_safe(masked, strlen(masked)) : NULL;
+
+    age_label(json_integer_value(json_object_get(draft, "age_seconds")), age, sizeof age);
+    if (string_of(draft, "topic_id"))
+        snprintf(target, sizeof target, "Reply in topic %s%s%s", string_of(draft, "topic_id"),
+                 string_of(draft, "reply_to_post_id") ? ", to post " : "",
+                 string_of(draft, "reply_to_post_id") ? string_of(draft, "reply_to_post_id") : "");
+    else
+        snprintf(target, sizeof target, "New topic in %s",
+                 string_of(draft, "category") ? string_of(draft, "category") : "?");
+    json_object_set_new(draft, "age_label", json_string(age));
+    json_object_set_new(draft, "target_label", json_string(target));
+    json_object_set_new(draft, "is_new_topic", json_boolean(!string_of(draft, "topic_id")));
+    json_object_set_new(draft, "state_label", json_string(state_label(state ? state : "")));
+    json_object_set_new(draft, "is_pending", json_boolean(state && !strcmp(state, "pending")));
+    json_object_set_new(draft, "preview_html", json_string(preview ? preview : ""));
+    json_object_set_new(draft, "body_segments", segments_build(body, flags, "body"));
+    json_object_set_new(draft, "title_segments", segments_build(title, flags, "title"));
+    json_object_set_new(draft, "flag_list", flag_list_build(flags, title, body));
+    json_object_set_new(draft, "flags_count", json_integer((json_int_t)json_array_size(flags)));
+    json_object_set_new(draft, "context_items", context_build(json_object_get(draft, "context")));
+    json_object_set_new(draft, "revision_list",
+                        revisions_build(json_object_get(draft, "revisions")));
+    json_object_set_new(draft, "timeline_list",
+                        timeline_build(json_object_get(draft, "timeline")));
+    /* the raw audit details and revisions are not for the template */
+    json_object_del(draft, "timeline");
+    json_object_del(draft, "revisions");
+    free(masked);
+    free(preview);
+}
+
+struct draft_notice {
+    const char *kind; /* "error" or "info" */
+    const char *message;
+};
+
+/* Renders the draft page for `user` from a loaded draft (stolen). */
+static enum MHD_Result draft_page_reply(struct request *request, unsigned status, json_t *draft,
+                                        const struct draft_access *access,
+                                        const struct draft_notice *notice, json_t *form)
+{
+    json_t *data;
+    const char *title = string_of(draft, "title");
+    char page_title[400];
+
+    draft_view_build(draft);
+    snprintf(page_title, sizeof page_title, "%s", title ? title : "Reply draft");
+    data = json_pack("{s:s, s:o, s:b, s:b, s:b}", "title", page_title, "draft", draft,
+                     "can_decide", access->decide, "can_delegate", access->delegate,
+                     "read_only", !access->decide);
+    if (!data)
+        return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
+    if (access->as_moderator)
+        json_object_set_new(data, "read_only_notice",
+                            json_string("You are reading this draft as a moderator. Only its "
+                                        "invoker (or the colleague they handed it to) decides."));
+    if (notice)
+        json_object_set_new(data, "notice",
+                            json_pack("{s:s, s:s, s:b}", "kind", notice->kind, "message",
+                                      notice->message, "is_error", strcmp(notice->kind, "error") == 0));
+    json_object_set_new(data, "form", form ? form : json_object());
+    return page_reply(request, status, "draft.html", data);
+}
+
+/* Loads a draft as JSON; NULL with *status when missing or on failure. */
+static json_t *draft_fetch(const char *id, enum db_status *status)
+{
+    struct db_connection *db = db_thread_connection();
+    char *text = NULL;
+    json_t *draft;
+
+    if (!db) {
+        *status = DB_UNAVAILABLE;
+        return NULL;
+    }
+    *status = drafts_load(db, id, &text);
+    if (*status != DB_OK || !text)
+        return NULL;
+    draft = json_loads(text, 0, NULL);
+    free(text);
+    if (!draft)
+        *status = DB_FAILED;
+    return draft;
+}
+
+static enum MHD_Result reply_db_failure(struct request *request, enum db_status status)
+{
+    if (status == DB_UNAVAILABLE) {
+        http_reply_header(request, "Retry-After", "5");
+        return page_reply_error(request, 503, "Database unavailable",
+                                "agentgate cannot reach its database. Try again in a moment.");
+    }
+    return page_reply_error(request, 500, "Something went wrong", "The request failed.");
+}
+
+enum MHD_Result draft_pages_index(struct request *request)
+{
+    const struct session_identity *user = auth_user(request);
+    struct db_connection *db;
+    enum db_status status;
+    char *text = NULL;
+    json_t *drafts, *pending, *decided, *item;
+    size_t index;
+
+    if (!user)
+        return page_reply_sign_in(request);
+    db = db_thread_connection();
+    status = db ? drafts_list_for_user(db, user->forum, user->user_id, &text) : DB_UNAVAILABLE;
+    if (status != DB_OK)
+        return reply_db_failure(request, status);
+    drafts = json_loads(text ? text : "[]", 0, NULL);
+    free(text);
+    pending = json_array();
+    decided = json_array();
+    json_array_foreach(drafts, index, item)
+    {
+        const char *state = string_of(item, "state");
+        char age[32];
+        age_label(json_integer_value(json_object_get(item, "age_seconds")), age, sizeof age);
+        json_object_set_new(item, "age_label", json_string(age));
+        json_object_set_new(item, "state_label", json_string(state_label(state ? state : "")));
+        json_object_set_new(item, "target_label",
+                            json_string(string_of(item, "topic_id") ? "reply" : "new topic"));
+        json_array_append(state && strcmp(state, "pending") == 0 ? pending : decided, item);
+    }
+    json_decref(drafts);
+    return page_reply(request, 200, "index.html",
+                      json_pack("{s:s, s:o, s:o, s:b, s:b}", "title", "Your agents' drafts",
+                                "pending", pending, "decided", decided, "has_pending",
+                                json_array_size(pending) > 0, "has_decided",
+                                json_array_size(decided) > 0));
+}
+
+enum MHD_Result draft_pages_show(struct request *request)
+{
+    const struct session_identity *user = auth_user(request);
+    const char *id = request->params[0];
+    struct draft_access access;
+    struct draft_parties parties;
+    struct draft_actor actor;
+    enum db_status status;
+    json_t *draft;
+
+    if (!user)
+        return page_reply_sign_in(request);
+    if (!draft_id_valid(id))
+        return page_reply_not_found(request);
+    draft = draft_fetch(id, &status);
+    if (!draft)
+        return status == DB_OK ? page_reply_not_found(request) : reply_db_failure(request, status);
+    parties = draft_parties_from_json(draft);
+    actor = actor_of(user);
+    access = draft_access_for(&actor, &parties);
+    if (!access.read) {
+        json_decref(draft);
+        return page_reply_not_found(request);
+    }
+    if (access.as_moderator) {
+        struct db_connection *db = db_thread_connection();
+        if (!db || drafts_audit_view(db, id, user->forum, user->user_id, user->username) != DB_OK) {
+            json_decref(draft);
+            return reply_db_failure(request, db ? DB_FAILED : DB_UNAVAILABLE);
+        }
+    }
+    return draft_page_reply(request, 200, draft, &access, NULL, NULL);
+}
+
+/* Parses a positive revision number. */
+static int revision_parse(const char *text)
+{
+    long value;
+    char *end;
+    if (!text || !*text)
+        return 0;
+    value = strtol(text, &end, 10);
+    if (*end || value < 1 || value > 1000000)
+        return 0;
+    return (int)value;
+}
+
+/* Trims ASCII whitespace at both ends, in place. */
+static char *trim(char *text)
+{
+    size_t length;
+    while (*text == ' ' || *text == '\t' || *text == '\r' || *text == '\n')
+        text++;
+    length = strlen(text);
+    while (length > 0 && (text[length - 1] == ' ' || text[length - 1] == '\t' ||
+                          text[length - 1] == '\r' || text[length - 1] == '\n'))
+        text[--length] = '\0';
+    return text;
+}
+
+static bool flags_all_acknowledged(const json_t *draft, const struct form *form)
+{
+    size_t count = json_array_size(json_object_get(draft, "flags"));
+    for (size_t i = 0; i < count; i++) {
+        char index[16];
+        snprintf(index, sizeof index, "%zu", i);
+        if (!form_has_value(form, "ack", index))
+            return false;
+    }
+    return true;
+}
+
+enum draft_action { ACTION_APPROVE, ACTION_REJECT, ACTION_EDIT, ACTION_DELEGATE };
+
+/* Carries out one action after every check passed; replies. `draft` is stolen. */
+static enum MHD_Result draft_action_apply(struct request *request, enum draft_action action,
+                                          json_t *draft, struct form *form,
+                                          const struct session_identity *user,
+                                          const struct draft_access *access)
+{
+    const char *id = request->params[0];
+    struct db_connection *db = db_thread_connection();
+    struct draft_change_result result = {0};
+    struct draft_notice notice = {"error", NULL};
+    enum db_status status = DB_UNAVAILABLE;
+    int revision = revision_parse(form_get(form, "revision"));
+    json_t *echo = json_object();
+    char location[128];
+
+    if (action != ACTION_DELEGATE && action != ACTION_REJECT && revision == 0) {
+        notice.message = "The form did not say which revision you saw; reload the page.";
+        return draft_page_reply(request, 400, draft, access, &notice, echo);
+    }
+    switch (action) {
+    case ACTION_APPROVE:
+        if (!flags_all_acknowledged(draft, form)) {
+            notice.message = "Tick the acknowledgement of every flag before approving.";
+            return draft_page_reply(request, 400, draft, access, &notice, echo);
+        }
+        if (db)
+            status = drafts_decide(db, id, user->forum, "approve", revision, user->user_id,
+                                   user->username, NULL, "page", &result);
+        break;
+    case ACTION_REJECT: {
+        char *reason = trim((char *)(form_get(form, "reason") ? form_get(form, "reason") : ""));
+        if (!*reason || utf8_length(reason) > REASON_MAX) {
+            notice.message = "Give a reason for rejecting (at most 2000 characters).";
+            return draft_page_reply(request, 400, draft, access, &notice, echo);
+        }
+        if (db)
+            status = drafts_decide(db, id, user->forum, "reject", revision, user->user_id,
+                                   user->username, reason, "page", &result);
+        break;
+    }
+    case ACTION_EDIT: {
+        const char *body = form_get(form, "body");
+        const char *title = form_get(form, "title");
+        bool new_topic = !string_of(draft, "topic_id");
+        char *diff_text;
+        json_t *diff, *summary;
+        size_t added = 0, deleted = 0;
+        const struct forum_config *forum = config_forum(request->server->config, user->forum);
+
+        json_object_set_new(echo, "body", json_string(body ? body : ""));
+        json_object_set_new(echo, "title", json_string(title ? title : ""));
+        if (!body || !*trim((char *)body) || (forum && strlen(body) > forum->max_body_bytes)) {
+            notice.message = "The body must not be empty or longer than the forum allows.";
+            return draft_page_reply(request, 400, draft, access, &notice, echo);
+        }
+        if (new_topic && (!title || !*trim((char *)title) || utf8_length(title) > TITLE_MAX)) {
+            notice.message = "A new topic needs a title of at most 300 characters.";
+            return draft_page_reply(request, 400, draft, access, &notice, echo);
+        }
+        diff = text_diff_lines(string_of(draft, "body"), body);
+        text_diff_count(diff, &added, &deleted);
+        summary = json_pack("{s:I, s:I, s:o}", "added", (json_int_t)added, "deleted",
+                            (json_int_t)deleted, "lines", diff ? diff : json_array());
+        if (new_topic && string_of(draft, "title") && strcmp(string_of(draft, "title"), title))
+            json_object_set_new(summary, "title",
+                                json_pack("{s:s, s:s}", "from", string_of(draft, "title"), "to",
+                                          title));
+        diff_text = json_dumps(summary, JSON_COMPACT);
+        json_decref(summary);
+        if (db && diff_text)
+            status = drafts_edit(db, id, user->forum, revision, new_topic ? title : NULL, body,
+                                 user->user_id, user->username, diff_text, &result);
+        free(diff_text);
+        break;
+    }
+    case ACTION_DELEGATE: {
+        char *username =
+            trim((char *)(form_get(form, "username") ? form_get(form, "username") : ""));
+        if (!*username || strlen(username) > 128) {
+            notice.message = "Name the colleague (their forum username) to hand this draft to.";
+            return draft_page_reply(request, 400, draft, access, &notice, echo);
+        }
+        if (db)
+            status = drafts_delegate(db, id, user->forum, user->user_id, user->username, username,
+                                     &result);
+        break;
+    }
+    }
+    if (status != DB_OK) {
+        json_decref(echo);
+        json_decref(draft);
+        return reply_db_failure(request, status);
+    }
+    switch (result.outcome) {
+    case DRAFT_CHANGED:
+        json_decref(echo);
+        json_decref(draft);
+        log_info(request->id, "draft %s: %s by %s", id,
+                 action == ACTION_APPROVE   ? "approved"
+                 : action == ACTION_REJECT  ? "rejected"
+                 : action == ACTION_EDIT    ? "edited"
+                                            : "delegated",
+                 user->user_id);
+        snprintf(location, sizeof location, "/drafts/%s", id);
+        return http_reply_redirect(request, 303, location);
+    case DRAFT_REVISION_CHANGED: {
+        /* show the page again with the revision that is current now */
+        enum db_status reload_status;
+        json_t *fresh = draft_fetch(id, &reload_status);
+        json_decref(draft);
+        if (!fresh) {
+            json_decref(echo);
+            return reply_db_failure(request, reload_status);
+        }
+        notice.message = "This draft changed since you opened it. Review the new revision "
+                         "below before deciding.";
+        return draft_page_reply(request, 409, fresh, access, &notice, echo);
+    }
+    case DRAFT_NOT_PENDING: {
+        enum db_status reload_status;
+        json_t *fresh = draft_fetch(id, &reload_status);
+        struct draft_access reread = *access;
+        json_decref(draft);
+        if (!fresh) {
+            json_decref(echo);
+            return reply_db_failure(request, reload_status);
+        }
+        reread.decide = false;
+        reread.delegate = false;
+        notice.message = "This draft was already decided.";
+        return draft_page_reply(request, 409, fresh, &reread, &notice, echo);
+    }
+    case DRAFT_UNKNOWN_USER:
+        notice.message = "No colleague of that username has signed in to agentgate in this "
+                         "forum (nor may the agent or you be chosen).";
+        return draft_page_reply(request, 400, draft, access, &notice, echo);
+    case DRAFT_FORBIDDEN:
+        json_decref(echo);
+        json_decref(draft);
+        return page_reply_error(request, 403, "Not yours to decide",
+                                "Only the invoker, or the colleague they handed it to, decides.");
+    case DRAFT_NOT_FOUND:
+    default:
+        json_decref(echo);
+        json_decref(draft);
+        return page_reply_not_found(request);
+    }
+}
+
+static enum MHD_Result draft_pages_action(struct request *request, enum draft_action action)
+{
+    const struct session_identity *user;
+    const char *id = request->params[0];
+    struct draft_access access;
+    struct draft_parties parties;
+    struct draft_actor actor;
+    struct form form;
+    enum db_status status;
+    enum MHD_Result result;
+    json_t *draft;
+
+    if (!auth_origin_valid(request))
+        return page_reply_error(request, 403, "Refused",
+                                "This form was not sent from agentgate's own page.");
+    user = auth_user(request);
+    if (!form_parse(request->body, request->body_length, &form)) {
+        form_free(&form);
+        return page_reply_error(request, 400, "Bad form", "The form could not be read.");
+    }
+    if (!user || !auth_csrf_valid(request, form_get(&form, "csrf"))) {
+        form_free(&form);
+        return page_reply_error(request, 403, "Refused",
+                                "The form's security token is missing or stale. Reload the page "
+                                "and try again.");
+    }
+    if (!draft_id_valid(id)) {
+        form_free(&form);
+        return page_reply_not_found(request);
+    }
+    draft = draft_fetch(id, &status);
+    if (!draft) {
+        form_free(&form);
+        return status == DB_OK ? page_reply_not_found(request) : reply_db_failure(request, status);
+    }
+    parties = draft_parties_from_json(draft);
+    actor = actor_of(user);
+    access = draft_access_for(&actor, &parties);
+    if (!access.read) {
+        json_decref(draft);
+        form_free(&form);
+        return page_reply_not_found(request);
+    }
+    if (action == ACTION_DELEGATE ? !access.delegate : !access.decide) {
+        bool pending = parties.pending;
+        json_decref(draft);
+        form_free(&form);
+        if (!pending)
+            return page_reply_error(request, 409, "Already decided",
+                                    "This draft is no longer waiting for a decision.");
+        return page_reply_error(request, 403, "Not yours to decide",
+                                action == ACTION_DELEGATE
+                                    ? "Only the invoker hands a draft to a colleague."
+                                    : "Only the invoker, or the colleague they handed it to, "
+                                      "decides.");
+    }
+    result = draft_action_apply(request, action, draft, &form, user, &access);
+    form_free(&form);
+    return result;
+}
+
+enum MHD_Result draft_pages_approve(struct request *request)
+{
+    return draft_pages_action(request, ACTION_APPROVE);
+}
+
+enum MHD_Result draft_pages_reject(struct request *request)
+{
+    return draft_pages_action(request, ACTION_REJECT);
+}
+
+enum MHD_Result draft_pages_edit(struct request *request)
+{
+    return draft_pages_action(request, ACTION_EDIT);
+}
+
+enum MHD_Result draft_pages_delegate(struct request *request)
+{
+    return draft_pages_action(request, ACTION_DELEGATE);
+}
+
+enum agentgate_error draft_pages_prepare_form(struct request *request)
+{
+    const char *type = http_header(request, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!type || strncmp(type, "application/x-www-form-urlencoded", 33) != 0)
+        return ERR_UNSUPPORTED_MEDIA_TYPE;
+    return ERR_NONE;
+}

@@ -1,0 +1,170 @@
+/* Form and query-string decoding; see form.h. */
+#include "form.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool utf8_valid(const char *text, size_t length)
+{
+    const unsigned char *p = (const unsigned char *)text, *end = p + length;
+
+    while (p < end) {
+        unsigned char c = *p;
+        size_t need;
+        unsigned long point;
+        if (c == 0)
+            return false;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+            point = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            point = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            point = c & 0x07;
+        } else {
+            return false;
+        }
+        if ((size_t)(end - p) <= need)
+            return false;
+        for (size_t i = 1; i <= need; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+            point = (point << 6) | (p[i] & 0x3F);
+        }
+        if ((need == 2 && point < 0x800) || (need == 3 && point < 0x10000) || point > 0x10FFFF ||
+            (point >= 0xD800 && point <= 0xDFFF))
+            return false;
+        p += need + 1;
+    }
+    return true;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes one component; NULL when malformed. */
+static char *component_decode(const char *text, size_t length)
+{
+    char *out = malloc(length + 1);
+    size_t o = 0;
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < length; i++) {
+        if (text[i] == '+') {
+            out[o++] = ' ';
+        } else if (text[i] == '%') {
+            int high, low;
+            if (i + 2 >= length) {
+                free(out);
+                return NULL;
+            }
+            high = hex_value(text[i + 1]);
+            low = hex_value(text[i + 2]);
+            if (high < 0 || low < 0) {
+                free(out);
+                return NULL;
+            }
+            out[o++] = (char)(high * 16 + low);
+            i += 2;
+        } else {
+            out[o++] = text[i];
+        }
+    }
+    out[o] = '\0';
+    if (!utf8_valid(out, o)) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+bool form_parse(const char *text, size_t length, struct form *form)
+{
+    size_t i = 0;
+
+    memset(form, 0, sizeof *form);
+    while (i < length) {
+        size_t end = i, equals;
+        while (end < length && text[end] != '&')
+            end++;
+        if (end > i) {
+            if (form->count == FORM_FIELDS_MAX)
+                return false;
+            equals = i;
+            while (equals < end && text[equals] != '=')
+                equals++;
+            form->names[form->count] = component_decode(text + i, equals - i);
+            form->values[form->count] =
+                equals < end ? component_decode(text + equals + 1, end - equals - 1)
+                             : component_decode("", 0);
+            form->count++;
+            if (!form->names[form->count - 1] || !form->values[form->count - 1])
+                return false;
+        }
+        i = end + 1;
+    }
+    return true;
+}
+
+void form_free(struct form *form)
+{
+    for (size_t i = 0; i < form->count; i++) {
+        free(form->names[i]);
+        free(form->values[i]);
+    }
+    form->count = 0;
+}
+
+const char *form_get(const struct form *form, const char *name)
+{
+    for (size_t i = 0; i < form->count; i++)
+        if (form->names[i] && strcmp(form->names[i], name) == 0)
+            return form->values[i];
+    return NULL;
+}
+
+bool form_has_value(const struct form *form, const char *name, const char *value)
+{
+    for (size_t i = 0; i < form->count; i++)
+        if (form->names[i] && form->values[i] && strcmp(form->names[i], name) == 0 &&
+            strcmp(form->values[i], value) == 0)
+            return true;
+    return false;
+}
+
+char *form_url_encode(const char *text)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t length = strlen(text);
+    char *out = malloc(3 * length + 1), *o = out;
+
+    if (!out)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}

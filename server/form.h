@@ -1,0 +1,38 @@
+/*
+ * application/x-www-form-urlencoded bodies and query strings. Values are
+ * percent-decoded and must be valid UTF-8 without NUL, so nothing malformed
+ * reaches the database or a page.
+ */
+#ifndef AGENTGATE_FORM_H
+#define AGENTGATE_FORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define FORM_FIELDS_MAX 64
+
+struct form {
+    size_t count;
+    char *names[FORM_FIELDS_MAX];
+    char *values[FORM_FIELDS_MAX];
+};
+
+/* Parses `length` bytes into `form`. Returns false on malformed encoding, invalid UTF-8, NUL,
+ * or more than FORM_FIELDS_MAX fields. form_free() is needed either way. */
+bool form_parse(const char *text, size_t length, struct form *form)
+    __attribute__((warn_unused_result));
+void form_free(struct form *form);
+
+/* The first value of `name`, or NULL. */
+const char *form_get(const struct form *form, const char *name);
+/* Whether `name` was given with exactly `value` (for repeated checkbox fields). */
+bool form_has_value(const struct form *form, const char *name, const char *value);
+
+/* True when `text` (length bytes) is valid UTF-8 with no NUL and no overlong forms or
+ * surrogates. */
+bool utf8_valid(const char *text, size_t length);
+
+/* Percent-encodes `text` for a URL query value into a new string (caller frees). */
+char *form_url_encode(const char *text);
+
+#endif
