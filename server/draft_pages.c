@@ -159,6 +159,35 @@ static char *text_mask_secrets(const char *text, const json_t *flags, const char
     return out;
 }
 
+/* `text` with every secret the scanner finds masked (for any text shown on a page: the edit
+ * box, revision diffs, context). Caller frees. */
+static char *text_masked(const char *text)
+{
+    json_t *found = json_array();
+    char *masked;
+
+    if (!text)
+        return NULL;
+    if (!found || flags_scan("text", text, strlen(text), found) != 0) {
+        json_decref(found);
+        return strdup(text);
+    }
+    masked = text_mask_secrets(text, found, "text");
+    json_decref(found);
+    return masked;
+}
+
+/* Replaces the string at `key` of `object` by its masked form. */
+static void object_mask(json_t *object, const char *key)
+{
+    const char *value = string_of(object, key);
+    char *masked = value ? text_masked(value) : NULL;
+    if (masked) {
+        json_object_set_new(object, key, json_string(masked));
+        free(masked);
+    }
+}
+
 static json_t *flag_list_build(const json_t *flags, const char *title, const char *body)
 {
     json_t *list = json_array(), *flag;
@@ -213,7 +242,7 @@ static json_t *context_build(const json_t *context)
     return items;
 }
 
-static json_t *revisions_build(const json_t *revisions)
+static json_t *revisions_build(json_t *revisions)
 {
     json_t *list = json_array(), *revision;
     const json_t *previous = NULL;
@@ -221,7 +250,10 @@ static json_t *revisions_build(const json_t *revisions)
 
     json_array_foreach((json_t *)revisions, index, revision)
     {
-        json_t *item = json_pack("{s:O, s:O, s:O}", "revision",
+        json_t *item;
+        object_mask(revision, "body");
+        object_mask(revision, "title");
+        item = json_pack("{s:O, s:O, s:O}", "revision",
                                  json_object_get(revision, "revision"), "author_name",
                                  json_object_get(revision, "author_name"), "created_at",
                                  json_object_get(revision, "created_at"));
@@ -345,7 +377,17 @@ static void draft_view_build(json_t *draft)
     json_object_set_new(draft, "title_segments", segments_build(title, flags, "title"));
     json_object_set_new(draft, "flag_list", flag_list_build(flags, title, body));
     json_object_set_new(draft, "flags_count", json_integer((json_int_t)json_array_size(flags)));
-    json_object_set_new(draft, "context_items", context_build(json_object_get(draft, "context")));
+    {
+        json_t *context = json_object_get(draft, "context");
+        const char *key;
+        json_t *value;
+        json_object_foreach(context, key, value)
+        {
+            (void)value;
+            object_mask(context, key);
+        }
+        json_object_set_new(draft, "context_items", context_build(context));
+    }
     json_object_set_new(draft, "revision_list",
                         revisions_build(json_object_get(draft, "revisions")));
     json_object_set_new(draft, "timeline_list",
@@ -353,6 +395,9 @@ static void draft_view_build(json_t *draft)
     /* the raw audit details and revisions are not for the template */
     json_object_del(draft, "timeline");
     json_object_del(draft, "revisions");
+    /* the edit box shows the body too: never a secret on a page, an edit keeps the mask */
+    object_mask(draft, "body");
+    object_mask(draft, "title");
     free(masked);
     free(preview);
 }
@@ -369,15 +414,19 @@ static enum MHD_Result draft_page_reply(struct request *request, unsigned status
 {
     json_t *data;
     const char *title = string_of(draft, "title");
-    char page_title[400];
+    char page_title[1300]; /* a title is at most 300 code points */
 
-    draft_view_build(draft);
+    /* copied before draft_view_build() replaces the draft's strings */
     snprintf(page_title, sizeof page_title, "%s", title ? title : "Reply draft");
-    data = json_pack("{s:s, s:o, s:b, s:b, s:b}", "title", page_title, "draft", draft,
-                     "can_decide", access->decide, "can_delegate", access->delegate,
-                     "read_only", !access->decide);
-    if (!data)
+    draft_view_build(draft);
+    json_error_t error;
+    data = json_pack_ex(&error, 0, "{s:s, s:o, s:b, s:b, s:b}", "title", page_title, "draft", draft,
+                        "can_decide", access->decide, "can_delegate", access->delegate,
+                        "read_only", !access->decide);
+    if (!data) {
+        log_error(request->id, "draft page data: %s", error.text);
         return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
+    }
     if (access->as_moderator)
         json_object_set_new(data, "read_only_notice",
                             json_string("You are reading this draft as a moderator. Only its "
@@ -602,9 +651,21 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
                                           title));
         diff_text = json_dumps(summary, JSON_COMPACT);
         json_decref(summary);
-        if (db && diff_text)
-            status = drafts_edit(db, id, user->forum, revision, new_topic ? title : NULL, body,
-                                 user->user_id, user->username, diff_text, &result);
+        {
+            /* the edited text is scanned again: its flags replace the old ones */
+            json_t *flags = json_array();
+            char *flags_text = NULL;
+            if (flags && (!new_topic || flags_scan("title", title, strlen(title), flags) == 0) &&
+                flags_scan("body", body, strlen(body), flags) == 0)
+                flags_text = json_dumps(flags, JSON_COMPACT);
+            json_decref(flags);
+            if (db && diff_text && flags_text)
+                status = drafts_edit(db, id, user->forum, revision, new_topic ? title : NULL, body,
+                                     flags_text, user->user_id, user->username, diff_text, &result);
+            else if (db)
+                status = DB_FAILED;
+            free(flags_text);
+        }
         free(diff_text);
         break;
     }

@@ -144,8 +144,8 @@ DB_STATEMENT(draft_decide_statement,
              8, false);
 DB_STATEMENT(draft_edit_statement,
              "SELECT outcome, coalesce(state, ''), coalesce(revision, 0) FROM draft_edit("
-             "$1::uuid, $2, $3::integer, $4, $5, $6, $7, $8::jsonb)",
-             8, false);
+             "$1::uuid, $2, $3::integer, $4, $5, $6, $7, $8::jsonb, $9::jsonb)",
+             9, false);
 DB_STATEMENT(draft_delegate_statement,
              "SELECT outcome FROM draft_delegate($1::uuid, $2, $3, $4, $5)", 5, false);
 DB_STATEMENT(draft_view_statement,
@@ -238,12 +238,13 @@ enum db_status drafts_decide(struct db_connection *db, const char *id, const cha
 
 enum db_status drafts_edit(struct db_connection *db, const char *id, const char *forum,
                            int revision, const char *title, const char *body,
+                           const char *flags_json,
                            const char *actor_id, const char *actor_name, const char *diff_json,
                            struct draft_change_result *result)
 {
     char revision_text[16];
-    const char *params[8] = {id,   forum,    revision_text, title,
-                             body, actor_id, actor_name,    diff_json};
+    const char *params[9] = {id,       forum,      revision_text, title,    body,
+                             actor_id, actor_name, diff_json,     flags_json};
     snprintf(revision_text, sizeof revision_text, "%d", revision);
     return change_query(db, &draft_edit_statement, params, result);
 }

@@ -85,9 +85,10 @@ enum db_status drafts_decide(struct db_connection *db, const char *id, const cha
                              struct draft_change_result *result)
     __attribute__((warn_unused_result));
 
-/* Saves title and body as a new revision after `revision`, auditing `diff_json`. */
+/* Saves title and body as a new revision after `revision` with its flags, auditing `diff_json`. */
 enum db_status drafts_edit(struct db_connection *db, const char *id, const char *forum,
                            int revision, const char *title, const char *body,
+                           const char *flags_json,
                            const char *actor_id, const char *actor_name, const char *diff_json,
                            struct draft_change_result *result) __attribute__((warn_unused_result));
 

@@ -7,7 +7,7 @@
 
 DB_STATEMENT(session_open_statement,
              "SELECT session_open($1::bytea, $2, $3, $4, $5, $6, "
-             "string_to_array(nullif($7, ''), ','), $8::boolean, $9, $10::interval, "
+             "coalesce(string_to_array(nullif($7, ''), ','), '{}'), $8::boolean, $9, $10::interval, "
              "$11::interval)",
              11, false);
 DB_STATEMENT(session_touch_statement,

@@ -135,6 +135,12 @@ export async function spawnServer(configFile, { args = [], env = {}, expectFailu
   const handle = {
     child,
     logs: () => output,
+    /** Waits (up to 5 s) until the server's output matches `pattern`; returns whether it did. */
+    async waitForLog(pattern) {
+      const deadline = Date.now() + 5000;
+      while (!pattern.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      return pattern.test(output);
+    },
     exited,
     async stop() {
       if (!exitInfo) child.kill('SIGTERM');
