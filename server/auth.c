@@ -117,7 +117,7 @@ static bool client_is_trusted_proxy(const struct request *request)
 static struct session_identity *session_from_cookie(struct request *request)
 {
     const char *token = MHD_lookup_connection_value(request->connection, MHD_COOKIE_KIND,
-                                                     cookie_name(request->server->config));
+                                                    cookie_name(request->server->config));
     unsigned char hash[SESSION_HASH_BYTES];
     struct session_identity *who;
     struct db_connection *db;
@@ -161,7 +161,8 @@ static struct session_identity *session_from_proxy(struct request *request)
         return NULL;
     snprintf(wanted.forum, sizeof wanted.forum, "%s", forum->name);
     snprintf(wanted.user_id, sizeof wanted.user_id, "%s", user);
-    snprintf(wanted.username, sizeof wanted.username, "%s", username && *username ? username : user);
+    snprintf(wanted.username, sizeof wanted.username, "%s",
+             username && *username ? username : user);
     snprintf(wanted.groups, sizeof wanted.groups, "%s", groups ? groups : "");
     wanted.is_moderator = auth_groups_moderate(forum, wanted.groups);
     snprintf(wanted.method, sizeof wanted.method, "proxy");
@@ -257,8 +258,8 @@ enum db_status auth_session_start(struct request *request, const struct session_
 void auth_session_end(struct request *request)
 {
     const struct config *config = request->server->config;
-    const char *token = MHD_lookup_connection_value(request->connection, MHD_COOKIE_KIND,
-                                                    cookie_name(config));
+    const char *token =
+        MHD_lookup_connection_value(request->connection, MHD_COOKIE_KIND, cookie_name(config));
     char cookie[160];
 
     if (token_well_formed(token)) {

@@ -29,7 +29,7 @@
 #include "page.h"
 
 #define NONCE_LIFETIME_SECONDS 600
-#define RETURN_TO_MAX 512
+#define RETURN_TO_MAX          512
 
 /* A local path to go to after sign-in: "/" followed by no "/" or "\" (no //host), no control
  * characters. Anything else becomes "/". */
@@ -75,8 +75,8 @@ static enum MHD_Result login_choose_forum(struct request *request, const char *r
         snprintf(href, sizeof href, "/auth/login?forum=%s&return_to=%s", config->forums[i].name,
                  encoded ? encoded : "%2F");
         free(encoded);
-        json_array_append_new(forums, json_pack("{s:s, s:s}", "name", config->forums[i].name,
-                                                "href", href));
+        json_array_append_new(
+            forums, json_pack("{s:s, s:s}", "name", config->forums[i].name, "href", href));
     }
     return page_reply(request, 200, "login.html",
                       json_pack("{s:s, s:o}", "title", "Sign in", "forums", forums));
@@ -116,9 +116,9 @@ enum MHD_Result auth_pages_login(struct request *request)
     auth_token_new(nonce, sizeof nonce);
     auth_hash(nonce, nonce_hash);
     db = db_thread_connection();
-    status = db ? sessions_nonce_store(db, nonce_hash, forum->name, return_to,
-                                       NONCE_LIFETIME_SECONDS)
-                : DB_UNAVAILABLE;
+    status =
+        db ? sessions_nonce_store(db, nonce_hash, forum->name, return_to, NONCE_LIFETIME_SECONDS)
+           : DB_UNAVAILABLE;
     if (status != DB_OK) {
         http_reply_header(request, "Retry-After", "5");
         return page_reply_error(request, 503, "Database unavailable",
@@ -162,8 +162,10 @@ static enum MHD_Result sso_refuse(struct request *request, const char *why)
 enum MHD_Result auth_pages_sso(struct request *request)
 {
     const struct config *config = request->server->config;
-    const char *sso = MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, "sso");
-    const char *sig = MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, "sig");
+    const char *sso =
+        MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, "sso");
+    const char *sig =
+        MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, "sig");
     unsigned char received[crypto_auth_hmacsha256_BYTES], nonce_hash[SESSION_HASH_BYTES];
     char forum_name[40], return_to[RETURN_TO_MAX], callback[600];
     char *sso_copy = NULL, *decoded = NULL;
@@ -211,9 +213,9 @@ enum MHD_Result auth_pages_sso(struct request *request)
         return sso_refuse(request, "bad signature");
     }
     decoded = malloc(sso_length + 1);
-    if (!decoded || sodium_base642bin((unsigned char *)decoded, sso_length, sso_copy, sso_length,
-                                      "\n\r", &decoded_length, NULL,
-                                      sodium_base64_VARIANT_ORIGINAL) != 0) {
+    if (!decoded ||
+        sodium_base642bin((unsigned char *)decoded, sso_length, sso_copy, sso_length, "\n\r",
+                          &decoded_length, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
         free(decoded);
         free(sso_copy);
         return sso_refuse(request, "payload is not base64");
@@ -254,7 +256,8 @@ enum MHD_Result auth_pages_sso(struct request *request)
     }
     if (!found || strcmp(forum_name, forum->name) != 0) {
         form_free(&fields);
-        return sso_refuse(request, found ? "nonce of another forum" : "unknown, used or expired nonce");
+        return sso_refuse(request,
+                          found ? "nonce of another forum" : "unknown, used or expired nonce");
     }
 
     memset(&who, 0, sizeof who);

@@ -32,8 +32,8 @@ struct draft_actor {
 
 struct draft_access {
     bool read;
-    bool decide;   /* approve, reject, edit (when pending) */
-    bool delegate; /* when pending */
+    bool decide;       /* approve, reject, edit (when pending) */
+    bool delegate;     /* when pending */
     bool as_moderator; /* reads only because of moderation: audited */
 };
 

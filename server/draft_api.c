@@ -115,8 +115,8 @@ enum MHD_Result draft_api_decide(struct request *request)
         json_decref(root);
         if (detail && failure.field[0])
             json_object_set_new(detail, "field", json_string(failure.field));
-        return http_reply_json(request, 400, json_pack("{s:o, s:s}", "error", detail, "field",
-                                                       failure.field));
+        return http_reply_json(request, 400,
+                               json_pack("{s:o, s:s}", "error", detail, "field", failure.field));
     }
     decision = string_of(root, "decision");
     reason = string_of(root, "reason");
@@ -158,11 +158,11 @@ enum MHD_Result draft_api_decide(struct request *request)
     }
     {
         struct db_connection *db = db_thread_connection();
-        status = db ? drafts_decide(db, request->params[1], request->forum->name, decision,
-                                    revision, actor_id, actor_name,
-                                    strcmp(decision, "reject") == 0 ? reason : NULL, "forum",
-                                    &result)
-                    : DB_UNAVAILABLE;
+        status =
+            db ? drafts_decide(db, request->params[1], request->forum->name, decision, revision,
+                               actor_id, actor_name,
+                               strcmp(decision, "reject") == 0 ? reason : NULL, "forum", &result)
+               : DB_UNAVAILABLE;
     }
     if (status != DB_OK) {
         reply = reply_missing(request, status);
@@ -207,19 +207,19 @@ enum MHD_Result draft_api_read(struct request *request)
     draft = draft_of_forum(request, &status);
     if (!draft)
         return reply_missing(request, status);
-    post = json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "topic_id",
-                     json_object_get(draft, "topic_id"), "reply_to_post_id",
-                     json_object_get(draft, "reply_to_post_id"), "category",
-                     json_object_get(draft, "category"), "title", json_object_get(draft, "title"),
-                     "body", json_object_get(draft, "body"), "forum_ref",
-                     json_object_get(draft, "forum_ref"));
-    reply = http_reply_json(
-        request, 200,
-        json_pack("{s:O?, s:O?, s:O?, s:O?, s:o, s:O?, s:O?}", "draft_id", json_object_get(draft, "id"),
-                  "state", json_object_get(draft, "state"), "revision",
-                  json_object_get(draft, "revision"), "flags", json_object_get(draft, "flags"),
-                  "post", post, "post_id", json_object_get(draft, "post_id"), "post_url",
-                  json_object_get(draft, "post_url")));
+    post = json_pack(
+        "{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "topic_id", json_object_get(draft, "topic_id"),
+        "reply_to_post_id", json_object_get(draft, "reply_to_post_id"), "category",
+        json_object_get(draft, "category"), "title", json_object_get(draft, "title"), "body",
+        json_object_get(draft, "body"), "forum_ref", json_object_get(draft, "forum_ref"));
+    reply = http_reply_json(request, 200,
+                            json_pack("{s:O?, s:O?, s:O?, s:O?, s:o, s:O?, s:O?}", "draft_id",
+                                      json_object_get(draft, "id"), "state",
+                                      json_object_get(draft, "state"), "revision",
+                                      json_object_get(draft, "revision"), "flags",
+                                      json_object_get(draft, "flags"), "post", post, "post_id",
+                                      json_object_get(draft, "post_id"), "post_url",
+                                      json_object_get(draft, "post_url")));
     json_decref(draft);
     return reply;
 }

@@ -31,7 +31,7 @@
 #include "text_diff.h"
 
 #define REASON_MAX 2000
-#define TITLE_MAX 300
+#define TITLE_MAX  300
 
 static const char *state_label(const char *state)
 {
@@ -100,21 +100,18 @@ static json_t *segments_build(const char *text, const json_t *flags, const char 
             end > (json_int_t)length || end <= start)
             continue;
         if ((size_t)start > at)
-            json_array_append_new(segments,
-                                  json_pack("{s:s%, s:n}", "text", text + at, (size_t)start - at,
-                                            "flag"));
-        mark = json_pack("{s:s, s:s, s:b}", "code", code ? code : "",
-                         "severity", string_of(flag, "severity") ? string_of(flag, "severity") : "",
-                         "critical",
+            json_array_append_new(
+                segments, json_pack("{s:s%, s:n}", "text", text + at, (size_t)start - at, "flag"));
+        mark = json_pack("{s:s, s:s, s:b}", "code", code ? code : "", "severity",
+                         string_of(flag, "severity") ? string_of(flag, "severity") : "", "critical",
                          string_of(flag, "severity") &&
                              strcmp(string_of(flag, "severity"), "critical") == 0);
         if (flag_is_secret(code)) {
             flags_mask(text + start, (size_t)(end - start), masked, sizeof masked);
             json_array_append_new(segments, json_pack("{s:s, s:o}", "text", masked, "flag", mark));
         } else {
-            json_array_append_new(segments,
-                                  json_pack("{s:s%, s:o}", "text", text + start,
-                                            (size_t)(end - start), "flag", mark));
+            json_array_append_new(segments, json_pack("{s:s%, s:o}", "text", text + start,
+                                                      (size_t)(end - start), "flag", mark));
         }
         at = (size_t)end;
     }
@@ -147,8 +144,7 @@ static char *text_mask_secrets(const char *text, const json_t *flags, const char
         for (json_int_t i = start + 4; i < end; i++)
             out[i] = '*';
         /* never leave a broken UTF-8 sequence after the kept prefix */
-        for (json_int_t i = start + 4; i > start && ((unsigned char)out[i - 1] & 0xC0) == 0x80;
-             i--)
+        for (json_int_t i = start + 4; i > start && ((unsigned char)out[i - 1] & 0xC0) == 0x80; i--)
             out[i - 1] = '*';
         for (json_int_t i = start + 4; i > start && ((unsigned char)out[i - 1] & 0xC0) == 0xC0;
              i--) {
@@ -209,12 +205,12 @@ static json_t *flag_list_build(const json_t *flags, const char *title, const cha
             else
                 snprintf(excerpt, sizeof excerpt, "%.*s", (int)(end - start), text + start);
         }
-        json_array_append_new(
-            list, json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "index", (json_int_t)index,
-                            "code", code ? code : "", "severity", severity ? severity : "",
-                            "field", field ? field : "", "excerpt", excerpt, "critical",
-                            severity && strcmp(severity, "critical") == 0, "start", start, "end",
-                            end));
+        json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "index",
+                                              (json_int_t)index, "code", code ? code : "",
+                                              "severity", severity ? severity : "", "field",
+                                              field ? field : "", "excerpt", excerpt, "critical",
+                                              severity && strcmp(severity, "critical") == 0,
+                                              "start", start, "end", end));
     }
     return list;
 }
@@ -253,14 +249,14 @@ static json_t *revisions_build(json_t *revisions)
         json_t *item;
         object_mask(revision, "body");
         object_mask(revision, "title");
-        item = json_pack("{s:O, s:O, s:O}", "revision",
-                                 json_object_get(revision, "revision"), "author_name",
-                                 json_object_get(revision, "author_name"), "created_at",
-                                 json_object_get(revision, "created_at"));
+        item = json_pack("{s:O, s:O, s:O}", "revision", json_object_get(revision, "revision"),
+                         "author_name", json_object_get(revision, "author_name"), "created_at",
+                         json_object_get(revision, "created_at"));
         if (previous) {
             const char *old_title = string_of(previous, "title");
             const char *new_title = string_of(revision, "title");
-            json_t *diff = text_diff_lines(string_of(previous, "body"), string_of(revision, "body"));
+            json_t *diff =
+                text_diff_lines(string_of(previous, "body"), string_of(revision, "body"));
             json_t *line;
             size_t line_index, added = 0, deleted = 0;
             json_array_foreach(diff, line_index, line)
@@ -335,9 +331,11 @@ static json_t *timeline_build(const json_t *events)
         else if (reason)
             snprintf(summary, sizeof summary, "%s", reason);
         json_array_append_new(
-            list, json_pack("{s:O, s:s, s:s, s:s}", "at", json_object_get(event, "at"), "actor",
-                            actor_name ? actor_name : (string_of(event, "actor") ? string_of(event, "actor") : ""),
-                            "action", action_label(action ? action : ""), "summary", summary));
+            list,
+            json_pack("{s:O, s:s, s:s, s:s}", "at", json_object_get(event, "at"), "actor",
+                      actor_name ? actor_name
+                                 : (string_of(event, "actor") ? string_of(event, "actor") : ""),
+                      "action", action_label(action ? action : ""), "summary", summary));
     }
     return list;
 }
@@ -390,8 +388,7 @@ static void draft_view_build(json_t *draft)
     }
     json_object_set_new(draft, "revision_list",
                         revisions_build(json_object_get(draft, "revisions")));
-    json_object_set_new(draft, "timeline_list",
-                        timeline_build(json_object_get(draft, "timeline")));
+    json_object_set_new(draft, "timeline_list", timeline_build(json_object_get(draft, "timeline")));
     /* the raw audit details and revisions are not for the template */
     json_object_del(draft, "timeline");
     json_object_del(draft, "revisions");
@@ -421,8 +418,8 @@ static enum MHD_Result draft_page_reply(struct request *request, unsigned status
     draft_view_build(draft);
     json_error_t error;
     data = json_pack_ex(&error, 0, "{s:s, s:o, s:b, s:b, s:b}", "title", page_title, "draft", draft,
-                        "can_decide", access->decide, "can_delegate", access->delegate,
-                        "read_only", !access->decide);
+                        "can_decide", access->decide, "can_delegate", access->delegate, "read_only",
+                        !access->decide);
     if (!data) {
         log_error(request->id, "draft page data: %s", error.text);
         return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
@@ -434,7 +431,8 @@ static enum MHD_Result draft_page_reply(struct request *request, unsigned status
     if (notice)
         json_object_set_new(data, "notice",
                             json_pack("{s:s, s:s, s:b}", "kind", notice->kind, "message",
-                                      notice->message, "is_error", strcmp(notice->kind, "error") == 0));
+                                      notice->message, "is_error",
+                                      strcmp(notice->kind, "error") == 0));
     json_object_set_new(data, "form", form ? form : json_object());
     return page_reply(request, status, "draft.html", data);
 }
@@ -646,9 +644,9 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
         summary = json_pack("{s:I, s:I, s:o}", "added", (json_int_t)added, "deleted",
                             (json_int_t)deleted, "lines", diff ? diff : json_array());
         if (new_topic && string_of(draft, "title") && strcmp(string_of(draft, "title"), title))
-            json_object_set_new(summary, "title",
-                                json_pack("{s:s, s:s}", "from", string_of(draft, "title"), "to",
-                                          title));
+            json_object_set_new(
+                summary, "title",
+                json_pack("{s:s, s:s}", "from", string_of(draft, "title"), "to", title));
         diff_text = json_dumps(summary, JSON_COMPACT);
         json_decref(summary);
         {
@@ -692,10 +690,10 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
         json_decref(echo);
         json_decref(draft);
         log_info(request->id, "draft %s: %s by %s", id,
-                 action == ACTION_APPROVE   ? "approved"
-                 : action == ACTION_REJECT  ? "rejected"
-                 : action == ACTION_EDIT    ? "edited"
-                                            : "delegated",
+                 action == ACTION_APPROVE  ? "approved"
+                 : action == ACTION_REJECT ? "rejected"
+                 : action == ACTION_EDIT   ? "edited"
+                                           : "delegated",
                  user->user_id);
         snprintf(location, sizeof location, "/drafts/%s", id);
         return http_reply_redirect(request, 303, location);

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 struct embedded_file {
-    const char *name; /* path relative to its folder, e.g. "draft.html" */
+    const char *name;           /* path relative to its folder, e.g. "draft.html" */
     const unsigned char *bytes; /* NUL-terminated */
     size_t length;
 };

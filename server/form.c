@@ -109,9 +109,9 @@ bool form_parse(const char *text, size_t length, struct form *form)
             while (equals < end && text[equals] != '=')
                 equals++;
             form->names[form->count] = component_decode(text + i, equals - i);
-            form->values[form->count] =
-                equals < end ? component_decode(text + equals + 1, end - equals - 1)
-                             : component_decode("", 0);
+            form->values[form->count] = equals < end
+                                            ? component_decode(text + equals + 1, end - equals - 1)
+                                            : component_decode("", 0);
             form->count++;
             if (!form->names[form->count - 1] || !form->values[form->count - 1])
                 return false;

@@ -64,7 +64,7 @@ struct request {
     unsigned status;
     const struct forum_config *forum; /* set by routes under /v1/forums/{forum} */
     void *connection_entry;           /* the reaper's record of this connection */
-    struct session_identity *user; /* the signed-in user, once auth_user() looked */
+    struct session_identity *user;    /* the signed-in user, once auth_user() looked */
     bool user_resolved;
     char session_token[48]; /* the cookie's token, for the CSRF token */
     char csrf[65];

@@ -217,8 +217,8 @@ bool json_spec_check(const json_t *root, const struct agentgate_json_field *fiel
             }
             json_array_foreach((json_t *)value, index, item)
             {
-                if (!json_is_string(item) || (spec->max_length && utf8_length(json_string_value(
-                                                                      item)) > spec->max_length)) {
+                if (!json_is_string(item) ||
+                    (spec->max_length && utf8_length(json_string_value(item)) > spec->max_length)) {
                     failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
                                        "field must be an array of short strings");
                     return false;
@@ -227,7 +227,8 @@ bool json_spec_check(const json_t *root, const struct agentgate_json_field *fiel
             break;
         }
         case AGENTGATE_JSON_INTEGER:
-            if (!json_is_integer(value) || json_integer_value(value) < (json_int_t)spec->min_length ||
+            if (!json_is_integer(value) ||
+                json_integer_value(value) < (json_int_t)spec->min_length ||
                 (spec->max_length && json_integer_value(value) > (json_int_t)spec->max_length)) {
                 failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
                                    "field must be an integer in range");

@@ -15,8 +15,9 @@ static json_t *layout_user(const struct session_identity *user)
     if (!user)
         return json_null();
     return json_pack("{s:s, s:s, s:s, s:s, s:b}", "forum", user->forum, "id", user->user_id,
-                     "username", user->username, "name", user->name[0] ? user->name : user->username,
-                     "is_moderator", user->is_moderator);
+                     "username", user->username, "name",
+                     user->name[0] ? user->name : user->username, "is_moderator",
+                     user->is_moderator);
 }
 
 enum MHD_Result page_reply(struct request *request, unsigned status, const char *template_name,
@@ -50,9 +51,9 @@ enum MHD_Result page_reply(struct request *request, unsigned status, const char 
 enum MHD_Result page_reply_error(struct request *request, unsigned status, const char *title,
                                  const char *message)
 {
-    return page_reply(request, status, "error.html",
-                      json_pack("{s:s, s:s, s:i}", "title", title, "message", message, "status",
-                                (int)status));
+    return page_reply(
+        request, status, "error.html",
+        json_pack("{s:s, s:s, s:i}", "title", title, "message", message, "status", (int)status));
 }
 
 enum MHD_Result page_reply_not_found(struct request *request)

@@ -64,7 +64,7 @@ enum db_status drafts_list_for_user(struct db_connection *db, const char *forum,
     __attribute__((warn_unused_result));
 
 enum draft_change_outcome {
-    DRAFT_CHANGED,          /* decided, edited or delegated */
+    DRAFT_CHANGED, /* decided, edited or delegated */
     DRAFT_NOT_FOUND,
     DRAFT_FORBIDDEN,
     DRAFT_NOT_PENDING,
@@ -88,9 +88,9 @@ enum db_status drafts_decide(struct db_connection *db, const char *id, const cha
 /* Saves title and body as a new revision after `revision` with its flags, auditing `diff_json`. */
 enum db_status drafts_edit(struct db_connection *db, const char *id, const char *forum,
                            int revision, const char *title, const char *body,
-                           const char *flags_json,
-                           const char *actor_id, const char *actor_name, const char *diff_json,
-                           struct draft_change_result *result) __attribute__((warn_unused_result));
+                           const char *flags_json, const char *actor_id, const char *actor_name,
+                           const char *diff_json, struct draft_change_result *result)
+    __attribute__((warn_unused_result));
 
 /* Hands the draft to the colleague with `username`. */
 enum db_status drafts_delegate(struct db_connection *db, const char *id, const char *forum,

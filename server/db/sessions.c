@@ -5,11 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
-DB_STATEMENT(session_open_statement,
-             "SELECT session_open($1::bytea, $2, $3, $4, $5, $6, "
-             "coalesce(string_to_array(nullif($7, ''), ','), '{}'), $8::boolean, $9, $10::interval, "
-             "$11::interval)",
-             11, false);
+DB_STATEMENT(
+    session_open_statement,
+    "SELECT session_open($1::bytea, $2, $3, $4, $5, $6, "
+    "coalesce(string_to_array(nullif($7, ''), ','), '{}'), $8::boolean, $9, $10::interval, "
+    "$11::interval)",
+    11, false);
 DB_STATEMENT(session_touch_statement,
              "SELECT forum, user_id, username, coalesce(name, ''), "
              "array_to_string(groups, ','), is_moderator, method FROM session_touch($1::bytea)",
@@ -20,8 +21,8 @@ DB_STATEMENT(nonce_store_statement,
              "VALUES ($1::bytea, $2, $3, now() + $4::interval)",
              4, false);
 DB_STATEMENT(nonce_consume_statement,
-             "SELECT forum, return_to FROM sso_nonce_consume($1::bytea) WHERE forum IS NOT NULL",
-             1, false);
+             "SELECT forum, return_to FROM sso_nonce_consume($1::bytea) WHERE forum IS NOT NULL", 1,
+             false);
 
 /* bytea in text form: \x and hex */
 static void hash_text(const unsigned char hash[SESSION_HASH_BYTES],
@@ -109,8 +110,8 @@ enum db_status sessions_close(struct db_connection *db,
 }
 
 enum db_status sessions_nonce_store(struct db_connection *db,
-                                    const unsigned char hash[SESSION_HASH_BYTES],
-                                    const char *forum, const char *return_to, long seconds)
+                                    const unsigned char hash[SESSION_HASH_BYTES], const char *forum,
+                                    const char *return_to, long seconds)
 {
     char hash_param[2 + 2 * SESSION_HASH_BYTES + 1], lifetime[32];
     const char *params[4] = {hash_param, forum, return_to, lifetime};

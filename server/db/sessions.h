@@ -39,8 +39,8 @@ enum db_status sessions_close(struct db_connection *db,
 
 /* Stores a sign-in nonce for `forum`, valid `seconds`, with where to go after sign-in. */
 enum db_status sessions_nonce_store(struct db_connection *db,
-                                    const unsigned char hash[SESSION_HASH_BYTES],
-                                    const char *forum, const char *return_to, long seconds)
+                                    const unsigned char hash[SESSION_HASH_BYTES], const char *forum,
+                                    const char *return_to, long seconds)
     __attribute__((warn_unused_result));
 
 /* Consumes a nonce; *found is true exactly once for a live nonce, with its forum and
