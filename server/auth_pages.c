@@ -284,10 +284,11 @@ enum MHD_Result auth_pages_dev_form(struct request *request)
 {
     const struct config *config = request->server->config;
     char return_to[RETURN_TO_MAX];
-    json_t *forums = json_array();
+    json_t *forums;
 
     if (config->auth != AUTH_DEV)
         return page_reply_not_found(request);
+    forums = json_array();
     return_to_clean(
         MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, "return_to"),
         return_to, sizeof return_to);

@@ -366,6 +366,13 @@ static void draft_view_build(json_t *draft)
         snprintf(target, sizeof target, "New topic in %s",
                  string_of(draft, "category") ? string_of(draft, "category") : "?");
     json_object_set_new(draft, "age_label", json_string(age));
+    {
+        /* the forum's post URL becomes a link only when it is a plain web address */
+        const char *post_url = string_of(draft, "post_url");
+        if (post_url &&
+            (strncmp(post_url, "https://", 8) == 0 || strncmp(post_url, "http://", 7) == 0))
+            json_object_set_new(draft, "post_href", json_string(post_url));
+    }
     json_object_set_new(draft, "target_label", json_string(target));
     json_object_set_new(draft, "is_new_topic", json_boolean(!string_of(draft, "topic_id")));
     json_object_set_new(draft, "state_label", json_string(state_label(state ? state : "")));
@@ -399,6 +406,34 @@ static void draft_view_build(json_t *draft)
     free(preview);
 }
 
+/* Copies `text` without Unicode direction controls (U+200E, U+200F, U+061C, U+202A-U+202E,
+ * U+2066-U+2069), never cutting a UTF-8 sequence. */
+static void text_copy_without_bidi(const char *text, char *out, size_t size)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t o = 0;
+
+    while (*p) {
+        size_t length = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : 4;
+        bool control =
+            (length == 3 && p[0] == 0xE2 && p[1] == 0x80 &&
+             (p[2] == 0x8E || p[2] == 0x8F || (p[2] >= 0xAA && p[2] <= 0xAE))) ||
+            (length == 3 && p[0] == 0xE2 && p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9) ||
+            (length == 2 && p[0] == 0xD8 && p[1] == 0x9C);
+        for (size_t i = 1; i < length; i++)
+            if (!p[i])
+                length = i; /* malformed tail: stop at the NUL */
+        if (!control) {
+            if (o + length >= size)
+                break;
+            memcpy(out + o, p, length);
+            o += length;
+        }
+        p += length;
+    }
+    out[o] = '\0';
+}
+
 struct draft_notice {
     const char *kind; /* "error" or "info" */
     const char *message;
@@ -413,14 +448,16 @@ static enum MHD_Result draft_page_reply(struct request *request, unsigned status
     const char *title = string_of(draft, "title");
     char page_title[1300]; /* a title is at most 300 code points */
 
-    /* copied before draft_view_build() replaces the draft's strings */
-    snprintf(page_title, sizeof page_title, "%s", title ? title : "Reply draft");
+    /* copied before draft_view_build() replaces the draft's strings; the window title cannot
+     * isolate bidirectional text, so direction controls are dropped from it */
+    text_copy_without_bidi(title ? title : "Reply draft", page_title, sizeof page_title);
     draft_view_build(draft);
     json_error_t error;
     data = json_pack_ex(&error, 0, "{s:s, s:o, s:b, s:b, s:b}", "title", page_title, "draft", draft,
                         "can_decide", access->decide, "can_delegate", access->delegate, "read_only",
                         !access->decide);
     if (!data) {
+        json_decref(form);
         log_error(request->id, "draft page data: %s", error.text);
         return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
     }

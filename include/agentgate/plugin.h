@@ -4,7 +4,9 @@
  * A forum adapter is a shared object that agentgate loads with dlopen() by the
  * name given in `adapter =` of a `[forum NAME]` section. It holds what differs
  * between forum platforms and nothing else: how an intake request body maps to
- * a held post, and (later ABI revisions) how an approved post is published.
+ * a held post, and how an event (an approved post above all) reaches the forum.
+ *
+ * ABI history: 1 intake only; 2 adds prepare_release and read_release_answer.
  *
  * The adapter exports one symbol, AGENTGATE_PLUGIN_ENTRY_SYMBOL, a function
  * returning a pointer to a static `struct agentgate_plugin`. agentgate refuses
@@ -32,7 +34,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change of the structures below. */
-#define AGENTGATE_PLUGIN_ABI_VERSION 1u
+#define AGENTGATE_PLUGIN_ABI_VERSION 2u
 
 #define AGENTGATE_PLUGIN_ENTRY_SYMBOL "agentgate_plugin_entry"
 
@@ -81,6 +83,40 @@ struct agentgate_intake {
     json_t *context; /* borrowed object of strings, or NULL */
 };
 
+/* The [forum NAME] settings an adapter may use to reach the forum. Secrets used for signing stay
+ * with agentgate; the API key is given because platform APIs need it. */
+struct agentgate_forum_settings {
+    const char *name;
+    const char *release_url;     /* or NULL */
+    const char *forum_url;       /* or NULL */
+    const char *release_api_key; /* or NULL */
+};
+
+/* One event for the forum (CONTRACT §5), as agentgate would send it to release_url. */
+struct agentgate_event {
+    const char *type;       /* "draft.approved", "draft.rejected", "draft.expired", ... */
+    const char *webhook_id; /* the same over every retry of this event */
+    const json_t *payload;  /* {"type", "timestamp", "data": {...}} */
+};
+
+#define AGENTGATE_HTTP_HEADERS_MAX 8
+
+/* A request an adapter asks agentgate to send instead of the signed webhook. */
+struct agentgate_http_request {
+    char method[8]; /* "POST" */
+    char url[2048]; /* absolute http(s) URL */
+    json_t *body;   /* new reference, sent as JSON; agentgate releases it */
+    size_t header_count;
+    char headers[AGENTGATE_HTTP_HEADERS_MAX][2][512]; /* name, value */
+};
+
+enum agentgate_release_route {
+    AGENTGATE_RELEASE_WEBHOOK, /* POST the signed event to release_url (the generic way) */
+    AGENTGATE_RELEASE_REQUEST, /* send the adapter's request (a platform API call) */
+    AGENTGATE_RELEASE_SKIP,    /* the forum need not hear of this event */
+    AGENTGATE_RELEASE_ERROR,   /* cannot be delivered (failure says why); not retried */
+};
+
 /* What agentgate offers an adapter. */
 struct agentgate_host {
     uint32_t abi_version;
@@ -103,6 +139,25 @@ struct agentgate_plugin {
      */
     bool (*decode_intake)(const struct agentgate_host *host, const json_t *root,
                           struct agentgate_intake *out, struct agentgate_failure *failure);
+    /*
+     * Decides how `event` reaches the forum; for AGENTGATE_RELEASE_REQUEST fills `request`
+     * (zeroed by agentgate). Called from the delivery worker, possibly several times for one
+     * event (retries): it must be deterministic and have no side effects.
+     */
+    enum agentgate_release_route (*prepare_release)(const struct agentgate_host *host,
+                                                    const struct agentgate_forum_settings *forum,
+                                                    const struct agentgate_event *event,
+                                                    struct agentgate_http_request *request,
+                                                    struct agentgate_failure *failure);
+    /*
+     * Reads the forum's 2xx answer to a delivered draft.approved: the published post's id and
+     * URL, written NUL-terminated into the buffers ("" when unknown). `body` may be empty or
+     * not JSON. Returns false only when the answer shows the post was NOT published.
+     */
+    bool (*read_release_answer)(const struct agentgate_forum_settings *forum,
+                                const struct agentgate_event *event, long status, const char *body,
+                                size_t body_length, char *post_id, size_t post_id_size,
+                                char *post_url, size_t post_url_size);
 };
 
 typedef const struct agentgate_plugin *(*agentgate_plugin_entry_fn)(void);

@@ -38,9 +38,12 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  await srv?.stop();
-  await idp?.stop();
+  try {
+    await browser?.close();
+    await srv?.stop();
+  } finally {
+    await idp?.stop();
+  }
 });
 
 /** A fresh browser context that fails the test on any dialog or page error. */

@@ -26,8 +26,11 @@ before(async () => {
   srv.secret = /inbound_secret = (\S+)/.exec(text)[1];
 });
 after(async () => {
-  await srv.stop();
-  await idp.stop();
+  try {
+    await srv.stop();
+  } finally {
+    await idp.stop();
+  }
 });
 
 /** Starts a sign-in; returns the redirect to the IdP and the nonce agentgate asked about. */

@@ -68,6 +68,9 @@ export async function startFakeIdp({ secret, users = {} }) {
   });
   await new Promise((resolve) => idp.server.listen(0, '127.0.0.1', resolve));
   idp.url = `http://127.0.0.1:${idp.server.address().port}`;
-  idp.stop = () => new Promise((resolve) => idp.server.close(resolve));
+  idp.stop = () => new Promise((resolve) => {
+    idp.server.close(resolve);
+    idp.server.closeAllConnections();
+  });
   return idp;
 }
