@@ -27,6 +27,7 @@ struct config_parse {
     struct forum_config *forum; /* the forum section being read */
     unsigned seen_server;       /* bit per server key, to refuse duplicates */
     unsigned seen_forum;
+    unsigned seen_delivery;
 };
 
 static void parse_fail(struct config_parse *parse, const char *key, const char *format, ...)
@@ -366,13 +367,26 @@ enum forum_key {
     FK_RATE_LIMIT,
     FK_ALLOWED_CATEGORIES,
     FK_SECOND_APPROVER_FOR,
+    FK_EXPIRING_NOTICE,
     FK_COUNT
 };
 
 static const char *const forum_keys[FK_COUNT] = {
-    "adapter",         "inbound_secret", "release_url",        "release_secret",      "forum_url",
-    "release_api_key", "sso_url",        "sso_secret",         "moderator_groups",    "pending_ttl",
-    "max_body_bytes",  "rate_limit",     "allowed_categories", "second_approver_for",
+    "adapter",
+    "inbound_secret",
+    "release_url",
+    "release_secret",
+    "forum_url",
+    "release_api_key",
+    "sso_url",
+    "sso_secret",
+    "moderator_groups",
+    "pending_ttl",
+    "max_body_bytes",
+    "rate_limit",
+    "allowed_categories",
+    "second_approver_for",
+    "expiring_notice",
 };
 
 static int key_index(const char *const *keys, int count, const char *name)
@@ -595,6 +609,7 @@ static struct forum_config *forum_begin(struct config_parse *parse, const char *
     forum->rate_limit_window_seconds = 3600;
     forum->all_categories_allowed = true;
     forum->second_approver_for = SECOND_APPROVER_NONE;
+    forum->expiring_notice_seconds = 12 * 3600;
     string_list_parse("moderators, admins", &forum->moderator_groups);
     forum->line = parse->line;
     parse->seen_forum = 0;
@@ -712,7 +727,85 @@ static int forum_set(struct config_parse *parse, const char *name, const char *v
             goto fail;
         }
         break;
+    case FK_EXPIRING_NOTICE:
+        if (strcmp(text, "none") == 0) {
+            forum->expiring_notice_seconds = 0;
+        } else if (!config_parse_duration(text, &forum->expiring_notice_seconds)) {
+            parse_fail(parse, name, "must be a duration such as 12h, or none");
+            goto fail;
+        }
+        break;
     case FK_COUNT:
+        break;
+    }
+    free(text);
+    return 1;
+fail:
+    free(text);
+    return 0;
+}
+
+/* [delivery]: retry_schedule, connect_timeout, timeout, workers. */
+static int delivery_set(struct config_parse *parse, const char *name, const char *value)
+{
+    struct delivery_config *delivery = &parse->config->delivery;
+    static const char *const keys[] = {"retry_schedule", "connect_timeout", "timeout", "workers"};
+    int key = key_index(keys, 4, name);
+    char *text;
+    long seconds;
+    unsigned long number;
+
+    if (key < 0) {
+        parse_fail(parse, name, "unknown key in [delivery]");
+        return 0;
+    }
+    if (parse->seen_delivery & (1u << key)) {
+        parse_fail(parse, name, "key given twice");
+        return 0;
+    }
+    parse->seen_delivery |= 1u << key;
+    text = value_resolve(parse, name, value);
+    if (!text)
+        return 0;
+    switch (key) {
+    case 0: {
+        struct string_list items = {0};
+        string_list_parse(text, &items);
+        delivery->schedule_count = 0;
+        for (size_t i = 0; i < items.count; i++) {
+            if (i >= DELIVERY_SCHEDULE_MAX || !config_parse_duration(items.items[i], &seconds) ||
+                seconds > 7 * 86400) {
+                string_list_free(&items);
+                parse_fail(parse, name,
+                           "must be a list of at most 24 durations up to 7d, such as 0s, 5s, 5m");
+                goto fail;
+            }
+            delivery->schedule_seconds[delivery->schedule_count++] = seconds;
+        }
+        string_list_free(&items);
+        if (delivery->schedule_count == 0) {
+            parse_fail(parse, name, "must list at least one attempt");
+            goto fail;
+        }
+        break;
+    }
+    case 1:
+    case 2:
+        if (!config_parse_duration(text, &seconds) || seconds < 1 || seconds > 300) {
+            parse_fail(parse, name, "must be a duration from 1s to 5m");
+            goto fail;
+        }
+        if (key == 1)
+            delivery->connect_timeout_ms = seconds * 1000;
+        else
+            delivery->timeout_ms = seconds * 1000;
+        break;
+    case 3:
+        if (!parse_unsigned(text, 0, 64, &number)) {
+            parse_fail(parse, name, "must be a number from 0 to 64");
+            goto fail;
+        }
+        delivery->workers = (unsigned)number;
         break;
     }
     free(text);
@@ -731,6 +824,10 @@ static int config_on_value(void *user, const char *section, const char *name, co
     if (strcmp(section, "server") == 0) {
         parse->forum = NULL;
         return server_set(parse, name, value);
+    }
+    if (strcmp(section, "delivery") == 0) {
+        parse->forum = NULL;
+        return delivery_set(parse, name, value);
     }
     if (strncmp(section, "forum ", 6) == 0) {
         const char *forum_name = section + 6;
@@ -857,6 +954,16 @@ int config_load(const char *path, struct config *config, char *error, size_t err
     config->request_timeout_seconds = 30;
     config->connection_memory_limit = 64 * 1024;
     config->log_level = string_copy("info");
+    {
+        /* the Standard Webhooks schedule: immediately, then 5s, 5m, 30m, 2h, 5h, 10h, 14h,
+         * 20h and 24h later */
+        static const long schedule[] = {0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400};
+        memcpy(config->delivery.schedule_seconds, schedule, sizeof schedule);
+        config->delivery.schedule_count = sizeof schedule / sizeof schedule[0];
+        config->delivery.connect_timeout_ms = 5000;
+        config->delivery.timeout_ms = 10000;
+        config->delivery.workers = 4;
+    }
     config->session_lifetime_seconds = 12 * 3600;
     config->session_idle_seconds = 2 * 3600;
 

@@ -46,8 +46,19 @@ struct forum_config {
     bool all_categories_allowed;
     struct string_list allowed_categories;
     enum second_approver second_approver_for;
+    long expiring_notice_seconds;          /* draft.expiring this long before expiry; 0: never */
     int line;                              /* where its section starts */
     const struct agentgate_plugin *plugin; /* set by plugin_load_all() */
+};
+
+#define DELIVERY_SCHEDULE_MAX 24
+
+struct delivery_config {
+    long schedule_seconds[DELIVERY_SCHEDULE_MAX]; /* delay before attempt 1, 2, ... */
+    size_t schedule_count;
+    long connect_timeout_ms;
+    long timeout_ms;
+    unsigned workers;
 };
 
 struct config {
@@ -71,6 +82,7 @@ struct config {
     char *log_level;
     struct forum_config *forums;
     size_t forum_count;
+    struct delivery_config delivery;
 };
 
 /* Loads `path` into *config. Returns 0, or -1 with one line "FILE:LINE: KEY: message" in

@@ -11,7 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "config.h"
+#include "db/outbox.h"
+#include "delivery.h"
 #include "db/agents.h"
 #include "db/db.h"
 #include "db/migrate.h"
@@ -33,6 +37,7 @@ static const char usage_text[] =
     "                             stop / resume all agents of all forums\n"
     "  agent pause FORUM AGENT --reason TEXT [--revoke-pending]\n"
     "  agent resume FORUM AGENT   stop / resume one agent\n"
+    "  delivery retry DRAFT       retry a release_failed draft's delivery now\n"
     "  secret new                 print a fresh whsec_ secret\n"
     "  version                    print the version\n";
 
@@ -151,6 +156,12 @@ static int command_serve(struct config *config, int argc, char **argv)
         status = EXIT_FAILED;
         goto out;
     }
+    if (delivery_start(config, error, sizeof error) != 0) {
+        fprintf(stderr, "agentgate: %s\n", error);
+        http_stop(&server);
+        status = EXIT_FAILED;
+        goto out;
+    }
     log_info(NULL, "agentgate %s listening on %s (public URL %s, auth %s)", AGENTGATE_VERSION,
              config->listen_host, config->public_url,
              config->auth == AUTH_DEV     ? "dev"
@@ -162,6 +173,7 @@ static int command_serve(struct config *config, int argc, char **argv)
     sigwait(&signals, &signal_number);
     log_info(NULL, "signal %d: stopping", signal_number);
     http_stop(&server);
+    delivery_stop();
     db_thread_release();
 out:
     plugin_unload_all();
@@ -262,6 +274,36 @@ static int command_agent(const struct config *config, int argc, char **argv)
     return 0;
 }
 
+static int command_delivery(const struct config *config, int argc, char **argv)
+{
+    char actor[96], outcome[32];
+    struct db_connection *db;
+    enum db_status status;
+
+    if (argc != 2 || strcmp(argv[0], "retry") != 0)
+        return usage_error("delivery needs retry DRAFT");
+    if (strlen(argv[1]) != 36)
+        return usage_error("DRAFT must be a draft id (a UUID)");
+    cli_actor(actor, sizeof actor);
+    db_configure(config->database);
+    db = db_thread_connection();
+    status = db ? outbox_retry_draft(db, argv[1], actor, outcome, sizeof outcome) : DB_UNAVAILABLE;
+    db_thread_release();
+    if (status != DB_OK) {
+        fprintf(stderr, "agentgate: %s\n",
+                status == DB_UNAVAILABLE ? "cannot reach the database" : "retry failed");
+        return EXIT_FAILED;
+    }
+    if (strcmp(outcome, "retried") != 0) {
+        fprintf(stderr, "agentgate: draft %s %s\n", argv[1],
+                strcmp(outcome, "not_found") == 0 ? "does not exist"
+                                                  : "is not release_failed; nothing to retry");
+        return EXIT_FAILED;
+    }
+    printf("draft %s: delivery queued again\n", argv[1]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = "./agentgate.conf";
@@ -306,12 +348,13 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(command, "serve") && strcmp(command, "migrate") && strcmp(command, "killswitch") &&
-        strcmp(command, "agent"))
+        strcmp(command, "agent") && strcmp(command, "delivery"))
         return usage_error("unknown command");
 
     status = config_open(config_path, &config);
     if (status != 0)
         return status;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (strcmp(command, "serve") == 0)
         status = command_serve(&config, argc - index, argv + index);
     else if (strcmp(command, "migrate") == 0)
@@ -319,8 +362,11 @@ int main(int argc, char **argv)
                                : usage_error("migrate takes no arguments");
     else if (strcmp(command, "killswitch") == 0)
         status = command_killswitch(&config, argc - index, argv + index);
+    else if (strcmp(command, "delivery") == 0)
+        status = command_delivery(&config, argc - index, argv + index);
     else
         status = command_agent(&config, argc - index, argv + index);
     config_free(&config);
+    curl_global_cleanup();
     return status;
 }

@@ -113,16 +113,15 @@ static bool add_header(struct agentgate_http_request *request, const char *name,
     int written;
 
     if (!header_value_safe(value)) {
-        discourse_fail(failure, "invalid_header_value", "", "the %s header value has control "
-                       "characters", name);
+        discourse_fail(failure, "invalid_header_value", "",
+                       "the %s header value has control characters", name);
         return false;
     }
     if (request->header_count >= AGENTGATE_HTTP_HEADERS_MAX) {
         discourse_fail(failure, "too_many_headers", "", "no room for the %s header", name);
         return false;
     }
-    snprintf(request->headers[request->header_count][0], sizeof request->headers[0][0], "%s",
-             name);
+    snprintf(request->headers[request->header_count][0], sizeof request->headers[0][0], "%s", name);
     written = snprintf(request->headers[request->header_count][1], sizeof request->headers[0][1],
                        "%s", value);
     if (written < 0 || (size_t)written >= sizeof request->headers[0][1]) {
@@ -133,10 +132,11 @@ static bool add_header(struct agentgate_http_request *request, const char *name,
     return true;
 }
 
-static enum agentgate_release_route discourse_prepare_release(
-    const struct agentgate_host *host, const struct agentgate_forum_settings *forum,
-    const struct agentgate_event *event, struct agentgate_http_request *request,
-    struct agentgate_failure *failure)
+static enum agentgate_release_route
+discourse_prepare_release(const struct agentgate_host *host,
+                          const struct agentgate_forum_settings *forum,
+                          const struct agentgate_event *event,
+                          struct agentgate_http_request *request, struct agentgate_failure *failure)
 {
     const json_t *data, *post;
     const char *agent_name, *topic_id, *category, *title, *body;
@@ -252,8 +252,8 @@ static bool encode_segment(const char *text, char *out, size_t size)
 
     for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
         bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                     (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == '_' ||
-                     *c == '~' || *c == '%';
+                     (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == '_' || *c == '~' ||
+                     *c == '%';
         if (used + (plain ? 1 : 3) >= size)
             return false;
         if (plain) {
@@ -271,8 +271,7 @@ static bool encode_segment(const char *text, char *out, size_t size)
 static bool discourse_read_release_answer(const struct agentgate_forum_settings *forum,
                                           const struct agentgate_event *event, long status,
                                           const char *body, size_t body_length, char *post_id,
-                                          size_t post_id_size, char *post_url,
-                                          size_t post_url_size)
+                                          size_t post_id_size, char *post_url, size_t post_url_size)
 {
     char id[32], topic[32], number[32], slug[768], base[2048];
     const char *action, *topic_slug;
@@ -312,8 +311,8 @@ static bool discourse_read_release_answer(const struct agentgate_forum_settings 
             if (topic_slug && encode_segment(topic_slug, slug, sizeof slug) &&
                 answer_number(answer, "topic_id", topic, sizeof topic) &&
                 answer_number(answer, "post_number", number, sizeof number))
-                written = snprintf(post_url, post_url_size, "%s/t/%s/%s/%s", base, slug, topic,
-                                   number);
+                written =
+                    snprintf(post_url, post_url_size, "%s/t/%s/%s/%s", base, slug, topic, number);
             else
                 written = snprintf(post_url, post_url_size, "%s/p/%s", base, id);
             if (written < 0 || (size_t)written >= post_url_size)

@@ -120,8 +120,7 @@ static bool add_header(struct agentgate_http_request *request, const char *name,
         nodebb_fail(failure, "too_many_headers", "", "no room for the %s header", name);
         return false;
     }
-    snprintf(request->headers[request->header_count][0], sizeof request->headers[0][0], "%s",
-             name);
+    snprintf(request->headers[request->header_count][0], sizeof request->headers[0][0], "%s", name);
     written = snprintf(request->headers[request->header_count][1], sizeof request->headers[0][1],
                        "%s", value);
     if (written < 0 || (size_t)written >= sizeof request->headers[0][1]) {
@@ -132,10 +131,11 @@ static bool add_header(struct agentgate_http_request *request, const char *name,
     return true;
 }
 
-static enum agentgate_release_route nodebb_prepare_release(
-    const struct agentgate_host *host, const struct agentgate_forum_settings *forum,
-    const struct agentgate_event *event, struct agentgate_http_request *request,
-    struct agentgate_failure *failure)
+static enum agentgate_release_route
+nodebb_prepare_release(const struct agentgate_host *host,
+                       const struct agentgate_forum_settings *forum,
+                       const struct agentgate_event *event, struct agentgate_http_request *request,
+                       struct agentgate_failure *failure)
 {
     const json_t *data, *post;
     const char *agent_id, *topic_id, *reply_to, *category, *title, *body;
@@ -204,8 +204,8 @@ static enum agentgate_release_route nodebb_prepare_release(
                         "NodeBB topic ids are numbers; refusing to put this one in the URL path");
             return AGENTGATE_RELEASE_ERROR;
         }
-        written = snprintf(request->url, sizeof request->url, "%s/api/v3/topics/%s", base,
-                           topic_id);
+        written =
+            snprintf(request->url, sizeof request->url, "%s/api/v3/topics/%s", base, topic_id);
         json_object_set_new(json, "content", json_string(body));
         json_object_set_new(json, "_uid", id_value(agent_id));
         if (reply_to && *reply_to)
@@ -230,8 +230,7 @@ static enum agentgate_release_route nodebb_prepare_release(
     }
     if (written < 0 || (size_t)written >= sizeof request->url) {
         json_decref(json);
-        nodebb_fail(failure, "url_too_long", "", "forum %s: the API URL does not fit",
-                    forum->name);
+        nodebb_fail(failure, "url_too_long", "", "forum %s: the API URL does not fit", forum->name);
         return AGENTGATE_RELEASE_ERROR;
     }
 
@@ -297,8 +296,7 @@ static bool nodebb_read_release_answer(const struct agentgate_forum_settings *fo
 
     code = agentgate_shared_string(json_object_get(answer, "status"), "code");
     response = json_object_get(answer, "response");
-    if ((code && strcmp(code, "ok") != 0) ||
-        json_is_true(json_object_get(response, "queued"))) {
+    if ((code && strcmp(code, "ok") != 0) || json_is_true(json_object_get(response, "queued"))) {
         /* an error, or "accepted"/queued: the post waits in NodeBB's post queue */
         json_decref(answer);
         return false;

@@ -18,9 +18,12 @@ struct db_connection {
     const struct db_statement *prepared[DB_PREPARED_MAX];
     size_t prepared_count;
     long long last_attempt_ms;
+    unsigned long generation;
 };
 
 static char *db_conninfo;
+
+static bool db_failure_is_connection(const struct db_connection *db, const PGresult *result);
 static pthread_key_t db_thread_key;
 static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
 
@@ -133,7 +136,46 @@ struct db_connection *db_thread_connection(void)
         return NULL;
     }
     db->last_attempt_ms = 0;
+    db->generation++;
     return db;
+}
+
+PGconn *db_connection_pgconn(struct db_connection *db)
+{
+    return db->conn;
+}
+
+unsigned long db_connection_generation(const struct db_connection *db)
+{
+    return db->generation;
+}
+
+enum db_status db_command(struct db_connection *db, const char *sql)
+{
+    PGresult *result;
+    char error[256];
+    bool ok;
+
+    if (!db || !db->conn)
+        return DB_UNAVAILABLE;
+    result = PQexec(db->conn, sql);
+    ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+    if (!ok) {
+        bool gone = db_failure_is_connection(db, result);
+        db_error_line(PQerrorMessage(db->conn), error, sizeof error);
+        PQclear(result);
+        if (gone) {
+            PQfinish(db->conn);
+            db->conn = NULL;
+            db->prepared_count = 0;
+            db->last_attempt_ms = 0;
+            return DB_UNAVAILABLE;
+        }
+        log_error(NULL, "%s failed: %s", sql, error);
+        return DB_FAILED;
+    }
+    PQclear(result);
+    return DB_OK;
 }
 
 void db_thread_release(void)

@@ -52,6 +52,15 @@ PGresult *db_execute(struct db_connection *db, const struct db_statement *statem
 PGconn *db_connect(const char *conninfo, char *error, size_t error_size)
     __attribute__((warn_unused_result));
 
+/* Runs a transaction-control or session command (BEGIN, COMMIT, ROLLBACK, LISTEN) as is. */
+enum db_status db_command(struct db_connection *db, const char *sql)
+    __attribute__((warn_unused_result));
+
+/* The libpq connection underneath (for LISTEN/NOTIFY), and a number that changes whenever it
+ * was replaced by a reconnect (so LISTEN can be issued again). */
+PGconn *db_connection_pgconn(struct db_connection *db);
+unsigned long db_connection_generation(const struct db_connection *db);
+
 /* Closes the calling thread's connection now. */
 void db_thread_release(void);
 

@@ -1,3 +1,5 @@
+# shellcheck shell=bash disable=SC2086,SC2206
+# (word splitting of /proc/PID/stat lines and of "a b c" counter lists is intended here)
 # Measuring helpers for tests/bench/intake.sh: where the CPU goes during a timed run. Source it
 # after setting HZ, SERVER_PID, PGDATA_DIR and PGPORT; it only reads /proc and PostgreSQL's
 # statistics views.

@@ -67,9 +67,13 @@ export async function freePort() {
 }
 
 /** Renders a config file from {server: {...}, forums: {name: {...}}}. */
-export function renderConfig({ server = {}, forums = {} }) {
+export function renderConfig({ server = {}, forums = {}, delivery = null }) {
   let text = '[server]\n';
   for (const [k, v] of Object.entries(server)) text += `${k} = ${v}\n`;
+  if (delivery) {
+    text += '\n[delivery]\n';
+    for (const [k, v] of Object.entries(delivery)) text += `${k} = ${v}\n`;
+  }
   for (const [name, keys] of Object.entries(forums)) {
     text += `\n[forum ${name}]\n`;
     for (const [k, v] of Object.entries(keys)) text += `${k} = ${v}\n`;
@@ -97,7 +101,7 @@ function sanitizerComplaint(text) {
  * Starts `agentgate serve` with a fresh database (unless `database` is given) and a forum
  * "eng" signed with a fresh secret. Returns a handle with url, secret, database, stop().
  */
-export async function startServer({ forums, server = {}, database, args = [], env = {}, secret } = {}) {
+export async function startServer({ forums, server = {}, database, args = [], env = {}, secret, delivery } = {}) {
   const dir = tmpdir('srv-');
   const port = await freePort();
   const db = database || createDatabase();
@@ -112,6 +116,7 @@ export async function startServer({ forums, server = {}, database, args = [], en
       ...server,
     },
     forums: forums || { eng: { adapter: 'generic', inbound_secret: inbound, rate_limit: 'none' } },
+    delivery,
   };
   const configFile = writeConfig(dir, config);
   const handle = await spawnServer(configFile, { args, env });
@@ -175,6 +180,20 @@ export async function spawnServer(configFile, { args = [], env = {}, expectFailu
 let counter = 0;
 export function webhookId() {
   return `msg_${process.pid}_${Date.now()}_${++counter}_${crypto.randomBytes(4).toString('hex')}`;
+}
+
+/** Decides a draft through the forum's signed decision API (CONTRACT §4.2). */
+export async function decide(srv, draftId, { decision = 'approve', actor = { id: '1001', name: 'alice' }, reason, flags = [] } = {}) {
+  const body = JSON.stringify({ actor, decision, reason, acknowledged_flags: flags });
+  const id = webhookId();
+  const ts = Math.floor(Date.now() / 1000);
+  const res = await fetch(`${srv.url}/v1/forums/eng/drafts/${draftId}/decision`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(srv.secret, id, ts, body) },
+    body,
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null, text };
 }
 
 /** A valid intake body (CONTRACT §4.1); override parts with `patch`. */

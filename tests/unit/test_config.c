@@ -103,7 +103,15 @@ struct error_case {
 
 static const struct error_case error_cases[] = {
     {"unknown key", VALID_SERVER "colour = blue\n" VALID_FORUM, ":4: colour: unknown key"},
-    {"unknown section", VALID_SERVER VALID_FORUM "[delivery]\nx = 1\n", ":7: x: unknown section"},
+    {"unknown section", VALID_SERVER VALID_FORUM "[deliveries]\nx = 1\n", ":7: x: unknown section"},
+    {"unknown delivery key", VALID_SERVER VALID_FORUM "[delivery]\nretries = 3\n",
+     ":7: retries: unknown key in [delivery]"},
+    {"bad retry schedule", VALID_SERVER VALID_FORUM "[delivery]\nretry_schedule = 0s, soon\n",
+     ":7: retry_schedule: must be a list"},
+    {"bad delivery timeout", VALID_SERVER VALID_FORUM "[delivery]\ntimeout = 0s\n",
+     ":7: timeout: must be a duration"},
+    {"bad expiring notice", VALID_SERVER VALID_FORUM "expiring_notice = soon\n",
+     ":6: expiring_notice:"},
     {"bad auth", "[server]\ndatabase = x\nauth = magic\n" VALID_FORUM, ":3: auth: must be"},
     {"duplicate key", VALID_SERVER "auth = dev\n" VALID_FORUM, ":4: auth: key given twice"},
     {"bad listen", VALID_SERVER "listen = nowhere\n" VALID_FORUM, ":4: listen: must be host:port"},
