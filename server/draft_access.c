@@ -11,7 +11,7 @@ static bool same(const char *a, const char *b)
 struct draft_access draft_access_for(const struct draft_actor *actor,
                                      const struct draft_parties *draft)
 {
-    struct draft_access access = {false, false, false, false};
+    struct draft_access access = {false, false, false, false, false};
     bool is_agent, is_invoker, is_delegate;
 
     if (!actor || !actor->user_id || !same(actor->forum, draft->forum))
@@ -24,6 +24,7 @@ struct draft_access draft_access_for(const struct draft_actor *actor,
     access.delegate = is_invoker && draft->pending;
     access.read = is_invoker || is_delegate || actor->is_moderator;
     access.as_moderator = access.read && !is_invoker && !is_delegate;
+    access.retry_delivery = actor->is_moderator;
     return access;
 }
 

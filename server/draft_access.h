@@ -7,7 +7,8 @@
  *  - The invoker, or the colleague the draft was delegated to, decides and edits.
  *  - The agent's own account never decides, edits or delegates, whoever else it is.
  *  - Only the invoker delegates, and only while the draft is pending.
- *  - Moderators of the forum read every draft of it; reading alone changes nothing.
+ *  - Moderators of the forum read every draft of it; reading alone changes nothing. They
+ *    retry a failed release (it was approved already; a retry decides nothing new).
  *  - Anyone else learns nothing: the caller answers 404 as for a draft that does not exist.
  */
 #ifndef AGENTGATE_DRAFT_ACCESS_H
@@ -32,9 +33,10 @@ struct draft_actor {
 
 struct draft_access {
     bool read;
-    bool decide;       /* approve, reject, edit (when pending) */
-    bool delegate;     /* when pending */
-    bool as_moderator; /* reads only because of moderation: audited */
+    bool decide;         /* approve, reject, edit (when pending) */
+    bool delegate;       /* when pending */
+    bool as_moderator;   /* reads only because of moderation: audited */
+    bool retry_delivery; /* moderators retry a failed release */
 };
 
 struct draft_access draft_access_for(const struct draft_actor *actor,

@@ -20,6 +20,7 @@
 
 #include "auth.h"
 #include "db/drafts.h"
+#include "db/outbox.h"
 #include "draft_access.h"
 #include "flags.h"
 #include "form.h"
@@ -296,6 +297,8 @@ static const char *action_label(const char *action)
         {"draft.view", "viewed (moderator)"},
         {"delivery.attempt", "delivery attempted"},
         {"draft.release", "published"},
+        {"draft.release_failed", "release failed"},
+        {"delivery.retry", "delivery retried"},
     };
     for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
         if (strcmp(labels[i][0], action) == 0)
@@ -320,7 +323,23 @@ static json_t *timeline_build(const json_t *events)
         json_t *revision = json_object_get(details, "revision");
         json_t *to = json_object_get(details, "to_revision");
 
-        if (action && strcmp(action, "draft.edit") == 0 && json_is_integer(to))
+        const char *type = string_of(details, "type");
+        json_t *http_status = json_object_get(details, "http_status");
+        const char *error = string_of(details, "error");
+
+        if (action && strcmp(action, "delivery.attempt") == 0 && type)
+            snprintf(summary, sizeof summary, "%s, %s%s%s", type,
+                     json_is_integer(http_status) ? "answered " : "no answer",
+                     json_is_integer(http_status) ? "" : (error ? ": " : ""),
+                     json_is_integer(http_status) ? "" : (error ? error : ""));
+        if (action && strcmp(action, "delivery.attempt") == 0 && type &&
+            json_is_integer(http_status)) {
+            size_t used = strlen(summary);
+            snprintf(summary + used, sizeof summary - used, "%lld",
+                     (long long)json_integer_value(http_status));
+        } else if (summary[0]) {
+            /* done */
+        } else if (action && strcmp(action, "draft.edit") == 0 && json_is_integer(to))
             snprintf(summary, sizeof summary, "revision %lld", (long long)json_integer_value(to));
         else if (delegate)
             snprintf(summary, sizeof summary, "to %s", delegate);
@@ -461,6 +480,9 @@ static enum MHD_Result draft_page_reply(struct request *request, unsigned status
         log_error(request->id, "draft page data: %s", error.text);
         return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
     }
+    json_object_set_new(data, "can_retry",
+                        json_boolean(access->retry_delivery && string_of(draft, "state") &&
+                                     strcmp(string_of(draft, "state"), "release_failed") == 0));
     if (access->as_moderator)
         json_object_set_new(data, "read_only_notice",
                             json_string("You are reading this draft as a moderator. Only its "
@@ -615,7 +637,7 @@ static bool flags_all_acknowledged(const json_t *draft, const struct form *form)
     return true;
 }
 
-enum draft_action { ACTION_APPROVE, ACTION_REJECT, ACTION_EDIT, ACTION_DELEGATE };
+enum draft_action { ACTION_APPROVE, ACTION_REJECT, ACTION_EDIT, ACTION_DELEGATE, ACTION_RETRY };
 
 /* Carries out one action after every check passed; replies. `draft` is stolen. */
 static enum MHD_Result draft_action_apply(struct request *request, enum draft_action action,
@@ -632,11 +654,28 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
     json_t *echo = json_object();
     char location[128];
 
+    if (action == ACTION_RETRY) {
+        char outcome[32] = "";
+        json_decref(echo);
+        json_decref(draft);
+        status = db ? outbox_retry_draft(db, id, user->username, outcome, sizeof outcome)
+                    : DB_UNAVAILABLE;
+        if (status != DB_OK)
+            return reply_db_failure(request, status);
+        if (strcmp(outcome, "retried") != 0)
+            return page_reply_error(request, 409, "Nothing to retry",
+                                    "This draft's release has not failed.");
+        log_info(request->id, "draft %s: delivery retried by moderator %s", id, user->user_id);
+        snprintf(location, sizeof location, "/drafts/%s", id);
+        return http_reply_redirect(request, 303, location);
+    }
     if (action != ACTION_DELEGATE && action != ACTION_REJECT && revision == 0) {
         notice.message = "The form did not say which revision you saw; reload the page.";
         return draft_page_reply(request, 400, draft, access, &notice, echo);
     }
     switch (action) {
+    case ACTION_RETRY: /* handled above */
+        break;
     case ACTION_APPROVE:
         if (!flags_all_acknowledged(draft, form)) {
             notice.message = "Tick the acknowledgement of every flag before approving.";
@@ -821,10 +860,15 @@ static enum MHD_Result draft_pages_action(struct request *request, enum draft_ac
         form_free(&form);
         return page_reply_not_found(request);
     }
-    if (action == ACTION_DELEGATE ? !access.delegate : !access.decide) {
+    if (action == ACTION_RETRY      ? !access.retry_delivery
+        : action == ACTION_DELEGATE ? !access.delegate
+                                    : !access.decide) {
         bool pending = parties.pending;
         json_decref(draft);
         form_free(&form);
+        if (action == ACTION_RETRY)
+            return page_reply_error(request, 403, "Moderators only",
+                                    "Only a moderator of this forum retries a delivery.");
         if (!pending)
             return page_reply_error(request, 409, "Already decided",
                                     "This draft is no longer waiting for a decision.");
@@ -857,6 +901,11 @@ enum MHD_Result draft_pages_edit(struct request *request)
 enum MHD_Result draft_pages_delegate(struct request *request)
 {
     return draft_pages_action(request, ACTION_DELEGATE);
+}
+
+enum MHD_Result draft_pages_retry(struct request *request)
+{
+    return draft_pages_action(request, ACTION_RETRY);
 }
 
 enum agentgate_error draft_pages_prepare_form(struct request *request)
