@@ -35,6 +35,12 @@ enum MHD_Result auth_pages_dev_sign_in(struct request *request);
 enum MHD_Result auth_pages_logout(struct request *request);
 enum MHD_Result static_file(struct request *request);
 
+/* audit_pages.c: /audit (CONTRACT §7, §9) */
+
+/* history_pages.c: /history, /history.csv, /history.ndjson (CONTRACT §7) */
+
+/* moderation_pages.c: /agents, kill switch, pause, bulk actions (CONTRACT §7) */
+
 /* health.c: GET /healthz, GET /readyz (CONTRACT §10) */
 enum MHD_Result health_handle_live(struct request *request);
 enum MHD_Result health_handle_ready(struct request *request);

@@ -23,6 +23,9 @@ const struct route routes[] = {
     {"GET", "/auth/dev", NULL, auth_pages_dev_form, 0},
     {"POST", "/auth/dev", draft_pages_prepare_form, auth_pages_dev_sign_in, 16384},
     {"POST", "/auth/logout", draft_pages_prepare_form, auth_pages_logout, 16384},
+    /* audit routes (audit_pages.c) */
+    /* history routes (history_pages.c) */
+    /* moderation routes (moderation_pages.c) */
     {"GET", "/static/{}", NULL, static_file, 0},
     {"GET", "/healthz", NULL, health_handle_live, 0},
     {"GET", "/readyz", NULL, health_handle_ready, 0},
