@@ -40,6 +40,11 @@ enum MHD_Result static_file(struct request *request);
 /* history_pages.c: /history, /history.csv, /history.ndjson (CONTRACT §7) */
 
 /* moderation_pages.c: /agents, kill switch, pause, bulk actions (CONTRACT §7) */
+enum MHD_Result moderation_agents_page(struct request *request);
+enum MHD_Result moderation_pause(struct request *request);
+enum MHD_Result moderation_resume(struct request *request);
+enum MHD_Result moderation_killswitch_change(struct request *request);
+enum MHD_Result moderation_bulk_action(struct request *request);
 
 /* health.c: GET /healthz, GET /readyz (CONTRACT §10) */
 enum MHD_Result health_handle_live(struct request *request);

@@ -26,6 +26,11 @@ const struct route routes[] = {
     /* audit routes (audit_pages.c) */
     /* history routes (history_pages.c) */
     /* moderation routes (moderation_pages.c) */
+    {"GET", "/agents", NULL, moderation_agents_page, 0},
+    {"POST", "/agents/pause", draft_pages_prepare_form, moderation_pause, 16384},
+    {"POST", "/agents/resume", draft_pages_prepare_form, moderation_resume, 16384},
+    {"POST", "/killswitch", draft_pages_prepare_form, moderation_killswitch_change, 16384},
+    {"POST", "/moderation/bulk", draft_pages_prepare_form, moderation_bulk_action, 65536},
     {"GET", "/static/{}", NULL, static_file, 0},
     {"GET", "/healthz", NULL, health_handle_live, 0},
     {"GET", "/readyz", NULL, health_handle_ready, 0},

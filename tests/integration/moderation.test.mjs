@@ -1,0 +1,162 @@
+// Moderators stop agents (CONTRACT §2, §7): the kill switch and pauses through the /agents page
+// and the CLI, observed from two serve processes; a post racing the switch is held before it or
+// refused after it, never released; bulk reject and revoke; who may do any of it.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { countRows, decide, newSecret, postIntake, psql, runCli, samplePost, startServer } from '../lib/harness.mjs';
+import { eventually, startFakeForum } from '../lib/fake_forum.mjs';
+import { anonymous, devSignIn } from '../lib/web.mjs';
+
+const FAST = { retry_schedule: '0s, 1s, 1s, 1s, 1s, 1s', timeout: '2s', connect_timeout: '1s' };
+
+/** Two serve processes on one database, with a test forum for deliveries. */
+async function twoServers() {
+  const releaseSecret = newSecret();
+  const forum = await startFakeForum({ secret: releaseSecret });
+  const inbound = newSecret();
+  const forums = { eng: { inbound_secret: inbound, rate_limit: 'none', release_url: forum.url, release_secret: releaseSecret } };
+  const a = await startServer({ forums, delivery: FAST });
+  const b = await startServer({ forums, delivery: FAST, database: a.database });
+  a.secret = b.secret = inbound;
+  const stop = async () => {
+    await a.stop();
+    await b.stop();
+    await forum.stop();
+  };
+  return { a, b, forum, stop };
+}
+
+describe('who may moderate', () => {
+  it('keeps /agents and its forms to moderators', async () => {
+    const srv = await startServer();
+    try {
+      const engineer = await devSignIn(srv, { user_id: '1001', username: 'alice' });
+      const moderator = await devSignIn(srv, { user_id: '4004', username: 'mona', groups: 'moderators' });
+      assert.equal((await anonymous(srv).get('/agents')).status, 303);
+      assert.equal((await engineer.get('/agents')).status, 404);
+      const page = await moderator.get('/agents');
+      assert.equal(page.status, 200);
+      assert.match(page.text, /Stop all agents/);
+      for (const [path, fields] of [['/killswitch', { state: 'on', reason: 'x', confirm: 'yes' }], ['/agents/pause', { agent: 'bot-42', reason: 'x' }], ['/agents/resume', { agent: 'bot-42', reason: 'x' }], ['/moderation/bulk', { action: 'reject', reason: 'x', draft: '00000000-0000-4000-8000-000000000000' }]]) {
+        assert.equal((await engineer.post(path, fields)).status, 404, `engineer ${path}`);
+        assert.equal((await moderator.post(path, fields, { withCsrf: false })).status, 403, `no csrf ${path}`);
+        assert.equal((await moderator.post(path, fields, { origin: 'http://evil.example' })).status, 403, `other origin ${path}`);
+        assert.equal((await anonymous(srv).post(path, fields)).status, 403, `anonymous ${path}`);
+      }
+      assert.equal(psql(srv.database, 'SELECT engaged FROM killswitch'), 'f');
+      assert.equal(countRows(srv.database, 'agents', 'paused'), 0);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+describe('kill switch and pause', () => {
+  it('stops intake on every serve process at once, through the page, behind a confirmation', async () => {
+    const { a, b, stop } = await twoServers();
+    try {
+      const moderator = await devSignIn(a, { user_id: '4004', username: 'mona', groups: 'moderators' });
+      const unconfirmed = await moderator.post('/killswitch', { state: 'on', reason: 'incident 7' });
+      assert.equal(unconfirmed.status, 400);
+      assert.equal((await postIntake(b, samplePost())).status, 202);
+      const on = await moderator.post('/killswitch', { state: 'on', reason: 'incident 7', confirm: 'yes' });
+      assert.equal(on.status, 303);
+      const refused = await postIntake(b, samplePost());
+      assert.equal(refused.status, 423);
+      assert.equal(refused.json.error.code, 'kill_switch_on');
+      assert.equal((await postIntake(a, samplePost())).status, 423);
+      assert.match((await moderator.get('/agents')).text, /ON: all agents stopped/);
+      const off = await moderator.post('/killswitch', { state: 'off', reason: 'resolved', confirm: 'yes' });
+      assert.equal(off.status, 303);
+      assert.equal((await postIntake(b, samplePost())).status, 202);
+      assert.equal(countRows(a.database, 'audit_events', "action = 'killswitch.on' AND actor = 'user:4004'"), 1);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('pauses one agent through the page, revoking its pending drafts, seen by the CLI and the other process', async () => {
+    const { a, b, forum, stop } = await twoServers();
+    try {
+      const moderator = await devSignIn(a, { user_id: '4004', username: 'mona', groups: 'moderators' });
+      const bot = { id: 'bot-7', name: 'seven' };
+      const pending = await postIntake(a, samplePost({ agent: bot }));
+      assert.equal(pending.status, 202);
+      assert.equal((await moderator.post('/agents/pause', { agent: 'bot-7', reason: '' })).status, 400);
+      const paused = await moderator.post('/agents/pause', { agent: 'bot-7', reason: 'posting secrets', revoke_pending: 'yes' });
+      assert.equal(paused.status, 303);
+      assert.equal(psql(a.database, `SELECT state FROM drafts WHERE id = '${pending.json.draft_id}'`), 'revoked');
+      await eventually(() => forum.unique('draft.revoked').some((e) => e.body.data.draft_id === pending.json.draft_id), 10000, 'forum told of the revocation');
+      const refused = await postIntake(b, samplePost({ agent: bot }));
+      assert.equal(refused.status, 423);
+      assert.equal(refused.json.error.code, 'agent_paused');
+      assert.equal((await postIntake(b, samplePost())).status, 202, 'other agents go on');
+      assert.match((await moderator.get('/agents')).text, /paused/);
+      const resumed = runCli(['--config', b.configFile, 'agent', 'resume', 'eng', 'bot-7']);
+      assert.equal(resumed.status, 0, resumed.stderr);
+      assert.equal((await postIntake(a, samplePost({ agent: bot }))).status, 202);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('never releases a post racing the kill switch: held before it (then revoked) or refused after it', async () => {
+    const { a, b, forum, stop } = await twoServers();
+    try {
+      const sends = [];
+      for (let i = 0; i < 80; i++) {
+        sends.push(new Promise((r) => setTimeout(r, i * 2)).then(() => postIntake(i % 2 ? a : b, samplePost({ agent: { id: `race-${i % 5}`, name: 'racer' } }))));
+        if (i === 40) sends.push(new Promise((r) => setTimeout(r, 80)).then(() => runCli(['--config', a.configFile, 'killswitch', 'on', '--reason', 'race'])));
+      }
+      const results = await Promise.all(sends);
+      const intakes = results.filter((r) => 'json' in r);
+      const held = intakes.filter((r) => r.status === 202);
+      const refused = intakes.filter((r) => r.status === 423);
+      assert.equal(held.length + refused.length, 80, intakes.map((r) => r.status).join(','));
+      assert.ok(refused.length > 0, 'some posts came after the switch');
+      const switchId = Number(psql(a.database, "SELECT id FROM audit_events WHERE action = 'killswitch.on'"));
+      const heldIds = psql(a.database, "SELECT coalesce(max(id), 0) FROM audit_events WHERE action = 'intake.held'");
+      const refusedMin = psql(a.database, "SELECT min(id) FROM audit_events WHERE action = 'intake.refused' AND details->>'reason' = 'kill_switch_on'");
+      assert.ok(Number(heldIds) < switchId, 'every hold committed before the switch');
+      assert.ok(Number(refusedMin) > switchId, 'every refusal came after it');
+      assert.equal(countRows(a.database, 'drafts', "agent_id LIKE 'race-%'"), held.length);
+      // the invoker approves what was held: the delivery re-check revokes it instead
+      for (const r of held) assert.equal((await decide(a, r.json.draft_id)).status, 200);
+      await eventually(() => countRows(a.database, 'drafts', "agent_id LIKE 'race-%' AND state = 'revoked'") === held.length, 20000, 'held drafts revoked');
+      assert.equal(forum.unique('draft.approved').length, 0, 'nothing was released');
+    } finally {
+      runCli(['--config', a.configFile, 'killswitch', 'off']);
+      await stop();
+    }
+  });
+});
+
+describe('bulk reject and revoke', () => {
+  it('rejects pending drafts and revokes approved ones in bulk; no bulk approve', async () => {
+    const { a, forum, stop } = await twoServers();
+    try {
+      await forum.stop(); // approved drafts stay approved (not yet accepted by the forum)
+      const moderator = await devSignIn(a, { user_id: '4004', username: 'mona', groups: 'moderators' });
+      const engineer = await devSignIn(a, { user_id: '1001', username: 'alice' });
+      const ids = [];
+      for (let i = 0; i < 4; i++) ids.push((await postIntake(a, samplePost())).json.draft_id);
+      assert.equal((await decide(a, ids[3])).status, 200);
+      const noApprove = await moderator.post('/moderation/bulk', { action: 'approve', reason: 'x', draft: ids });
+      assert.equal(noApprove.status, 400);
+      assert.equal((await moderator.post('/moderation/bulk', { action: 'reject', reason: '', draft: ids })).status, 400);
+      assert.equal((await moderator.post('/moderation/bulk', { action: 'reject', reason: 'x', draft: ['not-a-uuid'] })).status, 400);
+      assert.equal((await engineer.post('/moderation/bulk', { action: 'reject', reason: 'x', draft: ids })).status, 404);
+      const rejected = await moderator.post('/moderation/bulk', { action: 'reject', reason: 'off-topic spam', draft: ids.slice(0, 2).concat(ids[3]) });
+      assert.equal(rejected.status, 200);
+      assert.match(rejected.text, /2 of the 3 selected/);
+      assert.equal(psql(a.database, `SELECT string_agg(state, ',' ORDER BY created_at) FROM drafts WHERE id IN ('${ids.join("','")}')`), 'rejected,rejected,pending,approved');
+      const revoked = await moderator.post('/moderation/bulk', { action: 'revoke', reason: 'agent misconfigured', draft: ids.slice(2) });
+      assert.equal(revoked.status, 200);
+      assert.equal(psql(a.database, `SELECT string_agg(state, ',' ORDER BY created_at) FROM drafts WHERE id IN ('${ids.join("','")}')`), 'rejected,rejected,revoked,revoked');
+      assert.equal(countRows(a.database, 'audit_events', "action = 'draft.reject' AND details->>'bulk' = 'true'"), 2);
+      assert.equal(countRows(a.database, 'outbox', "event_type IN ('draft.rejected', 'draft.revoked')") + countRows(a.database, 'deliveries', "event_type IN ('draft.rejected', 'draft.revoked')"), 4);
+    } finally {
+      await stop();
+    }
+  });
+});
