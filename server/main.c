@@ -167,6 +167,13 @@ static int command_serve(struct config *config, int argc, char **argv)
              config->auth == AUTH_DEV     ? "dev"
              : config->auth == AUTH_PROXY ? "proxy"
                                           : "sso");
+    for (size_t i = 0; i < config->forum_count; i++)
+        if (strcmp(config->forums[i].adapter, "generic") == 0 &&
+            (!config->forums[i].release_url || !config->forums[i].has_release_key))
+            log_warn(NULL,
+                     "forum %s has no release_url and release_secret: approved drafts cannot be "
+                     "released and will end as release_failed",
+                     config->forums[i].name);
     if (config->auth == AUTH_DEV)
         log_warn(NULL, "auth = dev: anyone who can reach %s can sign in as anyone",
                  config->public_url);

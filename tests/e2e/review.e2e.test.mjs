@@ -26,6 +26,7 @@ before(async () => {
     },
   });
   srv = await startServer({
+    delivery: { workers: 0 },
     server: { auth: 'sso' },
     forums: { eng: { inbound_secret: newSecret(), rate_limit: 'none', sso_url: `${idp.url}/session/sso_provider`, sso_secret: SSO_SECRET } },
   });

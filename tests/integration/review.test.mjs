@@ -9,7 +9,8 @@ import { anonymous, devSignIn } from '../lib/web.mjs';
 let srv;
 const people = {};
 before(async () => {
-  srv = await startServer();
+  // no delivery workers: these tests look at decisions, not at their delivery
+  srv = await startServer({ delivery: { workers: 0 } });
   people.invoker = await devSignIn(srv, { user_id: '1001', username: 'alice', name: 'Alice' });
   people.delegate = await devSignIn(srv, { user_id: '2002', username: 'bob', name: 'Bob' });
   people.other = await devSignIn(srv, { user_id: '3003', username: 'carol' });
