@@ -1,6 +1,8 @@
 /* The draft access rules; see draft_access.h. */
 #include "draft_access.h"
 
+#include "config.h"
+
 #include <string.h>
 
 static bool same(const char *a, const char *b)
@@ -11,7 +13,7 @@ static bool same(const char *a, const char *b)
 struct draft_access draft_access_for(const struct draft_actor *actor,
                                      const struct draft_parties *draft)
 {
-    struct draft_access access = {false, false, false, false, false};
+    struct draft_access access = {false, false, false, false, false, false};
     bool is_agent, is_invoker, is_delegate;
 
     if (!actor || !actor->user_id || !same(actor->forum, draft->forum))
@@ -25,6 +27,11 @@ struct draft_access draft_access_for(const struct draft_actor *actor,
     access.read = is_invoker || is_delegate || actor->is_moderator;
     access.as_moderator = access.read && !is_invoker && !is_delegate;
     access.retry_delivery = actor->is_moderator;
+    access.coapprove = actor->is_moderator && draft->awaiting_coapproval && !is_agent &&
+                       !same(actor->user_id, draft->agent_id) &&
+                       !same(actor->user_id, draft->invoker_id) &&
+                       !same(actor->user_id, draft->delegate_id) &&
+                       !same(actor->user_id, draft->approver_id);
     return access;
 }
 
@@ -42,9 +49,30 @@ struct draft_parties draft_parties_from_json(const json_t *draft)
         .agent_id = string_of(json_object_get(draft, "agent"), "id"),
         .invoker_id = string_of(json_object_get(draft, "invoker"), "id"),
         .delegate_id = string_of(json_object_get(draft, "delegate"), "id"),
+        .approver_id = string_of(draft, "decided_by_id"),
         .pending = state && strcmp(state, "pending") == 0,
+        .awaiting_coapproval = state && strcmp(state, "approved") == 0 &&
+                               json_is_true(json_object_get(draft, "coapproval_pending")),
     };
     return parties;
+}
+
+bool draft_needs_coapproval(const struct forum_config *forum, const json_t *flags)
+{
+    const json_t *flag;
+    size_t index;
+
+    if (!forum || forum->second_approver_for == SECOND_APPROVER_NONE)
+        return false;
+    json_array_foreach((json_t *)flags, index, flag)
+    {
+        const char *severity = string_of(flag, "severity");
+        if (forum->second_approver_for == SECOND_APPROVER_ANY_FLAG)
+            return true;
+        if (severity && strcmp(severity, "critical") == 0)
+            return true;
+    }
+    return false;
 }
 
 bool draft_id_valid(const char *text)

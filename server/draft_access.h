@@ -9,6 +9,8 @@
  *  - Only the invoker delegates, and only while the draft is pending.
  *  - Moderators of the forum read every draft of it; reading alone changes nothing. They
  *    retry a failed release (it was approved already; a retry decides nothing new).
+ *  - A flagged approval may need a second approver (second_approver_for): a moderator who
+ *    is not the invoker, the delegate, the first approver or the agent.
  *  - Anyone else learns nothing: the caller answers 404 as for a draft that does not exist.
  */
 #ifndef AGENTGATE_DRAFT_ACCESS_H
@@ -22,7 +24,9 @@ struct draft_parties {
     const char *agent_id;
     const char *invoker_id;
     const char *delegate_id; /* or NULL */
+    const char *approver_id; /* who approved, or NULL */
     bool pending;
+    bool awaiting_coapproval; /* approved, waiting for a moderator's co-approval */
 };
 
 struct draft_actor {
@@ -37,6 +41,7 @@ struct draft_access {
     bool delegate;       /* when pending */
     bool as_moderator;   /* reads only because of moderation: audited */
     bool retry_delivery; /* moderators retry a failed release */
+    bool coapprove;      /* a moderator other than the invoker, delegate, approver and agent */
 };
 
 struct draft_access draft_access_for(const struct draft_actor *actor,
@@ -44,6 +49,11 @@ struct draft_access draft_access_for(const struct draft_actor *actor,
 
 /* The parties of a draft loaded by drafts_load(); pointers borrow from `draft`. */
 struct draft_parties draft_parties_from_json(const json_t *draft);
+
+struct forum_config;
+/* Whether an approval of a draft with these flags needs a moderator's co-approval under the
+ * forum's second_approver_for. */
+bool draft_needs_coapproval(const struct forum_config *forum, const json_t *flags);
 
 /* True when `text` is a UUID in canonical 8-4-4-4-12 hex form. */
 bool draft_id_valid(const char *text);

@@ -290,6 +290,7 @@ static const char *action_label(const char *action)
         {"intake.held", "held for review"},
         {"draft.edit", "edited"},
         {"draft.approve", "approved"},
+        {"draft.coapprove", "co-approved"},
         {"draft.reject", "rejected"},
         {"draft.delegate", "delegated"},
         {"draft.revoke", "revoked"},
@@ -480,6 +481,7 @@ static enum MHD_Result draft_page_reply(struct request *request, unsigned status
         log_error(request->id, "draft page data: %s", error.text);
         return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
     }
+    json_object_set_new(data, "can_coapprove", json_boolean(access->coapprove));
     json_object_set_new(data, "can_retry",
                         json_boolean(access->retry_delivery && string_of(draft, "state") &&
                                      strcmp(string_of(draft, "state"), "release_failed") == 0));
@@ -637,7 +639,14 @@ static bool flags_all_acknowledged(const json_t *draft, const struct form *form)
     return true;
 }
 
-enum draft_action { ACTION_APPROVE, ACTION_REJECT, ACTION_EDIT, ACTION_DELEGATE, ACTION_RETRY };
+enum draft_action {
+    ACTION_APPROVE,
+    ACTION_REJECT,
+    ACTION_EDIT,
+    ACTION_DELEGATE,
+    ACTION_RETRY,
+    ACTION_COAPPROVE
+};
 
 /* Carries out one action after every check passed; replies. `draft` is stolen. */
 static enum MHD_Result draft_action_apply(struct request *request, enum draft_action action,
@@ -654,6 +663,29 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
     json_t *echo = json_object();
     char location[128];
 
+    if (action == ACTION_COAPPROVE) {
+        json_decref(echo);
+        if (!flags_all_acknowledged(draft, form)) {
+            json_t *again = json_object();
+            notice.message = "Tick the acknowledgement of every flag before co-approving.";
+            return draft_page_reply(request, 400, draft, access, &notice, again);
+        }
+        json_decref(draft);
+        status = db ? drafts_coapprove(db, id, user->forum, user->user_id, user->username, &result)
+                    : DB_UNAVAILABLE;
+        if (status != DB_OK)
+            return reply_db_failure(request, status);
+        if (result.outcome == DRAFT_FORBIDDEN)
+            return page_reply_error(request, 403, "Not yours to co-approve",
+                                    "A second approver is a moderator other than the invoker, the "
+                                    "delegate and the first approver.");
+        if (result.outcome != DRAFT_CHANGED)
+            return page_reply_error(request, 409, "Nothing to co-approve",
+                                    "This draft does not await a co-approval.");
+        log_info(request->id, "draft %s: co-approved by %s", id, user->user_id);
+        snprintf(location, sizeof location, "/drafts/%s", id);
+        return http_reply_redirect(request, 303, location);
+    }
     if (action == ACTION_RETRY) {
         char outcome[32] = "";
         json_decref(echo);
@@ -675,6 +707,7 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
     }
     switch (action) {
     case ACTION_RETRY: /* handled above */
+    case ACTION_COAPPROVE:
         break;
     case ACTION_APPROVE:
         if (!flags_all_acknowledged(draft, form)) {
@@ -682,8 +715,12 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
             return draft_page_reply(request, 400, draft, access, &notice, echo);
         }
         if (db)
-            status = drafts_decide(db, id, user->forum, "approve", revision, user->user_id,
-                                   user->username, NULL, "page", &result);
+            status = drafts_decide(
+                db, id, user->forum, "approve", revision, user->user_id, user->username, NULL,
+                "page",
+                draft_needs_coapproval(config_forum(request->server->config, user->forum),
+                                       json_object_get(draft, "flags")),
+                &result);
         break;
     case ACTION_REJECT: {
         char *reason = trim((char *)(form_get(form, "reason") ? form_get(form, "reason") : ""));
@@ -693,7 +730,7 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
         }
         if (db)
             status = drafts_decide(db, id, user->forum, "reject", revision, user->user_id,
-                                   user->username, reason, "page", &result);
+                                   user->username, reason, "page", false, &result);
         break;
     }
     case ACTION_EDIT: {
@@ -860,12 +897,21 @@ static enum MHD_Result draft_pages_action(struct request *request, enum draft_ac
         form_free(&form);
         return page_reply_not_found(request);
     }
-    if (action == ACTION_RETRY      ? !access.retry_delivery
-        : action == ACTION_DELEGATE ? !access.delegate
-                                    : !access.decide) {
+    if (action == ACTION_RETRY       ? !access.retry_delivery
+        : action == ACTION_COAPPROVE ? !access.coapprove
+        : action == ACTION_DELEGATE  ? !access.delegate
+                                     : !access.decide) {
         bool pending = parties.pending;
         json_decref(draft);
         form_free(&form);
+        if (action == ACTION_COAPPROVE && !parties.awaiting_coapproval && user->is_moderator)
+            return page_reply_error(request, 409, "Nothing to co-approve",
+                                    "This draft does not await a co-approval.");
+        if (action == ACTION_COAPPROVE)
+            return page_reply_error(request, 403, "Not yours to co-approve",
+                                    "A second approver is a moderator other than the invoker, the "
+                                    "delegate and the first approver, and only while an approval "
+                                    "awaits it.");
         if (action == ACTION_RETRY)
             return page_reply_error(request, 403, "Moderators only",
                                     "Only a moderator of this forum retries a delivery.");
@@ -906,6 +952,11 @@ enum MHD_Result draft_pages_delegate(struct request *request)
 enum MHD_Result draft_pages_retry(struct request *request)
 {
     return draft_pages_action(request, ACTION_RETRY);
+}
+
+enum MHD_Result draft_pages_coapprove(struct request *request)
+{
+    return draft_pages_action(request, ACTION_COAPPROVE);
 }
 
 enum agentgate_error draft_pages_prepare_form(struct request *request)

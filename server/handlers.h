@@ -26,6 +26,7 @@ enum MHD_Result draft_pages_reject(struct request *request);
 enum MHD_Result draft_pages_edit(struct request *request);
 enum MHD_Result draft_pages_delegate(struct request *request);
 enum MHD_Result draft_pages_retry(struct request *request);
+enum MHD_Result draft_pages_coapprove(struct request *request);
 
 /* auth_pages.c: sign-in and out (CONTRACT §6), static files */
 enum MHD_Result auth_pages_login(struct request *request);

@@ -18,6 +18,7 @@ const struct route routes[] = {
     {"POST", "/drafts/{}/delegate", draft_pages_prepare_form, draft_pages_delegate,
      FORM_BODY_LIMIT},
     {"POST", "/drafts/{}/retry", draft_pages_prepare_form, draft_pages_retry, 16384},
+    {"POST", "/drafts/{}/coapprove", draft_pages_prepare_form, draft_pages_coapprove, 16384},
     {"GET", "/auth/login", NULL, auth_pages_login, 0},
     {"GET", "/auth/sso", NULL, auth_pages_sso, 0},
     {"GET", "/auth/dev", NULL, auth_pages_dev_form, 0},

@@ -97,159 +97,60 @@ enum db_status drafts_audit_refused(struct db_connection *db, const char *forum,
  * text form. */
 #define SQL_TIME(column) "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-DB_STATEMENT(
-    draft_load_statement,
+/* clang-format off */
+DB_STATEMENT(draft_load_statement,
     "SELECT json_build_object("
-    "'id', d.id, 'forum', d.forum, 'state', d.state, 'revision', d.revision, "
-    "'agent', json_build_object('id', d.agent_id, 'name', d.agent_name), "
-    "'invoker', json_build_object('id', d.invoker_id, 'name', d.invoker_name), "
-    "'delegate', CASE WHEN d.delegate_id IS NULL THEN NULL ELSE "
-    "  json_build_object('id', d.delegate_id, 'name', d.delegate_name) END, "
-    "'topic_id', d.topic_id, 'reply_to_post_id', d.reply_to_post_id, "
-    "'category', d.category, 'forum_ref', d.forum_ref, 'context', d.context, "
-    "'flags', d.flags, 'created_at', " SQL_TIME(
-        "d.created_at") ", "
-                        "'age_seconds', floor(extract(epoch FROM now() - d.created_at))::bigint, "
-                        "'expires_at', " SQL_TIME(
-                            "d.expires_at") ", "
-                                            "'decided_at', " SQL_TIME(
-                                                "d.decided_at") ", "
-                                                                "'decided_by', d.decided_by_name, "
-                                                                "'decision_reason', "
-                                                                "d.decision_reason, "
-                                                                "'post_id', d.post_id, 'post_url', "
-                                                                "d.post_url, 'title', r.title, "
-                                                                "'body', r.body, "
-                                                                "'revisions', (SELECT "
-                                                                "json_agg(json_build_object('"
-                                                                "revision', x.revision, "
-                                                                "  'title', x.title, 'body', "
-                                                                "x.body, 'author_id', x.author_id, "
-                                                                "  'author_name', x.author_name, "
-                                                                "'created_at', " SQL_TIME(
-                                                                    "x.created_at") ") "
-                                                                                    "  ORDER BY "
-                                                                                    "x.revision) "
-                                                                                    "FROM "
-                                                                                    "draft_"
-                                                                                    "revisions x "
-                                                                                    "WHERE "
-                                                                                    "x.draft_id = "
-                                                                                    "d.id), "
-                                                                                    "'timeline', "
-                                                                                    "(SELECT "
-                                                                                    "json_agg(json_"
-                                                                                    "build_object('"
-                                                                                    "at',"
-                                                                                    " " SQL_TIME(
-                                                                                        "e."
-                                                                                        "occurred_"
-                                                                                        "at") ", "
-                                                                                              "  "
-                                                                                              "'act"
-                                                                                              "or',"
-                                                                                              " e."
-                                                                                              "acto"
-                                                                                              "r, "
-                                                                                              "'act"
-                                                                                              "ion'"
-                                                                                              ", "
-                                                                                              "e."
-                                                                                              "acti"
-                                                                                              "on, "
-                                                                                              "'det"
-                                                                                              "ails"
-                                                                                              "', "
-                                                                                              "e."
-                                                                                              "deta"
-                                                                                              "ils)"
-                                                                                              " ORD"
-                                                                                              "ER "
-                                                                                              "BY "
-                                                                                              "e."
-                                                                                              "id) "
-                                                                                              "  "
-                                                                                              "FROM"
-                                                                                              " aud"
-                                                                                              "it_"
-                                                                                              "even"
-                                                                                              "ts "
-                                                                                              "e "
-                                                                                              "WHER"
-                                                                                              "E "
-                                                                                              "e."
-                                                                                              "draf"
-                                                                                              "t_"
-                                                                                              "id "
-                                                                                              "= "
-                                                                                              "d."
-                                                                                              "id))"
-                                                                                              "::"
-                                                                                              "text"
-                                                                                              " "
-                                                                                              "FROM"
-                                                                                              " dra"
-                                                                                              "fts "
-                                                                                              "d "
-                                                                                              "JOIN"
-                                                                                              " dra"
-                                                                                              "ft_"
-                                                                                              "revi"
-                                                                                              "sion"
-                                                                                              "s r "
-                                                                                              "ON "
-                                                                                              "r."
-                                                                                              "draf"
-                                                                                              "t_"
-                                                                                              "id "
-                                                                                              "= "
-                                                                                              "d."
-                                                                                              "id "
-                                                                                              "AND "
-                                                                                              "r."
-                                                                                              "revi"
-                                                                                              "sion"
-                                                                                              " = "
-                                                                                              "d."
-                                                                                              "revi"
-                                                                                              "sion"
-                                                                                              " "
-                                                                                              "WHER"
-                                                                                              "E "
-                                                                                              "d."
-                                                                                              "id "
-                                                                                              "= "
-                                                                                              "$1::"
-                                                                                              "uui"
-                                                                                              "d",
+    "  'id', d.id, 'forum', d.forum, 'state', d.state, 'revision', d.revision,"
+    "  'agent', json_build_object('id', d.agent_id, 'name', d.agent_name),"
+    "  'invoker', json_build_object('id', d.invoker_id, 'name', d.invoker_name),"
+    "  'delegate', CASE WHEN d.delegate_id IS NULL THEN NULL ELSE"
+    "    json_build_object('id', d.delegate_id, 'name', d.delegate_name) END,"
+    "  'topic_id', d.topic_id, 'reply_to_post_id', d.reply_to_post_id,"
+    "  'category', d.category, 'forum_ref', d.forum_ref, 'context', d.context,"
+    "  'flags', d.flags, 'created_at', " SQL_TIME("d.created_at") ","
+    "  'age_seconds', floor(extract(epoch FROM now() - d.created_at))::bigint,"
+    "  'expires_at', " SQL_TIME("d.expires_at") ","
+    "  'decided_at', " SQL_TIME("d.decided_at") ","
+    "  'decided_by', d.decided_by_name, 'decided_by_id', d.decided_by_id,"
+    "  'decision_reason', d.decision_reason,"
+    "  'coapproval_pending', d.coapproval_pending, 'coapproved_by', d.coapproved_by_name,"
+    "  'post_id', d.post_id, 'post_url', d.post_url, 'title', r.title, 'body', r.body,"
+    "  'revisions', (SELECT json_agg(json_build_object('revision', x.revision,"
+    "      'title', x.title, 'body', x.body, 'author_id', x.author_id,"
+    "      'author_name', x.author_name, 'created_at', " SQL_TIME("x.created_at") ")"
+    "      ORDER BY x.revision) FROM draft_revisions x WHERE x.draft_id = d.id),"
+    "  'attempts', (SELECT json_agg(json_build_object('at', " SQL_TIME("a.attempted_at") ","
+    "      'type', a.event_type, 'attempt', a.attempt, 'status', a.http_status,"
+    "      'duration_ms', a.duration_ms, 'error', a.error) ORDER BY a.id)"
+    "      FROM delivery_attempts a WHERE a.draft_id = d.id),"
+    "  'timeline', (SELECT json_agg(json_build_object('at', " SQL_TIME("e.occurred_at") ","
+    "      'actor', e.actor, 'action', e.action, 'details', e.details) ORDER BY e.id)"
+    "      FROM audit_events e WHERE e.draft_id = d.id))::text "
+    "FROM drafts d JOIN draft_revisions r ON r.draft_id = d.id AND r.revision = d.revision "
+    "WHERE d.id = $1::uuid",
     1, true);
 
-DB_STATEMENT(
-    draft_list_statement,
-    "SELECT coalesce(json_agg(json_build_object('id', d.id, 'forum', d.forum, "
-    "'state', d.state, 'agent_name', d.agent_name, 'invoker_name', d.invoker_name, "
-    "'topic_id', d.topic_id, 'category', d.category, 'title', r.title, "
-    "'excerpt', left(r.body, 140), 'flags_count', jsonb_array_length(d.flags), "
-    "'created_at', " SQL_TIME(
-        "d.created_at") ", "
-                        "'age_seconds', floor(extract(epoch FROM now() - d.created_at))::bigint, "
-                        "'decided_at', " SQL_TIME(
-                            "d.decided_at") ", 'decided_by', d.decided_by_name, "
-                                            "'delegated_to_me', d.delegate_id = $2) "
-                                            "ORDER BY (d.state = 'pending') DESC, d.created_at "
-                                            "DESC), '[]')::text "
-                                            "FROM (SELECT * FROM drafts WHERE forum = $1 AND "
-                                            "(invoker_id = $2 OR delegate_id = $2) "
-                                            "      ORDER BY (state = 'pending') DESC, created_at "
-                                            "DESC LIMIT 200) d "
-                                            "JOIN draft_revisions r ON r.draft_id = d.id AND "
-                                            "r.revision = d.revision",
+DB_STATEMENT(draft_list_statement,
+    "SELECT coalesce(json_agg(json_build_object('id', d.id, 'forum', d.forum,"
+    "  'state', d.state, 'agent_name', d.agent_name, 'invoker_name', d.invoker_name,"
+    "  'topic_id', d.topic_id, 'category', d.category, 'title', r.title,"
+    "  'excerpt', left(r.body, 140), 'flags_count', jsonb_array_length(d.flags),"
+    "  'created_at', " SQL_TIME("d.created_at") ","
+    "  'age_seconds', floor(extract(epoch FROM now() - d.created_at))::bigint,"
+    "  'decided_at', " SQL_TIME("d.decided_at") ", 'decided_by', d.decided_by_name,"
+    "  'delegated_to_me', d.delegate_id = $2)"
+    "  ORDER BY (d.state = 'pending') DESC, d.created_at DESC), '[]')::text "
+    "FROM (SELECT * FROM drafts WHERE forum = $1 AND (invoker_id = $2 OR delegate_id = $2)"
+    "      ORDER BY (state = 'pending') DESC, created_at DESC LIMIT 200) d "
+    "JOIN draft_revisions r ON r.draft_id = d.id AND r.revision = d.revision",
     2, true);
+/* clang-format on */
 
 DB_STATEMENT(draft_decide_statement,
              "SELECT outcome, coalesce(state, ''), coalesce(revision, 0) FROM draft_decide("
-             "$1::uuid, $2, $3, $4::integer, $5, $6, $7, $8)",
-             8, false);
+             "$1::uuid, $2, $3, $4::integer, $5, $6, $7, $8, $9::boolean)",
+             9, false);
+DB_STATEMENT(draft_coapprove_statement, "SELECT draft_coapprove($1::uuid, $2, $3, $4)", 4, false);
 DB_STATEMENT(draft_edit_statement,
              "SELECT outcome, coalesce(state, ''), coalesce(revision, 0) FROM draft_edit("
              "$1::uuid, $2, $3::integer, $4, $5, $6, $7, $8::jsonb, $9::jsonb)",
@@ -335,11 +236,12 @@ static enum db_status change_query(struct db_connection *db, const struct db_sta
 enum db_status drafts_decide(struct db_connection *db, const char *id, const char *forum,
                              const char *decision, int revision, const char *actor_id,
                              const char *actor_name, const char *reason, const char *source,
-                             struct draft_change_result *result)
+                             bool needs_coapproval, struct draft_change_result *result)
 {
     char revision_text[16];
-    const char *params[8] = {id,       forum,      decision, revision > 0 ? revision_text : NULL,
-                             actor_id, actor_name, reason,   source};
+    const char *params[9] = {
+        id,         forum,  decision, revision > 0 ? revision_text : NULL, actor_id,
+        actor_name, reason, source,   needs_coapproval ? "true" : "false"};
     snprintf(revision_text, sizeof revision_text, "%d", revision);
     return change_query(db, &draft_decide_statement, params, result);
 }
@@ -372,4 +274,25 @@ enum db_status drafts_audit_view(struct db_connection *db, const char *id, const
     PGresult *rows = db_execute(db, &draft_view_statement, params, &status);
     PQclear(rows);
     return status;
+}
+
+enum db_status drafts_coapprove(struct db_connection *db, const char *id, const char *forum,
+                                const char *actor_id, const char *actor_name,
+                                struct draft_change_result *result)
+{
+    const char *params[4] = {id, forum, actor_id, actor_name};
+    enum db_status status;
+    PGresult *rows = db_execute(db, &draft_coapprove_statement, params, &status);
+    const char *outcome;
+
+    memset(result, 0, sizeof *result);
+    if (status != DB_OK)
+        return status;
+    outcome = PQgetvalue(rows, 0, 0);
+    result->outcome = strcmp(outcome, "coapproved") == 0     ? DRAFT_CHANGED
+                      : strcmp(outcome, "forbidden") == 0    ? DRAFT_FORBIDDEN
+                      : strcmp(outcome, "not_awaiting") == 0 ? DRAFT_NOT_PENDING
+                                                             : DRAFT_NOT_FOUND;
+    PQclear(rows);
+    return DB_OK;
 }

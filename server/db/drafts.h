@@ -8,6 +8,7 @@
 #define AGENTGATE_DB_DRAFTS_H
 
 #include <agentgate/plugin.h>
+#include <stdbool.h>
 
 #include "db/db.h"
 
@@ -78,11 +79,20 @@ struct draft_change_result {
     int revision;
 };
 
-/* Approves or rejects (decision "approve"/"reject"); revision < 1 means "the current one". */
+/* Approves or rejects (decision "approve"/"reject"); revision < 1 means "the current one".
+ * With needs_coapproval an approval waits for a moderator's co-approval before release. */
 enum db_status drafts_decide(struct db_connection *db, const char *id, const char *forum,
                              const char *decision, int revision, const char *actor_id,
                              const char *actor_name, const char *reason, const char *source,
-                             struct draft_change_result *result)
+                             bool needs_coapproval, struct draft_change_result *result)
+    __attribute__((warn_unused_result));
+
+/* A moderator's co-approval of an approval that awaits one (DRAFT_CHANGED when done,
+ * DRAFT_NOT_PENDING when none awaits, DRAFT_FORBIDDEN for the invoker, delegate, first
+ * approver or agent). */
+enum db_status drafts_coapprove(struct db_connection *db, const char *id, const char *forum,
+                                const char *actor_id, const char *actor_name,
+                                struct draft_change_result *result)
     __attribute__((warn_unused_result));
 
 /* Saves title and body as a new revision after `revision` with its flags, auditing `diff_json`. */

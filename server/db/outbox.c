@@ -15,10 +15,10 @@ DB_STATEMENT(outbox_finish_statement,
              "SELECT outbox_finish($1::bigint, $2, $3::integer, $4::integer, $5, $6, "
              "now() + make_interval(secs => $7::float8), $8, $9, $10)",
              10, false);
-DB_STATEMENT(
-    outbox_next_due_statement,
-    "SELECT coalesce(greatest(0, extract(epoch FROM min(due_at) - now())), -1) FROM outbox", 0,
-    true);
+DB_STATEMENT(outbox_next_due_statement,
+             "SELECT CASE WHEN min(due_at) IS NULL THEN -1 "
+             "ELSE greatest(0, extract(epoch FROM min(due_at) - now())) END FROM outbox",
+             0, true);
 DB_STATEMENT(outbox_expire_statement, "SELECT drafts_expire_due(100)", 0, false);
 DB_STATEMENT(outbox_remind_statement,
              "SELECT drafts_remind_expiring($1, make_interval(secs => $2::float8), 100)", 2, false);

@@ -32,6 +32,9 @@
 #      pgbench) and anything else on the machine, per transaction, plus WAL flushes per
 #      transaction. wrk, agentgate and PostgreSQL share the machine's cores. When they
 #      saturate them, the ratio is decided by CPU per transaction, and these lines show it.
+#      Before the runs it also measures 2 s with no traffic, to show background work
+#      (commits/s, CPU) that competes with intake. It warns when other processes on the
+#      machine took more than 10% of the CPU during a run.
 #
 # Why seed: if drafts is empty and has never been analysed, PostgreSQL plans intake_hold()'s
 # duplicate check (drafts WHERE forum = $1 AND webhook_id = $2) as a scan of the index
@@ -40,6 +43,9 @@
 # can be a minute or more later. Meanwhile every intake reads all of the forum's drafts, and
 # throughput collapses within seconds. A service that has been up for a while does not
 # look like that, so the benchmark seeds first. BENCH_SEED=0 reproduces a fresh install.
+#
+# Files: intake.lua (wrk), presign.mjs (signing), intake_hold.pgbench (pgbench) and
+# intake_measure.sh (CPU and WAL accounting), all beside this script.
 #
 # Exit status: 0 when it measured, even if the ratio misses its target. 1 when the server did
 # not start or died, when fewer than 95% of the answers were 202, or when any step failed.
@@ -51,7 +57,7 @@ set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 BENCH_DIR="$AG_ROOT/tests/bench"
-source "$BENCH_DIR/measure.sh"
+source "$BENCH_DIR/intake_measure.sh"
 
 DURATION=${BENCH_DURATION:-15}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
@@ -165,6 +171,19 @@ ag_say "pre-signing $REQUESTS requests"
 node "$BENCH_DIR/presign.mjs" "$WORK/requests" "$WRK_THREADS" "$REQUESTS" "$SECRET" \
   "127.0.0.1:$HTTP_PORT" "$FORUM" "$AGENTS"
 
+# What the server and PostgreSQL use with no traffic at all (background work), over 2 s.
+idle_commits() {
+  ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -tA \
+    -c "SELECT xact_commit FROM pg_stat_database WHERE datname = 'bench'"
+}
+idle_before=$(snapshot)
+commits_before=$(idle_commits)
+sleep 2
+idle_delta=$(delta "$(snapshot)" "$idle_before")
+idle_tps=$(( ($(idle_commits) - commits_before) / 2 ))
+idle_cpu=$(calc 'p + q + a + e' p="$(cut -d' ' -f3 <<<"$idle_delta")" q="$(cut -d' ' -f4 <<<"$idle_delta")" \
+  a="$(cut -d' ' -f5 <<<"$idle_delta")" e="$(cut -d' ' -f6 <<<"$idle_delta")")
+
 ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -c CHECKPOINT
 ag_say "wrk: $CONNECTIONS connections, $WRK_THREADS threads, ${DURATION}s of signed posts"
 # Entries read from drafts indexes that do not serve intake_hold()'s lookups (see "Why seed").
@@ -185,8 +204,9 @@ all_ticks "$WORK/ticks.1"
 http_others=$(other_top "$WORK/ticks.0" "$WORK/ticks.1" "$SERVER_PID")
 wrk_cpu=$(awk '{printf "%.2f", $1 + $2}' "$WORK/wrk.time")
 kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/server.log" >&2; ag_die "agentgate died during the run"; }
-server_db_connections=$(ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -tA \
-  -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'agentgate'")
+# Sessions whose last statement was an intake: one per pool thread that served one.
+server_db_connections=$(ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -tA -c "SELECT count(*)
+  FROM pg_stat_activity WHERE application_name = 'agentgate' AND query LIKE '%intake_hold(%'")
 # Stopping the server ends its database sessions, which then report their WAL counts.
 stop_server
 sleep 1
@@ -244,6 +264,7 @@ cat <<EOF
 machine: nproc = $cores, shared by wrk, agentgate and PostgreSQL 15, run with
   ${PG_SETTINGS[*]}
   database seeded with $SEED drafts before the runs
+idle, before the runs: agentgate + PostgreSQL used $(printf %.2f "$idle_cpu") CPU s in 2 s, $idle_tps commits/s
 intake (HTTP, signed, durable): $held_rate held/s, p50 $p50 ms, p99 $p99 ms, non-202: $non202 ($other_statuses), socket errors: $socket_errors
   $held held of $completed answers in $(awk -v d="$duration_us" 'BEGIN {printf "%.1f", d / 1e6}') s at c=$CONNECTIONS; agentgate threads = $SERVER_THREADS, $server_db_connections of which served a request (have a database session)
 pgbench (same SQL, c=$CONNECTIONS):       $tps tx/s, latency average $pgbench_latency ms, failed: ${pgbench_failed:-0}
@@ -264,6 +285,9 @@ for run in HTTP pgbench; do
     echo "warning: other processes used $(printf %.1f "$other") CPU s during the $run run, so its numbers are disturbed${seen:+ (seen: $seen)}" >&2
   fi
 done
+if awk -v c="$idle_cpu" 'BEGIN {exit !(c > 0.2)}'; then
+  echo "warning: with no traffic agentgate and PostgreSQL used $(printf %.2f "$idle_cpu") CPU s in 2 s ($idle_tps commits/s): background work (delivery workers?) competes with intake" >&2
+fi
 if [ "$stray_reads" -gt "$held" ]; then
   echo "warning: during the HTTP run intakes read $stray_reads entries of drafts indexes other than drafts_webhook_once and drafts_pkey: intake_hold()'s duplicate check ran with a plan made on a near-empty table (see \"Why seed\" in $0)" >&2
 fi

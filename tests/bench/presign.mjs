@@ -7,7 +7,7 @@
 // intake.lua). Each holds complete raw HTTP/1.1 requests, every one followed by a NUL byte
 // (JSON text never contains one), ready for wrk to send as they are. Every request has its own
 // webhook-id; agents cycle through AGENTS ids, invokers through 200 people; bodies are realistic
-// markdown replies of about 300-500 bytes (the JSON document is about 700-900 bytes). All are
+// markdown replies of about 300-500 bytes (the JSON document is about 650-900 bytes). All are
 // signed (Standard Webhooks) with a timestamp of now, which agentgate accepts for 5 minutes.
 import crypto from 'node:crypto';
 import fs from 'node:fs';

@@ -1,0 +1,111 @@
+-- Second approver (CONTRACT §7, second_approver_for): a flagged draft approved by its invoker
+-- also needs a moderator's co-approval (never the invoker's own, nor the first approver's, nor
+-- the agent's) before it is released. Until then it is `approved` with coapproval_pending and
+-- no event is queued for the forum; the co-approval queues the draft.approved event.
+
+ALTER TABLE drafts ADD COLUMN coapproval_pending boolean NOT NULL DEFAULT false,
+    ADD COLUMN coapproved_by_id text,
+    ADD COLUMN coapproved_by_name text,
+    ADD COLUMN coapproved_at timestamptz;
+
+DROP FUNCTION draft_decide(uuid, text, text, integer, text, text, text, text);
+
+CREATE FUNCTION draft_decide(p_id uuid, p_forum text, p_decision text, p_revision integer,
+    p_actor_id text, p_actor_name text, p_reason text, p_source text,
+    p_needs_coapproval boolean)
+RETURNS TABLE (outcome text, state text, revision integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_draft drafts%ROWTYPE;
+    v_on_behalf_of text;
+    v_at text := to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+BEGIN
+    SELECT * INTO v_draft FROM drafts d WHERE d.id = p_id AND d.forum = p_forum FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'not_found'::text, NULL::text, NULL::integer;
+        RETURN;
+    END IF;
+    IF p_actor_id = v_draft.agent_id
+       OR p_actor_id IS DISTINCT FROM v_draft.invoker_id
+          AND p_actor_id IS DISTINCT FROM v_draft.delegate_id THEN
+        RETURN QUERY SELECT 'forbidden'::text, v_draft.state, v_draft.revision;
+        RETURN;
+    END IF;
+    IF v_draft.state <> 'pending' THEN
+        RETURN QUERY SELECT 'not_pending'::text, v_draft.state, v_draft.revision;
+        RETURN;
+    END IF;
+    IF p_revision IS NOT NULL AND p_revision <> v_draft.revision THEN
+        RETURN QUERY SELECT 'revision_changed'::text, v_draft.state, v_draft.revision;
+        RETURN;
+    END IF;
+    IF p_actor_id IS DISTINCT FROM v_draft.invoker_id THEN
+        v_on_behalf_of := v_draft.invoker_name;
+    END IF;
+    UPDATE drafts d SET state = CASE WHEN p_decision = 'approve' THEN 'approved' ELSE 'rejected' END,
+            decided_at = now(), decided_by_id = p_actor_id, decided_by_name = p_actor_name,
+            decision_reason = p_reason, updated_at = now(),
+            coapproval_pending = (p_decision = 'approve' AND p_needs_coapproval)
+        WHERE d.id = p_id;
+    INSERT INTO audit_events (actor, action, forum, draft_id, details)
+        VALUES ('user:' || p_actor_id,
+            CASE WHEN p_decision = 'approve' THEN 'draft.approve' ELSE 'draft.reject' END,
+            p_forum, p_id,
+            jsonb_strip_nulls(jsonb_build_object('revision', v_draft.revision,
+                'actor_name', p_actor_name, 'reason', p_reason,
+                'on_behalf_of', v_on_behalf_of, 'source', p_source,
+                'needs_coapproval', CASE WHEN p_decision = 'approve' AND p_needs_coapproval
+                    THEN true END)));
+    IF p_decision = 'approve' AND NOT p_needs_coapproval THEN
+        PERFORM outbox_add(p_id, 'draft.approved', jsonb_strip_nulls(jsonb_build_object(
+            'approved_by', jsonb_build_object('id', p_actor_id, 'name', p_actor_name),
+            'approved_at', v_at, 'on_behalf_of', v_on_behalf_of)));
+    ELSIF p_decision <> 'approve' THEN
+        PERFORM outbox_add(p_id, 'draft.rejected', jsonb_strip_nulls(jsonb_build_object(
+            'rejected_by', jsonb_build_object('id', p_actor_id, 'name', p_actor_name),
+            'rejected_at', v_at, 'reason', p_reason, 'on_behalf_of', v_on_behalf_of)));
+    END IF;
+    RETURN QUERY SELECT 'decided'::text,
+        CASE WHEN p_decision = 'approve' THEN 'approved' ELSE 'rejected' END, v_draft.revision;
+END $$;
+
+-- A moderator's co-approval. Outcomes: 'coapproved', 'not_found', 'not_awaiting',
+-- 'forbidden' (the invoker, the delegate, the first approver or the agent).
+CREATE FUNCTION draft_coapprove(p_id uuid, p_forum text, p_actor_id text, p_actor_name text)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_draft drafts%ROWTYPE;
+BEGIN
+    SELECT * INTO v_draft FROM drafts d WHERE d.id = p_id AND d.forum = p_forum FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'not_found';
+    END IF;
+    IF v_draft.state <> 'approved' OR NOT v_draft.coapproval_pending THEN
+        RETURN 'not_awaiting';
+    END IF;
+    IF p_actor_id IN (v_draft.invoker_id, v_draft.agent_id)
+       OR p_actor_id IS NOT DISTINCT FROM v_draft.delegate_id
+       OR p_actor_id IS NOT DISTINCT FROM v_draft.decided_by_id THEN
+        RETURN 'forbidden';
+    END IF;
+    UPDATE drafts SET coapproval_pending = false, coapproved_by_id = p_actor_id,
+            coapproved_by_name = p_actor_name, coapproved_at = now(), updated_at = now()
+        WHERE id = p_id;
+    INSERT INTO audit_events (actor, action, forum, draft_id, details)
+        VALUES ('user:' || p_actor_id, 'draft.coapprove', p_forum, p_id,
+            jsonb_build_object('actor_name', p_actor_name, 'revision', v_draft.revision));
+    PERFORM outbox_add(p_id, 'draft.approved', jsonb_build_object(
+        'approved_by', jsonb_build_object('id', v_draft.decided_by_id,
+            'name', v_draft.decided_by_name),
+        'approved_at', to_char(v_draft.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+        'co_approved_by', jsonb_build_object('id', p_actor_id, 'name', p_actor_name)));
+    RETURN 'coapproved';
+END $$;
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'agentgate_app') THEN
+        GRANT EXECUTE ON FUNCTION draft_decide, draft_coapprove TO agentgate_app;
+    END IF;
+END $$;

@@ -1,0 +1,76 @@
+// second_approver_for (CONTRACT §7): a flagged draft approved by its invoker also needs a
+// moderator's co-approval, never the invoker's own, before it is released.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { decide, newSecret, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
+import { eventually, startFakeForum } from '../lib/fake_forum.mjs';
+import { devSignIn } from '../lib/web.mjs';
+
+async function setup(rule) {
+  const releaseSecret = newSecret();
+  const forum = await startFakeForum({ secret: releaseSecret });
+  const inbound = newSecret();
+  const srv = await startServer({
+    forums: { eng: { inbound_secret: inbound, rate_limit: 'none', release_url: forum.url, release_secret: releaseSecret, second_approver_for: rule } },
+    delivery: { retry_schedule: '0s, 1s', timeout: '2s' },
+  });
+  srv.secret = inbound;
+  return { srv, forum };
+}
+
+const state = (srv, id) => psql(srv.database, `SELECT state || ' ' || coapproval_pending FROM drafts WHERE id = '${id}'`);
+
+describe('second approver', () => {
+  it('holds a critical-flagged approval until a moderator other than the invoker co-approves', async () => {
+    const { srv, forum } = await setup('critical');
+    try {
+      const flagged = await postIntake(srv, samplePost({ post: { topic_id: '1', body: 'use AKIAIOSFODNN7EXAMPLE' } }));
+      const plain = await postIntake(srv, samplePost({ post: { topic_id: '1', body: 'mail someone@example.com' } }));
+      const flags = (id) => JSON.parse(psql(srv.database, `SELECT flags FROM drafts WHERE id = '${id}'`));
+      assert.equal((await decide(srv, flagged.json.draft_id, { flags: flags(flagged.json.draft_id).map((f) => f.code) })).status, 200);
+      assert.equal((await decide(srv, plain.json.draft_id, { flags: flags(plain.json.draft_id).map((f) => f.code) })).status, 200);
+      await eventually(() => state(srv, plain.json.draft_id) === 'released false', 10000, 'warning-only draft released');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(state(srv, flagged.json.draft_id), 'approved true');
+      assert.equal(forum.unique('draft.approved').filter((e) => e.body.data.draft_id === flagged.json.draft_id).length, 0);
+
+      const invokerModerator = await devSignIn(srv, { user_id: '1001', username: 'alice', groups: 'moderators' });
+      const moderator = await devSignIn(srv, { user_id: '4004', username: 'mona', groups: 'moderators' });
+      const engineer = await devSignIn(srv, { user_id: '3003', username: 'carol' });
+      const ack = flags(flagged.json.draft_id).map((_, i) => String(i));
+      const path = `/drafts/${flagged.json.draft_id}/coapprove`;
+      assert.equal((await invokerModerator.post(path, { ack })).status, 403, 'never the invoker');
+      assert.equal((await engineer.post(path, { ack })).status, 404, 'engineers do not see it');
+      const noAck = await moderator.post(path, {});
+      assert.equal(noAck.status, 400, noAck.text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 600));
+      assert.match((await moderator.get(`/drafts/${flagged.json.draft_id}`)).text, /Co-approve/);
+      assert.equal((await moderator.post(path, { ack })).status, 303);
+      await eventually(() => state(srv, flagged.json.draft_id) === 'released false', 10000, 'released after co-approval');
+      const event = forum.unique('draft.approved').find((e) => e.body.data.draft_id === flagged.json.draft_id);
+      assert.deepEqual(event.body.data.co_approved_by, { id: '4004', name: 'mona' });
+      assert.equal((await moderator.post(path, { ack })).status, 409, 'only once');
+    } finally {
+      await srv.stop();
+      await forum.stop();
+    }
+  });
+
+  it('with any-flag, a warning-only draft needs a co-approval too; with none, nothing does', async () => {
+    for (const [rule, expected] of [['any-flag', 'approved true'], ['none', 'released false']]) {
+      const { srv, forum } = await setup(rule);
+      try {
+        const res = await postIntake(srv, samplePost({ post: { topic_id: '1', body: 'mail someone@example.com' } }));
+        const codes = JSON.parse(psql(srv.database, `SELECT flags FROM drafts WHERE id = '${res.json.draft_id}'`)).map((f) => f.code);
+        assert.equal((await decide(srv, res.json.draft_id, { flags: codes })).status, 200);
+        if (expected.startsWith('released')) await eventually(() => state(srv, res.json.draft_id) === expected, 10000, rule);
+        else {
+          await new Promise((r) => setTimeout(r, 500));
+          assert.equal(state(srv, res.json.draft_id), expected, rule);
+        }
+      } finally {
+        await srv.stop();
+        await forum.stop();
+      }
+    }
+  });
+});
