@@ -330,6 +330,7 @@ enum server_key {
     SK_LOG_LEVEL,
     SK_SESSION_LIFETIME,
     SK_SESSION_IDLE_TIMEOUT,
+    SK_HTTP_THREADS,
     SK_COUNT
 };
 
@@ -350,6 +351,7 @@ static const char *const server_keys[SK_COUNT] = {
     "log_level",
     "session_lifetime",
     "session_idle_timeout",
+    "http_threads",
 };
 
 enum forum_key {
@@ -499,6 +501,13 @@ static int server_set(struct config_parse *parse, const char *name, const char *
             goto fail;
         }
         config->threads = (unsigned)number;
+        break;
+    case SK_HTTP_THREADS:
+        if (!parse_unsigned(text, 1, 64, &number)) {
+            parse_fail(parse, name, "must be a number from 1 to 64");
+            goto fail;
+        }
+        config->http_threads = (unsigned)number;
         break;
     case SK_MAX_CONNECTIONS:
         if (!parse_unsigned(text, 1, 65536, &number)) {
@@ -948,6 +957,7 @@ int config_load(const char *path, struct config *config, char *error, size_t err
     config->listen_port = 8080;
     config->auth = AUTH_SSO;
     config->threads = 32;
+    config->http_threads = 4;
     config->max_connections = 1024;
     config->max_connections_per_ip = 128;
     config->idle_timeout_seconds = 15;

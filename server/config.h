@@ -70,7 +70,8 @@ struct config {
     enum auth_mode auth;
     struct string_list trusted_proxies;
     char *proxy_forum;
-    unsigned threads;
+    unsigned threads;      /* database workers, one PostgreSQL connection each */
+    unsigned http_threads; /* libmicrohttpd's epoll threads */
     unsigned max_connections;
     unsigned max_connections_per_ip;
     long idle_timeout_seconds;

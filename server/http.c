@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "db/db.h"
 #include "log.h"
 
 /* One live connection, for the deadline reaper. Guarded by connections_lock. */
@@ -21,6 +22,14 @@ struct connection_entry {
     bool busy; /* a handler is running: never cut it off mid-transaction */
     bool cut;
 };
+
+/* The queue of requests waiting for a database worker. Guarded by jobs_lock. */
+static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t jobs_ready = PTHREAD_COND_INITIALIZER;
+static struct request *jobs_head, *jobs_tail;
+static bool jobs_stopping;
+static pthread_t *job_workers;
+static unsigned job_worker_count;
 
 static const struct route *routes_table;
 static size_t routes_count;
@@ -54,11 +63,9 @@ void http_reply_header(struct request *request, const char *name, const char *va
     request->extra_header_count++;
 }
 
-enum MHD_Result http_reply_text(struct request *request, unsigned status, const char *content_type,
-                                const char *text, size_t length)
+enum MHD_Result http_reply_response(struct request *request, unsigned status,
+                                    struct MHD_Response *response, const char *content_type)
 {
-    struct MHD_Response *response =
-        MHD_create_response_from_buffer(length, (void *)text, MHD_RESPMEM_MUST_COPY);
     enum MHD_Result queued;
 
     if (!response)
@@ -82,9 +89,25 @@ enum MHD_Result http_reply_text(struct request *request, unsigned status, const 
         MHD_add_response_header(response, request->extra_headers[i][0],
                                 request->extra_headers[i][1]);
     request->status = status;
+    if (request->deferred) {
+        /* on a database worker: queued by on_request() once the connection resumes */
+        if (request->pending_response)
+            MHD_destroy_response(request->pending_response);
+        request->pending_response = response;
+        request->pending_status = status;
+        return MHD_YES;
+    }
     queued = MHD_queue_response(request->connection, status, response);
     MHD_destroy_response(response);
     return queued;
+}
+
+enum MHD_Result http_reply_text(struct request *request, unsigned status, const char *content_type,
+                                const char *text, size_t length)
+{
+    return http_reply_response(
+        request, status,
+        MHD_create_response_from_buffer(length, (void *)text, MHD_RESPMEM_MUST_COPY), content_type);
 }
 
 enum MHD_Result http_reply_redirect(struct request *request, unsigned status, const char *location)
@@ -306,6 +329,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         return MHD_YES;
     }
 
+    if (request->pending_response) {
+        /* resumed: the database worker has prepared the reply */
+        enum MHD_Result queued =
+            MHD_queue_response(connection, request->pending_status, request->pending_response);
+        MHD_destroy_response(request->pending_response);
+        request->pending_response = NULL;
+        connection_set_busy(request, false);
+        return queued;
+    }
+    if (request->dispatched) {
+        connection_set_busy(request, false);
+        return request->handler_failed ? MHD_NO : MHD_YES;
+    }
     if (request->early_error != ERR_NONE)
         return MHD_YES; /* already answered */
     if (request->body_too_large)
@@ -317,11 +353,56 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
     }
     request->body[request->body_length] = '\0';
     connection_set_busy(request, true);
+    request->dispatched = true;
+    pthread_mutex_lock(&jobs_lock);
+    if (!jobs_stopping && job_worker_count > 0) {
+        request->deferred = true;
+        MHD_suspend_connection(connection);
+        request->next_job = NULL;
+        if (jobs_tail)
+            jobs_tail->next_job = request;
+        else
+            jobs_head = request;
+        jobs_tail = request;
+        pthread_cond_signal(&jobs_ready);
+        pthread_mutex_unlock(&jobs_lock);
+        return MHD_YES;
+    }
+    pthread_mutex_unlock(&jobs_lock);
     {
+        /* shutting down: the workers are gone, answer on this thread */
         enum MHD_Result result = request->route->handle(request);
         connection_set_busy(request, false);
         return result;
     }
+}
+
+/* A database worker: runs handlers of suspended connections, then resumes them. */
+static void *job_worker_run(void *argument)
+{
+    (void)argument;
+    for (;;) {
+        struct request *request;
+        pthread_mutex_lock(&jobs_lock);
+        while (!jobs_head && !jobs_stopping)
+            pthread_cond_wait(&jobs_ready, &jobs_lock);
+        request = jobs_head;
+        if (!request) {
+            pthread_mutex_unlock(&jobs_lock);
+            break; /* stopping and nothing left */
+        }
+        jobs_head = request->next_job;
+        if (!jobs_head)
+            jobs_tail = NULL;
+        pthread_mutex_unlock(&jobs_lock);
+
+        if (request->route->handle(request) != MHD_YES && !request->pending_response)
+            request->handler_failed = true;
+        request->deferred = false;
+        MHD_resume_connection(request->connection);
+    }
+    db_thread_release();
+    return NULL;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *connection, void **request_context,
@@ -344,6 +425,8 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
     log_info(request->id, "%s %s %u %lldms%s", request->method, request->path, request->status,
              clock_ms() - request->started_ms,
              termination == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+    if (request->pending_response)
+        MHD_destroy_response(request->pending_response);
     free(request->user);
     sodium_memzero(request->session_token, sizeof request->session_token);
     free(request->body);
@@ -428,7 +511,8 @@ int http_start(struct server *server, const struct route *routes, size_t route_c
     const struct config *config = server->config;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *address;
     char port[8];
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     int status;
 
     routes_table = routes;
@@ -459,6 +543,17 @@ int http_start(struct server *server, const struct route *routes, size_t route_c
                  config->listen_host, config->listen_port);
         return -1;
     }
+    jobs_stopping = false;
+    job_workers = calloc(config->threads, sizeof *job_workers);
+    if (!job_workers) {
+        MHD_stop_daemon(server->daemon);
+        server->daemon = NULL;
+        snprintf(error, error_size, "out of memory");
+        return -1;
+    }
+    for (job_worker_count = 0; job_worker_count < config->threads; job_worker_count++)
+        if (pthread_create(&job_workers[job_worker_count], NULL, job_worker_run, NULL) != 0)
+            break;
     reaper_running = true;
     if (pthread_create(&reaper_thread, NULL, reaper_run, NULL) != 0) {
         MHD_stop_daemon(server->daemon);
@@ -473,6 +568,18 @@ void http_stop(struct server *server)
 {
     if (!server->daemon)
         return;
+    /* Workers finish (and resume) every queued request before they exit; requests arriving
+     * after that run on the HTTP threads. No connection stays suspended, as
+     * MHD_stop_daemon() requires. */
+    pthread_mutex_lock(&jobs_lock);
+    jobs_stopping = true;
+    pthread_cond_broadcast(&jobs_ready);
+    pthread_mutex_unlock(&jobs_lock);
+    for (unsigned i = 0; i < job_worker_count; i++)
+        pthread_join(job_workers[i], NULL);
+    free(job_workers);
+    job_workers = NULL;
+    job_worker_count = 0;
     reaper_running = false;
     pthread_join(reaper_thread, NULL);
     MHD_stop_daemon(server->daemon);

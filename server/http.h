@@ -6,7 +6,14 @@
  * callback for a request and freed only in the completion callback; handlers
  * hang their state on it and never free it. A handler is called once, after
  * the whole body has arrived, and must queue exactly one reply through the
- * http_reply_* functions. Errors decided from the headers alone (unknown
+ * http_reply_* functions.
+ *
+ * Threads: a few HTTP threads (epoll) read requests, check limits and answer
+ * what the headers alone decide; then the connection is suspended and the
+ * handler runs on one of `threads` database workers, each owning one
+ * PostgreSQL connection, so every worker's session is used whichever HTTP
+ * thread a keep-alive connection landed on. The reply is queued when the
+ * connection resumes. Errors decided from the headers alone (unknown
  * route, 405, 413 by Content-Length, 415) are answered before the body is
  * read.
  *
@@ -70,6 +77,14 @@ struct request {
     char csrf[65];
     char extra_headers[6][2][512];
     unsigned extra_header_count;
+    /* Handlers run on a database worker while the connection is suspended; their reply is
+     * kept here and queued when libmicrohttpd resumes the connection. */
+    bool deferred;
+    bool dispatched;
+    bool handler_failed;
+    struct MHD_Response *pending_response;
+    unsigned pending_status;
+    struct request *next_job;
     char method[16];
     char path[256];
 };
@@ -95,6 +110,12 @@ enum MHD_Result http_reply_error(struct request *request, enum agentgate_error e
 /* Sends `text` with `content_type`, copying it. */
 enum MHD_Result http_reply_text(struct request *request, unsigned status, const char *content_type,
                                 const char *text, size_t length);
+/* Sends a response built by the caller (e.g. MHD_create_response_from_callback for a stream),
+ * adding the common security headers and the Content-Type; takes ownership of `response`.
+ * Use this, never MHD_queue_response(): handlers run on database workers and the reply is
+ * queued when the connection resumes. */
+enum MHD_Result http_reply_response(struct request *request, unsigned status,
+                                    struct MHD_Response *response, const char *content_type);
 /* A redirect (302/303) to `location` (a path on agentgate or a URL agentgate built). */
 enum MHD_Result http_reply_redirect(struct request *request, unsigned status, const char *location);
 /* Adds a header to the next reply of this request (at most 4). Both strings are copied. */
