@@ -1,9 +1,12 @@
 /* flags.c — hand-written risk detectors for draft text (CONTRACT §8).
  *
- * Every detector is a row in the `detectors` table below: a code, a severity and a matcher.
- * Most matchers are asked "does a finding start here?" at each byte position; the driver
- * (flags_scan) walks the text, collects the spans, sorts them by start offset and appends them
- * to the caller's JSON array. Whole-text detectors (mass mentions) scan once and report spans.
+ * Every detector is a row in the `detectors` table below: a code, a severity, the bytes its
+ * findings can start with (its anchors) and a matcher. Most matchers are asked "does a finding
+ * start here?" at byte positions: the driver (flags_scan) walks the text once and, at each
+ * position, asks only the matchers anchored there; the five that read settings ("key = value")
+ * share one parse of the setting at that position. It collects the spans, sorts them by start
+ * offset and appends them to the caller's JSON array. Whole-text detectors (mass mentions)
+ * scan once and report spans.
  *
  * Invariants:
  *  - `text` is not NUL-terminated: every read goes through at()/before() or is guarded by an
@@ -16,7 +19,11 @@
  *  - Matching is ASCII-only; bytes >= 0x80 (UTF-8) never match a class, so they count as
  *    word boundaries and offsets stay byte offsets.
  *  - Work is linear in the text length times the number of detectors: every look-ahead is
- *    bounded (see the *_MAX constants).
+ *    bounded (see the *_MAX constants). In practice most positions (inside words) ask no
+ *    matcher at all, and a word start asks a handful.
+ *  - Anchors are necessary conditions read off each matcher: a matcher never finds anything at
+ *    a position its row does not anchor, so skipping those positions only saves time. When a
+ *    matcher changes, its row must change with it.
  *
  * Codes (family.name — severity — what):
  *
@@ -82,6 +89,7 @@
 enum {
     IDENT_MAX = 128,        /* a setting or variable name */
     VALUE_MAX = 256,        /* a password or setting value */
+    SWITCH_VALUE_MAX = 8,   /* a setting value a detector looks for: "disabled", "0o1777" */
     USERINFO_MAX = 256,     /* user:password in a URL */
     TOKEN_MAX = 8192,       /* a token or key (JWTs can be long) */
     SHELL_TOKENS_MAX = 64,  /* tokens inspected after a command name */
@@ -129,7 +137,7 @@ static bool is_lower(unsigned char c)
 
 static bool is_alpha(unsigned char c)
 {
-    return is_upper(c) || is_lower(c);
+    return is_lower((unsigned char)(c | 0x20)); /* setting bit 5 turns only 'A'-'Z' into 'a'-'z' */
 }
 
 static bool is_alnum(unsigned char c)
@@ -176,7 +184,10 @@ static bool is_quote(unsigned char c)
 /* True when c is one of the characters of `set` (never for 0). */
 static bool in_set(unsigned char c, const char *set)
 {
-    return c != 0 && strchr(set, c) != NULL;
+    for (; *set != '\0'; set++)
+        if ((unsigned char)*set == c)
+            return true;
+    return false;
 }
 
 static unsigned char to_lower(unsigned char c)
@@ -184,19 +195,30 @@ static unsigned char to_lower(unsigned char c)
     return is_upper(c) ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-/* True when the literal `lit` is at pos; `fold` compares ASCII case-insensitively. */
+/* True when the literal `lit` is at pos; `fold` compares ASCII case-insensitively. Compares
+ * up to the literal's NUL without measuring it first: most calls fail on the first byte. */
 static bool starts_with(const char *t, size_t len, size_t pos, const char *lit, bool fold)
 {
-    size_t n = strlen(lit);
-    if (pos > len || len - pos < n)
+    if (pos > len)
         return false;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; lit[i] != '\0'; i++) {
+        if (i >= len - pos)
+            return false;
         unsigned char a = (unsigned char)t[pos + i], b = (unsigned char)lit[i];
         if (fold ? to_lower(a) != to_lower(b) : a != b)
             return false;
     }
     return true;
 }
+
+/* A string literal and its length, for lists tried at many positions. */
+struct literal {
+    const char *s;
+    size_t n;
+};
+/* clang-format off */
+#define LITERAL(s) {s, sizeof(s) - 1}
+/* clang-format on */
 
 /* True when t[from, to) ends with `lit` (case-sensitive). */
 static bool ends_with(const char *t, size_t from, size_t to, const char *lit)
@@ -270,7 +292,7 @@ static bool span_has(const char *t, size_t start, size_t end, bool (*cls)(unsign
 static bool in_list(const char *s, const char *const *words)
 {
     for (; *words != NULL; words++)
-        if (strcmp(s, *words) == 0)
+        if ((*words)[0] == s[0] && strcmp(s, *words) == 0)
             return true;
     return false;
 }
@@ -401,17 +423,39 @@ static bool token_has_char(const char *t, struct span tok, char c)
 
 /* ------------------------------------------------------------------------ settings ---- */
 
+static const char *const truthy_values[] = {"true", "1", "yes", "on", "enabled", "enable", NULL};
+static const char *const falsy_values[] = {"false", "0",        "no",      "off",
+                                           "none",  "disabled", "disable", NULL};
+
+/* The "others" digit of an octal mode ("777", "0666", "0o1777") grants write. */
+static bool octal_mode_world_writable(const char *t, size_t start, size_t end)
+{
+    if (end - start > 2 && t[start] == '0' && (t[start + 1] == 'o' || t[start + 1] == 'O'))
+        start += 2;
+    if (end - start < 3 || end - start > 4)
+        return false;
+    for (size_t i = start; i < end; i++)
+        if (t[i] < '0' || t[i] > '7')
+            return false;
+    int others = t[end - 1] - '0';
+    return (others & 2) != 0;
+}
+
 /* "key = value", "key: value", "key value", "--key=value", "\"key\": \"value\"" … */
 struct setting {
-    size_t key_start, key_end;     /* the name, as written */
-    size_t value_start, value_end; /* a one-word value, without quotes; may be empty */
-    bool assigned;                 /* the separator had '=' or ':' (not blanks only) */
-    bool empty_quoted;             /* the value is "" or '' */
-    char key[IDENT_MAX + 1];       /* the name normalized: lower case, letters and digits */
-    char value[VALUE_MAX + 1];     /* the value lower-cased */
+    size_t key_start, key_end;        /* the name, as written */
+    size_t value_start, value_end;    /* a one-word value, without quotes; may be empty */
+    bool assigned;                    /* the separator had '=' or ':' (not blanks only) */
+    bool empty_quoted;                /* the value is "" or '' */
+    bool truthy, falsy;               /* the value is one of truthy_values, falsy_values */
+    char key[IDENT_MAX + 1];          /* the name normalized: lower case, letters and digits */
+    char value[SWITCH_VALUE_MAX + 1]; /* the value lower-cased */
 };
 
-/* Parses a setting whose name starts at pos. The value must be one word ([A-Za-z0-9_-]). */
+/* Parses a setting whose name starts at pos. The value must be one word ([A-Za-z0-9_-]).
+ * Every setting detector looks for a truthy or falsy value, an octal mode that lets others
+ * write or an empty quoted string, so a setting with any other value (most "key value" word
+ * pairs of prose) is not parsed further: setting_parse answers false. */
 static bool setting_parse(const char *t, size_t len, size_t pos, struct setting *s)
 {
     if (is_ident(before(t, pos)) || !is_ident(at(t, len, pos)))
@@ -460,13 +504,14 @@ static bool setting_parse(const char *t, size_t len, size_t pos, struct setting 
     } else if (is_word(at(t, len, i)) || (at(t, len, i) == '.' && is_alnum(at(t, len, i + 1)))) {
         return false; /* the value goes on: ssl.CERT_NONE, a long word */
     }
-    return normalize(t, s->key_start, s->key_end, s->key, sizeof s->key) &&
-           lowercase_copy(t, v, i, s->value, sizeof s->value);
+    if (!lowercase_copy(t, v, i, s->value, sizeof s->value))
+        return false; /* longer than any value a detector looks for */
+    s->truthy = in_list(s->value, truthy_values);
+    s->falsy = in_list(s->value, falsy_values);
+    if (!s->empty_quoted && !s->truthy && !s->falsy && !octal_mode_world_writable(t, v, i))
+        return false;
+    return normalize(t, s->key_start, s->key_end, s->key, sizeof s->key);
 }
-
-static const char *const truthy_values[] = {"true", "1", "yes", "on", "enabled", "enable", NULL};
-static const char *const falsy_values[] = {"false", "0",        "no",      "off",
-                                           "none",  "disabled", "disable", NULL};
 
 /* The span reported for a setting: its name up to the end of its value. */
 static void setting_span(const struct setting *s, struct span *out)
@@ -482,8 +527,10 @@ static bool flag_literal_at(const char *t, size_t len, size_t pos, const char *c
     if (at(t, len, pos) != '-' || is_ident(before(t, pos)))
         return false;
     for (const char *const *f = list; *f != NULL; f++) {
+        if (!starts_with(t, len, pos, *f, false))
+            continue;
         size_t e = pos + strlen(*f);
-        if (starts_with(t, len, pos, *f, false) && !is_ident(at(t, len, e))) {
+        if (!is_ident(at(t, len, e))) {
             *out = (struct span){pos, e};
             return true;
         }
@@ -803,13 +850,17 @@ static bool match_password_in_url(const char *t, size_t len, size_t pos, struct 
  * db.password, x-api-key, dbPassword, PGPASSWORD; not PASSWORDS or password_hint. */
 static bool names_secret(const char *t, size_t start, size_t end)
 {
-    static const char *const keywords[] = {
-        "password",  "passwd",        "passphrase",    "secret",      "api_key",    "apikey",
-        "api-key",   "access_key",    "secret_key",    "private_key", "auth_token", "access_token",
-        "api_token", "refresh_token", "client_secret", NULL};
-    for (const char *const *k = keywords; *k != NULL; k++) {
-        size_t n = strlen(*k);
-        if (end - start >= n && starts_with(t, end, end - n, *k, true))
+    static const struct literal keywords[] = {
+        LITERAL("password"),    LITERAL("passwd"),        LITERAL("passphrase"),
+        LITERAL("secret"),      LITERAL("api_key"),       LITERAL("apikey"),
+        LITERAL("api-key"),     LITERAL("access_key"),    LITERAL("secret_key"),
+        LITERAL("private_key"), LITERAL("auth_token"),    LITERAL("access_token"),
+        LITERAL("api_token"),   LITERAL("refresh_token"), LITERAL("client_secret")};
+    unsigned char last = to_lower(before(t, end));
+    for (size_t k = 0; k < sizeof keywords / sizeof keywords[0]; k++) {
+        size_t n = keywords[k].n;
+        if ((unsigned char)keywords[k].s[n - 1] == last && end - start >= n &&
+            starts_with(t, end, end - n, keywords[k].s, true))
             return true;
     }
     return false;
@@ -869,20 +920,6 @@ static bool match_password_assignment(const char *t, size_t len, size_t pos, str
 
 /* ============================================================== access.* detectors ==== */
 
-/* The "others" digit of an octal mode ("777", "0666", "0o1777") grants write. */
-static bool octal_mode_world_writable(const char *t, size_t start, size_t end)
-{
-    if (end - start > 2 && t[start] == '0' && (t[start + 1] == 'o' || t[start + 1] == 'O'))
-        start += 2;
-    if (end - start < 3 || end - start > 4)
-        return false;
-    for (size_t i = start; i < end; i++)
-        if (t[i] < '0' || t[i] > '7')
-            return false;
-    int others = t[end - 1] - '0';
-    return (others & 2) != 0;
-}
-
 /* A symbolic mode ("o+w", "a=rwx", "u+x,go+w") that gives others write permission. */
 static bool symbolic_mode_world_writable(const char *t, size_t start, size_t end)
 {
@@ -916,7 +953,8 @@ static bool mode_token_world_writable(const char *t, struct span tok)
     return octal_mode_world_writable(t, s, e) || symbolic_mode_world_writable(t, s, e);
 }
 
-static bool match_world_writable(const char *t, size_t len, size_t pos, struct span *out)
+static bool match_world_writable(const char *t, size_t len, size_t pos,
+                                 const struct setting *setting, struct span *out)
 {
     static const char *const mode_keys[] = {"mode",        "filemode", "dirmode", "directorymode",
                                             "permissions", "chmod",    NULL};
@@ -957,16 +995,16 @@ static bool match_world_writable(const char *t, size_t len, size_t pos, struct s
         }
         return false;
     }
-    struct setting s;
-    if (setting_parse(t, len, pos, &s) && s.assigned && in_list(s.key, mode_keys) &&
-        octal_mode_world_writable(t, s.value_start, s.value_end)) {
-        setting_span(&s, out);
+    if (setting != NULL && setting->assigned && in_list(setting->key, mode_keys) &&
+        octal_mode_world_writable(t, setting->value_start, setting->value_end)) {
+        setting_span(setting, out);
         return true;
     }
     return false;
 }
 
-static bool match_public_acl(const char *t, size_t len, size_t pos, struct span *out)
+static bool match_public_acl(const char *t, size_t len, size_t pos, const struct setting *setting,
+                             struct span *out)
 {
     static const char *const names[] = {"public-read-write", "public-read", "allAuthenticatedUsers",
                                         "allUsers", NULL};
@@ -975,9 +1013,10 @@ static bool match_public_acl(const char *t, size_t len, size_t pos, struct span 
                                              "blockpublicaccess", NULL};
     if (!is_ident(before(t, pos))) {
         for (const char *const *n = names; *n != NULL; n++) {
+            if (!starts_with(t, len, pos, *n, true))
+                continue;
             size_t e = pos + strlen(*n);
-            if (starts_with(t, len, pos, *n, true) && !is_word(at(t, len, e)) &&
-                at(t, len, e) != '-') {
+            if (!is_word(at(t, len, e)) && at(t, len, e) != '-') {
                 *out = (struct span){pos, e};
                 return true;
             }
@@ -993,10 +1032,8 @@ static bool match_public_acl(const char *t, size_t len, size_t pos, struct span 
             return true;
         }
     }
-    struct setting s;
-    if (setting_parse(t, len, pos, &s) && contains_any(s.key, block_keys) &&
-        in_list(s.value, falsy_values)) {
-        setting_span(&s, out);
+    if (setting != NULL && setting->falsy && contains_any(setting->key, block_keys)) {
+        setting_span(setting, out);
         return true;
     }
     return false;
@@ -1079,10 +1116,12 @@ static bool tls_setting_disables(const struct setting *s)
     if (!s->assigned && (strcmp(s->key, "verify") == 0 || strcmp(s->key, "insecure") == 0))
         return false;
     if (contains_any(s->key, tls_off_when_true))
-        return in_list(s->value, truthy_values);
+        return s->truthy;
+    if (!s->falsy)
+        return false;
     bool verify = strcmp(s->key, "verify") == 0 ||
                   (strstr(s->key, "verify") != NULL && contains_any(s->key, tls_transports));
-    return (verify || contains_any(s->key, tls_off_when_false)) && in_list(s->value, falsy_values);
+    return verify || contains_any(s->key, tls_off_when_false);
 }
 
 /* curl … -k: the -k (or a bundle such as -sSk) in a curl command. */
@@ -1100,7 +1139,8 @@ static bool curl_insecure_at(const char *t, size_t len, size_t pos, struct span 
     return false;
 }
 
-static bool match_tls_verification_disabled(const char *t, size_t len, size_t pos, struct span *out)
+static bool match_tls_verification_disabled(const char *t, size_t len, size_t pos,
+                                            const struct setting *setting, struct span *out)
 {
     static const char *const flags[] = {"--insecure-skip-tls-verify",
                                         "--insecure",
@@ -1114,30 +1154,33 @@ static bool match_tls_verification_disabled(const char *t, size_t len, size_t po
         return true;
     if (!is_alnum(before(t, pos))) {
         for (const char *const *c = constants; *c != NULL; c++) {
+            if (!starts_with(t, len, pos, *c, false))
+                continue;
             size_t e = pos + strlen(*c);
-            if (starts_with(t, len, pos, *c, false) && !is_word(at(t, len, e))) {
+            if (!is_word(at(t, len, e))) {
                 *out = (struct span){pos, e};
                 return true;
             }
         }
     }
-    struct setting s;
-    if (setting_parse(t, len, pos, &s) && tls_setting_disables(&s)) {
-        setting_span(&s, out);
+    if (setting != NULL && tls_setting_disables(setting)) {
+        setting_span(setting, out);
         return true;
     }
     return false;
 }
 
 static bool match_host_key_checking_disabled(const char *t, size_t len, size_t pos,
-                                             struct span *out)
+                                             const struct setting *setting, struct span *out)
 {
     static const char *const names[] = {"stricthostkeychecking", NULL};
     static const char *const off[] = {"no", "off", "false", NULL};
-    struct setting s;
-    if (!setting_parse(t, len, pos, &s) || !ends_with_any(s.key, names) || !in_list(s.value, off))
+    (void)t; /* the setting is all it reads */
+    (void)len;
+    (void)pos;
+    if (setting == NULL || !in_list(setting->value, off) || !ends_with_any(setting->key, names))
         return false;
-    setting_span(&s, out);
+    setting_span(setting, out);
     return true;
 }
 
@@ -1188,22 +1231,22 @@ static bool auth_setting_disables(const struct setting *s)
     if (s->empty_quoted)
         return s->assigned && ends_with_any(s->key, empty_token);
     if (contains_any(s->key, off_when_true))
-        return in_list(s->value, truthy_values);
+        return s->truthy;
     if (in_list(s->key, bare))
-        return s->assigned && in_list(s->value, falsy_values);
-    return ends_with_any(s->key, off_when_false) && in_list(s->value, falsy_values);
+        return s->assigned && s->falsy;
+    return s->falsy && ends_with_any(s->key, off_when_false);
 }
 
-static bool match_auth_disabled(const char *t, size_t len, size_t pos, struct span *out)
+static bool match_auth_disabled(const char *t, size_t len, size_t pos,
+                                const struct setting *setting, struct span *out)
 {
     static const char *const flags[] = {
         "--no-auth", "--noauth", "--disable-auth", "--skip-grant-tables", "--allow-unauthenticated",
         NULL};
     if (flag_literal_at(t, len, pos, flags, out) || pg_hba_trust_at(t, len, pos, out))
         return true;
-    struct setting s;
-    if (setting_parse(t, len, pos, &s) && auth_setting_disables(&s)) {
-        setting_span(&s, out);
+    if (setting != NULL && auth_setting_disables(setting)) {
+        setting_span(setting, out);
         return true;
     }
     return false;
@@ -1437,7 +1480,7 @@ static bool match_disk_wipe(const char *t, size_t len, size_t pos, struct span *
 
 static bool is_local_part_char(unsigned char c)
 {
-    return is_alnum(c) || in_set(c, "._%+-");
+    return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
 
 /* True when pos is inside the user-info part of a URL (https://user@host). */
@@ -1663,43 +1706,77 @@ static int scan_mass_mentions(const char *t, size_t len, struct match_list *out,
 
 /* Answers whether a finding starts at pos (its span may begin later, e.g. curl … -k). */
 typedef bool (*match_fn)(const char *text, size_t length, size_t pos, struct span *found);
+/* The same for detectors that also read the setting parsed at pos (NULL when there is none). */
+typedef bool (*setting_match_fn)(const char *text, size_t length, size_t pos,
+                                 const struct setting *setting, struct span *found);
 /* Scans the whole text and pushes its findings. Returns 0, or -1 when memory runs out. */
 typedef int (*scan_fn)(const char *text, size_t length, struct match_list *out, size_t detector);
 
+/* Character classes a finding can start with (struct detector, `first_classes`). */
+enum {
+    FIRST_DIGIT = 1 << 0, /* [0-9] */
+    FIRST_ALPHA = 1 << 1, /* [A-Za-z] */
+    FIRST_WORD = 1 << 2,  /* [A-Za-z0-9_] */
+    FIRST_IDENT = 1 << 3  /* [A-Za-z0-9_.-], setting names */
+};
+
+/* A position matcher is only asked at positions that can start one of its findings: the byte
+ * there is in `first` or one of `first_classes`, and unless `mid_word` is set, the byte before
+ * is not a letter or digit. A match_setting matcher is also asked wherever a setting parses
+ * (`first` lists the anchors of its other findings). These are necessary conditions read off
+ * each matcher, so skipping the other positions changes nothing but the time taken. */
 struct detector {
     const char *code;
     enum severity severity;
-    match_fn match; /* exactly one of match and scan */
+    const char *first;      /* the bytes a finding can start with, besides first_classes */
+    unsigned first_classes; /* FIRST_* */
+    bool mid_word;          /* a finding may start right after a letter or digit */
+    match_fn match;         /* exactly one of match, match_setting and scan */
+    setting_match_fn match_setting;
     scan_fn scan;
 };
 
 static const struct detector detectors[] = {
-    {"secret.aws_access_key", SEVERITY_CRITICAL, match_aws_access_key, NULL},
-    {"secret.private_key", SEVERITY_CRITICAL, match_private_key, NULL},
-    {"secret.github_token", SEVERITY_CRITICAL, match_github_token, NULL},
-    {"secret.slack_token", SEVERITY_CRITICAL, match_slack_token, NULL},
-    {"secret.api_key", SEVERITY_CRITICAL, match_api_key, NULL},
-    {"secret.jwt", SEVERITY_CRITICAL, match_jwt, NULL},
-    {"secret.bearer_token", SEVERITY_CRITICAL, match_bearer_token, NULL},
-    {"secret.password_in_url", SEVERITY_CRITICAL, match_password_in_url, NULL},
-    {"secret.password_assignment", SEVERITY_CRITICAL, match_password_assignment, NULL},
-    {"access.world_writable", SEVERITY_WARNING, match_world_writable, NULL},
-    {"access.public_acl", SEVERITY_CRITICAL, match_public_acl, NULL},
-    {"access.grant_everyone", SEVERITY_CRITICAL, match_grant_everyone, NULL},
-    {"access.tls_verification_disabled", SEVERITY_WARNING, match_tls_verification_disabled, NULL},
-    {"access.host_key_checking_disabled", SEVERITY_WARNING, match_host_key_checking_disabled, NULL},
-    {"access.auth_disabled", SEVERITY_CRITICAL, match_auth_disabled, NULL},
-    {"access.open_to_internet", SEVERITY_WARNING, match_open_to_internet, NULL},
-    {"destructive.recursive_delete", SEVERITY_CRITICAL, match_recursive_delete, NULL},
-    {"destructive.drop_table", SEVERITY_CRITICAL, match_drop_table, NULL},
-    {"destructive.truncate_table", SEVERITY_CRITICAL, match_truncate_table, NULL},
-    {"destructive.delete_without_where", SEVERITY_CRITICAL, match_delete_without_where, NULL},
-    {"destructive.force_push", SEVERITY_CRITICAL, match_force_push, NULL},
-    {"destructive.disk_wipe", SEVERITY_CRITICAL, match_disk_wipe, NULL},
-    {"pii.email", SEVERITY_WARNING, match_email, NULL},
-    {"pii.phone", SEVERITY_WARNING, match_phone, NULL},
-    {"mention.mass_mention", SEVERITY_WARNING, NULL, scan_mass_mentions},
+    {"secret.aws_access_key", SEVERITY_CRITICAL, .first = "A", .match = match_aws_access_key},
+    {"secret.private_key", SEVERITY_CRITICAL, .first = "-", .mid_word = true,
+     .match = match_private_key},
+    {"secret.github_token", SEVERITY_CRITICAL, .first = "g", .match = match_github_token},
+    {"secret.slack_token", SEVERITY_CRITICAL, .first = "hx", .match = match_slack_token},
+    {"secret.api_key", SEVERITY_CRITICAL, .first = "srAgnh", .match = match_api_key},
+    {"secret.jwt", SEVERITY_CRITICAL, .first = "e", .match = match_jwt},
+    {"secret.bearer_token", SEVERITY_CRITICAL, .first = "bB", .match = match_bearer_token},
+    {"secret.password_in_url", SEVERITY_CRITICAL, .first_classes = FIRST_ALPHA,
+     .match = match_password_in_url},
+    {"secret.password_assignment", SEVERITY_CRITICAL, .first_classes = FIRST_IDENT,
+     .match = match_password_assignment},
+    {"access.world_writable", SEVERITY_WARNING, .first = "Sc",
+     .match_setting = match_world_writable},
+    {"access.public_acl", SEVERITY_CRITICAL, .first = "pPaA-", .match_setting = match_public_acl},
+    {"access.grant_everyone", SEVERITY_CRITICAL, .first = "gGeEpP", .match = match_grant_everyone},
+    {"access.tls_verification_disabled", SEVERITY_WARNING, .first = "-cVC",
+     .match_setting = match_tls_verification_disabled},
+    {"access.host_key_checking_disabled", SEVERITY_WARNING,
+     .match_setting = match_host_key_checking_disabled},
+    {"access.auth_disabled", SEVERITY_CRITICAL, .first = "- \thl", /* pg_hba.conf lines */
+     .match_setting = match_auth_disabled},
+    {"access.open_to_internet", SEVERITY_WARNING, .first = "0:", .mid_word = true,
+     .match = match_open_to_internet},
+    {"destructive.recursive_delete", SEVERITY_CRITICAL, .first = "rRdDeE",
+     .match = match_recursive_delete},
+    {"destructive.drop_table", SEVERITY_CRITICAL, .first = "dD", .match = match_drop_table},
+    {"destructive.truncate_table", SEVERITY_CRITICAL, .first = "tT", .match = match_truncate_table},
+    {"destructive.delete_without_where", SEVERITY_CRITICAL, .first = "dD",
+     .match = match_delete_without_where},
+    {"destructive.force_push", SEVERITY_CRITICAL, .first = "g", .match = match_force_push},
+    {"destructive.disk_wipe", SEVERITY_CRITICAL, .first = "dwm", .match = match_disk_wipe},
+    {"pii.email", SEVERITY_WARNING, .first_classes = FIRST_WORD, .match = match_email},
+    {"pii.phone", SEVERITY_WARNING, .first = "+(", .first_classes = FIRST_DIGIT,
+     .match = match_phone},
+    {"mention.mass_mention", SEVERITY_WARNING, .scan = scan_mass_mentions},
 };
+
+enum { DETECTOR_COUNT = sizeof detectors / sizeof detectors[0] };
+_Static_assert(DETECTOR_COUNT <= 32, "detector sets are 32-bit masks");
 
 static const char *severity_name(enum severity s)
 {
@@ -1714,19 +1791,75 @@ static const char *severity_name(enum severity s)
     return "info";
 }
 
-/* Runs a position matcher over the whole text, resuming after each finding. */
-static int run_matcher(const char *t, size_t len, size_t detector, struct match_list *out)
+/* Sets of detectors, bit d for detectors[d]. */
+struct anchors {
+    uint32_t by_byte[256]; /* by first byte: from `first` and `first_classes` */
+    uint32_t mid_word;     /* may start right after a letter or digit */
+    uint32_t settings;     /* match_setting matchers, asked where a setting parses */
+};
+
+static void anchors_init(struct anchors *a)
 {
-    match_fn match = detectors[detector].match;
-    for (size_t pos = 0; pos < len;) {
-        struct span s;
-        if (!match(t, len, pos, &s) || s.start < pos || s.end <= s.start || s.end > len) {
-            pos++;
-            continue;
+    uint32_t digit = 0, alpha = 0, word = 0, ident = 0; /* by FIRST_* class */
+    memset(a, 0, sizeof *a);
+    for (size_t d = 0; d < DETECTOR_COUNT; d++) {
+        const struct detector *det = &detectors[d];
+        uint32_t bit = (uint32_t)1 << d;
+        for (const char *c = det->first; c != NULL && *c != '\0'; c++)
+            a->by_byte[(unsigned char)*c] |= bit;
+        digit |= (det->first_classes & FIRST_DIGIT) ? bit : 0;
+        alpha |= (det->first_classes & FIRST_ALPHA) ? bit : 0;
+        word |= (det->first_classes & FIRST_WORD) ? bit : 0;
+        ident |= (det->first_classes & FIRST_IDENT) ? bit : 0;
+        a->mid_word |= det->mid_word ? bit : 0;
+        a->settings |= (det->match_setting != NULL) ? bit : 0;
+    }
+    for (unsigned c = 0; c < 128; c++) { /* no class has a byte >= 0x80 */
+        unsigned char b = (unsigned char)c;
+        a->by_byte[c] |= (is_digit(b) ? digit : 0) | (is_alpha(b) ? alpha : 0) |
+                         (is_word(b) ? word : 0) | (is_ident(b) ? ident : 0);
+    }
+}
+
+/* Runs every position matcher over the text in one pass. At each position only the matchers
+ * whose findings can start there are asked, and the setting there is parsed at most once for
+ * all of them. Each matcher resumes after the end of its own last finding, exactly as if it
+ * walked the text alone. */
+static int run_matchers(const char *t, size_t len, struct match_list *out)
+{
+    struct anchors a;
+    size_t resume[DETECTOR_COUNT] = {0}; /* a matcher is not asked before this offset */
+    anchors_init(&a);
+    for (size_t pos = 0; pos < len; pos++) {
+        unsigned char c = (unsigned char)t[pos];
+        uint32_t anchored = a.by_byte[c];
+        uint32_t candidates = anchored | (is_ident(c) ? a.settings : 0);
+        if (candidates != 0 && is_alnum(before(t, pos)))
+            candidates &= a.mid_word;
+        struct setting setting;
+        bool has_setting = false;
+        if ((candidates & a.settings) != 0) {
+            has_setting = setting_parse(t, len, pos, &setting);
+            if (!has_setting)
+                candidates &= anchored; /* the others only look for a setting here */
         }
-        if (match_list_push(out, s.start, s.end, detector) != 0)
-            return -1;
-        pos = s.end;
+        for (; candidates != 0; candidates &= candidates - 1) {
+            size_t d = (size_t)__builtin_ctz(candidates);
+            if (pos < resume[d])
+                continue;
+            const struct detector *det = &detectors[d];
+            struct span s;
+            bool found;
+            if (det->match != NULL)
+                found = det->match(t, len, pos, &s);
+            else
+                found = det->match_setting(t, len, pos, has_setting ? &setting : NULL, &s);
+            if (!found || s.start < pos || s.end <= s.start || s.end > len)
+                continue;
+            if (match_list_push(out, s.start, s.end, d) != 0)
+                return -1;
+            resume[d] = s.end;
+        }
     }
     return 0;
 }
@@ -1755,10 +1888,10 @@ int flags_scan(const char *field, const char *text, size_t length, json_t *flags
     if (field == NULL || !json_is_array(flags) || (text == NULL && length > 0))
         return -1;
     struct match_list found = {NULL, 0, 0};
-    int rc = 0;
-    for (size_t d = 0; d < sizeof detectors / sizeof detectors[0] && rc == 0; d++)
-        rc = detectors[d].match != NULL ? run_matcher(text, length, d, &found)
-                                        : detectors[d].scan(text, length, &found, d);
+    int rc = run_matchers(text, length, &found);
+    for (size_t d = 0; d < DETECTOR_COUNT && rc == 0; d++)
+        if (detectors[d].scan != NULL)
+            rc = detectors[d].scan(text, length, &found, d);
     if (rc == 0 && found.count > 1)
         qsort(found.items, found.count, sizeof found.items[0], compare_matches);
     size_t original_size = json_array_size(flags);

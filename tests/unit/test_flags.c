@@ -211,6 +211,21 @@ static const struct detection detections[] = {
     {"@here the build is red", "mention.mass_mention", "warning", "@here"},
     {"ping @All.", "mention.mass_mention", "warning", "@All"},
     {"cc @channel", "mention.mass_mention", "warning", "@channel"},
+    /* unusual starts: right after a letter, after blanks at a line start, names led by '.' or
+     * '_', settings after punctuation, non-ASCII text before a setting */
+    {"key:x-----BEGIN RSA PRIVATE KEY-----", "secret.private_key", "critical",
+     "-----BEGIN RSA PRIVATE KEY-----"},
+    {"route g::/0 here", "access.open_to_internet", "warning", "::/0"},
+    {"#\n\t local all all trust", "access.auth_disabled", "critical", "local all all trust"},
+    {".security.enabled: false", "access.auth_disabled", "critical", ".security.enabled: false"},
+    {"_auth_enabled: false", "access.auth_disabled", "critical", "_auth_enabled: false"},
+    {"x=StrictHostKeyChecking=no", "access.host_key_checking_disabled", "warning",
+     "StrictHostKeyChecking=no"},
+    {"(verify=False)", "access.tls_verification_disabled", "warning", "verify=False"},
+    {"ok:ssl_verify=off", "access.tls_verification_disabled", "warning", "ssl_verify=off"},
+    {"\xc3\xa9 verify=False", "access.tls_verification_disabled", "warning", "verify=False"},
+    {"a,S_IWOTH", "access.world_writable", "warning", "S_IWOTH"},
+    {"mode = 0777", "access.world_writable", "warning", "mode = 0777"},
 };
 
 START_TEST(test_detects_risk_with_code_severity_and_exact_span)
