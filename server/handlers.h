@@ -37,8 +37,12 @@ enum MHD_Result auth_pages_logout(struct request *request);
 enum MHD_Result static_file(struct request *request);
 
 /* audit_pages.c: /audit (CONTRACT §7, §9) */
+enum MHD_Result audit_pages_show(struct request *request);
 
 /* history_pages.c: /history, /history.csv, /history.ndjson (CONTRACT §7) */
+enum MHD_Result history_pages_list(struct request *request);
+enum MHD_Result history_pages_export_csv(struct request *request);
+enum MHD_Result history_pages_export_ndjson(struct request *request);
 
 /* moderation_pages.c: /agents, kill switch, pause, bulk actions (CONTRACT §7) */
 enum MHD_Result moderation_agents_page(struct request *request);

@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 
+#include "audit.h"
 #include "config.h"
 #include "db/outbox.h"
 #include "delivery.h"
@@ -38,6 +39,9 @@ static const char usage_text[] =
     "  agent pause FORUM AGENT --reason TEXT [--revoke-pending]\n"
     "  agent resume FORUM AGENT   stop / resume one agent\n"
     "  delivery retry DRAFT       retry a release_failed draft's delivery now\n"
+    "  audit verify [--checkpoint HEAD]\n"
+    "                             check the whole audit chain (and that it reaches HEAD)\n"
+    "  audit checkpoint           print the audit chain's head (SEQ:HASH) to keep elsewhere\n"
     "  secret new                 print a fresh whsec_ secret\n"
     "  version                    print the version\n";
 
@@ -162,6 +166,13 @@ static int command_serve(struct config *config, int argc, char **argv)
         status = EXIT_FAILED;
         goto out;
     }
+    if (audit_sealer_start(config, error, sizeof error) != 0) {
+        fprintf(stderr, "agentgate: %s\n", error);
+        http_stop(&server);
+        delivery_stop();
+        status = EXIT_FAILED;
+        goto out;
+    }
     log_info(NULL, "agentgate %s listening on %s (public URL %s, auth %s)", AGENTGATE_VERSION,
              config->listen_host, config->public_url,
              config->auth == AUTH_DEV     ? "dev"
@@ -181,6 +192,7 @@ static int command_serve(struct config *config, int argc, char **argv)
     log_info(NULL, "signal %d: stopping", signal_number);
     http_stop(&server);
     delivery_stop();
+    audit_sealer_stop();
     db_thread_release();
 out:
     plugin_unload_all();
@@ -311,6 +323,83 @@ static int command_delivery(const struct config *config, int argc, char **argv)
     return 0;
 }
 
+/* How long `audit verify` / `audit checkpoint` wait for another process's sealer to seal
+ * the events that were committed when they started. */
+#define AUDIT_CLI_SEAL_WAIT_MS 5000
+
+/* `audit verify [--checkpoint SEQ:HEX]` and `audit checkpoint` (CONTRACT §2): both seal what is
+ * pending first. verify: exit 0 with a one-line summary when intact, 1 naming the first broken
+ * event; checkpoint: prints SEQ:HEX of the head. */
+static int command_audit(const struct config *config, int argc, char **argv)
+{
+    struct audit_checkpoint checkpoint;
+    bool verify, with_checkpoint = false;
+    struct audit_report report;
+    struct db_connection *db;
+    enum audit_verdict verdict;
+    char error[512], hex[AUDIT_HASH_HEX_SIZE];
+    PGconn *probe;
+
+    if (argc >= 1 && strcmp(argv[0], "verify") == 0) {
+        verify = true;
+        if (argc == 3 && strcmp(argv[1], "--checkpoint") == 0) {
+            if (!audit_checkpoint_parse(argv[2], &checkpoint))
+                return usage_error("--checkpoint needs the SEQ:HASH that audit checkpoint printed");
+            with_checkpoint = true;
+        } else if (argc != 1) {
+            return usage_error("audit verify takes only --checkpoint SEQ:HASH");
+        }
+    } else if (argc == 1 && strcmp(argv[0], "checkpoint") == 0) {
+        verify = false;
+    } else {
+        return usage_error("audit needs verify [--checkpoint SEQ:HASH] or checkpoint");
+    }
+    probe = db_connect(config->database, error, sizeof error);
+    if (!probe) {
+        fprintf(stderr, "agentgate: cannot connect to the database: %s\n", error);
+        return EXIT_FAILED;
+    }
+    PQfinish(probe);
+    db_configure(config->database);
+    db = db_thread_connection();
+    if (!db || audit_chain_seal(db, AUDIT_CLI_SEAL_WAIT_MS) != DB_OK) {
+        db_thread_release();
+        fprintf(stderr, "agentgate: cannot seal the pending audit events\n");
+        return EXIT_FAILED;
+    }
+    if (!verify) {
+        long long unsealed, max_id;
+        enum db_status status =
+            audit_events_head(db, &report.head_seq, report.head_hash, &unsealed, &max_id);
+        db_thread_release();
+        if (status != DB_OK) {
+            fprintf(stderr, "agentgate: cannot read the audit chain's head\n");
+            return EXIT_FAILED;
+        }
+        audit_hash_hex(report.head_hash, hex);
+        printf("%lld:%s\n", report.head_seq, hex);
+        return 0;
+    }
+    verdict = audit_chain_verify(db, 0, with_checkpoint ? &checkpoint : NULL, &report);
+    db_thread_release();
+    if (verdict == AUDIT_ERROR) {
+        fprintf(stderr, "agentgate: %s\n", report.problem);
+        return EXIT_FAILED;
+    }
+    audit_hash_hex(report.head_hash, hex);
+    if (verdict == AUDIT_BROKEN) {
+        fprintf(stderr, "agentgate: audit chain broken: %s\n", report.problem);
+        return EXIT_FAILED;
+    }
+    printf("audit chain intact: %lld events, head %lld:%s", report.checked, report.head_seq, hex);
+    if (with_checkpoint)
+        printf(", reaches checkpoint %lld", checkpoint.seq);
+    if (report.unsealed)
+        printf(" (%lld newer events not sealed yet)", report.unsealed);
+    putchar('\n');
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = "./agentgate.conf";
@@ -355,7 +444,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(command, "serve") && strcmp(command, "migrate") && strcmp(command, "killswitch") &&
-        strcmp(command, "agent") && strcmp(command, "delivery"))
+        strcmp(command, "agent") && strcmp(command, "delivery") && strcmp(command, "audit"))
         return usage_error("unknown command");
 
     status = config_open(config_path, &config);
@@ -371,6 +460,8 @@ int main(int argc, char **argv)
         status = command_killswitch(&config, argc - index, argv + index);
     else if (strcmp(command, "delivery") == 0)
         status = command_delivery(&config, argc - index, argv + index);
+    else if (strcmp(command, "audit") == 0)
+        status = command_audit(&config, argc - index, argv + index);
     else
         status = command_agent(&config, argc - index, argv + index);
     config_free(&config);

@@ -281,14 +281,16 @@ enum MHD_Result moderation_bulk_action(struct request *request)
                                   user->username, &changed)
                 : DB_UNAVAILABLE;
     free(ids);
-    form_free(&form);
-    if (status != DB_OK)
+    if (status != DB_OK) {
+        form_free(&form);
         return reply_db_failure(request, status);
+    }
     log_info(request->id, "bulk %s by %s: %d of %zu draft(s) changed", action, user->user_id,
              changed, count);
     snprintf(message, sizeof message,
              "%d of the %zu selected draft(s) %s. Drafts already decided were left as they were.",
              changed, count, strcmp(action, "reject") == 0 ? "rejected" : "revoked");
+    form_free(&form); /* `action` and `reason` point into it */
     return page_reply(request, 200, "error.html",
                       json_pack("{s:s, s:s}", "title", "Done", "message", message));
 }

@@ -25,7 +25,11 @@ const struct route routes[] = {
     {"POST", "/auth/dev", draft_pages_prepare_form, auth_pages_dev_sign_in, 16384},
     {"POST", "/auth/logout", draft_pages_prepare_form, auth_pages_logout, 16384},
     /* audit routes (audit_pages.c) */
+    {"GET", "/audit", NULL, audit_pages_show, 0},
     /* history routes (history_pages.c) */
+    {"GET", "/history", NULL, history_pages_list, 0},
+    {"GET", "/history.csv", NULL, history_pages_export_csv, 0},
+    {"GET", "/history.ndjson", NULL, history_pages_export_ndjson, 0},
     /* moderation routes (moderation_pages.c) */
     {"GET", "/agents", NULL, moderation_agents_page, 0},
     {"POST", "/agents/pause", draft_pages_prepare_form, moderation_pause, 16384},

@@ -296,8 +296,12 @@ describe('crashes, restarts and several processes', () => {
       await Promise.all(ids.map((id, i) => decide(i % 3 ? srv : second, id)));
       await eventually(() => ids.every((id) => stateOf(srv, id) === 'released'), 30000, 'all released');
       assertAllDeliveredOnce(srv, forum, ids);
+      // A request the forum received but answered after the timeout is sent again under the
+      // same webhook-id (the forum drops it); anything else sent twice would be a bug.
       const total = forum.received.filter((e) => e.type === 'draft.approved').length;
-      assert.equal(total, ids.length, 'no event was sent twice');
+      const timedOut = Number(psql(srv.database, "SELECT count(*) FROM delivery_attempts WHERE event_type = 'draft.approved' AND http_status IS NULL"));
+      assert.ok(total - ids.length <= timedOut, `${total - ids.length} resends but ${timedOut} timed-out attempts`);
+      assert.equal(Number(psql(srv.database, "SELECT count(*) FROM delivery_attempts WHERE event_type = 'draft.approved' AND http_status = 200")), ids.length, 'each event accepted once');
       const workers = psql(srv.database, "SELECT count(DISTINCT split_part(worker, ':', 2)) FROM delivery_attempts");
       assert.equal(workers, '2', 'both processes delivered');
     } finally {

@@ -1,0 +1,223 @@
+/* SQL for the audit chain; see audit.h. */
+#include "db/audit.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCAN_BATCH "1000"
+
+#define SQL_TIME(column) "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+DB_STATEMENT(audit_seal_statement, "SELECT public.audit_seal($1::integer)", 1, true);
+DB_STATEMENT(audit_unlock_statement, "SELECT pg_catalog.pg_advisory_unlock_all()", 0, true);
+DB_STATEMENT(audit_head_statement,
+             "SELECT (SELECT e.seq::text || ':' || pg_catalog.encode(e.hash, 'hex') "
+             "          FROM public.audit_events e WHERE e.seq IS NOT NULL "
+             "          ORDER BY e.seq DESC LIMIT 1), "
+             "       (SELECT pg_catalog.count(*) FROM public.audit_events u WHERE u.seq IS NULL), "
+             "       (SELECT coalesce(pg_catalog.max(m.id), 0) "
+             "          FROM public.audit_events m)",
+             0, true);
+DB_STATEMENT(audit_unsealed_statement,
+             "SELECT EXISTS (SELECT 1 FROM public.audit_events e "
+             "               WHERE e.seq IS NULL AND e.id <= $1::bigint)",
+             1, true);
+/* Built-ins only, schema-qualified, so no function an attacker could replace takes part. */
+DB_STATEMENT(audit_scan_declare_statement,
+             "DECLARE agentgate_audit_scan NO SCROLL CURSOR FOR "
+             "SELECT e.seq, e.id, "
+             "  (EXTRACT(epoch FROM e.occurred_at) OPERATOR(pg_catalog.*) 1000000)::bigint, "
+             "  e.actor, e.action, e.forum, e.draft_id::text, e.details::text, "
+             "  pg_catalog.encode(e.prev_hash, 'hex'), pg_catalog.encode(e.hash, 'hex') "
+             "FROM public.audit_events e WHERE e.seq OPERATOR(pg_catalog.>=) $1::bigint "
+             "ORDER BY e.seq, e.id",
+             1, false);
+DB_STATEMENT(audit_scan_fetch_statement, "FETCH FORWARD " SCAN_BATCH " FROM agentgate_audit_scan",
+             0, false);
+/* clang-format off */
+DB_STATEMENT(audit_latest_statement,
+    "SELECT coalesce(json_agg(json_build_object('id', e.id, 'seq', e.seq,"
+    "  'at', " SQL_TIME("e.occurred_at") ", 'actor', e.actor, 'action', e.action,"
+    "  'forum', e.forum, 'draft_id', e.draft_id, 'details', e.details::text)"
+    "  ORDER BY e.id DESC), '[]')::text "
+    "FROM (SELECT * FROM audit_events WHERE forum = $1 OR forum IS NULL"
+    "      ORDER BY id DESC LIMIT $2::integer) e",
+    2, true);
+/* clang-format on */
+
+enum db_status audit_events_seal(struct db_connection *db, int limit, int *sealed)
+{
+    char limit_text[16];
+    const char *params[1] = {limit_text};
+    enum db_status status, unlock_status;
+    PGresult *rows;
+
+    *sealed = 0;
+    snprintf(limit_text, sizeof limit_text, "%d", limit);
+    rows = db_execute(db, &audit_seal_statement, params, &status);
+    if (status == DB_OK) {
+        *sealed = PQntuples(rows) == 1 ? atoi(PQgetvalue(rows, 0, 0)) : 0;
+        PQclear(rows);
+        return DB_OK;
+    }
+    /* audit_seal takes the write lock at session level for an instant; if it failed in that
+     * instant the lock would outlive the transaction and stall every writer. */
+    rows = db_execute(db, &audit_unlock_statement, NULL, &unlock_status);
+    if (rows)
+        PQclear(rows);
+    return status;
+}
+
+/* Decodes 64 hex digits into 32 bytes; false when `hex` is anything else. */
+static bool hash_from_hex(const char *hex, unsigned char out[AUDIT_HASH_BYTES])
+{
+    size_t length = 0;
+
+    if (!hex || strlen(hex) != 2 * AUDIT_HASH_BYTES)
+        return false;
+    return sodium_hex2bin(out, AUDIT_HASH_BYTES, hex, 2 * AUDIT_HASH_BYTES, NULL, &length, NULL) ==
+               0 &&
+           length == AUDIT_HASH_BYTES;
+}
+
+enum db_status audit_events_head(struct db_connection *db, long long *head_seq,
+                                 unsigned char head_hash[AUDIT_HASH_BYTES], long long *unsealed,
+                                 long long *max_id)
+{
+    enum db_status status;
+    PGresult *rows = db_execute(db, &audit_head_statement, NULL, &status);
+
+    *head_seq = 0;
+    memset(head_hash, 0, AUDIT_HASH_BYTES);
+    *unsealed = 0;
+    *max_id = 0;
+    if (status != DB_OK)
+        return status;
+    if (PQntuples(rows) != 1) {
+        PQclear(rows);
+        return DB_FAILED;
+    }
+    if (!PQgetisnull(rows, 0, 0)) {
+        const char *head = PQgetvalue(rows, 0, 0);
+        const char *colon = strchr(head, ':');
+        *head_seq = strtoll(head, NULL, 10);
+        if (!colon || !hash_from_hex(colon + 1, head_hash))
+            memset(head_hash, 0xff, AUDIT_HASH_BYTES); /* not a hash: cannot match anything */
+    }
+    *unsealed = strtoll(PQgetvalue(rows, 0, 1), NULL, 10);
+    *max_id = strtoll(PQgetvalue(rows, 0, 2), NULL, 10);
+    PQclear(rows);
+    return DB_OK;
+}
+
+enum db_status audit_events_unsealed_upto(struct db_connection *db, long long max_id, bool *any)
+{
+    char id_text[24];
+    const char *params[1] = {id_text};
+    enum db_status status;
+    PGresult *rows;
+
+    *any = false;
+    snprintf(id_text, sizeof id_text, "%lld", max_id);
+    rows = db_execute(db, &audit_unsealed_statement, params, &status);
+    if (status != DB_OK)
+        return status;
+    *any = PQntuples(rows) == 1 && strcmp(PQgetvalue(rows, 0, 0), "t") == 0;
+    PQclear(rows);
+    return DB_OK;
+}
+
+static const char *text_or_null(const PGresult *rows, int row, int column)
+{
+    return PQgetisnull(rows, row, column) ? NULL : PQgetvalue(rows, row, column);
+}
+
+/* Hands one fetched batch to `fn`. Returns false when the callback stopped the scan. */
+static bool scan_batch(const PGresult *rows, audit_scan_fn fn, void *context)
+{
+    for (int row = 0; row < PQntuples(rows); row++) {
+        struct audit_sealed_event sealed;
+
+        memset(&sealed, 0, sizeof sealed);
+        sealed.event.seq = strtoll(PQgetvalue(rows, row, 0), NULL, 10);
+        sealed.event.id = strtoll(PQgetvalue(rows, row, 1), NULL, 10);
+        sealed.event.occurred_us = strtoll(PQgetvalue(rows, row, 2), NULL, 10);
+        sealed.event.actor = text_or_null(rows, row, 3);
+        sealed.event.action = text_or_null(rows, row, 4);
+        sealed.event.forum = text_or_null(rows, row, 5);
+        sealed.event.draft_id = text_or_null(rows, row, 6);
+        sealed.event.details = text_or_null(rows, row, 7);
+        sealed.event.details_length = (size_t)PQgetlength(rows, row, 7);
+        sealed.has_hashes = hash_from_hex(text_or_null(rows, row, 8), sealed.prev_hash) &&
+                            hash_from_hex(text_or_null(rows, row, 9), sealed.hash);
+        if (!fn(&sealed, context))
+            return false;
+    }
+    return true;
+}
+
+enum db_status audit_events_scan(struct db_connection *db, long long from_seq, audit_scan_fn fn,
+                                 void *context, bool *stopped)
+{
+    char seq_text[24];
+    const char *params[1] = {seq_text};
+    enum db_status status;
+    PGresult *rows;
+
+    *stopped = false;
+    snprintf(seq_text, sizeof seq_text, "%lld", from_seq);
+    status = db_command(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    if (status != DB_OK)
+        return status;
+    status = db_command(db, "SET LOCAL search_path = pg_catalog, pg_temp");
+    if (status != DB_OK)
+        goto fail;
+    rows = db_execute(db, &audit_scan_declare_statement, params, &status);
+    if (status != DB_OK)
+        goto fail;
+    PQclear(rows);
+    for (;;) {
+        bool more;
+
+        rows = db_execute(db, &audit_scan_fetch_statement, NULL, &status);
+        if (status != DB_OK)
+            goto fail;
+        more = PQntuples(rows) > 0;
+        if (more && !scan_batch(rows, fn, context)) {
+            *stopped = true;
+            more = false;
+        }
+        PQclear(rows);
+        if (!more)
+            break;
+    }
+    return db_command(db, "COMMIT");
+fail:
+    if (db_command(db, "ROLLBACK") != DB_OK) {
+        /* the connection is gone: the server ended the transaction itself */
+    }
+    return status;
+}
+
+enum db_status audit_events_latest(struct db_connection *db, const char *forum, int limit,
+                                   char **json)
+{
+    char limit_text[16];
+    const char *params[2] = {forum, limit_text};
+    enum db_status status;
+    PGresult *rows;
+
+    *json = NULL;
+    snprintf(limit_text, sizeof limit_text, "%d", limit);
+    rows = db_execute(db, &audit_latest_statement, params, &status);
+    if (status != DB_OK)
+        return status;
+    if (PQntuples(rows) == 1)
+        *json = strdup(PQgetvalue(rows, 0, 0));
+    if (!*json)
+        status = DB_FAILED;
+    PQclear(rows);
+    return status;
+}

@@ -1,0 +1,77 @@
+/*
+ * SQL for the audit chain (db/audit.c): sealing through audit_seal() (migrations/
+ * 0004_audit_chain.sql), the chain's head, streaming sealed events in seq order for
+ * verification, and the latest events for /audit.
+ *
+ * Invariants: reading for verification uses no function of agentgate's schema (an attacker
+ * who can replace those must not be able to fake a check): only built-in casts, qualified
+ * names and a pinned search_path. Every function leaves the connection outside any
+ * transaction, whatever happens.
+ */
+#ifndef AGENTGATE_DB_AUDIT_H
+#define AGENTGATE_DB_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db/db.h"
+
+#define AUDIT_HASH_BYTES 32
+
+/* One event as stored (and as the canonical encoding takes it). Text fields are NUL-terminated
+ * UTF-8, NULL for SQL NULL; `details` is the jsonb column's text form (details::text), any
+ * valid JSON text of details_length bytes. */
+struct audit_event {
+    long long seq;
+    long long id;
+    long long occurred_us; /* microseconds since 1970-01-01 00:00:00 UTC, exact */
+    const char *actor;
+    const char *action;
+    const char *forum;
+    const char *draft_id; /* lower-case canonical UUID text */
+    const char *details;
+    size_t details_length;
+};
+
+/* A sealed event with its stored links. has_hashes is false when a stored hash is not 32
+ * bytes (the row was tampered with outside the triggers). */
+struct audit_sealed_event {
+    struct audit_event event;
+    unsigned char prev_hash[AUDIT_HASH_BYTES];
+    unsigned char hash[AUDIT_HASH_BYTES];
+    bool has_hashes;
+};
+
+/* Called for each sealed event in order; returns false to stop the scan early. The event's
+ * strings live until the callback returns. */
+typedef bool (*audit_scan_fn)(const struct audit_sealed_event *event, void *context);
+
+/* Runs audit_seal(limit) once; *sealed gets how many events it sealed (0 when nothing was
+ * pending or another sealer was busy). After a failure it releases any session advisory lock
+ * the connection might still hold, so writers can never be left waiting. */
+enum db_status audit_events_seal(struct db_connection *db, int limit, int *sealed)
+    __attribute__((warn_unused_result));
+
+/* The head of the chain (seq 0 and 32 zero bytes when nothing is sealed), the number of
+ * unsealed events, and the largest id of any visible event (0 when none). */
+enum db_status audit_events_head(struct db_connection *db, long long *head_seq,
+                                 unsigned char head_hash[AUDIT_HASH_BYTES], long long *unsealed,
+                                 long long *max_id) __attribute__((warn_unused_result));
+
+/* Whether an unsealed event with an id <= max_id is visible. */
+enum db_status audit_events_unsealed_upto(struct db_connection *db, long long max_id, bool *any)
+    __attribute__((warn_unused_result));
+
+/* Streams every sealed event with seq >= from_seq, ordered by seq then id (duplicates of a seq
+ * are shown, not hidden), in constant memory: a cursor in one REPEATABLE READ READ ONLY
+ * transaction, fetched in batches. *stopped tells whether the callback ended the scan. */
+enum db_status audit_events_scan(struct db_connection *db, long long from_seq, audit_scan_fn fn,
+                                 void *context, bool *stopped) __attribute__((warn_unused_result));
+
+/* The latest `limit` events of `forum` and the global ones (forum NULL), newest first, as a
+ * JSON array text (malloc'd) of {"id", "seq" (null while unsealed), "at", "actor", "action",
+ * "forum", "draft_id", "details" (the jsonb's text form, as a string)}. */
+enum db_status audit_events_latest(struct db_connection *db, const char *forum, int limit,
+                                   char **json) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,720 @@
+// The moderators' history (CONTRACT §7): /history with every filter alone and combined, newest
+// first with keyset pages that never skip or repeat a draft (ties on created_at included), the
+// CSV and NDJSON exports equal to the page list, formula injection and secrets neutralised,
+// invalid and hostile filter values, who may see what, the chart, the bulk form, drafts that
+// arrive through the real API and are edited, and a 20,000-row export streamed in full.
+//
+// The data set is generated here (seeded, deterministic), inserted with SQL, and every
+// expectation is computed in JavaScript from the same generated rows.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import { PGHOST, PGPORT, newSecret, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
+import { anonymous, devSignIn } from '../lib/web.mjs';
+
+/** Runs a (possibly long) SQL script through psql's standard input. */
+function psqlScript(database, sql) {
+  return execFileSync('psql', ['-X', '-qtA', '-v', 'ON_ERROR_STOP=1', '-h', PGHOST, '-p', String(PGPORT), '-U', 'postgres', '-d', database, '-f', '-'], {
+    input: sql,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  }).trim();
+}
+
+/** A small deterministic PRNG (mulberry32). */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const HOSTILE_AGENT = '<script>alert("x")</script>&\'"';
+const AGENTS = [
+  { id: 'bot-1', name: 'helperbot' },
+  { id: 'bot-2', name: 'fixer' },
+  { id: 'bot-3', name: HOSTILE_AGENT },
+  { id: 'bot-4', name: 'bot-2' }, // a name that is another agent's id: "bot-2" matches both
+  { id: 'bot-5', name: 'helperbot' }, // two agents share a name
+];
+const INVOKERS = [
+  { id: '1001', name: 'alice' },
+  { id: '1002', name: 'bob' },
+  { id: '1003', name: 'carol' },
+  { id: '1004', name: 'dave' },
+  { id: '1005', name: '1001' }, // a name that is another invoker's id
+];
+const STATES = ['pending', 'approved', 'released', 'release_failed', 'rejected', 'expired', 'revoked'];
+const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'theta', 'kappa'];
+const HOUR_US = 3600n * 1000000n;
+
+const SECRET_TITLE = 'key AKIAIOSFODNN7EXAMPLE here';
+const SECRET_BODY = 'token ghp_abcdefghijklmnopqrstuvwxyz0123456789 end';
+const FORMULA_TITLES = ['=HYPERLINK("http://evil.example","x")', '+SUM(1,2)', '-2+3', '@A1', '\tTAB title', 'He said "hi", then\nleft'];
+
+/** Generates the drafts (and their current text) of both forums. */
+function generate(nowUs) {
+  const rand = prng(20261124);
+  const pick = (list) => list[Math.floor(rand() * list.length)];
+  const drafts = [];
+  const tieUs = nowUs - 200n * HOUR_US;
+  for (let i = 0; i < 300; i++) {
+    const agent = pick(AGENTS);
+    const invoker = pick(INVOKERS);
+    const state = STATES[i % STATES.length];
+    // three hours apart, newest first, with a block of 70 drafts created at the same instant
+    const createdUs = i >= 100 && i < 170 ? tieUs : nowUs - BigInt(i) * 3n * HOUR_US - BigInt(Math.floor(rand() * 1000000));
+    const forum = i % 3 === 2 ? 'ops' : 'eng';
+    const newTopic = rand() < 0.4;
+    const words = Array.from({ length: 3 + Math.floor(rand() * 4) }, () => pick(WORDS));
+    let decidedBy = null;
+    if (['approved', 'released', 'release_failed', 'rejected'].includes(state)) decidedBy = rand() < 0.8 ? { ...invoker } : { id: '4004', name: 'mona' };
+    if (state === 'revoked') decidedBy = rand() < 0.5 ? { id: null, name: 'cli:root' } : { id: '4004', name: 'mona' };
+    const draft = {
+      id: crypto.randomUUID(),
+      forum,
+      agent,
+      invoker,
+      state,
+      createdUs,
+      decidedUs: decidedBy || state === 'expired' ? createdUs + HOUR_US : null,
+      decidedBy,
+      topicId: newTopic ? null : String(5000 + i),
+      category: newTopic ? 'infra' : null,
+      title: newTopic ? `${pick(WORDS)} ${pick(WORDS)} report` : null,
+      body: `${words.join(' ')} tok${i}`,
+      flags: [],
+      revisions: null,
+      postUrl: state === 'released' ? `https://forum.example/p/${i}` : null,
+    };
+    // some drafts were edited: revision 1 said "obsolete", the current revision 2 does not
+    if (i % 25 === 4) draft.revisions = [{ title: draft.title, body: `obsolete ${draft.body}` }];
+    drafts.push(draft);
+  }
+  // special drafts of eng: formulas and CSV-hostile titles, and secrets to mask
+  FORMULA_TITLES.forEach((title, k) => {
+    drafts.push({ ...drafts[k * 3], id: crypto.randomUUID(), forum: 'eng', createdUs: nowUs - 500n * HOUR_US - BigInt(k), topicId: null, category: 'infra', title, body: `formula case ${k}`, state: 'rejected', decidedBy: { id: '1001', name: 'alice' }, decidedUs: nowUs - 499n * HOUR_US, flags: [], revisions: null, postUrl: null });
+  });
+  const base = { ...drafts[0], forum: 'eng', state: 'pending', decidedBy: null, decidedUs: null, revisions: null, postUrl: null };
+  drafts.push({ ...base, id: crypto.randomUUID(), createdUs: nowUs - 600n * HOUR_US, topicId: null, category: 'infra', title: SECRET_TITLE, body: 'nothing to see here',
+    flags: [{ code: 'secret.aws_access_key', severity: 'critical', field: 'title', start: 4, end: 24 }] });
+  drafts.push({ ...base, id: crypto.randomUUID(), createdUs: nowUs - 601n * HOUR_US, topicId: '77', category: null, title: null, body: SECRET_BODY,
+    flags: [{ code: 'secret.github_token', severity: 'critical', field: 'body', start: 6, end: 46 }] });
+  return drafts;
+}
+
+function insertSql(drafts) {
+  const rows = drafts.map((d) => ({
+    id: d.id,
+    forum: d.forum,
+    webhook_id: `hist-${d.id}`,
+    agent_id: d.agent.id,
+    agent_name: d.agent.name,
+    invoker_id: d.invoker.id,
+    invoker_name: d.invoker.name,
+    topic_id: d.topicId,
+    category: d.category,
+    flags: d.flags,
+    state: d.state,
+    revision: d.revisions ? d.revisions.length + 1 : 1,
+    created_us: d.createdUs.toString(),
+    decided_us: d.decidedUs === null ? null : d.decidedUs.toString(),
+    decided_by_id: d.decidedBy ? d.decidedBy.id : null,
+    decided_by_name: d.decidedBy ? d.decidedBy.name : null,
+    post_url: d.postUrl,
+  }));
+  const revisions = [];
+  for (const d of drafts) {
+    const list = [...(d.revisions || []), { title: d.title, body: d.body }];
+    list.forEach((r, k) => revisions.push({ draft_id: d.id, revision: k + 1, title: r.title, body: r.body, author_id: d.agent.id, author_name: d.agent.name }));
+  }
+  const tag = '$json_' + crypto.randomBytes(6).toString('hex') + '$';
+  return `
+INSERT INTO drafts (id, forum, webhook_id, agent_id, agent_name, invoker_id, invoker_name, topic_id,
+    category, flags, state, revision, intake_response, created_at, updated_at, expires_at,
+    decided_at, decided_by_id, decided_by_name, post_url)
+SELECT x.id, x.forum, x.webhook_id, x.agent_id, x.agent_name, x.invoker_id, x.invoker_name,
+    x.topic_id, x.category, x.flags, x.state, x.revision, '{}',
+    timestamptz 'epoch' + x.created_us * interval '1 microsecond',
+    timestamptz 'epoch' + x.created_us * interval '1 microsecond',
+    timestamptz 'epoch' + x.created_us * interval '1 microsecond' + interval '72 hours',
+    timestamptz 'epoch' + x.decided_us * interval '1 microsecond',
+    x.decided_by_id, x.decided_by_name, x.post_url
+FROM jsonb_to_recordset(${tag}${JSON.stringify(rows)}${tag}::jsonb) AS x(id uuid, forum text,
+    webhook_id text, agent_id text, agent_name text, invoker_id text, invoker_name text,
+    topic_id text, category text, flags jsonb, state text, revision integer, created_us bigint,
+    decided_us bigint, decided_by_id text, decided_by_name text, post_url text);
+INSERT INTO draft_revisions (draft_id, revision, title, body, author_id, author_name)
+SELECT x.draft_id, x.revision, x.title, x.body, x.author_id, x.author_name
+FROM jsonb_to_recordset(${tag}${JSON.stringify(revisions)}${tag}::jsonb) AS x(draft_id uuid,
+    revision integer, title text, body text, author_id text, author_name text)
+ORDER BY x.draft_id, x.revision;
+`;
+}
+
+/** The ISO date-time text of microseconds since the epoch, in UTC, to the second. */
+const isoSeconds = (us) => new Date(Number(us / 1000n)).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** Newest first: created_at descending, then id descending (PostgreSQL's uuid order). */
+function newestFirst(a, b) {
+  if (a.createdUs !== b.createdUs) return a.createdUs > b.createdUs ? -1 : 1;
+  return a.id > b.id ? -1 : a.id < b.id ? 1 : 0;
+}
+
+/** The words of the current revision as the 'simple' text search configuration sees them. */
+const tokens = (d) => `${d.title ?? ''} ${d.body}`.toLowerCase().split(/[^a-z0-9_]+/).filter(Boolean);
+
+/** What /history should list for `filters` to a moderator of `forum`, in order. */
+function expected(drafts, forum, filters = {}) {
+  const { state, agent, invoker, decider, fromUs, toUs, words, phrase, without } = filters;
+  return drafts
+    .filter((d) => d.forum === forum)
+    .filter((d) => !state || d.state === state)
+    .filter((d) => !agent || d.agent.id === agent || d.agent.name === agent)
+    .filter((d) => !invoker || d.invoker.id === invoker || d.invoker.name === invoker)
+    .filter((d) => !decider || (d.decidedBy && (d.decidedBy.id === decider || d.decidedBy.name === decider)))
+    .filter((d) => fromUs === undefined || d.createdUs >= fromUs)
+    .filter((d) => toUs === undefined || d.createdUs < toUs)
+    .filter((d) => !words || words.every((w) => tokens(d).includes(w)))
+    .filter((d) => !without || !tokens(d).includes(without))
+    .filter((d) => {
+      if (!phrase) return true;
+      const t = tokens(d);
+      return t.some((w, k) => phrase.every((p, j) => t[k + j] === p));
+    })
+    .sort(newestFirst)
+    .map((d) => d.id);
+}
+
+const unescapeHtml = (s) => s.replace(/&#61;/g, '=').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&#96;/g, '`').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+/** The draft ids of one page in order, and the Older link. */
+async function page(client, path) {
+  const res = await client.get(path);
+  assert.equal(res.status, 200, `${path}: ${res.text.slice(0, 500)}`);
+  const ids = [...res.text.matchAll(/<a class="draft-link" href="\/drafts\/([0-9a-f-]{36})"/g)].map((m) => m[1]);
+  const older = /<a href="([^"]+)" rel="next">Older<\/a>/.exec(res.text);
+  return { ids, older: older ? unescapeHtml(older[1]) : null, text: res.text };
+}
+
+/** Every id across all pages, following Older links; checks page sizes and no repeats. */
+async function allPages(client, query = '') {
+  let path = `/history${query ? '?' + query : ''}`;
+  const ids = [];
+  let pages = 0;
+  while (path) {
+    const p = await page(client, path);
+    pages++;
+    if (p.older) assert.equal(p.ids.length, 50, `a full page before ${p.older}`);
+    else assert.ok(p.ids.length <= 50);
+    ids.push(...p.ids);
+    path = p.older;
+    assert.ok(pages < 100, 'pagination ends');
+  }
+  assert.equal(new Set(ids).size, ids.length, 'no draft appears twice');
+  return ids;
+}
+
+/** RFC 4180 parser: records of fields. */
+function parseCsv(text) {
+  const records = [];
+  let field = '';
+  let record = [];
+  let i = 0;
+  let quoted = false;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 2;
+        continue;
+      }
+      if (c === '"') {
+        quoted = false;
+        i++;
+        continue;
+      }
+      field += c;
+      i++;
+      continue;
+    }
+    if (c === '"' && field === '') {
+      quoted = true;
+      i++;
+    } else if (c === ',') {
+      record.push(field);
+      field = '';
+      i++;
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+      i += 2;
+    } else {
+      assert.notEqual(c, '"', 'a quote only opens a field');
+      assert.notEqual(c, '\n', 'records end with CRLF');
+      field += c;
+      i++;
+    }
+  }
+  assert.equal(field, '', 'the file ends with CRLF');
+  assert.equal(record.length, 0);
+  return records;
+}
+
+const COLUMNS = ['draft_id', 'forum', 'state', 'created_at', 'decided_at', 'agent_id', 'agent_name', 'invoker_id', 'invoker_name', 'decided_by', 'topic_id', 'category', 'title', 'flags', 'post_url'];
+
+async function exportCsv(client, query = '') {
+  const res = await client.get(`/history.csv${query ? '?' + query : ''}`);
+  assert.equal(res.status, 200, res.text.slice(0, 300));
+  const records = parseCsv(res.text);
+  assert.deepEqual(records[0], COLUMNS);
+  return { res, rows: records.slice(1).map((r) => Object.fromEntries(COLUMNS.map((c, k) => [c, r[k]]))) };
+}
+
+async function exportNdjson(client, query = '') {
+  const res = await client.get(`/history.ndjson${query ? '?' + query : ''}`);
+  assert.equal(res.status, 200, res.text.slice(0, 300));
+  assert.ok(res.text === '' || res.text.endsWith('\n'));
+  return { res, rows: res.text.split('\n').filter(Boolean).map((line) => JSON.parse(line)) };
+}
+
+let srv;
+let drafts;
+let nowUs;
+const people = {};
+
+before(async () => {
+  const inbound = newSecret();
+  srv = await startServer({
+    forums: { eng: { inbound_secret: inbound, rate_limit: 'none' }, ops: { inbound_secret: newSecret(), rate_limit: 'none' } },
+    delivery: { workers: 0 },
+  });
+  srv.secret = inbound;
+  nowUs = BigInt(Date.now()) * 1000n - 10n * 60n * 1000000n;
+  drafts = generate(nowUs);
+  psqlScript(srv.database, insertSql(drafts));
+  people.moderator = await devSignIn(srv, { user_id: '4004', username: 'mona', groups: 'moderators' });
+  people.opsModerator = await devSignIn(srv, { forum: 'ops', user_id: '4005', username: 'otto', groups: 'moderators' });
+  people.engineer = await devSignIn(srv, { user_id: '1001', username: 'alice' });
+  people.anonymous = anonymous(srv);
+});
+after(async () => {
+  await srv.stop();
+});
+
+describe('who may see history', () => {
+  it('sends anonymous visitors to sign in from the page and answers 404 to their exports', async () => {
+    const res = await people.anonymous.get('/history?state=pending');
+    assert.equal(res.status, 303);
+    assert.match(res.headers.get('location'), /^\/auth\/login\?return_to=%2Fhistory/);
+    for (const path of ['/history.csv', '/history.ndjson']) {
+      const e = await people.anonymous.get(path);
+      assert.equal(e.status, 404, path);
+      assert.doesNotMatch(e.text, /draft_id|tok\d/);
+    }
+  });
+
+  it('answers 404 to a signed-in user who is not a moderator, page and exports alike', async () => {
+    for (const path of ['/history', '/history.csv', '/history.ndjson', '/history?state=pending']) {
+      const res = await people.engineer.get(path);
+      assert.equal(res.status, 404, path);
+      assert.doesNotMatch(res.text, /tok\d|draft_id/);
+    }
+  });
+
+  it("shows a moderator only their own forum's drafts, and refuses another forum with 400", async () => {
+    const eng = await allPages(people.moderator);
+    assert.deepEqual(eng, expected(drafts, 'eng'));
+    const ops = await allPages(people.opsModerator);
+    assert.deepEqual(ops, expected(drafts, 'ops'));
+    assert.equal(eng.filter((id) => ops.includes(id)).length, 0);
+    const csv = await exportCsv(people.opsModerator);
+    assert.deepEqual(csv.rows.map((r) => r.draft_id), expected(drafts, 'ops'));
+    assert.ok(csv.rows.every((r) => r.forum === 'ops'));
+    assert.deepEqual((await page(people.moderator, '/history?forum=eng')).ids, expected(drafts, 'eng').slice(0, 50));
+    for (const path of ['/history?forum=ops', '/history.csv?forum=ops', '/history.ndjson?forum=ops']) {
+      const res = await people.moderator.get(path);
+      assert.equal(res.status, 400, path);
+      assert.match(res.text, /You moderate the forum eng/);
+      assert.doesNotMatch(res.text, /tok\d/);
+    }
+  });
+});
+
+describe('filters', () => {
+  it('lists every draft newest first over keyset pages, ties on created_at included', async () => {
+    const ids = await allPages(people.moderator);
+    const want = expected(drafts, 'eng');
+    assert.deepEqual(ids, want);
+    // the 70 drafts created in the same microsecond straddle page boundaries
+    const tie = drafts.filter((d) => d.forum === 'eng' && d.createdUs === nowUs - 200n * HOUR_US).length;
+    assert.ok(tie > 40, `${tie} tied drafts`);
+    const res = await people.moderator.get('/history');
+    assert.doesNotMatch(res.text, /OFFSET|offset=/);
+  });
+
+  const single = [
+    ...STATES.map((state) => [`state=${state}`, { state }]),
+    ['agent=bot-1', { agent: 'bot-1' }],
+    ['agent=fixer', { agent: 'fixer' }],
+    ['agent=helperbot', { agent: 'helperbot' }],
+    ['agent=bot-2', { agent: 'bot-2' }],
+    [`agent=${encodeURIComponent(HOSTILE_AGENT)}`, { agent: HOSTILE_AGENT }],
+    ['agent=nobody', { agent: 'nobody' }],
+    ['invoker=1002', { invoker: '1002' }],
+    ['invoker=carol', { invoker: 'carol' }],
+    ['invoker=1001', { invoker: '1001' }],
+    ['decider=mona', { decider: 'mona' }],
+    ['decider=4004', { decider: '4004' }],
+    ['decider=cli%3Aroot', { decider: 'cli:root' }],
+    ['decider=%20alice%20', { decider: 'alice' }],
+    ['q=alpha', { words: ['alpha'] }],
+    ['q=ALPHA+beta', { words: ['alpha', 'beta'] }],
+    ['q=%22gamma+delta%22', { phrase: ['gamma', 'delta'] }],
+    ['q=kappa+-alpha', { words: ['kappa'], without: 'alpha' }],
+    ['q=tok16', { words: ['tok16'] }],
+    ['q=obsolete', { words: ['obsolete'] }],
+    ['q=report', { words: ['report'] }],
+  ];
+  for (const [query, filters] of single) {
+    it(`filters by ${decodeURIComponent(query)}`, async () => {
+      const want = expected(drafts, 'eng', filters);
+      if (!['agent=nobody', 'q=obsolete'].includes(query)) assert.ok(want.length > 0, 'the data set exercises this filter');
+      assert.deepEqual(await allPages(people.moderator, query), want);
+    });
+  }
+
+  it('finds only the current revision: an edited-out word is not found', async () => {
+    const edited = drafts.filter((d) => d.revisions);
+    assert.ok(edited.length > 0);
+    assert.deepEqual(await allPages(people.moderator, 'q=obsolete'), []);
+    const one = edited.find((d) => d.forum === 'eng');
+    assert.deepEqual(await allPages(people.moderator, `q=${one.body.split(' ').at(-1)}`), [one.id]);
+  });
+
+  it('filters by a time range given as dates or as times (from included, to excluded)', async () => {
+    const day = (us) => new Date(Number(us / 1000n)).toISOString().slice(0, 10);
+    const startOfDay = (s) => BigInt(Date.parse(`${s}T00:00:00Z`)) * 1000n;
+    const from = day(nowUs - 20n * 24n * HOUR_US);
+    const to = day(nowUs - 10n * 24n * HOUR_US);
+    assert.deepEqual(await allPages(people.moderator, `from=${from}&to=${to}`), expected(drafts, 'eng', { fromUs: startOfDay(from), toUs: startOfDay(to) }));
+    assert.deepEqual(await allPages(people.moderator, `from=${from}`), expected(drafts, 'eng', { fromUs: startOfDay(from) }));
+    assert.deepEqual(await allPages(people.moderator, `to=${to}`), expected(drafts, 'eng', { toUs: startOfDay(to) }));
+    // exact instants: a draft's own creation second is included as from and excluded as to
+    const pivot = drafts.filter((d) => d.forum === 'eng').sort(newestFirst)[20];
+    const secondUs = (pivot.createdUs / 1000000n) * 1000000n;
+    const at = isoSeconds(pivot.createdUs).replace('Z', '');
+    const fromIds = await allPages(people.moderator, `from=${at}Z`);
+    assert.deepEqual(fromIds, expected(drafts, 'eng', { fromUs: secondUs }));
+    assert.ok(fromIds.includes(pivot.id));
+    const toIds = await allPages(people.moderator, `to=${encodeURIComponent(at.replace('T', ' '))}`);
+    assert.deepEqual(toIds, expected(drafts, 'eng', { toUs: secondUs }));
+    assert.ok(!toIds.includes(pivot.id));
+    // a cursor later than `to` excludes nothing more than `to` does
+    const later = `${nowUs}:ffffffff-ffff-ffff-ffff-ffffffffffff`;
+    assert.deepEqual((await page(people.moderator, `/history?to=${to}&after=${later}`)).ids, expected(drafts, 'eng', { toUs: startOfDay(to) }).slice(0, 50));
+    const minute = at.slice(0, 16);
+    assert.deepEqual(await allPages(people.moderator, `from=${minute}`), expected(drafts, 'eng', { fromUs: BigInt(Date.parse(minute + ':00Z')) * 1000n }));
+    const micro = `${at}.${String(pivot.createdUs % 1000000n).padStart(6, '0')}`;
+    const microIds = await allPages(people.moderator, `from=${micro}`);
+    assert.deepEqual(microIds, expected(drafts, 'eng', { fromUs: pivot.createdUs }));
+    assert.equal(microIds.at(-1), pivot.id, 'the draft created at exactly "from" is the oldest listed');
+  });
+
+  it('combines filters', async () => {
+    const from = new Date(Number((nowUs - 30n * 24n * HOUR_US) / 1000n)).toISOString().slice(0, 10);
+    const cases = [
+      ['state=rejected&agent=bot-1', { state: 'rejected', agent: 'bot-1' }],
+      ['state=released&invoker=alice&q=alpha', { state: 'released', invoker: 'alice', words: ['alpha'] }],
+      ['agent=helperbot&invoker=1001', { agent: 'helperbot', invoker: '1001' }],
+      ['agent=bot-2&decider=mona&state=approved', { agent: 'bot-2', decider: 'mona', state: 'approved' }],
+      [`decider=alice&from=${from}`, { decider: 'alice', fromUs: BigInt(Date.parse(from + 'T00:00:00Z')) * 1000n }],
+      [`q=beta&from=${from}&state=pending`, { words: ['beta'], state: 'pending', fromUs: BigInt(Date.parse(from + 'T00:00:00Z')) * 1000n }],
+      ['invoker=bob&q=gamma+-delta', { invoker: 'bob', words: ['gamma'], without: 'delta' }],
+      ['agent=fixer&invoker=carol&decider=carol&state=rejected', { agent: 'fixer', invoker: 'carol', decider: 'carol', state: 'rejected' }],
+    ];
+    for (const [query, filters] of cases) {
+      assert.deepEqual(await allPages(people.moderator, query), expected(drafts, 'eng', filters), query);
+    }
+  });
+
+  it('keeps the filters in the form, the Older link and the export links', async () => {
+    const query = 'state=released&agent=helperbot&invoker=&q=alpha';
+    const p = await page(people.moderator, `/history?${query}`);
+    assert.match(p.text, /<option value="released" selected>/);
+    assert.match(p.text, /name="agent" value="helperbot"/);
+    assert.match(p.text, /name="q" value="alpha"/);
+    assert.match(p.text, /href="\/history\.csv\?state&#61;released&amp;agent&#61;helperbot&amp;q&#61;alpha"/);
+    assert.match(p.text, /href="\/history\.ndjson\?state&#61;released&amp;agent&#61;helperbot&amp;q&#61;alpha"/);
+    const all = await allPages(people.moderator, 'q=alpha');
+    assert.ok(all.length > 50, 'more than one page of drafts saying alpha');
+    const first = await page(people.moderator, '/history?q=alpha');
+    assert.match(first.older, /^\/history\?q=alpha&after=\d+%3A[0-9a-f-]{36}$/);
+    const second = await page(people.moderator, first.older);
+    assert.match(second.text, /<a href="\/history\?q&#61;alpha">Newest<\/a>/);
+    assert.deepEqual([...first.ids, ...second.ids], all.slice(0, first.ids.length + second.ids.length));
+  });
+});
+
+describe('invalid and hostile filter values', () => {
+  const invalid = [
+    ['state=bogus', /State must be one of/],
+    ['state=pending%27%20OR%201%3D1', /State must be one of/],
+    ['from=yesterday', /From: give a UTC date/],
+    ['from=2026-13-01', /From: give a UTC date/],
+    ['from=2026-02-30', /From: give a UTC date/],
+    ['to=2026-11-01T25:00', /To: give a UTC date/],
+    ['to=2026-11-01T10:00%2B02:00', /To: give a UTC date/],
+    ['from=2026-11-02&to=2026-11-01', /From must be earlier than To/],
+    ['after=garbage', /page link is not valid/],
+    ['after=123%3Anot-a-uuid', /page link is not valid/],
+    ["after=1%3A00000000-0000-4000-8000-000000000000'--", /page link is not valid/],
+    [`agent=${'x'.repeat(129)}`, /Agent: at most 128 characters/],
+    [`q=${'w'.repeat(201)}`, /Search: at most 200 characters/],
+    ['invoker=%FF%FE', /Invoker is not valid UTF-8/],
+  ];
+  for (const [query, message] of invalid) {
+    it(`answers 400 with a clear message for ${query.slice(0, 60)}`, async () => {
+      const res = await people.moderator.get(`/history?${query}`);
+      assert.equal(res.status, 400);
+      assert.match(res.text, message);
+      assert.match(res.text, /<form method="get" action="\/history"/, 'the form is shown again');
+      assert.doesNotMatch(res.text, /ERROR|syntax|SQLSTATE|tok\d/);
+      if (!query.startsWith('after=')) {
+        const csv = await people.moderator.get(`/history.csv?${query}`);
+        assert.equal(csv.status, 400);
+        assert.match(csv.headers.get('content-type'), /^text\/plain/);
+        assert.match(csv.text, message);
+      }
+    });
+  }
+
+  it('treats SQL and HTML in filter values as plain values, echoed escaped', async () => {
+    const before = psql(srv.database, 'SELECT count(*) FROM drafts');
+    const values = {
+      agent: '<script>alert(1)</script>',
+      invoker: "1001' OR '1'='1",
+      decider: '" onmouseover="alert(1)',
+      q: "'; DROP TABLE drafts; -- <b>bold</b>",
+    };
+    for (const [name, value] of Object.entries(values)) {
+      const res = await people.moderator.get(`/history?${name}=${encodeURIComponent(value)}`);
+      assert.equal(res.status, 200, name);
+      assert.match(res.text, /No draft matches these filters/, name);
+      assert.ok(!res.text.includes(value), `${name} is never echoed raw`);
+      const escaped = value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;').replace(/=/g, '&#61;');
+      assert.ok(res.text.includes(`value="${escaped}"`), `${name} echoed escaped`);
+      const ndjson = await exportNdjson(people.moderator, `${name}=${encodeURIComponent(value)}`);
+      assert.equal(ndjson.rows.length, 0);
+    }
+    assert.equal(psql(srv.database, 'SELECT count(*) FROM drafts'), before);
+    // the hostile agent name is a value like any other: it finds that agent's drafts
+    assert.deepEqual(await allPages(people.moderator, `agent=${encodeURIComponent(HOSTILE_AGENT)}`), expected(drafts, 'eng', { agent: HOSTILE_AGENT }));
+  });
+});
+
+describe('exports', () => {
+  const queries = ['', 'state=rejected', 'agent=helperbot&q=alpha', 'invoker=1001', 'decider=cli%3Aroot', 'agent=nobody'];
+  for (const query of queries) {
+    it(`CSV and NDJSON equal the list for "${query}"`, async () => {
+      const list = await allPages(people.moderator, query);
+      const csv = await exportCsv(people.moderator, query);
+      const ndjson = await exportNdjson(people.moderator, query);
+      assert.deepEqual(csv.rows.map((r) => r.draft_id), list);
+      assert.deepEqual(ndjson.rows.map((r) => r.draft_id), list);
+      for (const row of ndjson.rows) assert.deepEqual(Object.keys(row), COLUMNS);
+    });
+  }
+
+  it('writes every field as stored, with CSV quoting, numbers and nulls', async () => {
+    const { res, rows } = await exportCsv(people.moderator);
+    const ndjson = await exportNdjson(people.moderator);
+    assert.equal(res.headers.get('content-disposition'), 'attachment; filename=history.csv');
+    assert.match(res.headers.get('content-type'), /^text\/csv; charset=utf-8/);
+    assert.equal(ndjson.res.headers.get('content-disposition'), 'attachment; filename=history.ndjson');
+    assert.match(ndjson.res.headers.get('content-type'), /^application\/x-ndjson/);
+    for (const r of [res, ndjson.res]) {
+      assert.match(r.headers.get('content-security-policy'), /default-src 'none'/);
+      assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(r.headers.get('cache-control'), 'no-store');
+    }
+    const byId = new Map(drafts.map((d) => [d.id, d]));
+    ndjson.rows.forEach((row, k) => {
+      const d = byId.get(row.draft_id);
+      assert.equal(row.forum, 'eng');
+      assert.equal(row.state, d.state);
+      assert.equal(row.created_at, isoSeconds(d.createdUs));
+      assert.equal(row.decided_at, d.decidedUs === null ? null : isoSeconds(d.decidedUs));
+      assert.equal(row.agent_id, d.agent.id);
+      assert.equal(row.agent_name, d.agent.name);
+      assert.equal(row.invoker_name, d.invoker.name);
+      assert.equal(row.decided_by, d.decidedBy ? d.decidedBy.name : null);
+      assert.equal(row.topic_id, d.topicId);
+      assert.equal(row.flags, d.flags.length);
+      assert.equal(typeof row.flags, 'number');
+      assert.equal(row.post_url, d.postUrl);
+      if (d.title !== SECRET_TITLE) assert.equal(row.title, d.title);
+      const c = rows[k];
+      assert.equal(c.draft_id, row.draft_id);
+      assert.equal(c.agent_name, row.agent_name);
+      assert.equal(c.post_url, row.post_url ?? '');
+      assert.equal(c.decided_at, row.decided_at ?? '');
+      assert.equal(c.flags, String(row.flags));
+    });
+  });
+
+  it('neutralises spreadsheet formulas and keeps commas, quotes and newlines intact', async () => {
+    const { rows } = await exportCsv(people.moderator, 'q=formula');
+    const titles = rows.map((r) => r.title).sort();
+    const want = FORMULA_TITLES.map((t) => (/^[=+\-@\t\r]/.test(t) ? `'${t}` : t)).sort();
+    assert.deepEqual(titles, want);
+    const ndjson = await exportNdjson(people.moderator, 'q=formula');
+    assert.deepEqual(ndjson.rows.map((r) => r.title).sort(), [...FORMULA_TITLES].sort(), 'NDJSON keeps the value as is');
+    const raw = (await people.moderator.get('/history.csv?q=formula')).text;
+    assert.ok(raw.includes('"\'=HYPERLINK(""http://evil.example"",""x"")"'));
+    assert.ok(raw.includes('"He said ""hi"", then\nleft"'));
+  });
+
+  it('masks secrets in titles and excerpts, on the page and in exports', async () => {
+    const titled = drafts.find((d) => d.title === SECRET_TITLE);
+    const p = await page(people.moderator, '/history?q=here');
+    assert.ok(p.ids.includes(titled.id));
+    assert.ok(!p.text.includes('AKIAIOSFODNN7EXAMPLE'));
+    assert.ok(p.text.includes('key AKIA**************** here'));
+    const csv = await exportCsv(people.moderator, 'q=here');
+    assert.equal(csv.rows.find((r) => r.draft_id === titled.id).title, 'key AKIA**************** here');
+    const ndjson = await exportNdjson(people.moderator, 'q=here');
+    assert.ok(!JSON.stringify(ndjson.rows).includes('AKIAIOSFODNN7EXAMPLE'));
+    const reply = drafts.find((d) => d.body === SECRET_BODY);
+    const excerpt = await page(people.moderator, '/history?q=token');
+    assert.deepEqual(excerpt.ids, [reply.id]);
+    assert.ok(!excerpt.text.includes('abcdefghijklmnopqrstuvwxyz0123456789'));
+    assert.ok(excerpt.text.includes(`token ghp_${'*'.repeat(36)} end`));
+  });
+
+  it('audits each export with its format and filters', async () => {
+    await exportNdjson(people.moderator, 'state=expired&q=alpha');
+    const event = JSON.parse(psql(srv.database, "SELECT json_build_object('actor', actor, 'forum', forum, 'details', details) FROM audit_events WHERE action = 'history.export' ORDER BY id DESC LIMIT 1"));
+    assert.equal(event.actor, 'user:4004');
+    assert.equal(event.forum, 'eng');
+    assert.equal(event.details.format, 'ndjson');
+    assert.deepEqual(event.details.filters, { state: 'expired', q: 'alpha' });
+  });
+});
+
+describe('chart and bulk form', () => {
+  it('draws the last 30 days as inline SVG with every name escaped', async () => {
+    const p = await page(people.moderator, '/history');
+    const svgs = [...p.text.matchAll(/<svg[^>]*>[\s\S]*?<\/svg>/g)].map((m) => m[0]);
+    assert.equal(svgs.length, 2);
+    for (const svg of svgs) {
+      assert.match(svg, /role="img"/);
+      assert.match(svg, /<title id="[^"]+">[^<]+<\/title><desc id="[^"]+">[^<]+<\/desc>/);
+      assert.doesNotMatch(svg, /<script|style=|href=|on[a-z]+=/i);
+    }
+    assert.equal((svgs[0].match(/<text class="chart-tick" x="[\d.]+" y="2\d\d\.\d" text-anchor="middle">/g) || []).length, 6, 'six day labels');
+    assert.match(svgs[0], /held/);
+    // bot-3's hostile name, decided in the window, is among the agents
+    // (names are cut to 24 characters in the chart)
+    assert.ok(svgs[1].includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/scri\u2026'), svgs[1].slice(0, 3000));
+    assert.ok(!p.text.includes('<script>alert'), 'never raw');
+    const windowStartUs = BigInt(Date.parse(new Date(Date.now() - 29 * 86400000).toISOString().slice(0, 10) + 'T00:00:00Z')) * 1000n;
+    const heldInWindow = drafts.filter((d) => d.forum === 'eng' && d.createdUs >= windowStartUs).length;
+    assert.match(svgs[0], new RegExp(`: ${heldInWindow} held,`));
+  });
+
+  it('renders the bulk reject/revoke form with checkboxes for pending and approved drafts only', async () => {
+    const p = await page(people.moderator, '/history');
+    const form = /<form method="post" action="\/moderation\/bulk" id="bulk-form">[\s\S]*?<\/form>/.exec(p.text)[0];
+    assert.match(form, new RegExp(`<input type="hidden" name="csrf" value="${people.moderator.csrf}">`));
+    assert.match(form, /<input type="text" id="bulk-reason" name="reason" maxlength="500" required>/);
+    assert.match(form, /<button type="submit" name="action" value="reject"[^>]*>Reject selected<\/button>/);
+    assert.match(form, /<button type="submit" name="action" value="revoke"[^>]*>Revoke selected<\/button>/);
+    assert.doesNotMatch(form, /<button[^>]*value="approve"|Approve selected|Approve all/);
+    const boxes = [...form.matchAll(/<input type="checkbox" name="draft" value="([0-9a-f-]{36})"/g)].map((m) => m[1]);
+    const byId = new Map(drafts.map((d) => [d.id, d]));
+    assert.deepEqual(boxes, p.ids.filter((id) => ['pending', 'approved'].includes(byId.get(id).state)));
+    assert.ok(boxes.length > 0);
+  });
+});
+
+describe('drafts from the real API', () => {
+  it('lists held, decided and edited drafts, searching their current text', async () => {
+    const bot = { id: 'api-bot', name: 'apibot' };
+    const erin = { id: '7007', name: 'erin' };
+    const ids = [];
+    for (const body of ['quokka wombat one', 'quokka two', 'wombat three']) {
+      const res = await postIntake(srv, samplePost({ agent: bot, invoker: erin, post: { topic_id: '42', body } }));
+      assert.equal(res.status, 202, res.text);
+      ids.push(res.json.draft_id);
+    }
+    const p = await page(people.moderator, '/history');
+    assert.deepEqual(p.ids.slice(0, 3), [...ids].reverse());
+    assert.deepEqual(await allPages(people.moderator, 'q=quokka'), [ids[1], ids[0]]);
+    // erin edits the first draft: the search follows the new revision
+    const invoker = await devSignIn(srv, { user_id: '7007', username: 'erin' });
+    const edit = await invoker.post(`/drafts/${ids[0]}/edit`, { revision: '1', body: 'platypus only' });
+    assert.equal(edit.status, 303, edit.text.slice(0, 300));
+    assert.deepEqual(await allPages(people.moderator, 'q=quokka'), [ids[1]]);
+    assert.deepEqual(await allPages(people.moderator, 'q=platypus'), [ids[0]]);
+    // and rejects the second one
+    const reject = await invoker.post(`/drafts/${ids[1]}/reject`, { revision: '1', reason: 'not now' });
+    assert.equal(reject.status, 303);
+    assert.deepEqual(await allPages(people.moderator, 'agent=apibot&state=rejected&decider=erin'), [ids[1]]);
+    const csv = await exportCsv(people.moderator, 'agent=api-bot');
+    assert.deepEqual(csv.rows.map((r) => [r.draft_id, r.state, r.decided_by]), [[ids[2], 'pending', ''], [ids[1], 'rejected', 'erin'], [ids[0], 'pending', '']]);
+    // a moderator opening a draft from the list is audited (CONTRACT §9)
+    await people.moderator.get(`/drafts/${ids[2]}`);
+    assert.equal(psql(srv.database, `SELECT count(*) FROM audit_events WHERE action = 'draft.view' AND draft_id = '${ids[2]}'`), '1');
+  });
+
+  it('bulk-rejects the drafts ticked on the page through the form it renders', async () => {
+    const p = await page(people.moderator, '/history?agent=api-bot&state=pending');
+    const boxes = [...p.text.matchAll(/<input type="checkbox" name="draft" value="([0-9a-f-]{36})"/g)].map((m) => m[1]);
+    assert.equal(boxes.length, 2);
+    const res = await people.moderator.post('/moderation/bulk', { action: 'reject', reason: 'cleanup', draft: boxes });
+    assert.ok([200, 303].includes(res.status), `${res.status} ${res.text.slice(0, 200)}`);
+    assert.deepEqual(await allPages(people.moderator, 'agent=api-bot&state=pending'), []);
+  });
+});
+
+describe('streaming a large export', () => {
+  it('sends all 20,000 rows of a CSV and an NDJSON export, in order', async () => {
+    const big = await startServer({ delivery: { workers: 0 } });
+    try {
+      psqlScript(big.database, `
+        INSERT INTO drafts (id, forum, webhook_id, agent_id, agent_name, invoker_id, invoker_name,
+            topic_id, state, intake_response, created_at, expires_at)
+        SELECT gen_random_uuid(), 'eng', 'big-' || i, 'bot-' || (i % 7), 'bot ' || (i % 7),
+            (1000 + i % 50)::text, 'user' || (i % 50), i::text,
+            CASE WHEN i % 5 = 0 THEN 'rejected' ELSE 'pending' END, '{}',
+            now() - i * interval '1 second', now() + interval '72 hours'
+        FROM generate_series(1, 20000) i;
+        INSERT INTO draft_revisions (draft_id, revision, title, body, author_id, author_name)
+        SELECT id, 1, NULL, 'body of ' || webhook_id || ', with "quotes", commas and' || chr(10) || 'a newline', agent_id, agent_name FROM drafts;`);
+      const moderator = await devSignIn(big, { user_id: '4004', username: 'mona', groups: 'moderators' });
+      const csv = await exportCsv(moderator);
+      assert.equal(csv.rows.length, 20000);
+      const ndjson = await exportNdjson(moderator);
+      assert.equal(ndjson.rows.length, 20000);
+      assert.deepEqual(ndjson.rows.map((r) => r.draft_id), csv.rows.map((r) => r.draft_id));
+      assert.equal(new Set(csv.rows.map((r) => r.draft_id)).size, 20000);
+      const times = csv.rows.map((r) => r.created_at);
+      assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
+      const rejected = await exportCsv(moderator, 'state=rejected');
+      assert.equal(rejected.rows.length, 4000);
+      assert.ok(rejected.rows.every((r) => r.state === 'rejected'));
+      assert.match(big.logs(), /history export: 20000 rows sent \(csv\)/);
+    } finally {
+      await big.stop();
+    }
+  });
+});
