@@ -27,11 +27,10 @@ struct draft_access draft_access_for(const struct draft_actor *actor,
     access.read = is_invoker || is_delegate || actor->is_moderator;
     access.as_moderator = access.read && !is_invoker && !is_delegate;
     access.retry_delivery = actor->is_moderator;
-    access.coapprove = actor->is_moderator && draft->awaiting_coapproval && !is_agent &&
-                       !same(actor->user_id, draft->agent_id) &&
-                       !same(actor->user_id, draft->invoker_id) &&
-                       !same(actor->user_id, draft->delegate_id) &&
-                       !same(actor->user_id, draft->approver_id);
+    access.coapprove =
+        actor->is_moderator && draft->awaiting_coapproval && !is_agent &&
+        !same(actor->user_id, draft->agent_id) && !same(actor->user_id, draft->invoker_id) &&
+        !same(actor->user_id, draft->delegate_id) && !same(actor->user_id, draft->approver_id);
     return access;
 }
 

@@ -159,11 +159,11 @@ enum MHD_Result draft_api_decide(struct request *request)
     {
         struct db_connection *db = db_thread_connection();
         status =
-            db ? drafts_decide(db, request->params[1], request->forum->name, decision, revision,
-                               actor_id, actor_name,
-                               strcmp(decision, "reject") == 0 ? reason : NULL, "forum",
-                               draft_needs_coapproval(request->forum, json_object_get(draft, "flags")),
-                               &result)
+            db ? drafts_decide(
+                     db, request->params[1], request->forum->name, decision, revision, actor_id,
+                     actor_name, strcmp(decision, "reject") == 0 ? reason : NULL, "forum",
+                     draft_needs_coapproval(request->forum, json_object_get(draft, "flags")),
+                     &result)
                : DB_UNAVAILABLE;
     }
     if (status != DB_OK) {
