@@ -172,8 +172,10 @@ END $$;
 -- which column it matches (history_modes()); values are never looked at here.
 --
 -- Drafts are filtered, ordered and limited first (one index range in page order: see the index
--- design above), and only then joined to their current revision for the title, so a page reads
--- 51 revisions whatever the filter. With a text query, forum, time range, cursor and order are
+-- design above), and only then is each one's current revision looked up for the title, so a page
+-- reads 51 revisions whatever the filter. The lookup is a LATERAL subquery with LIMIT 1 so that
+-- PostgreSQL cannot turn it into a hash join that sorts every row before the first one leaves:
+-- an export streams from its first row, with no temporary files, however many rows follow. With a text query, forum, time range, cursor and order are
 -- taken from draft_search (the same values as the draft's), so the planner can walk
 -- draft_search_recent in page order or start from the GIN index, and join drafts by id only.
 -- Titles and excerpts leave masked (history_masked()).
@@ -239,7 +241,8 @@ BEGIN
         || ' WHERE ' || v_where
         || ' ORDER BY ' || v_t || '.created_at DESC, ' || v_id || ' DESC'
         || CASE WHEN p_limit IS NOT NULL THEN ' LIMIT $11' ELSE '' END
-        || ') h JOIN draft_revisions r ON r.draft_id = h.id AND r.revision = h.revision'
+        || ') h CROSS JOIN LATERAL (SELECT r.title, r.body FROM draft_revisions r'
+        || ' WHERE r.draft_id = h.id AND r.revision = h.revision LIMIT 1) r'
         || ' ORDER BY h.created_at DESC, h.id DESC';
 END $$;
 

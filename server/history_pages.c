@@ -74,11 +74,14 @@ struct history_query {
     char error[200]; /* why the request is refused (400), or "" */
 };
 
+/* `text`, or NULL when it is NULL or empty (an absent filter). */
 static const char *nonempty(const char *text)
 {
     return text && *text ? text : NULL;
 }
 
+/* The decoded query argument `name` (the first when repeated), or NULL; owned by libmicrohttpd
+ * for the request's lifetime. */
 static const char *query_arg(struct request *request, const char *name)
 {
     return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
@@ -279,6 +282,7 @@ static bool query_parse(struct request *request, const struct session_identity *
     return true;
 }
 
+/* The SQL filter of a validated query; borrows its strings from `query`. */
 static struct history_filter filter_of(const struct history_query *query, const char *forum)
 {
     struct history_filter filter = {
@@ -339,6 +343,7 @@ static const char *string_of(const json_t *object, const char *key)
     return json_is_string(value) ? json_string_value(value) : NULL;
 }
 
+/* The label shown for a draft state (the state itself if unknown). */
 static const char *state_label(const char *state)
 {
     for (size_t i = 0; state && i < sizeof draft_states / sizeof draft_states[0]; i++)
@@ -529,6 +534,7 @@ static json_t *chart_get(struct db_connection *db, const char *forum)
 
 /* --- the page --- */
 
+/* 503 (with Retry-After) when the database is unreachable, else 500, as pages. */
 static enum MHD_Result reply_db_failure(struct request *request, enum db_status status)
 {
     if (status == DB_UNAVAILABLE) {
@@ -660,6 +666,7 @@ struct export_stream {
     char request_id[17];
 };
 
+/* Makes room for `extra` more output bytes; false when memory runs out. */
 static bool out_reserve(struct export_stream *stream, size_t extra)
 {
     size_t capacity;
@@ -678,6 +685,7 @@ static bool out_reserve(struct export_stream *stream, size_t extra)
     return true;
 }
 
+/* Appends one byte; the caller reserved room for it. */
 static void out_byte(struct export_stream *stream, char byte)
 {
     stream->out[stream->out_length++] = byte;
@@ -886,6 +894,7 @@ static void export_free(void *cls)
     free(stream);
 }
 
+/* The same failures for exports, in plain text. */
 static enum MHD_Result export_db_failure(struct request *request, enum db_status status)
 {
     static const char unavailable[] = "Database unavailable; try again in a moment.\n";

@@ -161,9 +161,12 @@ struct history_export *history_export_open(const char *conninfo,
         goto fail;
     }
     PQsetNoticeProcessor(export->conn, notice_ignore, NULL);
-    /* One snapshot for the whole file; an export left hanging cannot hold it for ever. */
+    /* One snapshot for the whole file; an export left hanging cannot hold it for ever. JIT
+     * would compile for a few hundred milliseconds before the first row of a plan that is one
+     * index lookup per row. */
     if (!export_command(export->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") ||
-        !export_command(export->conn, "SET LOCAL idle_in_transaction_session_timeout = '10min'")) {
+        !export_command(export->conn, "SET LOCAL idle_in_transaction_session_timeout = '10min'") ||
+        !export_command(export->conn, "SET LOCAL jit = off")) {
         *status = export_failure(export->conn, "BEGIN");
         goto fail;
     }
