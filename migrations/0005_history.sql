@@ -175,10 +175,11 @@ END $$;
 -- design above), and only then is each one's current revision looked up for the title, so a page
 -- reads 51 revisions whatever the filter. The lookup is a LATERAL subquery with LIMIT 1 so that
 -- PostgreSQL cannot turn it into a hash join that sorts every row before the first one leaves:
--- an export streams from its first row, with no temporary files, however many rows follow. With a text query, forum, time range, cursor and order are
--- taken from draft_search (the same values as the draft's), so the planner can walk
--- draft_search_recent in page order or start from the GIN index, and join drafts by id only.
--- Titles and excerpts leave masked (history_masked()).
+-- an export streams from its first row, with no temporary files, however many rows follow.
+-- With a text query, forum, time range, cursor and order are taken from draft_search (the same
+-- values as the draft's), so the planner can walk draft_search_recent in page order or start
+-- from the GIN index, and join drafts by id only. Titles and excerpts leave masked
+-- (history_masked()).
 CREATE FUNCTION history_sql(p_state text, p_agent_mode text, p_invoker_mode text,
     p_decider_mode text, p_from timestamptz, p_to timestamptz, p_query tsquery,
     p_after_at timestamptz, p_limit integer, p_excerpt boolean)
