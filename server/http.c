@@ -335,13 +335,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
             MHD_queue_response(connection, request->pending_status, request->pending_response);
         MHD_destroy_response(request->pending_response);
         request->pending_response = NULL;
-        connection_set_busy(request, false);
+        /* still busy: the deadline bounds a request's arrival, not the sending of its answer
+         * (a long export); on_completed() clears it */
         return queued;
     }
-    if (request->dispatched) {
-        connection_set_busy(request, false);
+    if (request->dispatched)
         return request->handler_failed ? MHD_NO : MHD_YES;
-    }
     if (request->early_error != ERR_NONE)
         return MHD_YES; /* already answered */
     if (request->body_too_large)
@@ -371,9 +370,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
     pthread_mutex_unlock(&jobs_lock);
     {
         /* shutting down: the workers are gone, answer on this thread */
-        enum MHD_Result result = request->route->handle(request);
-        connection_set_busy(request, false);
-        return result;
+        return request->route->handle(request);
     }
 }
 
@@ -420,6 +417,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
         /* The next request on a kept-alive connection gets its own deadline. */
         pthread_mutex_lock(&connections_lock);
         entry->deadline_ms = clock_ms() + request_timeout_ms;
+        entry->busy = false;
         pthread_mutex_unlock(&connections_lock);
     }
     log_info(request->id, "%s %s %u %lldms%s", request->method, request->path, request->status,

@@ -2,7 +2,7 @@
 # History benchmark (the figures for /history and its exports): p95 latency of a
 # filtered history page, rows/s of a full CSV export, and the server's memory while exporting.
 #
-#   tests/bench/history.sh        (as root, like scripts/run-tests; about 5 minutes on 2 cores,
+#   tests/bench/history.sh        (as root, like scripts/run-tests; about 4 minutes on 2 cores,
 #                                  most of it generating the data)
 #
 # One run:
