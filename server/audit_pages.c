@@ -31,16 +31,6 @@
 #define SUMMARY_VALUE_MAX_CHARS 80
 #define SUMMARY_MAX_BYTES       600
 
-static enum MHD_Result reply_db_failure(struct request *request, enum db_status status)
-{
-    if (status == DB_UNAVAILABLE) {
-        http_reply_header(request, "Retry-After", "5");
-        return page_reply_error(request, 503, "Database unavailable",
-                                "agentgate cannot reach its database. Try again in a moment.");
-    }
-    return page_reply_error(request, 500, "Something went wrong", "The request failed.");
-}
-
 /* Copies `text` into `out` with every span the flag scanner calls a secret masked by
  * flags_mask() (its first four characters kept). When scanning fails, masks all of it. */
 static void text_mask_secrets(const char *text, char *out, size_t out_size)
@@ -181,13 +171,13 @@ enum MHD_Result audit_pages_show(struct request *request)
         return page_reply_not_found(request);
     db = db_thread_connection();
     if (!db)
-        return reply_db_failure(request, DB_UNAVAILABLE);
+        return page_reply_db_failure(request, DB_UNAVAILABLE);
     verdict = audit_chain_verify(db, AUDIT_PAGE_CHECKED, NULL, &report);
     if (verdict == AUDIT_ERROR)
-        return reply_db_failure(request, report.error);
+        return page_reply_db_failure(request, report.error);
     status = audit_events_latest(db, user->forum, AUDIT_PAGE_EVENTS, &events_text);
     if (status != DB_OK)
-        return reply_db_failure(request, status);
+        return page_reply_db_failure(request, status);
     events = events_view(events_text);
     free(events_text);
     audit_hash_hex(report.head_hash, hex);

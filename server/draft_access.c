@@ -1,5 +1,6 @@
 /* The draft access rules; see draft_access.h. */
 #include "draft_access.h"
+#include "json_spec.h"
 
 #include "config.h"
 
@@ -34,21 +35,15 @@ struct draft_access draft_access_for(const struct draft_actor *actor,
     return access;
 }
 
-static const char *string_of(const json_t *object, const char *key)
-{
-    const json_t *value = json_object_get(object, key);
-    return json_is_string(value) ? json_string_value(value) : NULL;
-}
-
 struct draft_parties draft_parties_from_json(const json_t *draft)
 {
-    const char *state = string_of(draft, "state");
+    const char *state = json_string_at(draft, "state");
     struct draft_parties parties = {
-        .forum = string_of(draft, "forum"),
-        .agent_id = string_of(json_object_get(draft, "agent"), "id"),
-        .invoker_id = string_of(json_object_get(draft, "invoker"), "id"),
-        .delegate_id = string_of(json_object_get(draft, "delegate"), "id"),
-        .approver_id = string_of(draft, "decided_by_id"),
+        .forum = json_string_at(draft, "forum"),
+        .agent_id = json_string_at(json_object_get(draft, "agent"), "id"),
+        .invoker_id = json_string_at(json_object_get(draft, "invoker"), "id"),
+        .delegate_id = json_string_at(json_object_get(draft, "delegate"), "id"),
+        .approver_id = json_string_at(draft, "decided_by_id"),
         .pending = state && strcmp(state, "pending") == 0,
         .awaiting_coapproval = state && strcmp(state, "approved") == 0 &&
                                json_is_true(json_object_get(draft, "coapproval_pending")),
@@ -65,7 +60,7 @@ bool draft_needs_coapproval(const struct forum_config *forum, const json_t *flag
         return false;
     json_array_foreach((json_t *)flags, index, flag)
     {
-        const char *severity = string_of(flag, "severity");
+        const char *severity = json_string_at(flag, "severity");
         if (forum->second_approver_for == SECOND_APPROVER_ANY_FLAG)
             return true;
         if (severity && strcmp(severity, "critical") == 0)

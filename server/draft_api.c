@@ -26,12 +26,6 @@ static const struct agentgate_json_field decision_fields[] = {
     {"revision", AGENTGATE_JSON_INTEGER, false, 1, 1000000},
 };
 
-static const char *string_of(const json_t *object, const char *key)
-{
-    const json_t *value = json_object_get(object, key);
-    return json_is_string(value) ? json_string_value(value) : NULL;
-}
-
 /* Loads the draft if it belongs to the request's forum; NULL otherwise (and *status). */
 static json_t *draft_of_forum(struct request *request, enum db_status *status)
 {
@@ -55,7 +49,8 @@ static json_t *draft_of_forum(struct request *request, enum db_status *status)
         *status = DB_FAILED;
         return NULL;
     }
-    if (!string_of(draft, "forum") || strcmp(string_of(draft, "forum"), request->forum->name)) {
+    if (!json_string_at(draft, "forum") ||
+        strcmp(json_string_at(draft, "forum"), request->forum->name)) {
         json_decref(draft);
         return NULL;
     }
@@ -82,8 +77,8 @@ static bool flags_acknowledged(const json_t *draft, const json_t *acknowledged)
         bool found = false;
         json_array_foreach((json_t *)acknowledged, seen, code)
         {
-            if (json_is_string(code) && string_of(flag, "code") &&
-                strcmp(json_string_value(code), string_of(flag, "code")) == 0)
+            if (json_is_string(code) && json_string_at(flag, "code") &&
+                strcmp(json_string_value(code), json_string_at(flag, "code")) == 0)
                 found = true;
         }
         if (!found)
@@ -118,10 +113,10 @@ enum MHD_Result draft_api_decide(struct request *request)
         return http_reply_json(request, 400,
                                json_pack("{s:o, s:s}", "error", detail, "field", failure.field));
     }
-    decision = string_of(root, "decision");
-    reason = string_of(root, "reason");
-    actor_id = string_of(json_object_get(root, "actor"), "id");
-    actor_name = string_of(json_object_get(root, "actor"), "name");
+    decision = json_string_at(root, "decision");
+    reason = json_string_at(root, "reason");
+    actor_id = json_string_at(json_object_get(root, "actor"), "id");
+    actor_name = json_string_at(json_object_get(root, "actor"), "name");
     revision = (int)json_integer_value(json_object_get(root, "revision"));
     if (strcmp(decision, "approve") != 0 && strcmp(decision, "reject") != 0) {
         reply = http_reply_error(request, ERR_INVALID_FIELD, "decision",

@@ -63,12 +63,6 @@ static void age_label(json_int_t seconds, char *out, size_t size)
         snprintf(out, size, "%lld d ago", (long long)(seconds / 86400));
 }
 
-static const char *string_of(const json_t *object, const char *key)
-{
-    const json_t *value = json_object_get(object, key);
-    return json_is_string(value) ? json_string_value(value) : NULL;
-}
-
 static bool flag_is_secret(const char *code)
 {
     return code && strncmp(code, "secret.", 7) == 0;
@@ -92,8 +86,8 @@ static json_t *segments_build(const char *text, const json_t *flags, const char 
     {
         json_int_t start = json_integer_value(json_object_get(flag, "start"));
         json_int_t end = json_integer_value(json_object_get(flag, "end"));
-        const char *code = string_of(flag, "code");
-        const char *flag_field = string_of(flag, "field");
+        const char *code = json_string_at(flag, "code");
+        const char *flag_field = json_string_at(flag, "field");
         char masked[256];
         json_t *mark;
 
@@ -104,9 +98,10 @@ static json_t *segments_build(const char *text, const json_t *flags, const char 
             json_array_append_new(
                 segments, json_pack("{s:s%, s:n}", "text", text + at, (size_t)start - at, "flag"));
         mark = json_pack("{s:s, s:s, s:b}", "code", code ? code : "", "severity",
-                         string_of(flag, "severity") ? string_of(flag, "severity") : "", "critical",
-                         string_of(flag, "severity") &&
-                             strcmp(string_of(flag, "severity"), "critical") == 0);
+                         json_string_at(flag, "severity") ? json_string_at(flag, "severity") : "",
+                         "critical",
+                         json_string_at(flag, "severity") &&
+                             strcmp(json_string_at(flag, "severity"), "critical") == 0);
         if (flag_is_secret(code)) {
             flags_mask(text + start, (size_t)(end - start), masked, sizeof masked);
             json_array_append_new(segments, json_pack("{s:s, s:o}", "text", masked, "flag", mark));
@@ -136,8 +131,8 @@ static char *text_mask_secrets(const char *text, const json_t *flags, const char
     {
         json_int_t start = json_integer_value(json_object_get(flag, "start"));
         json_int_t end = json_integer_value(json_object_get(flag, "end"));
-        const char *flag_field = string_of(flag, "field");
-        if (!flag_is_secret(string_of(flag, "code")) || !flag_field ||
+        const char *flag_field = json_string_at(flag, "field");
+        if (!flag_is_secret(json_string_at(flag, "code")) || !flag_field ||
             strcmp(flag_field, field) != 0 || start < 0 || end > (json_int_t)length ||
             end - start <= 4)
             continue;
@@ -177,7 +172,7 @@ static char *text_masked(const char *text)
 /* Replaces the string at `key` of `object` by its masked form. */
 static void object_mask(json_t *object, const char *key)
 {
-    const char *value = string_of(object, key);
+    const char *value = json_string_at(object, key);
     char *masked = value ? text_masked(value) : NULL;
     if (masked) {
         json_object_set_new(object, key, json_string(masked));
@@ -192,12 +187,12 @@ static json_t *flag_list_build(const json_t *flags, const char *title, const cha
 
     json_array_foreach((json_t *)flags, index, flag)
     {
-        const char *field = string_of(flag, "field");
+        const char *field = json_string_at(flag, "field");
         const char *text = field && strcmp(field, "title") == 0 ? title : body;
         json_int_t start = json_integer_value(json_object_get(flag, "start"));
         json_int_t end = json_integer_value(json_object_get(flag, "end"));
-        const char *code = string_of(flag, "code");
-        const char *severity = string_of(flag, "severity");
+        const char *code = json_string_at(flag, "code");
+        const char *severity = json_string_at(flag, "severity");
         char excerpt[256] = "";
 
         if (text && start >= 0 && end <= (json_int_t)strlen(text) && end > start) {
@@ -226,7 +221,7 @@ static json_t *context_build(const json_t *context)
     json_t *items = json_array();
 
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        const char *value = string_of(context, fields[i][0]);
+        const char *value = json_string_at(context, fields[i][0]);
         json_t *item;
         if (!value || !*value)
             continue;
@@ -254,15 +249,15 @@ static json_t *revisions_build(json_t *revisions)
                          "author_name", json_object_get(revision, "author_name"), "created_at",
                          json_object_get(revision, "created_at"));
         if (previous) {
-            const char *old_title = string_of(previous, "title");
-            const char *new_title = string_of(revision, "title");
+            const char *old_title = json_string_at(previous, "title");
+            const char *new_title = json_string_at(revision, "title");
             json_t *diff =
-                text_diff_lines(string_of(previous, "body"), string_of(revision, "body"));
+                text_diff_lines(json_string_at(previous, "body"), json_string_at(revision, "body"));
             json_t *line;
             size_t line_index, added = 0, deleted = 0;
             json_array_foreach(diff, line_index, line)
             {
-                const char *op = string_of(line, "op");
+                const char *op = json_string_at(line, "op");
                 json_object_set_new(line, "is_add", json_boolean(op && strcmp(op, "add") == 0));
                 json_object_set_new(line, "is_del", json_boolean(op && strcmp(op, "del") == 0));
             }
@@ -315,18 +310,18 @@ static json_t *timeline_build(const json_t *events)
     json_array_foreach((json_t *)events, index, event)
     {
         const json_t *details = json_object_get(event, "details");
-        const char *action = string_of(event, "action");
+        const char *action = json_string_at(event, "action");
         char summary[600] = "";
-        const char *reason = string_of(details, "reason");
-        const char *behalf = string_of(details, "on_behalf_of");
-        const char *delegate = string_of(details, "delegate_name");
-        const char *actor_name = string_of(details, "actor_name");
+        const char *reason = json_string_at(details, "reason");
+        const char *behalf = json_string_at(details, "on_behalf_of");
+        const char *delegate = json_string_at(details, "delegate_name");
+        const char *actor_name = json_string_at(details, "actor_name");
         json_t *revision = json_object_get(details, "revision");
         json_t *to = json_object_get(details, "to_revision");
 
-        const char *type = string_of(details, "type");
+        const char *type = json_string_at(details, "type");
         json_t *http_status = json_object_get(details, "http_status");
-        const char *error = string_of(details, "error");
+        const char *error = json_string_at(details, "error");
 
         if (action && strcmp(action, "delivery.attempt") == 0 && type)
             snprintf(summary, sizeof summary, "%s, %s%s%s", type,
@@ -353,8 +348,9 @@ static json_t *timeline_build(const json_t *events)
         json_array_append_new(
             list,
             json_pack("{s:O, s:s, s:s, s:s}", "at", json_object_get(event, "at"), "actor",
-                      actor_name ? actor_name
-                                 : (string_of(event, "actor") ? string_of(event, "actor") : ""),
+                      actor_name
+                          ? actor_name
+                          : (json_string_at(event, "actor") ? json_string_at(event, "actor") : ""),
                       "action", action_label(action ? action : ""), "summary", summary));
     }
     return list;
@@ -370,31 +366,33 @@ static struct draft_actor actor_of(const struct session_identity *user)
 static void draft_view_build(json_t *draft)
 {
     const json_t *flags = json_object_get(draft, "flags");
-    const char *title = string_of(draft, "title");
-    const char *body = string_of(draft, "body");
-    const char *state = string_of(draft, "state");
+    const char *title = json_string_at(draft, "title");
+    const char *body = json_string_at(draft, "body");
+    const char *state = json_string_at(draft, "state");
     char age[32], target[300];
     char *masked = body ? text_mask_secrets(body, flags, "body") : NULL;
     char *preview = masked ? render_markdown_safe(masked, strlen(masked)) : NULL;
 
     age_label(json_integer_value(json_object_get(draft, "age_seconds")), age, sizeof age);
-    if (string_of(draft, "topic_id"))
-        snprintf(target, sizeof target, "Reply in topic %s%s%s", string_of(draft, "topic_id"),
-                 string_of(draft, "reply_to_post_id") ? ", to post " : "",
-                 string_of(draft, "reply_to_post_id") ? string_of(draft, "reply_to_post_id") : "");
+    if (json_string_at(draft, "topic_id"))
+        snprintf(target, sizeof target, "Reply in topic %s%s%s", json_string_at(draft, "topic_id"),
+                 json_string_at(draft, "reply_to_post_id") ? ", to post " : "",
+                 json_string_at(draft, "reply_to_post_id")
+                     ? json_string_at(draft, "reply_to_post_id")
+                     : "");
     else
         snprintf(target, sizeof target, "New topic in %s",
-                 string_of(draft, "category") ? string_of(draft, "category") : "?");
+                 json_string_at(draft, "category") ? json_string_at(draft, "category") : "?");
     json_object_set_new(draft, "age_label", json_string(age));
     {
         /* the forum's post URL becomes a link only when it is a plain web address */
-        const char *post_url = string_of(draft, "post_url");
+        const char *post_url = json_string_at(draft, "post_url");
         if (post_url &&
             (strncmp(post_url, "https://", 8) == 0 || strncmp(post_url, "http://", 7) == 0))
             json_object_set_new(draft, "post_href", json_string(post_url));
     }
     json_object_set_new(draft, "target_label", json_string(target));
-    json_object_set_new(draft, "is_new_topic", json_boolean(!string_of(draft, "topic_id")));
+    json_object_set_new(draft, "is_new_topic", json_boolean(!json_string_at(draft, "topic_id")));
     json_object_set_new(draft, "state_label", json_string(state_label(state ? state : "")));
     json_object_set_new(draft, "is_pending", json_boolean(state && !strcmp(state, "pending")));
     json_object_set_new(draft, "preview_html", json_string(preview ? preview : ""));
@@ -465,7 +463,7 @@ static enum MHD_Result draft_page_reply(struct request *request, unsigned status
                                         const struct draft_notice *notice, json_t *form)
 {
     json_t *data;
-    const char *title = string_of(draft, "title");
+    const char *title = json_string_at(draft, "title");
     char page_title[1300]; /* a title is at most 300 code points */
 
     /* copied before draft_view_build() replaces the draft's strings; the window title cannot
@@ -482,9 +480,10 @@ static enum MHD_Result draft_page_reply(struct request *request, unsigned status
         return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
     }
     json_object_set_new(data, "can_coapprove", json_boolean(access->coapprove));
-    json_object_set_new(data, "can_retry",
-                        json_boolean(access->retry_delivery && string_of(draft, "state") &&
-                                     strcmp(string_of(draft, "state"), "release_failed") == 0));
+    json_object_set_new(
+        data, "can_retry",
+        json_boolean(access->retry_delivery && json_string_at(draft, "state") &&
+                     strcmp(json_string_at(draft, "state"), "release_failed") == 0));
     if (access->as_moderator)
         json_object_set_new(data, "read_only_notice",
                             json_string("You are reading this draft as a moderator. Only its "
@@ -519,16 +518,6 @@ static json_t *draft_fetch(const char *id, enum db_status *status)
     return draft;
 }
 
-static enum MHD_Result reply_db_failure(struct request *request, enum db_status status)
-{
-    if (status == DB_UNAVAILABLE) {
-        http_reply_header(request, "Retry-After", "5");
-        return page_reply_error(request, 503, "Database unavailable",
-                                "agentgate cannot reach its database. Try again in a moment.");
-    }
-    return page_reply_error(request, 500, "Something went wrong", "The request failed.");
-}
-
 enum MHD_Result draft_pages_index(struct request *request)
 {
     const struct session_identity *user = auth_user(request);
@@ -543,20 +532,20 @@ enum MHD_Result draft_pages_index(struct request *request)
     db = db_thread_connection();
     status = db ? drafts_list_for_user(db, user->forum, user->user_id, &text) : DB_UNAVAILABLE;
     if (status != DB_OK)
-        return reply_db_failure(request, status);
+        return page_reply_db_failure(request, status);
     drafts = json_loads(text ? text : "[]", 0, NULL);
     free(text);
     pending = json_array();
     decided = json_array();
     json_array_foreach(drafts, index, item)
     {
-        const char *state = string_of(item, "state");
+        const char *state = json_string_at(item, "state");
         char age[32];
         age_label(json_integer_value(json_object_get(item, "age_seconds")), age, sizeof age);
         json_object_set_new(item, "age_label", json_string(age));
         json_object_set_new(item, "state_label", json_string(state_label(state ? state : "")));
         json_object_set_new(item, "target_label",
-                            json_string(string_of(item, "topic_id") ? "reply" : "new topic"));
+                            json_string(json_string_at(item, "topic_id") ? "reply" : "new topic"));
         json_array_append(state && strcmp(state, "pending") == 0 ? pending : decided, item);
     }
     json_decref(drafts);
@@ -583,7 +572,8 @@ enum MHD_Result draft_pages_show(struct request *request)
         return page_reply_not_found(request);
     draft = draft_fetch(id, &status);
     if (!draft)
-        return status == DB_OK ? page_reply_not_found(request) : reply_db_failure(request, status);
+        return status == DB_OK ? page_reply_not_found(request)
+                               : page_reply_db_failure(request, status);
     parties = draft_parties_from_json(draft);
     actor = actor_of(user);
     access = draft_access_for(&actor, &parties);
@@ -595,7 +585,7 @@ enum MHD_Result draft_pages_show(struct request *request)
         struct db_connection *db = db_thread_connection();
         if (!db || drafts_audit_view(db, id, user->forum, user->user_id, user->username) != DB_OK) {
             json_decref(draft);
-            return reply_db_failure(request, db ? DB_FAILED : DB_UNAVAILABLE);
+            return page_reply_db_failure(request, db ? DB_FAILED : DB_UNAVAILABLE);
         }
     }
     return draft_page_reply(request, 200, draft, &access, NULL, NULL);
@@ -674,7 +664,7 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
         status = db ? drafts_coapprove(db, id, user->forum, user->user_id, user->username, &result)
                     : DB_UNAVAILABLE;
         if (status != DB_OK)
-            return reply_db_failure(request, status);
+            return page_reply_db_failure(request, status);
         if (result.outcome == DRAFT_FORBIDDEN)
             return page_reply_error(request, 403, "Not yours to co-approve",
                                     "A second approver is a moderator other than the invoker, the "
@@ -693,7 +683,7 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
         status = db ? outbox_retry_draft(db, id, user->username, outcome, sizeof outcome)
                     : DB_UNAVAILABLE;
         if (status != DB_OK)
-            return reply_db_failure(request, status);
+            return page_reply_db_failure(request, status);
         if (strcmp(outcome, "retried") != 0)
             return page_reply_error(request, 409, "Nothing to retry",
                                     "This draft's release has not failed.");
@@ -736,7 +726,7 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
     case ACTION_EDIT: {
         const char *body = form_get(form, "body");
         const char *title = form_get(form, "title");
-        bool new_topic = !string_of(draft, "topic_id");
+        bool new_topic = !json_string_at(draft, "topic_id");
         char *diff_text;
         json_t *diff, *summary;
         size_t added = 0, deleted = 0;
@@ -752,14 +742,15 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
             notice.message = "A new topic needs a title of at most 300 characters.";
             return draft_page_reply(request, 400, draft, access, &notice, echo);
         }
-        diff = text_diff_lines(string_of(draft, "body"), body);
+        diff = text_diff_lines(json_string_at(draft, "body"), body);
         text_diff_count(diff, &added, &deleted);
         summary = json_pack("{s:I, s:I, s:o}", "added", (json_int_t)added, "deleted",
                             (json_int_t)deleted, "lines", diff ? diff : json_array());
-        if (new_topic && string_of(draft, "title") && strcmp(string_of(draft, "title"), title))
+        if (new_topic && json_string_at(draft, "title") &&
+            strcmp(json_string_at(draft, "title"), title))
             json_object_set_new(
                 summary, "title",
-                json_pack("{s:s, s:s}", "from", string_of(draft, "title"), "to", title));
+                json_pack("{s:s, s:s}", "from", json_string_at(draft, "title"), "to", title));
         diff_text = json_dumps(summary, JSON_COMPACT);
         json_decref(summary);
         {
@@ -796,7 +787,7 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
     if (status != DB_OK) {
         json_decref(echo);
         json_decref(draft);
-        return reply_db_failure(request, status);
+        return page_reply_db_failure(request, status);
     }
     switch (result.outcome) {
     case DRAFT_CHANGED:
@@ -817,7 +808,7 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
         json_decref(draft);
         if (!fresh) {
             json_decref(echo);
-            return reply_db_failure(request, reload_status);
+            return page_reply_db_failure(request, reload_status);
         }
         notice.message = "This draft changed since you opened it. Review the new revision "
                          "below before deciding.";
@@ -830,7 +821,7 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
         json_decref(draft);
         if (!fresh) {
             json_decref(echo);
-            return reply_db_failure(request, reload_status);
+            return page_reply_db_failure(request, reload_status);
         }
         reread.decide = false;
         reread.delegate = false;
@@ -887,7 +878,8 @@ static enum MHD_Result draft_pages_action(struct request *request, enum draft_ac
     draft = draft_fetch(id, &status);
     if (!draft) {
         form_free(&form);
-        return status == DB_OK ? page_reply_not_found(request) : reply_db_failure(request, status);
+        return status == DB_OK ? page_reply_not_found(request)
+                               : page_reply_db_failure(request, status);
     }
     parties = draft_parties_from_json(draft);
     actor = actor_of(user);

@@ -337,12 +337,6 @@ static char *filters_query_string(const struct history_query *query)
     return out;
 }
 
-static const char *string_of(const json_t *object, const char *key)
-{
-    const json_t *value = json_object_get(object, key);
-    return json_is_string(value) ? json_string_value(value) : NULL;
-}
-
 /* The label shown for a draft state (the state itself if unknown). */
 static const char *state_label(const char *state)
 {
@@ -360,19 +354,19 @@ static void rows_decorate(json_t *rows)
 
     json_array_foreach(rows, index, row)
     {
-        const char *state = string_of(row, "state");
-        const char *created = string_of(row, "created_at");
-        const char *title = string_of(row, "title");
+        const char *state = json_string_at(row, "state");
+        const char *created = json_string_at(row, "created_at");
+        const char *title = json_string_at(row, "title");
         char when[24] = "", target[300];
 
         /* "2026-11-24T10:00:00Z" shown as "2026-11-24 10:00" */
         if (created && strlen(created) >= 16)
             snprintf(when, sizeof when, "%.10s %.5s", created, created + 11);
-        if (string_of(row, "topic_id"))
-            snprintf(target, sizeof target, "reply in topic %s", string_of(row, "topic_id"));
+        if (json_string_at(row, "topic_id"))
+            snprintf(target, sizeof target, "reply in topic %s", json_string_at(row, "topic_id"));
         else
             snprintf(target, sizeof target, "new topic in %s",
-                     string_of(row, "category") ? string_of(row, "category") : "?");
+                     json_string_at(row, "category") ? json_string_at(row, "category") : "?");
         json_object_set_new(row, "created_label", json_string(when));
         json_object_set_new(row, "state_label", json_string(state_label(state)));
         json_object_set_new(row, "target_label", json_string(target));
@@ -436,7 +430,7 @@ static bool chart_compute(struct db_connection *db, const char *forum, char **da
         if (day_count == sizeof days / sizeof days[0])
             break;
         snprintf(days[day_count].day, sizeof days[day_count].day, "%s",
-                 string_of(item, "day") ? string_of(item, "day") : "");
+                 json_string_at(item, "day") ? json_string_at(item, "day") : "");
         days[day_count].held = (long)json_integer_value(json_object_get(item, "held"));
         days[day_count].approved = (long)json_integer_value(json_object_get(item, "approved"));
         days[day_count].rejected = (long)json_integer_value(json_object_get(item, "rejected"));
@@ -446,15 +440,16 @@ static bool chart_compute(struct db_connection *db, const char *forum, char **da
     {
         if (agent_count == sizeof agents / sizeof agents[0])
             break;
-        agents[agent_count].id = string_of(item, "id");
-        agents[agent_count].name = string_of(item, "name");
+        agents[agent_count].id = json_string_at(item, "id");
+        agents[agent_count].name = json_string_at(item, "name");
         agents[agent_count].decisions =
             (long)json_integer_value(json_object_get(item, "decisions"));
         agents[agent_count].median_seconds =
             json_number_value(json_object_get(item, "median_seconds"));
         agent_count++;
     }
-    snprintf(as_of, as_of_size, "%s", string_of(data, "as_of") ? string_of(data, "as_of") : "");
+    snprintf(as_of, as_of_size, "%s",
+             json_string_at(data, "as_of") ? json_string_at(data, "as_of") : "");
     *daily_svg = history_chart_daily_svg(days, day_count);
     *agents_svg = history_chart_agents_svg(agents, agent_count);
     json_decref(data); /* after drawing: the agents borrow their strings from it */
@@ -535,16 +530,6 @@ static json_t *chart_get(struct db_connection *db, const char *forum)
 /* --- the page --- */
 
 /* 503 (with Retry-After) when the database is unreachable, else 500, as pages. */
-static enum MHD_Result reply_db_failure(struct request *request, enum db_status status)
-{
-    if (status == DB_UNAVAILABLE) {
-        http_reply_header(request, "Retry-After", "5");
-        return page_reply_error(request, 503, "Database unavailable",
-                                "agentgate cannot reach its database. Try again in a moment.");
-    }
-    return page_reply_error(request, 500, "Something went wrong", "The request failed.");
-}
-
 /*
  * Renders history.html: the filter form with `query`'s values, `rows` (stolen; up to one more
  * than a page, which only says there is an older page), the chart (stolen, may be NULL) and
@@ -604,7 +589,8 @@ static enum MHD_Result history_reply(struct request *request, unsigned status,
             json_object_set_new(data, "newest_href", json_string(link));
         }
         if (more) {
-            const char *cursor = string_of(json_array_get(rows, HISTORY_PAGE_SIZE - 1), "cursor");
+            const char *cursor =
+                json_string_at(json_array_get(rows, HISTORY_PAGE_SIZE - 1), "cursor");
             char *encoded = cursor ? form_url_encode(cursor) : NULL;
             if (encoded) {
                 snprintf(link, link_size, "/history?%s%safter=%s", filters, *filters ? "&" : "",
@@ -639,12 +625,12 @@ enum MHD_Result history_pages_list(struct request *request)
     db = db_thread_connection();
     status = db ? history_page(db, &filter, HISTORY_PAGE_SIZE + 1, &text) : DB_UNAVAILABLE;
     if (status != DB_OK)
-        return reply_db_failure(request, status);
+        return page_reply_db_failure(request, status);
     rows = json_loads(text ? text : "[]", 0, NULL);
     free(text);
     if (!json_is_array(rows)) {
         json_decref(rows);
-        return reply_db_failure(request, DB_FAILED);
+        return page_reply_db_failure(request, DB_FAILED);
     }
     return history_reply(request, 200, user, &query, rows, chart_get(db, user->forum));
 }

@@ -261,3 +261,9 @@ bool json_spec_check(const json_t *root, const struct agentgate_json_field *fiel
     }
     return true;
 }
+
+const char *json_string_at(const json_t *object, const char *key)
+{
+    const json_t *value = json_object_get(object, key);
+    return json_is_string(value) ? json_string_value(value) : NULL;
+}

@@ -34,6 +34,9 @@ bool json_spec_check(const json_t *root, const struct agentgate_json_field *fiel
 /* Number of Unicode code points in a valid UTF-8 string. */
 size_t utf8_length(const char *text);
 
+/* The string at `key` of `object`, or NULL when absent or not a string (borrowed). */
+const char *json_string_at(const json_t *object, const char *key);
+
 /* Fills a failure record; `field` may be NULL. */
 void failure_set(struct agentgate_failure *failure, int status, const char *code, const char *field,
                  const char *message);

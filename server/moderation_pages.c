@@ -30,16 +30,6 @@
 #define REASON_MAX 500
 #define BULK_MAX   500
 
-static enum MHD_Result reply_db_failure(struct request *request, enum db_status status)
-{
-    if (status == DB_UNAVAILABLE) {
-        http_reply_header(request, "Retry-After", "5");
-        return page_reply_error(request, 503, "Database unavailable",
-                                "agentgate cannot reach its database. Try again in a moment.");
-    }
-    return page_reply_error(request, 500, "Something went wrong", "The request failed.");
-}
-
 /* Notices shown after a change: fixed texts chosen by a code, never echoing the request. */
 static const char *notice_text(const char *code)
 {
@@ -75,7 +65,7 @@ enum MHD_Result moderation_agents_page(struct request *request)
         status = moderation_killswitch(db, &switch_text);
     if (status != DB_OK) {
         free(agents_text);
-        return reply_db_failure(request, status);
+        return page_reply_db_failure(request, status);
     }
     agents = json_loads(agents_text, 0, NULL);
     killswitch = json_loads(switch_text, 0, NULL);
@@ -179,7 +169,7 @@ static enum MHD_Result agent_change(struct request *request, bool pause)
              pause ? "paused" : "resumed", user->user_id, revoked);
     form_free(&form);
     if (status != DB_OK)
-        return reply_db_failure(request, status);
+        return page_reply_db_failure(request, status);
     return http_reply_redirect(request, 303,
                                pause ? "/agents?done=paused" : "/agents?done=resumed");
 }
@@ -222,7 +212,7 @@ enum MHD_Result moderation_killswitch_change(struct request *request)
     status = db ? agents_killswitch_set(db, engage, reason, actor, &was) : DB_UNAVAILABLE;
     form_free(&form);
     if (status != DB_OK)
-        return reply_db_failure(request, status);
+        return page_reply_db_failure(request, status);
     log_warn(request->id, "kill switch turned %s by %s", engage ? "ON" : "off", user->user_id);
     return http_reply_redirect(
         request, 303, engage ? "/agents?done=killswitch-on" : "/agents?done=killswitch-off");
@@ -283,7 +273,7 @@ enum MHD_Result moderation_bulk_action(struct request *request)
     free(ids);
     if (status != DB_OK) {
         form_free(&form);
-        return reply_db_failure(request, status);
+        return page_reply_db_failure(request, status);
     }
     log_info(request->id, "bulk %s by %s: %d of %zu draft(s) changed", action, user->user_id,
              changed, count);

@@ -73,3 +73,13 @@ enum MHD_Result page_reply_sign_in(struct request *request)
     free(encoded);
     return http_reply_redirect(request, 303, location);
 }
+
+enum MHD_Result page_reply_db_failure(struct request *request, enum db_status status)
+{
+    if (status == DB_UNAVAILABLE) {
+        http_reply_header(request, "Retry-After", "5");
+        return page_reply_error(request, 503, "Database unavailable",
+                                "agentgate cannot reach its database. Try again in a moment.");
+    }
+    return page_reply_error(request, 500, "Something went wrong", "The request failed.");
+}

@@ -22,6 +22,9 @@ enum MHD_Result page_reply_error(struct request *request, unsigned status, const
 /* The 404 page: the same whether a thing does not exist or the user may not see it. */
 enum MHD_Result page_reply_not_found(struct request *request);
 
+/* The page for a failed database call: 503 with Retry-After when unreachable, else 500. */
+enum MHD_Result page_reply_db_failure(struct request *request, enum db_status status);
+
 /* Redirects an anonymous visitor to sign in, returning afterwards to this page. */
 enum MHD_Result page_reply_sign_in(struct request *request);
 

@@ -51,60 +51,12 @@ static void discourse_fail(struct agentgate_failure *failure, const char *code, 
     va_end(args);
 }
 
-static bool all_digits(const char *text)
-{
-    if (!text || !*text)
-        return false;
-    for (; *text; text++)
-        if (*text < '0' || *text > '9')
-            return false;
-    return true;
-}
-
 /* An id as Discourse types it: a JSON integer when it is all digits (and fits), else the string. */
 static json_t *id_value(const char *text)
 {
-    if (all_digits(text) && strlen(text) <= 18)
+    if (agentgate_shared_all_digits(text) && strlen(text) <= 18)
         return json_integer(strtoll(text, NULL, 10));
     return json_string(text);
-}
-
-/*
- * Copies forum_url without its trailing slashes into `out`. Refuses what is not an absolute
- * http(s) URL a path can be appended to: control characters, spaces, a query or a fragment.
- */
-static bool base_url(const char *forum_url, char *out, size_t size)
-{
-    size_t scheme, length;
-
-    if (!forum_url)
-        return false;
-    if (strncmp(forum_url, "https://", 8) == 0)
-        scheme = 8;
-    else if (strncmp(forum_url, "http://", 7) == 0)
-        scheme = 7;
-    else
-        return false;
-    for (const char *c = forum_url; *c; c++)
-        if ((unsigned char)*c <= 0x20 || *c == 0x7f || *c == '?' || *c == '#')
-            return false;
-    length = strlen(forum_url);
-    while (length > scheme && forum_url[length - 1] == '/')
-        length--;
-    if (length <= scheme || length >= size) /* no host left, or too long */
-        return false;
-    memcpy(out, forum_url, length);
-    out[length] = '\0';
-    return true;
-}
-
-/* Header values must not carry CR, LF or other control characters (header injection). */
-static bool header_value_safe(const char *value)
-{
-    for (; *value; value++)
-        if ((unsigned char)*value < 0x20 || *value == 0x7f)
-            return false;
-    return true;
 }
 
 static bool add_header(struct agentgate_http_request *request, const char *name, const char *value,
@@ -112,7 +64,7 @@ static bool add_header(struct agentgate_http_request *request, const char *name,
 {
     int written;
 
-    if (!header_value_safe(value)) {
+    if (!agentgate_shared_header_value_safe(value)) {
         discourse_fail(failure, "invalid_header_value", "",
                        "the %s header value has control characters", name);
         return false;
@@ -158,7 +110,7 @@ discourse_prepare_release(const struct agentgate_host *host,
                        "forum %s has no release_api_key for the Discourse API", forum->name);
         return AGENTGATE_RELEASE_ERROR;
     }
-    if (!base_url(forum->forum_url, base, sizeof base)) {
+    if (!agentgate_shared_base_url(forum->forum_url, base, sizeof base)) {
         discourse_fail(failure, "invalid_forum_url", "",
                        "forum %s: forum_url is not an absolute http(s) URL without query",
                        forum->name);
@@ -186,7 +138,7 @@ discourse_prepare_release(const struct agentgate_host *host,
      * in the JSON body, so it cannot inject anything into the URL, but a non-numeric one can
      * never succeed: refuse it now rather than retry a doomed request for a day.
      */
-    if (topic_id && !all_digits(topic_id)) {
+    if (topic_id && !agentgate_shared_all_digits(topic_id)) {
         discourse_fail(failure, "invalid_topic_id", "post.topic_id",
                        "Discourse topic ids are numbers; this one is not");
         return AGENTGATE_RELEASE_ERROR;
@@ -237,7 +189,7 @@ static bool answer_number(const json_t *object, const char *key, char *out, size
 
     if (json_is_integer(value) && json_integer_value(value) >= 0)
         written = snprintf(out, size, "%lld", (long long)json_integer_value(value));
-    else if (json_is_string(value) && all_digits(json_string_value(value)))
+    else if (json_is_string(value) && agentgate_shared_all_digits(json_string_value(value)))
         written = snprintf(out, size, "%s", json_string_value(value));
     else
         return false;
@@ -307,7 +259,7 @@ static bool discourse_read_release_answer(const struct agentgate_forum_settings 
         if (post_id_size)
             snprintf(post_id, post_id_size, "%s", id);
         topic_slug = agentgate_shared_string(answer, "topic_slug");
-        if (post_url_size && base_url(forum->forum_url, base, sizeof base)) {
+        if (post_url_size && agentgate_shared_base_url(forum->forum_url, base, sizeof base)) {
             if (topic_slug && encode_segment(topic_slug, slug, sizeof slug) &&
                 answer_number(answer, "topic_id", topic, sizeof topic) &&
                 answer_number(answer, "post_number", number, sizeof number))

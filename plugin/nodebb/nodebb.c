@@ -55,60 +55,12 @@ static void nodebb_fail(struct agentgate_failure *failure, const char *code, con
     va_end(args);
 }
 
-static bool all_digits(const char *text)
-{
-    if (!text || !*text)
-        return false;
-    for (; *text; text++)
-        if (*text < '0' || *text > '9')
-            return false;
-    return true;
-}
-
 /* An id as NodeBB types it: a JSON number when it is all digits (and fits), else the string. */
 static json_t *id_value(const char *text)
 {
-    if (all_digits(text) && strlen(text) <= 15) /* exact in a JavaScript number */
+    if (agentgate_shared_all_digits(text) && strlen(text) <= 15) /* exact in a JavaScript number */
         return json_integer(strtoll(text, NULL, 10));
     return json_string(text);
-}
-
-/*
- * Copies forum_url without its trailing slashes into `out`. Refuses what is not an absolute
- * http(s) URL a path can be appended to: control characters, spaces, a query or a fragment.
- */
-static bool base_url(const char *forum_url, char *out, size_t size)
-{
-    size_t scheme, length;
-
-    if (!forum_url)
-        return false;
-    if (strncmp(forum_url, "https://", 8) == 0)
-        scheme = 8;
-    else if (strncmp(forum_url, "http://", 7) == 0)
-        scheme = 7;
-    else
-        return false;
-    for (const char *c = forum_url; *c; c++)
-        if ((unsigned char)*c <= 0x20 || *c == 0x7f || *c == '?' || *c == '#')
-            return false;
-    length = strlen(forum_url);
-    while (length > scheme && forum_url[length - 1] == '/')
-        length--;
-    if (length <= scheme || length >= size) /* no host left, or too long */
-        return false;
-    memcpy(out, forum_url, length);
-    out[length] = '\0';
-    return true;
-}
-
-/* Header values must not carry CR, LF or other control characters (header injection). */
-static bool header_value_safe(const char *value)
-{
-    for (; *value; value++)
-        if ((unsigned char)*value < 0x20 || *value == 0x7f)
-            return false;
-    return true;
 }
 
 static bool add_header(struct agentgate_http_request *request, const char *name, const char *value,
@@ -157,12 +109,12 @@ nodebb_prepare_release(const struct agentgate_host *host,
                     "forum %s has no release_api_key (a NodeBB API token)", forum->name);
         return AGENTGATE_RELEASE_ERROR;
     }
-    if (!header_value_safe(forum->release_api_key)) {
+    if (!agentgate_shared_header_value_safe(forum->release_api_key)) {
         nodebb_fail(failure, "invalid_release_api_key", "",
                     "forum %s: release_api_key has control characters", forum->name);
         return AGENTGATE_RELEASE_ERROR;
     }
-    if (!base_url(forum->forum_url, base, sizeof base)) {
+    if (!agentgate_shared_base_url(forum->forum_url, base, sizeof base)) {
         nodebb_fail(failure, "invalid_forum_url", "",
                     "forum %s: forum_url is not an absolute http(s) URL without query",
                     forum->name);
@@ -181,7 +133,7 @@ nodebb_prepare_release(const struct agentgate_host *host,
      * `_uid` picks the account a master token posts as; NodeBB reads it with parseInt, so an
      * id that is not a number would post as nobody. Refuse it here instead.
      */
-    if (!all_digits(agent_id) || strlen(agent_id) > 15) {
+    if (!agentgate_shared_all_digits(agent_id) || strlen(agent_id) > 15) {
         nodebb_fail(failure, "invalid_event", "agent.id",
                     "the agent's id must be its NodeBB user id (a number) for _uid");
         return AGENTGATE_RELEASE_ERROR;
@@ -198,7 +150,7 @@ nodebb_prepare_release(const struct agentgate_host *host,
          * else ("../users/1", "5?x=", "%2e%2e") could point the request, with the agent's
          * credentials, at another API route (path injection). NodeBB tids are numbers anyway.
          */
-        if (!all_digits(topic_id)) {
+        if (!agentgate_shared_all_digits(topic_id)) {
             json_decref(json);
             nodebb_fail(failure, "invalid_topic_id", "post.topic_id",
                         "NodeBB topic ids are numbers; refusing to put this one in the URL path");
@@ -317,7 +269,8 @@ static bool nodebb_read_release_answer(const struct agentgate_forum_settings *fo
         if (post_id_size && (written < 0 || (size_t)written >= post_id_size))
             post_id[0] = '\0';
         /* Only a numeric pid names a local post that /post/{pid} can show. */
-        if (post_url_size && all_digits(pid) && base_url(forum->forum_url, base, sizeof base)) {
+        if (post_url_size && agentgate_shared_all_digits(pid) &&
+            agentgate_shared_base_url(forum->forum_url, base, sizeof base)) {
             written = snprintf(post_url, post_url_size, "%s/post/%s", base, pid);
             if (written < 0 || (size_t)written >= post_url_size)
                 post_url[0] = '\0'; /* never hand on a cut URL */

@@ -25,4 +25,14 @@ AGENTGATE_HIDDEN bool agentgate_shared_read_answer(const struct agentgate_forum_
 /* The string at `key` of `object`, or NULL. */
 AGENTGATE_HIDDEN const char *agentgate_shared_string(const json_t *object, const char *key);
 
+/* True when `text` is one or more ASCII digits (safe in a URL path). */
+AGENTGATE_HIDDEN bool agentgate_shared_all_digits(const char *text);
+
+/* Copies forum_url without trailing slashes into `out`; false unless it is an absolute http(s)
+ * URL without query, fragment, spaces or control characters that fits. */
+AGENTGATE_HIDDEN bool agentgate_shared_base_url(const char *forum_url, char *out, size_t size);
+
+/* False when a header value carries CR, LF or another control character (header injection). */
+AGENTGATE_HIDDEN bool agentgate_shared_header_value_safe(const char *value);
+
 #endif
