@@ -13,17 +13,17 @@
 
 #include <curl/curl.h>
 
-#include "audit.h"
+#include "audit/audit.h"
 #include "config.h"
 #include "db/outbox.h"
-#include "delivery.h"
+#include "release/delivery.h"
 #include "db/agents.h"
 #include "db/db.h"
 #include "db/migrate.h"
-#include "handlers.h"
-#include "http.h"
+#include "web/handlers.h"
+#include "web/http.h"
 #include "log.h"
-#include "plugin_loader.h"
+#include "release/plugin_loader.h"
 #include "webhook_signature.h"
 
 #define EXIT_FAILED 1

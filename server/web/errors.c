@@ -1,0 +1,36 @@
+/* Lookup tables generated from the AGENTGATE_ERRORS list. */
+#include "web/errors.h"
+
+struct error_entry {
+    unsigned status;
+    const char *code;
+    const char *message;
+};
+
+static const struct error_entry error_table[ERR_COUNT] = {[ERR_NONE] = {200, "ok", "ok"},
+#define AGENTGATE_ERROR_ENTRY(id, status, code, message) [id] = {status, code, message},
+                                                          AGENTGATE_ERRORS(AGENTGATE_ERROR_ENTRY)
+#undef AGENTGATE_ERROR_ENTRY
+};
+
+static const struct error_entry *error_lookup(enum agentgate_error error)
+{
+    if ((unsigned)error >= ERR_COUNT)
+        return &error_table[ERR_INTERNAL];
+    return &error_table[error];
+}
+
+unsigned error_http_status(enum agentgate_error error)
+{
+    return error_lookup(error)->status;
+}
+
+const char *error_code(enum agentgate_error error)
+{
+    return error_lookup(error)->code;
+}
+
+const char *error_message(enum agentgate_error error)
+{
+    return error_lookup(error)->message;
+}
