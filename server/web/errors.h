@@ -51,6 +51,10 @@ enum agentgate_error {
         ERR_COUNT
 };
 
+/* The error whose snake_case code is `code` (as an adapter reports it in a failure), or
+ * ERR_INTERNAL when the registry has no such code. */
+enum agentgate_error error_from_code(const char *code);
+
 /* The HTTP status, code and message of an error; never NULL. */
 unsigned error_http_status(enum agentgate_error error);
 const char *error_code(enum agentgate_error error);

@@ -47,6 +47,15 @@ static long long clock_ms(void)
     return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+void *http_request_state(struct request *request, void *state, void (*state_free)(void *state))
+{
+    if (request->state_free)
+        request->state_free(request->state); /* a handler that replaces its state */
+    request->state = state;
+    request->state_free = state ? state_free : NULL;
+    return state;
+}
+
 const char *http_header(const struct request *request, const char *name)
 {
     return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
@@ -155,6 +164,15 @@ enum MHD_Result http_reply_error(struct request *request, enum agentgate_error e
         log_warn(request->id, "%s %s -> %u %s", request->method, request->path, status,
                  error_code(error));
     return http_reply_json(request, status, body);
+}
+
+enum MHD_Result http_reply_failure(struct request *request, const struct agentgate_failure *failure)
+{
+    enum agentgate_error error = error_from_code(failure->code);
+    /* an adapter's own code: the request was refused for a reason the adapter states */
+    if (error == ERR_INTERNAL)
+        error = ERR_INVALID_FIELD;
+    return http_reply_error(request, error, failure->field, failure->message);
 }
 
 /* Matches `path` against `pattern`, capturing {} segments. */
@@ -425,6 +443,8 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
              termination == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
     if (request->pending_response)
         MHD_destroy_response(request->pending_response);
+    if (request->state_free)
+        request->state_free(request->state);
     free(request->user);
     sodium_memzero(request->session_token, sizeof request->session_token);
     free(request->body);

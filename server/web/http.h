@@ -3,10 +3,11 @@
  * one request context per request, and every reply built here.
  *
  * Request lifetime: a struct request is allocated on libmicrohttpd's first
- * callback for a request and freed only in the completion callback; handlers
- * hang their state on it and never free it. A handler is called once, after
- * the whole body has arrived, and must queue exactly one reply through the
- * http_reply_* functions.
+ * callback for a request and freed only in the completion callback, which
+ * also calls the handler's state cleanup once (http_request_state). Handlers
+ * hang what they allocate on the request and never free on error paths. A
+ * handler is called once, after the whole body has arrived, and must queue
+ * exactly one reply through the http_reply_* functions.
  *
  * Threads: a few HTTP threads (epoll) read requests, check limits and answer
  * what the headers alone decide; then the connection is suspended and the
@@ -31,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "agentgate/plugin.h"
 #include "config.h"
 #include "db/sessions.h"
 #include "web/errors.h"
@@ -87,6 +89,9 @@ struct request {
     struct request *next_job;
     char method[16];
     char path[256];
+    /* The handler's state and its cleanup, called once from the completion callback. */
+    void *state;
+    void (*state_free)(void *state);
 };
 
 struct server {
@@ -100,6 +105,11 @@ int http_start(struct server *server, const struct route *routes, size_t route_c
                size_t error_size) __attribute__((warn_unused_result));
 void http_stop(struct server *server);
 
+/* Hangs `state` on the request: `state_free(state)` runs once, when the request is complete,
+ * whatever the handler answered. Returns `state` (NULL when it is NULL: out of memory). A
+ * request holds one state; handlers keep everything they allocate in it. */
+void *http_request_state(struct request *request, void *state, void (*state_free)(void *state));
+
 /* A request header, or NULL. */
 const char *http_header(const struct request *request, const char *name);
 
@@ -107,6 +117,10 @@ const char *http_header(const struct request *request, const char *name);
 enum MHD_Result http_reply_json(struct request *request, unsigned status, json_t *body);
 enum MHD_Result http_reply_error(struct request *request, enum agentgate_error error,
                                  const char *field, const char *message);
+/* The error answer for a failure a JSON spec check or an adapter reported: its code (through
+ * the registry, so the status is the registry's), field and message. */
+enum MHD_Result http_reply_failure(struct request *request,
+                                   const struct agentgate_failure *failure);
 /* Sends `text` with `content_type`, copying it. */
 enum MHD_Result http_reply_text(struct request *request, unsigned status, const char *content_type,
                                 const char *text, size_t length);
