@@ -102,7 +102,7 @@ enum MHD_Result auth_pages_login(struct request *request)
         return http_reply_redirect(request, 303, location);
     }
     if (config->auth == AUTH_PROXY)
-        return page_reply_error(request, 401, "Sign in through your proxy",
+        return page_reply_error(request, ERR_PROXY_SIGN_IN,
                                 "This agentgate takes your identity from the authenticating "
                                 "proxy in front of it. Open it through that proxy.");
     forum = forum_for_login(request);
@@ -119,8 +119,7 @@ enum MHD_Result auth_pages_login(struct request *request)
         db ? sessions_nonce_store(db, nonce_hash, forum->name, return_to, NONCE_LIFETIME_SECONDS)
            : DB_UNAVAILABLE;
     if (status != DB_OK) {
-        http_reply_header(request, "Retry-After", "5");
-        return page_reply_error(request, 503, "Database unavailable",
+        return page_reply_error(request, ERR_DATABASE_UNAVAILABLE,
                                 "agentgate cannot reach its database. Try again in a moment.");
     }
     {
@@ -153,7 +152,7 @@ enum MHD_Result auth_pages_login(struct request *request)
 static enum MHD_Result sso_refuse(struct request *request, const char *why)
 {
     log_warn(request->id, "sign-in refused: %s", why);
-    return page_reply_error(request, 403, "Sign-in refused",
+    return page_reply_error(request, ERR_SIGN_IN_REFUSED,
                             "The sign-in answer was not valid (expired, used already, or not "
                             "signed by your forum). Start again from the sign-in page.");
 }
@@ -250,8 +249,7 @@ enum MHD_Result auth_pages_sso(struct request *request)
     if (!db || sessions_nonce_consume(db, nonce_hash, forum_name, sizeof forum_name, return_to,
                                       sizeof return_to, &found) != DB_OK) {
         form_free(&fields);
-        http_reply_header(request, "Retry-After", "5");
-        return page_reply_error(request, 503, "Database unavailable", "Try again in a moment.");
+        return page_reply_error(request, ERR_DATABASE_UNAVAILABLE, "Try again in a moment.");
     }
     if (!found || strcmp(forum_name, forum->name) != 0) {
         form_free(&fields);
@@ -270,8 +268,7 @@ enum MHD_Result auth_pages_sso(struct request *request)
     snprintf(who.method, sizeof who.method, "sso");
     form_free(&fields);
     if (auth_session_start(request, &who) != DB_OK) {
-        http_reply_header(request, "Retry-After", "5");
-        return page_reply_error(request, 503, "Database unavailable", "Try again in a moment.");
+        return page_reply_error(request, ERR_DATABASE_UNAVAILABLE, "Try again in a moment.");
     }
     log_info(request->id, "signed in: forum=%s user=%s%s", who.forum, who.user_id,
              who.is_moderator ? " (moderator)" : "");
@@ -310,11 +307,11 @@ enum MHD_Result auth_pages_dev_sign_in(struct request *request)
     if (config->auth != AUTH_DEV)
         return page_reply_not_found(request);
     if (!auth_origin_valid(request))
-        return page_reply_error(request, 403, "Refused",
+        return page_reply_error(request, ERR_FOREIGN_ORIGIN,
                                 "This form was not sent from agentgate's own page.");
     if (!form_parse(request->body, request->body_length, &form)) {
         form_free(&form);
-        return page_reply_error(request, 400, "Bad form", "The form could not be read.");
+        return page_reply_error(request, ERR_BAD_FORM, "The form could not be read.");
     }
     forum_name = form_get(&form, "forum");
     user_id = form_get(&form, "user_id");
@@ -326,7 +323,7 @@ enum MHD_Result auth_pages_dev_sign_in(struct request *request)
         (username && strlen(username) > 128) || (name && strlen(name) > 256) ||
         (groups && strlen(groups) > 1000)) {
         form_free(&form);
-        return page_reply_error(request, 400, "Bad form",
+        return page_reply_error(request, ERR_BAD_FORM,
                                 "Pick a forum and give a user id (at most 128 characters).");
     }
     memset(&who, 0, sizeof who);
@@ -340,8 +337,7 @@ enum MHD_Result auth_pages_dev_sign_in(struct request *request)
     return_to_clean(form_get(&form, "return_to"), return_to, sizeof return_to);
     form_free(&form);
     if (auth_session_start(request, &who) != DB_OK) {
-        http_reply_header(request, "Retry-After", "5");
-        return page_reply_error(request, 503, "Database unavailable", "Try again in a moment.");
+        return page_reply_error(request, ERR_DATABASE_UNAVAILABLE, "Try again in a moment.");
     }
     return http_reply_redirect(request, 303, return_to);
 }
@@ -351,12 +347,12 @@ enum MHD_Result auth_pages_logout(struct request *request)
     struct form form;
 
     if (!auth_origin_valid(request))
-        return page_reply_error(request, 403, "Refused",
+        return page_reply_error(request, ERR_FOREIGN_ORIGIN,
                                 "This form was not sent from agentgate's own page.");
     if (!form_parse(request->body, request->body_length, &form) || !auth_user(request) ||
         !auth_csrf_valid(request, form_get(&form, "csrf"))) {
         form_free(&form);
-        return page_reply_error(request, 403, "Refused",
+        return page_reply_error(request, ERR_CSRF_INVALID,
                                 "The form's security token is missing or stale.");
     }
     form_free(&form);
