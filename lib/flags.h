@@ -48,8 +48,9 @@ void flags_ruleset_free(struct flags_ruleset *ruleset);
 size_t flags_ruleset_rule_count(const struct flags_ruleset *ruleset, const char *family);
 
 /* Scans every rule's examples (match, no_match, match_critical, match_warning, match_info)
- * against the whole set. Returns the number of failing examples, describing the first in
- * `error` ("rules/secret.rules:12: [secret.x] example 2 …"); -1 on memory failure. */
+ * against the whole set. Returns the number of failing examples, describing them in `error`
+ * one a line, as many as fit ("rules/secret.rules:12: [secret.x] match example 2 gives no
+ * flag: …"); -1 on memory failure. */
 int flags_ruleset_check_examples(const struct flags_ruleset *ruleset, char *error,
                                  size_t error_size);
 

@@ -67,6 +67,23 @@ bool flag_words_in(const char *text, size_t from, size_t to, const struct flag_t
     return false;
 }
 
+size_t flag_words_last(const char *text, size_t from, size_t to,
+                       const struct flag_text_list *words)
+{
+    size_t last = 0;
+    for (size_t i = 0; i < words->count; i++) {
+        size_t at = from;
+        const char *hit;
+        while (at < to && (hit = find_word(text, at, to, words->items[i]))) {
+            size_t end = (size_t)(hit - text) + strlen(words->items[i]);
+            if (end > last)
+                last = end;
+            at = (size_t)(hit - text) + 1;
+        }
+    }
+    return last;
+}
+
 /* ---------------------------------------------------------------------- Markdown ---- */
 
 static const struct {

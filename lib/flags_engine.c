@@ -507,13 +507,21 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
         return FLAG_NONE;
     if (r->address == ADDRESS_PUBLIC && !flag_address_public(value, value_length))
         return FLAG_NONE;
-    if (r->near.count > 0 || r->not_near.count > 0) {
+    if (r->near_bytes > 0) {
         size_t from = m->start > r->near_bytes ? m->start - r->near_bytes : 0;
         size_t to = s->length - m->end > r->near_bytes ? m->end + r->near_bytes : s->length;
         if (r->near.count > 0 && !flag_words_in(s->text, from, to, &r->near))
             return FLAG_NONE;
         if (r->not_near.count > 0 && flag_words_in(s->text, from, to, &r->not_near))
             return FLAG_NONE;
+        /* "egress { cidr_blocks = [0.0.0.0/0] }": the nearest cue before decides. */
+        if (r->unless_after.count > 0 &&
+            flag_words_last(s->text, from, m->start, &r->unless_after) >
+                flag_words_last(s->text, from, m->start, &r->near))
+            return FLAG_NONE;
+        if (r->critical_near.count > 0 && severity >= FLAG_WARNING &&
+            flag_words_in(s->text, from, to, &r->critical_near))
+            severity = FLAG_CRITICAL;
     }
     const struct flag_markdown *md = NULL;
     if (r->where != WHERE_ANY || r->languages || r->advice_against) {
@@ -563,8 +571,9 @@ static int compare_candidates(const void *a, const void *b)
     return x->end < y->end ? -1 : x->end > y->end;
 }
 
-/* Keeps one flag where flags of the same family overlap: the most severe, then the one of
- * the rule listed first (rule files list specific rules before generic ones). */
+/* Keeps one flag where flags of the same family overlap: the one of the rule listed first
+ * (rule files list specific rules before generic ones: a Stripe test key stays a test key
+ * even though it also reads as "KEY=value"), then the most severe. */
 static size_t merge_overlaps(const struct flags_ruleset *rs, struct candidate *c, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -574,8 +583,8 @@ static size_t merge_overlaps(const struct flags_ruleset *rs, struct candidate *c
             if (c[j].severity == FLAG_NONE ||
                 rs->file.rules[c[j].rule].family != rs->file.rules[c[i].rule].family)
                 continue;
-            bool keep_j = c[j].severity > c[i].severity ||
-                          (c[j].severity == c[i].severity && c[j].rule < c[i].rule);
+            bool keep_j = c[j].rule < c[i].rule ||
+                          (c[j].rule == c[i].rule && c[j].severity > c[i].severity);
             if (keep_j) {
                 c[i].severity = FLAG_NONE;
                 break;
@@ -799,9 +808,10 @@ int flag_ruleset_check_examples_of(const struct flags_ruleset *rs, const char *s
                     break;
                 }
                 if (!ok) {
-                    if (failures == 0)
-                        say(error, error_size, "%s: [%s] %s example %zu gives %s: %s",
-                            rule->source, rule->code, kinds[k].key, i + 1,
+                    size_t used = error ? strlen(error) : 0;
+                    if (error && used + 1 < error_size)
+                        say(error + used, error_size - used, "%s%s: [%s] %s example %zu gives %s: %s",
+                            failures ? "\n" : "", rule->source, rule->code, kinds[k].key, i + 1,
                             got == FLAG_NONE ? "no flag" : flag_severity_name(got), example);
                     failures++;
                 }

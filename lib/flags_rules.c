@@ -76,7 +76,8 @@ static void rule_free(struct flag_rule *rule)
     free(rule->code);
     free(rule->message);
     free(rule->source);
-    struct flag_text_list *lists[] = {&rule->patterns,       &rule->near,          &rule->not_near,
+    struct flag_text_list *lists[] = {&rule->unless_after,   &rule->critical_near,
+                                      &rule->patterns,       &rule->near,          &rule->not_near,
                                       &rule->allow,          &rule->match,         &rule->no_match,
                                       &rule->match_critical, &rule->match_warning, &rule->match_info};
     for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
@@ -255,7 +256,9 @@ enum single_key {
     KEY_COUNT,
     KEY_BULK,
     KEY_NEAR,
-    KEY_NOT_NEAR
+    KEY_NOT_NEAR,
+    KEY_UNLESS_AFTER,
+    KEY_CRITICAL_NEAR
 };
 
 static int once(struct parser *p, enum single_key key, const char *name)
@@ -339,6 +342,11 @@ static int rule_key(struct parser *p, const char *key, const char *value)
         return once(p, KEY_NEAR, key) != 0 ? -1 : parse_words(p, value, &r->near);
     if (strcmp(key, "not_near") == 0)
         return once(p, KEY_NOT_NEAR, key) != 0 ? -1 : parse_words(p, value, &r->not_near);
+    if (strcmp(key, "unless_after") == 0)
+        return once(p, KEY_UNLESS_AFTER, key) != 0 ? -1 : parse_words(p, value, &r->unless_after);
+    if (strcmp(key, "critical_near") == 0)
+        return once(p, KEY_CRITICAL_NEAR, key) != 0 ? -1
+                                                    : parse_words(p, value, &r->critical_near);
     if (strcmp(key, "near_bytes") == 0) {
         if (once(p, KEY_NEAR_BYTES, key) != 0)
             return -1;
@@ -467,7 +475,9 @@ static int rule_finish(struct parser *p)
                  r->match_info.count ==
              0)
         rc = fail(p, "[%s] has no example that must match (match = …)", r->code);
-    else if ((r->near.count > 0 || r->not_near.count > 0) && r->near_bytes == 0)
+    else if ((r->near.count > 0 || r->not_near.count > 0 || r->unless_after.count > 0 ||
+              r->critical_near.count > 0) &&
+             r->near_bytes == 0)
         r->near_bytes = 80;
     p->line = line;
     p->rule = NULL;

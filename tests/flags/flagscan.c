@@ -88,7 +88,7 @@ int main(int argc, char **argv)
     const char *rules = NULL;
     long rounds = 0;
     int check = 0, info = 0;
-    char error[1024];
+    char error[16384];
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc)
@@ -130,7 +130,7 @@ int main(int argc, char **argv)
     if (check) {
         int failures = flags_ruleset_check_examples(rs, error, sizeof error);
         if (failures != 0)
-            fprintf(stderr, "flagscan: %d failing examples; first: %s\n", failures, error);
+            fprintf(stderr, "flagscan: %d failing examples:\n%s\n", failures, error);
         flags_ruleset_free(loaded);
         return failures == 0 ? 0 : 1;
     }
