@@ -84,6 +84,20 @@ size_t flag_words_last(const char *text, size_t from, size_t to,
     return last;
 }
 
+/* True when `word` (lower case) occurs in s[0, n) ASCII case-insensitively, anywhere. */
+static bool strstr_ci_bounded(const char *s, size_t n, const char *word)
+{
+    size_t k = strlen(word);
+    for (size_t i = 0; i + k <= n; i++) {
+        size_t j = 0;
+        while (j < k && lower((unsigned char)s[i + j]) == (unsigned char)word[j])
+            j++;
+        if (j == k)
+            return true;
+    }
+    return false;
+}
+
 /* ---------------------------------------------------------------------- Markdown ---- */
 
 static const struct {
@@ -617,10 +631,11 @@ bool flag_address_public(const char *v, size_t n)
  * that a build or a download cannot bring back. */
 static const char *const build_dirs[] = {
     "build",       "dist",         "out",        "target",     "node_modules", "__pycache__",
+    "log",
     ".cache",      ".pytest_cache", ".mypy_cache", ".next",     ".nuxt",        ".parcel-cache",
     ".gradle",     ".tox",         ".venv",      "venv",       "coverage",     ".terraform",
-    "tmp",         "temp",         "bin",        "obj",        "_build",       "cmake-build-debug",
-    ".turbo",      "vendor",       "deps",       ".eggs",      "site",         "public/build",
+    "tmp",         "temp",         "obj",        "_build",       "cmake-build-debug",
+    ".turbo",      "vendor",       "deps",       ".eggs",      "public/build",
     "*.egg-info",  "*.pyc",        "*.o",        "*.log",      "*.tmp",        ".angular",
     "storybook-static", "bazel-out", ".svelte-kit", ".docusaurus", "logs",     "cache",
     NULL};
@@ -662,6 +677,23 @@ static bool dir_is_build(const char *s, size_t n)
     return false;
 }
 
+static bool has_prefix(const char *s, size_t n, const char *prefix)
+{
+    size_t k = strlen(prefix);
+    return n >= k && memcmp(s, prefix, k) == 0;
+}
+
+/* A variable that names a temporary or build location: $tmpdir, ${BUILD_DIR}, $WORKDIR_TMP. */
+static bool variable_is_scratch(const char *s, size_t n)
+{
+    static const char *const words[] = {"tmp", "temp", "scratch", "build", "cache", "dist",
+                                        "artifact", "staging_dir", NULL};
+    for (size_t i = 0; words[i]; i++)
+        if (strstr_ci_bounded(s, n, words[i]))
+            return true;
+    return false;
+}
+
 static enum flag_path_kind path_kind(const char *s, size_t n)
 {
     while (n > 0 && (*s == '"' || *s == '\'')) {
@@ -672,16 +704,27 @@ static enum flag_path_kind path_kind(const char *s, size_t n)
         n--;
     if (n == 0)
         return PATH_BUILD;
-    if ((n >= 5 && memcmp(s, "/tmp/", 5) == 0 && n > 5) ||
-        (n >= 9 && memcmp(s, "/var/tmp/", 9) == 0 && n > 9) ||
-        (n >= 8 && memcmp(s, "$TMPDIR/", 8) == 0) || (n >= 10 && memcmp(s, "${TMPDIR}/", 10) == 0))
+    if ((has_prefix(s, n, "/tmp/") && n > 5) || (has_prefix(s, n, "/var/tmp/") && n > 9) ||
+        has_prefix(s, n, "$TMPDIR") || has_prefix(s, n, "${TMPDIR}") ||
+        has_prefix(s, n, "%TEMP%") || has_prefix(s, n, "$env:TEMP"))
         return PATH_BUILD;
-    if (s[0] == '/' || s[0] == '~' || s[0] == '$' || s[0] == '\\' || s[0] == '*' ||
-        (n >= 2 && s[1] == ':') || (n >= 3 && memcmp(s, "../", 3) == 0) ||
-        (n >= 2 && memcmp(s, "..", 2) == 0 && n == 2) || (n == 1 && s[0] == '.') ||
-        (n >= 5 && memcmp(s, "gs://", 5) == 0) || (n >= 5 && memcmp(s, "s3://", 5) == 0))
-        return dir_is_build(s, n) && s[0] == '~' ? PATH_LOCAL : PATH_SHARED;
-    return dir_is_build(s, n) ? PATH_BUILD : PATH_LOCAL;
+    if (s[0] == '$' && variable_is_scratch(s, n))
+        return PATH_BUILD;
+    /* The whole home, the root, everything in a share: shared whatever follows. */
+    if ((n == 1 && (s[0] == '/' || s[0] == '~')) || has_prefix(s, n, "/*") ||
+        (n == 2 && has_prefix(s, n, "~/")) || has_prefix(s, n, "~/*") ||
+        has_prefix(s, n, "$HOME") || has_prefix(s, n, "${HOME}"))
+        return PATH_SHARED;
+    if (dir_is_build(s, n))
+        return PATH_BUILD;
+    if ((n == 1 && (s[0] == '.' || s[0] == '*')) || has_prefix(s, n, "./*") ||
+        has_prefix(s, n, "~/"))
+        return PATH_LOCAL;
+    if (s[0] == '/' || s[0] == '$' || s[0] == '\\' || (n >= 2 && s[1] == ':') ||
+        has_prefix(s, n, "..") || has_prefix(s, n, "gs://") || has_prefix(s, n, "s3://") ||
+        has_prefix(s, n, "hdfs://"))
+        return PATH_SHARED;
+    return PATH_LOCAL;
 }
 
 enum flag_path_kind flag_path_classify(const char *v, size_t n)
