@@ -355,14 +355,16 @@ static const char *const against_cues[] = {
     "not recommended", "bad idea",    "anti-pattern",    "antipattern",   "resist the urge",
     "what not to do", "bad:",         "wrong:",          "don't:",        "instead of",
     "rather than",  "stop using",     "no longer use",   "refrain from",  "is dangerous",
-    "are dangerous", "insecure",      "unsafe",          "a security hole", "a security risk",
+    "are dangerous", "a security hole", "a security risk",
     "don't do this", "do not do this", "tempting",       "please don't",  "not safe",
     NULL};
 
 /* Cues after a match in the same sentence: "`chmod 777` is a bad idea". */
 static const char *const against_after[] = {
     "is a bad idea", "is dangerous", "is insecure", "is never", "should never", "is not safe",
-    "is unsafe",     "is a security", "is not recommended", "would be a mistake", NULL};
+    "is unsafe",     "is a security", "is not recommended", "would be a mistake", "would make",
+    "would expose",  "would open",   "would allow",      "would give",      "would let",
+    "would grant",   "would delete", "would wipe",       "would destroy",   "would break", NULL};
 
 static bool any_cue(const char *t, size_t from, size_t to, const char *const *cues)
 {
@@ -403,6 +405,22 @@ static size_t line_end(const char *t, size_t length, size_t at)
     return at;
 }
 
+/* True when the comment of the line [from, to) ("# …", "// …", "-- …", "REM …") holds a
+ * cue: code itself ("--insecure-skip-tls-verify") is never read as advice. */
+static bool comment_has_cue(const char *t, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        bool starts = (t[i] == '#' && (i == from || t[i - 1] == ' ' || t[i - 1] == '\t')) ||
+                      (t[i] == '/' && i + 1 < to && t[i + 1] == '/') ||
+                      (t[i] == '-' && i + 2 < to && t[i + 1] == '-' && t[i + 2] == ' ' &&
+                       (i == from || t[i - 1] == ' ')) ||
+                      (i == from && to - i > 4 && starts_with_ci(t + i, to - i, "rem "));
+        if (starts)
+            return any_cue(t, i, to, against_cues);
+    }
+    return false;
+}
+
 bool flag_advised_against(const char *t, size_t length, const struct flag_markdown *md,
                           size_t start, size_t end)
 {
@@ -411,9 +429,13 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
     if (block && block->fenced) {
         /* A comment on the match's line or the line above ("# never do this"). */
         size_t ls = line_start(t, start), le = line_end(t, length, end);
-        size_t above = ls > block->start ? line_start(t, ls - 1) : ls;
-        if (any_cue(t, above, le, against_cues))
+        if (comment_has_cue(t, ls, le))
             return true;
+        if (ls > block->start) {
+            size_t above = line_start(t, ls - 1);
+            if (comment_has_cue(t, above, ls - 1))
+                return true;
+        }
         /* The last sentence of the prose before the block ("Never do this:"). */
         size_t fence = block->fence;
         size_t from = sentence_start(t, fence, FENCE_LOOKBACK);
@@ -428,6 +450,20 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
            !(t[stop] == '.' && (stop + 1 == length || t[stop + 1] == ' ')))
         stop++;
     return any_cue(t, end, stop, against_after);
+}
+
+bool flag_inside_url(const char *t, size_t at)
+{
+    size_t floor = at > 512 ? at - 512 : 0;
+    for (size_t i = at; i > floor; i--) {
+        unsigned char c = (unsigned char)t[i - 1];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' ||
+            c == '<' || c == '>' || c == '(' || c == '`')
+            return false;
+        if (c == '/' && i >= 3 && t[i - 2] == '/' && t[i - 3] == ':')
+            return true;
+    }
+    return false;
 }
 
 /* ----------------------------------------------------------------- placeholders ---- */
@@ -702,7 +738,7 @@ static enum flag_path_kind path_kind(const char *s, size_t n)
     }
     while (n > 0 && (s[n - 1] == '"' || s[n - 1] == '\'' || s[n - 1] == ';' || s[n - 1] == ','))
         n--;
-    if (n == 0)
+    if (n == 0 || (n == 2 && s[0] == '{' && s[1] == '}')) /* empty, or find's {} */
         return PATH_BUILD;
     if ((has_prefix(s, n, "/tmp/") && n > 5) || (has_prefix(s, n, "/var/tmp/") && n > 9) ||
         has_prefix(s, n, "$TMPDIR") || has_prefix(s, n, "${TMPDIR}") ||
@@ -744,7 +780,9 @@ enum flag_path_kind flag_path_classify(const char *v, size_t n)
         }
         if (i == start)
             break;
-        if (v[start] == '-') /* an option, not a target */
+        if (v[start] == '-' || /* an option, not a target; find's -exec terminators */
+            (i - start == 1 && (v[start] == '+' || v[start] == ';')) ||
+            (i - start == 2 && v[start] == '\\' && v[start + 1] == ';'))
             continue;
         any = true;
         enum flag_path_kind k = path_kind(v + start, i - start);

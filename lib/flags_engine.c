@@ -501,6 +501,8 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
         return FLAG_NONE;
     if (r->placeholders && flag_is_placeholder(value, value_length))
         return FLAG_NONE;
+    if (r->drop_in_url && flag_inside_url(s->text, m->start))
+        return FLAG_NONE;
     if (r->entropy > 0 && flag_entropy(value, value_length) < r->entropy)
         return FLAG_NONE;
     if (r->checksum != CHECKSUM_NONE && !flag_checksum_valid(r->checksum, value, value_length))

@@ -69,6 +69,7 @@ struct flag_rule {
     enum flag_where where;        /* in code, in prose, anywhere */
     unsigned languages;           /* bit mask of enum flag_language; 0: any */
     bool advice_against;          /* downgrade to info when the text advises against it */
+    bool drop_in_url;             /* drop a match inside a URL ("user:p=w@host" is no e-mail) */
     enum flag_target target;      /* classify the value as a path */
     enum flag_severity target_local, target_build; /* severities for local / build paths */
     enum flag_address address;
@@ -124,6 +125,9 @@ bool flag_advised_against(const char *text, size_t length, const struct flag_mar
 /* True when the bytes look like a placeholder, not a real value ("<your-token>", "${PASS}",
  * "xxxxxxxx", "changeme", "…EXAMPLE"). */
 bool flag_is_placeholder(const char *value, size_t length);
+/* True when offset `at` lies inside a URL: the token around it (up to white space, a quote or
+ * a bracket) has "://" before `at`. */
+bool flag_inside_url(const char *text, size_t at);
 /* Shannon entropy in bits per byte. */
 double flag_entropy(const char *value, size_t length);
 bool flag_checksum_valid(enum flag_checksum checksum, const char *value, size_t length);

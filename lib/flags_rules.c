@@ -258,7 +258,8 @@ enum single_key {
     KEY_NEAR,
     KEY_NOT_NEAR,
     KEY_UNLESS_AFTER,
-    KEY_CRITICAL_NEAR
+    KEY_CRITICAL_NEAR,
+    KEY_IN_URL
 };
 
 static int once(struct parser *p, enum single_key key, const char *name)
@@ -403,6 +404,17 @@ static int rule_key(struct parser *p, const char *key, const char *value)
             r->advice_against = false;
         else
             return fail(p, "advice_against must be downgrade or ignore");
+        return 0;
+    }
+    if (strcmp(key, "in_url") == 0) {
+        if (once(p, KEY_IN_URL, key) != 0)
+            return -1;
+        if (strcmp(value, "drop") == 0)
+            r->drop_in_url = true;
+        else if (strcmp(value, "keep") == 0)
+            r->drop_in_url = false;
+        else
+            return fail(p, "in_url must be drop or keep");
         return 0;
     }
     if (strcmp(key, "target") == 0) {
