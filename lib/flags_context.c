@@ -468,14 +468,20 @@ bool flag_inside_url(const char *t, size_t at)
 
 /* ----------------------------------------------------------------- placeholders ---- */
 
-static const char *const placeholder_words[] = {
-    "example",  "xxxx",     "changeme", "change_me", "change-me", "placeholder", "redacted",
-    "dummy",    "your_",    "your-",    "yourpass",  "<",         "${",          "{{",
-    "$(",       "...",      "\xe2\x80\xa6", "****",  "replace",   "insert_",     "todo",
-    "fixme",    "not-a-real", "notreal", "fake",    "sample",    "my_secret",   "mysecret",
-    "secret_here", "token_here", "key_here", "here>", "password123", "hunter2",  "s3cr3t",
-    "p@ssw0rd", "passw0rd", "letmein",  "foobar",   "test123",   "abc123",      "12345678",
-    "abcdef",   "lorem",    "%s",       "_here",    "-here",     NULL};
+/* Marks of a placeholder anywhere in a value. */
+static const char *const placeholder_marks[] = {
+    "example", "xxxx",    "changeme",    "change_me",   "change-me",  "placeholder", "redacted",
+    "dummy",   "your_",   "your-",       "yourpass",    "<",          "${",          "{{",
+    "$(",      "...",     "\xe2\x80\xa6", "****",      "replace_me", "replace-me",  "replaceme",
+    "insert_", "not-a-real", "notreal",  "fake",        "secret_here", "token_here", "key_here",
+    "here>",   "_here",   "-here",       NULL};
+
+/* Values that are placeholders when they are the whole value. */
+static const char *const placeholder_values[] = {
+    "password", "password1", "password123", "hunter2", "s3cr3t", "secret", "p@ssw0rd",
+    "passw0rd", "letmein",   "foobar",      "test123", "abc123", "12345678", "123456789",
+    "abcdef",   "lorem",     "changeit",    "todo",    "fixme",  "sample",   "mysecret",
+    "my_secret", "mypassword", "supersecret", "qwerty", "admin123", "root", "toor", NULL};
 
 bool flag_is_placeholder(const char *v, size_t n)
 {
@@ -490,12 +496,12 @@ bool flag_is_placeholder(const char *v, size_t n)
     /* A reference, not a value: $VAR, %VAR%, @var, env lookups. */
     if (v[0] == '$' || v[0] == '%' || (v[0] == '@' && n > 1 && v[1] != '@'))
         return true;
-    for (size_t i = 0; placeholder_words[i]; i++) {
-        size_t k = strlen(placeholder_words[i]);
-        for (size_t j = 0; j + k <= n; j++)
-            if (starts_with_ci(v + j, n - j, placeholder_words[i]))
-                return true;
-    }
+    for (size_t i = 0; placeholder_marks[i]; i++)
+        if (strstr_ci_bounded(v, n, placeholder_marks[i]))
+            return true;
+    for (size_t i = 0; placeholder_values[i]; i++)
+        if (strlen(placeholder_values[i]) == n && starts_with_ci(v, n, placeholder_values[i]))
+            return true;
     /* One repeated character ("aaaaaaaa", "00000000"), or only masking characters. */
     bool same = true, masky = true;
     for (size_t i = 0; i < n; i++) {
