@@ -22,11 +22,12 @@
 
 extern const struct embedded_file flag_rules_embedded[];
 
-int flag_ruleset_check_examples_of(const struct flags_ruleset *rs, const char *source,
-                                   char *error, size_t error_size);
+int flag_ruleset_check_examples_of(const struct flags_ruleset *rs, const char *source, char *error,
+                                   size_t error_size);
 int flag_ruleset_from_texts(const char *const *names, const char *const *texts,
-                            const size_t *lengths, size_t count, bool use_hyperscan,
-                            struct flags_ruleset **out, char *error, size_t error_size);
+                            const size_t *lengths, size_t count, bool last_first,
+                            bool use_hyperscan, struct flags_ruleset **out, char *error,
+                            size_t error_size);
 
 enum { RULE_FILE_MAX_BYTES = 4 * 1024 * 1024, BUILTIN_FILES_MAX = 32 };
 
@@ -62,7 +63,7 @@ static void builtin_build(void)
     size_t lengths[BUILTIN_FILES_MAX];
     char paths[BUILTIN_FILES_MAX][80];
     size_t n = builtin_texts(paths, names, texts, lengths);
-    if (flag_ruleset_from_texts(names, texts, lengths, n, use_hyperscan(), &builtin_ruleset,
+    if (flag_ruleset_from_texts(names, texts, lengths, n, false, use_hyperscan(), &builtin_ruleset,
                                 builtin_error, sizeof builtin_error) != 0)
         builtin_ruleset = NULL;
 }
@@ -96,8 +97,8 @@ int flags_ruleset_parse(const char *name, const char *text, size_t length, int w
     names[n] = name;
     texts[n] = text ? text : "";
     lengths[n] = length;
-    int rc = flag_ruleset_from_texts(names, texts, lengths, n + 1, use_hyperscan(), &rs, error,
-                                     error_size);
+    int rc = flag_ruleset_from_texts(names, texts, lengths, n + 1, true, use_hyperscan(), &rs,
+                                     error, error_size);
     if (rc != 0)
         return -1;
     /* The file's own examples must hold (the built-in ones are checked by the unit tests). */
@@ -109,8 +110,7 @@ int flags_ruleset_parse(const char *name, const char *text, size_t length, int w
     return 0;
 }
 
-int flags_ruleset_load(const char *path, struct flags_ruleset **out, char *error,
-                       size_t error_size)
+int flags_ruleset_load(const char *path, struct flags_ruleset **out, char *error, size_t error_size)
 {
     FILE *f;
     char *text = NULL;

@@ -6,8 +6,8 @@
  * mention.), a severity, a one-line message and the byte span of the match inside the field.
  * The draft page shows flags highlighted and, for secrets, masked with flags_mask().
  *
- * What is flagged is data, not code: a rule catalogue (the files rules/NAME.rules, compiled into the
- * binary) read into a rule set, to which a forum's `flag_rules = PATH` file adds its own rules
+ * What is flagged is data, not code: a rule catalogue (the files rules/NAME.rules, compiled into
+ * the binary) read into a rule set, to which a forum's `flag_rules = PATH` file adds its own rules
  * and allow-list entries in the same format (README.md, "Flag rules"). The matching engine is
  * Hyperscan (one pass over the text for all patterns) with PCRE2 to confirm each candidate and
  * capture its parts; where Hyperscan is not built in or the CPU lacks SSSE3, PCRE2 alone.
@@ -33,8 +33,8 @@ const struct flags_ruleset *flags_builtin(char *error, size_t error_size);
  * file at `path`. Every pattern is compiled and every example of the file's rules is checked;
  * any problem is an error naming the file and line ("rules.conf:12: …") written into `error`.
  * Returns 0 and sets *out (free with flags_ruleset_free), or -1 leaving *out NULL. */
-int flags_ruleset_load(const char *path, struct flags_ruleset **out, char *error,
-                       size_t error_size) __attribute__((warn_unused_result));
+int flags_ruleset_load(const char *path, struct flags_ruleset **out, char *error, size_t error_size)
+    __attribute__((warn_unused_result));
 
 /* Like flags_ruleset_load with the file's text given (`name` stands for the file in errors).
  * with_builtin false gives a rule set of that text alone (tests, benchmarks). */

@@ -67,8 +67,7 @@ bool flag_words_in(const char *text, size_t from, size_t to, const struct flag_t
     return false;
 }
 
-size_t flag_words_last(const char *text, size_t from, size_t to,
-                       const struct flag_text_list *words)
+size_t flag_words_last(const char *text, size_t from, size_t to, const struct flag_text_list *words)
 {
     size_t last = 0;
     for (size_t i = 0; i < words->count; i++) {
@@ -104,19 +103,25 @@ static const struct {
     const char *name;
     enum flag_language language;
 } language_aliases[] = {
-    {"sh", LANG_SHELL},          {"bash", LANG_SHELL},         {"shell", LANG_SHELL},
-    {"zsh", LANG_SHELL},         {"console", LANG_SHELL},      {"shell-session", LANG_SHELL},
-    {"terminal", LANG_SHELL},    {"fish", LANG_SHELL},         {"ksh", LANG_SHELL},
-    {"cron", LANG_SHELL},        {"crontab", LANG_SHELL},      {"dockerfile", LANG_SHELL},
-    {"bat", LANG_SHELL},         {"cmd", LANG_SHELL},          {"batch", LANG_SHELL},
-    {"sql", LANG_SQL},           {"psql", LANG_SQL},           {"pgsql", LANG_SQL},
-    {"postgresql", LANG_SQL},    {"postgres", LANG_SQL},       {"mysql", LANG_SQL},
-    {"plpgsql", LANG_SQL},       {"tsql", LANG_SQL},           {"cql", LANG_SQL},
-    {"sqlite", LANG_SQL},        {"plsql", LANG_SQL},          {"yaml", LANG_YAML},
-    {"yml", LANG_YAML},          {"hcl", LANG_HCL},            {"terraform", LANG_HCL},
-    {"tf", LANG_HCL},            {"powershell", LANG_POWERSHELL}, {"ps1", LANG_POWERSHELL},
-    {"pwsh", LANG_POWERSHELL},   {"ps", LANG_POWERSHELL},      {"json", LANG_JSON},
-    {"jsonc", LANG_JSON},        {"json5", LANG_JSON},
+    {"sh", LANG_SHELL},       {"bash", LANG_SHELL},
+    {"shell", LANG_SHELL},    {"zsh", LANG_SHELL},
+    {"console", LANG_SHELL},  {"shell-session", LANG_SHELL},
+    {"terminal", LANG_SHELL}, {"fish", LANG_SHELL},
+    {"ksh", LANG_SHELL},      {"cron", LANG_SHELL},
+    {"crontab", LANG_SHELL},  {"dockerfile", LANG_SHELL},
+    {"bat", LANG_SHELL},      {"cmd", LANG_SHELL},
+    {"batch", LANG_SHELL},    {"sql", LANG_SQL},
+    {"psql", LANG_SQL},       {"pgsql", LANG_SQL},
+    {"postgresql", LANG_SQL}, {"postgres", LANG_SQL},
+    {"mysql", LANG_SQL},      {"plpgsql", LANG_SQL},
+    {"tsql", LANG_SQL},       {"cql", LANG_SQL},
+    {"sqlite", LANG_SQL},     {"plsql", LANG_SQL},
+    {"yaml", LANG_YAML},      {"yml", LANG_YAML},
+    {"hcl", LANG_HCL},        {"terraform", LANG_HCL},
+    {"tf", LANG_HCL},         {"powershell", LANG_POWERSHELL},
+    {"ps1", LANG_POWERSHELL}, {"pwsh", LANG_POWERSHELL},
+    {"ps", LANG_POWERSHELL},  {"json", LANG_JSON},
+    {"jsonc", LANG_JSON},     {"json5", LANG_JSON},
 };
 
 static enum flag_language language_named(const char *s, size_t n)
@@ -153,10 +158,10 @@ static enum flag_language language_guess(const char *s, size_t n)
     static const char *const sql[] = {"select ", "insert ", "update ", "delete ", "create ",
                                       "alter ",  "drop ",   "grant ",  "revoke ", "truncate ",
                                       "begin;",  "with ",   "\\c ",    NULL};
-    static const char *const shell[] = {"$ ",    "# ",    "sudo ",  "cd ",      "git ",
-                                        "rm ",   "chmod ", "kubectl ", "docker ", "aws ",
-                                        "curl ", "export ", "gcloud ", "az ",     "helm ",
-                                        "npm ",  "pip ",   "mkdir ",  "terraform ", NULL};
+    static const char *const shell[] = {"$ ",    "# ",      "sudo ",    "cd ",        "git ",
+                                        "rm ",   "chmod ",  "kubectl ", "docker ",    "aws ",
+                                        "curl ", "export ", "gcloud ",  "az ",        "helm ",
+                                        "npm ",  "pip ",    "mkdir ",   "terraform ", NULL};
     while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
         s++;
         n--;
@@ -341,30 +346,93 @@ const struct flag_block *flag_markdown_find(const struct flag_markdown *md, size
 
 /* Cues that what follows is advised against. "don't"/"do not" count only before a verb of
  * doing (so "you don't have to copy tokens" is no advice against). */
-static const char *const against_cues[] = {
-    "never",        "avoid",          "must not",        "mustn't",       "should not",
-    "shouldn't",    "do not use",     "do not run",      "do not do",     "do not set",
-    "do not make",  "do not open",    "do not disable",  "do not give",   "do not grant",
-    "do not add",   "do not put",     "do not paste",    "do not commit", "do not push",
-    "do not delete", "do not drop",   "do not expose",   "do not turn",   "do not chmod",
-    "do not copy",  "don't use",      "don't run",       "don't do",      "don't set",
-    "don't make",   "don't open",     "don't disable",   "don't give",    "don't grant",
-    "don't add",    "don't put",      "don't paste",     "don't commit",  "don't push",
-    "don't delete", "don't drop",     "don't expose",    "don't turn",    "don't chmod",
-    "don't copy",   "don't just",     "don't ever",      "dont use",      "dont run",
-    "not recommended", "bad idea",    "anti-pattern",    "antipattern",   "resist the urge",
-    "what not to do", "bad:",         "wrong:",          "don't:",        "instead of",
-    "rather than",  "stop using",     "no longer use",   "refrain from",  "is dangerous",
-    "are dangerous", "a security hole", "a security risk",
-    "don't do this", "do not do this", "tempting",       "please don't",  "not safe",
-    NULL};
+static const char *const against_cues[] = {"never",
+                                           "avoid",
+                                           "must not",
+                                           "mustn't",
+                                           "should not",
+                                           "shouldn't",
+                                           "do not use",
+                                           "do not run",
+                                           "do not do",
+                                           "do not set",
+                                           "do not make",
+                                           "do not open",
+                                           "do not disable",
+                                           "do not give",
+                                           "do not grant",
+                                           "do not add",
+                                           "do not put",
+                                           "do not paste",
+                                           "do not commit",
+                                           "do not push",
+                                           "do not delete",
+                                           "do not drop",
+                                           "do not expose",
+                                           "do not turn",
+                                           "do not chmod",
+                                           "do not copy",
+                                           "don't use",
+                                           "don't run",
+                                           "don't do",
+                                           "don't set",
+                                           "don't make",
+                                           "don't open",
+                                           "don't disable",
+                                           "don't give",
+                                           "don't grant",
+                                           "don't add",
+                                           "don't put",
+                                           "don't paste",
+                                           "don't commit",
+                                           "don't push",
+                                           "don't delete",
+                                           "don't drop",
+                                           "don't expose",
+                                           "don't turn",
+                                           "don't chmod",
+                                           "don't copy",
+                                           "don't just",
+                                           "don't ever",
+                                           "dont use",
+                                           "dont run",
+                                           "not recommended",
+                                           "bad idea",
+                                           "anti-pattern",
+                                           "antipattern",
+                                           "resist the urge",
+                                           "what not to do",
+                                           "bad:",
+                                           "wrong:",
+                                           "don't:",
+                                           "instead of",
+                                           "rather than",
+                                           "stop using",
+                                           "no longer use",
+                                           "refrain from",
+                                           "is dangerous",
+                                           "are dangerous",
+                                           "a security hole",
+                                           "a security risk",
+                                           "don't do this",
+                                           "do not do this",
+                                           "tempting",
+                                           "please don't",
+                                           "not safe",
+                                           NULL};
 
 /* Cues after a match in the same sentence: "`chmod 777` is a bad idea". */
-static const char *const against_after[] = {
-    "is a bad idea", "is dangerous", "is insecure", "is never", "should never", "is not safe",
-    "is unsafe",     "is a security", "is not recommended", "would be a mistake", "would make",
-    "would expose",  "would open",   "would allow",      "would give",      "would let",
-    "would grant",   "would delete", "would wipe",       "would destroy",   "would break", NULL};
+static const char *const against_after[] = {"is a bad idea",      "is dangerous",
+                                            "is insecure",        "is never",
+                                            "should never",       "is not safe",
+                                            "is unsafe",          "is a security",
+                                            "is not recommended", "would be a mistake",
+                                            "would make",         "would expose",
+                                            "would open",         "would allow",
+                                            "would give",         "would let",
+                                            "would grant",        "would delete",
+                                            "would wipe",         "would destroy",
+                                            "would break",        NULL};
 
 static bool any_cue(const char *t, size_t from, size_t to, const char *const *cues)
 {
@@ -383,8 +451,8 @@ static size_t sentence_start(const char *t, size_t at, size_t limit)
         unsigned char c = (unsigned char)t[i - 1];
         if (c == '\n' && i >= 2 && t[i - 2] == '\n')
             return i;
-        if ((c == ' ' || c == '\n') && i >= 2 && (t[i - 2] == '.' || t[i - 2] == '!' ||
-                                                   t[i - 2] == '?'))
+        if ((c == ' ' || c == '\n') && i >= 2 &&
+            (t[i - 2] == '.' || t[i - 2] == '!' || t[i - 2] == '?'))
             return i;
     }
     return floor;
@@ -438,6 +506,8 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
         }
         /* The last sentence of the prose before the block ("Never do this:"). */
         size_t fence = block->fence;
+        while (fence > 0 && (t[fence - 1] == '\n' || t[fence - 1] == ' ' || t[fence - 1] == '\r'))
+            fence--;
         size_t from = sentence_start(t, fence, FENCE_LOOKBACK);
         return any_cue(t, from, fence, against_cues);
     }
@@ -457,8 +527,8 @@ bool flag_inside_url(const char *t, size_t at)
     size_t floor = at > 512 ? at - 512 : 0;
     for (size_t i = at; i > floor; i--) {
         unsigned char c = (unsigned char)t[i - 1];
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' ||
-            c == '<' || c == '>' || c == '(' || c == '`')
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == '<' ||
+            c == '>' || c == '(' || c == '`')
             return false;
         if (c == '/' && i >= 3 && t[i - 2] == '/' && t[i - 3] == ':')
             return true;
@@ -470,18 +540,19 @@ bool flag_inside_url(const char *t, size_t at)
 
 /* Marks of a placeholder anywhere in a value. */
 static const char *const placeholder_marks[] = {
-    "example", "xxxx",    "changeme",    "change_me",   "change-me",  "placeholder", "redacted",
-    "dummy",   "your_",   "your-",       "yourpass",    "<",          "${",          "{{",
-    "$(",      "...",     "\xe2\x80\xa6", "****",      "replace_me", "replace-me",  "replaceme",
-    "insert_", "not-a-real", "notreal",  "fake",        "secret_here", "token_here", "key_here",
-    "here>",   "_here",   "-here",       NULL};
+    "example", "xxxx",       "changeme",     "change_me", "change-me",   "placeholder", "redacted",
+    "dummy",   "your_",      "your-",        "yourpass",  "<",           "${",          "{{",
+    "$(",      "...",        "\xe2\x80\xa6", "****",      "replace_me",  "replace-me",  "replaceme",
+    "insert_", "not-a-real", "notreal",      "fake",      "secret_here", "token_here",  "key_here",
+    "here>",   "_here",      "-here",        NULL};
 
 /* Values that are placeholders when they are the whole value. */
 static const char *const placeholder_values[] = {
-    "password", "password1", "password123", "hunter2", "s3cr3t", "secret", "p@ssw0rd",
-    "passw0rd", "letmein",   "foobar",      "test123", "abc123", "12345678", "123456789",
-    "abcdef",   "lorem",     "changeit",    "todo",    "fixme",  "sample",   "mysecret",
-    "my_secret", "mypassword", "supersecret", "qwerty", "admin123", "root", "toor", NULL};
+    "password", "password1", "password123", "hunter2",   "s3cr3t",     "secret",
+    "p@ssw0rd", "passw0rd",  "letmein",     "foobar",    "test123",    "abc123",
+    "12345678", "123456789", "abcdef",      "lorem",     "changeit",   "todo",
+    "fixme",    "sample",    "mysecret",    "my_secret", "mypassword", "supersecret",
+    "qwerty",   "admin123",  "root",        "toor",      NULL};
 
 bool flag_is_placeholder(const char *v, size_t n)
 {
@@ -672,15 +743,17 @@ bool flag_address_public(const char *v, size_t n)
 /* Directories that hold build output, caches or temporary files: cleaning them loses nothing
  * that a build or a download cannot bring back. */
 static const char *const build_dirs[] = {
-    "build",       "dist",         "out",        "target",     "node_modules", "__pycache__",
-    "log",
-    ".cache",      ".pytest_cache", ".mypy_cache", ".next",     ".nuxt",        ".parcel-cache",
-    ".gradle",     ".tox",         ".venv",      "venv",       "coverage",     ".terraform",
-    "tmp",         "temp",         "obj",        "_build",       "cmake-build-debug",
-    ".turbo",      "vendor",       "deps",       ".eggs",      "public/build",
-    "*.egg-info",  "*.pyc",        "*.o",        "*.log",      "*.tmp",        ".angular",
-    "storybook-static", "bazel-out", ".svelte-kit", ".docusaurus", "logs",     "cache",
-    NULL};
+    "build",         "dist",        "out",         "target",
+    "node_modules",  "__pycache__", "log",         ".cache",
+    ".pytest_cache", ".mypy_cache", ".next",       ".nuxt",
+    ".parcel-cache", ".gradle",     ".tox",        ".venv",
+    "venv",          "coverage",    ".terraform",  "tmp",
+    "temp",          "obj",         "_build",      "cmake-build-debug",
+    ".turbo",        "vendor",      "deps",        ".eggs",
+    "public/build",  "*.egg-info",  "*.pyc",       "*.o",
+    "*.log",         "*.tmp",       ".angular",    "storybook-static",
+    "bazel-out",     ".svelte-kit", ".docusaurus", "logs",
+    "cache",         NULL};
 
 static bool dir_is_build(const char *s, size_t n)
 {
@@ -728,8 +801,8 @@ static bool has_prefix(const char *s, size_t n, const char *prefix)
 /* A variable that names a temporary or build location: $tmpdir, ${BUILD_DIR}, $WORKDIR_TMP. */
 static bool variable_is_scratch(const char *s, size_t n)
 {
-    static const char *const words[] = {"tmp", "temp", "scratch", "build", "cache", "dist",
-                                        "artifact", "staging_dir", NULL};
+    static const char *const words[] = {"tmp",  "temp",     "scratch",     "build", "cache",
+                                        "dist", "artifact", "staging_dir", NULL};
     for (size_t i = 0; words[i]; i++)
         if (strstr_ci_bounded(s, n, words[i]))
             return true;
@@ -779,12 +852,12 @@ enum flag_path_kind flag_path_classify(const char *v, size_t n)
             i++;
         size_t start = i;
         char quote = 0;
-        while (i < n && (quote || (v[i] != ' ' && v[i] != '\t'))) {
+        while (i < n && (quote || (v[i] != ' ' && v[i] != '\t' && v[i] != '`'))) {
             if ((v[i] == '"' || v[i] == '\'') && (!quote || quote == v[i]))
                 quote = quote ? 0 : v[i];
             i++;
         }
-        if (i == start)
+        if (i == start) /* the end, or the backtick closing inline code */
             break;
         if (v[start] == '-' || /* an option, not a target; find's -exec terminators */
             (i - start == 1 && (v[start] == '+' || v[start] == ';')) ||

@@ -40,14 +40,15 @@
 enum {
     MATCH_LIMIT = 200000, /* PCRE2 backtracking bound per search: no pattern can stall a scan */
     DEPTH_LIMIT = 10000,
-    SCRATCH_POOL_MAX = 16 /* idle Hyperscan scratch spaces kept for reuse */
+    SCRATCH_POOL_MAX = 16, /* idle Hyperscan scratch spaces kept for reuse */
+    HYPERSCAN_GAP = 16     /* bounded repeats at least this wide are opened for Hyperscan */
 };
 
 struct compiled_pattern {
     pcre2_code *re;
-    size_t rule;        /* index into rules */
-    int value_group;    /* number of the "value" group, or -1 */
-    size_t max_width;   /* longest match in bytes (SIZE_MAX: unbounded) */
+    size_t rule;      /* index into rules */
+    int value_group;  /* number of the "value" group, or -1 */
+    size_t max_width; /* longest match in bytes (SIZE_MAX: unbounded) */
 };
 
 struct scratch_pool {
@@ -75,8 +76,7 @@ struct flags_ruleset {
 
 /* ------------------------------------------------------------------ compilation ---- */
 
-__attribute__((format(printf, 3, 4))) static void say(char *error, size_t size, const char *f,
-                                                      ...)
+__attribute__((format(printf, 3, 4))) static void say(char *error, size_t size, const char *f, ...)
 {
     if (!error || size == 0)
         return;
@@ -148,6 +148,96 @@ void flags_ruleset_free(struct flags_ruleset *rs)
 }
 
 #ifdef AGENTGATE_HAVE_HYPERSCAN
+/* The pattern Hyperscan runs for `pattern`: the same without look-arounds and with wide
+ * bounded repeats made open ("[^\n]{0,300}" -> "[^\n]*", "{20,255}" -> "{20,}").
+ * Hyperscan only proposes candidates, so a superset is correct; bounded gaps and
+ * look-arounds (prefilter mode) are what make its compile slow, open repeats cost nothing.
+ * PCRE2 still confirms every candidate with the exact pattern. */
+static char *hyperscan_expression(const char *pattern)
+{
+    size_t n = strlen(pattern), o = 0;
+    char *out = malloc(n + 1);
+    bool in_class = false;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        char c = pattern[i];
+        if (c == '\\' && i + 1 < n) {
+            out[o++] = pattern[i++];
+            out[o++] = pattern[i++];
+            continue;
+        }
+        if (in_class) {
+            in_class = c != ']';
+            out[o++] = pattern[i++];
+            continue;
+        }
+        if (c == '[') {
+            in_class = true;
+            out[o++] = pattern[i++];
+            if (i < n && pattern[i] == '^')
+                out[o++] = pattern[i++];
+            if (i < n && pattern[i] == ']')
+                out[o++] = pattern[i++];
+            continue;
+        }
+        if (c == '(' && i + 2 < n && pattern[i + 1] == '?' &&
+            (pattern[i + 2] == '=' || pattern[i + 2] == '!' ||
+             (pattern[i + 2] == '<' && i + 3 < n &&
+              (pattern[i + 3] == '=' || pattern[i + 3] == '!')))) {
+            /* A look-around only narrows what matches: drop it (and what it holds). */
+            size_t depth = 0, j = i;
+            bool cls = false;
+            for (; j < n; j++) {
+                if (pattern[j] == '\\') {
+                    j++;
+                    continue;
+                }
+                if (cls) {
+                    cls = pattern[j] != ']';
+                    continue;
+                }
+                if (pattern[j] == '[') {
+                    cls = true;
+                    if (j + 1 < n && pattern[j + 1] == '^')
+                        j++;
+                    if (j + 1 < n && pattern[j + 1] == ']')
+                        j++;
+                } else if (pattern[j] == '(') {
+                    depth++;
+                } else if (pattern[j] == ')' && --depth == 0) {
+                    break;
+                }
+            }
+            if (j < n) {
+                i = j + 1;
+                continue;
+            }
+        }
+        if (c == '{') {
+            unsigned long low = 0, high = 0;
+            size_t j = i + 1;
+            while (j < n && pattern[j] >= '0' && pattern[j] <= '9' && low < 100000)
+                low = low * 10 + (unsigned long)(pattern[j++] - '0');
+            if (j < n && pattern[j] == ',' && j + 1 < n && pattern[j + 1] >= '0' &&
+                pattern[j + 1] <= '9') {
+                j++;
+                while (j < n && pattern[j] >= '0' && pattern[j] <= '9' && high < 100000)
+                    high = high * 10 + (unsigned long)(pattern[j++] - '0');
+                if (j < n && pattern[j] == '}' && high >= low + HYPERSCAN_GAP) {
+                    o += (size_t)(low == 0 ? snprintf(out + o, n + 1 - o, "*")
+                                           : snprintf(out + o, n + 1 - o, "{%lu,}", low));
+                    i = j + 1;
+                    continue;
+                }
+            }
+        }
+        out[o++] = pattern[i++];
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* Compiles every pattern into one Hyperscan database, recording each pattern's max width.
  * Returns 0; 1 when Hyperscan cannot run on this CPU (the caller uses PCRE2 alone); -1 on a
  * pattern Hyperscan rejects even in prefilter mode (a config error naming the rule). */
@@ -156,7 +246,7 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
     if (hs_valid_platform() != HS_SUCCESS)
         return 1;
     size_t n = rs->pattern_count;
-    const char **expressions = calloc(n, sizeof *expressions);
+    char **expressions = calloc(n, sizeof *expressions);
     unsigned *flags = calloc(n, sizeof *flags), *ids = calloc(n, sizeof *ids);
     hs_compile_error_t *compile_error = NULL;
     int rc = -1;
@@ -170,11 +260,14 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
         const struct flag_rule *rule = &rs->file.rules[r];
         for (size_t i = 0; i < rule->patterns.count; i++, k++) {
             hs_expr_info_t *info = NULL;
-            expressions[k] = rule->patterns.items[i];
+            expressions[k] = hyperscan_expression(rule->patterns.items[i]);
+            if (!expressions[k]) {
+                say(error, error_size, "out of memory");
+                goto done;
+            }
             ids[k] = (unsigned)k;
             flags[k] = HS_FLAG_MULTILINE;
-            if (hs_expression_info(expressions[k], flags[k], &info, &compile_error) !=
-                HS_SUCCESS) {
+            if (hs_expression_info(expressions[k], flags[k], &info, &compile_error) != HS_SUCCESS) {
                 hs_free_compile_error(compile_error);
                 compile_error = NULL;
                 flags[k] |= HS_FLAG_PREFILTER;
@@ -190,8 +283,8 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
             free(info);
         }
     }
-    if (hs_compile_multi(expressions, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL,
-                         &rs->database, &compile_error) != HS_SUCCESS) {
+    if (hs_compile_multi((const char *const *)expressions, flags, ids, (unsigned)n, HS_MODE_BLOCK,
+                         NULL, &rs->database, &compile_error) != HS_SUCCESS) {
         int index = compile_error ? compile_error->expression : -1;
         if (index >= 0 && (size_t)index < n) {
             const struct flag_rule *rule = &rs->file.rules[rs->patterns[index].rule];
@@ -211,6 +304,8 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
     rc = 0;
 done:
     hs_free_compile_error(compile_error);
+    for (size_t i = 0; expressions && i < n; i++)
+        free(expressions[i]);
     free(expressions);
     free(flags);
     free(ids);
@@ -277,8 +372,8 @@ static int ruleset_build(struct flag_rule_file *file, bool use_hyperscan,
                 goto fail;
             }
             for (size_t i = 0; i < rule->allow.count; i++) {
-                rs->rule_allow[r][i] = regex_compile(rule->allow.items[i], where, error,
-                                                     error_size);
+                rs->rule_allow[r][i] =
+                    regex_compile(rule->allow.items[i], where, error, error_size);
                 if (!rs->rule_allow[r][i])
                     goto fail;
             }
@@ -496,8 +591,7 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
     enum flag_severity severity = r->severity;
 
     if (allowed_by(s->rs->allow, s->rs->file.allow.count, s, m->value_start, m->value_end) ||
-        allowed_by(s->rs->rule_allow[rule_index], r->allow.count, s, m->value_start,
-                   m->value_end))
+        allowed_by(s->rs->rule_allow[rule_index], r->allow.count, s, m->value_start, m->value_end))
         return FLAG_NONE;
     if (r->placeholders && flag_is_placeholder(value, value_length))
         return FLAG_NONE;
@@ -585,8 +679,8 @@ static size_t merge_overlaps(const struct flags_ruleset *rs, struct candidate *c
             if (c[j].severity == FLAG_NONE ||
                 rs->file.rules[c[j].rule].family != rs->file.rules[c[i].rule].family)
                 continue;
-            bool keep_j = c[j].rule < c[i].rule ||
-                          (c[j].rule == c[i].rule && c[j].severity > c[i].severity);
+            bool keep_j =
+                c[j].rule < c[i].rule || (c[j].rule == c[i].rule && c[j].severity > c[i].severity);
             if (keep_j) {
                 c[i].severity = FLAG_NONE;
                 break;
@@ -667,10 +761,10 @@ static int append_flags(const struct flags_ruleset *rs, const char *field, struc
         return -1;
     for (size_t i = 0; i < n; i++) {
         const struct flag_rule *r = &rs->file.rules[c[i].rule];
-        json_t *flag = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "code", r->code, "severity",
-                                 flag_severity_name(c[i].severity), "field", field, "start",
-                                 (json_int_t)c[i].start, "end", (json_int_t)c[i].end, "message",
-                                 r->message);
+        json_t *flag =
+            json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "code", r->code, "severity",
+                      flag_severity_name(c[i].severity), "field", field, "start",
+                      (json_int_t)c[i].start, "end", (json_int_t)c[i].end, "message", r->message);
         if (!flag || json_array_append_new(found, flag) != 0) {
             json_decref(found);
             return -1;
@@ -760,10 +854,10 @@ static enum flag_severity severity_of(json_t *flags, const char *code)
 }
 
 /* Checks the examples of the rules read from the file named `source` (NULL: of all rules). */
-int flag_ruleset_check_examples_of(const struct flags_ruleset *rs, const char *source,
-                                   char *error, size_t error_size);
-int flag_ruleset_check_examples_of(const struct flags_ruleset *rs, const char *source,
-                                   char *error, size_t error_size)
+int flag_ruleset_check_examples_of(const struct flags_ruleset *rs, const char *source, char *error,
+                                   size_t error_size);
+int flag_ruleset_check_examples_of(const struct flags_ruleset *rs, const char *source, char *error,
+                                   size_t error_size)
 {
     int failures = 0;
     if (error && error_size)
@@ -812,8 +906,9 @@ int flag_ruleset_check_examples_of(const struct flags_ruleset *rs, const char *s
                 if (!ok) {
                     size_t used = error ? strlen(error) : 0;
                     if (error && used + 1 < error_size)
-                        say(error + used, error_size - used, "%s%s: [%s] %s example %zu gives %s: %s",
-                            failures ? "\n" : "", rule->source, rule->code, kinds[k].key, i + 1,
+                        say(error + used, error_size - used,
+                            "%s%s: [%s] %s example %zu gives %s: %s", failures ? "\n" : "",
+                            rule->source, rule->code, kinds[k].key, i + 1,
                             got == FLAG_NONE ? "no flag" : flag_severity_name(got), example);
                     failures++;
                 }
@@ -828,22 +923,44 @@ int flags_ruleset_check_examples(const struct flags_ruleset *rs, char *error, si
     return flag_ruleset_check_examples_of(rs, NULL, error, error_size);
 }
 
-/* Parses rule texts into one rule file and compiles it. texts/names: `count` entries. */
+/* Parses rule texts into one rule file and compiles it. texts/names: `count` entries; with
+ * last_first the rules of the last text are placed before the others. */
 int flag_ruleset_from_texts(const char *const *names, const char *const *texts,
-                            const size_t *lengths, size_t count, bool use_hyperscan,
-                            struct flags_ruleset **out, char *error, size_t error_size);
+                            const size_t *lengths, size_t count, bool last_first,
+                            bool use_hyperscan, struct flags_ruleset **out, char *error,
+                            size_t error_size);
 int flag_ruleset_from_texts(const char *const *names, const char *const *texts,
-                            const size_t *lengths, size_t count, bool use_hyperscan,
-                            struct flags_ruleset **out, char *error, size_t error_size)
+                            const size_t *lengths, size_t count, bool last_first,
+                            bool use_hyperscan, struct flags_ruleset **out, char *error,
+                            size_t error_size)
 {
     struct flag_rule_file file = {0};
     char scratch[1];
+    size_t before_last = 0;
     *out = NULL;
-    for (size_t i = 0; i < count; i++)
-        if (flag_rules_parse(names[i], texts[i], lengths[i], &file,
-                             error ? error : scratch, error ? error_size : 1) != 0) {
+    for (size_t i = 0; i < count; i++) {
+        if (i + 1 == count)
+            before_last = file.rule_count;
+        if (flag_rules_parse(names[i], texts[i], lengths[i], &file, error ? error : scratch,
+                             error ? error_size : 1) != 0) {
             flag_rule_file_free(&file);
             return -1;
         }
+    }
+    /* A forum's own rules are more specific than the catalogue: they go first, so where they
+     * overlap a built-in flag of the same family theirs is kept. */
+    if (last_first && before_last > 0 && before_last < file.rule_count) {
+        size_t tail = file.rule_count - before_last;
+        struct flag_rule *rotated = malloc(file.rule_count * sizeof *rotated);
+        if (!rotated) {
+            flag_rule_file_free(&file);
+            say(error, error_size, "out of memory");
+            return -1;
+        }
+        memcpy(rotated, file.rules + before_last, tail * sizeof *rotated);
+        memcpy(rotated + tail, file.rules, before_last * sizeof *rotated);
+        free(file.rules);
+        file.rules = rotated;
+    }
     return ruleset_build(&file, use_hyperscan, out, error, error_size);
 }

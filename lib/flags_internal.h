@@ -60,17 +60,17 @@ struct flag_rule {
     struct flag_text_list patterns; /* PCRE syntax; group "value" marks the interesting part */
     struct flag_text_list near;     /* lower-case words, one of which must be within near_bytes */
     struct flag_text_list not_near; /* lower-case words none of which may be within near_bytes */
-    struct flag_text_list unless_after; /* drop when one of these is the nearest cue before */
+    struct flag_text_list unless_after;  /* drop when one of these is the nearest cue before */
     struct flag_text_list critical_near; /* critical when one of these words is near */
     size_t near_bytes;
-    double entropy;               /* minimum bits per character of the value; 0: no check */
-    struct flag_text_list allow;  /* patterns: a value matching one is not flagged */
-    bool placeholders;            /* drop a value that looks like a placeholder */
-    enum flag_where where;        /* in code, in prose, anywhere */
-    unsigned languages;           /* bit mask of enum flag_language; 0: any */
-    bool advice_against;          /* downgrade to info when the text advises against it */
-    bool drop_in_url;             /* drop a match inside a URL ("user:p=w@host" is no e-mail) */
-    enum flag_target target;      /* classify the value as a path */
+    double entropy;              /* minimum bits per character of the value; 0: no check */
+    struct flag_text_list allow; /* patterns: a value matching one is not flagged */
+    bool placeholders;           /* drop a value that looks like a placeholder */
+    enum flag_where where;       /* in code, in prose, anywhere */
+    unsigned languages;          /* bit mask of enum flag_language; 0: any */
+    bool advice_against;         /* downgrade to info when the text advises against it */
+    bool drop_in_url;            /* drop a match inside a URL ("user:p=w@host" is no e-mail) */
+    enum flag_target target;     /* classify the value as a path */
     enum flag_severity target_local, target_build; /* severities for local / build paths */
     enum flag_address address;
     enum flag_checksum checksum;
@@ -90,9 +90,8 @@ struct flag_rule_file {
 /* Parses rule text (`name` is used in error messages as "name:line: …") and appends its rules
  * and allow entries to `into`. Returns 0, or -1 with a message in `error`; on -1 `into` keeps
  * what it had before the call. */
-int flag_rules_parse(const char *name, const char *text, size_t length,
-                     struct flag_rule_file *into, char *error, size_t error_size)
-    __attribute__((warn_unused_result));
+int flag_rules_parse(const char *name, const char *text, size_t length, struct flag_rule_file *into,
+                     char *error, size_t error_size) __attribute__((warn_unused_result));
 void flag_rule_file_free(struct flag_rule_file *file);
 
 const char *flag_severity_name(enum flag_severity severity);

@@ -76,10 +76,10 @@ static void rule_free(struct flag_rule *rule)
     free(rule->code);
     free(rule->message);
     free(rule->source);
-    struct flag_text_list *lists[] = {&rule->unless_after,   &rule->critical_near,
-                                      &rule->patterns,       &rule->near,          &rule->not_near,
-                                      &rule->allow,          &rule->match,         &rule->no_match,
-                                      &rule->match_critical, &rule->match_warning, &rule->match_info};
+    struct flag_text_list *lists[] = {
+        &rule->unless_after,   &rule->critical_near, &rule->patterns,  &rule->near,
+        &rule->not_near,       &rule->allow,         &rule->match,     &rule->no_match,
+        &rule->match_critical, &rule->match_warning, &rule->match_info};
     for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
         text_list_free(lists[i]);
 }
@@ -346,8 +346,7 @@ static int rule_key(struct parser *p, const char *key, const char *value)
     if (strcmp(key, "unless_after") == 0)
         return once(p, KEY_UNLESS_AFTER, key) != 0 ? -1 : parse_words(p, value, &r->unless_after);
     if (strcmp(key, "critical_near") == 0)
-        return once(p, KEY_CRITICAL_NEAR, key) != 0 ? -1
-                                                    : parse_words(p, value, &r->critical_near);
+        return once(p, KEY_CRITICAL_NEAR, key) != 0 ? -1 : parse_words(p, value, &r->critical_near);
     if (strcmp(key, "near_bytes") == 0) {
         if (once(p, KEY_NEAR_BYTES, key) != 0)
             return -1;
@@ -516,8 +515,9 @@ static int header(struct parser *p, const char *name, size_t n)
             family = f;
     }
     if (family < 0)
-        return fail(p, "rule code \"%.*s\" must start with secret., access., destructive., pii. "
-                       "or mention.",
+        return fail(p,
+                    "rule code \"%.*s\" must start with secret., access., destructive., pii. "
+                    "or mention.",
                     (int)n, name);
     const struct flag_rule_file *files[] = {p->existing, p->out};
     for (size_t f = 0; f < 2; f++)
@@ -662,8 +662,8 @@ static int rule_file_append(struct flag_rule_file *to, struct flag_rule_file *fr
     return 0;
 }
 
-int flag_rules_parse(const char *name, const char *text, size_t length,
-                     struct flag_rule_file *into, char *error, size_t error_size)
+int flag_rules_parse(const char *name, const char *text, size_t length, struct flag_rule_file *into,
+                     char *error, size_t error_size)
 {
     /* The new rules go to a scratch file, moved over to `into` only when all of it is valid. */
     struct flag_rule_file scratch = {0};

@@ -39,9 +39,8 @@ static int scan_post(const struct flags_ruleset *rs, json_t *post, json_t *flags
     const char *fields[] = {"title", "body"};
     for (size_t i = 0; i < 2; i++) {
         json_t *value = json_object_get(post, fields[i]);
-        if (json_is_string(value) &&
-            flags_scan_with(rs, fields[i], json_string_value(value), json_string_length(value),
-                            flags) != 0)
+        if (json_is_string(value) && flags_scan_with(rs, fields[i], json_string_value(value),
+                                                     json_string_length(value), flags) != 0)
             return -1;
     }
     return 0;
@@ -58,8 +57,8 @@ static int time_post(const struct flags_ruleset *rs, json_t *post, long rounds)
     for (long r = 0; r < rounds; r++) {
         json_t *flags = json_array();
         double t0 = now_us();
-        int rc = flags_scan_with(rs, "body", json_string_value(body), json_string_length(body),
-                                 flags);
+        int rc =
+            flags_scan_with(rs, "body", json_string_value(body), json_string_length(body), flags);
         samples[r] = now_us() - t0;
         json_decref(flags);
         if (rc != 0) {
@@ -69,8 +68,8 @@ static int time_post(const struct flags_ruleset *rs, json_t *post, long rounds)
     }
     qsort(samples, (size_t)rounds, sizeof *samples, compare_doubles);
     json_t *out = json_pack("{s:O, s:I, s:f, s:f}", "id", json_object_get(post, "id"), "bytes",
-                            (json_int_t)json_string_length(body), "median_us",
-                            samples[rounds / 2], "worst_us", samples[rounds - 1]);
+                            (json_int_t)json_string_length(body), "median_us", samples[rounds / 2],
+                            "worst_us", samples[rounds - 1]);
     free(samples);
     if (!out)
         return -1;
@@ -120,7 +119,8 @@ int main(int argc, char **argv)
     }
     if (info) {
         const char *families[] = {"secret", "access", "destructive", "pii", "mention"};
-        printf("engine %s, %zu rules:", flags_ruleset_engine(rs), flags_ruleset_rule_count(rs, NULL));
+        printf("engine %s, %zu rules:", flags_ruleset_engine(rs),
+               flags_ruleset_rule_count(rs, NULL));
         for (size_t i = 0; i < 5; i++)
             printf(" %s %zu", families[i], flags_ruleset_rule_count(rs, families[i]));
         printf("\n");
@@ -156,8 +156,8 @@ int main(int argc, char **argv)
             if (!flags || scan_post(rs, post, flags) != 0) {
                 status = 1;
             } else {
-                json_t *out = json_pack("{s:O, s:O}", "id", json_object_get(post, "id"), "flags",
-                                        flags);
+                json_t *out =
+                    json_pack("{s:O, s:O}", "id", json_object_get(post, "id"), "flags", flags);
                 char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
                 if (text)
                     puts(text);

@@ -1,0 +1,812 @@
+/* test_flags.c — unit tests of the flag engine (lib/flags*, CONTRACT §8).
+ *
+ * What a reviewer would notice: every built-in rule's own examples hold (with Hyperscan and
+ * with PCRE2 alone, which must agree on every input); flags have the contract's shape and
+ * exact byte spans; context changes severity the way §8 says (advice against, placeholders,
+ * build output vs shared paths, bulk personal data, mentions in code); forum rule files add
+ * rules and allow-list entries, and every mistake in one is an error naming file and line;
+ * any bytes can be scanned. Texts are copied into heap buffers of exactly their length
+ * without a NUL, so AddressSanitizer catches any read past the end.
+ */
+#include "flags.h"
+
+#include <check.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef AGENTGATE_SOURCE_DIR
+#define AGENTGATE_SOURCE_DIR ".."
+#endif
+
+/* ------------------------------------------------------------------------ helpers ---- */
+
+static const struct flags_ruleset *builtin(void)
+{
+    char error[512];
+    const struct flags_ruleset *rs = flags_builtin(error, sizeof error);
+    ck_assert_msg(rs != NULL, "%s", error);
+    return rs;
+}
+
+/* The built-in rules again, compiled for PCRE2 alone (the engine without Hyperscan). */
+static struct flags_ruleset *builtin_pcre2(void)
+{
+    char error[512];
+    struct flags_ruleset *rs = NULL;
+    setenv("AGENTGATE_FLAGS_ENGINE", "pcre2", 1);
+    int rc = flags_ruleset_parse("none.rules", "", 0, 1, &rs, error, sizeof error);
+    unsetenv("AGENTGATE_FLAGS_ENGINE");
+    ck_assert_msg(rc == 0, "%s", error);
+    ck_assert_str_eq(flags_ruleset_engine(rs), "pcre2");
+    return rs;
+}
+
+/* A rule set of `text` alone (no built-in rules). */
+static struct flags_ruleset *rules_of(const char *text)
+{
+    char error[1024];
+    struct flags_ruleset *rs = NULL;
+    int rc = flags_ruleset_parse("test.rules", text, strlen(text), 0, &rs, error, sizeof error);
+    ck_assert_msg(rc == 0, "%s", error);
+    return rs;
+}
+
+/* Scans `text` (copied without NUL) with `rs` as field "body". */
+static json_t *scan_with(const struct flags_ruleset *rs, const char *text)
+{
+    size_t n = strlen(text);
+    char *copy = malloc(n ? n : 1);
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, text, n);
+    json_t *flags = json_array();
+    ck_assert_int_eq(flags_scan_with(rs, "body", copy, n, flags), 0);
+    free(copy);
+    return flags;
+}
+
+static json_t *scan(const char *text)
+{
+    return scan_with(builtin(), text);
+}
+
+static const char *str_at(json_t *flags, size_t i, const char *key)
+{
+    return json_string_value(json_object_get(json_array_get(flags, i), key));
+}
+
+static size_t int_at(json_t *flags, size_t i, const char *key)
+{
+    return (size_t)json_integer_value(json_object_get(json_array_get(flags, i), key));
+}
+
+/* The severity of the first flag of `code`, or "none". */
+static const char *severity_of(json_t *flags, const char *code)
+{
+    for (size_t i = 0; i < json_array_size(flags); i++)
+        if (strcmp(str_at(flags, i, "code"), code) == 0)
+            return str_at(flags, i, "severity");
+    return "none";
+}
+
+static void assert_severity(const char *text, const char *code, const char *severity)
+{
+    json_t *flags = scan(text);
+    char *dump = json_dumps(flags, JSON_COMPACT);
+    ck_assert_msg(strcmp(severity_of(flags, code), severity) == 0, "%s in \"%s\": want %s, got %s",
+                  code, text, severity, dump);
+    free(dump);
+    json_decref(flags);
+}
+
+/* Asserts that loading `text` fails with an error containing `expected`. */
+static void assert_load_error(const char *text, int with_builtin, const char *expected)
+{
+    char error[1024] = "";
+    struct flags_ruleset *rs = (struct flags_ruleset *)1;
+    int rc = flags_ruleset_parse("forum.rules", text, strlen(text), with_builtin, &rs, error,
+                                 sizeof error);
+    ck_assert_msg(rc == -1, "loaded although it should fail with \"%s\":\n%s", expected, text);
+    ck_assert_ptr_null(rs);
+    ck_assert_msg(strstr(error, expected) != NULL, "error \"%s\" lacks \"%s\"", error, expected);
+}
+
+/* ------------------------------------------------------------------- rule catalogue ---- */
+
+START_TEST(test_every_builtin_rule_example_holds)
+{
+    char error[16384];
+    int failures = flags_ruleset_check_examples(builtin(), error, sizeof error);
+    ck_assert_msg(failures == 0, "%d failing examples:\n%s", failures, error);
+}
+END_TEST
+
+START_TEST(test_every_builtin_rule_example_holds_with_pcre2_alone)
+{
+    char error[16384];
+    struct flags_ruleset *rs = builtin_pcre2();
+    int failures = flags_ruleset_check_examples(rs, error, sizeof error);
+    flags_ruleset_free(rs);
+    ck_assert_msg(failures == 0, "%d failing examples:\n%s", failures, error);
+}
+END_TEST
+
+START_TEST(test_catalogue_covers_every_family)
+{
+    const char *families[] = {"secret", "access", "destructive", "pii", "mention"};
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_msg(flags_ruleset_rule_count(builtin(), families[i]) >= 3, "%s has few rules",
+                      families[i]);
+    ck_assert_uint_eq(flags_ruleset_rule_count(builtin(), "nosuch"), 0);
+}
+END_TEST
+
+START_TEST(test_builtin_uses_hyperscan_when_built_with_it)
+{
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+    ck_assert_str_eq(flags_ruleset_engine(builtin()), "hyperscan");
+#else
+    ck_assert_str_eq(flags_ruleset_engine(builtin()), "pcre2");
+#endif
+}
+END_TEST
+
+/* ------------------------------------------------------------------------- shape ---- */
+
+START_TEST(test_flag_has_contract_shape_and_exact_span)
+{
+    const char *text = "Reset it: `DROP TABLE orders;` then reload.";
+    json_t *flags = scan(text);
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    json_t *flag = json_array_get(flags, 0);
+    ck_assert_uint_eq(json_object_size(flag), 6);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "destructive.drop_database");
+    ck_assert_str_eq(str_at(flags, 0, "severity"), "critical");
+    ck_assert_str_eq(str_at(flags, 0, "field"), "body");
+    ck_assert_msg(strlen(str_at(flags, 0, "message")) > 10, "message too short");
+    size_t start = int_at(flags, 0, "start"), end = int_at(flags, 0, "end");
+    ck_assert_uint_eq(start, (size_t)(strstr(text, "DROP") - text));
+    ck_assert_uint_eq(end - start, strlen("DROP TABLE orders"));
+    json_decref(flags);
+}
+END_TEST
+
+START_TEST(test_flags_come_in_start_order_across_rules)
+{
+    const char *text = "mail maria.lopez@gmail.com, then `git push -f origin main` and "
+                       "AKIAKPHOJUGSDR32ASMR";
+    json_t *flags = scan(text);
+    ck_assert_uint_eq(json_array_size(flags), 3);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "pii.email");
+    ck_assert_str_eq(str_at(flags, 1, "code"), "destructive.force_push_shared");
+    ck_assert_str_eq(str_at(flags, 2, "code"), "secret.aws_access_key");
+    for (size_t i = 1; i < 3; i++)
+        ck_assert_uint_lt(int_at(flags, i - 1, "start"), int_at(flags, i, "start"));
+    json_decref(flags);
+}
+END_TEST
+
+START_TEST(test_utf8_before_match_gives_byte_offsets)
+{
+    const char *text = "Grüße — läuft: DROP DATABASE shop;";
+    json_t *flags = scan(text);
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_uint_eq(int_at(flags, 0, "start"), (size_t)(strstr(text, "DROP") - text));
+    json_decref(flags);
+}
+END_TEST
+
+START_TEST(test_field_name_is_copied_and_flags_are_appended)
+{
+    json_t *flags = json_array();
+    json_array_append_new(flags, json_string("earlier"));
+    ck_assert_int_eq(flags_scan("title", "DROP TABLE t;", 13, flags), 0);
+    ck_assert_uint_eq(json_array_size(flags), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(flags, 0)), "earlier");
+    ck_assert_str_eq(str_at(flags, 1, "field"), "title");
+    json_decref(flags);
+}
+END_TEST
+
+START_TEST(test_empty_and_null_text_give_no_flags)
+{
+    json_t *flags = json_array();
+    ck_assert_int_eq(flags_scan("body", NULL, 0, flags), 0);
+    ck_assert_int_eq(flags_scan("body", "", 0, flags), 0);
+    ck_assert_uint_eq(json_array_size(flags), 0);
+    json_decref(flags);
+}
+END_TEST
+
+START_TEST(test_invalid_arguments_are_refused)
+{
+    json_t *flags = json_array(), *object = json_object();
+    ck_assert_int_eq(flags_scan(NULL, "x", 1, flags), -1);
+    ck_assert_int_eq(flags_scan("body", NULL, 3, flags), -1);
+    ck_assert_int_eq(flags_scan("body", "x", 1, object), -1);
+    ck_assert_int_eq(flags_scan("body", "x", 1, NULL), -1);
+    ck_assert_int_eq(flags_scan_with(NULL, "body", "x", 1, flags), -1);
+    ck_assert_uint_eq(json_array_size(flags), 0);
+    json_decref(flags);
+    json_decref(object);
+}
+END_TEST
+
+/* A JSON allocator that fails once `allocations_left` reaches 0. */
+static int allocations_left = -1;
+
+static void *failing_malloc(size_t size)
+{
+    if (allocations_left == 0)
+        return NULL;
+    if (allocations_left > 0)
+        allocations_left--;
+    return malloc(size);
+}
+
+START_TEST(test_out_of_memory_returns_error_and_leaves_flags_unchanged)
+{
+    const char *text = "rm -rf /srv/data; DROP TABLE t; mail a.b@gmail.com";
+    bool succeeded = false;
+    (void)builtin(); /* compiled before the allocator fails */
+    for (int budget = 0; budget < 1000 && !succeeded; budget++) {
+        json_t *flags = json_array();
+        json_array_append_new(flags, json_string("earlier"));
+        allocations_left = budget;
+        json_set_alloc_funcs(failing_malloc, free);
+        int rc = flags_scan("body", text, strlen(text), flags);
+        json_set_alloc_funcs(malloc, free);
+        allocations_left = -1;
+        if (rc == 0) {
+            ck_assert_uint_eq(json_array_size(flags), 4);
+            succeeded = true;
+        } else {
+            ck_assert_int_eq(rc, -1);
+            ck_assert_uint_eq(json_array_size(flags), 1);
+        }
+        json_decref(flags);
+    }
+    ck_assert(succeeded);
+}
+END_TEST
+
+/* --------------------------------------------------------- engines and any bytes ---- */
+
+/* Deterministic pseudo-random bytes (xorshift), so a failure reproduces. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void assert_engines_agree(const struct flags_ruleset *a, const struct flags_ruleset *b,
+                                 const char *text, size_t n)
+{
+    char *copy = malloc(n ? n : 1);
+    ck_assert_ptr_nonnull(copy);
+    if (n)
+        memcpy(copy, text, n);
+    json_t *fa = json_array(), *fb = json_array();
+    ck_assert_int_eq(flags_scan_with(a, "body", copy, n, fa), 0);
+    ck_assert_int_eq(flags_scan_with(b, "body", copy, n, fb), 0);
+    for (size_t i = 0; i < json_array_size(fa); i++) {
+        ck_assert_uint_lt(int_at(fa, i, "start"), int_at(fa, i, "end"));
+        ck_assert_uint_le(int_at(fa, i, "end"), n);
+    }
+    if (!json_equal(fa, fb)) {
+        char *da = json_dumps(fa, JSON_COMPACT), *db = json_dumps(fb, JSON_COMPACT);
+        ck_abort_msg("engines disagree on \"%.*s\":\n%s\n%s", (int)(n > 300 ? 300 : n), text, da,
+                     db);
+    }
+    free(copy);
+    json_decref(fa);
+    json_decref(fb);
+}
+
+/* The whole dev corpus, post by post: Hyperscan with PCRE2 confirmation and PCRE2 alone
+ * give identical flags. */
+START_TEST(test_engines_agree_on_the_dev_corpus)
+{
+    const char *files[] = {"secret", "access", "destructive", "pii", "mention", "ordinary"};
+    struct flags_ruleset *pcre2 = builtin_pcre2();
+    size_t posts = 0;
+    for (size_t f = 0; f < 6; f++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/tests/flags/corpus/dev/%s.jsonl", AGENTGATE_SOURCE_DIR,
+                 files[f]);
+        FILE *in = fopen(path, "r");
+        ck_assert_msg(in != NULL, "cannot open %s", path);
+        char *line = NULL;
+        size_t cap = 0;
+        while (getline(&line, &cap, in) > 0) {
+            json_t *post = json_loads(line, 0, NULL);
+            json_t *body = json_object_get(post, "body");
+            ck_assert(json_is_string(body));
+            assert_engines_agree(builtin(), pcre2, json_string_value(body),
+                                 json_string_length(body));
+            json_decref(post);
+            posts++;
+        }
+        free(line);
+        fclose(in);
+    }
+    ck_assert_uint_ge(posts, 500);
+    flags_ruleset_free(pcre2);
+}
+END_TEST
+
+/* Random bytes, random risky fragments glued together, NULs and stray UTF-8: no crash, spans
+ * inside the text, and both engines agree. */
+START_TEST(test_any_bytes_scan_safely_and_engines_agree)
+{
+    static const char *const pieces[] = {"rm -rf ",
+                                         "/srv/",
+                                         "DROP TABLE ",
+                                         "@everyone ",
+                                         "AKIA",
+                                         "password=",
+                                         "\"",
+                                         "'",
+                                         "```sql\n",
+                                         "```\n",
+                                         "\n",
+                                         "://u:",
+                                         "@h.io ",
+                                         "0.0.0.0/0",
+                                         "chmod 777 ",
+                                         "never ",
+                                         "\xc3",
+                                         "\xff\xfe",
+                                         "+49 171 ",
+                                         "ghp_",
+                                         "eyJ",
+                                         "`",
+                                         "$",
+                                         "\\",
+                                         "-----BEGIN PRIVATE KEY-----\n",
+                                         "DELETE FROM t;",
+                                         "git push -f origin main"};
+    struct flags_ruleset *pcre2 = builtin_pcre2();
+    char text[4096];
+    for (int round = 0; round < 400; round++) {
+        size_t n = 0, target = (size_t)(rng() % sizeof text);
+        while (n < target) {
+            if (rng() % 3 == 0) {
+                text[n++] = (char)(rng() & 0xff);
+            } else {
+                const char *p = pieces[rng() % (sizeof pieces / sizeof *pieces)];
+                size_t k = strlen(p);
+                if (n + k > target)
+                    break;
+                memcpy(text + n, p, k);
+                n += k;
+            }
+        }
+        assert_engines_agree(builtin(), pcre2, text, n);
+    }
+    flags_ruleset_free(pcre2);
+}
+END_TEST
+
+/* -------------------------------------------------------------------- severities ---- */
+
+START_TEST(test_advice_against_is_not_critical)
+{
+    assert_severity("Never run `chmod 777` on the web root; use a group.", "access.world_writable",
+                    "info");
+    assert_severity("Don't do this:\n\n```bash\nsudo rm -rf /srv/data\n```\n",
+                    "destructive.recursive_delete", "info");
+    assert_severity("```bash\n# never do this on a shared host\ngit push --force origin main\n```",
+                    "destructive.force_push_shared", "info");
+    assert_severity("`DROP TABLE users` is a bad idea here.", "destructive.drop_database", "info");
+}
+END_TEST
+
+START_TEST(test_doing_it_is_flagged_even_near_negations)
+{
+    /* "so you don't have to" is no advice against */
+    assert_severity("Start it like this so you don't have to copy tokens around:\n\n```bash\n"
+                    "jupyter lab --ip=0.0.0.0 --ServerApp.token=''\n```",
+                    "access.service_exposed", "critical");
+    /* "--insecure-skip-tls-verify" in code is not the word "insecure" of prose */
+    assert_severity("Until the cert is in your kubeconfig:\n\n```bash\nkubectl "
+                    "--insecure-skip-tls-verify get nodes\n```",
+                    "access.tls_verification_disabled", "warning");
+}
+END_TEST
+
+START_TEST(test_local_build_output_vs_shared_paths)
+{
+    assert_severity("`rm -rf ./build`", "destructive.recursive_delete", "info");
+    assert_severity("`rm -rf node_modules`", "destructive.recursive_delete", "info");
+    assert_severity("`rm -rf \"$tmpdir\"`", "destructive.recursive_delete", "info");
+    assert_severity("`rm -rf docs/api`", "destructive.recursive_delete", "warning");
+    assert_severity("`rm -rf /srv/data`", "destructive.recursive_delete", "critical");
+    assert_severity("`rm -rf ~`", "destructive.recursive_delete", "critical");
+    assert_severity("`sudo rm -rf --no-preserve-root /`", "destructive.recursive_delete",
+                    "critical");
+}
+END_TEST
+
+START_TEST(test_delete_with_where_is_not_flagged)
+{
+    assert_severity("DELETE FROM sessions WHERE expires_at < now();", "destructive.delete_all_rows",
+                    "none");
+    assert_severity("DELETE FROM sessions;", "destructive.delete_all_rows", "critical");
+}
+END_TEST
+
+START_TEST(test_placeholders_and_documented_keys_are_not_secrets)
+{
+    const char *texts[] = {
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+        "DB_PASSWORD=changeme",
+        "password: ${DB_PASSWORD}",
+        "api_key = \"<your-api-key>\"",
+        "export GITHUB_TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "stripe.api_key = \"sk_test_4eC39HqLyjWDarjtT1zdp7dc\"",
+        "postgres://user:password@localhost:5432/app",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq8xVtX5Zk3pJ0mQw7rT2yU9iO1pA4sD6fG8hJ0kL2z "
+        "me@laptop",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        json_t *flags = scan(texts[i]);
+        for (size_t k = 0; k < json_array_size(flags); k++)
+            ck_assert_msg(strncmp(str_at(flags, k, "code"), "secret.", 7) != 0,
+                          "secret flag %s on \"%s\"", str_at(flags, k, "code"), texts[i]);
+        json_decref(flags);
+    }
+    assert_severity("DB_PASSWORD=Vq8!mZ2pLx7#", "secret.password_assignment", "critical");
+}
+END_TEST
+
+START_TEST(test_personal_data_in_bulk_is_critical)
+{
+    assert_severity("Ask helen.marchetti@gmail.com", "pii.email", "warning");
+    assert_severity("To: a.girard@laposte.net, bjohansson@hotmail.se, c.obrien@eircom.net",
+                    "pii.email", "critical");
+    assert_severity("Send it to billing@acme-corp.com or jane@example.com", "pii.email", "none");
+}
+END_TEST
+
+START_TEST(test_mentions_count_in_prose_only)
+{
+    assert_severity("@everyone the build is green again.", "mention.everyone", "warning");
+    assert_severity("Configure it:\n\n```js\nallowedMentions: { parse: ['@everyone'] }\n```",
+                    "mention.everyone", "none");
+    assert_severity("Thanks @a1 @b2 @c3 @d4 @e5 for the reviews.", "mention.many_people", "none");
+    assert_severity("Thanks @a1 @b2 @c3 @d4 @e5 @f6 for the reviews.", "mention.many_people",
+                    "warning");
+}
+END_TEST
+
+START_TEST(test_many_mentions_give_one_flag_from_first_to_last)
+{
+    const char *text = "cc @ann @bo @cy @di @ed @fa and @ann again, thanks";
+    json_t *flags = scan(text);
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_uint_eq(int_at(flags, 0, "start"), (size_t)(strstr(text, "@ann") - text));
+    ck_assert_uint_eq(int_at(flags, 0, "end"), (size_t)(strstr(text, " again") - text));
+    json_decref(flags);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- rule features ---- */
+
+START_TEST(test_language_restricts_fenced_blocks_only)
+{
+    struct flags_ruleset *rs = rules_of("[destructive.sql_reset]\n"
+                                        "severity = critical\n"
+                                        "message = Resets a table.\n"
+                                        "pattern = (?i)\\breset\\s+table\\b\n"
+                                        "languages = sql\n"
+                                        "match = ```sql\\nRESET TABLE x;\\n```\n");
+    json_t *in_sql = scan_with(rs, "```sql\nRESET TABLE x;\n```");
+    json_t *in_python = scan_with(rs, "```python\nRESET TABLE x\n```");
+    json_t *unlabelled = scan_with(rs, "```\nreset table x;\n```");
+    json_t *prose = scan_with(rs, "then reset table x");
+    ck_assert_uint_eq(json_array_size(in_sql), 1);
+    ck_assert_uint_eq(json_array_size(in_python), 0);
+    ck_assert_uint_eq(json_array_size(unlabelled), 1);
+    ck_assert_uint_eq(json_array_size(prose), 1);
+    json_decref(in_sql);
+    json_decref(in_python);
+    json_decref(unlabelled);
+    json_decref(prose);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(test_public_address_entropy_checksum_and_url_checks)
+{
+    struct flags_ruleset *rs =
+        rules_of("[pii.client_ip]\nseverity = warning\nmessage = A client address.\n"
+                 "pattern = \\b(?<value>\\d+\\.\\d+\\.\\d+\\.\\d+)\\b\naddress = public\n"
+                 "match = from 83.24.117.202\nno_match = from 10.1.2.3\n"
+                 "no_match = from 192.0.2.10\nno_match = from 172.20.0.5\n\n"
+                 "[secret.random]\nseverity = critical\nmessage = A random value.\n"
+                 "pattern = key=(?<value>\\w{16})\nentropy = 3.5\n"
+                 "match = key=Zk3x9QpL7mW2vR8t\nno_match = key=aaaaaaaaaaaaaaaa\n\n"
+                 "[pii.card]\nseverity = critical\nmessage = A card.\n"
+                 "pattern = \\b(?<value>\\d{16})\\b\nchecksum = luhn\n"
+                 "match = 4381225384660852\nno_match = 4381225384660853\n\n"
+                 "[pii.mail]\nseverity = warning\nmessage = Mail.\n"
+                 "pattern = \\b\\w+@\\w+\\.com\\b\nin_url = drop\n"
+                 "match = write to ana@corp.com\nno_match = https://u:x=ana@corp.com/\n");
+    char error[4096];
+    ck_assert_msg(flags_ruleset_check_examples(rs, error, sizeof error) == 0, "%s", error);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(test_near_words_and_nearest_cue)
+{
+    struct flags_ruleset *rs =
+        rules_of("[access.any]\nseverity = critical\nmessage = Any source.\n"
+                 "pattern = 0\\.0\\.0\\.0/0\nnear = ingress\nunless_after = egress\n"
+                 "not_near = example\nnear_bytes = 100\n"
+                 "match = ingress { cidr = 0.0.0.0/0 }\n"
+                 "no_match = egress { cidr = 0.0.0.0/0 }\n"
+                 "no_match = ingress {} egress { cidr = 0.0.0.0/0 }\n"
+                 "no_match = cidr = 0.0.0.0/0\n"
+                 "no_match = ingress example 0.0.0.0/0\n"
+                 "match = egress {} ingress { cidr = 0.0.0.0/0 }\n\n"
+                 "[destructive.reset]\nseverity = warning\nmessage = Reset.\n"
+                 "pattern = \\breset\\b\ncritical_near = prod\nnear_bytes = 20\n"
+                 "match_warning = reset staging\nmatch_critical = reset prod\n");
+    char error[4096];
+    ck_assert_msg(flags_ruleset_check_examples(rs, error, sizeof error) == 0, "%s", error);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(test_overlapping_flags_of_one_family_keep_the_first_rule)
+{
+    /* A Stripe test key also reads as "KEY=value": the specific rule (listed first) wins. */
+    json_t *flags = scan("STRIPE_SECRET_KEY=sk_test_51GwQVmlXCPlDIT0qqubem5DxQyNjJWJaHqRbMY");
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "secret.test_payment_key");
+    ck_assert_str_eq(str_at(flags, 0, "severity"), "warning");
+    json_decref(flags);
+}
+END_TEST
+
+START_TEST(test_patterns_hyperscan_cannot_run_are_prefiltered)
+{
+    /* a back-reference and a look-behind: Hyperscan compiles them in prefilter mode */
+    struct flags_ruleset *rs =
+        rules_of("[secret.doubled]\nseverity = warning\n"
+                 "message = Doubled.\n"
+                 "pattern = (?<![a-z])(\\w{3})-\\1\\b\n"
+                 "match = abc-abc\nno_match = abc-abd\nno_match = xabc-abc\n");
+    json_t *flags = scan_with(rs, "x abc-abc y abc-abd z");
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_uint_eq(int_at(flags, 0, "start"), 2);
+    json_decref(flags);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ forum rule files ---- */
+
+static const char *forum_rules = "# Acme's own rules\n"
+                                 "[secret.acme_deploy_token]\n"
+                                 "severity = critical\n"
+                                 "message = An Acme deploy token.\n"
+                                 "pattern = \\b(?<value>acmedt_[a-z0-9]{24})\\b\n"
+                                 "match = token: acmedt_0123456789abcdefghijklmn\n"
+                                 "no_match = acmedt_short\n"
+                                 "\n"
+                                 "[allow]\n"
+                                 "pattern = ^AKIAKPHOJUGSDR32ASMR$\n";
+
+START_TEST(test_forum_file_adds_rules_and_allow_entries)
+{
+    char path[] = "/tmp/agentgate-flag-rules-XXXXXX", error[1024];
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, forum_rules, strlen(forum_rules)), (ssize_t)strlen(forum_rules));
+    close(fd);
+    struct flags_ruleset *rs = NULL;
+    int rc = flags_ruleset_load(path, &rs, error, sizeof error);
+    unlink(path);
+    ck_assert_msg(rc == 0, "%s", error);
+    ck_assert_uint_eq(flags_ruleset_rule_count(rs, NULL),
+                      flags_ruleset_rule_count(builtin(), NULL) + 1);
+    json_t *flags = scan_with(rs, "use acmedt_0123456789abcdefghijklmn and AKIAKPHOJUGSDR32ASMR "
+                                  "and AKIAZ7QW3ERTY6UIOP4X");
+    ck_assert_uint_eq(json_array_size(flags), 2);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "secret.acme_deploy_token");
+    ck_assert_str_eq(str_at(flags, 1, "code"), "secret.aws_access_key"); /* the other key */
+    json_decref(flags);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(test_missing_rule_file_names_the_path)
+{
+    char error[512];
+    struct flags_ruleset *rs = (struct flags_ruleset *)1;
+    ck_assert_int_eq(flags_ruleset_load("/nonexistent/acme.rules", &rs, error, sizeof error), -1);
+    ck_assert_ptr_null(rs);
+    ck_assert_msg(strstr(error, "/nonexistent/acme.rules") != NULL, "%s", error);
+}
+END_TEST
+
+#define RULE_HEAD "[access.x]\nseverity = warning\nmessage = X.\n"
+
+static const struct {
+    const char *text;
+    const char *error;
+} bad_files[] = {
+    {RULE_HEAD "pattern = x\nmatch = x\ncolour = red\n", "forum.rules:6: unknown key \"colour\""},
+    {"[access.x]\nmessage = X.\npattern = x\nmatch = x\n", "forum.rules:1: [access.x] has no "
+                                                           "severity"},
+    {RULE_HEAD "match = x\n", "forum.rules:1: [access.x] has no pattern"},
+    {RULE_HEAD "pattern = x\n", "forum.rules:1: [access.x] has no example"},
+    {"[access.x]\nseverity = fatal\n", "forum.rules:2: severity must be"},
+    {"[secrets.x]\n", "forum.rules:1: rule code \"secrets.x\" must start with"},
+    {"[Secret.X]\n", "forum.rules:1: bad rule code"},
+    {"[access.x\n", "forum.rules:1: section header without closing ]"},
+    {"severity = warning\n", "forum.rules:1: severity before any [code] or [allow] header"},
+    {RULE_HEAD "pattern = x\nmatch = x\njust words\n", "forum.rules:6: expected key = value"},
+    {RULE_HEAD "pattern = (unclosed\nmatch = x\n", "forum.rules:1: [access.x]: bad pattern"},
+    {RULE_HEAD "pattern = a*\nmatch = a\n", "can match empty text"},
+    {RULE_HEAD "pattern = x\nmatch = y\n", "[access.x] match example 1 gives no flag: y"},
+    {RULE_HEAD "pattern = x\nmatch = x\nno_match = x\n", "no_match example 1 gives warning"},
+    {RULE_HEAD "pattern = x\nmatch = x\nentropy = lots\n", "forum.rules:6: entropy must be"},
+    {RULE_HEAD "pattern = x\nmatch = x\nnear_bytes = 0\n", "forum.rules:6: near_bytes must be"},
+    {RULE_HEAD "pattern = x\nmatch = x\ncount = 1\n", "forum.rules:6: count must be"},
+    {RULE_HEAD "pattern = x\nmatch = x\nlanguages = cobol\n", "unknown language \"cobol\""},
+    {RULE_HEAD "pattern = x\nmatch = x\nwhere = everywhere\n", "where must be any, code or prose"},
+    {RULE_HEAD "pattern = x\nmatch = x\nseverity = info\n", "forum.rules:6: severity given "
+                                                            "twice"},
+    {RULE_HEAD "pattern = x\nmatch = x\nfamily = pii\n", "family \"pii\" does not match"},
+    {RULE_HEAD "pattern = x\nmatch = x\n\n" RULE_HEAD "pattern = y\nmatch = y\n",
+     "forum.rules:7: rule access.x defined twice (first at forum.rules:1)"},
+    {"[allow]\nword = x\n", "forum.rules:2: unknown key \"word\" in [allow]"},
+    {"[allow]\npattern = (\n", "forum.rules:2: [allow]: bad pattern"},
+    {"[access.x]\nseverity = warning\nmessage = bad\x01one\n", "message contains a control"},
+    {RULE_HEAD "pattern = x\nmatch = x\ntarget = url\n", "target must be path"},
+    {RULE_HEAD "pattern = x\nmatch = x\nchecksum = crc\n", "checksum must be"},
+    {RULE_HEAD "pattern = x\nmatch =\n", "forum.rules:5: match has an empty value"},
+};
+
+START_TEST(test_bad_rule_file_is_an_error_naming_file_and_line)
+{
+    assert_load_error(bad_files[_i].text, 0, bad_files[_i].error);
+}
+END_TEST
+
+START_TEST(test_forum_rule_may_not_redefine_a_builtin_code)
+{
+    assert_load_error("[secret.jwt]\nseverity = info\nmessage = Mine.\npattern = x\nmatch = x\n", 1,
+                      "forum.rules:1: rule secret.jwt defined twice (first at rules/secret.rules:");
+}
+END_TEST
+
+START_TEST(test_overlong_line_is_refused_not_cut)
+{
+    size_t n = 9000;
+    char *text = malloc(n + 64);
+    strcpy(text, "[secret.x]\npattern = ");
+    size_t used = strlen(text);
+    memset(text + used, 'a', n);
+    strcpy(text + used + n, "\n");
+    assert_load_error(text, 0, "forum.rules:2: line longer than");
+    free(text);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------- mask ---- */
+
+START_TEST(test_mask_keeps_four_characters)
+{
+    char out[64];
+    flags_mask("AKIAZ7QW3ERTY6UIOP4X", 20, out, sizeof out);
+    ck_assert_str_eq(out, "AKIA****************");
+    flags_mask("ñandú123", strlen("ñandú123"), out, sizeof out);
+    ck_assert_str_eq(out, "ñand****");
+    flags_mask("abc", 3, out, sizeof out);
+    ck_assert_str_eq(out, "abc");
+    flags_mask(NULL, 0, out, sizeof out);
+    ck_assert_str_eq(out, "");
+    flags_mask("abcdefgh-not-this", 8, out, sizeof out);
+    ck_assert_str_eq(out, "abcd****");
+}
+END_TEST
+
+START_TEST(test_mask_truncates_to_output_size)
+{
+    char out[7];
+    flags_mask("password=hunter2", 16, out, sizeof out);
+    ck_assert_str_eq(out, "pass**");
+    char tiny[4];
+    flags_mask("ññññ", strlen("ññññ"), tiny, sizeof tiny);
+    ck_assert_str_eq(tiny, "ñ"); /* never cuts a character in half */
+    char none[1] = {'x'};
+    flags_mask("secret", 6, none, sizeof none);
+    ck_assert_str_eq(none, "");
+}
+END_TEST
+
+static Suite *flags_suite(void)
+{
+    Suite *s = suite_create("flags");
+    TCase *catalogue = tcase_create("catalogue");
+    tcase_set_timeout(catalogue, 60);
+    tcase_add_test(catalogue, test_every_builtin_rule_example_holds);
+    tcase_add_test(catalogue, test_every_builtin_rule_example_holds_with_pcre2_alone);
+    tcase_add_test(catalogue, test_catalogue_covers_every_family);
+    tcase_add_test(catalogue, test_builtin_uses_hyperscan_when_built_with_it);
+    suite_add_tcase(s, catalogue);
+
+    TCase *shape = tcase_create("shape");
+    tcase_add_test(shape, test_flag_has_contract_shape_and_exact_span);
+    tcase_add_test(shape, test_flags_come_in_start_order_across_rules);
+    tcase_add_test(shape, test_utf8_before_match_gives_byte_offsets);
+    tcase_add_test(shape, test_field_name_is_copied_and_flags_are_appended);
+    tcase_add_test(shape, test_empty_and_null_text_give_no_flags);
+    tcase_add_test(shape, test_invalid_arguments_are_refused);
+    tcase_add_test(shape, test_out_of_memory_returns_error_and_leaves_flags_unchanged);
+    suite_add_tcase(s, shape);
+
+    TCase *engines = tcase_create("engines");
+    tcase_set_timeout(engines, 300);
+    tcase_add_test(engines, test_engines_agree_on_the_dev_corpus);
+    tcase_add_test(engines, test_any_bytes_scan_safely_and_engines_agree);
+    tcase_add_test(engines, test_patterns_hyperscan_cannot_run_are_prefiltered);
+    suite_add_tcase(s, engines);
+
+    TCase *context = tcase_create("context");
+    tcase_add_test(context, test_advice_against_is_not_critical);
+    tcase_add_test(context, test_doing_it_is_flagged_even_near_negations);
+    tcase_add_test(context, test_local_build_output_vs_shared_paths);
+    tcase_add_test(context, test_delete_with_where_is_not_flagged);
+    tcase_add_test(context, test_placeholders_and_documented_keys_are_not_secrets);
+    tcase_add_test(context, test_personal_data_in_bulk_is_critical);
+    tcase_add_test(context, test_mentions_count_in_prose_only);
+    tcase_add_test(context, test_many_mentions_give_one_flag_from_first_to_last);
+    tcase_add_test(context, test_language_restricts_fenced_blocks_only);
+    tcase_add_test(context, test_public_address_entropy_checksum_and_url_checks);
+    tcase_add_test(context, test_near_words_and_nearest_cue);
+    tcase_add_test(context, test_overlapping_flags_of_one_family_keep_the_first_rule);
+    suite_add_tcase(s, context);
+
+    TCase *loader = tcase_create("loader");
+    tcase_set_timeout(loader, 120); /* a forum file compiles the whole catalogue again */
+    tcase_add_test(loader, test_forum_file_adds_rules_and_allow_entries);
+    tcase_add_test(loader, test_missing_rule_file_names_the_path);
+    tcase_add_loop_test(loader, test_bad_rule_file_is_an_error_naming_file_and_line, 0,
+                        (int)(sizeof bad_files / sizeof bad_files[0]));
+    tcase_add_test(loader, test_forum_rule_may_not_redefine_a_builtin_code);
+    tcase_add_test(loader, test_overlong_line_is_refused_not_cut);
+    suite_add_tcase(s, loader);
+
+    TCase *mask = tcase_create("mask");
+    tcase_add_test(mask, test_mask_keeps_four_characters);
+    tcase_add_test(mask, test_mask_truncates_to_output_size);
+    suite_add_tcase(s, mask);
+    return s;
+}
+
+int main(void)
+{
+    /* Compile the built-in rules once, before Check forks a process per test. */
+    char error[512];
+    if (!flags_builtin(error, sizeof error)) {
+        fprintf(stderr, "%s\n", error);
+        return EXIT_FAILURE;
+    }
+    SRunner *runner = srunner_create(flags_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
