@@ -34,53 +34,58 @@ static bool is_word_byte(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-/* Case-insensitive search of the lower-case `word` in text[from, to) at word boundaries
- * (a word that itself starts or ends with a non-word byte needs no boundary there). */
-static const char *find_word(const char *text, size_t from, size_t to, const char *word)
+/* Looks for the lower-case words items[0..count) in text[from, to), ASCII case-insensitively,
+ * at word boundaries (a word that starts or ends with a non-word byte needs no boundary on
+ * that side; `from` and `to` count as boundaries). Returns the offset just past the first
+ * occurrence found (want_last false) or past the last one (want_last true), 0 for none.
+ * One pass over the range: only positions whose byte starts some word are compared, and in
+ * the middle of a word only words that start with a non-word byte can begin. */
+static size_t words_scan(const char *text, size_t from, size_t to, const char *const *items,
+                         size_t count, bool want_last)
 {
-    size_t n = strlen(word);
-    if (n == 0 || to < from || to - from < n)
-        return NULL;
-    for (size_t i = from; i + n <= to; i++) {
-        if (lower((unsigned char)text[i]) != (unsigned char)word[0])
+    unsigned char first[32] = {0};
+    size_t last = 0;
+    for (size_t k = 0; k < count; k++)
+        if (items[k][0])
+            first[(unsigned char)items[k][0] >> 3] |= (unsigned char)(1u << (items[k][0] & 7));
+    for (size_t i = from; i < to; i++) {
+        unsigned char c = lower((unsigned char)text[i]);
+        if (!(first[c >> 3] & (1u << (c & 7))))
             continue;
-        size_t k = 1;
-        while (k < n && lower((unsigned char)text[i + k]) == (unsigned char)word[k])
-            k++;
-        if (k < n)
+        bool starts = i == from || !is_word_byte((unsigned char)text[i - 1]);
+        if (is_word_byte(c) && !starts)
             continue;
-        bool left_ok = !is_word_byte((unsigned char)word[0]) || i == from ||
-                       !is_word_byte((unsigned char)text[i - 1]);
-        bool right_ok = !is_word_byte((unsigned char)word[n - 1]) || i + n == to ||
-                        !is_word_byte((unsigned char)text[i + n]);
-        if (left_ok && right_ok)
-            return text + i;
+        for (size_t k = 0; k < count; k++) {
+            const char *w = items[k];
+            if ((unsigned char)w[0] != c)
+                continue;
+            size_t n = strlen(w), j = 1;
+            if (n > to - i)
+                continue;
+            while (j < n && lower((unsigned char)text[i + j]) == (unsigned char)w[j])
+                j++;
+            if (j < n)
+                continue;
+            if (is_word_byte((unsigned char)w[n - 1]) && i + n < to &&
+                is_word_byte((unsigned char)text[i + n]))
+                continue;
+            if (!want_last)
+                return i + n;
+            if (i + n > last)
+                last = i + n;
+        }
     }
-    return NULL;
+    return last;
 }
 
 bool flag_words_in(const char *text, size_t from, size_t to, const struct flag_text_list *words)
 {
-    for (size_t i = 0; i < words->count; i++)
-        if (find_word(text, from, to, words->items[i]))
-            return true;
-    return false;
+    return words_scan(text, from, to, (const char *const *)words->items, words->count, false) != 0;
 }
 
 size_t flag_words_last(const char *text, size_t from, size_t to, const struct flag_text_list *words)
 {
-    size_t last = 0;
-    for (size_t i = 0; i < words->count; i++) {
-        size_t at = from;
-        const char *hit;
-        while (at < to && (hit = find_word(text, at, to, words->items[i]))) {
-            size_t end = (size_t)(hit - text) + strlen(words->items[i]);
-            if (end > last)
-                last = end;
-            at = (size_t)(hit - text) + 1;
-        }
-    }
-    return last;
+    return words_scan(text, from, to, (const char *const *)words->items, words->count, true);
 }
 
 /* True when `word` (lower case) occurs in s[0, n) ASCII case-insensitively, anywhere. */
@@ -346,80 +351,25 @@ const struct flag_block *flag_markdown_find(const struct flag_markdown *md, size
 
 /* Cues that what follows is advised against. "don't"/"do not" count only before a verb of
  * doing (so "you don't have to copy tokens" is no advice against). */
-static const char *const against_cues[] = {"never",
-                                           "avoid",
-                                           "must not",
-                                           "mustn't",
-                                           "should not",
-                                           "shouldn't",
-                                           "do not use",
-                                           "do not run",
-                                           "do not do",
-                                           "do not set",
-                                           "do not make",
-                                           "do not open",
-                                           "do not disable",
-                                           "do not give",
-                                           "do not grant",
-                                           "do not add",
-                                           "do not put",
-                                           "do not paste",
-                                           "do not commit",
-                                           "do not push",
-                                           "do not delete",
-                                           "do not drop",
-                                           "do not expose",
-                                           "do not turn",
-                                           "do not chmod",
-                                           "do not copy",
-                                           "don't use",
-                                           "don't run",
-                                           "don't do",
-                                           "don't set",
-                                           "don't make",
-                                           "don't open",
-                                           "don't disable",
-                                           "don't give",
-                                           "don't grant",
-                                           "don't add",
-                                           "don't put",
-                                           "don't paste",
-                                           "don't commit",
-                                           "don't push",
-                                           "don't delete",
-                                           "don't drop",
-                                           "don't expose",
-                                           "don't turn",
-                                           "don't chmod",
-                                           "don't copy",
-                                           "don't just",
-                                           "don't ever",
-                                           "dont use",
-                                           "dont run",
-                                           "not recommended",
-                                           "bad idea",
-                                           "anti-pattern",
-                                           "antipattern",
-                                           "resist the urge",
-                                           "what not to do",
-                                           "bad:",
-                                           "wrong:",
-                                           "don't:",
-                                           "instead of",
-                                           "rather than",
-                                           "stop using",
-                                           "no longer use",
-                                           "refrain from",
-                                           "is dangerous",
-                                           "are dangerous",
-                                           "a security hole",
-                                           "a security risk",
-                                           "don't do this",
-                                           "do not do this",
-                                           "tempting",
-                                           "please don't",
-                                           "not safe",
-                                           NULL};
+#define STRONG_CUES                                                                                \
+    "never", "must not", "mustn't", "should not", "shouldn't", "do not use", "do not run",         \
+        "do not do", "do not set", "do not make", "do not open", "do not disable", "do not give",  \
+        "do not grant", "do not add", "do not put", "do not paste", "do not commit",               \
+        "do not push", "do not delete", "do not drop", "do not expose", "do not turn",             \
+        "do not chmod", "do not copy", "don't use", "don't run", "don't do", "don't set",          \
+        "don't make", "don't open", "don't disable", "don't give", "don't grant", "don't add",     \
+        "don't put", "don't paste", "don't commit", "don't push", "don't delete", "don't drop",    \
+        "don't expose", "don't turn", "don't chmod", "don't copy", "don't just", "don't ever",     \
+        "dont use", "dont run", "not recommended", "bad idea", "anti-pattern", "antipattern",      \
+        "resist the urge", "what not to do", "bad:", "wrong:", "don't:", "stop using",             \
+        "no longer use", "refrain from", "is dangerous", "are dangerous", "a security hole",       \
+        "a security risk", "don't do this", "do not do this", "tempting", "please don't",          \
+        "not safe"
+
+/* Before a code block only strong cues count: "Instead of X, do this:" and "To avoid X, use
+ * this:" recommend the block. In a sentence they also mark what directly follows them. */
+static const char *const against_cues_block[] = {STRONG_CUES, NULL};
+static const char *const against_cues[] = {STRONG_CUES, "avoid", "instead of", "rather than", NULL};
 
 /* Cues after a match in the same sentence: "`chmod 777` is a bad idea". */
 static const char *const against_after[] = {"is a bad idea",      "is dangerous",
@@ -434,12 +384,17 @@ static const char *const against_after[] = {"is a bad idea",      "is dangerous"
                                             "would wipe",         "would destroy",
                                             "would break",        NULL};
 
+static size_t cue_count(const char *const *cues)
+{
+    size_t n = 0;
+    while (cues[n])
+        n++;
+    return n;
+}
+
 static bool any_cue(const char *t, size_t from, size_t to, const char *const *cues)
 {
-    for (size_t i = 0; cues[i]; i++)
-        if (find_word(t, from, to, cues[i]))
-            return true;
-    return false;
+    return from < to && words_scan(t, from, to, cues, cue_count(cues), false) != 0;
 }
 
 /* Start of the sentence containing `at` (after ". ", "! ", "? ", ":\n" or a blank line),
@@ -484,7 +439,7 @@ static bool comment_has_cue(const char *t, size_t from, size_t to)
                        (i == from || t[i - 1] == ' ')) ||
                       (i == from && to - i > 4 && starts_with_ci(t + i, to - i, "rem "));
         if (starts)
-            return any_cue(t, i, to, against_cues);
+            return any_cue(t, i, to, against_cues_block);
     }
     return false;
 }
@@ -509,7 +464,7 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
         while (fence > 0 && (t[fence - 1] == '\n' || t[fence - 1] == ' ' || t[fence - 1] == '\r'))
             fence--;
         size_t from = sentence_start(t, fence, FENCE_LOOKBACK);
-        return any_cue(t, from, fence, against_cues);
+        return any_cue(t, from, fence, against_cues_block);
     }
     /* Prose or inline code: the sentence before the match, and "… is a bad idea" after. */
     size_t from = sentence_start(t, start, ADVICE_LOOKBACK);

@@ -41,7 +41,8 @@ enum {
     MATCH_LIMIT = 200000, /* PCRE2 backtracking bound per search: no pattern can stall a scan */
     DEPTH_LIMIT = 10000,
     SCRATCH_POOL_MAX = 16, /* idle Hyperscan scratch spaces kept for reuse */
-    HYPERSCAN_GAP = 16     /* bounded repeats at least this wide are opened for Hyperscan */
+    HYPERSCAN_GAP = 16,    /* bounded repeats at least this wide are opened for Hyperscan */
+    CLUSTER_GAP = 64       /* candidate ends closer than this are confirmed by one search */
 };
 
 struct compiled_pattern {
@@ -84,6 +85,51 @@ __attribute__((format(printf, 3, 4))) static void say(char *error, size_t size, 
     va_start(ap, f);
     vsnprintf(error, size, f, ap);
     va_end(ap);
+}
+
+/* Offset of the first unbounded repeat ("*", "+", "{n,}") of a pattern, or -1. Rule patterns
+ * must be bounded: the longest match decides how far back a candidate is confirmed from,
+ * so an unbounded one would make every confirmation rescan the text from its start. */
+static long unbounded_repeat_at(const char *p)
+{
+    bool in_class = false, after_quantifier = false;
+    for (size_t i = 0; p[i]; i++) {
+        char c = p[i];
+        if (c == '\\' && p[i + 1]) {
+            i++;
+            after_quantifier = false;
+            continue;
+        }
+        if (in_class) {
+            in_class = c != ']';
+            continue;
+        }
+        if (c == '[') {
+            in_class = true;
+            if (p[i + 1] == '^')
+                i++;
+            if (p[i + 1] == ']')
+                i++;
+            after_quantifier = false;
+            continue;
+        }
+        if (c == '(' && p[i + 1] == '?') { /* "(?" opens a group, not a quantifier */
+            i++;
+            after_quantifier = false;
+            continue;
+        }
+        if ((c == '*' || c == '+') && !after_quantifier)
+            return (long)i;
+        if (c == '{') {
+            size_t j = i + 1;
+            while (p[j] >= '0' && p[j] <= '9')
+                j++;
+            if (j > i + 1 && p[j] == ',' && p[j + 1] == '}')
+                return (long)i;
+        }
+        after_quantifier = c == '*' || c == '+' || c == '?' || c == '}';
+    }
+    return -1;
 }
 
 static pcre2_code *regex_compile(const char *pattern, const char *where, char *error,
@@ -238,6 +284,32 @@ static char *hyperscan_expression(const char *pattern)
     return out;
 }
 
+/* Asks Hyperscan about `expression`: *flags gets the flags it compiles with (multi-line, plus
+ * prefilter mode when it cannot run the pattern exactly), *max_width the longest match in
+ * bytes (SIZE_MAX when unbounded). Returns 0, or -1 with an error naming the rule. */
+static int expression_check(const char *expression, unsigned *flags, size_t *max_width,
+                            const struct flag_rule *rule, size_t index, char *error,
+                            size_t error_size)
+{
+    hs_expr_info_t *info = NULL;
+    hs_compile_error_t *compile_error = NULL;
+    *flags = HS_FLAG_MULTILINE;
+    if (hs_expression_info(expression, *flags, &info, &compile_error) != HS_SUCCESS) {
+        hs_free_compile_error(compile_error);
+        compile_error = NULL;
+        *flags |= HS_FLAG_PREFILTER;
+        if (hs_expression_info(expression, *flags, &info, &compile_error) != HS_SUCCESS) {
+            say(error, error_size, "%s: [%s] pattern %zu: %s", rule->source, rule->code, index + 1,
+                compile_error ? compile_error->message : "not supported");
+            hs_free_compile_error(compile_error);
+            return -1;
+        }
+    }
+    *max_width = info->max_width == UINT32_MAX ? SIZE_MAX : (size_t)info->max_width;
+    free(info);
+    return 0;
+}
+
 /* Compiles every pattern into one Hyperscan database, recording each pattern's max width.
  * Returns 0; 1 when Hyperscan cannot run on this CPU (the caller uses PCRE2 alone); -1 on a
  * pattern Hyperscan rejects even in prefilter mode (a config error naming the rule). */
@@ -259,28 +331,20 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
     for (size_t r = 0; r < rs->file.rule_count; r++) {
         const struct flag_rule *rule = &rs->file.rules[r];
         for (size_t i = 0; i < rule->patterns.count; i++, k++) {
-            hs_expr_info_t *info = NULL;
             expressions[k] = hyperscan_expression(rule->patterns.items[i]);
             if (!expressions[k]) {
                 say(error, error_size, "out of memory");
                 goto done;
             }
             ids[k] = (unsigned)k;
-            flags[k] = HS_FLAG_MULTILINE;
-            if (hs_expression_info(expressions[k], flags[k], &info, &compile_error) != HS_SUCCESS) {
-                hs_free_compile_error(compile_error);
-                compile_error = NULL;
-                flags[k] |= HS_FLAG_PREFILTER;
-                if (hs_expression_info(expressions[k], flags[k], &info, &compile_error) !=
-                    HS_SUCCESS) {
-                    say(error, error_size, "%s: [%s] pattern %zu: %s", rule->source, rule->code,
-                        i + 1, compile_error ? compile_error->message : "not supported");
-                    goto done;
-                }
-            }
-            rs->patterns[k].max_width =
-                info->max_width == UINT32_MAX ? SIZE_MAX : (size_t)info->max_width;
-            free(info);
+            /* How Hyperscan runs the relaxed pattern (exactly, or as a prefilter), and how
+             * long a match of the exact one can be (the confirmation window). */
+            size_t ignored;
+            if (expression_check(expressions[k], &flags[k], &ignored, rule, i, error, error_size) !=
+                    0 ||
+                expression_check(rule->patterns.items[i], &(unsigned){0},
+                                 &rs->patterns[k].max_width, rule, i, error, error_size) != 0)
+                goto done;
         }
     }
     if (hs_compile_multi((const char *const *)expressions, flags, ids, (unsigned)n, HS_MODE_BLOCK,
@@ -353,6 +417,14 @@ static int ruleset_build(struct flag_rule_file *file, bool use_hyperscan,
         snprintf(where, sizeof where, "%s: [%s]", rule->source, rule->code);
         for (size_t i = 0; i < rule->patterns.count; i++, k++) {
             struct compiled_pattern *p = &rs->patterns[k];
+            long unbounded = unbounded_repeat_at(rule->patterns.items[i]);
+            if (unbounded >= 0) {
+                say(error, error_size,
+                    "%s: pattern %zu has an unbounded repeat at offset %ld; bound it (e.g. "
+                    "{1,200} instead of +)",
+                    where, i + 1, unbounded);
+                goto fail;
+            }
             p->rule = r;
             p->max_width = SIZE_MAX;
             p->re = regex_compile(rule->patterns.items[i], where, error, error_size);
@@ -432,13 +504,23 @@ struct candidate {
     enum flag_severity severity;
 };
 
+/* Hyperscan reports every offset where a pattern may end: a long token can give one report
+ * per byte. Reports of one pattern closer than CLUSTER_GAP bytes are merged into one range
+ * [first, last] of candidate ends, and PCRE2 confirms a range with one search. */
+struct cluster {
+    size_t pattern, first, last;
+};
+
 struct scan {
     const struct flags_ruleset *rs;
     const char *text;
     size_t length;
     pcre2_match_data *data;
     pcre2_match_context *context;
-    size_t *next_from; /* per pattern: no further match starts before this offset */
+    size_t *next_from;        /* per pattern: no further match starts before this offset */
+    struct cluster *open;     /* per pattern: the range of candidate ends being gathered */
+    struct cluster *clusters; /* closed ranges */
+    size_t cluster_count, cluster_cap;
     struct raw_match *matches;
     size_t match_count, match_cap;
     bool failed; /* out of memory */
@@ -487,26 +569,72 @@ static int pattern_search(struct scan *s, size_t k, size_t from, size_t limit)
 }
 
 #ifdef AGENTGATE_HAVE_HYPERSCAN
+static int cluster_push(struct scan *s, struct cluster c)
+{
+    if (s->cluster_count == s->cluster_cap) {
+        size_t n = s->cluster_cap ? s->cluster_cap * 2 : 64;
+        struct cluster *grown = realloc(s->clusters, n * sizeof *grown);
+        if (!grown)
+            return -1;
+        s->clusters = grown;
+        s->cluster_cap = n;
+    }
+    s->clusters[s->cluster_count++] = c;
+    return 0;
+}
+
 static int on_candidate(unsigned int id, unsigned long long from, unsigned long long to,
                         unsigned int flags, void *context)
 {
     struct scan *s = context;
-    size_t end = (size_t)to, k = id;
+    struct cluster *open = &s->open[id];
     (void)from;
     (void)flags;
-    size_t width = s->rs->patterns[k].max_width;
-    size_t start = width == SIZE_MAX || width >= end ? 0 : end - width;
-    if (start < s->next_from[k])
-        start = s->next_from[k];
-    if (start > end)
-        return 0; /* inside (or before the end of) a match already found */
-    int rc = pattern_search(s, k, start, end);
-    if (rc < 0) {
+    if (open->last != SIZE_MAX && (size_t)to <= open->last + CLUSTER_GAP) {
+        open->last = (size_t)to;
+        return 0;
+    }
+    if (open->last != SIZE_MAX && cluster_push(s, *open) != 0) {
         s->failed = true;
         return 1; /* stop scanning */
     }
-    if (rc == 0)
-        s->next_from[k] = end + 1; /* no match starts in [start, end] */
+    *open = (struct cluster){.pattern = id, .first = (size_t)to, .last = (size_t)to};
+    return 0;
+}
+
+static int compare_clusters(const void *a, const void *b)
+{
+    const struct cluster *x = a, *y = b;
+    if (x->pattern != y->pattern)
+        return x->pattern < y->pattern ? -1 : 1;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Confirms the candidate ranges with PCRE2. Each search looks for the leftmost match that
+ * starts in [from, last]: from is where the previous match of the pattern ended (matches do
+ * not overlap), or the earliest start a match ending in the range can have (its maximum
+ * width before `first`). Every true match ends at a reported offset, so it lies in a range
+ * and no start is searched twice: the result is the plain PCRE2 loop's, in far fewer calls. */
+static int confirm_clusters(struct scan *s)
+{
+    qsort(s->clusters, s->cluster_count, sizeof *s->clusters, compare_clusters);
+    for (size_t i = 0; i < s->cluster_count; i++) {
+        const struct cluster *c = &s->clusters[i];
+        size_t width = s->rs->patterns[c->pattern].max_width;
+        size_t from = width == SIZE_MAX || width >= c->first ? 0 : c->first - width;
+        if (from < s->next_from[c->pattern])
+            from = s->next_from[c->pattern];
+        while (from <= c->last) {
+            int rc = pattern_search(s, c->pattern, from, c->last);
+            if (rc < 0)
+                return -1;
+            if (rc == 0) {
+                s->next_from[c->pattern] = c->last + 1;
+                break;
+            }
+            from = s->next_from[c->pattern];
+        }
+    }
     return 0;
 }
 #endif
@@ -538,12 +666,17 @@ static int collect_matches(struct scan *s)
         hs_free_scratch(scratch);
         if (s->failed)
             return -1;
-        if (rc == HS_SUCCESS)
-            return 0;
+        if (rc == HS_SUCCESS) {
+            for (size_t k = 0; k < s->rs->pattern_count; k++)
+                if (s->open[k].last != SIZE_MAX && cluster_push(s, s->open[k]) != 0)
+                    return -1;
+            return confirm_clusters(s);
+        }
         if (rc != HS_INVALID)
             return -1;
         memset(s->next_from, 0, s->rs->pattern_count * sizeof *s->next_from);
         s->match_count = 0;
+        s->cluster_count = 0;
     }
 #endif
     for (size_t k = 0; k < s->rs->pattern_count; k++) {
@@ -790,8 +923,11 @@ int flags_scan_with(const struct flags_ruleset *rs, const char *field, const cha
     s.data = pcre2_match_data_create(rs->max_ovector ? rs->max_ovector : 1, NULL);
     s.context = pcre2_match_context_create(NULL);
     s.next_from = calloc(rs->pattern_count ? rs->pattern_count : 1, sizeof *s.next_from);
-    if (!s.data || !s.context || !s.next_from)
+    s.open = malloc((rs->pattern_count ? rs->pattern_count : 1) * sizeof *s.open);
+    if (!s.data || !s.context || !s.next_from || !s.open)
         goto done;
+    for (size_t k = 0; k < rs->pattern_count; k++)
+        s.open[k].last = SIZE_MAX; /* nothing gathered yet */
     pcre2_set_match_limit(s.context, MATCH_LIMIT);
     pcre2_set_depth_limit(s.context, DEPTH_LIMIT);
     if (collect_matches(&s) != 0)
@@ -824,6 +960,8 @@ done:
     free(c);
     free(s.matches);
     free(s.next_from);
+    free(s.open);
+    free(s.clusters);
     if (s.markdown_ready)
         flag_markdown_free(&s.markdown);
     pcre2_match_context_free(s.context);

@@ -648,12 +648,15 @@ static int rule_file_append(struct flag_rule_file *to, struct flag_rule_file *fr
         if (!items || !sources)
             return -1;
     }
-    memcpy(to->rules + to->rule_count, from->rules, from->rule_count * sizeof *from->rules);
+    if (from->rule_count > 0)
+        memcpy(to->rules + to->rule_count, from->rules, from->rule_count * sizeof *from->rules);
     to->rule_count += from->rule_count;
-    memcpy(to->allow.items + to->allow.count, from->allow.items,
-           from->allow.count * sizeof *from->allow.items);
-    memcpy(to->allow_sources + to->allow.count, from->allow_sources,
-           from->allow.count * sizeof *from->allow_sources);
+    if (from->allow.count > 0) {
+        memcpy(to->allow.items + to->allow.count, from->allow.items,
+               from->allow.count * sizeof *from->allow.items);
+        memcpy(to->allow_sources + to->allow.count, from->allow_sources,
+               from->allow.count * sizeof *from->allow_sources);
+    }
     to->allow.count += from->allow.count;
     free(from->rules);
     free(from->allow.items);
