@@ -152,8 +152,7 @@ done:
 
 int flags_scan(const char *field, const char *text, size_t length, json_t *flags)
 {
-    const struct flags_ruleset *rs = flags_builtin(NULL, 0);
-    return rs ? flags_scan_with(rs, field, text, length, flags) : -1;
+    return flags_scan_with(NULL, field, text, length, flags);
 }
 
 /* Length of the UTF-8 sequence led by c (1 for stray continuation or invalid bytes). */

@@ -30,9 +30,10 @@ struct flags_ruleset;
 const struct flags_ruleset *flags_builtin(char *error, size_t error_size);
 
 /* Loads a forum's rule file: the built-in rules plus the rules and allow-list entries of the
- * file at `path`. Every pattern is compiled and every example of the file's rules is checked;
- * any problem is an error naming the file and line ("rules.conf:12: …") written into `error`.
- * Returns 0 and sets *out (free with flags_ruleset_free), or -1 leaving *out NULL. */
+ * file at `path` (the file's rules take precedence where flags of one family overlap). Every
+ * pattern is compiled and every example of the file's rules is checked; any problem is an error
+ * naming the file and line ("rules.conf:12: …") written into `error`. Returns 0 and sets *out (free
+ * with flags_ruleset_free), or -1 leaving *out NULL. */
 int flags_ruleset_load(const char *path, struct flags_ruleset **out, char *error, size_t error_size)
     __attribute__((warn_unused_result));
 
@@ -57,17 +58,18 @@ int flags_ruleset_check_examples(const struct flags_ruleset *ruleset, char *erro
 /* "hyperscan" or "pcre2": the engine the rule set scans with. */
 const char *flags_ruleset_engine(const struct flags_ruleset *ruleset);
 
-/* Scans one text field for risks (CONTRACT §8) with `ruleset` and appends every flag found to
+/* Scans one text field for risks (CONTRACT §8) with `ruleset` (NULL: the built-in rules, as
+ * for a forum without flag_rules) and appends every flag found to
  * the JSON array `flags` as {"code", "severity": "info"|"warning"|"critical", "field", "start",
  * "end", "message"} where start/end are byte offsets into `text` (end exclusive). `text` is
  * `length` bytes (not necessarily NUL-terminated, any bytes). Flags appear in order of start
- * offset within one call. Returns 0, or -1 when memory runs out or on invalid arguments (NULL
- * ruleset or field, `flags` not an array, NULL text with a non-zero length); on -1 `flags` is
- * left as it was. Thread-safe. */
+ * offset within one call. Returns 0, or -1 when memory runs out, when the built-in rules cannot
+ * be compiled, or on invalid arguments (NULL field, `flags` not an array, NULL text with a
+ * non-zero length); on -1 `flags` is left as it was. Thread-safe. */
 int flags_scan_with(const struct flags_ruleset *ruleset, const char *field, const char *text,
                     size_t length, json_t *flags) __attribute__((warn_unused_result));
 
-/* flags_scan_with() and the built-in rule set (-1 also when it cannot be compiled). */
+/* flags_scan_with() with the built-in rule set. */
 int flags_scan(const char *field, const char *text, size_t length, json_t *flags)
     __attribute__((warn_unused_result));
 

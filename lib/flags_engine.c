@@ -916,8 +916,11 @@ int flags_scan_with(const struct flags_ruleset *rs, const char *field, const cha
     size_t n = 0;
     int rc = -1;
 
-    if (!rs || !field || !json_is_array(flags) || (!text && length > 0))
+    if (!field || !json_is_array(flags) || (!text && length > 0))
         return -1;
+    if (!rs && !(rs = flags_builtin(NULL, 0)))
+        return -1;
+    s.rs = rs;
     if (!text)
         s.text = "";
     s.data = pcre2_match_data_create(rs->max_ovector ? rs->max_ovector : 1, NULL);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flags.h"
 #include "log.h"
 
 struct config_parse {
@@ -370,6 +371,7 @@ enum forum_key {
     FK_ALLOWED_CATEGORIES,
     FK_SECOND_APPROVER_FOR,
     FK_EXPIRING_NOTICE,
+    FK_FLAG_RULES,
     FK_COUNT
 };
 
@@ -389,6 +391,7 @@ static const char *const forum_keys[FK_COUNT] = {
     "allowed_categories",
     "second_approver_for",
     "expiring_notice",
+    "flag_rules",
 };
 
 static int key_index(const char *const *keys, int count, const char *name)
@@ -744,6 +747,17 @@ static int forum_set(struct config_parse *parse, const char *name, const char *v
             goto fail;
         }
         break;
+    case FK_FLAG_RULES: {
+        /* The built-in rules plus the file's: every pattern compiled, every example checked. */
+        char error[300];
+        flags_ruleset_free(forum->flag_rules);
+        forum->flag_rules = NULL;
+        if (flags_ruleset_load(text, &forum->flag_rules, error, sizeof error) != 0) {
+            parse_fail(parse, name, "%s", error);
+            goto fail;
+        }
+        break;
+    }
     case FK_COUNT:
         break;
     }
@@ -855,6 +869,7 @@ static int config_on_value(void *user, const char *section, const char *name, co
 
 static void forum_free(struct forum_config *forum)
 {
+    flags_ruleset_free(forum->flag_rules);
     free(forum->name);
     free(forum->adapter);
     free(forum->release_url);

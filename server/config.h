@@ -16,6 +16,8 @@
 
 #include "webhook_signature.h"
 
+struct flags_ruleset; /* lib/flags.h */
+
 struct agentgate_plugin;
 
 enum auth_mode { AUTH_SSO, AUTH_PROXY, AUTH_DEV };
@@ -47,6 +49,8 @@ struct forum_config {
     struct string_list allowed_categories;
     enum second_approver second_approver_for;
     long expiring_notice_seconds;          /* draft.expiring this long before expiry; 0: never */
+    struct flags_ruleset *flag_rules;      /* flag_rules = PATH: built-in + forum rules; NULL:
+                                              the built-in rules (flags_scan_with accepts NULL) */
     int line;                              /* where its section starts */
     const struct agentgate_plugin *plugin; /* set by plugin_load_all() */
 };

@@ -127,6 +127,8 @@ static const struct error_case error_cases[] = {
     {"bad body size", VALID_SERVER VALID_FORUM "max_body_bytes = -1\n", ":6: max_body_bytes:"},
     {"bad second approver", VALID_SERVER VALID_FORUM "second_approver_for = all\n",
      ":6: second_approver_for:"},
+    {"missing flag rules", VALID_SERVER VALID_FORUM "flag_rules = /nonexistent/forum.rules\n",
+     ":6: flag_rules: /nonexistent/forum.rules: cannot open"},
     {"bad forum name", VALID_SERVER "[forum Eng!]\ninbound_secret = " SECRET "\n", ":5: forum:"},
     {"forum twice", VALID_SERVER VALID_FORUM "[server]\nthreads = 2\n" VALID_FORUM,
      ":9: forum: [forum eng] appears twice"},
