@@ -331,6 +331,7 @@ enum server_key {
     SK_SESSION_LIFETIME,
     SK_SESSION_IDLE_TIMEOUT,
     SK_HTTP_THREADS,
+    SK_SIGN_IN_RATE_LIMIT,
     SK_COUNT
 };
 
@@ -352,6 +353,7 @@ static const char *const server_keys[SK_COUNT] = {
     "session_lifetime",
     "session_idle_timeout",
     "http_threads",
+    "sign_in_rate_limit",
 };
 
 enum forum_key {
@@ -549,6 +551,13 @@ static int server_set(struct config_parse *parse, const char *name, const char *
             config->session_idle_seconds = seconds;
         break;
     }
+    case SK_SIGN_IN_RATE_LIMIT:
+        if (!config_parse_rate(text, &config->sign_in_rate_count,
+                               &config->sign_in_rate_window_seconds)) {
+            parse_fail(parse, name, "must be COUNT/UNIT such as 30/m, or none");
+            goto fail;
+        }
+        break;
     case SK_CONNECTION_MEMORY_LIMIT:
         if (!parse_size(text, 8192, 16 * 1024 * 1024, &config->connection_memory_limit)) {
             parse_fail(parse, name, "must be a size from 8K to 16M");
@@ -976,6 +985,8 @@ int config_load(const char *path, struct config *config, char *error, size_t err
     }
     config->session_lifetime_seconds = 12 * 3600;
     config->session_idle_seconds = 2 * 3600;
+    config->sign_in_rate_count = 30;
+    config->sign_in_rate_window_seconds = 60;
 
     parse.directory = string_copy(path);
     slash = strrchr(parse.directory, '/');
