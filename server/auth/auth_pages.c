@@ -228,6 +228,20 @@ static enum MHD_Result login_through_proxy(struct request *request)
     return auth_reply_failure(request, &failure);
 }
 
+/* The address started too many sign-ins: 429, and when to try again. */
+static bool login_rate_limited(struct request *request, int retry_after,
+                               struct auth_failure *failure)
+{
+    char seconds[16], detail[160];
+
+    snprintf(seconds, sizeof seconds, "%d", retry_after);
+    http_reply_header(request, "Retry-After", seconds);
+    snprintf(detail, sizeof detail,
+             "Too many sign-ins were started from your address. Wait %d seconds, then try again.",
+             retry_after);
+    return auth_fail(failure, ERR_SIGN_IN_RATE_LIMITED, NULL, detail);
+}
+
 /* Stores a nonce bound to this browser, within the address's rate limit. */
 static bool login_nonce_issue(struct request *request, const struct forum_config *forum,
                               struct login_state *state, struct auth_failure *failure)
@@ -235,13 +249,13 @@ static bool login_nonce_issue(struct request *request, const struct forum_config
     const struct config *config = request->server->config;
     const char *browser = auth_login_cookie(request);
     unsigned char nonce_hash[SESSION_HASH_BYTES], browser_hash[SESSION_HASH_BYTES];
-    char address[AUTH_CLIENT_ADDRESS_MAX], detail[160], seconds[16];
+    char address[AUTH_CLIENT_ADDRESS_MAX];
     struct db_connection *db = db_thread_connection();
     enum db_status status;
     int retry_after = 0;
 
     auth_token_new(state->nonce, sizeof state->nonce);
-    /* a browser signing in from two tabs keeps one cookie, so both sign-ins can finish */
+    /* a second sign-in started in another tab keeps the browser's cookie, so either can finish */
     if (browser)
         snprintf(state->browser, sizeof state->browser, "%s", browser);
     else
@@ -264,14 +278,7 @@ static bool login_nonce_issue(struct request *request, const struct forum_config
                 : DB_UNAVAILABLE;
     if (status != DB_OK)
         return auth_fail_db(failure, status);
-    if (retry_after == 0)
-        return true;
-    snprintf(seconds, sizeof seconds, "%d", retry_after);
-    http_reply_header(request, "Retry-After", seconds);
-    snprintf(detail, sizeof detail,
-             "Too many sign-ins were started from your address. Wait %d seconds, then try again.",
-             retry_after);
-    return auth_fail(failure, ERR_SIGN_IN_RATE_LIMITED, NULL, detail);
+    return retry_after == 0 || login_rate_limited(request, retry_after, failure);
 }
 
 /* The forum's sso_url with sso = base64(nonce, return_sso_url) and its signature. */
