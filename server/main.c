@@ -58,12 +58,7 @@ static int config_open(const char *path, struct config *config)
         fprintf(stderr, "agentgate: %s\n", error);
         return EXIT_USAGE;
     }
-    if (strcmp(config->log_level, "debug") == 0)
-        log_set_level(LOG_DEBUG);
-    else if (strcmp(config->log_level, "warn") == 0)
-        log_set_level(LOG_WARN);
-    else if (strcmp(config->log_level, "error") == 0)
-        log_set_level(LOG_ERROR);
+    log_set_level((enum log_level)config->log_level); /* the config's choices are in that order */
     return 0;
 }
 
