@@ -25,6 +25,7 @@
 #include "web/handlers.h"
 #include "web/http.h"
 #include "log.h"
+#include "operations/metrics.h"
 #include "release/plugin_loader.h"
 #include "webhook_signature.h"
 
@@ -186,6 +187,11 @@ static int command_serve(struct config *config, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     db_configure(config->database);
+    if (metrics_init(config, routes, routes_count_total) != 0) {
+        fprintf(stderr, "agentgate: out of memory\n");
+        status = EXIT_FAILED;
+        goto out;
+    }
     if (http_start(&server, routes, routes_count_total, error, sizeof error) != 0) {
         fprintf(stderr, "agentgate: %s\n", error);
         status = EXIT_FAILED;
@@ -222,6 +228,7 @@ static int command_serve(struct config *config, int argc, char **argv)
     sigwait(&signals, &signal_number);
     serve_stop(&server, signal_number);
 out:
+    metrics_free();
     plugin_unload_all();
     return status;
 }

@@ -35,6 +35,7 @@
 #include "db/outbox.h"
 #include "http_client.h"
 #include "log.h"
+#include "operations/metrics.h"
 #include "webhook_signature.h"
 
 #define DELIVERY_WORKERS_MAX    64
@@ -293,6 +294,7 @@ static int delivery_one(struct delivery_worker *worker, struct db_connection *db
         outbox_event_clear(&event);
         return -1;
     }
+    metrics_count_delivery(event.forum, outcome.result);
     log_info(NULL, "delivery %s %s draft=%s forum=%s attempt=%d status=%ld %ldms%s%s", event.type,
              outcome.result, event.draft_id, event.forum, event.attempts + 1, outcome.http_status,
              outcome.duration_ms, outcome.error ? ": " : "", outcome.error ? outcome.error : "");

@@ -16,6 +16,7 @@
 
 #include "db/db.h"
 #include "log.h"
+#include "operations/metrics.h"
 
 /* One live connection, for the deadline reaper. Guarded by connections_lock. */
 struct connection_entry {
@@ -506,6 +507,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
         entry->busy = false;
         pthread_mutex_unlock(&connections_lock);
     }
+    metrics_observe_request(request, (double)(clock_ms() - request->started_ms) / 1000.0);
     log_info(request->id, "%s %s %u %lldms%s", request->method, request->path, request->status,
              clock_ms() - request->started_ms,
              termination == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");

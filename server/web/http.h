@@ -92,6 +92,7 @@ struct request {
     struct request *next_job;
     char method[16];
     char path[256];
+    bool intake_duplicate; /* intake answered a replayed webhook-id (for /metrics) */
     /* The handler's state and its cleanup, called once from the completion callback. */
     void *state;
     void (*state_free)(void *state);
