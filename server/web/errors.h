@@ -61,7 +61,9 @@
       "too many sign-ins started from this address")                                               \
     X(ERR_PROXY_SIGN_IN, 401, "proxy_sign_in", "sign in through the authenticating proxy")         \
     X(ERR_INTERNAL, 500, "internal_error", "internal error")                                       \
-    X(ERR_DATABASE_UNAVAILABLE, 503, "database_unavailable", "database is unreachable, retry later")
+    X(ERR_DATABASE_UNAVAILABLE, 503, "database_unavailable",                                       \
+      "database is unreachable, retry later")                                                      \
+    X(ERR_SHUTTING_DOWN, 503, "shutting_down", "agentgate is stopping, retry later")
 
 enum agentgate_error {
     ERR_NONE = 0,
