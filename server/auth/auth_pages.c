@@ -487,7 +487,6 @@ enum MHD_Result auth_pages_sso(struct request *request)
 {
     struct sso_state *state;
     struct auth_failure failure;
-    char user[160];
 
     if (request->server->config->auth != AUTH_SSO)
         return page_reply_not_found(request);
@@ -498,8 +497,7 @@ enum MHD_Result auth_pages_sso(struct request *request)
                sso_payload_read(request, state, &failure) &&
                sso_nonce_take(request, state, &failure) && sso_identity_take(state, &failure) &&
                sign_in(request, &state->who, &failure)) {
-        log_value_safe(state->who.user_id, user, sizeof user);
-        log_info(request->id, "signed in: forum=%s user=%s%s", state->who.forum, user,
+        log_info(request->id, "signed in: forum=%s user=%s%s", state->who.forum, state->who.user_id,
                  state->who.is_moderator ? " (moderator)" : "");
         return http_reply_redirect(request, 303, state->nonce.return_to);
     }
