@@ -369,7 +369,10 @@ const struct flag_block *flag_markdown_find(const struct flag_markdown *md, size
 /* Before a code block only strong cues count: "Instead of X, do this:" and "To avoid X, use
  * this:" recommend the block. In a sentence they also mark what directly follows them. */
 static const char *const against_cues_block[] = {STRONG_CUES, NULL};
-static const char *const against_cues[] = {STRONG_CUES, "avoid", "instead of", "rather than", NULL};
+static const char *const against_cues[] = {
+    STRONG_CUES,    "avoid",        "instead of",  "rather than",   "would make",
+    "would expose", "would open",   "would allow", "would give",    "would let",
+    "would grant",  "would delete", "would wipe",  "would destroy", NULL};
 
 /* Cues after a match in the same sentence: "`chmod 777` is a bad idea". */
 static const char *const against_after[] = {"is a bad idea",      "is dangerous",
@@ -466,9 +469,10 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
         size_t from = sentence_start(t, fence, FENCE_LOOKBACK);
         return any_cue(t, from, fence, against_cues_block);
     }
-    /* Prose or inline code: the sentence before the match, and "… is a bad idea" after. */
+    /* Prose or inline code: the sentence up to the match ("don't make the bucket public"
+     * starts with its cue) and "… is a bad idea" after. */
     size_t from = sentence_start(t, start, ADVICE_LOOKBACK);
-    if (from < start && any_cue(t, from, start, against_cues))
+    if (any_cue(t, from, end, against_cues))
         return true;
     size_t stop = end;
     while (stop < length && stop - end < ADVICE_LOOKAHEAD && t[stop] != '\n' &&
