@@ -503,7 +503,7 @@ static const char *const placeholder_marks[] = {
     "dummy",   "your_",      "your-",        "yourpass",  "<",           "${",          "{{",
     "$(",      "...",        "\xe2\x80\xa6", "****",      "replace_me",  "replace-me",  "replaceme",
     "insert_", "not-a-real", "notreal",      "fake",      "secret_here", "token_here",  "key_here",
-    "here>",   "_here",      "-here",        NULL};
+    "here>",   "_here",      "-here",        "password",  "passwd",      "secret",      NULL};
 
 /* Values that are placeholders when they are the whole value. */
 static const char *const placeholder_values[] = {
@@ -701,18 +701,22 @@ bool flag_address_public(const char *v, size_t n)
 
 /* Directories that hold build output, caches or temporary files: cleaning them loses nothing
  * that a build or a download cannot bring back. */
-static const char *const build_dirs[] = {
-    "build",         "dist",        "out",         "target",
-    "node_modules",  "__pycache__", "log",         ".cache",
-    ".pytest_cache", ".mypy_cache", ".next",       ".nuxt",
-    ".parcel-cache", ".gradle",     ".tox",        ".venv",
-    "venv",          "coverage",    ".terraform",  "tmp",
-    "temp",          "obj",         "_build",      "cmake-build-debug",
-    ".turbo",        "vendor",      "deps",        ".eggs",
-    "public/build",  "*.egg-info",  "*.pyc",       "*.o",
-    "*.log",         "*.tmp",       ".angular",    "storybook-static",
-    "bazel-out",     ".svelte-kit", ".docusaurus", "logs",
-    "cache",         NULL};
+static const char *const build_dirs[] = {"build",         "dist",         "out",
+                                         "target",        "node_modules", "__pycache__",
+                                         "log",           ".cache",       ".pytest_cache",
+                                         ".mypy_cache",   ".next",        ".nuxt",
+                                         ".parcel-cache", ".gradle",      ".tox",
+                                         ".venv",         "venv",         "coverage",
+                                         ".terraform",    "tmp",          "temp",
+                                         "obj",           "_build",       "cmake-build-debug",
+                                         ".turbo",        "vendor",       "deps",
+                                         ".eggs",         "public/build", ".m2",
+                                         ".npm",          ".yarn",        ".nuget",
+                                         ".pnpm-store",   "go-build",     "*.egg-info",
+                                         "*.pyc",         "*.o",          "*.log",
+                                         "*.tmp",         ".angular",     "storybook-static",
+                                         "bazel-out",     ".svelte-kit",  ".docusaurus",
+                                         "logs",          "cache",        NULL};
 
 static bool dir_is_build(const char *s, size_t n)
 {
@@ -787,10 +791,13 @@ static enum flag_path_kind path_kind(const char *s, size_t n)
     /* The whole home, the root, everything in a share: shared whatever follows. */
     if ((n == 1 && (s[0] == '/' || s[0] == '~')) || has_prefix(s, n, "/*") ||
         (n == 2 && has_prefix(s, n, "~/")) || has_prefix(s, n, "~/*") ||
-        has_prefix(s, n, "$HOME") || has_prefix(s, n, "${HOME}"))
+        (n == 5 && has_prefix(s, n, "$HOME")) || (n == 7 && has_prefix(s, n, "${HOME}")) ||
+        has_prefix(s, n, "$HOME/*") || has_prefix(s, n, "${HOME}/*"))
         return PATH_SHARED;
     if (dir_is_build(s, n))
         return PATH_BUILD;
+    if (has_prefix(s, n, "$HOME/") || has_prefix(s, n, "${HOME}/"))
+        return PATH_LOCAL;
     if ((n == 1 && (s[0] == '.' || s[0] == '*')) || has_prefix(s, n, "./*") ||
         has_prefix(s, n, "~/"))
         return PATH_LOCAL;
