@@ -53,7 +53,7 @@ const STATES = ['pending', 'approved', 'released', 'release_failed', 'rejected',
 const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'theta', 'kappa'];
 const HOUR_US = 3600n * 1000000n;
 
-const SECRET_TITLE = 'key AKIAIOSFODNN7EXAMPLE here';
+const SECRET_TITLE = 'key AKIAZ7QW3ERTY6UIOP4X here';
 const SECRET_BODY = 'token ghp_abcdefghijklmnopqrstuvwxyz0123456789 end';
 const FORMULA_TITLES = ['=HYPERLINK("http://evil.example","x")', '+SUM(1,2)', '-2+3', '@A1', '\tTAB title', 'He said "hi", then\nleft'];
 
@@ -587,12 +587,12 @@ describe('exports', () => {
     const titled = drafts.find((d) => d.title === SECRET_TITLE);
     const p = await page(people.moderator, '/history?q=here');
     assert.ok(p.ids.includes(titled.id));
-    assert.ok(!p.text.includes('AKIAIOSFODNN7EXAMPLE'));
+    assert.ok(!p.text.includes('AKIAZ7QW3ERTY6UIOP4X'));
     assert.ok(p.text.includes('key AKIA**************** here'));
     const csv = await exportCsv(people.moderator, 'q=here');
     assert.equal(csv.rows.find((r) => r.draft_id === titled.id).title, 'key AKIA**************** here');
     const ndjson = await exportNdjson(people.moderator, 'q=here');
-    assert.ok(!JSON.stringify(ndjson.rows).includes('AKIAIOSFODNN7EXAMPLE'));
+    assert.ok(!JSON.stringify(ndjson.rows).includes('AKIAZ7QW3ERTY6UIOP4X'));
     const reply = drafts.find((d) => d.body === SECRET_BODY);
     const excerpt = await page(people.moderator, '/history?q=token');
     assert.deepEqual(excerpt.ids, [reply.id]);
