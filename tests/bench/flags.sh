@@ -23,11 +23,12 @@
 #   4. the share of an intake: with --intake it runs tests/bench/intake.sh for
 #      BENCH_DURATION=5 and reads agentgate's and PostgreSQL's CPU per held post from its
 #      "per tx" line (the whole request path: TLS-less HTTP, signature check, JSON, flags,
-#      SQL); otherwise it uses INTAKE_CPU_MS (agentgate's CPU per intake in ms, default 0.60,
-#      measured with --intake on this machine; see README). Share = 1 KiB scan time /
+#      SQL); otherwise it uses INTAKE_CPU_MS (agentgate's CPU per intake in ms, default 1.08,
+#      measured with --intake on the development machine) and INTAKE_PG_MS (PostgreSQL's,
+#      optional). Share = 1 KiB scan time /
 #      agentgate's CPU per intake (the intake body is a ~800 byte reply, so the 1 KiB figure
 #      is the one that applies).
-# Knobs: RUNS (3), ROUNDS (300), INTAKE_CPU_MS.
+# Knobs: RUNS (3), ROUNDS (300), INTAKE_CPU_MS, INTAKE_PG_MS.
 # Exit status: 0 when it measured (targets are printed, not asserted); 1 when a step failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
@@ -82,9 +83,9 @@ with open(os.path.join(work, "forum.rules"), "w", encoding="utf-8") as f:
         elif kind == 1:
             pattern, example = r"(?i)\b%s-(?:prod|live)-db\d{2}\.corp\b" % w, "%s-prod-db07.corp" % w
         elif kind == 2:
-            pattern, example = r"(?i)\bproject\s+%s\b[^\n]{0,40}\bconfidential\b" % w, "project %s is confidential" % w
+            pattern, example = r"(?i)\bproject\s{1,8}%s\b[^\n]{0,40}\bconfidential\b" % w, "project %s is confidential" % w
         else:
-            pattern, example = r"\b%s\.internal/api/v\d+/admin\b" % w, "https://%s.internal/api/v2/admin" % w
+            pattern, example = r"\b%s\.internal/api/v\d{1,3}/admin\b" % w, "https://%s.internal/api/v2/admin" % w
         family = ("secret", "access", "pii", "destructive")[kind]
         f.write("[%s.forum_rule_%d]\nseverity = warning\nmessage = Forum rule %d.\n"
                 "pattern = %s\nmatch = %s\n\n" % (family, i, i, pattern, example))
@@ -107,12 +108,12 @@ for set in builtin forum; do
       MEDIANS["$set|$id"]="${MEDIANS["$set|$id"]:-} $median"
       prev=${WORST["$set|$id"]:-0}
       WORST["$set|$id"]=$(python3 -c "print(max($prev, $worst))")
-    done < <(measure "$args")
+    done < <(measure "$args" || ag_die "flagscan failed")
   done
 done
 
-INTAKE_CPU_MS=${INTAKE_CPU_MS:-0.60}
-PG_CPU_MS=""
+INTAKE_CPU_MS=${INTAKE_CPU_MS:-1.08}
+PG_CPU_MS=${INTAKE_PG_MS:-}
 if [ "$WITH_INTAKE" = 1 ]; then
   ag_say "measuring an intake's CPU with tests/bench/intake.sh (BENCH_DURATION=5)"
   line=$(BENCH_DURATION=5 bash "$AG_ROOT/tests/bench/intake.sh" 2>&1 | grep 'per tx' | grep -v pgbench | head -1)
