@@ -617,7 +617,8 @@ static int compare_clusters(const void *a, const void *b)
  * and no start is searched twice: the result is the plain PCRE2 loop's, in far fewer calls. */
 static int confirm_clusters(struct scan *s)
 {
-    qsort(s->clusters, s->cluster_count, sizeof *s->clusters, compare_clusters);
+    if (s->cluster_count > 1)
+        qsort(s->clusters, s->cluster_count, sizeof *s->clusters, compare_clusters);
     for (size_t i = 0; i < s->cluster_count; i++) {
         const struct cluster *c = &s->clusters[i];
         size_t width = s->rs->patterns[c->pattern].max_width;
