@@ -1,0 +1,24 @@
+-- Remembers the error answered to a forum decision's webhook-id (CONTRACT §4.2), unless a
+-- request with the same id was answered first: then returns that first answer, which the caller
+-- sends instead. Returns one row: stored (true when this answer is now the remembered one) and
+-- the remembered answer.
+CREATE OR REPLACE FUNCTION draft_decision_remember(p_forum text, p_webhook_id text, p_id uuid,
+    p_status integer, p_error_code text, p_error_field text, p_error_message text)
+RETURNS TABLE (stored boolean, status integer, response text, error_code text,
+    error_field text, error_message text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO forum_decision_requests (forum, webhook_id, draft_id, status, error_code,
+            error_field, error_message)
+        VALUES (p_forum, p_webhook_id, p_id, p_status, p_error_code, p_error_field,
+            p_error_message)
+        ON CONFLICT DO NOTHING;
+    IF FOUND THEN
+        RETURN QUERY SELECT true, p_status, NULL::text, p_error_code, p_error_field,
+            p_error_message;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT false, r.status, r.response, r.error_code, r.error_field, r.error_message
+        FROM forum_decision_requests r
+        WHERE r.forum = p_forum AND r.webhook_id = p_webhook_id;
+END $$;
