@@ -1,7 +1,6 @@
 /*
  * The invoker's pages (CONTRACT §7): `/` lists the drafts a user invoked or was handed,
- * `/drafts/{id}` shows one, and `/drafts/{id}/state` tells the page's script when an approval
- * was released. The forms are in draft_actions.c; they answer with a redirect (303) back to the
+ * `/drafts/{id}` shows one (reloading itself while an approval is being released). The forms are in draft_actions.c; they answer with a redirect (303) back to the
  * draft page carrying what happened (`done`, `revision`) or why not (`error`, and `echo`, what
  * the person typed), so a reload never resubmits. The page shows those from fixed tables:
  * nothing of the address is echoed into it, and an error answers with its own status (409 for
@@ -304,28 +303,6 @@ enum MHD_Result draft_pages_show(struct request *request)
         json_boolean(state->access.retry_delivery &&
                      strcmp(json_string_at(state->draft, "state"), "release_failed") == 0));
     return page_reply(request, status, "draft.html", data);
-}
-
-enum MHD_Result draft_pages_state(struct request *request)
-{
-    struct draft_request *state = draft_request_new(request);
-    enum agentgate_error error;
-
-    if (!state)
-        return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
-    state->user = auth_user(request);
-    if (!state->user)
-        return http_reply_error(request, ERR_NOT_FOUND, NULL, NULL);
-    /* reading the state is not reading the draft: a moderator's poll is not audited */
-    error = draft_request_load(request, state);
-    if (error != ERR_NONE)
-        return http_reply_error(request, error, NULL, NULL);
-    http_reply_header(request, "Cache-Control", "no-store");
-    return http_reply_json(
-        request, 200,
-        json_pack("{s:O, s:O, s:O}", "state", json_object_get(state->draft, "state"),
-                  "coapproval_pending", json_object_get(state->draft, "coapproval_pending"),
-                  "revision", json_object_get(state->draft, "revision")));
 }
 
 enum MHD_Result draft_pages_index(struct request *request)

@@ -482,6 +482,23 @@ static void where_build(json_t *draft)
     json_object_set_new(draft, "where", where);
 }
 
+/* A state in words, as a list shows it. */
+static const char *state_word(const char *state, bool coapproval)
+{
+    static const char *const labels[][2] = {
+        {"pending", "Waiting"},           {"released", "Published"},
+        {"release_failed", "Release failed"}, {"rejected", "Rejected"},
+        {"expired", "Expired"},           {"revoked", "Revoked"},
+        {"approved", "Approved, being released"},
+    };
+    if (same_text(state, "approved") && coapproval)
+        return "Approved, waiting for a second approver";
+    for (size_t i = 0; state && i < sizeof labels / sizeof labels[0]; i++)
+        if (strcmp(labels[i][0], state) == 0)
+            return labels[i][1];
+    return state ? state : "";
+}
+
 /* The state as this viewer reads it, and who decides. */
 static void state_build(json_t *draft, const struct draft_access *access)
 {
@@ -509,17 +526,8 @@ static void state_build(json_t *draft, const struct draft_access *access)
         snprintf(label, sizeof label, "%s",
                  coapproval ? "Approved, waiting for a second approver"
                             : "Approved, being released");
-    else {
-        static const char *const labels[][2] = {
-            {"released", "Published"}, {"release_failed", "Release failed"},
-            {"rejected", "Rejected"},  {"expired", "Expired"},
-            {"revoked", "Revoked"},
-        };
-        snprintf(label, sizeof label, "%s", state ? state : "");
-        for (size_t i = 0; state && i < sizeof labels / sizeof labels[0]; i++)
-            if (strcmp(labels[i][0], state) == 0)
-                snprintf(label, sizeof label, "%s", labels[i][1]);
-    }
+    else
+        snprintf(label, sizeof label, "%s", state_word(state, coapproval));
     json_object_set_new(draft, "state_label", json_string(label));
     json_object_set_new(draft, "who_decides", json_string(who));
     json_object_set_new(draft, "is_pending", json_boolean(same_text(state, "pending")));
@@ -607,6 +615,24 @@ static void text_copy_without_bidi(const char *text, char *out, size_t size)
     out[o] = '\0';
 }
 
+/* How often the page of an approval being released reloads itself (a meta refresh: the CSP
+ * allows no script): soon after the decision often, later seldom (retries back off); 0 for
+ * none. Moderators' views are not refreshed: each view of theirs is audited. */
+static int refresh_seconds(const json_t *draft, const struct draft_view_input *input)
+{
+    const char *decided = json_string_at(draft, "decided_at");
+    struct tm parts = {0};
+    const char *end;
+    long long age;
+
+    if (!json_is_true(json_object_get(draft, "refresh")) || input->access->as_moderator ||
+        !decided)
+        return 0;
+    end = strptime(decided, "%Y-%m-%dT%H:%M:%SZ", &parts);
+    age = end && !*end ? (long long)(input->now - timegm(&parts)) : 0;
+    return age < 120 ? 3 : age < 900 ? 15 : 60;
+}
+
 json_t *draft_view_build(json_t *draft, const struct draft_view_input *input)
 {
     char window_title[1300];
@@ -638,6 +664,7 @@ json_t *draft_view_build(json_t *draft, const struct draft_view_input *input)
     where_build(draft);
     state_build(draft, access);
     people_build(draft);
+    json_object_set_new(draft, "refresh_seconds", json_integer(refresh_seconds(draft, input)));
     page_times(draft, input->now,
                (const char *const[]){"created_at", "expires_at", "decided_at", NULL});
     text_copy_without_bidi(json_string_at(current, "title") ? json_string_at(current, "title")
@@ -647,6 +674,8 @@ json_t *draft_view_build(json_t *draft, const struct draft_view_input *input)
                      access->decide, "can_delegate", access->delegate, "can_coapprove",
                      access->coapprove, "as_moderator", access->as_moderator, "killswitch",
                      input->killswitch);
+    if (json_integer_value(json_object_get(draft, "refresh_seconds")) > 0)
+        json_object_set(data, "refresh_seconds", json_object_get(draft, "refresh_seconds"));
     /* the raw texts stay out of the page: only masked forms are shown */
     json_object_del(draft, "timeline");
     json_object_del(draft, "revisions");
@@ -684,6 +713,8 @@ void draft_view_list_item(json_t *item, time_t now)
     }
     json_object_del(item, "body");
     json_object_del(item, "flags");
+    json_object_set_new(item, "state_label",
+                        json_string(state_word(json_string_at(item, "state"), false)));
     where_build(item);
     page_times(item, now, (const char *const[]){"created_at", "decided_at", NULL});
     draft_secrets_free(&secrets);

@@ -32,7 +32,6 @@ enum MHD_Result draft_pages_delegate(struct request *request);
 enum MHD_Result draft_pages_retry(struct request *request);
 enum MHD_Result draft_pages_coapprove(struct request *request);
 enum MHD_Result draft_pages_redact(struct request *request);
-enum MHD_Result draft_pages_state(struct request *request);
 
 /* auth/auth_pages.c: sign-in and out (CONTRACT §6) */
 enum MHD_Result auth_pages_login(struct request *request);

@@ -20,7 +20,6 @@ const struct route routes[] = {
     {"POST", "/drafts/{}/retry", page_prepare_form, draft_pages_retry, 16384},
     {"POST", "/drafts/{}/coapprove", page_prepare_form, draft_pages_coapprove, FORM_BODY_LIMIT},
     {"POST", "/drafts/{}/redact", page_prepare_form, draft_pages_redact, 16384},
-    {"GET", "/drafts/{}/state", NULL, draft_pages_state, 0},
     {"GET", "/auth/login", NULL, auth_pages_login, 0},
     {"GET", "/auth/sso", NULL, auth_pages_sso, 0},
     {"GET", "/auth/dev", NULL, auth_pages_dev_form, 0},
