@@ -116,7 +116,12 @@ static enum MHD_Result draft_outcome(struct request *request, struct draft_reque
     case DRAFT_CHANGED:
         log_info(request->id, "draft %s: %s by %s", request->params[0], done,
                  state->user->user_id);
-        return draft_redirect(request, state, done, result->revision, NULL, NULL);
+        /* "saved as revision N" after an edit; a decision's page needs no number */
+        return draft_redirect(request, state, done,
+                              strcmp(done, "edited") == 0 || strcmp(done, "redacted") == 0
+                                  ? result->revision
+                                  : 0,
+                              NULL, NULL);
     case DRAFT_REVISION_CHANGED:
         return draft_refuse(request, state, ERR_REVISION_CHANGED);
     case DRAFT_NOT_PENDING:

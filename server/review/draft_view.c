@@ -384,7 +384,9 @@ static void event_summary(const char *action, const json_t *details, char *out, 
             snprintf(out, size, "%s, no answer%s%s", type, error ? ": " : "", error ? error : "");
     } else if (same_text(action, "draft.edit") && json_is_integer(to))
         snprintf(out, size, "revision %lld%s", (long long)json_integer_value(to),
-                 json_string_at(details, "redacted") ? ", a secret redacted" : "");
+                 json_is_true(json_object_get(json_object_get(details, "diff"), "redacted"))
+                     ? ", a secret redacted"
+                     : "");
     else if (json_string_at(details, "delegate_name"))
         snprintf(out, size, "to %s", json_string_at(details, "delegate_name"));
     else if (json_is_integer(revision))
