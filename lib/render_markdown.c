@@ -511,8 +511,9 @@ char *render_markdown_plain_excerpt(const char *text, size_t length, size_t max_
             (type == CMARK_NODE_TEXT || type == CMARK_NODE_CODE || type == CMARK_NODE_CODE_BLOCK))
             literal = cmark_node_get_literal(node);
         else if (type == CMARK_NODE_SOFTBREAK || type == CMARK_NODE_LINEBREAK ||
-                 (event == CMARK_EVENT_EXIT && cmark_node_first_child(node) != NULL))
-            literal = " "; /* between blocks, cells and lines */
+                 (event == CMARK_EVENT_EXIT &&
+                  (type & CMARK_NODE_TYPE_MASK) == CMARK_NODE_TYPE_BLOCK))
+            literal = " "; /* between blocks, cells and lines; inlines run on */
         if (literal)
             room = excerpt_add(out, size, &used, &characters, max_characters, literal);
     }

@@ -694,25 +694,23 @@ void draft_view_list_item(json_t *item, time_t now)
 {
     struct draft_secrets secrets = {0};
     const json_t *flags = json_object_get(item, "flags");
-    const char *body = json_string_at(item, "body");
-    const char *title = json_string_at(item, "title");
-    json_t *spans = body ? draft_secrets_spans("body", body, flags) : NULL;
-    char *masked = spans ? draft_secrets_mask(&secrets, body, spans, NULL) : NULL;
-    char *excerpt = masked ? render_markdown_plain_excerpt(masked, strlen(masked),
-                                                           EXCERPT_CHARACTERS)
-                           : NULL;
+    const char *fields[] = {"title", "body"};
+    char *excerpt = NULL;
 
-    json_decref(spans);
-    free(masked);
+    /* title first, then body: secrets numbered as on the draft page */
+    for (size_t i = 0; i < 2; i++) {
+        const char *text = json_string_at(item, fields[i]);
+        json_t *spans = text ? draft_secrets_spans(fields[i], text, flags) : NULL;
+        char *masked = spans ? draft_secrets_mask(&secrets, text, spans, NULL) : NULL;
+        json_decref(spans);
+        if (i == 0 && text)
+            json_object_set_new(item, "title", masked ? json_string(masked) : json_null());
+        else if (i == 1 && masked)
+            excerpt = render_markdown_plain_excerpt(masked, strlen(masked), EXCERPT_CHARACTERS);
+        free(masked);
+    }
     json_object_set_new(item, "excerpt", json_string(excerpt ? excerpt : ""));
     free(excerpt);
-    if (title) {
-        spans = draft_secrets_spans("title", title, flags);
-        masked = spans ? draft_secrets_mask(&secrets, title, spans, NULL) : NULL;
-        json_object_set_new(item, "title", masked ? json_string(masked) : json_null());
-        free(masked);
-        json_decref(spans);
-    }
     json_object_del(item, "body");
     json_object_del(item, "flags");
     json_object_set_new(item, "state_label",

@@ -1,0 +1,11 @@
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+const [file, y, h, out] = process.argv.slice(2);
+fs.writeFileSync('/tmp/wrap.html', `<html><body style="margin:0"><img src="file://${file}" style="display:block"></body></html>`);
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--allow-file-access-from-files'] });
+const p = await b.newPage({ viewport: { width: 390, height: Number(h) } });
+await p.goto('file:///tmp/wrap.html');
+await p.waitForLoadState('load');
+await p.evaluate((y) => window.scrollTo(0, y), Number(y));
+await p.screenshot({ path: out });
+await b.close();
