@@ -32,14 +32,13 @@
 #define SCHEME_PREFIX_MAX 32
 
 static const char *const allowed_tags[] = {
-    "a",  "blockquote", "br", "code", "del", "em",     "h1",    "h2", "h3",    "h4", "h5",
-    "h6", "hr",         "img", "input", "li", "ol",   "p",     "pre", "strong", "table", "tbody",
-    "td", "th",         "thead", "tr",  "ul",
+    "a",   "blockquote", "br",    "code",  "del", "em",    "h1",    "h2", "h3",
+    "h4",  "h5",         "h6",    "hr",    "img", "input", "li",    "ol", "p",
+    "pre", "strong",     "table", "tbody", "td",  "th",    "thead", "tr", "ul",
 };
 
-static const char *const allowed_attributes[] = {"align", "alt",   "checked", "class", "dir",
-                                                 "disabled", "href", "src",    "start", "title",
-                                                 "type"};
+static const char *const allowed_attributes[] = {
+    "align", "alt", "checked", "class", "dir", "disabled", "href", "src", "start", "title", "type"};
 
 /* Blocks of reader's text: each gets dir="auto", so a right-to-left paragraph reads right to
  * left whatever its neighbours are. */
@@ -443,7 +442,8 @@ char *render_markdown_safe(const char *text, size_t length)
         length = 0;
     }
     document = markdown_parse(text, length, options, &parser);
-    char *rendered = cmark_render_html(document, options, cmark_parser_get_syntax_extensions(parser));
+    char *rendered =
+        cmark_render_html(document, options, cmark_parser_get_syntax_extensions(parser));
     cmark_node_free(document);
     cmark_parser_free(parser);
     if (rendered == NULL)

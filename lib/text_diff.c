@@ -294,8 +294,8 @@ json_t *text_diff_lines(const char *before, const char *after)
 /* Word characters: letters, digits, '_' and every byte of a non-ASCII character. */
 static bool is_word_byte(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c >= 0x80;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c >= 0x80;
 }
 
 /* Splits `text` into words, runs of white space and single other characters. */

@@ -368,8 +368,7 @@ static enum db_status forum_answer_read(PGresult *rows, int first,
             return DB_FAILED;
     }
     snprintf(answer->error_code, sizeof answer->error_code, "%s", PQgetvalue(rows, 0, first + 2));
-    snprintf(answer->error_field, sizeof answer->error_field, "%s",
-             PQgetvalue(rows, 0, first + 3));
+    snprintf(answer->error_field, sizeof answer->error_field, "%s", PQgetvalue(rows, 0, first + 3));
     snprintf(answer->error_message, sizeof answer->error_message, "%s",
              PQgetvalue(rows, 0, first + 4));
     return DB_OK;
@@ -383,9 +382,9 @@ enum db_status drafts_decide_once(struct db_connection *db, const char *forum,
                                   struct draft_forum_answer *answer)
 {
     char revision_text[16];
-    const char *params[9] = {forum,      webhook_id, id,     decision,
-                             NULL,       actor_id,   actor_name, reason,
-                             needs_coapproval ? "true" : "false"};
+    const char *params[9] = {forum,      webhook_id, id,
+                             decision,   NULL,       actor_id,
+                             actor_name, reason,     needs_coapproval ? "true" : "false"};
     enum db_status status;
     PGresult *rows;
 
@@ -438,8 +437,7 @@ enum db_status drafts_decision_remember(struct db_connection *db, const char *fo
 }
 
 enum db_status drafts_form_echo_save(struct db_connection *db, const char *id, const char *forum,
-                                     const char *user_id, const char *fields_json,
-                                     char echo_id[37])
+                                     const char *user_id, const char *fields_json, char echo_id[37])
 {
     const char *params[4] = {id, forum, user_id, fields_json};
     enum db_status status;
@@ -454,8 +452,8 @@ enum db_status drafts_form_echo_save(struct db_connection *db, const char *id, c
     return echo_id[0] ? DB_OK : DB_FAILED;
 }
 
-enum db_status drafts_form_echo_load(struct db_connection *db, const char *echo_id,
-                                     const char *id, const char *user_id, char **json)
+enum db_status drafts_form_echo_load(struct db_connection *db, const char *echo_id, const char *id,
+                                     const char *user_id, char **json)
 {
     const char *params[3] = {echo_id, id, user_id};
     return json_text_query(db, &draft_echo_load_statement, params, json);
@@ -467,9 +465,8 @@ enum db_status drafts_state(struct db_connection *db, const char *id, char **jso
     return json_text_query(db, &draft_state_statement, params, json);
 }
 
-enum db_status drafts_retry_delivery(struct db_connection *db, const char *id,
-                                     const char *actor_id, const char *actor_name, char *outcome,
-                                     size_t outcome_size)
+enum db_status drafts_retry_delivery(struct db_connection *db, const char *id, const char *actor_id,
+                                     const char *actor_name, char *outcome, size_t outcome_size)
 {
     const char *params[3] = {id, actor_id, actor_name};
     enum db_status status;

@@ -68,7 +68,7 @@ enum draft_change_outcome {
     DRAFT_FORBIDDEN,
     DRAFT_NOT_PENDING,
     DRAFT_REVISION_CHANGED,
-    DRAFT_UNKNOWN_USER, /* delegate: no such colleague has signed in */
+    DRAFT_UNKNOWN_USER,   /* delegate: no such colleague has signed in */
     DRAFT_KILL_SWITCH_ON, /* approve, co-approve: refused while agents are stopped */
     DRAFT_AGENT_PAUSED,
     DRAFT_REPLAYED, /* a forum decision's webhook-id seen before: its first answer */
@@ -101,12 +101,11 @@ struct draft_forum_answer {
 /* A forum's decision, done once per (forum, webhook_id): outcome DRAFT_CHANGED with the 200
  * answer in *answer, DRAFT_REPLAYED with the first answer to that id, or the outcome of
  * drafts_decide (nothing remembered: the caller answers and calls drafts_decision_remember). */
-enum db_status drafts_decide_once(struct db_connection *db, const char *forum,
-                                  const char *webhook_id, const char *id, const char *decision,
-                                  int revision, const char *actor_id, const char *actor_name,
-                                  const char *reason, bool needs_coapproval,
-                                  struct draft_change_result *result,
-                                  struct draft_forum_answer *answer)
+enum db_status
+drafts_decide_once(struct db_connection *db, const char *forum, const char *webhook_id,
+                   const char *id, const char *decision, int revision, const char *actor_id,
+                   const char *actor_name, const char *reason, bool needs_coapproval,
+                   struct draft_change_result *result, struct draft_forum_answer *answer)
     __attribute__((warn_unused_result));
 
 /* Remembers the error `answer` (status, code, field, message) as the answer to a forum
@@ -136,13 +135,13 @@ enum db_status drafts_edit(struct db_connection *db, const char *id, const char 
  * the page the refusal redirects to; writes the new echo's id (a UUID) into `echo_id`. Echoes
  * older than a day are purged here. */
 enum db_status drafts_form_echo_save(struct db_connection *db, const char *id, const char *forum,
-                                     const char *user_id, const char *fields_json,
-                                     char echo_id[37]) __attribute__((warn_unused_result));
+                                     const char *user_id, const char *fields_json, char echo_id[37])
+    __attribute__((warn_unused_result));
 
 /* The fields of an echo kept for this draft and user, as JSON text (malloc'd into *json; NULL
  * when there is none). */
-enum db_status drafts_form_echo_load(struct db_connection *db, const char *echo_id,
-                                     const char *id, const char *user_id, char **json)
+enum db_status drafts_form_echo_load(struct db_connection *db, const char *echo_id, const char *id,
+                                     const char *user_id, char **json)
     __attribute__((warn_unused_result));
 
 /* The draft's state and whether an approval awaits a co-approval, for the page's refresh:
@@ -153,9 +152,9 @@ enum db_status drafts_state(struct db_connection *db, const char *id, char **jso
 
 /* A moderator's retry of a release_failed draft's delivery, audited as user:<id> with the
  * name: "retried", "not_failed" or "not_found" into `outcome`. */
-enum db_status drafts_retry_delivery(struct db_connection *db, const char *id,
-                                     const char *actor_id, const char *actor_name, char *outcome,
-                                     size_t outcome_size) __attribute__((warn_unused_result));
+enum db_status drafts_retry_delivery(struct db_connection *db, const char *id, const char *actor_id,
+                                     const char *actor_name, char *outcome, size_t outcome_size)
+    __attribute__((warn_unused_result));
 
 /* Hands the draft to the colleague with `username`. */
 enum db_status drafts_delegate(struct db_connection *db, const char *id, const char *forum,

@@ -114,14 +114,12 @@ static enum MHD_Result draft_outcome(struct request *request, struct draft_reque
         return page_reply_db_failure(request, status);
     switch (result->outcome) {
     case DRAFT_CHANGED:
-        log_info(request->id, "draft %s: %s by %s", request->params[0], done,
-                 state->user->user_id);
+        log_info(request->id, "draft %s: %s by %s", request->params[0], done, state->user->user_id);
         /* "saved as revision N" after an edit; a decision's page needs no number */
-        return draft_redirect(request, state, done,
-                              strcmp(done, "edited") == 0 || strcmp(done, "redacted") == 0
-                                  ? result->revision
-                                  : 0,
-                              NULL, NULL);
+        return draft_redirect(
+            request, state, done,
+            strcmp(done, "edited") == 0 || strcmp(done, "redacted") == 0 ? result->revision : 0,
+            NULL, NULL);
     case DRAFT_REVISION_CHANGED:
         return draft_refuse(request, state, ERR_REVISION_CHANGED);
     case DRAFT_NOT_PENDING:
@@ -152,12 +150,12 @@ static enum MHD_Result action_approve(struct request *request, struct draft_requ
         return draft_refuse(request, state, ERR_MISSING_REVISION);
     if (!flags_all_acknowledged(state->draft, form_of(state)))
         return draft_refuse(request, state, ERR_FLAGS_NOT_ACKNOWLEDGED);
-    status = db ? drafts_decide(db, request->params[0], user->forum, "approve", revision,
-                                user->user_id, user->username, NULL, "page",
-                                draft_needs_coapproval(
-                                    config_forum(request->server->config, user->forum),
-                                    json_object_get(state->draft, "flags")),
-                                &result)
+    status = db ? drafts_decide(
+                      db, request->params[0], user->forum, "approve", revision, user->user_id,
+                      user->username, NULL, "page",
+                      draft_needs_coapproval(config_forum(request->server->config, user->forum),
+                                             json_object_get(state->draft, "flags")),
+                      &result)
                 : DB_UNAVAILABLE;
     return draft_outcome(request, state, status, &result, "approved");
 }
@@ -202,14 +200,13 @@ static enum MHD_Result revision_save(struct request *request, struct draft_reque
     enum db_status status = DB_FAILED;
     size_t added = 0, deleted = 0;
 
-    if (masked && flags &&
-        (!title || flags_scan("title", title, strlen(title), flags) == 0) &&
+    if (masked && flags && (!title || flags_scan("title", title, strlen(title), flags) == 0) &&
         flags_scan("body", body, strlen(body), flags) == 0) {
         const json_t *current = json_array_get(masked, json_array_size(masked) - 1);
         old_masked = strdup(json_string_at(current, "body") ? json_string_at(current, "body") : "");
         new_masked = draft_secrets_mask_scanned(&secrets, "body", body);
-        old_title = json_string_at(current, "title") ? strdup(json_string_at(current, "title"))
-                                                      : NULL;
+        old_title =
+            json_string_at(current, "title") ? strdup(json_string_at(current, "title")) : NULL;
         new_title = title ? draft_secrets_mask_scanned(&secrets, "title", title) : NULL;
         diff = old_masked && new_masked ? text_diff_lines(old_masked, new_masked) : NULL;
         text_diff_count(diff, &added, &deleted);
@@ -225,8 +222,8 @@ static enum MHD_Result revision_save(struct request *request, struct draft_reque
     if (!db)
         status = DB_UNAVAILABLE;
     else if (diff_text && flags_text)
-        status = drafts_edit(db, request->params[0], user->forum, revision, title, body,
-                             flags_text, user->user_id, user->username, diff_text, &result);
+        status = drafts_edit(db, request->params[0], user->forum, revision, title, body, flags_text,
+                             user->user_id, user->username, diff_text, &result);
     json_decref(summary);
     json_decref(flags);
     json_decref(masked);
@@ -312,11 +309,10 @@ static enum MHD_Result action_redact(struct request *request, struct draft_reque
     if (strcmp(field, "title") == 0)
         return revision_save(request, state, revision, state->text_1,
                              json_string_at(state->draft, "body"), "redacted");
-    return revision_save(request, state, revision,
-                         json_string_at(state->draft, "topic_id")
-                             ? NULL
-                             : json_string_at(state->draft, "title"),
-                         state->text_1, "redacted");
+    return revision_save(
+        request, state, revision,
+        json_string_at(state->draft, "topic_id") ? NULL : json_string_at(state->draft, "title"),
+        state->text_1, "redacted");
 }
 
 static enum MHD_Result action_delegate(struct request *request, struct draft_request *state)
@@ -439,8 +435,7 @@ static enum MHD_Result draft_action(struct request *request, enum draft_action a
     if (!form_parse(request->body, request->body_length, state->form))
         return ((struct form *)state->form)->too_many && state->user &&
                        draft_id_valid(request->params[0])
-                   ? draft_redirect(request, state, NULL, 0, error_code(ERR_TOO_MANY_FIELDS),
-                                    NULL)
+                   ? draft_redirect(request, state, NULL, 0, error_code(ERR_TOO_MANY_FIELDS), NULL)
                    : page_reply_error(request, ERR_BAD_FORM, "The form could not be read.");
     if (!state->user || !auth_csrf_valid(request, form_get(state->form, "csrf")))
         return page_reply_error(request, ERR_CSRF_INVALID,
@@ -449,9 +444,8 @@ static enum MHD_Result draft_action(struct request *request, enum draft_action a
     error = draft_request_load(request, state);
     if (error != ERR_NONE)
         return draft_request_fail(request, error);
-    state->from = page_local_path_valid(form_get(state->form, "from"))
-                      ? form_get(state->form, "from")
-                      : NULL;
+    state->from =
+        page_local_path_valid(form_get(state->form, "from")) ? form_get(state->form, "from") : NULL;
     if (!action_allowed(&state->access, action))
         return action_forbidden(request, state, action);
     return handlers[action](request, state);

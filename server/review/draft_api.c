@@ -141,18 +141,17 @@ static enum MHD_Result decision_refuse(struct request *request, struct draft_api
     snprintf(answer->error_message, sizeof answer->error_message, "%s",
              message ? message : error_message(error));
     db = db_thread_connection();
-    if (!db || drafts_decision_remember(db, request->forum->name,
-                                        http_header(request, "webhook-id"), request->params[1],
-                                        answer) != DB_OK)
-        return http_reply_error(request, db ? ERR_INTERNAL : ERR_DATABASE_UNAVAILABLE, NULL,
-                                NULL);
+    if (!db ||
+        drafts_decision_remember(db, request->forum->name, http_header(request, "webhook-id"),
+                                 request->params[1], answer) != DB_OK)
+        return http_reply_error(request, db ? ERR_INTERNAL : ERR_DATABASE_UNAVAILABLE, NULL, NULL);
     return answer_send(request, answer);
 }
 
 /* The checks that need only the body and the draft: NULL-free ERR_NONE when it may go on. */
 static enum agentgate_error decision_check(struct request *request,
-                                           const struct draft_api_state *state,
-                                           const char **field, const char **message)
+                                           const struct draft_api_state *state, const char **field,
+                                           const char **message)
 {
     const json_t *root = state->root;
     const char *decision = json_string_at(root, "decision");
@@ -193,15 +192,15 @@ static enum MHD_Result decision_apply(struct request *request, struct draft_api_
     struct draft_change_result result;
     enum db_status status;
 
-    status = db ? drafts_decide_once(
-                      db, request->forum->name, http_header(request, "webhook-id"),
-                      request->params[1], decision,
-                      (int)json_integer_value(json_object_get(root, "revision")),
-                      json_string_at(actor, "id"), json_string_at(actor, "name"),
-                      strcmp(decision, "reject") == 0 ? json_string_at(root, "reason") : NULL,
-                      draft_needs_coapproval(request->forum, json_object_get(state->draft, "flags")),
-                      &result, &state->answer)
-                : DB_UNAVAILABLE;
+    status =
+        db ? drafts_decide_once(
+                 db, request->forum->name, http_header(request, "webhook-id"), request->params[1],
+                 decision, (int)json_integer_value(json_object_get(root, "revision")),
+                 json_string_at(actor, "id"), json_string_at(actor, "name"),
+                 strcmp(decision, "reject") == 0 ? json_string_at(root, "reason") : NULL,
+                 draft_needs_coapproval(request->forum, json_object_get(state->draft, "flags")),
+                 &result, &state->answer)
+           : DB_UNAVAILABLE;
     if (status != DB_OK)
         return http_reply_error(request, missing_error(status), NULL, NULL);
     switch (result.outcome) {
@@ -285,14 +284,13 @@ enum MHD_Result draft_api_read(struct request *request)
     if (!state->draft)
         return http_reply_error(request, missing_error(status), NULL, NULL);
     draft = state->draft;
-    post = json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "topic_id",
-                     json_object_get(draft, "topic_id"), "reply_to_post_id",
-                     json_object_get(draft, "reply_to_post_id"), "topic_title",
-                     json_object_get(draft, "topic_title"), "topic_url",
-                     json_object_get(draft, "topic_url"), "category",
-                     json_object_get(draft, "category"), "title", json_object_get(draft, "title"),
-                     "body", json_object_get(draft, "body"), "forum_ref",
-                     json_object_get(draft, "forum_ref"));
+    post = json_pack(
+        "{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "topic_id",
+        json_object_get(draft, "topic_id"), "reply_to_post_id",
+        json_object_get(draft, "reply_to_post_id"), "topic_title",
+        json_object_get(draft, "topic_title"), "topic_url", json_object_get(draft, "topic_url"),
+        "category", json_object_get(draft, "category"), "title", json_object_get(draft, "title"),
+        "body", json_object_get(draft, "body"), "forum_ref", json_object_get(draft, "forum_ref"));
     return http_reply_json(request, 200,
                            json_pack("{s:O?, s:O?, s:O?, s:O?, s:o, s:O?, s:O?}", "draft_id",
                                      json_object_get(draft, "id"), "state",

@@ -1,10 +1,10 @@
 /*
  * The invoker's pages (CONTRACT §7): `/` lists the drafts a user invoked or was handed,
- * `/drafts/{id}` shows one (reloading itself while an approval is being released). The forms are in draft_actions.c; they answer with a redirect (303) back to the
- * draft page carrying what happened (`done`, `revision`) or why not (`error`, and `echo`, what
- * the person typed), so a reload never resubmits. The page shows those from fixed tables:
- * nothing of the address is echoed into it, and an error answers with its own status (409 for
- * a stale revision, as CONTRACT §7 says).
+ * `/drafts/{id}` shows one (reloading itself while an approval is being released). The forms are in
+ * draft_actions.c; they answer with a redirect (303) back to the draft page carrying what happened
+ * (`done`, `revision`) or why not (`error`, and `echo`, what the person typed), so a reload never
+ * resubmits. The page shows those from fixed tables: nothing of the address is echoed into it, and
+ * an error answers with its own status (409 for a stale revision, as CONTRACT §7 says).
  *
  * Handler state hangs on the request (http_request_state); error paths free nothing.
  */
@@ -39,8 +39,7 @@ static void draft_request_free(void *data)
 
 struct draft_request *draft_request_new(struct request *request)
 {
-    return http_request_state(request, calloc(1, sizeof(struct draft_request)),
-                              draft_request_free);
+    return http_request_state(request, calloc(1, sizeof(struct draft_request)), draft_request_free);
 }
 
 enum agentgate_error draft_request_load(struct request *request, struct draft_request *state)
@@ -65,8 +64,8 @@ enum agentgate_error draft_request_load(struct request *request, struct draft_re
     if (!state->draft)
         return ERR_INTERNAL;
     state->parties = draft_parties_from_json(state->draft);
-    actor = (struct draft_actor){state->user->forum, state->user->user_id,
-                                 state->user->is_moderator};
+    actor =
+        (struct draft_actor){state->user->forum, state->user->user_id, state->user->is_moderator};
     state->access = draft_access_for(&actor, &state->parties);
     return state->access.read ? ERR_NONE : ERR_NOT_FOUND;
 }
@@ -75,13 +74,12 @@ enum MHD_Result draft_request_fail(struct request *request, enum agentgate_error
 {
     if (error == ERR_NOT_FOUND)
         return page_reply_not_found(request);
-    return page_reply_db_failure(request, error == ERR_DATABASE_UNAVAILABLE ? DB_UNAVAILABLE
-                                                                            : DB_FAILED);
+    return page_reply_db_failure(request,
+                                 error == ERR_DATABASE_UNAVAILABLE ? DB_UNAVAILABLE : DB_FAILED);
 }
 
 enum MHD_Result draft_redirect(struct request *request, const struct draft_request *state,
-                               const char *done, int revision, const char *error,
-                               const char *echo)
+                               const char *done, int revision, const char *error, const char *echo)
 {
     char location[1024];
     char *from = state->from ? form_url_encode(state->from) : NULL;
@@ -200,8 +198,7 @@ static json_t *notice_build(struct request *request, const json_t *draft, unsign
         return json_pack("{s:s, s:b}", "message", saved, "is_error", false);
     }
     sentence = done_message(done, draft);
-    return sentence ? json_pack("{s:s, s:b}", "message", sentence, "is_error", false)
-                    : json_null();
+    return sentence ? json_pack("{s:s, s:b}", "message", sentence, "is_error", false) : json_null();
 }
 
 /* What the person typed into a refused form, when the address names an echo of theirs. */
@@ -213,8 +210,7 @@ static json_t *echo_load(struct request *request, const struct draft_request *st
     json_t *fields;
 
     if (!echo || !draft_id_valid(echo) || !db ||
-        drafts_form_echo_load(db, echo, request->params[0], state->user->user_id, &text) !=
-            DB_OK ||
+        drafts_form_echo_load(db, echo, request->params[0], state->user->user_id, &text) != DB_OK ||
         !text) {
         free(text);
         return json_object();
@@ -282,8 +278,8 @@ enum MHD_Result draft_pages_show(struct request *request)
                                      state->user->user_id, state->user->username) != DB_OK)
             return page_reply_db_failure(request, db ? DB_FAILED : DB_UNAVAILABLE);
     }
-    state->from = page_local_path_valid(page_query(request, "from")) ? page_query(request, "from")
-                                                                    : NULL;
+    state->from =
+        page_local_path_valid(page_query(request, "from")) ? page_query(request, "from") : NULL;
     killswitch = killswitch_load();
     data = draft_view_build(state->draft, &(struct draft_view_input){
                                               .access = &state->access,

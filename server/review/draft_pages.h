@@ -18,9 +18,9 @@ struct draft_request {
     json_t *draft; /* as drafts_load() wrote it */
     struct draft_parties parties;
     struct draft_access access;
-    const char *from; /* a valid local "back" path, or NULL */
-    void *form;       /* struct form *, for the POST handlers */
-    json_t *fields;   /* what the person typed, kept for a refused form */
+    const char *from;      /* a valid local "back" path, or NULL */
+    void *form;            /* struct form *, for the POST handlers */
+    json_t *fields;        /* what the person typed, kept for a refused form */
     char *text_1, *text_2; /* working strings of an action */
 };
 
@@ -39,7 +39,6 @@ enum MHD_Result draft_request_fail(struct request *request, enum agentgate_error
  * `revision` it produced (0 for none), an error code (or NULL), an echo id (or NULL) and the
  * back path. */
 enum MHD_Result draft_redirect(struct request *request, const struct draft_request *state,
-                               const char *done, int revision, const char *error,
-                               const char *echo);
+                               const char *done, int revision, const char *error, const char *echo);
 
 #endif

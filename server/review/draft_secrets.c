@@ -170,8 +170,8 @@ static size_t characters_after(const char *text, size_t at, size_t end, size_t c
 
 static bool is_key_character(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.' || c == ' ' || c == '\t' || c == '"' || c == '\'';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.' || c == ' ' || c == '\t' || c == '"' || c == '\'';
 }
 
 void draft_secret_hidden(const char *text, size_t start, size_t end, size_t *hidden_start,
@@ -211,8 +211,8 @@ void draft_secret_hidden(const char *text, size_t start, size_t end, size_t *hid
 }
 
 /* Appends the masked form of the span [start, end) of `text`; false when it hides nothing. */
-static bool mask_span_add(struct draft_secrets *secrets, struct text_buffer *out,
-                          const char *text, size_t start, size_t end)
+static bool mask_span_add(struct draft_secrets *secrets, struct text_buffer *out, const char *text,
+                          size_t start, size_t end)
 {
     size_t hidden_start, hidden_end, number;
     char placeholder[64];
@@ -270,8 +270,7 @@ char *draft_secrets_mask(struct draft_secrets *secrets, const char *text, const 
     return buffer_finish(&out);
 }
 
-char *draft_secrets_mask_scanned(struct draft_secrets *secrets, const char *field,
-                                 const char *text)
+char *draft_secrets_mask_scanned(struct draft_secrets *secrets, const char *field, const char *text)
 {
     json_t *spans = draft_secrets_spans(field, text, NULL);
     char *masked = spans ? draft_secrets_mask(secrets, text, spans, NULL) : NULL;

@@ -61,11 +61,11 @@ json_t *draft_secrets_collect(const json_t *draft, struct draft_secrets *secrets
     {
         bool is_current = json_integer_value(json_object_get(revision, "revision")) == current;
         const json_t *flags = is_current ? json_object_get(draft, "flags") : NULL;
-        json_t *masked = json_pack("{s:O, s:O, s:O, s:O}", "revision",
-                                   json_object_get(revision, "revision"), "author_id",
-                                   json_object_get(revision, "author_id"), "author_name",
-                                   json_object_get(revision, "author_name"), "created_at",
-                                   json_object_get(revision, "created_at"));
+        json_t *masked =
+            json_pack("{s:O, s:O, s:O, s:O}", "revision", json_object_get(revision, "revision"),
+                      "author_id", json_object_get(revision, "author_id"), "author_name",
+                      json_object_get(revision, "author_name"), "created_at",
+                      json_object_get(revision, "created_at"));
         if (!masked || json_array_append_new(list, masked) != 0 ||
             !revision_field_mask(secrets, masked, revision, "title", flags) ||
             !revision_field_mask(secrets, masked, revision, "body", flags)) {
@@ -156,9 +156,9 @@ static size_t marks_collect(struct mark *marks, size_t capacity, const json_t *f
     json_array_foreach((json_t *)spans, index, item)
     {
         if (count < capacity)
-            marks[count++] = (struct mark){
-                (size_t)json_integer_value(json_array_get(item, 0)),
-                (size_t)json_integer_value(json_array_get(item, 1)), NULL, true};
+            marks[count++] =
+                (struct mark){(size_t)json_integer_value(json_array_get(item, 0)),
+                              (size_t)json_integer_value(json_array_get(item, 1)), NULL, true};
     }
     json_array_foreach((json_t *)flags, index, item)
     {
@@ -216,9 +216,9 @@ static json_t *segments_build(struct draft_secrets *secrets, const char *text, c
             continue;
         if (marks[i].start > at)
             json_array_append_new(segments, segment(text + at, marks[i].start - at, NULL));
-        shown = marks[i].secret ? draft_secrets_mask_span(secrets, text, marks[i].start,
-                                                          marks[i].end)
-                                : strndup(text + marks[i].start, marks[i].end - marks[i].start);
+        shown = marks[i].secret
+                    ? draft_secrets_mask_span(secrets, text, marks[i].start, marks[i].end)
+                    : strndup(text + marks[i].start, marks[i].end - marks[i].start);
         if (shown)
             json_array_append_new(segments, segment(shown, strlen(shown), &marks[i]));
         free(shown);
@@ -280,9 +280,9 @@ static json_t *diff_build(const char *before, const char *after, size_t *added, 
             dels = 0;
         }
         if (!json_object_get(line, "parts"))
-            json_object_set_new(line, "parts",
-                                json_pack("[{s:O, s:b}]", "text", json_object_get(line, "text"),
-                                          "changed", false));
+            json_object_set_new(
+                line, "parts",
+                json_pack("[{s:O, s:b}]", "text", json_object_get(line, "text"), "changed", false));
     }
     return diff ? diff : json_array();
 }
@@ -313,9 +313,9 @@ static json_t *revisions_build(const json_t *masked, time_t now)
             json_object_set_new(item, "added", json_integer((json_int_t)added));
             json_object_set_new(item, "deleted", json_integer((json_int_t)deleted));
             if ((old_title || new_title) && !same_text(old_title, new_title))
-                json_object_set_new(item, "title_change",
-                                    json_pack("{s:s, s:s}", "from", old_title ?: "", "to",
-                                              new_title ?: ""));
+                json_object_set_new(
+                    item, "title_change",
+                    json_pack("{s:s, s:s}", "from", old_title ?: "", "to", new_title ?: ""));
         } else {
             json_object_set_new(item, "original", json_true());
         }
@@ -397,7 +397,8 @@ static void event_summary(const char *action, const json_t *details, char *out, 
         snprintf(out, size, "%s", reason);
 }
 
-static json_t *timeline_build(const json_t *events, time_t now)
+/* Events oldest first; what people wrote in them (reasons) with secrets masked. */
+static json_t *timeline_build(struct draft_secrets *secrets, const json_t *events, time_t now)
 {
     json_t *list = json_array(), *event;
     size_t index;
@@ -405,13 +406,15 @@ static json_t *timeline_build(const json_t *events, time_t now)
     json_array_foreach((json_t *)events, index, event)
     {
         const char *action = json_string_at(event, "action");
-        char actor[300], summary[600];
+        char actor[300], summary[600], *masked;
         actor_label(event, actor, sizeof actor);
         event_summary(action, json_object_get(event, "details"), summary, sizeof summary);
+        masked = draft_secrets_mask_scanned(secrets, "reason", summary);
         json_array_append_new(list, json_pack("{s:o, s:s, s:s, s:s}", "at",
                                               page_time(json_string_at(event, "at"), now), "actor",
                                               actor, "action", action_label(action), "summary",
-                                              summary));
+                                              masked ? masked : ""));
+        free(masked);
     }
     return list;
 }
@@ -427,8 +430,8 @@ static json_t *context_build(struct draft_secrets *secrets, const json_t *contex
 
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         const char *value = json_string_at(context, fields[i][0]);
-        char *masked = value && *value ? draft_secrets_mask_scanned(secrets, "context", value)
-                                       : NULL;
+        char *masked =
+            value && *value ? draft_secrets_mask_scanned(secrets, "context", value) : NULL;
         json_t *item;
         if (!masked)
             continue;
@@ -477,9 +480,9 @@ static void where_build(json_t *draft)
         if (topic_title)
             json_object_set_new(where, "topic_id", json_string(topic_id));
     } else {
-        where = json_pack("{s:s, s:s, s:s, s:b}", "prefix", "New topic in", "name",
-                          json_string_at(draft, "category") ?: "?", "detail", "", "is_reply",
-                          false);
+        where =
+            json_pack("{s:s, s:s, s:s, s:b}", "prefix", "New topic in", "name",
+                      json_string_at(draft, "category") ?: "?", "detail", "", "is_reply", false);
     }
     json_object_set_new(draft, "where", where);
 }
@@ -488,9 +491,12 @@ static void where_build(json_t *draft)
 static const char *state_word(const char *state, bool coapproval)
 {
     static const char *const labels[][2] = {
-        {"pending", "Waiting"},           {"released", "Published"},
-        {"release_failed", "Release failed"}, {"rejected", "Rejected"},
-        {"expired", "Expired"},           {"revoked", "Revoked"},
+        {"pending", "Waiting"},
+        {"released", "Published"},
+        {"release_failed", "Release failed"},
+        {"rejected", "Rejected"},
+        {"expired", "Expired"},
+        {"revoked", "Revoked"},
         {"approved", "Approved, being released"},
     };
     if (same_text(state, "approved") && coapproval)
@@ -521,8 +527,8 @@ static void state_build(json_t *draft, const struct draft_access *access)
     else
         snprintf(who, sizeof who, "Only its invoker, %s, decides.", invoker);
     if (same_text(state, "pending"))
-        snprintf(label, sizeof label, access->decide ? "Waiting for your decision"
-                                                     : "Waiting for %s's decision",
+        snprintf(label, sizeof label,
+                 access->decide ? "Waiting for your decision" : "Waiting for %s's decision",
                  delegate_label[0] ? delegate_label : invoker);
     else if (same_text(state, "approved"))
         snprintf(label, sizeof label, "%s",
@@ -582,9 +588,10 @@ static void current_build(json_t *draft, struct draft_secrets *secrets, const js
     }
     json_object_set_new(draft, "secret_count", json_integer((json_int_t)secret_count));
     json_object_set_new(draft, "secret_plural", json_boolean(secret_count != 1));
-    json_object_set_new(draft, "masked_title", json_object_get(current, "title")
-                                                   ? json_incref(json_object_get(current, "title"))
-                                                   : json_null());
+    json_object_set_new(draft, "masked_title",
+                        json_object_get(current, "title")
+                            ? json_incref(json_object_get(current, "title"))
+                            : json_null());
     json_object_set_new(draft, "masked_body", json_string(body ? body : ""));
 }
 
@@ -627,8 +634,7 @@ static int refresh_seconds(const json_t *draft, const struct draft_view_input *i
     const char *end;
     long long age;
 
-    if (!json_is_true(json_object_get(draft, "refresh")) || input->access->as_moderator ||
-        !decided)
+    if (!json_is_true(json_object_get(draft, "refresh")) || input->access->as_moderator || !decided)
         return 0;
     end = strptime(decided, "%Y-%m-%dT%H:%M:%SZ", &parts);
     age = end && !*end ? (long long)(input->now - timegm(&parts)) : 0;
@@ -657,9 +663,16 @@ json_t *draft_view_build(json_t *draft, const struct draft_view_input *input)
                         context_build(&secrets, json_object_get(draft, "context")));
     json_object_set_new(draft, "revision_list", revisions_build(masked, input->now));
     json_object_set_new(draft, "timeline_list",
-                        timeline_build(json_object_get(draft, "timeline"), input->now));
-    json_object_set_new(draft, "attempt_list",
-                        attempts_build(json_incref(json_object_get(draft, "attempts")), input->now));
+                        timeline_build(&secrets, json_object_get(draft, "timeline"), input->now));
+    if (json_string_at(draft, "decision_reason")) {
+        char *reason =
+            draft_secrets_mask_scanned(&secrets, "reason", json_string_at(draft, "decision_reason"));
+        json_object_set_new(draft, "decision_reason", reason ? json_string(reason) : json_null());
+        free(reason);
+    }
+    json_object_set_new(
+        draft, "attempt_list",
+        attempts_build(json_incref(json_object_get(draft, "attempts")), input->now));
     json_object_set_new(draft, "has_attempts",
                         json_boolean(json_array_size(json_object_get(draft, "attempts")) > 0));
     json_object_set_new(draft, "is_new_topic", json_boolean(!json_string_at(draft, "topic_id")));
@@ -672,10 +685,10 @@ json_t *draft_view_build(json_t *draft, const struct draft_view_input *input)
     text_copy_without_bidi(json_string_at(current, "title") ? json_string_at(current, "title")
                                                             : "Reply draft",
                            window_title, sizeof window_title);
-    data = json_pack("{s:s, s:O, s:b, s:b, s:b, s:b, s:O}", "title", window_title, "draft", draft, "can_decide",
-                     access->decide, "can_delegate", access->delegate, "can_coapprove",
-                     access->coapprove, "as_moderator", access->as_moderator, "killswitch",
-                     input->killswitch);
+    data = json_pack("{s:s, s:O, s:b, s:b, s:b, s:b, s:O}", "title", window_title, "draft", draft,
+                     "can_decide", access->decide, "can_delegate", access->delegate,
+                     "can_coapprove", access->coapprove, "as_moderator", access->as_moderator,
+                     "killswitch", input->killswitch);
     if (json_integer_value(json_object_get(draft, "refresh_seconds")) > 0)
         json_object_set(data, "refresh_seconds", json_object_get(draft, "refresh_seconds"));
     /* the raw texts stay out of the page: only masked forms are shown */

@@ -151,6 +151,14 @@ describe('secrets are never shown in clear', () => {
     assert.match(list.text, /Key AKIA••••••⟨\d⟩ leaked/);
   });
 
+  it('masks a secret written into a rejection reason, in the decision and the timeline', async () => {
+    const id = await newDraft();
+    const res = await people.invoker.post(`/drafts/${id}/reject`, { revision: '1', reason: `it leaks password=${'hunter2hunter'} again` });
+    const page = await landing(people.invoker, res);
+    assert.doesNotMatch(page.text, /hunter2hunter/);
+    assert.match(page.text, /password&#61;••••••⟨\d⟩ again/);
+  });
+
   it('keeps an untouched secret through an edit, and flags it still', async () => {
     const id = await newDraft({ body: SECRET_BODY });
     const page = await people.invoker.get(`/drafts/${id}`);

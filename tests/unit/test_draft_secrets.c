@@ -21,7 +21,8 @@ START_TEST(test_key_name_stays_visible)
 {
     struct draft_secrets secrets = {0};
     char *out = mask(&secrets, "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
-    ck_assert_str_eq(out, "aws_secret_access_key = " M "\xE2\x9F\xA8" "1\xE2\x9F\xA9");
+    ck_assert_str_eq(out, "aws_secret_access_key = " M "\xE2\x9F\xA8"
+                          "1\xE2\x9F\xA9");
     free(out);
     out = mask(&secrets, "Use AKIAIOSFODNN7ABCDEFG and https://bob:s3cretpass@db.internal/x");
     ck_assert_ptr_null(strstr(out, "IOSFODNN7ABCDEFG"));
@@ -36,13 +37,19 @@ END_TEST
 START_TEST(test_numbers_follow_values)
 {
     struct draft_secrets secrets = {0};
-    char *first = mask(&secrets, "password: \"hunter2hunter\"\ntoken = ghp_abcdefghijklmnopqrstuvwxyz0123456789");
-    char *second = mask(&secrets, "token = ghp_abcdefghijklmnopqrstuvwxyz0123456789\npassword: \"otherpass99\"");
-    ck_assert_ptr_nonnull(strstr(first, "\xE2\x9F\xA8" "1\xE2\x9F\xA9"));
-    ck_assert_ptr_nonnull(strstr(first, "\xE2\x9F\xA8" "2\xE2\x9F\xA9"));
+    char *first = mask(
+        &secrets, "password: \"hunter2hunter\"\ntoken = ghp_abcdefghijklmnopqrstuvwxyz0123456789");
+    char *second = mask(
+        &secrets, "token = ghp_abcdefghijklmnopqrstuvwxyz0123456789\npassword: \"otherpass99\"");
+    ck_assert_ptr_nonnull(strstr(first, "\xE2\x9F\xA8"
+                                        "1\xE2\x9F\xA9"));
+    ck_assert_ptr_nonnull(strstr(first, "\xE2\x9F\xA8"
+                                        "2\xE2\x9F\xA9"));
     /* the same token keeps number 2 in the next revision; the new password gets 3 */
-    ck_assert_ptr_nonnull(strstr(second, "token = ghp_" M "\xE2\x9F\xA8" "2\xE2\x9F\xA9"));
-    ck_assert_ptr_nonnull(strstr(second, "\xE2\x9F\xA8" "3\xE2\x9F\xA9"));
+    ck_assert_ptr_nonnull(strstr(second, "token = ghp_" M "\xE2\x9F\xA8"
+                                         "2\xE2\x9F\xA9"));
+    ck_assert_ptr_nonnull(strstr(second, "\xE2\x9F\xA8"
+                                         "3\xE2\x9F\xA9"));
     free(first);
     free(second);
     draft_secrets_free(&secrets);
@@ -52,7 +59,8 @@ END_TEST
 START_TEST(test_untouched_placeholder_keeps_the_secret)
 {
     struct draft_secrets secrets = {0};
-    const char *original = "Set\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nthen restart";
+    const char *original =
+        "Set\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nthen restart";
     char *masked = mask(&secrets, original);
     char *edited = malloc(strlen(masked) + 32);
     char *saved;
@@ -66,7 +74,8 @@ START_TEST(test_untouched_placeholder_keeps_the_secret)
     ck_assert_ptr_null(strstr(saved, M));
     free(saved);
     /* a changed placeholder is the editor's text: an unknown number stays as typed */
-    saved = draft_secrets_unmask(&secrets, "key = " M "\xE2\x9F\xA8" "9\xE2\x9F\xA9");
+    saved = draft_secrets_unmask(&secrets, "key = " M "\xE2\x9F\xA8"
+                                           "9\xE2\x9F\xA9");
     ck_assert_ptr_null(strstr(saved, "wJalr"));
     ck_assert_ptr_nonnull(strstr(saved, M));
     free(saved);

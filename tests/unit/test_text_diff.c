@@ -222,9 +222,10 @@ static char *word_diff_text(const char *before, const char *after)
     {
         const char *op = json_string_value(json_object_get(part, "op"));
         const char *text = json_string_value(json_object_get(part, "text"));
-        used += (size_t)snprintf(out + used, 4096 - used, strcmp(op, "add") == 0   ? "{+%s+}"
-                                                          : strcmp(op, "del") == 0 ? "[-%s-]"
-                                                                                   : "%s",
+        used += (size_t)snprintf(out + used, 4096 - used,
+                                 strcmp(op, "add") == 0   ? "{+%s+}"
+                                 : strcmp(op, "del") == 0 ? "[-%s-]"
+                                                          : "%s",
                                  text);
     }
     json_decref(diff);
