@@ -10,7 +10,7 @@
 #include "web/json_spec.h"
 #include "web/page.h"
 
-#define EXCERPT_CHARACTERS 140
+#define EXCERPT_CHARACTERS 120
 
 static bool is_web_link(const char *url)
 {
