@@ -193,8 +193,6 @@ DB_STATEMENT(draft_echo_load_statement,
     "  AND user_id = $3 AND created_at > now() - interval '1 day'",
     3, true);
 
-DB_STATEMENT(draft_retry_statement, "SELECT delivery_retry($1::uuid, 'user:' || $2, $3)", 3,
-             false);
 /* clang-format on */
 
 DB_STATEMENT(draft_decide_statement,
@@ -268,26 +266,36 @@ static enum draft_change_outcome change_outcome(const char *text)
     return DRAFT_NOT_FOUND;
 }
 
-static enum db_status change_query(struct db_connection *db, const struct db_statement *statement,
-                                   const char *const *params, struct draft_change_result *result)
+/* Runs a change statement whose first columns are (outcome, state, revision) and fills
+ * *result; returns its one row (the caller clears it), or NULL with *status. */
+static PGresult *change_execute(struct db_connection *db, const struct db_statement *statement,
+                                const char *const *params, struct draft_change_result *result,
+                                enum db_status *status)
 {
-    enum db_status status;
-    PGresult *rows = db_execute(db, statement, params, &status);
+    PGresult *rows = db_execute(db, statement, params, status);
 
     memset(result, 0, sizeof *result);
-    if (status != DB_OK)
-        return status;
+    if (*status != DB_OK)
+        return NULL;
     if (PQntuples(rows) != 1) {
         PQclear(rows);
-        return DB_FAILED;
+        *status = DB_FAILED;
+        return NULL;
     }
     result->outcome = change_outcome(PQgetvalue(rows, 0, 0));
     if (PQnfields(rows) >= 3) {
         snprintf(result->state, sizeof result->state, "%s", PQgetvalue(rows, 0, 1));
         result->revision = atoi(PQgetvalue(rows, 0, 2));
     }
-    PQclear(rows);
-    return DB_OK;
+    return rows;
+}
+
+static enum db_status change_query(struct db_connection *db, const struct db_statement *statement,
+                                   const char *const *params, struct draft_change_result *result)
+{
+    enum db_status status;
+    PQclear(change_execute(db, statement, params, result, &status));
+    return status;
 }
 
 enum db_status drafts_decide(struct db_connection *db, const char *id, const char *forum,
@@ -390,18 +398,10 @@ enum db_status drafts_decide_once(struct db_connection *db, const char *forum,
 
     snprintf(revision_text, sizeof revision_text, "%d", revision);
     params[4] = revision > 0 ? revision_text : NULL;
-    memset(result, 0, sizeof *result);
     memset(answer, 0, sizeof *answer);
-    rows = db_execute(db, &draft_decide_once_statement, params, &status);
-    if (status != DB_OK)
+    rows = change_execute(db, &draft_decide_once_statement, params, result, &status);
+    if (!rows)
         return status;
-    if (PQntuples(rows) != 1) {
-        PQclear(rows);
-        return DB_FAILED;
-    }
-    result->outcome = change_outcome(PQgetvalue(rows, 0, 0));
-    snprintf(result->state, sizeof result->state, "%s", PQgetvalue(rows, 0, 1));
-    result->revision = atoi(PQgetvalue(rows, 0, 2));
     status = forum_answer_read(rows, 3, answer);
     PQclear(rows);
     return status;
@@ -463,19 +463,4 @@ enum db_status drafts_state(struct db_connection *db, const char *id, char **jso
 {
     const char *params[1] = {id};
     return json_text_query(db, &draft_state_statement, params, json);
-}
-
-enum db_status drafts_retry_delivery(struct db_connection *db, const char *id, const char *actor_id,
-                                     const char *actor_name, char *outcome, size_t outcome_size)
-{
-    const char *params[3] = {id, actor_id, actor_name};
-    enum db_status status;
-    PGresult *rows = db_execute(db, &draft_retry_statement, params, &status);
-
-    outcome[0] = '\0';
-    if (status != DB_OK)
-        return status;
-    snprintf(outcome, outcome_size, "%s", PQgetvalue(rows, 0, 0));
-    PQclear(rows);
-    return DB_OK;
 }

@@ -150,12 +150,6 @@ enum db_status drafts_form_echo_load(struct db_connection *db, const char *echo_
 enum db_status drafts_state(struct db_connection *db, const char *id, char **json)
     __attribute__((warn_unused_result));
 
-/* A moderator's retry of a release_failed draft's delivery, audited as user:<id> with the
- * name: "retried", "not_failed" or "not_found" into `outcome`. */
-enum db_status drafts_retry_delivery(struct db_connection *db, const char *id, const char *actor_id,
-                                     const char *actor_name, char *outcome, size_t outcome_size)
-    __attribute__((warn_unused_result));
-
 /* Hands the draft to the colleague with `username`. */
 enum db_status drafts_delegate(struct db_connection *db, const char *id, const char *forum,
                                const char *actor_id, const char *actor_name, const char *username,

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "db/drafts.h"
+#include "db/outbox.h"
 #include "flags.h"
 #include "form.h"
 #include "log.h"
@@ -361,19 +362,22 @@ static enum MHD_Result action_coapprove(struct request *request, struct draft_re
 static enum MHD_Result action_retry(struct request *request, struct draft_request *state)
 {
     struct db_connection *db = db_thread_connection();
-    char outcome[32] = "";
-    enum db_status status =
-        db ? drafts_retry_delivery(db, request->params[0], state->user->user_id,
-                                   state->user->name[0] ? state->user->name : state->user->username,
-                                   outcome, sizeof outcome)
-           : DB_UNAVAILABLE;
+    const struct session_identity *user = state->user;
+    char actor[160], outcome[32] = "";
+    enum db_status status;
 
+    /* audited as the moderator's id, with their name beside it */
+    snprintf(actor, sizeof actor, "user:%s", user->user_id);
+    status = db ? outbox_retry_draft(db, request->params[0], actor,
+                                     user->name[0] ? user->name : user->username, outcome,
+                                     sizeof outcome)
+                : DB_UNAVAILABLE;
     if (status != DB_OK)
         return page_reply_db_failure(request, status);
     if (strcmp(outcome, "retried") != 0)
         return draft_refuse(request, state, ERR_NOTHING_TO_RETRY);
     log_info(request->id, "draft %s: delivery retried by moderator %s", request->params[0],
-             state->user->user_id);
+             user->user_id);
     return draft_redirect(request, state, "retried", 0, NULL, NULL);
 }
 

@@ -14,7 +14,6 @@
 #include <time.h>
 
 #include "db/drafts.h"
-#include "db/moderation.h"
 #include "form.h"
 #include "log.h"
 #include "review/draft_pages.h"
@@ -220,27 +219,6 @@ static json_t *echo_load(struct request *request, const struct draft_request *st
     return json_is_object(fields) ? fields : (json_decref(fields), json_object());
 }
 
-/* The kill switch while it is on, else JSON null (also when the database cannot say). */
-static json_t *killswitch_load(void)
-{
-    struct db_connection *db = db_thread_connection();
-    char *text = NULL;
-    json_t *state;
-
-    if (!db || moderation_killswitch(db, &text) != DB_OK || !text) {
-        free(text);
-        return json_null();
-    }
-    state = json_loads(text, 0, NULL);
-    free(text);
-    if (!json_is_true(json_object_get(state, "engaged"))) {
-        json_decref(state);
-        return json_null();
-    }
-    page_times(state, time(NULL), (const char *const[]){"changed_at", NULL});
-    return state;
-}
-
 /* Where the back link goes: where the viewer came from, else their natural home. */
 static json_t *back_link(const struct draft_request *state)
 {
@@ -280,7 +258,7 @@ enum MHD_Result draft_pages_show(struct request *request)
     }
     state->from =
         page_local_path_valid(page_query(request, "from")) ? page_query(request, "from") : NULL;
-    killswitch = killswitch_load();
+    killswitch = page_killswitch();
     data = draft_view_build(state->draft, &(struct draft_view_input){
                                               .access = &state->access,
                                               .killswitch = killswitch,

@@ -665,8 +665,8 @@ json_t *draft_view_build(json_t *draft, const struct draft_view_input *input)
     json_object_set_new(draft, "timeline_list",
                         timeline_build(&secrets, json_object_get(draft, "timeline"), input->now));
     if (json_string_at(draft, "decision_reason")) {
-        char *reason =
-            draft_secrets_mask_scanned(&secrets, "reason", json_string_at(draft, "decision_reason"));
+        char *reason = draft_secrets_mask_scanned(&secrets, "reason",
+                                                  json_string_at(draft, "decision_reason"));
         json_object_set_new(draft, "decision_reason", reason ? json_string(reason) : json_null());
         free(reason);
     }

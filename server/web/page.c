@@ -22,9 +22,7 @@ static json_t *layout_user(const struct session_identity *user)
                      user->is_moderator);
 }
 
-/* The kill switch while it is on ({"reason", ...}), else JSON null; null too when the database
- * cannot say (the page itself then reports the database). */
-static json_t *layout_killswitch(void)
+json_t *page_killswitch(void)
 {
     struct db_connection *db = db_thread_connection();
     char *text = NULL;
@@ -62,7 +60,7 @@ enum MHD_Result page_reply(struct request *request, unsigned status, const char 
     json_object_set_new(data, "user", layout_user(user));
     json_object_set_new(data, "csrf", json_string(request->csrf));
     if (!json_object_get(data, "killswitch"))
-        json_object_set_new(data, "killswitch", layout_killswitch());
+        json_object_set_new(data, "killswitch", page_killswitch());
     html = template_render(templates_embedded, template_name, data, error, sizeof error);
     json_decref(data);
     if (!html) {

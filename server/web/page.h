@@ -32,6 +32,11 @@ enum MHD_Result page_reply_db_failure(struct request *request, enum db_status st
 /* Redirects an anonymous visitor to sign in, returning afterwards to this page. */
 enum MHD_Result page_reply_sign_in(struct request *request);
 
+/* The kill switch while it is on ({"engaged", "reason", "changed_by", "changed_at": a page_time
+ * object}), else JSON null; null too when the database cannot say (the page itself then
+ * reports the database). A new reference. */
+json_t *page_killswitch(void);
+
 /* How people read a time (CONTRACT §7): for an ISO 8601 UTC time as the database writes it
  * ("2026-12-01T12:18:05Z") and `now`, a new object {"iso", "relative", "absolute"} with
  * relative "just now", "3 min ago", "2 h ago", "4 days ago", "in 5 min" and absolute
