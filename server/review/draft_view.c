@@ -688,7 +688,7 @@ json_t *draft_view_build(json_t *draft, const struct draft_view_input *input)
     data = json_pack("{s:s, s:O, s:b, s:b, s:b, s:b, s:O}", "title", window_title, "draft", draft,
                      "can_decide", access->decide, "can_delegate", access->delegate,
                      "can_coapprove", access->coapprove, "as_moderator", access->as_moderator,
-                     "killswitch", input->killswitch);
+                     "layout_killswitch", input->killswitch);
     if (json_integer_value(json_object_get(draft, "refresh_seconds")) > 0)
         json_object_set(data, "refresh_seconds", json_object_get(draft, "refresh_seconds"));
     /* the raw texts stay out of the page: only masked forms are shown */

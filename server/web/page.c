@@ -59,8 +59,8 @@ enum MHD_Result page_reply(struct request *request, unsigned status, const char 
     json_object_set_new(data, "signed_in", json_boolean(user != NULL));
     json_object_set_new(data, "user", layout_user(user));
     json_object_set_new(data, "csrf", json_string(request->csrf));
-    if (!json_object_get(data, "killswitch"))
-        json_object_set_new(data, "killswitch", page_killswitch());
+    if (!json_object_get(data, "layout_killswitch"))
+        json_object_set_new(data, "layout_killswitch", page_killswitch());
     html = template_render(templates_embedded, template_name, data, error, sizeof error);
     json_decref(data);
     if (!html) {

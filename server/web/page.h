@@ -13,8 +13,8 @@
 #include "web/http.h"
 
 /* Renders `template_name` with `data` (stolen) and the layout fields, and replies. The layout
- * includes the kill switch's state (`killswitch`: {"reason", "changed_by", "changed_at"} while it
- * is on), so that every page says when agents are stopped. */
+ * includes the kill switch's state (`layout_killswitch`: page_killswitch(), unless `data` has it
+ * already), so that every page says when agents are stopped. */
 enum MHD_Result page_reply(struct request *request, unsigned status, const char *template_name,
                            json_t *data);
 

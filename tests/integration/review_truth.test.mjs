@@ -206,6 +206,7 @@ describe('the kill switch and pauses refuse approvals and keep the review', () =
     assert.equal(runCli(['--config', srv.configFile, 'killswitch', 'on', '--reason', 'incident 7']).status, 0);
     try {
       for (const path of ['/', `/drafts/${id}`]) assert.match((await people.invoker.get(path)).text, /Kill switch on: every agent is stopped\.[\s\S]*incident 7/);
+      for (const path of ['/agents', '/history', '/audit']) assert.match((await people.moderator.get(path)).text, /Kill switch on: every agent is stopped\./, path);
       const res = await people.invoker.post(`/drafts/${id}/approve`, { revision: '1' });
       const page = await landing(people.invoker, res);
       assert.equal(page.status, 423);
@@ -223,6 +224,7 @@ describe('the kill switch and pauses refuse approvals and keep the review', () =
     } finally {
       runCli(['--config', srv.configFile, 'killswitch', 'off']);
     }
+    for (const path of ['/', '/agents', `/drafts/${id}`]) assert.doesNotMatch((await people.moderator.get(path)).text, /Kill switch on/, `${path} once it is off`);
     const again = await people.invoker.post(`/drafts/${id}/approve`, { revision: '1' });
     assert.match(again.headers.get('location'), /done=approved/);
     assert.equal(state(id), 'approved');
