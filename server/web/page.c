@@ -125,11 +125,34 @@ enum MHD_Result page_reply_not_found(struct request *request)
                             "There is nothing here, or it is not yours to see.");
 }
 
+/* Appends one query argument, percent-encoded, to the address being rebuilt. */
+static enum MHD_Result query_append(void *data, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    char *address = data, *name = form_url_encode(key),
+         *encoded = form_url_encode(value ? value : "");
+    size_t used = strlen(address);
+    (void)kind;
+    if (name && encoded)
+        snprintf(address + used, 480 - used, "%s%s=%s", strchr(address, '?') ? "&" : "?", name,
+                 encoded);
+    free(name);
+    free(encoded);
+    return MHD_YES;
+}
+
 enum MHD_Result page_reply_sign_in(struct request *request)
 {
-    char location[700];
-    char *encoded = form_url_encode(request->path);
+    char location[1600], address[480];
+    char *encoded;
 
+    /* back to this very page after signing in, its query (History's filters, a draft's back
+     * link) included when it fits */
+    snprintf(address, sizeof address, "%s", request->path);
+    MHD_get_connection_values(request->connection, MHD_GET_ARGUMENT_KIND, query_append, address);
+    if (strlen(address) >= sizeof address - 1)
+        snprintf(address, sizeof address, "%s", request->path);
+    encoded = form_url_encode(address);
     if (!encoded)
         return MHD_NO;
     snprintf(location, sizeof location, "/auth/login?return_to=%s", encoded);
