@@ -174,6 +174,19 @@ START_TEST(test_flag_has_contract_shape_and_exact_span)
 }
 END_TEST
 
+START_TEST(test_secret_flag_spans_its_setting)
+{
+    /* the page keeps the key name and masks the value (server/review/draft_secrets.c) */
+    const char *text = "aws_secret_access_key = 2opwtAWiORZrHEV6IkJFjvVoUUDXI0iZSv4xO6cq\n";
+    json_t *flags = scan(text);
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "secret.cloud_key");
+    ck_assert_uint_eq(int_at(flags, 0, "start"), 0);
+    ck_assert_uint_eq(int_at(flags, 0, "end"), strlen(text) - 1);
+    json_decref(flags);
+}
+END_TEST
+
 START_TEST(test_flags_come_in_start_order_across_rules)
 {
     const char *text = "mail maria.lopez@gmail.com, then `git push -f origin main` and "
@@ -754,6 +767,7 @@ static Suite *flags_suite(void)
 
     TCase *shape = tcase_create("shape");
     tcase_add_test(shape, test_flag_has_contract_shape_and_exact_span);
+    tcase_add_test(shape, test_secret_flag_spans_its_setting);
     tcase_add_test(shape, test_flags_come_in_start_order_across_rules);
     tcase_add_test(shape, test_utf8_before_match_gives_byte_offsets);
     tcase_add_test(shape, test_field_name_is_copied_and_flags_are_appended);
