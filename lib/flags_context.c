@@ -196,14 +196,8 @@ static enum flag_language language_guess(const char *s, size_t n)
 
 static int block_push(struct flag_markdown *md, size_t *cap, struct flag_block block)
 {
-    if (md->count == *cap) {
-        size_t n = *cap ? *cap * 2 : 8;
-        struct flag_block *grown = realloc(md->blocks, n * sizeof *grown);
-        if (!grown)
-            return -1;
-        md->blocks = grown;
-        *cap = n;
-    }
+    if (flag_array_reserve((void **)&md->blocks, cap, md->count, sizeof block) != 0)
+        return -1;
     md->blocks[md->count++] = block;
     return 0;
 }

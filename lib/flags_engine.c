@@ -530,14 +530,8 @@ struct scan {
 
 static int raw_push(struct scan *s, struct raw_match m)
 {
-    if (s->match_count == s->match_cap) {
-        size_t n = s->match_cap ? s->match_cap * 2 : 32;
-        struct raw_match *grown = realloc(s->matches, n * sizeof *grown);
-        if (!grown)
-            return -1;
-        s->matches = grown;
-        s->match_cap = n;
-    }
+    if (flag_array_reserve((void **)&s->matches, &s->match_cap, s->match_count, sizeof m) != 0)
+        return -1;
     s->matches[s->match_count++] = m;
     return 0;
 }
@@ -571,14 +565,8 @@ static int pattern_search(struct scan *s, size_t k, size_t from, size_t limit)
 #ifdef AGENTGATE_HAVE_HYPERSCAN
 static int cluster_push(struct scan *s, struct cluster c)
 {
-    if (s->cluster_count == s->cluster_cap) {
-        size_t n = s->cluster_cap ? s->cluster_cap * 2 : 64;
-        struct cluster *grown = realloc(s->clusters, n * sizeof *grown);
-        if (!grown)
-            return -1;
-        s->clusters = grown;
-        s->cluster_cap = n;
-    }
+    if (flag_array_reserve((void **)&s->clusters, &s->cluster_cap, s->cluster_count, sizeof c) != 0)
+        return -1;
     s->clusters[s->cluster_count++] = c;
     return 0;
 }

@@ -94,6 +94,11 @@ int flag_rules_parse(const char *name, const char *text, size_t length, struct f
                      char *error, size_t error_size) __attribute__((warn_unused_result));
 void flag_rule_file_free(struct flag_rule_file *file);
 
+/* Makes room for one more item in a growable array (*items of *cap items, count used),
+ * doubling it (at least 16). Returns 0, or -1 when memory runs out (the array unchanged). */
+int flag_array_reserve(void **items, size_t *cap, size_t count, size_t item_size)
+    __attribute__((warn_unused_result));
+
 const char *flag_severity_name(enum flag_severity severity);
 const char *flag_family_name(enum flag_family family);
 

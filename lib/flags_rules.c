@@ -50,6 +50,19 @@ const char *flag_family_name(enum flag_family family)
     return family < FAMILY_COUNT ? family_names[family] : "";
 }
 
+int flag_array_reserve(void **items, size_t *cap, size_t count, size_t item_size)
+{
+    if (count < *cap)
+        return 0;
+    size_t n = *cap ? *cap * 2 : 16;
+    void *grown = realloc(*items, n * item_size);
+    if (!grown)
+        return -1;
+    *items = grown;
+    *cap = n;
+    return 0;
+}
+
 static void text_list_free(struct flag_text_list *list)
 {
     for (size_t i = 0; i < list->count; i++)
