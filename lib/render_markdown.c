@@ -379,3 +379,68 @@ char *render_markdown_safe(const char *text, size_t length)
     cmark_get_default_mem_allocator()->free(rendered);
     return result;
 }
+
+/* Appends `length` bytes of `text` to the excerpt, white space collapsed, until `max_chars`
+ * characters; returns false once the excerpt is full (then *cut is set). */
+static bool plain_append(char *out, size_t *used, size_t *chars, size_t max_chars, const char *text,
+                         size_t length, bool *cut)
+{
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)text[i];
+        bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+
+        if (space && (*used == 0 || out[*used - 1] == ' ' || *chars == max_chars))
+            continue; /* a space at the limit is only cut when text follows it */
+        if ((c & 0xC0) != 0x80) { /* the first byte of a character */
+            if (*chars == max_chars) {
+                *cut = true;
+                return false;
+            }
+            (*chars)++;
+        }
+        out[(*used)++] = space ? ' ' : (char)c;
+    }
+    return true;
+}
+
+char *render_markdown_plain(const char *text, size_t length, size_t max_chars)
+{
+    cmark_node *document =
+        cmark_parse_document(text ? text : "", text ? length : 0, CMARK_OPT_VALIDATE_UTF8);
+    cmark_iter *iter = document ? cmark_iter_new(document) : NULL;
+    /* every output byte comes from the source, or is one space per source break: U+FFFD
+     * replacements aside (3 bytes for 1), the source length bounds it */
+    size_t capacity = 3 * length + 8, used = 0, chars = 0;
+    char *out = iter ? malloc(capacity) : NULL;
+    bool cut = false, more = out != NULL;
+    cmark_event_type event;
+
+    while (more && (event = cmark_iter_next(iter)) != CMARK_EVENT_DONE) {
+        cmark_node *node = cmark_iter_get_node(iter);
+        cmark_node_type type = cmark_node_get_type(node);
+        const char *literal = NULL;
+
+        if (type == CMARK_NODE_TEXT || type == CMARK_NODE_CODE || type == CMARK_NODE_CODE_BLOCK)
+            literal = event == CMARK_EVENT_ENTER ? cmark_node_get_literal(node) : NULL;
+        else if (type == CMARK_NODE_SOFTBREAK || type == CMARK_NODE_LINEBREAK ||
+                 (event == CMARK_EVENT_EXIT && type >= CMARK_NODE_FIRST_BLOCK &&
+                  type <= CMARK_NODE_LAST_BLOCK))
+            literal = " ";
+        if (literal)
+            more = plain_append(out, &used, &chars, max_chars, literal, strlen(literal), &cut);
+    }
+    if (out) {
+        while (used > 0 && out[used - 1] == ' ')
+            used--;
+        if (cut) {
+            memcpy(out + used, "\xE2\x80\xA6", 3);
+            used += 3;
+        }
+        out[used] = '\0';
+    }
+    if (iter)
+        cmark_iter_free(iter);
+    if (document)
+        cmark_node_free(document);
+    return out;
+}

@@ -31,4 +31,13 @@ char *render_markdown_safe(const char *text, size_t length) __attribute__((warn_
  * parse counts as unsafe. Does not keep or free `html`. */
 bool render_markdown_html_is_safe(const char *html, size_t length);
 
+/* The text a reader sees in CommonMark `text` (length bytes), for a one-line excerpt: the
+ * characters of text and code, with markup, link targets, raw HTML and images' URLs dropped and
+ * every run of white space (line and paragraph breaks included) made one space; cut at
+ * `max_chars` characters (code points) with "…" appended when cut. Masked secrets ("****")
+ * that the parser does not read as emphasis are text like any other. Returns a malloc'd
+ * string the caller frees, or NULL when memory runs out. */
+char *render_markdown_plain(const char *text, size_t length, size_t max_chars)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -162,11 +162,17 @@ struct history_export *history_export_open(const char *conninfo,
     }
     PQsetNoticeProcessor(export->conn, notice_ignore, NULL);
     /* One snapshot for the whole file; an export left hanging cannot hold it for ever. JIT
-     * would compile for a few hundred milliseconds before the first row of a plan that is one
-     * index lookup per row. */
+     * would compile for a few hundred milliseconds before the first row of a plan that streams
+     * two index ranges. The plan is a merge join of drafts and their titles, both read in page
+     * order from their indexes (history_open()), whatever the statistics say (a fresh table has
+     * none): a hash join would read a whole side before its first row, a nested loop could
+     * scan one side once per row of the other, and a sort would hold every row. */
     if (!export_command(export->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") ||
         !export_command(export->conn, "SET LOCAL idle_in_transaction_session_timeout = '10min'") ||
-        !export_command(export->conn, "SET LOCAL jit = off")) {
+        !export_command(export->conn, "SET LOCAL jit = off") ||
+        !export_command(export->conn, "SET LOCAL enable_hashjoin = off") ||
+        !export_command(export->conn, "SET LOCAL enable_nestloop = off") ||
+        !export_command(export->conn, "SET LOCAL enable_sort = off")) {
         *status = export_failure(export->conn, "BEGIN");
         goto fail;
     }
@@ -191,7 +197,8 @@ PGresult *history_export_fetch(struct history_export *export, int count, enum db
     PGresult *result;
 
     snprintf(sql, sizeof sql, "FETCH FORWARD %d FROM history_export", count > 0 ? count : 1);
-    result = PQexec(export->conn, sql);
+    /* binary results: the server spends nothing on text output functions */
+    result = PQexecParams(export->conn, sql, 0, NULL, NULL, NULL, NULL, 1);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
         PQclear(result);
         *status = export_failure(export->conn, "FETCH");

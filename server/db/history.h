@@ -4,11 +4,11 @@
  * row through a server-side cursor.
  *
  * Invariants: the filtered query is built inside PostgreSQL from fixed fragments
- * (history_sql() in migrations/0005_history.sql); every value given here travels as a
- * parameter. Pages are keyset-paginated on (created_at, id), newest first. An export owns a
- * PostgreSQL connection of its own, opened for it and closed by history_export_close(): it is
- * read from libmicrohttpd's threads between requests of other clients, so it can never be a
- * worker's connection (db_thread_connection()).
+ * (history_where() in sql/); every value given here travels as a parameter. Pages are
+ * keyset-paginated on (created_at, id), newest first. An export owns a PostgreSQL connection of its
+ * own, opened for it and closed by history_export_close(): it is read from libmicrohttpd's threads
+ * between requests of other clients, so it can never be a worker's connection
+ * (db_thread_connection()).
  */
 #ifndef AGENTGATE_DB_HISTORY_H
 #define AGENTGATE_DB_HISTORY_H
@@ -56,16 +56,18 @@ struct history_export;
 
 /* Opens a connection with `conninfo`, starts a read-only repeatable-read transaction and opens
  * a cursor over every row matching `filter` (its cursor fields are ignored), newest first.
- * Columns: draft_id, forum, state, created_at, decided_at, agent_id, agent_name, invoker_id,
- * invoker_name, decided_by, topic_id, category, title (secrets masked), flags (an integer),
- * post_url. Returns NULL with *status on failure. */
+ * Columns: draft_id (uuid), forum, state, created_at, decided_at (timestamptz), agent_id,
+ * agent_name, invoker_id, invoker_name, decided_by, decided_by_id, topic_id, category, title
+ * (secrets masked), flags (integer), post_url (the others text). Returns NULL with *status on
+ * failure. */
 struct history_export *history_export_open(const char *conninfo,
                                            const struct history_filter *filter,
                                            enum db_status *status)
     __attribute__((warn_unused_result));
 
-/* The next at most `count` rows (a PGresult the caller PQclear()s; no rows at the end), or NULL
- * with *status when the connection or the query failed. */
+/* The next at most `count` rows in PostgreSQL's binary format (a PGresult the caller
+ * PQclear()s; no rows at the end), or NULL with *status when the connection or the query
+ * failed. */
 PGresult *history_export_fetch(struct history_export *export, int count, enum db_status *status)
     __attribute__((warn_unused_result));
 

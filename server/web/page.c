@@ -129,3 +129,92 @@ enum agentgate_error page_prepare_form(struct request *request)
         return ERR_UNSUPPORTED_MEDIA_TYPE;
     return ERR_NONE;
 }
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian), as timegm() would count them
+ * but without its locale and time zone state. */
+static long long days_from_civil(int year, int month, int day)
+{
+    int y = month <= 2 ? year - 1 : year;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    unsigned year_of_era = (unsigned)(y - era * 400);
+    unsigned day_of_year =
+        (153u * (unsigned)(month + (month > 2 ? -3 : 9)) + 2) / 5 + (unsigned)day - 1;
+    unsigned day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return era * 146097 + (long long)day_of_era - 719468;
+}
+
+/* "3 min ago" / "in 3 min": `count` of `unit` (singular; "min" and "h" never take an s). */
+static void time_relative(long long seconds, char *out, size_t size)
+{
+    static const struct {
+        long long limit, divisor;
+        const char *unit;
+    } steps[] = {
+        {3600, 60, "min"},
+        {86400, 3600, "h"},
+        {14 * 86400, 86400, "day"},
+        {61 * 86400, 7 * 86400, "week"},
+        {365 * 86400, 30 * 86400, "month"},
+        {0, 365 * 86400, "year"},
+    };
+    long long magnitude = seconds < 0 ? -seconds : seconds;
+
+    if (magnitude < 45) {
+        snprintf(out, size, "just now");
+        return;
+    }
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        long long count;
+        bool plural;
+        if (steps[i].limit && magnitude >= steps[i].limit)
+            continue;
+        count = magnitude / steps[i].divisor;
+        if (count < 1)
+            count = 1;
+        plural = count > 1 && strcmp(steps[i].unit, "min") != 0 && strcmp(steps[i].unit, "h") != 0;
+        snprintf(out, size, "%s%lld %s%s%s", seconds < 0 ? "in " : "", count, steps[i].unit,
+                 plural ? "s" : "", seconds < 0 ? "" : " ago");
+        return;
+    }
+}
+
+bool page_time_human(const char *iso, time_t now, char *relative, size_t relative_size,
+                     char *absolute, size_t absolute_size)
+{
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int year, month, day, hour, minute, second, used = 0;
+    long long at;
+
+    relative[0] = absolute[0] = '\0';
+    if (!iso ||
+        sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &year, &month, &day, &hour, &minute, &second,
+               &used) != 6 ||
+        used != 20 || iso[used] != '\0' || month < 1 || month > 12 || day < 1 || day > 31 ||
+        hour > 23 || minute > 59 || second > 60)
+        return false;
+    at = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+    time_relative((long long)now - at, relative, relative_size);
+    snprintf(absolute, absolute_size, "%d %s %04d %02d:%02d UTC", day, months[month - 1], year,
+             hour, minute);
+    return true;
+}
+
+json_t *page_time_json(const char *iso)
+{
+    char relative[40], absolute[40];
+
+    if (!page_time_human(iso, time(NULL), relative, sizeof relative, absolute, sizeof absolute))
+        return json_null();
+    return json_pack("{s:s, s:s, s:s}", "iso", iso, "relative", relative, "absolute", absolute);
+}
+
+json_t *page_person_json(const char *name, const char *id)
+{
+    bool has_name = name && *name, has_id = id && *id;
+
+    if (!has_name && !has_id)
+        return json_null();
+    return json_pack("{s:s, s:s, s:b}", "name", has_name ? name : id, "id", has_id ? id : "",
+                     "show_id", has_name && has_id && strcmp(name, id) != 0);
+}

@@ -8,6 +8,8 @@
 #define AGENTGATE_PAGE_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <time.h>
 
 #include "web/http.h"
 
@@ -32,5 +34,24 @@ enum MHD_Result page_reply_sign_in(struct request *request);
 /* The prepare step of every route that takes an HTML form: the body must be
  * application/x-www-form-urlencoded (415 otherwise), before any of it is read. */
 enum agentgate_error page_prepare_form(struct request *request);
+
+/*
+ * How people read a time (CONTRACT §7): `relative` as "just now", "3 min ago", "5 h ago",
+ * "2 days ago", "3 weeks ago", "4 months ago", "2 years ago" (or "in 3 min" for a time after
+ * `now`), and `absolute` as "1 Dec 2026 12:18 UTC". `iso` is a UTC time as the queries return
+ * it, "YYYY-MM-DDTHH:MM:SSZ". Returns false (both outputs "") when `iso` is NULL or not that.
+ */
+bool page_time_human(const char *iso, time_t now, char *relative, size_t relative_size,
+                     char *absolute, size_t absolute_size);
+
+/* The same for a template: {"iso", "relative", "absolute"} (new reference), or JSON null when
+ * `iso` is NULL or unreadable. A template shows it as
+ * <time datetime="{{x.iso}}" title="{{x.absolute}}">{{x.relative}}</time>. */
+json_t *page_time_json(const char *iso);
+
+/* A person for a template (CONTRACT §7: names beside ids): {"name", "id", "show_id"} (new
+ * reference), shown as `{{name}} ({{id}})`; show_id is false when there is no id or it equals
+ * the name (an actor such as "cli:root"). JSON null when both are NULL or empty. */
+json_t *page_person_json(const char *name, const char *id);
 
 #endif

@@ -269,7 +269,7 @@ function parseCsv(text) {
   return records;
 }
 
-const COLUMNS = ['draft_id', 'forum', 'state', 'created_at', 'decided_at', 'agent_id', 'agent_name', 'invoker_id', 'invoker_name', 'decided_by', 'topic_id', 'category', 'title', 'flags', 'post_url'];
+const COLUMNS = ['draft_id', 'forum', 'state', 'created_at', 'decided_at', 'agent_id', 'agent_name', 'invoker_id', 'invoker_name', 'decided_by', 'decided_by_id', 'topic_id', 'category', 'title', 'flags', 'post_url'];
 
 async function exportCsv(client, query = '') {
   const res = await client.get(`/history.csv${query ? '?' + query : ''}`);
@@ -557,6 +557,7 @@ describe('exports', () => {
       assert.equal(row.agent_name, d.agent.name);
       assert.equal(row.invoker_name, d.invoker.name);
       assert.equal(row.decided_by, d.decidedBy ? d.decidedBy.name : null);
+      assert.equal(row.decided_by_id, d.decidedBy ? d.decidedBy.id : null);
       assert.equal(row.topic_id, d.topicId);
       assert.equal(row.flags, d.flags.length);
       assert.equal(typeof row.flags, 'number');
@@ -635,7 +636,7 @@ describe('chart and bulk form', () => {
     const p = await page(people.moderator, '/history');
     const form = /<form method="post" action="\/moderation\/bulk" id="bulk-form">[\s\S]*?<\/form>/.exec(p.text)[0];
     assert.match(form, new RegExp(`<input type="hidden" name="csrf" value="${people.moderator.csrf}">`));
-    assert.match(form, /<input type="text" id="bulk-reason" name="reason" maxlength="500" required>/);
+    assert.match(form, /<input type="text" id="bulk-reason" name="reason" maxlength="500" required dir="auto">/);
     assert.match(form, /<button type="submit" name="action" value="reject"[^>]*>Reject selected<\/button>/);
     assert.match(form, /<button type="submit" name="action" value="revoke"[^>]*>Revoke selected<\/button>/);
     assert.doesNotMatch(form, /<button[^>]*value="approve"|Approve selected|Approve all/);
