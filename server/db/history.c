@@ -33,7 +33,7 @@ DB_STATEMENT(history_chart_statement,
     "      AND d.state IN ('approved', 'released', 'release_failed', 'rejected')"
     "    GROUP BY d.agent_id ORDER BY count(*) DESC, d.agent_id LIMIT 10) "
     "SELECT json_build_object("
-    "  'as_of', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"
+    "  'as_of', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     "  'days', (SELECT json_agg(json_build_object("
     "      'day', to_char(x.day, 'YYYY-MM-DD'), 'held', coalesce(h.n, 0),"
     "      'approved', coalesce(c.approved, 0), 'rejected', coalesce(c.rejected, 0)) ORDER BY x.day)"

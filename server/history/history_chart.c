@@ -235,6 +235,23 @@ void history_chart_label(const char *text, size_t max_chars, char *out, size_t s
     }
 }
 
+/* A day "YYYY-MM-DD" as people write it: "30 Nov", or "30 Nov 2026" with the year; anything
+ * else as it is. */
+static void day_words(const char *day, bool with_year, char *out, size_t size)
+{
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int year, month, number, used = 0;
+
+    if (sscanf(day, "%4d-%2d-%2d%n", &year, &month, &number, &used) != 3 || used != 10 ||
+        day[10] != '\0' || month < 1 || month > 12)
+        snprintf(out, size, "%s", day);
+    else if (with_year)
+        snprintf(out, size, "%d %s %04d", number, months[month - 1], year);
+    else
+        snprintf(out, size, "%d %s", number, months[month - 1]);
+}
+
 char *history_chart_daily_svg(const struct history_chart_day *days, size_t count)
 {
     static const char *const series_class[3] = {"chart-held", "chart-approved", "chart-rejected"};
@@ -248,6 +265,7 @@ char *history_chart_daily_svg(const struct history_chart_day *days, size_t count
     size_t busiest_day = 0;
     char desc[400], label[120];
     double group;
+    char words[24];
 
     for (size_t i = 0; i < count; i++) {
         long values[3] = {non_negative(days[i].held), non_negative(days[i].approved),
@@ -262,14 +280,18 @@ char *history_chart_daily_svg(const struct history_chart_day *days, size_t count
             busiest_day = i;
         }
     }
-    if (count == 0)
+    if (count == 0) {
         snprintf(desc, sizeof desc, "No days to show.");
-    else
+    } else {
+        char first[24], last[24], busiest_words[24];
+        day_words(days[0].day, true, first, sizeof first);
+        day_words(days[count - 1].day, true, last, sizeof last);
+        day_words(days[busiest_day].day, true, busiest_words, sizeof busiest_words);
         snprintf(desc, sizeof desc,
                  "From %s to %s: %ld held, %ld approved, %ld rejected. Most held on one day: %ld "
                  "on %s.",
-                 days[0].day, days[count - 1].day, totals[0], totals[1], totals[2], busiest,
-                 days[busiest_day].day);
+                 first, last, totals[0], totals[1], totals[2], busiest, busiest_words);
+    }
     svg_open(&svg, "history-daily", DAILY_WIDTH, DAILY_HEIGHT,
              "Drafts held, approved and rejected per day, last 30 days (UTC)", desc);
 
@@ -312,14 +334,17 @@ char *history_chart_daily_svg(const struct history_chart_day *days, size_t count
                        "<rect class=\"%s\" fill=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
                        "height=\"%.1f\"><title>",
                        series_class[s], series_fill[s], x, base - height, bar, height);
-            snprintf(label, sizeof label, "%s: %ld %s", days[i].day, values[s], series_name[s]);
+            day_words(days[i].day, true, words, sizeof words);
+            snprintf(label, sizeof label, "%s: %ld %s", words, values[s], series_name[s]);
             svg_text(&svg, label);
             svg_printf(&svg, "</title></rect>");
         }
         /* a day label every fifth day, counted back from the last so the newest is named */
-        if ((count - 1 - i) % 5 == 0 && strlen(days[i].day) == 10)
+        if ((count - 1 - i) % 5 == 0) {
+            day_words(days[i].day, false, words, sizeof words);
             svg_label(&svg, DAILY_LEFT + group * ((double)i + 0.5), base + 18, "chart-tick",
-                      "middle", days[i].day + 5);
+                      "middle", words);
+        }
     }
     svg_printf(&svg,
                "<line class=\"chart-axis\" stroke=\"#868e99\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "

@@ -46,7 +46,7 @@ struct chart_entry {
     char forum[40];
     char *daily_svg;
     char *agents_svg;
-    char as_of[24];
+    char as_of[40];
     long long computed_ms;
     bool refreshing;
 };
@@ -78,7 +78,7 @@ static bool chart_compute(struct db_connection *db, const char *forum, char **da
     struct history_chart_day days[31];
     struct history_chart_agent agents[10];
     size_t day_count = 0, agent_count = 0, index;
-    char *text = NULL;
+    char *text = NULL, relative[40];
     json_t *data, *item;
 
     *daily_svg = *agents_svg = NULL;
@@ -111,8 +111,9 @@ static bool chart_compute(struct db_connection *db, const char *forum, char **da
             json_number_value(json_object_get(item, "median_seconds"));
         agent_count++;
     }
-    snprintf(as_of, as_of_size, "%s",
-             json_string_at(data, "as_of") ? json_string_at(data, "as_of") : "");
+    if (!page_time_human(json_string_at(data, "as_of"), time(NULL), relative, sizeof relative,
+                         as_of, as_of_size))
+        snprintf(as_of, as_of_size, "now");
     *daily_svg = history_chart_daily_svg(days, day_count);
     *agents_svg = history_chart_agents_svg(agents, agent_count);
     json_decref(data); /* after drawing: the agents borrow their strings from it */
@@ -133,7 +134,7 @@ static bool chart_compute(struct db_connection *db, const char *forum, char **da
 static json_t *chart_get(struct db_connection *db, const char *forum)
 {
     struct chart_entry *entry = NULL, *oldest = &chart_cache[0];
-    char *daily_svg, *agents_svg, as_of[24];
+    char *daily_svg, *agents_svg, as_of[40];
     long long now = clock_ms();
     json_t *chart;
     bool ok;

@@ -55,6 +55,8 @@ const HOUR_US = 3600n * 1000000n;
 
 const SECRET_TITLE = 'key AKIAIOSFODNN7EXAMPLE here';
 const SECRET_BODY = 'token ghp_abcdefghijklmnopqrstuvwxyz0123456789 end';
+const MARKDOWN_BODY = '**Restart** the `ingest` worker, see [the docs](#mdanchor) mdtag';
+const RTL_TITLE = '\u05e9\u05dc\u05d5\u05dd \u05e2\u05d5\u05dc\u05dd';
 const FORMULA_TITLES = ['=HYPERLINK("http://evil.example","x")', '+SUM(1,2)', '-2+3', '@A1', '\tTAB title', 'He said "hi", then\nleft'];
 
 /** Generates the drafts (and their current text) of both forums. */
@@ -103,6 +105,11 @@ function generate(nowUs) {
   const base = { ...drafts[0], forum: 'eng', state: 'pending', decidedBy: null, decidedUs: null, revisions: null, postUrl: null };
   drafts.push({ ...base, id: crypto.randomUUID(), createdUs: nowUs - 600n * HOUR_US, topicId: null, category: 'infra', title: SECRET_TITLE, body: 'nothing to see here',
     flags: [{ code: 'secret.aws_access_key', severity: 'critical', field: 'title', start: 4, end: 24 }] });
+  // times on both sides of PostgreSQL's epoch and a leap day, Markdown in a reply's body, a
+  // title written right to left
+  drafts.push({ ...base, id: crypto.randomUUID(), createdUs: BigInt(Date.parse('1999-12-31T23:59:59.500Z')) * 1000n, topicId: null, category: 'infra', title: 'Millennium eve', body: 'old times oldtag', flags: [] });
+  drafts.push({ ...base, id: crypto.randomUUID(), createdUs: BigInt(Date.parse('2024-02-29T12:34:56Z')) * 1000n + 789n, topicId: '78', category: null, title: null, body: MARKDOWN_BODY, flags: [] });
+  drafts.push({ ...base, id: crypto.randomUUID(), createdUs: nowUs - 602n * HOUR_US, topicId: null, category: 'infra', title: RTL_TITLE, body: '\u05d2\u05d5\u05e3 rtltag', flags: [] });
   drafts.push({ ...base, id: crypto.randomUUID(), createdUs: nowUs - 601n * HOUR_US, topicId: '77', category: null, title: null, body: SECRET_BODY,
     flags: [{ code: 'secret.github_token', severity: 'critical', field: 'body', start: 6, end: 46 }] });
   return drafts;
@@ -608,6 +615,77 @@ describe('exports', () => {
     assert.equal(event.forum, 'eng');
     assert.equal(event.details.format, 'ndjson');
     assert.deepEqual(event.details.filters, { state: 'expired', q: 'alpha' });
+  });
+});
+
+describe('what people read', () => {
+  /** The <tr> of draft `id` on a page's HTML. */
+  const rowOf = (html, id) => {
+    const at = html.indexOf(`href="/drafts/${id}"`);
+    assert.ok(at > 0, `row of ${id}`);
+    return html.slice(html.lastIndexOf('<tr>', at), html.indexOf('</tr>', at));
+  };
+  const escape = (t) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;').replace(/=/g, '&#61;');
+  const person = (name, id) => `<span class="person"><bdi dir="auto">${escape(name)}</bdi>` + (id && id !== name ? ` <span class="person-id">(<bdi dir="auto">${escape(id)}</bdi>)</span>` : '') + '</span>';
+
+  it('names people beside their ids: agent, invoker and decider', async () => {
+    const p = await page(people.moderator, '/history');
+    const byId = new Map(drafts.map((d) => [d.id, d]));
+    for (const id of p.ids) {
+      const d = byId.get(id);
+      const row = rowOf(p.text, id);
+      assert.ok(row.includes(`<td data-label="Agent">${person(d.agent.name, d.agent.id)}</td>`), row);
+      assert.ok(row.includes(`<td data-label="Invoker">${person(d.invoker.name, d.invoker.id)}</td>`), row);
+      if (d.decidedBy) assert.ok(row.includes(`<td data-label="Decided by"><span class="decider">${person(d.decidedBy.name, d.decidedBy.id)} <span class="cell-meta"><time`), row);
+      else assert.ok(row.includes('<td data-label="Decided by"><span class="muted">\u2014</span></td>'), row);
+    }
+    assert.doesNotMatch(p.text, /user:\d/);
+    // an invoker whose name is another invoker's id still reads as "name (id)"
+    const odd = drafts.find((d) => d.forum === 'eng' && d.invoker.id === '1005');
+    assert.ok(rowOf((await page(people.moderator, `/history?q=tok${drafts.indexOf(odd)}`)).text, odd.id).includes(person('1001', '1005')));
+  });
+
+  it('shows times relative and absolute with UTC stated, on both sides of 2000', async () => {
+    const leap = drafts.find((d) => d.body === MARKDOWN_BODY);
+    const eve = drafts.find((d) => d.title === 'Millennium eve');
+    const leapRow = rowOf((await page(people.moderator, '/history?q=mdtag')).text, leap.id);
+    assert.match(leapRow, /<td data-label="Held" class="time-cell"><span class="when"><time datetime="2024-02-29T12:34:56Z" title="29 Feb 2024 12:34 UTC">\d years? ago<\/time> <span class="time-absolute">29 Feb 2024 12:34 UTC<\/span><\/span><\/td>/);
+    const eveRow = rowOf((await page(people.moderator, '/history?q=oldtag')).text, eve.id);
+    assert.match(eveRow, /<time datetime="1999-12-31T23:59:59Z" title="31 Dec 1999 23:59 UTC">2\d years ago<\/time>/);
+    const recent = rowOf((await page(people.moderator, '/history')).text, expected(drafts, 'eng')[0]);
+    assert.match(recent, /<time datetime="[^"]+Z" title="[^"]+ UTC">(\d+ min ago|just now)<\/time>/);
+    assert.doesNotMatch(recent, />\d{4}-\d\d-\d\d[T ]\d\d:\d\d/);
+  });
+
+  it('shows excerpts as plain text and user text in its own direction', async () => {
+    const md = drafts.find((d) => d.body === MARKDOWN_BODY);
+    const mdRow = rowOf((await page(people.moderator, '/history?q=mdtag')).text, md.id);
+    assert.ok(mdRow.includes('<bdi dir="auto" class="excerpt-text">Restart the ingest worker, see the docs mdtag</bdi>'), mdRow);
+    const rtl = drafts.find((d) => d.title === RTL_TITLE);
+    const rtlRow = rowOf((await page(people.moderator, '/history?q=rtltag')).text, rtl.id);
+    assert.ok(rtlRow.includes(`<bdi dir="auto">${RTL_TITLE}</bdi>`), rtlRow);
+  });
+
+  it('never shows a secret in clear: titles, excerpts and both exports', async () => {
+    for (const query of ['', 'q=here', 'q=token', 'state=pending']) {
+      const html = await people.moderator.get(`/history${query ? '?' + query : ''}`);
+      const csv = await people.moderator.get(`/history.csv${query ? '?' + query : ''}`);
+      const ndjson = await people.moderator.get(`/history.ndjson${query ? '?' + query : ''}`);
+      for (const [what, text] of [['page', html.text], ['csv', csv.text], ['ndjson', ndjson.text]]) {
+        assert.ok(!text.includes('AKIAIOSFODNN7EXAMPLE'), `${what} ${query}`);
+        assert.ok(!text.includes('abcdefghijklmnopqrstuvwxyz0123456789'), `${what} ${query}`);
+      }
+    }
+  });
+
+  it('words the outcome of a bulk action from fixed text and numbers only', async () => {
+    for (const query of ['done=rejected&changed=x&selected=3', 'done=%3Cscript%3E&changed=1&selected=1', 'done=rejected&changed=5&selected=2', 'done=revoked&changed=99999&selected=99999', 'done=rejected']) {
+      const res = await people.moderator.get(`/history?${query}`);
+      assert.equal(res.status, 200, query);
+      assert.doesNotMatch(res.text, /notice-info/, query);
+    }
+    const one = await people.moderator.get('/history?done=revoked&changed=1&selected=1');
+    assert.match(one.text, /<p>Revoked 1 draft\.<\/p>/);
   });
 });
 
