@@ -14,7 +14,7 @@ BEGIN
             audit_seal, audit_event_bytes, audit_canonical_field, audit_canonical_json,
             audit_canonical_string,
             history_tsvector, draft_search_update, history_match, history_modes, history_masked,
-            history_where, history_rows, history_matches, history_search, history_page,
+            history_where, history_rows, history_matches, history_pick, history_search, history_page,
             history_open,
             moderation_bulk
             TO agentgate_app;

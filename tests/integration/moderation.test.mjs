@@ -67,7 +67,7 @@ describe('kill switch and pause', () => {
       assert.equal((await postIntake(a, samplePost())).status, 423);
       const stopped = (await moderator.get('/agents')).text;
       assert.match(stopped, /ON: all agents stopped/);
-      assert.match(stopped, /Turned on by <bdi dir="auto">mona<\/bdi> <span class="person-id">\(<bdi dir="auto">4004<\/bdi>\)<\/span> <time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" title="\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d UTC">just now<\/time>/);
+      assert.match(stopped, /Turned on by <span class="person"><bdi dir="auto">mona<\/bdi> <span class="person-id">\(<bdi dir="auto">4004<\/bdi>\)<\/span><\/span> <span class="when"><time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" title="\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d UTC">just now<\/time>/);
       // the agent that posted shows what stops it, not a green "active"
       assert.match(stopped, /<span class="badge state agent-killswitch">stopped by the kill switch<\/span>/);
       assert.doesNotMatch(stopped, /agent-active|>active</);
@@ -86,7 +86,7 @@ describe('kill switch and pause', () => {
       assert.equal((await postIntake(b, samplePost())).status, 202);
       const resumed = (await moderator.get('/agents?done=killswitch-off')).text;
       assert.match(resumed, /Kill switch off: agents may post again/);
-      assert.match(resumed, /Last turned off by <bdi dir="auto">mona<\/bdi> <span class="person-id">\(<bdi dir="auto">4004<\/bdi>\)<\/span> <time [^>]+>just now<\/time> <span class="time-absolute">[^<]+ UTC<\/span>: <q dir="auto">resolved<\/q>/);
+      assert.match(resumed, /Last turned off by <span class="person"><bdi dir="auto">mona<\/bdi> <span class="person-id">\(<bdi dir="auto">4004<\/bdi>\)<\/span><\/span> <span class="when"><time [^>]+>just now<\/time> <span class="time-absolute">[^<]+ UTC<\/span><\/span>: <q dir="auto">resolved<\/q>/);
       assert.match(resumed, /<span class="badge state agent-active">active<\/span>/);
       assert.equal(countRows(a.database, 'audit_events', "action = 'killswitch.on' AND actor = 'user:4004' AND details->>'actor_name' = 'mona'"), 1);
       assert.equal(countRows(a.database, 'audit_events', "action = 'killswitch.off' AND actor = 'user:4004' AND details->>'reason' = 'resolved'"), 1);
@@ -112,8 +112,8 @@ describe('kill switch and pause', () => {
       assert.equal(refused.json.error.code, 'agent_paused');
       assert.equal((await postIntake(b, samplePost())).status, 202, 'other agents go on');
       const agents = (await moderator.get('/agents')).text;
-      assert.match(agents, /<span class="badge state agent-paused">paused<\/span> <span class="cell-meta">by <bdi dir="auto">mona<\/bdi> <span class="person-id">\(<bdi dir="auto">4004<\/bdi>\)<\/span> <time [^>]+>just now<\/time> <span class="time-absolute">[^<]+<\/span>: <q dir="auto">posting secrets<\/q>/);
-      assert.match(agents, /<bdi dir="auto">seven<\/bdi> <span class="person-id">\(<bdi dir="auto">bot-7<\/bdi>\)<\/span>/);
+      assert.match(agents, /<span class="badge state agent-paused">paused<\/span> <span class="cell-meta">by <span class="person"><bdi dir="auto">mona<\/bdi> <span class="person-id">\(<bdi dir="auto">4004<\/bdi>\)<\/span><\/span> <span class="when"><time [^>]+>just now<\/time> <span class="time-absolute">[^<]+<\/span><\/span>: <q dir="auto">posting secrets<\/q>/);
+      assert.match(agents, /<span class="person"><bdi dir="auto">seven<\/bdi> <span class="person-id">\(<bdi dir="auto">bot-7<\/bdi>\)<\/span><\/span>/);
       // the revoked draft names the moderator by id and name, as a decision does
       assert.equal(psql(a.database, `SELECT decided_by_id || ' ' || decided_by_name FROM drafts WHERE id = '${pending.json.draft_id}'`), '4004 mona');
       const history = (await moderator.get('/history?agent=bot-7')).text;
@@ -147,7 +147,7 @@ describe('kill switch and pause', () => {
       assert.equal(countRows(srv.database, 'audit_events', "action = 'killswitch.off' AND details->>'reason' = 'all clear'"), 1);
       // the page names the CLI user as it was recorded
       const moderator = await devSignIn(srv, { user_id: '4004', username: 'mona', groups: 'moderators' });
-      assert.match((await moderator.get('/agents')).text, /Last turned off by <bdi dir="auto">cli:[^<]+<\/bdi> <time/);
+      assert.match((await moderator.get('/agents')).text, /Last turned off by <span class="person"><bdi dir="auto">cli:[^<]+<\/bdi><\/span> <span class="when"><time/);
     } finally {
       await srv.stop();
     }
