@@ -168,7 +168,18 @@ static uint64_t big_endian(const unsigned char *bytes, int count)
     return value;
 }
 
-/* Microseconds since 1970-01-01 UTC as "YYYY-MM-DDTHH:MM:SSZ", cut to the second. */
+/* Writes `value` as `width` decimal digits, zero-padded (the caller keeps it in range). */
+static char *digits_out(char *out, long long value, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        out[i] = (char)('0' + value % 10);
+        value /= 10;
+    }
+    return out + width;
+}
+
+/* Microseconds since 1970-01-01 UTC as "YYYY-MM-DDTHH:MM:SSZ", cut to the second. Returns the
+ * length. Written by hand: an export formats two per row. */
 static size_t civil_text(int64_t us, char out[32])
 {
     int64_t seconds = us / 1000000 - (us % 1000000 < 0);
@@ -181,10 +192,26 @@ static size_t civil_text(int64_t us, char out[32])
     int64_t month_index = (5 * of_year + 2) / 153, day = of_year - (153 * month_index + 2) / 5 + 1;
     int64_t month = month_index < 10 ? month_index + 3 : month_index - 9;
     int64_t year = year_of_era + era * 400 + (month <= 2);
+    char *at = out;
 
-    return (size_t)snprintf(out, 32, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ", (long long)year,
-                            (long long)month, (long long)day, (long long)(of_day / 3600),
-                            (long long)(of_day / 60 % 60), (long long)(of_day % 60));
+    if (year < 0 || year > 9999) /* never a draft's; written plainly rather than refused */
+        return (size_t)snprintf(out, 32, "%lld-%02lld-%02lldT%02lld:%02lld:%02lldZ",
+                                (long long)year, (long long)month, (long long)day,
+                                (long long)(of_day / 3600), (long long)(of_day / 60 % 60),
+                                (long long)(of_day % 60));
+    at = digits_out(at, year, 4);
+    *at++ = '-';
+    at = digits_out(at, month, 2);
+    *at++ = '-';
+    at = digits_out(at, day, 2);
+    *at++ = 'T';
+    at = digits_out(at, of_day / 3600, 2);
+    *at++ = ':';
+    at = digits_out(at, of_day / 60 % 60, 2);
+    *at++ = ':';
+    at = digits_out(at, of_day % 60, 2);
+    *at++ = 'Z';
+    return (size_t)(at - out);
 }
 
 /* A binary timestamptz (microseconds since 2000-01-01 UTC) as "YYYY-MM-DDTHH:MM:SSZ", cut to
