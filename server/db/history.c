@@ -61,6 +61,7 @@ DB_STATEMENT(history_open_statement,
 
 struct history_export {
     PGconn *conn;
+    int requested; /* rows of the FETCH sent ahead and not yet read, or 0 */
 };
 
 /* Returns the single text value of a one-row result (malloc'd into *json), or NULL. */
@@ -191,21 +192,44 @@ fail:
     return NULL;
 }
 
-PGresult *history_export_fetch(struct history_export *export, int count, enum db_status *status)
+/* Sends "FETCH FORWARD count" without waiting for its rows; false when it could not be sent. */
+static bool export_request(struct history_export *export, int count)
 {
     char sql[64];
-    PGresult *result;
 
-    snprintf(sql, sizeof sql, "FETCH FORWARD %d FROM history_export", count > 0 ? count : 1);
+    snprintf(sql, sizeof sql, "FETCH FORWARD %d FROM history_export", count);
     /* binary results: the server spends nothing on text output functions */
-    result = PQexecParams(export->conn, sql, 0, NULL, NULL, NULL, NULL, 1);
+    if (PQsendQueryParams(export->conn, sql, 0, NULL, NULL, NULL, NULL, 1) != 1)
+        return false;
+    export->requested = count;
+    return true;
+}
+
+PGresult *history_export_fetch(struct history_export *export, int count, enum db_status *status)
+{
+    PGresult *result, *extra;
+
+    count = count > 0 ? count : 1;
+    if (export->requested != count && !export_request(export, count))
+        goto fail;
+    result = PQgetResult(export->conn);
+    while ((extra = PQgetResult(export->conn)))
+        PQclear(extra);
+    export->requested = 0;
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
         PQclear(result);
-        *status = export_failure(export->conn, "FETCH");
-        return NULL;
+        goto fail;
     }
+    /* The next batch is asked for now, so PostgreSQL reads it while the caller writes this
+     * one out; an export then uses both the database's CPU and agentgate's at once. A send
+     * that fails shows at the next call. */
+    if (PQntuples(result) == count)
+        (void)export_request(export, count);
     *status = DB_OK;
     return result;
+fail:
+    *status = export_failure(export->conn, "FETCH");
+    return NULL;
 }
 
 void history_export_close(struct history_export *export)

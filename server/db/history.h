@@ -67,7 +67,7 @@ struct history_export *history_export_open(const char *conninfo,
 
 /* The next at most `count` rows in PostgreSQL's binary format (a PGresult the caller
  * PQclear()s; no rows at the end), or NULL with *status when the connection or the query
- * failed. */
+ * failed. After a full batch the next one is already asked for (pass the same `count`). */
 PGresult *history_export_fetch(struct history_export *export, int count, enum db_status *status)
     __attribute__((warn_unused_result));
 

@@ -32,7 +32,7 @@
 #include "web/handlers.h"
 #include "web/page.h"
 
-#define EXPORT_BATCH 2000  /* rows per FETCH */
+#define EXPORT_BATCH 1000  /* rows per FETCH (about 150 KB: fits a socket's buffer) */
 #define EXPORT_CHUNK 65536 /* bytes formatted ahead of the network */
 
 /* PostgreSQL type oids of the columns an export may carry (pg_type.dat). */

@@ -866,6 +866,23 @@ describe('streaming a large export', () => {
       assert.equal(rejected.rows.length, 4000);
       assert.ok(rejected.rows.every((r) => r.state === 'rejected'));
       assert.match(big.logs(), /history export: 20000 rows sent \(csv\)/);
+      // the database goes away in the middle of a stream: the transfer is cut (no final chunk),
+      // never ended as if the file were complete
+      const res = await fetch(`${big.url}/history.ndjson`, { headers: { cookie: moderator.cookie } });
+      assert.equal(res.status, 200);
+      const killed = psql(big.database, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'FETCH FORWARD%'");
+      assert.equal(killed, '1', 'the export had its own connection, fetching');
+      const reader = res.body.getReader();
+      let lines = 0;
+      await assert.rejects(async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          for (const byte of value) if (byte === 10) lines++;
+        }
+      });
+      assert.ok(lines < 20000, `${lines} rows before the cut`);
+      assert.ok(await big.waitForLog(/history export cut after \d+ rows: database (unreachable|error)/));
     } finally {
       await big.stop();
     }
