@@ -39,9 +39,9 @@ enum db_status history_page(struct db_connection *db, const struct history_filte
                             int limit, char **json) __attribute__((warn_unused_result));
 
 /* The chart's figures for `forum` over the last 30 days (UTC) as a JSON object text (malloc'd
- * into *json): {"as_of" (ISO 8601 UTC), "days": [{"day", "held", "approved", "rejected"}] (30, oldest first),
- * "agents": [{"id", "name", "decisions", "median_seconds"}] (at most 10, the most decisions)}.
- * "approved" counts drafts approved that day that were not revoked since. */
+ * into *json): {"as_of" (ISO 8601 UTC), "days": [{"day", "held", "approved", "rejected"}] (30,
+ * oldest first), "agents": [{"id", "name", "decisions", "median_seconds"}] (at most 10, the most
+ * decisions)}. "approved" counts drafts approved that day that were not revoked since. */
 enum db_status history_chart_data(struct db_connection *db, const char *forum, char **json)
     __attribute__((warn_unused_result));
 
