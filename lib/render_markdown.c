@@ -390,7 +390,7 @@ static bool plain_append(char *out, size_t *used, size_t *chars, size_t max_char
         bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 
         if (space && (*used == 0 || out[*used - 1] == ' ' || *chars == max_chars))
-            continue; /* a space at the limit is only cut when text follows it */
+            continue;             /* a space at the limit is only cut when text follows it */
         if ((c & 0xC0) != 0x80) { /* the first byte of a character */
             if (*chars == max_chars) {
                 *cut = true;
