@@ -33,8 +33,10 @@ struct history_filter {
 
 /* Up to `limit` drafts matching `filter`, newest first, as a JSON array text (malloc'd into
  * *json): id, forum, state, created_at, decided_at, agent_id, agent_name, invoker_id,
- * invoker_name, decided_by, decided_by_id, topic_id, category, title, excerpt (secrets masked),
- * flags_count, post_url and cursor ("created_us:id", for the next page's after_us/after_id). */
+ * invoker_name, decided_by, decided_by_id, topic_id, category, title, body (the first 600
+ * characters, for drafts without a title), flags, flags_count, post_url and cursor
+ * ("created_us:id", for the next page's after_us/after_id). Title and body are as stored: the
+ * caller masks their secrets before showing anything. */
 enum db_status history_page(struct db_connection *db, const struct history_filter *filter,
                             int limit, char **json) __attribute__((warn_unused_result));
 

@@ -11,9 +11,9 @@
  * Invariants:
  *  - Pagination is by keyset: `after=<created_at in microseconds>:<draft id>` of the last row
  *    shown; there is no OFFSET and a page never skips or repeats a row.
- *  - What people read is what they would read elsewhere: names beside ids, times relative and
- *    absolute in UTC, excerpts as plain text; secrets in titles and excerpts arrive masked from
- *    the database (history_masked()) and every value is escaped by the template.
+ *  - What people read is what they read on the other pages: names beside ids, times relative
+ *    and absolute in UTC (page_time()), excerpts as plain text, secrets in titles and excerpts
+ *    masked as the draft page masks them (draft_secrets), every value escaped by the template.
  *  - The chart is computed at most once a minute per forum (a small cache) so that paging and
  *    filtering do not pay for it; every text in its SVG is escaped (history_chart.c).
  *  - The handler hangs its state on the request (http_request_state) and frees nothing on an
@@ -31,6 +31,7 @@
 #include "history/history_chart.h"
 #include "history/history_query.h"
 #include "render_markdown.h"
+#include "review/draft_secrets.h"
 #include "web/handlers.h"
 #include "web/json_spec.h"
 #include "web/page.h"
@@ -78,8 +79,8 @@ static bool chart_compute(struct db_connection *db, const char *forum, char **da
     struct history_chart_day days[31];
     struct history_chart_agent agents[10];
     size_t day_count = 0, agent_count = 0, index;
-    char *text = NULL, relative[40];
-    json_t *data, *item;
+    char *text = NULL;
+    json_t *data, *item, *when;
 
     *daily_svg = *agents_svg = NULL;
     if (history_chart_data(db, forum, &text) != DB_OK || !text)
@@ -111,9 +112,10 @@ static bool chart_compute(struct db_connection *db, const char *forum, char **da
             json_number_value(json_object_get(item, "median_seconds"));
         agent_count++;
     }
-    if (!page_time_human(json_string_at(data, "as_of"), time(NULL), relative, sizeof relative,
-                         as_of, as_of_size))
-        snprintf(as_of, as_of_size, "now");
+    when = page_time(json_string_at(data, "as_of"), time(NULL));
+    snprintf(as_of, as_of_size, "%s",
+             json_string_at(when, "absolute") ? json_string_at(when, "absolute") : "now");
+    json_decref(when);
     *daily_svg = history_chart_daily_svg(days, day_count);
     *agents_svg = history_chart_agents_svg(agents, agent_count);
     json_decref(data); /* after drawing: the agents borrow their strings from it */
@@ -211,28 +213,50 @@ static void page_state_free(void *pointer)
     free(state);
 }
 
-/* The excerpt of a draft without a title: its body's start as plain text (the database sent
- * it with secrets masked). */
-static json_t *row_excerpt(const char *body)
+/*
+ * The title and, for a draft without one, the excerpt (the body's start as plain text) of a
+ * row, with every secret masked as the draft page masks it (draft_secrets: the stored `secret.`
+ * flags and what the scanner finds now, title first so values are numbered as there). The row
+ * arrives with the title, the body's start and the flags, and leaves without the last two.
+ */
+static void row_mask(json_t *row)
 {
-    char *plain = body ? render_markdown_plain(body, strlen(body), EXCERPT_CHARS) : NULL;
-    json_t *excerpt = json_string(plain ? plain : "");
+    struct draft_secrets secrets = {0};
+    const json_t *flags = json_object_get(row, "flags");
+    const char *fields[] = {"title", "body"};
 
-    free(plain);
-    return excerpt;
+    for (size_t i = 0; i < 2; i++) {
+        const char *text = json_string_at(row, fields[i]);
+        json_t *spans = text ? draft_secrets_spans(fields[i], text, flags) : NULL;
+        char *masked = spans ? draft_secrets_mask(&secrets, text, spans, NULL) : NULL;
+        char *plain = i == 1 && masked
+                          ? render_markdown_plain_excerpt(masked, strlen(masked), EXCERPT_CHARS)
+                          : NULL;
+
+        /* never the text unmasked: without its masked form, nothing */
+        json_object_set_new(row, i == 0 ? "title" : "excerpt",
+                            i == 0 ? (masked ? json_string(masked) : json_null())
+                                   : json_string(plain ? plain : ""));
+        json_decref(spans);
+        free(masked);
+        free(plain);
+    }
+    json_object_del(row, "body");
+    json_object_del(row, "flags");
+    draft_secrets_free(&secrets);
 }
 
 /* Adds what the template shows to each row of a page: the time, the state's label, where it
  * goes, the people (names beside ids), the excerpt, and whether it may be ticked. */
 static void rows_decorate(json_t *rows)
 {
+    time_t now = time(NULL);
     json_t *row;
     size_t index;
 
     json_array_foreach(rows, index, row)
     {
         const char *state = json_string_at(row, "state");
-        const char *title = json_string_at(row, "title");
         const char *topic = json_string_at(row, "topic_id");
         const char *category = json_string_at(row, "category");
         char target[300];
@@ -241,8 +265,9 @@ static void rows_decorate(json_t *rows)
             snprintf(target, sizeof target, "reply in topic %s", topic);
         else
             snprintf(target, sizeof target, "new topic in %s", category ? category : "?");
-        json_object_set_new(row, "created", page_time_json(json_string_at(row, "created_at")));
-        json_object_set_new(row, "decided", page_time_json(json_string_at(row, "decided_at")));
+        row_mask(row);
+        json_object_set_new(row, "created", page_time(json_string_at(row, "created_at"), now));
+        json_object_set_new(row, "decided", page_time(json_string_at(row, "decided_at"), now));
         json_object_set_new(row, "state_label", json_string(history_state_label(state)));
         json_object_set_new(row, "target_label", json_string(target));
         json_object_set_new(
@@ -254,25 +279,19 @@ static void rows_decorate(json_t *rows)
         json_object_set_new(row, "decider",
                             page_person_json(json_string_at(row, "decided_by"),
                                              json_string_at(row, "decided_by_id")));
-        json_object_set_new(row, "has_title", json_boolean(title && *title));
-        if (!title || !*title)
-            json_object_set_new(row, "excerpt", row_excerpt(json_string_at(row, "excerpt")));
+        json_object_set_new(
+            row, "has_title",
+            json_boolean(json_string_at(row, "title") && *json_string_at(row, "title")));
         json_object_set_new(row, "selectable",
                             json_boolean(state && (strcmp(state, "pending") == 0 ||
                                                    strcmp(state, "approved") == 0)));
     }
 }
 
-/* A query argument of this request, or NULL. */
-static const char *query_arg(struct request *request, const char *name)
-{
-    return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
-}
-
 /* A count from the query string (the bulk form's outcome): 0 to 9999, else -1. */
 static int count_arg(struct request *request, const char *name)
 {
-    const char *text = query_arg(request, name);
+    const char *text = page_query(request, name);
     size_t length = text ? strlen(text) : 0;
 
     if (length < 1 || length > 4 || strspn(text, "0123456789") != length)
@@ -284,7 +303,7 @@ static int count_arg(struct request *request, const char *name)
  * changed=N, selected=M): fixed words and two numbers, nothing else from the request. */
 static json_t *done_notice(struct request *request)
 {
-    const char *done = query_arg(request, "done");
+    const char *done = page_query(request, "done");
     int changed = count_arg(request, "changed"), selected = count_arg(request, "selected");
     bool reject = done && strcmp(done, "rejected") == 0;
     char text[200];

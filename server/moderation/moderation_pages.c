@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth/auth.h"
 #include "db/agents.h"
@@ -113,7 +114,7 @@ static json_t *killswitch_view(const char *text)
                      json_is_true(json_object_get(stored, "engaged")), "by",
                      actor_person(json_string_at(stored, "changed_by"),
                                   json_string_at(stored, "changed_by_name")),
-                     "at", page_time_json(json_string_at(stored, "changed_at")), "changed",
+                     "at", page_time(json_string_at(stored, "changed_at"), time(NULL)), "changed",
                      json_boolean(json_string_at(stored, "changed_at") != NULL));
     if (view && json_string_at(stored, "reason"))
         json_object_set(view, "reason", json_object_get(stored, "reason"));
@@ -128,6 +129,7 @@ static json_t *killswitch_view(const char *text)
  */
 static void agents_decorate(json_t *agents, bool killswitch_on)
 {
+    time_t now = time(NULL);
     json_t *agent;
     size_t index;
 
@@ -151,9 +153,9 @@ static void agents_decorate(json_t *agents, bool killswitch_on)
                             actor_person(json_string_at(agent, "paused_by"),
                                          json_string_at(agent, "paused_by_name")));
         json_object_set_new(agent, "paused_when",
-                            page_time_json(json_string_at(agent, "paused_at")));
+                            page_time(json_string_at(agent, "paused_at"), now));
         json_object_set_new(agent, "last_post",
-                            page_time_json(json_string_at(agent, "last_post_at")));
+                            page_time(json_string_at(agent, "last_post_at"), now));
     }
 }
 
@@ -191,8 +193,7 @@ enum MHD_Result moderation_agents_page(struct request *request)
     data = json_pack("{s:s, s:s, s:b, s:o, s:o}", "title", "Agents", "forum", user->forum,
                      "has_agents", json_array_size(agents) > 0, "agents", agents, "killswitch",
                      killswitch);
-    notice = notice_text(
-        MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, "done"));
+    notice = notice_text(page_query(request, "done"));
     if (data && notice)
         json_object_set_new(data, "notice", json_string(notice));
     return page_reply(request, 200, "agents.html", data);

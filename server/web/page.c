@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "db/moderation.h"
 #include "form.h"
 #include "log.h"
 #include "template.h"
@@ -19,6 +20,26 @@ static json_t *layout_user(const struct session_identity *user)
                      "username", user->username, "name",
                      user->name[0] ? user->name : user->username, "is_moderator",
                      user->is_moderator);
+}
+
+json_t *page_killswitch(void)
+{
+    struct db_connection *db = db_thread_connection();
+    char *text = NULL;
+    json_t *state;
+
+    if (!db || moderation_killswitch(db, &text) != DB_OK || !text) {
+        free(text);
+        return json_null();
+    }
+    state = json_loads(text, 0, NULL);
+    free(text);
+    if (!json_is_true(json_object_get(state, "engaged"))) {
+        json_decref(state);
+        return json_null();
+    }
+    page_times(state, time(NULL), (const char *const[]){"changed_at", NULL});
+    return state;
 }
 
 enum MHD_Result page_reply(struct request *request, unsigned status, const char *template_name,
@@ -38,6 +59,8 @@ enum MHD_Result page_reply(struct request *request, unsigned status, const char 
     json_object_set_new(data, "signed_in", json_boolean(user != NULL));
     json_object_set_new(data, "user", layout_user(user));
     json_object_set_new(data, "csrf", json_string(request->csrf));
+    if (!json_object_get(data, "layout_killswitch"))
+        json_object_set_new(data, "layout_killswitch", page_killswitch());
     html = template_render(templates_embedded, template_name, data, error, sizeof error);
     json_decref(data);
     if (!html) {
@@ -102,11 +125,34 @@ enum MHD_Result page_reply_not_found(struct request *request)
                             "There is nothing here, or it is not yours to see.");
 }
 
+/* Appends one query argument, percent-encoded, to the address being rebuilt. */
+static enum MHD_Result query_append(void *data, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    char *address = data, *name = form_url_encode(key),
+         *encoded = form_url_encode(value ? value : "");
+    size_t used = strlen(address);
+    (void)kind;
+    if (name && encoded)
+        snprintf(address + used, 480 - used, "%s%s=%s", strchr(address, '?') ? "&" : "?", name,
+                 encoded);
+    free(name);
+    free(encoded);
+    return MHD_YES;
+}
+
 enum MHD_Result page_reply_sign_in(struct request *request)
 {
-    char location[700];
-    char *encoded = form_url_encode(request->path);
+    char location[1600], address[480];
+    char *encoded;
 
+    /* back to this very page after signing in, its query (History's filters, a draft's back
+     * link) included when it fits */
+    snprintf(address, sizeof address, "%s", request->path);
+    MHD_get_connection_values(request->connection, MHD_GET_ARGUMENT_KIND, query_append, address);
+    if (strlen(address) >= sizeof address - 1)
+        snprintf(address, sizeof address, "%s", request->path);
+    encoded = form_url_encode(address);
     if (!encoded)
         return MHD_NO;
     snprintf(location, sizeof location, "/auth/login?return_to=%s", encoded);
@@ -130,83 +176,77 @@ enum agentgate_error page_prepare_form(struct request *request)
     return ERR_NONE;
 }
 
-/* Days since 1970-01-01 of a civil date (proleptic Gregorian), as timegm() would count them
- * but without its locale and time zone state. */
-static long long days_from_civil(int year, int month, int day)
-{
-    int y = month <= 2 ? year - 1 : year;
-    long long era = (y >= 0 ? y : y - 399) / 400;
-    unsigned year_of_era = (unsigned)(y - era * 400);
-    unsigned day_of_year =
-        (153u * (unsigned)(month + (month > 2 ? -3 : 9)) + 2) / 5 + (unsigned)day - 1;
-    unsigned day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    return era * 146097 + (long long)day_of_era - 719468;
-}
-
-/* "3 min ago" / "in 3 min": `count` of `unit` (singular; "min" and "h" never take an s). */
-static void time_relative(long long seconds, char *out, size_t size)
-{
-    static const struct {
-        long long limit, divisor;
-        const char *unit;
-    } steps[] = {
-        {3600, 60, "min"},
-        {86400, 3600, "h"},
-        {14 * 86400, 86400, "day"},
-        {61 * 86400, 7 * 86400, "week"},
-        {365 * 86400, 30 * 86400, "month"},
-        {0, 365 * 86400, "year"},
-    };
-    long long magnitude = seconds < 0 ? -seconds : seconds;
-
-    if (magnitude < 45) {
-        snprintf(out, size, "just now");
-        return;
-    }
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        long long count;
-        bool plural;
-        if (steps[i].limit && magnitude >= steps[i].limit)
-            continue;
-        count = magnitude / steps[i].divisor;
-        if (count < 1)
-            count = 1;
-        plural = count > 1 && strcmp(steps[i].unit, "min") != 0 && strcmp(steps[i].unit, "h") != 0;
-        snprintf(out, size, "%s%lld %s%s%s", seconds < 0 ? "in " : "", count, steps[i].unit,
-                 plural ? "s" : "", seconds < 0 ? "" : " ago");
-        return;
-    }
-}
-
-bool page_time_human(const char *iso, time_t now, char *relative, size_t relative_size,
-                     char *absolute, size_t absolute_size)
+json_t *page_time(const char *iso, time_t now)
 {
     static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    int year, month, day, hour, minute, second, used = 0;
-    long long at;
+    struct tm parts = {0};
+    char relative[48], absolute[48];
+    long long seconds, amount;
+    const char *end;
+    time_t at;
 
-    relative[0] = absolute[0] = '\0';
-    if (!iso ||
-        sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &year, &month, &day, &hour, &minute, &second,
-               &used) != 6 ||
-        used != 20 || iso[used] != '\0' || month < 1 || month > 12 || day < 1 || day > 31 ||
-        hour > 23 || minute > 59 || second > 60)
-        return false;
-    at = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
-    time_relative((long long)now - at, relative, relative_size);
-    snprintf(absolute, absolute_size, "%d %s %04d %02d:%02d UTC", day, months[month - 1], year,
-             hour, minute);
-    return true;
+    if (!iso)
+        return json_null();
+    end = strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &parts);
+    if (!end || *end)
+        return json_null();
+    at = timegm(&parts);
+    seconds = (long long)(now - at);
+    amount = seconds < 0 ? -seconds : seconds;
+    if (amount < 60)
+        snprintf(relative, sizeof relative, "just now");
+    else {
+        const char *unit = "min";
+        long long count = amount / 60;
+        if (amount >= 365 * 86400LL) {
+            count = amount / (365 * 86400LL);
+            unit = count == 1 ? "year" : "years";
+        } else if (amount >= 61 * 86400LL) {
+            count = amount / (30 * 86400LL);
+            unit = "months";
+        } else if (amount >= 14 * 86400LL) {
+            count = amount / (7 * 86400LL);
+            unit = "weeks";
+        } else if (amount >= 86400) {
+            count = amount / 86400;
+            unit = count == 1 ? "day" : "days";
+        } else if (amount >= 3600) {
+            count = amount / 3600;
+            unit = "h";
+        }
+        snprintf(relative, sizeof relative, seconds < 0 ? "in %lld %s" : "%lld %s ago", count,
+                 unit);
+    }
+    snprintf(absolute, sizeof absolute, "%d %s %d %02d:%02d UTC", parts.tm_mday,
+             months[parts.tm_mon % 12], parts.tm_year + 1900, parts.tm_hour, parts.tm_min);
+    return json_pack("{s:s, s:s, s:s}", "iso", iso, "relative", relative, "absolute", absolute);
 }
 
-json_t *page_time_json(const char *iso)
+void page_times(json_t *object, time_t now, const char *const *keys)
 {
-    char relative[40], absolute[40];
+    for (; *keys; keys++) {
+        const char *iso = json_string_value(json_object_get(object, *keys));
+        if (iso)
+            json_object_set_new(object, *keys, page_time(iso, now));
+    }
+}
 
-    if (!page_time_human(iso, time(NULL), relative, sizeof relative, absolute, sizeof absolute))
-        return json_null();
-    return json_pack("{s:s, s:s, s:s}", "iso", iso, "relative", relative, "absolute", absolute);
+const char *page_query(struct request *request, const char *name)
+{
+    return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool page_local_path_valid(const char *path)
+{
+    size_t length = path ? strlen(path) : 0;
+
+    if (length == 0 || length > 400 || path[0] != '/' || path[1] == '/' || path[1] == '\\')
+        return false;
+    for (size_t i = 0; i < length; i++)
+        if (path[i] < 0x21 || path[i] > 0x7e || path[i] == '#' || path[i] == '\\')
+            return false;
+    return true;
 }
 
 json_t *page_person_json(const char *name, const char *id)

@@ -8,12 +8,13 @@
 #define AGENTGATE_PAGE_H
 
 #include <jansson.h>
-#include <stdbool.h>
 #include <time.h>
 
 #include "web/http.h"
 
-/* Renders `template_name` with `data` (stolen) and the layout fields, and replies. */
+/* Renders `template_name` with `data` (stolen) and the layout fields, and replies. The layout
+ * includes the kill switch's state (`layout_killswitch`: page_killswitch(), unless `data` has it
+ * already), so that every page says when agents are stopped. */
 enum MHD_Result page_reply(struct request *request, unsigned status, const char *template_name,
                            json_t *data);
 
@@ -31,27 +32,38 @@ enum MHD_Result page_reply_db_failure(struct request *request, enum db_status st
 /* Redirects an anonymous visitor to sign in, returning afterwards to this page. */
 enum MHD_Result page_reply_sign_in(struct request *request);
 
+/* The kill switch while it is on ({"engaged", "reason", "changed_by", "changed_at": a page_time
+ * object}), else JSON null; null too when the database cannot say (the page itself then
+ * reports the database). A new reference. */
+json_t *page_killswitch(void);
+
+/* How people read a time (CONTRACT §7): for an ISO 8601 UTC time as the database writes it
+ * ("2026-12-01T12:18:05Z") and `now`, a new object {"iso", "relative", "absolute"} with
+ * relative "just now", "3 min ago", "2 h ago", "4 days ago", "3 weeks ago", "5 months ago",
+ * "2 years ago", "in 5 min" and absolute
+ * "1 Dec 2026 12:18 UTC"; JSON null when `iso` is NULL or not such a time. Templates show it as
+ * <time datetime="{{iso}}" title="{{absolute}}">{{relative}}</time> or both forms. */
+json_t *page_time(const char *iso, time_t now);
+
+/* A person for a template (CONTRACT §7: names beside ids): {"name", "id", "show_id"} (new
+ * reference), shown as `{{name}} ({{id}})` (server/templates/person.html); show_id is false when
+ * there is no id or it equals the name (an actor such as "cli:root"). JSON null when both are
+ * NULL or empty. */
+json_t *page_person_json(const char *name, const char *id);
+
+/* Replaces the ISO time string at each of `keys` (NULL-terminated) of `object` by page_time()'s
+ * object, in place. */
+void page_times(json_t *object, time_t now, const char *const *keys);
+
+/* A query-string argument of the request, or NULL. */
+const char *page_query(struct request *request, const char *name);
+
+/* Whether `path` is a path on this site that a "back" link may point to: it starts with one '/'
+ * (not "//" nor "/\\"), is at most 400 bytes of printable ASCII, and has no fragment. */
+bool page_local_path_valid(const char *path);
+
 /* The prepare step of every route that takes an HTML form: the body must be
  * application/x-www-form-urlencoded (415 otherwise), before any of it is read. */
 enum agentgate_error page_prepare_form(struct request *request);
-
-/*
- * How people read a time (CONTRACT §7): `relative` as "just now", "3 min ago", "5 h ago",
- * "2 days ago", "3 weeks ago", "4 months ago", "2 years ago" (or "in 3 min" for a time after
- * `now`), and `absolute` as "1 Dec 2026 12:18 UTC". `iso` is a UTC time as the queries return
- * it, "YYYY-MM-DDTHH:MM:SSZ". Returns false (both outputs "") when `iso` is NULL or not that.
- */
-bool page_time_human(const char *iso, time_t now, char *relative, size_t relative_size,
-                     char *absolute, size_t absolute_size);
-
-/* The same for a template: {"iso", "relative", "absolute"} (new reference), or JSON null when
- * `iso` is NULL or unreadable. A template shows it as
- * <time datetime="{{x.iso}}" title="{{x.absolute}}">{{x.relative}}</time>. */
-json_t *page_time_json(const char *iso);
-
-/* A person for a template (CONTRACT §7: names beside ids): {"name", "id", "show_id"} (new
- * reference), shown as `{{name}} ({{id}})`; show_id is false when there is no id or it equals
- * the name (an actor such as "cli:root"). JSON null when both are NULL or empty. */
-json_t *page_person_json(const char *name, const char *id);
 
 #endif

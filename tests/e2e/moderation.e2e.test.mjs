@@ -107,7 +107,7 @@ describe('history in the browser', () => {
     assert.equal(await row(held.decided).locator('.draft-link bdi').evaluate((el) => getComputedStyle(el).direction), 'ltr');
     const text = await page.locator('body').innerText();
     assert.ok(!text.includes(AWS_KEY));
-    assert.match(await row(held.secret).locator('.draft-link').innerText(), /^Rotate key AKIA\*{16} now$/);
+    assert.equal(await row(held.secret).locator('.draft-link').innerText(), 'Rotate key AKIA\u2022\u2022\u2022\u2022\u2022\u2022\u27e81\u27e9 now');
     assert.ok(!(await page.content()).includes(AWS_KEY));
     assert.deepEqual(page.incidents, []);
     await screenshots(page, 'history');

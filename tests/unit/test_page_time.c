@@ -1,5 +1,5 @@
-/* What people read on pages (page.c): times relative and absolute with UTC stated, and people
- * as "name (id)"; malformed times are refused rather than shown wrong. */
+/* What people read on the moderator pages (page.c): times further back than days in weeks,
+ * months and years, and people as "name (id)". (Times within days: test_draft_secrets.c.) */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,72 +9,26 @@
 /* 2026-12-01T12:18:00Z */
 #define NOW ((time_t)1796127480)
 
-static void human(const char *iso, time_t now, const char *relative, const char *absolute)
+static void relative(const char *iso, const char *expected_relative, const char *expected_absolute)
 {
-    char got_relative[40], got_absolute[40];
+    json_t *time = page_time(iso, NOW);
 
-    ck_assert(page_time_human(iso, now, got_relative, sizeof got_relative, got_absolute,
-                              sizeof got_absolute));
-    ck_assert_str_eq(got_relative, relative);
-    ck_assert_str_eq(got_absolute, absolute);
+    ck_assert_msg(json_is_object(time), "%s refused", iso);
+    ck_assert_str_eq(json_string_value(json_object_get(time, "relative")), expected_relative);
+    ck_assert_str_eq(json_string_value(json_object_get(time, "absolute")), expected_absolute);
+    json_decref(time);
 }
 
-START_TEST(absolute_times_state_utc)
+START_TEST(long_ago_reads_in_weeks_months_and_years)
 {
-    human("2026-12-01T12:18:00Z", NOW, "just now", "1 Dec 2026 12:18 UTC");
-    human("2024-02-29T00:05:59Z", NOW, "2 years ago", "29 Feb 2024 00:05 UTC");
-    human("1999-12-31T23:59:59Z", NOW, "26 years ago", "31 Dec 1999 23:59 UTC");
-    human("2026-01-09T07:00:00Z", NOW, "10 months ago", "9 Jan 2026 07:00 UTC");
-}
-END_TEST
-
-START_TEST(relative_times_read_as_people_say_them)
-{
-    human("2026-12-01T12:17:16Z", NOW, "just now", "1 Dec 2026 12:17 UTC");
-    human("2026-12-01T12:17:00Z", NOW, "1 min ago", "1 Dec 2026 12:17 UTC");
-    human("2026-12-01T12:15:00Z", NOW, "3 min ago", "1 Dec 2026 12:15 UTC");
-    human("2026-12-01T11:18:01Z", NOW, "59 min ago", "1 Dec 2026 11:18 UTC");
-    human("2026-12-01T07:18:00Z", NOW, "5 h ago", "1 Dec 2026 07:18 UTC");
-    human("2026-11-30T12:18:00Z", NOW, "1 day ago", "30 Nov 2026 12:18 UTC");
-    human("2026-11-28T12:18:00Z", NOW, "3 days ago", "28 Nov 2026 12:18 UTC");
-    human("2026-11-10T12:18:00Z", NOW, "3 weeks ago", "10 Nov 2026 12:18 UTC");
-    human("2026-09-01T12:18:00Z", NOW, "3 months ago", "1 Sep 2026 12:18 UTC");
-    human("2025-11-30T12:18:00Z", NOW, "1 year ago", "30 Nov 2025 12:18 UTC");
-}
-END_TEST
-
-START_TEST(future_times_say_in)
-{
-    human("2026-12-01T12:28:00Z", NOW, "in 10 min", "1 Dec 2026 12:28 UTC");
-    human("2026-12-04T12:18:00Z", NOW, "in 3 days", "4 Dec 2026 12:18 UTC");
-}
-END_TEST
-
-START_TEST(malformed_times_are_refused)
-{
-    static const char *const bad[] = {
-        "",
-        "2026-12-01",
-        "2026-12-01 12:18:00Z",
-        "2026-12-01T12:18:00",
-        "2026-12-01T12:18:00Z ",
-        "2026-13-01T12:18:00Z",
-        "2026-12-01T24:00:00Z",
-        "2026-12-01T12:60:00Z",
-        "20261201T121800Z",
-        "yesterday",
-    };
-    char relative[40] = "x", absolute[40] = "x";
-
-    ck_assert(!page_time_human(NULL, NOW, relative, sizeof relative, absolute, sizeof absolute));
-    ck_assert_str_eq(relative, "");
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_msg(
-            !page_time_human(bad[i], NOW, relative, sizeof relative, absolute, sizeof absolute),
-            "accepted %s", bad[i]);
-        ck_assert_str_eq(absolute, "");
-    }
-    ck_assert(json_is_null(page_time_json("not a time")));
+    relative("2026-11-28T12:18:00Z", "3 days ago", "28 Nov 2026 12:18 UTC");
+    relative("2026-11-10T12:18:00Z", "3 weeks ago", "10 Nov 2026 12:18 UTC");
+    relative("2026-09-01T12:18:00Z", "3 months ago", "1 Sep 2026 12:18 UTC");
+    relative("2026-01-09T07:00:00Z", "10 months ago", "9 Jan 2026 07:00 UTC");
+    relative("2025-11-30T12:18:00Z", "1 year ago", "30 Nov 2025 12:18 UTC");
+    relative("2024-02-29T00:05:59Z", "2 years ago", "29 Feb 2024 00:05 UTC");
+    relative("1999-12-31T23:59:59Z", "26 years ago", "31 Dec 1999 23:59 UTC");
+    relative("2027-01-01T12:18:00Z", "in 4 weeks", "1 Jan 2027 12:18 UTC");
 }
 END_TEST
 
@@ -109,10 +63,7 @@ int main(void)
     SRunner *runner;
     int failed;
 
-    tcase_add_test(tc, absolute_times_state_utc);
-    tcase_add_test(tc, relative_times_read_as_people_say_them);
-    tcase_add_test(tc, future_times_say_in);
-    tcase_add_test(tc, malformed_times_are_refused);
+    tcase_add_test(tc, long_ago_reads_in_weeks_months_and_years);
     tcase_add_test(tc, people_show_names_beside_ids);
     suite_add_tcase(suite, tc);
     runner = srunner_create(suite);
