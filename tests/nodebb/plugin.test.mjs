@@ -21,6 +21,7 @@ const inboundSecret = newSecret();
 const releaseSecret = newSecret();
 let info; // start.sh's fixtures: url, token, cid, tid, agent_uid, alice_uid
 let nbb; // NodeBB API client
+let topic; // this run's topic, opened by alice: {tid, title}
 let ag; // the running agentgate
 let agConfig; // {file, url, database}
 let browser;
@@ -73,6 +74,21 @@ before(async () => {
   }
   const joined = await nbb.call('PUT', `/api/v3/groups/agents/membership/${info.agent_uid}`);
   assert.equal(joined.status, 200, joined.text);
+  // a topic of this run's own, for the agent's replies
+  const title = `Deploy pipeline is flaky on Fridays (run ${token()})`;
+  const opened = await nbb.call('POST', '/api/v3/topics', {
+    uid: info.alice_uid,
+    body: { cid: info.cid, title, content: 'Our deploy pipeline fails one run in five on Fridays. Has anyone looked at the runner logs?' },
+  });
+  assert.equal(opened.status, 200, opened.text);
+  topic = { tid: opened.json.response.tid, title };
+  // queued posts of earlier runs belong to drafts of an agentgate database that is gone
+  for (const item of await nbb.queue()) {
+    if (item.uid === info.agent_uid) {
+      const removed = await nbb.call('DELETE', `/api/v3/posts/queue/${encodeURIComponent(item.id)}`);
+      assert.equal(removed.status, 200, removed.text);
+    }
+  }
 }, { timeout: SETUP_TIMEOUT });
 
 after(async () => {
@@ -82,7 +98,7 @@ after(async () => {
 
 /** The agent (helperbot) posts through NodeBB's write API, naming its invoker. */
 function agentReply(content) {
-  return nbb.call('POST', `/api/v3/topics/${info.tid}`, {
+  return nbb.call('POST', `/api/v3/topics/${topic.tid}`, {
     uid: info.agent_uid,
     body: { content, agentgate: { invoker_uid: info.alice_uid, context: { prompt_excerpt: 'why does the deploy fail?' } } },
   });
@@ -108,8 +124,8 @@ async function published(tid, needle) {
   return (await nbb.topicPosts(tid)).filter((p) => p.content.includes(needle));
 }
 
-async function inQueue(queueId) {
-  return (await nbb.queue()).some((q) => q.id === queueId);
+function inQueue(queueId) {
+  return nbb.inQueue(queueId);
 }
 
 /** Holds a reply and returns {queueId, draft, review_url}. */
@@ -159,15 +175,15 @@ describe('an agent posts through NodeBB', () => {
     assert.equal(r.agentgate.review_url, `${agConfig.url}/drafts/${r.agentgate.draft_id}`);
 
     const topicTitle = `Runner memory limits (${t})`;
-    const topic = await agentTopic(topicTitle, `Raise the runner memory to 4 GB (${t}).`);
-    assert.equal(topic.status, 202, topic.text); // NodeBB's answer for a queued topic
-    const tp = topic.json.response;
+    const created = await agentTopic(topicTitle, `Raise the runner memory to 4 GB (${t}).`);
+    assert.equal(created.status, 202, created.text); // NodeBB's answer for a queued topic
+    const tp = created.json.response;
     assert.equal(tp.queued, true);
     assert.equal(tp.type, 'topic');
     assert.equal(tp.agentgate.status, 'held');
 
     // nothing is visible in the forum
-    assert.deepEqual(await published(info.tid, t), []);
+    assert.deepEqual(await published(topic.tid, t), []);
     assert.equal((await nbb.categoryTopics(info.cid)).filter((x) => x.title.includes(t)).length, 0);
     // both wait in NodeBB's post queue
     assert.ok(await inQueue(r.id));
@@ -178,7 +194,7 @@ describe('an agent posts through NodeBB', () => {
     assert.equal(d1.id, r.agentgate.draft_id);
     assert.equal(d1.state, 'pending');
     assert.deepEqual([d1.agent_id, d1.agent_name, d1.invoker_id, d1.invoker_name], [String(info.agent_uid), 'helperbot', String(info.alice_uid), 'alice']);
-    assert.equal(d1.topic_id, String(info.tid));
+    assert.equal(d1.topic_id, String(topic.tid));
     assert.equal(d1.category, String(info.cid));
     assert.deepEqual(d1.context, { prompt_excerpt: 'why does the deploy fail?' });
     const d2 = draftOf(tp.id);
@@ -201,8 +217,8 @@ describe('an agent posts through NodeBB', () => {
     const held = await holdReply(`Checking the topic link (${token()}).`);
     const page = await (await devSignIn({ url: agConfig.url }, { user_id: String(info.alice_uid), username: 'alice' })).get(`/drafts/${held.draftId}`);
     assert.equal(page.status, 200);
-    assert.match(page.text, /Deploy pipeline is flaky on Fridays/);
-    assert.ok(page.text.includes(`${info.url}/topic/${info.tid}/`), 'the draft page links to the NodeBB topic');
+    assert.ok(page.text.includes(topic.title), 'the draft page names the topic');
+    assert.ok(page.text.includes(`${info.url}/topic/${topic.tid}/`), 'the draft page links to the NodeBB topic');
   });
 
   it('refuses a post without an invoker, with an unknown one, or naming the agent itself; nothing is queued', async () => {
@@ -218,21 +234,21 @@ describe('an agent posts through NodeBB', () => {
       [{ invoker_uid: info.alice_uid, context: 'why?' }, /context" must be an object/],
     ];
     for (const [agentgate, message] of cases) {
-      const res = await nbb.call('POST', `/api/v3/topics/${info.tid}`, { uid: info.agent_uid, body: { content: `Invalid invoker here (${t}).`, agentgate } });
+      const res = await nbb.call('POST', `/api/v3/topics/${topic.tid}`, { uid: info.agent_uid, body: { content: `Invalid invoker here (${t}).`, agentgate } });
       assert.equal(res.status, 400, res.text);
       assert.match(res.json.status.message, message);
     }
     assert.equal((await nbb.queue()).length, queueBefore);
     assert.equal(psql(agConfig.database, 'SELECT count(*) FROM drafts'), draftsBefore);
-    assert.deepEqual(await published(info.tid, t), []);
+    assert.deepEqual(await published(topic.tid, t), []);
   });
 
   it('leaves people who are not agents alone: their posts appear at once', async () => {
     const t = token();
-    const res = await nbb.call('POST', `/api/v3/topics/${info.tid}`, { uid: info.alice_uid, body: { content: `Thanks, I will look at the runner (${t}).` } });
+    const res = await nbb.call('POST', `/api/v3/topics/${topic.tid}`, { uid: info.alice_uid, body: { content: `Thanks, I will look at the runner (${t}).` } });
     assert.equal(res.status, 200, res.text);
     assert.notEqual(res.json.response.queued, true);
-    assert.equal((await published(info.tid, t)).length, 1);
+    assert.equal((await published(topic.tid, t)).length, 1);
   });
 });
 
@@ -251,7 +267,7 @@ describe('the invoker decides in agentgate', () => {
     await page.waitForURL(held.reviewUrl);
 
     await eventually(async () => (await stateOf(held.draftId)) === 'released', WAIT, 'the draft to be released');
-    const posts = await published(info.tid, t);
+    const posts = await published(topic.tid, t);
     assert.equal(posts.length, 1);
     assert.equal(posts[0].username, 'helperbot');
     assert.equal(posts[0].uid, info.agent_uid);
@@ -268,9 +284,23 @@ describe('the invoker decides in agentgate', () => {
     // the link leads to the agent's post in NodeBB
     const target = await fetch(draft.post_url, { redirect: 'manual' });
     assert.ok([301, 302, 307, 308].includes(target.status), `GET ${draft.post_url}: ${target.status}`);
-    assert.match(target.headers.get('location'), new RegExp(`/topic/${info.tid}/`));
+    assert.match(target.headers.get('location'), new RegExp(`/topic/${topic.tid}/`));
     assert.deepEqual(page.incidents, []);
     await page.context().close();
+  });
+
+  it('does not let the agent edit a published post afterwards', async () => {
+    const t = token();
+    const held = await holdReply(`Approved text (${t}).`);
+    const alice = await devSignIn({ url: agConfig.url }, { user_id: String(info.alice_uid), username: 'alice' });
+    assert.equal((await alice.post(`/drafts/${held.draftId}/approve`, { revision: '1' })).status, 303);
+    await eventually(async () => (await stateOf(held.draftId)) === 'released', WAIT, 'the release');
+    const [post] = await published(topic.tid, t);
+    const edit = await nbb.call('PUT', `/api/v3/posts/${post.pid}`, { uid: info.agent_uid, body: { content: `Unapproved text (${t}).` } });
+    assert.equal(edit.status, 400, edit.text);
+    assert.match(edit.json.status.message, /cannot edit/);
+    const [after] = await published(topic.tid, t);
+    assert.match(after.content, /Approved text/);
   });
 
   it('approves a new topic with its edited title: NodeBB publishes it as approved', async () => {
@@ -304,7 +334,7 @@ describe('the invoker decides in agentgate', () => {
     const note = await eventually(async () => (await nbb.notifications(info.agent_uid)).find((n) => n.bodyShort.includes(reason)), WAIT, 'the agent\'s notification');
     assert.match(note.bodyShort, /rejected/);
     assert.match(note.bodyShort, /alice/);
-    assert.deepEqual(await published(info.tid, t), []);
+    assert.deepEqual(await published(topic.tid, t), []);
   });
 
   it('revokes when a moderator pauses the agent with its pending drafts: the queue item is gone', async () => {
@@ -320,7 +350,7 @@ describe('the invoker decides in agentgate', () => {
       const refused = await agentReply(`Posting while paused (${t}).`);
       assert.equal(refused.status, 400, refused.text);
       assert.match(refused.json.status.message, /agentgate refused the post \(HTTP 423/);
-      assert.deepEqual(await published(info.tid, t), []);
+      assert.deepEqual(await published(topic.tid, t), []);
     } finally {
       assert.equal(runCli(['--config', agConfig.file, 'agent', 'resume', 'eng', String(info.agent_uid)]).status, 0);
     }
@@ -344,9 +374,31 @@ describe('agentgate is unreachable', () => {
     const draft = await eventually(async () => draftOf(response.id), WAIT, 'the retried send to reach agentgate');
     assert.equal(draft.state, 'pending');
     assert.ok(await inQueue(response.id));
-    assert.deepEqual(await published(info.tid, t), []);
+    assert.deepEqual(await published(topic.tid, t), []);
     const reviewUrl = `${agConfig.url}/drafts/${draft.id}`;
     await eventually(async () => (await nbb.notifications(info.alice_uid)).some((n) => n.path === reviewUrl), WAIT, 'the invoker\'s notification');
+  });
+
+  it('removes a waiting post that agentgate refuses once it is back, and tells the agent why', async () => {
+    const t = token();
+    await stopAgentgate();
+    let res;
+    try {
+      res = await agentReply(`Posted while agentgate was down, then refused (${t}).`);
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.response.agentgate.status, 'waiting');
+      const paused = runCli(['--config', agConfig.file, 'agent', 'pause', 'eng', String(info.agent_uid), '--reason', `paused ${t}`]);
+      assert.equal(paused.status, 0, paused.stderr);
+      await startAgentgate();
+      await eventually(async () => !(await inQueue(res.json.response.id)), WAIT, 'the refused post to leave the queue');
+      const note = await eventually(async () => (await nbb.notifications(info.agent_uid)).find((n) => n.bodyShort.includes(t)), WAIT, 'the agent\'s notification');
+      assert.match(note.bodyShort, /refused by agentgate/);
+      assert.match(note.bodyShort, /agent_paused/);
+      assert.deepEqual(await published(topic.tid, t), []);
+    } finally {
+      if (!ag) await startAgentgate();
+      assert.equal(runCli(['--config', agConfig.file, 'agent', 'resume', 'eng', String(info.agent_uid)]).status, 0);
+    }
   });
 
   it('keeps the post across a NodeBB restart and sends it when agentgate is back', async () => {
@@ -361,7 +413,7 @@ describe('agentgate is unreachable', () => {
       nbb = nodebb.client(info);
       // after the restart, still queued, still unpublished, still not in agentgate
       assert.ok(await inQueue(res.json.response.id));
-      assert.deepEqual(await published(info.tid, t), []);
+      assert.deepEqual(await published(topic.tid, t), []);
       assert.equal(draftOf(res.json.response.id), null);
     } finally {
       await startAgentgate();
@@ -374,7 +426,7 @@ describe('agentgate is unreachable', () => {
     const alice = await devSignIn({ url: agConfig.url }, { user_id: String(info.alice_uid), username: 'alice' });
     assert.equal((await alice.post(`/drafts/${draft.id}/approve`, { revision: '1' })).status, 303);
     await eventually(async () => (await stateOf(draft.id)) === 'released', WAIT, 'the release');
-    assert.equal((await published(info.tid, t)).length, 1);
+    assert.equal((await published(topic.tid, t)).length, 1);
   });
 });
 
@@ -387,7 +439,7 @@ describe('NodeBB moderators', () => {
     assert.match(res.json.status.message, /held in agentgate/);
     assert.ok(res.json.status.message.includes(held.reviewUrl));
     assert.ok(await inQueue(held.queueId));
-    assert.deepEqual(await published(info.tid, t), []);
+    assert.deepEqual(await published(topic.tid, t), []);
     assert.equal(await stateOf(held.draftId), 'pending');
   });
 
@@ -403,7 +455,7 @@ describe('NodeBB moderators', () => {
     // the plugin answers 410: agentgate stops retrying and shows the failed release
     await eventually(async () => (await stateOf(held.draftId)) === 'release_failed', WAIT, 'the release to fail');
     assert.match(psql(agConfig.database, `SELECT http_status FROM delivery_attempts WHERE draft_id = '${held.draftId}'`), /^410$/);
-    assert.deepEqual(await published(info.tid, t), []);
+    assert.deepEqual(await published(topic.tid, t), []);
   });
 });
 
@@ -418,7 +470,7 @@ describe('the release route', () => {
         forum: 'eng',
         agent: { id: String(info.agent_uid), name: 'helperbot' },
         invoker: { id: String(info.alice_uid), name: 'alice' },
-        post: { topic_id: String(info.tid), category: String(info.cid), body, forum_ref: queueId },
+        post: { topic_id: String(topic.tid), category: String(info.cid), body, forum_ref: queueId },
         revision: 1,
         approved_by: { id: String(info.alice_uid), name: 'alice' },
         flags: [],
@@ -460,7 +512,7 @@ describe('the release route', () => {
     // re-encoded JSON is not what was signed: the route checks the bytes received
     const respaced = await deliver(JSON.stringify(JSON.parse(forged), null, 1), { id, timestamp: ts, signature: sign(releaseSecret, id, ts, forged) });
     assert.equal(respaced.status, 401, respaced.text);
-    assert.deepEqual(await published(info.tid, t), []);
+    assert.deepEqual(await published(topic.tid, t), []);
     assert.ok(await inQueue(held.queueId));
     assert.equal(await stateOf(held.draftId), 'pending');
   });
@@ -484,7 +536,37 @@ describe('the release route', () => {
     // nor does a replay past the timestamp tolerance get anywhere
     const stale = await deliver(payload, { id: capturedId, timestamp: Math.floor(Date.now() / 1000) - 3600 });
     assert.equal(stale.status, 401);
-    assert.equal((await published(info.tid, t)).length, 1);
+    assert.equal((await published(topic.tid, t)).length, 1);
+  });
+
+  /** A signed event of `type` for a queued post, with `extra` fields in its data. */
+  function event(type, queueId, extra = {}) {
+    const body = JSON.parse(approval(queueId, 'unused'));
+    body.type = type;
+    delete body.data.approved_by;
+    Object.assign(body.data, extra);
+    return JSON.stringify(body);
+  }
+
+  it('reminds the invoker of a draft about to expire, and removes an expired one telling the agent', async () => {
+    const t = token();
+    const held = await holdReply(`About to expire (${t}).`);
+    const expiring = await deliver(event('draft.expiring', held.queueId, { expires_at: '2031-01-01T12:00:00Z' }));
+    assert.equal(expiring.status, 200, expiring.text);
+    const reminder = await eventually(async () => (await nbb.notifications(info.alice_uid)).find((n) => /expires/.test(n.bodyShort) && n.path === held.reviewUrl), WAIT, 'the reminder');
+    assert.match(reminder.bodyShort, /expires on 1 Jan 2031 12:00 UTC/);
+    assert.ok(await inQueue(held.queueId));
+
+    const expired = await deliver(event('draft.expired', held.queueId, { expired_at: new Date().toISOString() }));
+    assert.equal(expired.status, 200, expired.text);
+    assert.ok(!(await inQueue(held.queueId)));
+    const note = await eventually(async () => (await nbb.notifications(info.agent_uid)).find((n) => n.bodyShort.includes(t)), WAIT, 'the agent\'s notification');
+    assert.match(note.bodyShort, /expired/);
+    assert.deepEqual(await published(topic.tid, t), []);
+    // an approval arriving after that publishes nothing, and agentgate is told to stop (410)
+    const late = await deliver(approval(held.queueId, `Approved too late (${t}).`));
+    assert.equal(late.status, 410, late.text);
+    assert.deepEqual(await published(topic.tid, t), []);
   });
 
   it('refuses a signed delivery for another forum or without a queue reference', async () => {
@@ -498,7 +580,7 @@ describe('the release route', () => {
     event.data.post.forum_ref = '../../etc';
     const badRef = await deliver(JSON.stringify(event));
     assert.equal(badRef.status, 400, badRef.text);
-    assert.deepEqual(await published(info.tid, t), []);
+    assert.deepEqual(await published(topic.tid, t), []);
     assert.ok(await inQueue(held.queueId));
   });
 });

@@ -205,7 +205,11 @@ async function retry(queueId) {
 		await store.removeOutbox(queueId);
 		await posts.removeFromQueue(queueId);
 		await notify.notPublished(record.agent_uid, queueId, {
-			outcome: 'refused by agentgate', where: record.where, reason: result.message,
+			newTopic: record.new_topic === '1',
+			where: record.where,
+			content: queued.data.content,
+			outcome: 'refused by agentgate',
+			reason: result.message,
 		});
 	} else {
 		await store.setOutboxDue(queueId, Date.now() + backoff(attempts, result.retryAfterMs), {

@@ -47,28 +47,51 @@ function held(record) {
 	});
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** "1 Dec 2026 12:18 UTC", or null for a value that is not a time. */
+function readableTime(iso) {
+	const d = new Date(iso);
+	if (typeof iso !== 'string' || Number.isNaN(d.getTime())) {
+		return null;
+	}
+	const pad = n => String(n).padStart(2, '0');
+	return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
+}
+
 /** Tells the invoker that a held post will soon expire unreviewed. */
 function expiring(record, expiresAt) {
+	const when = readableTime(expiresAt);
 	return send(Number(record.invoker_uid), {
 		nid: `agentgate:expiring:${record.queue_id}`,
-		bodyShort: `The post <strong>${inert(record.agent_name)}</strong> wrote for you (“${inert(record.where)}”) expires ${expiresAt ? `at ${inert(expiresAt)}` : 'soon'} unless you approve it in agentgate`,
+		bodyShort: `The post <strong>${inert(record.agent_name)}</strong> wrote for you (“${inert(record.where)}”) expires ${when ? `on ${when}` : 'soon'} unless you approve it in agentgate`,
 		path: record.review_url,
 		from: Number(record.agent_uid),
 	});
 }
 
-/** Tells the agent's account why its held post was not published. */
-function notPublished(agentUid, queueId, { outcome, where, reason, by, path }) {
-	const text = [`agentgate: your post “${inert(where)}” was ${inert(outcome)} and not published`];
+function excerpt(text, length = 80) {
+	const flat = String(text ?? '').replace(/\s+/g, ' ').trim();
+	return flat.length > length ? `${flat.slice(0, length - 1)}…` : flat;
+}
+
+/**
+ * Tells the agent's account why its held post was not published: which post (its topic and the
+ * start of its text), what happened, by whom and why.
+ */
+function notPublished(agentUid, queueId, { newTopic, where, content, outcome, by, reason, path }) {
+	const what = newTopic ? `new topic “${inert(where)}”` : `reply in “${inert(where)}”`;
+	let text = `agentgate: your ${what} (“${inert(excerpt(content))}”) was ${inert(outcome)}`;
 	if (by) {
-		text.push(` by ${inert(by)}`);
+		text += ` by ${inert(by)}`;
 	}
+	text += ' and not published';
 	if (reason) {
-		text.push(`. Reason: ${inert(reason)}`);
+		text += `. Reason: ${inert(reason)}`;
 	}
 	return send(Number(agentUid), {
 		nid: `agentgate:outcome:${queueId}`,
-		bodyShort: text.join(''),
+		bodyShort: text,
 		path: path || '/',
 	});
 }

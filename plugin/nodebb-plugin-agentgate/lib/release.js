@@ -95,13 +95,15 @@ async function approved(data) {
 async function notPublished(type, data) {
 	const queueId = data.post.forum_ref;
 	const queued = await posts.getFromQueue(queueId);
-	const held = await store.getHeld(queueId);
 	if (queued) {
 		await posts.removeFromQueue(queueId);
-		const where = (held && held.where) || data.post.title || queued.data.title || `topic ${data.post.topic_id}`;
+		const newTopic = queued.type === 'topic';
+		const where = newTopic ? queued.data.title : await topics.getTopicField(queued.data.tid, 'title');
 		const by = data.rejected_by && data.rejected_by.name;
-		const path = queued.type === 'reply' ? await topicUrl(queued.data.tid) : null;
-		await notify.notPublished(queued.uid, queueId, { outcome: OUTCOME[type], where, reason: data.reason, by, path });
+		const path = newTopic ? null : await topicUrl(queued.data.tid);
+		await notify.notPublished(queued.uid, queueId, {
+			newTopic, where, content: queued.data.content, outcome: OUTCOME[type], by, reason: data.reason, path,
+		});
 		winston.info(`[agentgate] draft ${data.draft_id} ${OUTCOME[type]}: removed queued post ${queueId}`);
 	}
 	await store.removeHeld(queueId);

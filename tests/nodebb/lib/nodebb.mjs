@@ -77,6 +77,8 @@ async function installPlugin() {
   const installed = fs.existsSync(path.join(APP, 'node_modules', PLUGIN_ID, 'plugin.json'));
   if (installed && fs.existsSync(DIGEST_FILE) && fs.readFileSync(DIGEST_FILE, 'utf8') === digest) return false;
   say(`npm install ${PLUGIN_DIR} into ${APP}`);
+  // npm leaves an installed copy of the same name and version as it is: remove it first
+  fs.rmSync(path.join(APP, 'node_modules', PLUGIN_ID), { recursive: true, force: true });
   // --install-links: a copy, as from the registry, with its own dependencies (standardwebhooks)
   await run('npm', ['install', '--install-links', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error', PLUGIN_DIR], { cwd: APP, what: 'npm install of the plugin' });
   fs.writeFileSync(DIGEST_FILE, digest);
@@ -154,11 +156,15 @@ export function client(info) {
   }
   const api = {
     call,
-    /** The posts of a topic as `uid` sees them: [{pid, uid, username, content}]. */
+    /** The posts of a topic as `uid` sees them (every page): [{pid, uid, username, content}]. */
     async topicPosts(tid, uid = 1) {
-      const res = await call('GET', `/api/topic/${tid}`, { uid });
-      if (res.status !== 200) throw new Error(`GET /api/topic/${tid}: ${res.status} ${res.text.slice(0, 200)}`);
-      return res.json.posts.map((p) => ({ pid: p.pid, uid: p.uid, username: p.user.username, content: p.content }));
+      const posts = [];
+      for (let page = 1; ; page++) {
+        const res = await call('GET', `/api/topic/${tid}?page=${page}`, { uid });
+        if (res.status !== 200) throw new Error(`GET /api/topic/${tid}: ${res.status} ${res.text.slice(0, 200)}`);
+        posts.push(...res.json.posts.map((p) => ({ pid: p.pid, uid: p.uid, username: p.user.username, content: p.content })));
+        if (page >= res.json.pagination.pageCount) return posts;
+      }
     },
     /** Topics of a category: [{tid, title, uid}]. */
     async categoryTopics(cid) {
@@ -166,11 +172,21 @@ export function client(info) {
       if (res.status !== 200) throw new Error(`GET /api/category/${cid}: ${res.status}`);
       return res.json.topics.map((t) => ({ tid: t.tid, title: t.title, uid: t.uid }));
     },
-    /** NodeBB's post queue as an administrator sees it: [{id, uid, type, content}]. */
+    /** NodeBB's post queue as an administrator sees it (every page): [{id, uid, type, content, title}]. */
     async queue() {
-      const res = await call('GET', '/api/post-queue');
-      if (res.status !== 200) throw new Error(`GET /api/post-queue: ${res.status}`);
-      return res.json.posts.map((p) => ({ id: p.id, uid: p.uid, type: p.type, content: p.data.content, title: p.data.title }));
+      const items = [];
+      for (let page = 1; ; page++) {
+        const res = await call('GET', `/api/post-queue?page=${page}`);
+        if (res.status !== 200) throw new Error(`GET /api/post-queue: ${res.status}`);
+        items.push(...res.json.posts.map((p) => ({ id: p.id, uid: p.uid, type: p.type, content: p.data.content, title: p.data.title })));
+        if (page >= res.json.pagination.pageCount) return items;
+      }
+    },
+    /** Whether queue item `id` is in NodeBB's post queue. */
+    async inQueue(id) {
+      const res = await call('GET', `/api/post-queue/${encodeURIComponent(id)}`);
+      if (res.status !== 200) throw new Error(`GET /api/post-queue/${id}: ${res.status}`);
+      return res.json.posts.some((p) => p.id === id);
     },
     /** A user's notifications: [{nid, bodyShort, path, type}]. */
     async notifications(uid) {
