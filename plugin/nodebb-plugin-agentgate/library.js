@@ -139,8 +139,8 @@ plugin.guardAccept = async (hookData) => {
 		item.data[RELEASED] = true;
 		return hookData;
 	}
-	if ((await agents.isAgent(item.uid)) || (await store.getHeld(item.id))) {
-		const held = await store.getHeld(item.id);
+	const held = await store.getHeld(item.id);
+	if (held || (await agents.isAgent(item.uid))) {
 		throw new Error('agentgate: this post was written by an agent and is held in agentgate; only the approval of the person who invoked the agent publishes it' +
 			(held && held.review_url ? ` (${held.review_url})` : ''));
 	}

@@ -96,6 +96,13 @@ after(async () => {
   if (ag) await ag.stop();
 });
 
+/** A new NodeBB user with a known password: {uid, username, password}. */
+async function ensureUser(username, password) {
+  const created = await nbb.call('POST', '/api/v3/users', { body: { username, password } });
+  assert.equal(created.status, 200, created.text);
+  return { uid: created.json.response.uid, username, password };
+}
+
 /** The agent (helperbot) posts through NodeBB's write API, naming its invoker. */
 function agentReply(content) {
   return nbb.call('POST', `/api/v3/topics/${topic.tid}`, {
@@ -441,6 +448,33 @@ describe('NodeBB moderators', () => {
     assert.ok(await inQueue(held.queueId));
     assert.deepEqual(await published(topic.tid, t), []);
     assert.equal(await stateOf(held.draftId), 'pending');
+  });
+
+  it('cannot accept it on NodeBB\'s post-queue page either (a global moderator, in the browser)', async () => {
+    const t = token();
+    const held = await holdReply(`Wait for the invoker, moderator (${t}).`);
+    const moderator = await ensureUser(`mona_${t}`, `mona-password-${t}`);
+    const joined = await nbb.call('PUT', `/api/v3/groups/global-moderators/membership/${moderator.uid}`);
+    assert.equal(joined.status, 200, joined.text);
+
+    const page = await openBrowser();
+    await page.goto(`${info.url}/login`);
+    await page.locator('#username').fill(moderator.username);
+    await page.locator('#password').fill(moderator.password);
+    await page.locator('#login').click();
+    await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+    await page.goto(`${info.url}/post-queue/${held.queueId}`);
+    const accept = page.locator(`[data-id="${held.queueId}"] [data-action="accept"]`);
+    const answer = page.waitForResponse((r) => r.url().endsWith(`/api/v3/posts/queue/${held.queueId}`) && r.request().method() === 'POST');
+    await accept.click();
+    assert.equal((await answer).status(), 400);
+    // NodeBB shows the plugin's reason, and the post stays in the queue, unpublished
+    await assert.doesNotReject(page.getByText(/held in agentgate/).first().waitFor());
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'nodebb-queue-accept-refused.png'), fullPage: true });
+    assert.ok(await inQueue(held.queueId));
+    assert.deepEqual(await published(topic.tid, t), []);
+    await page.context().close();
   });
 
   it('may remove it from the queue; a later approval then publishes nothing', async () => {

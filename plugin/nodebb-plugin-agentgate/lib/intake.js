@@ -190,6 +190,11 @@ async function retry(queueId) {
 	}
 	const queued = await posts.getFromQueue(queueId);
 	if (!queued) {
+		if (Date.now() - Number(record.created) < 60000) {
+			// NodeBB writes the queue item just after the first attempt: look again shortly
+			await store.setOutboxDue(queueId, Date.now() + 5000);
+			return;
+		}
 		// removed from the queue meanwhile (by a moderator, the agent, or a user deletion)
 		await store.removeOutbox(queueId);
 		return;
