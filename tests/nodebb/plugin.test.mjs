@@ -145,6 +145,22 @@ async function holdReply(content) {
   return { queueId: response.id, draftId: response.agentgate.draft_id, reviewUrl: response.agentgate.review_url };
 }
 
+/** The invoker, signed in to agentgate (dev sign-in) as a page client. */
+function invoker() {
+  return devSignIn({ url: agConfig.url }, { user_id: String(info.alice_uid), username: 'alice' });
+}
+
+/** The invoker approves a draft on its page (the form, without a browser). */
+async function approve(draftId) {
+  const res = await (await invoker()).post(`/drafts/${draftId}/approve`, { revision: '1' });
+  assert.equal(res.status, 303, res.text);
+}
+
+/** Waits until agentgate has a draft in `state`. */
+function reaches(draftId, state) {
+  return eventually(async () => (await stateOf(draftId)) === state, WAIT, `draft ${draftId} to be ${state}`);
+}
+
 async function openBrowser() {
   browser ??= await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
@@ -222,7 +238,7 @@ describe('an agent posts through NodeBB', () => {
 
   it('sends a reply\'s topic title and link to agentgate', async () => {
     const held = await holdReply(`Checking the topic link (${token()}).`);
-    const page = await (await devSignIn({ url: agConfig.url }, { user_id: String(info.alice_uid), username: 'alice' })).get(`/drafts/${held.draftId}`);
+    const page = await (await invoker()).get(`/drafts/${held.draftId}`);
     assert.equal(page.status, 200);
     assert.ok(page.text.includes(topic.title), 'the draft page names the topic');
     assert.ok(page.text.includes(`${info.url}/topic/${topic.tid}/`), 'the draft page links to the NodeBB topic');
@@ -273,7 +289,7 @@ describe('the invoker decides in agentgate', () => {
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.waitForURL(held.reviewUrl);
 
-    await eventually(async () => (await stateOf(held.draftId)) === 'released', WAIT, 'the draft to be released');
+    await reaches(held.draftId, 'released');
     const posts = await published(topic.tid, t);
     assert.equal(posts.length, 1);
     assert.equal(posts[0].username, 'helperbot');
@@ -299,9 +315,8 @@ describe('the invoker decides in agentgate', () => {
   it('does not let the agent edit a published post afterwards', async () => {
     const t = token();
     const held = await holdReply(`Approved text (${t}).`);
-    const alice = await devSignIn({ url: agConfig.url }, { user_id: String(info.alice_uid), username: 'alice' });
-    assert.equal((await alice.post(`/drafts/${held.draftId}/approve`, { revision: '1' })).status, 303);
-    await eventually(async () => (await stateOf(held.draftId)) === 'released', WAIT, 'the release');
+    await approve(held.draftId);
+    await reaches(held.draftId, 'released');
     const [post] = await published(topic.tid, t);
     const edit = await nbb.call('PUT', `/api/v3/posts/${post.pid}`, { uid: info.agent_uid, body: { content: `Unapproved text (${t}).` } });
     assert.equal(edit.status, 400, edit.text);
@@ -323,7 +338,7 @@ describe('the invoker decides in agentgate', () => {
     await page.waitForURL(held.review_url);
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.waitForURL(held.review_url);
-    await eventually(async () => (await stateOf(held.draft_id)) === 'released', WAIT, 'the topic to be released');
+    await reaches(held.draft_id, 'released');
     const topics = (await nbb.categoryTopics(info.cid)).filter((x) => x.title.includes(t));
     assert.deepEqual(topics.map((x) => [x.title, x.uid]), [[`Runner runs out of memory on Fridays (${t})`, info.agent_uid]]);
     await page.context().close();
@@ -332,7 +347,7 @@ describe('the invoker decides in agentgate', () => {
   it('rejects: the queue item is gone, the agent\'s account is told why, nothing is published', async () => {
     const t = token();
     const held = await holdReply(`Delete the runner cache with rm -rf (${t}).`);
-    const alice = await devSignIn({ url: agConfig.url }, { user_id: String(info.alice_uid), username: 'alice' });
+    const alice = await invoker();
     const reason = `Too risky without a backup (${t})`;
     const res = await alice.post(`/drafts/${held.draftId}/reject`, { reason, revision: '1' });
     assert.equal(res.status, 303, res.text);
@@ -430,9 +445,8 @@ describe('agentgate is unreachable', () => {
     assert.equal(draft.state, 'pending');
     assert.equal(psql(agConfig.database, `SELECT count(*) FROM drafts WHERE forum_ref = '${queueId}'`), '1');
     // and it is approved and published like any other
-    const alice = await devSignIn({ url: agConfig.url }, { user_id: String(info.alice_uid), username: 'alice' });
-    assert.equal((await alice.post(`/drafts/${draft.id}/approve`, { revision: '1' })).status, 303);
-    await eventually(async () => (await stateOf(draft.id)) === 'released', WAIT, 'the release');
+    await approve(draft.id);
+    await reaches(draft.id, 'released');
     assert.equal((await published(topic.tid, t)).length, 1);
   });
 });
@@ -483,11 +497,9 @@ describe('NodeBB moderators', () => {
     const removed = await nbb.call('DELETE', `/api/v3/posts/queue/${encodeURIComponent(held.queueId)}`, { uid: 1 });
     assert.equal(removed.status, 200, removed.text);
     assert.ok(!(await inQueue(held.queueId)));
-    const alice = await devSignIn({ url: agConfig.url }, { user_id: String(info.alice_uid), username: 'alice' });
-    const approved = await alice.post(`/drafts/${held.draftId}/approve`, { revision: '1' });
-    assert.equal(approved.status, 303, approved.text);
+    await approve(held.draftId);
     // the plugin answers 410: agentgate stops retrying and shows the failed release
-    await eventually(async () => (await stateOf(held.draftId)) === 'release_failed', WAIT, 'the release to fail');
+    await reaches(held.draftId, 'release_failed');
     assert.match(psql(agConfig.database, `SELECT http_status FROM delivery_attempts WHERE draft_id = '${held.draftId}'`), /^410$/);
     assert.deepEqual(await published(topic.tid, t), []);
   });
@@ -554,9 +566,8 @@ describe('the release route', () => {
   it('answers a replayed delivery without publishing twice', async () => {
     const t = token();
     const held = await holdReply(`Replay me (${t}).`);
-    const alice = await devSignIn({ url: agConfig.url }, { user_id: String(info.alice_uid), username: 'alice' });
-    assert.equal((await alice.post(`/drafts/${held.draftId}/approve`, { revision: '1' })).status, 303);
-    await eventually(async () => (await stateOf(held.draftId)) === 'released', WAIT, 'the release');
+    await approve(held.draftId);
+    await reaches(held.draftId, 'released');
     const first = draftOf(held.queueId);
     // agentgate's own delivery, captured from its records, sent again (freshly signed)
     const [capturedId, payload] = psql(agConfig.database, `SELECT webhook_id || E'\\t' || payload::text FROM deliveries WHERE draft_id = '${held.draftId}' AND event_type = 'draft.approved'`).split('\t');
