@@ -550,7 +550,7 @@ static enum MHD_Result history_reply(struct request *request, unsigned status,
         json_decref(options);
         json_decref(rows);
         json_decref(chart);
-        return page_reply_error(request, 500, "Something went wrong", "The request failed.");
+        return page_reply_error(request, ERR_INTERNAL, "The request failed.");
     }
     if (!rows)
         rows = json_array();
@@ -571,7 +571,7 @@ static enum MHD_Result history_reply(struct request *request, unsigned status,
     if (!data) {
         free(filters);
         json_decref(chart);
-        return page_reply_error(request, 500, "Something went wrong", "The request failed.");
+        return page_reply_error(request, ERR_INTERNAL, "The request failed.");
     }
     if (chart)
         json_object_set_new(data, "chart", chart);

@@ -101,23 +101,6 @@ static void intake_audit_refused(struct request *request, const char *webhook_id
         log_warn(request->id, "could not audit refused intake (%s)", reason);
 }
 
-static enum MHD_Result intake_reply_failure(struct request *request, const char *webhook_id,
-                                            const char *agent_id,
-                                            const struct agentgate_failure *failure)
-{
-    json_t *detail = json_pack("{s:s, s:s}", "code", failure->code, "message", failure->message);
-    json_t *body;
-    unsigned status = failure->status ? (unsigned)failure->status : 400;
-
-    intake_audit_refused(request, webhook_id, agent_id, failure->code, failure->field);
-    if (detail && failure->field[0])
-        json_object_set_new(detail, "field", json_string(failure->field));
-    body = json_pack("{s:o}", "error", detail);
-    if (body && failure->field[0])
-        json_object_set_new(body, "field", json_string(failure->field));
-    return http_reply_json(request, status, body);
-}
-
 /* Flags of the title and body (CONTRACT §8), as a JSON array; NULL when memory runs out. */
 static json_t *intake_flags(const struct agentgate_intake *post)
 {
@@ -134,126 +117,144 @@ fail:
     return NULL;
 }
 
-/* The stored answer, byte for byte: a replay gets exactly what the first request got. */
-static enum MHD_Result intake_reply_held(struct request *request, const char *response)
+/* What one intake request allocates, freed once when the request completes. */
+struct intake_state {
+    json_t *root;  /* the parsed body; `post` borrows from it */
+    json_t *flags; /* the flags found */
+    char *response_text, *context_text, *flags_text;
+    struct draft_hold_result held;
+};
+
+static void intake_state_free(void *data)
 {
-    if (!response)
+    struct intake_state *state = data;
+    json_decref(state->root);
+    json_decref(state->flags);
+    free(state->response_text);
+    free(state->context_text);
+    free(state->flags_text);
+    free(state->held.response);
+    free(state);
+}
+
+/* The 202 body, written before the transaction so that the stored answer is the one sent. */
+static char *intake_response_text(const struct request *request, const char *draft_id,
+                                  json_t *flags)
+{
+    char review_url[512];
+    json_t *response;
+    char *text;
+
+    snprintf(review_url, sizeof review_url, "%s/drafts/%s", request->server->config->public_url,
+             draft_id);
+    response = json_pack("{s:s, s:s, s:s, s:O}", "draft_id", draft_id, "status", "held",
+                         "review_url", review_url, "flags", flags);
+    text = response ? json_dumps(response, JSON_COMPACT) : NULL;
+    json_decref(response);
+    return text;
+}
+
+/* The answer to a committed intake transaction; a replay gets the stored answer byte for
+ * byte. */
+static enum MHD_Result intake_reply_outcome(struct request *request, const char *draft_id,
+                                            const struct intake_state *state)
+{
+    const struct draft_hold_result *held = &state->held;
+    char seconds[16];
+
+    switch (held->outcome) {
+    case DRAFT_HELD:
+    case DRAFT_DUPLICATE:
+        if (held->outcome == DRAFT_HELD)
+            log_info(request->id, "held draft %s forum=%s flags=%zu", draft_id,
+                     request->forum->name, json_array_size(state->flags));
+        else
+            log_info(request->id, "replayed webhook-id for forum %s: first answer repeated",
+                     request->forum->name);
+        request->intake_duplicate = held->outcome == DRAFT_DUPLICATE;
+        if (!held->response)
+            return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
+        return http_reply_text(request, 202, "application/json", held->response,
+                               strlen(held->response));
+    case DRAFT_REFUSED_KILL_SWITCH:
+        return http_reply_error(request, ERR_KILL_SWITCH_ON, NULL, NULL);
+    case DRAFT_REFUSED_AGENT_PAUSED:
+        return http_reply_error(request, ERR_AGENT_PAUSED, NULL, NULL);
+    case DRAFT_REFUSED_RATE_LIMIT:
+        snprintf(seconds, sizeof seconds, "%d", held->retry_after_seconds);
+        http_reply_header(request, "Retry-After", seconds);
+        return http_reply_error(request, ERR_RATE_LIMITED, NULL, NULL);
+    default:
         return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
-    return http_reply_text(request, 202, "application/json", response, strlen(response));
+    }
 }
 
 enum MHD_Result intake_handle(struct request *request)
 {
     const struct forum_config *forum = request->forum;
     const char *webhook_id = http_header(request, "webhook-id");
+    struct intake_state *state =
+        http_request_state(request, calloc(1, sizeof *state), intake_state_free);
     struct agentgate_failure failure = {0};
     struct agentgate_intake post;
-    struct draft_hold_result held = {0};
     struct db_connection *db;
-    json_t *root = NULL, *flags = NULL, *response = NULL;
-    char *response_text = NULL, *context_text = NULL;
-    char draft_id[37], review_url[512];
-    enum MHD_Result result;
+    enum agentgate_error error;
     enum db_status status;
+    char draft_id[37];
 
-    enum agentgate_error signature = forum_signature_check(request);
-
-    if (signature != ERR_NONE)
-        return http_reply_error(request, signature, NULL, NULL);
+    if (!state)
+        return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
+    error = forum_signature_check(request);
+    if (error != ERR_NONE)
+        return http_reply_error(request, error, NULL, NULL);
     if (!webhook_id_valid(webhook_id))
         return http_reply_error(request, ERR_INVALID_WEBHOOK_ID, "webhook-id", NULL);
 
-    if (json_request_parse(request->body, request->body_length, &root, &failure) != ERR_NONE)
-        return intake_reply_failure(request, webhook_id, NULL, &failure);
-    if (!forum->plugin->decode_intake(&plugin_host, root, &post, &failure)) {
-        result = intake_reply_failure(request, webhook_id, NULL, &failure);
-        goto done;
+    /* Refusals after a valid signature are audited: the forum did send them. */
+    if (json_request_parse(request->body, request->body_length, &state->root, &failure) !=
+            ERR_NONE ||
+        !forum->plugin->decode_intake(&plugin_host, state->root, &post, &failure)) {
+        intake_audit_refused(request, webhook_id, NULL, failure.code, failure.field);
+        return http_reply_failure(request, &failure);
     }
     if (strcmp(post.agent_id, post.invoker_id) == 0) {
         intake_audit_refused(request, webhook_id, post.agent_id, "agent_is_invoker", NULL);
-        result = http_reply_error(request, ERR_AGENT_IS_INVOKER, "invoker.id", NULL);
-        goto done;
+        return http_reply_error(request, ERR_AGENT_IS_INVOKER, "invoker.id", NULL);
     }
     if (!category_allowed(forum, post.category)) {
         intake_audit_refused(request, webhook_id, post.agent_id, "category_not_allowed",
                              "post.category");
-        result = http_reply_error(request, ERR_CATEGORY_NOT_ALLOWED, "post.category", NULL);
-        goto done;
+        return http_reply_error(request, ERR_CATEGORY_NOT_ALLOWED, "post.category", NULL);
     }
 
-    flags = intake_flags(&post);
     uuid_generate(draft_id);
-    snprintf(review_url, sizeof review_url, "%s/drafts/%s", request->server->config->public_url,
-             draft_id);
-    response = json_pack("{s:s, s:s, s:s, s:O}", "draft_id", draft_id, "status", "held",
-                         "review_url", review_url, "flags", flags ? flags : json_null());
-    response_text = response ? json_dumps(response, JSON_COMPACT) : NULL;
-    context_text = post.context ? json_dumps(post.context, JSON_COMPACT) : NULL;
-    {
-        char *flags_text = flags ? json_dumps(flags, JSON_COMPACT) : NULL;
-        struct draft_hold hold = {
-            .forum = forum->name,
-            .webhook_id = webhook_id,
-            .draft_id = draft_id,
-            .post = &post,
-            .context_json = context_text,
-            .flags_json = flags_text,
-            .response = response_text,
-            .rate_count = forum->rate_limit_count,
-            .rate_window_seconds = forum->rate_limit_window_seconds,
-            .ttl_seconds = forum->pending_ttl_seconds,
-        };
-        if (!flags_text || !response_text || (post.context && !context_text)) {
-            free(flags_text);
-            result = http_reply_error(request, ERR_INTERNAL, NULL, NULL);
-            goto done;
-        }
-        db = db_thread_connection();
-        status = db ? drafts_hold(db, &hold, &held) : DB_UNAVAILABLE;
-        free(flags_text);
-    }
-    if (status == DB_UNAVAILABLE) {
-        result = http_reply_error(request, ERR_DATABASE_UNAVAILABLE, NULL, NULL);
-        goto done;
-    }
-    if (status != DB_OK) {
-        result = http_reply_error(request, ERR_INTERNAL, NULL, NULL);
-        goto done;
-    }
-    switch (held.outcome) {
-    case DRAFT_HELD:
-        log_info(request->id, "held draft %s forum=%s flags=%zu", draft_id, forum->name,
-                 json_array_size(flags));
-        result = intake_reply_held(request, held.response);
-        break;
-    case DRAFT_DUPLICATE:
-        log_info(request->id, "replayed webhook-id for forum %s: first answer repeated",
-                 forum->name);
-        result = intake_reply_held(request, held.response);
-        break;
-    case DRAFT_REFUSED_KILL_SWITCH:
-        result = http_reply_error(request, ERR_KILL_SWITCH_ON, NULL, NULL);
-        break;
-    case DRAFT_REFUSED_AGENT_PAUSED:
-        result = http_reply_error(request, ERR_AGENT_PAUSED, NULL, NULL);
-        break;
-    case DRAFT_REFUSED_RATE_LIMIT: {
-        char seconds[16];
-        snprintf(seconds, sizeof seconds, "%d", held.retry_after_seconds);
-        http_reply_header(request, "Retry-After", seconds);
-        result = http_reply_error(request, ERR_RATE_LIMITED, NULL, NULL);
-        break;
-    }
-    default:
-        result = http_reply_error(request, ERR_INTERNAL, NULL, NULL);
-        break;
-    }
-done:
-    free(held.response);
-    free(response_text);
-    free(context_text);
-    json_decref(response);
-    json_decref(flags);
-    json_decref(root);
-    return result;
+    state->flags = intake_flags(&post);
+    state->flags_text = state->flags ? json_dumps(state->flags, JSON_COMPACT) : NULL;
+    state->response_text =
+        state->flags ? intake_response_text(request, draft_id, state->flags) : NULL;
+    state->context_text = post.context ? json_dumps(post.context, JSON_COMPACT) : NULL;
+    if (!state->flags_text || !state->response_text || (post.context && !state->context_text))
+        return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
+
+    db = db_thread_connection();
+    status = db ? drafts_hold(db,
+                              &(struct draft_hold){
+                                  .forum = forum->name,
+                                  .webhook_id = webhook_id,
+                                  .draft_id = draft_id,
+                                  .post = &post,
+                                  .context_json = state->context_text,
+                                  .flags_json = state->flags_text,
+                                  .response = state->response_text,
+                                  .rate_count = forum->rate_limit_count,
+                                  .rate_window_seconds = forum->rate_limit_window_seconds,
+                                  .ttl_seconds = forum->pending_ttl_seconds,
+                              },
+                              &state->held)
+                : DB_UNAVAILABLE;
+    if (status == DB_UNAVAILABLE)
+        return http_reply_error(request, ERR_DATABASE_UNAVAILABLE, NULL, NULL);
+    if (status != DB_OK)
+        return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
+    return intake_reply_outcome(request, draft_id, state);
 }

@@ -95,19 +95,19 @@ static const struct session_identity *moderator_form(struct request *request, st
 
     memset(form, 0, sizeof *form);
     if (!auth_origin_valid(request)) {
-        *reply = page_reply_error(request, 403, "Refused",
+        *reply = page_reply_error(request, ERR_FOREIGN_ORIGIN,
                                   "This form was not sent from agentgate's own page.");
         return NULL;
     }
     if (!form_parse(request->body, request->body_length, form)) {
         form_free(form);
-        *reply = page_reply_error(request, 400, "Bad form", "The form could not be read.");
+        *reply = page_reply_error(request, ERR_BAD_FORM, "The form could not be read.");
         return NULL;
     }
     user = auth_user(request);
     if (!user || !auth_csrf_valid(request, form_get(form, "csrf"))) {
         form_free(form);
-        *reply = page_reply_error(request, 403, "Refused",
+        *reply = page_reply_error(request, ERR_CSRF_INVALID,
                                   "The form's security token is missing or stale. Reload the "
                                   "page and try again.");
         return NULL;
@@ -156,7 +156,7 @@ static enum MHD_Result agent_change(struct request *request, bool pause)
     reason = reason_of(&form);
     if (!agent || !*agent || strlen(agent) > 128 || !reason) {
         form_free(&form);
-        return page_reply_error(request, 400, "Reason required",
+        return page_reply_error(request, ERR_REASON_REQUIRED,
                                 "Name the agent and give a reason (at most 500 characters).");
     }
     snprintf(actor, sizeof actor, "user:%s", user->user_id);
@@ -204,7 +204,7 @@ enum MHD_Result moderation_killswitch_change(struct request *request)
     if (!state || (!engage && strcmp(state, "off") != 0) ||
         !form_has_value(&form, "confirm", "yes") || (engage && !reason)) {
         form_free(&form);
-        return page_reply_error(request, 400, "Confirmation required",
+        return page_reply_error(request, ERR_CONFIRMATION_REQUIRED,
                                 "Tick the confirmation, and give a reason to stop all agents.");
     }
     snprintf(actor, sizeof actor, "user:%s", user->user_id);
@@ -237,7 +237,7 @@ enum MHD_Result moderation_bulk_action(struct request *request)
     reason = reason_of(&form);
     if (!action || (strcmp(action, "reject") != 0 && strcmp(action, "revoke") != 0) || !reason) {
         form_free(&form);
-        return page_reply_error(request, 400, "Reason required",
+        return page_reply_error(request, ERR_REASON_REQUIRED,
                                 "Choose reject or revoke and give a reason. (There is no bulk "
                                 "approve: each draft is approved on its own page.)");
     }
@@ -253,7 +253,7 @@ enum MHD_Result moderation_bulk_action(struct request *request)
         if (!draft_id_valid(form.values[i]) || count == BULK_MAX) {
             free(ids);
             form_free(&form);
-            return page_reply_error(request, 400, "Bad selection",
+            return page_reply_error(request, ERR_BAD_SELECTION,
                                     "The selection names something that is not a draft.");
         }
         used += (size_t)sprintf(ids + used, "%s%s", count ? "," : "", form.values[i]);
@@ -264,7 +264,7 @@ enum MHD_Result moderation_bulk_action(struct request *request)
     if (count == 0) {
         free(ids);
         form_free(&form);
-        return page_reply_error(request, 400, "Nothing selected", "Tick the drafts to change.");
+        return page_reply_error(request, ERR_NOTHING_SELECTED, "Tick the drafts to change.");
     }
     db = db_thread_connection();
     status = db ? moderation_bulk(db, user->forum, ids, action, reason, user->user_id,

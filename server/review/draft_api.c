@@ -106,12 +106,8 @@ enum MHD_Result draft_api_decide(struct request *request)
     if (json_request_parse(request->body, request->body_length, &root, &failure) != ERR_NONE ||
         !json_spec_check(root, decision_fields, sizeof decision_fields / sizeof decision_fields[0],
                          &failure)) {
-        json_t *detail = json_pack("{s:s, s:s}", "code", failure.code, "message", failure.message);
         json_decref(root);
-        if (detail && failure.field[0])
-            json_object_set_new(detail, "field", json_string(failure.field));
-        return http_reply_json(request, 400,
-                               json_pack("{s:o, s:s}", "error", detail, "field", failure.field));
+        return http_reply_failure(request, &failure);
     }
     decision = json_string_at(root, "decision");
     reason = json_string_at(root, "reason");

@@ -666,11 +666,11 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
         if (status != DB_OK)
             return page_reply_db_failure(request, status);
         if (result.outcome == DRAFT_FORBIDDEN)
-            return page_reply_error(request, 403, "Not yours to co-approve",
+            return page_reply_error(request, ERR_NOT_COAPPROVER,
                                     "A second approver is a moderator other than the invoker, the "
                                     "delegate and the first approver.");
         if (result.outcome != DRAFT_CHANGED)
-            return page_reply_error(request, 409, "Nothing to co-approve",
+            return page_reply_error(request, ERR_NOTHING_TO_COAPPROVE,
                                     "This draft does not await a co-approval.");
         log_info(request->id, "draft %s: co-approved by %s", id, user->user_id);
         snprintf(location, sizeof location, "/drafts/%s", id);
@@ -685,7 +685,7 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
         if (status != DB_OK)
             return page_reply_db_failure(request, status);
         if (strcmp(outcome, "retried") != 0)
-            return page_reply_error(request, 409, "Nothing to retry",
+            return page_reply_error(request, ERR_NOTHING_TO_RETRY,
                                     "This draft's release has not failed.");
         log_info(request->id, "draft %s: delivery retried by moderator %s", id, user->user_id);
         snprintf(location, sizeof location, "/drafts/%s", id);
@@ -835,7 +835,7 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
     case DRAFT_FORBIDDEN:
         json_decref(echo);
         json_decref(draft);
-        return page_reply_error(request, 403, "Not yours to decide",
+        return page_reply_error(request, ERR_FORBIDDEN,
                                 "Only the invoker, or the colleague they handed it to, decides.");
     case DRAFT_NOT_FOUND:
     default:
@@ -858,16 +858,16 @@ static enum MHD_Result draft_pages_action(struct request *request, enum draft_ac
     json_t *draft;
 
     if (!auth_origin_valid(request))
-        return page_reply_error(request, 403, "Refused",
+        return page_reply_error(request, ERR_FOREIGN_ORIGIN,
                                 "This form was not sent from agentgate's own page.");
     user = auth_user(request);
     if (!form_parse(request->body, request->body_length, &form)) {
         form_free(&form);
-        return page_reply_error(request, 400, "Bad form", "The form could not be read.");
+        return page_reply_error(request, ERR_BAD_FORM, "The form could not be read.");
     }
     if (!user || !auth_csrf_valid(request, form_get(&form, "csrf"))) {
         form_free(&form);
-        return page_reply_error(request, 403, "Refused",
+        return page_reply_error(request, ERR_CSRF_INVALID,
                                 "The form's security token is missing or stale. Reload the page "
                                 "and try again.");
     }
@@ -897,20 +897,20 @@ static enum MHD_Result draft_pages_action(struct request *request, enum draft_ac
         json_decref(draft);
         form_free(&form);
         if (action == ACTION_COAPPROVE && !parties.awaiting_coapproval && user->is_moderator)
-            return page_reply_error(request, 409, "Nothing to co-approve",
+            return page_reply_error(request, ERR_NOTHING_TO_COAPPROVE,
                                     "This draft does not await a co-approval.");
         if (action == ACTION_COAPPROVE)
-            return page_reply_error(request, 403, "Not yours to co-approve",
+            return page_reply_error(request, ERR_NOT_COAPPROVER,
                                     "A second approver is a moderator other than the invoker, the "
                                     "delegate and the first approver, and only while an approval "
                                     "awaits it.");
         if (action == ACTION_RETRY)
-            return page_reply_error(request, 403, "Moderators only",
+            return page_reply_error(request, ERR_MODERATORS_ONLY,
                                     "Only a moderator of this forum retries a delivery.");
         if (!pending)
-            return page_reply_error(request, 409, "Already decided",
+            return page_reply_error(request, ERR_NOT_PENDING,
                                     "This draft is no longer waiting for a decision.");
-        return page_reply_error(request, 403, "Not yours to decide",
+        return page_reply_error(request, ERR_FORBIDDEN,
                                 action == ACTION_DELEGATE
                                     ? "Only the invoker hands a draft to a colleague."
                                     : "Only the invoker, or the colleague they handed it to, "

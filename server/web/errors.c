@@ -1,6 +1,8 @@
 /* Lookup tables generated from the AGENTGATE_ERRORS list. */
 #include "web/errors.h"
 
+#include <string.h>
+
 struct error_entry {
     unsigned status;
     const char *code;
@@ -33,4 +35,12 @@ const char *error_code(enum agentgate_error error)
 const char *error_message(enum agentgate_error error)
 {
     return error_lookup(error)->message;
+}
+
+enum agentgate_error error_from_code(const char *code)
+{
+    for (unsigned error = ERR_NONE + 1; error < ERR_COUNT; error++)
+        if (code && strcmp(error_table[error].code, code) == 0)
+            return (enum agentgate_error)error;
+    return ERR_INTERNAL;
 }

@@ -40,8 +40,30 @@
     X(ERR_AGENT_PAUSED, 423, "agent_paused", "this agent is paused")                               \
     X(ERR_KILL_SWITCH_ON, 423, "kill_switch_on", "the kill switch is on: all agents are stopped")  \
     X(ERR_RATE_LIMITED, 429, "rate_limited", "agent is over its rate limit")                       \
+    X(ERR_FOREIGN_ORIGIN, 403, "foreign_origin",                                                   \
+      "the form was not sent from agentgate's own page")                                           \
+    X(ERR_CSRF_INVALID, 403, "csrf_invalid", "the form's security token is missing or stale")      \
+    X(ERR_BAD_FORM, 400, "bad_form", "the form could not be read")                                 \
+    X(ERR_REASON_REQUIRED, 400, "reason_required", "a reason is required")                         \
+    X(ERR_CONFIRMATION_REQUIRED, 400, "confirmation_required", "the confirmation is required")     \
+    X(ERR_NOTHING_SELECTED, 400, "nothing_selected", "nothing was selected")                       \
+    X(ERR_BAD_SELECTION, 400, "bad_selection",                                                     \
+      "the selection names something that is not a draft")                                         \
+    X(ERR_MODERATORS_ONLY, 403, "moderators_only", "only a moderator of this forum may do this")   \
+    X(ERR_NOT_COAPPROVER, 403, "not_coapprover", "this user may not co-approve this draft")        \
+    X(ERR_NOTHING_TO_COAPPROVE, 409, "nothing_to_coapprove",                                       \
+      "the draft does not await a co-approval")                                                    \
+    X(ERR_NOTHING_TO_RETRY, 409, "nothing_to_retry", "the draft's release has not failed")         \
+    X(ERR_SIGN_IN_REFUSED, 403, "sign_in_refused", "the sign-in answer was not valid")             \
+    X(ERR_IDENTITY_REFUSED, 403, "identity_refused",                                               \
+      "an identity field is longer than agentgate keeps or is not valid text")                     \
+    X(ERR_SIGN_IN_RATE_LIMITED, 429, "sign_in_rate_limited",                                       \
+      "too many sign-ins started from this address")                                               \
+    X(ERR_PROXY_SIGN_IN, 401, "proxy_sign_in", "sign in through the authenticating proxy")         \
     X(ERR_INTERNAL, 500, "internal_error", "internal error")                                       \
-    X(ERR_DATABASE_UNAVAILABLE, 503, "database_unavailable", "database is unreachable, retry later")
+    X(ERR_DATABASE_UNAVAILABLE, 503, "database_unavailable",                                       \
+      "database is unreachable, retry later")                                                      \
+    X(ERR_SHUTTING_DOWN, 503, "shutting_down", "agentgate is stopping, retry later")
 
 enum agentgate_error {
     ERR_NONE = 0,
@@ -50,6 +72,10 @@ enum agentgate_error {
 #undef AGENTGATE_ERROR_ENUM
         ERR_COUNT
 };
+
+/* The error whose snake_case code is `code` (as an adapter reports it in a failure), or
+ * ERR_INTERNAL when the registry has no such code. */
+enum agentgate_error error_from_code(const char *code);
 
 /* The HTTP status, code and message of an error; never NULL. */
 unsigned error_http_status(enum agentgate_error error);

@@ -3,10 +3,11 @@
  * one request context per request, and every reply built here.
  *
  * Request lifetime: a struct request is allocated on libmicrohttpd's first
- * callback for a request and freed only in the completion callback; handlers
- * hang their state on it and never free it. A handler is called once, after
- * the whole body has arrived, and must queue exactly one reply through the
- * http_reply_* functions.
+ * callback for a request and freed only in the completion callback, which
+ * also calls the handler's state cleanup once (http_request_state). Handlers
+ * hang what they allocate on the request and never free on error paths. A
+ * handler is called once, after the whole body has arrived, and must queue
+ * exactly one reply through the http_reply_* functions.
  *
  * Threads: a few HTTP threads (epoll) read requests, check limits and answer
  * what the headers alone decide; then the connection is suspended and the
@@ -31,12 +32,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "agentgate/plugin.h"
 #include "config.h"
 #include "db/sessions.h"
 #include "web/errors.h"
 
-#define HTTP_PATH_PARAMS_MAX 3
-#define HTTP_PATH_PARAM_MAX  128
+#define HTTP_PATH_PARAMS_MAX   3
+#define HTTP_EXTRA_HEADERS_MAX 8
+#define HTTP_HEADER_VALUE_MAX  8192
+#define HTTP_PATH_PARAM_MAX    128
 
 struct request;
 struct server;
@@ -75,8 +79,9 @@ struct request {
     bool user_resolved;
     char session_token[48]; /* the cookie's token, for the CSRF token */
     char csrf[65];
-    char extra_headers[6][2][512];
+    char *extra_headers[HTTP_EXTRA_HEADERS_MAX][2]; /* name, value; malloc'd */
     unsigned extra_header_count;
+    bool extra_header_refused; /* one did not fit: the reply becomes a 500 */
     /* Handlers run on a database worker while the connection is suspended; their reply is
      * kept here and queued when libmicrohttpd resumes the connection. */
     bool deferred;
@@ -87,6 +92,10 @@ struct request {
     struct request *next_job;
     char method[16];
     char path[256];
+    bool intake_duplicate; /* intake answered a replayed webhook-id (for /metrics) */
+    /* The handler's state and its cleanup, called once from the completion callback. */
+    void *state;
+    void (*state_free)(void *state);
 };
 
 struct server {
@@ -100,6 +109,11 @@ int http_start(struct server *server, const struct route *routes, size_t route_c
                size_t error_size) __attribute__((warn_unused_result));
 void http_stop(struct server *server);
 
+/* Hangs `state` on the request: `state_free(state)` runs once, when the request is complete,
+ * whatever the handler answered. Returns `state` (NULL when it is NULL: out of memory). A
+ * request holds one state; handlers keep everything they allocate in it. */
+void *http_request_state(struct request *request, void *state, void (*state_free)(void *state));
+
 /* A request header, or NULL. */
 const char *http_header(const struct request *request, const char *name);
 
@@ -107,6 +121,10 @@ const char *http_header(const struct request *request, const char *name);
 enum MHD_Result http_reply_json(struct request *request, unsigned status, json_t *body);
 enum MHD_Result http_reply_error(struct request *request, enum agentgate_error error,
                                  const char *field, const char *message);
+/* The error answer for a failure a JSON spec check or an adapter reported: its code (through
+ * the registry, so the status is the registry's), field and message. */
+enum MHD_Result http_reply_failure(struct request *request,
+                                   const struct agentgate_failure *failure);
 /* Sends `text` with `content_type`, copying it. */
 enum MHD_Result http_reply_text(struct request *request, unsigned status, const char *content_type,
                                 const char *text, size_t length);
@@ -118,7 +136,15 @@ enum MHD_Result http_reply_response(struct request *request, unsigned status,
                                     struct MHD_Response *response, const char *content_type);
 /* A redirect (302/303) to `location` (a path on agentgate or a URL agentgate built). */
 enum MHD_Result http_reply_redirect(struct request *request, unsigned status, const char *location);
-/* Adds a header to the next reply of this request (at most 4). Both strings are copied. */
+/* Adds a header to the reply of this request (both strings are copied). A header is never
+ * cut: one more than HTTP_EXTRA_HEADERS_MAX, a value over HTTP_HEADER_VALUE_MAX bytes or with
+ * CR/LF turns the reply into a 500 (logged), so a Location or cookie is sent whole or not at
+ * all. */
 void http_reply_header(struct request *request, const char *name, const char *value);
+
+/* Stops accepting connections, lets requests in flight finish for up to `timeout_ms`, then
+ * stops the database workers and the daemon (http_stop). Returns the number of requests still
+ * in flight when it gave up (0 when all finished). */
+unsigned http_drain(struct server *server, long long timeout_ms);
 
 #endif

@@ -49,17 +49,56 @@ enum MHD_Result page_reply(struct request *request, unsigned status, const char 
     return result;
 }
 
-enum MHD_Result page_reply_error(struct request *request, unsigned status, const char *title,
-                                 const char *message)
+/* A page's heading for an error answer, by its status. */
+static const char *page_error_title(unsigned status)
 {
-    return page_reply(
-        request, status, "error.html",
-        json_pack("{s:s, s:s, s:i}", "title", title, "message", message, "status", (int)status));
+    switch (status) {
+    case 400:
+        return "Not done";
+    case 401:
+        return "Sign-in needed";
+    case 403:
+        return "Refused";
+    case 404:
+        return "Not found";
+    case 409:
+        return "Changed meanwhile";
+    case 423:
+        return "Agents stopped";
+    case 429:
+        return "Too many requests";
+    case 503:
+        return "Database unavailable";
+    default:
+        return "Something went wrong";
+    }
+}
+
+enum MHD_Result page_reply_error(struct request *request, enum agentgate_error error,
+                                 const char *detail)
+{
+    unsigned status = error_http_status(error);
+    char message[512];
+
+    if (detail) {
+        snprintf(message, sizeof message, "%s", detail);
+    } else {
+        /* the registry's message as a sentence: "The form could not be read." */
+        snprintf(message, sizeof message, "%s.", error_message(error));
+        if (message[0] >= 'a' && message[0] <= 'z')
+            message[0] = (char)(message[0] - 'a' + 'A');
+    }
+    if (status == 503)
+        http_reply_header(request, "Retry-After", "5");
+    return page_reply(request, status, "error.html",
+                      json_pack("{s:s, s:s, s:s, s:i}", "title", page_error_title(status),
+                                "message", message, "code", error_code(error), "status",
+                                (int)status));
 }
 
 enum MHD_Result page_reply_not_found(struct request *request)
 {
-    return page_reply_error(request, 404, "Not found",
+    return page_reply_error(request, ERR_NOT_FOUND,
                             "There is nothing here, or it is not yours to see.");
 }
 
@@ -77,12 +116,10 @@ enum MHD_Result page_reply_sign_in(struct request *request)
 
 enum MHD_Result page_reply_db_failure(struct request *request, enum db_status status)
 {
-    if (status == DB_UNAVAILABLE) {
-        http_reply_header(request, "Retry-After", "5");
-        return page_reply_error(request, 503, "Database unavailable",
+    if (status == DB_UNAVAILABLE)
+        return page_reply_error(request, ERR_DATABASE_UNAVAILABLE,
                                 "agentgate cannot reach its database. Try again in a moment.");
-    }
-    return page_reply_error(request, 500, "Something went wrong", "The request failed.");
+    return page_reply_error(request, ERR_INTERNAL, "The request failed.");
 }
 
 enum agentgate_error page_prepare_form(struct request *request)

@@ -15,9 +15,10 @@
 enum MHD_Result page_reply(struct request *request, unsigned status, const char *template_name,
                            json_t *data);
 
-/* An error page with a short title and message. */
-enum MHD_Result page_reply_error(struct request *request, unsigned status, const char *title,
-                                 const char *message);
+/* An error page for `error` of the registry: its status, a heading for that status, and
+ * `detail` (one or two sentences for people) or else the registry's message. */
+enum MHD_Result page_reply_error(struct request *request, enum agentgate_error error,
+                                 const char *detail);
 
 /* The 404 page: the same whether a thing does not exist or the user may not see it. */
 enum MHD_Result page_reply_not_found(struct request *request);
