@@ -39,10 +39,24 @@ async function stopAgentgate() {
 }
 
 before(async () => {
+  // agentgate first, so that its port stays taken while NodeBB (re)starts
   const port = await freePort();
   const database = createDatabase();
   const url = `http://127.0.0.1:${port}`;
-  const dir = tmpdir('nodebb-ag-');
+  const file = writeConfig(tmpdir('nodebb-ag-'), {
+    server: { listen: `127.0.0.1:${port}`, public_url: url, database: conninfo(database), auth: 'dev', threads: 4 },
+    forums: {
+      eng: {
+        adapter: 'generic',
+        inbound_secret: inboundSecret,
+        release_secret: releaseSecret,
+        release_url: `${nodebb.NODEBB_URL}/api/v3/plugins/agentgate/release`,
+        rate_limit: 'none',
+      },
+    },
+  });
+  agConfig = { file, url, database };
+  await startAgentgate();
   info = await nodebb.prepare({
     url,
     forum: 'eng',
@@ -51,21 +65,8 @@ before(async () => {
     agents_group: 'agents',
     retry_max_seconds: 2,
   });
+  assert.equal(info.url, nodebb.NODEBB_URL);
   nbb = nodebb.client(info);
-  const file = writeConfig(dir, {
-    server: { listen: `127.0.0.1:${port}`, public_url: url, database: conninfo(database), auth: 'dev', threads: 4 },
-    forums: {
-      eng: {
-        adapter: 'generic',
-        inbound_secret: inboundSecret,
-        release_secret: releaseSecret,
-        release_url: `${info.url}/api/v3/plugins/agentgate/release`,
-        rate_limit: 'none',
-      },
-    },
-  });
-  agConfig = { file, url, database };
-  await startAgentgate();
   // the agents group, with helperbot in it (what the admin does after installing the plugin)
   const group = await nbb.call('HEAD', '/api/v3/groups/agents');
   if (group.status !== 200) {

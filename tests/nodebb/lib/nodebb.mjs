@@ -23,6 +23,8 @@ export function launcherDir() {
 }
 
 export const NODEBB_ROOT = process.env.NODEBB_ROOT || '/tmp/nodebb-real';
+/** Where start.sh makes NodeBB listen. */
+export const NODEBB_URL = `http://127.0.0.1:${process.env.NODEBB_PORT || 4567}`;
 export const APP = path.join(NODEBB_ROOT, 'nodebb');
 
 function say(message) {
