@@ -286,9 +286,9 @@ describe('the invoker decides in agentgate', () => {
     const edited = `Restart the runner, then raise its memory limit to 4 GB (${t}).`;
     await page.locator('#edit-body').fill(edited);
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.waitForURL(held.reviewUrl);
+    await page.waitForURL(`${held.reviewUrl}?done=edited&revision=2`);
     await page.getByRole('button', { name: 'Approve' }).click();
-    await page.waitForURL(held.reviewUrl);
+    await page.waitForURL(`${held.reviewUrl}?done=approved`);
 
     await reaches(held.draftId, 'released');
     const posts = await published(topic.tid, t);
@@ -336,9 +336,9 @@ describe('the invoker decides in agentgate', () => {
     await page.locator('details summary').filter({ hasText: /edit/i }).first().click();
     await page.locator('#edit-title').fill(`Runner runs out of memory on Fridays (${t})`);
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.waitForURL(held.review_url);
+    await page.waitForURL(`${held.review_url}?done=edited&revision=2`);
     await page.getByRole('button', { name: 'Approve' }).click();
-    await page.waitForURL(held.review_url);
+    await page.waitForURL(`${held.review_url}?done=approved`);
     await reaches(held.draft_id, 'released');
     const topics = (await nbb.categoryTopics(info.cid)).filter((x) => x.title.includes(t));
     assert.deepEqual(topics.map((x) => [x.title, x.uid]), [[`Runner runs out of memory on Fridays (${t})`, info.agent_uid]]);
