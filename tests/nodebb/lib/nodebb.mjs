@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { ROOT } from '../../lib/harness.mjs';
 
 export const PLUGIN_ID = 'nodebb-plugin-agentgate';
+// AGENTGATE_NODEBB_PLUGIN_DIR: test another copy of the plugin (e.g. a work in progress)
 export const PLUGIN_DIR = process.env.AGENTGATE_NODEBB_PLUGIN_DIR || path.join(ROOT, 'plugin', PLUGIN_ID);
 
 /** The folder holding start.sh, stop.sh and the NodeBB tarball. */
