@@ -6,9 +6,12 @@
 // gapless chain; the serving role cannot seal by UPDATE; /audit shows the state to moderators.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import {
-  conninfo, decide, newSecret, postIntake, psql, runCli, samplePost, startServer, tmpdir, writeConfig,
+  PGHOST, PGPORT, conninfo, createDatabase, decide, newSecret, postIntake, psql, runCli, samplePost, startPrivateCluster,
+  startServer, tmpdir, writeConfig,
 } from '../lib/harness.mjs';
+import { startFakeForum } from '../lib/fake_forum.mjs';
 import { anonymous, devSignIn } from '../lib/web.mjs';
 
 const HEAD = /^audit chain intact: (\d+) events, head (\d+):([0-9a-f]{64})/;
@@ -255,6 +258,146 @@ describe('many writers', () => {
     } finally {
       await a.stop();
       await b.stop();
+    }
+  });
+});
+
+/**
+ * An open psql session, to interleave transactions statement by statement. run(sql) resolves
+ * with what psql printed (stdout and stderr) once it has answered every statement of `sql`.
+ */
+function session(database, { host = PGHOST, port = PGPORT, user = 'postgres' } = {}) {
+  const child = spawn('psql', ['-X', '-qtA', '-h', host, '-p', String(port), '-U', user, '-d', database], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  let waiting = null;
+  const take = (chunk) => {
+    output += chunk;
+    if (waiting && output.includes(waiting.marker)) {
+      const text = output.slice(0, output.indexOf(waiting.marker)).trim();
+      output = '';
+      const { resolve } = waiting;
+      waiting = null;
+      resolve(text);
+    }
+  };
+  child.stdout.on('data', take);
+  child.stderr.on('data', take);
+  let count = 0;
+  return {
+    run(sql) {
+      const marker = `__answered_${++count}__`;
+      return new Promise((resolve) => {
+        waiting = { marker, resolve };
+        child.stdin.write(`${sql}\n\\echo ${marker}\n`);
+      });
+    },
+    close() {
+      child.stdin.end();
+      return new Promise((resolve) => child.on('exit', resolve));
+    },
+  };
+}
+
+describe('the chain under load, whatever the interleaving', () => {
+  it('verifies when an event with a smaller id commits after a larger one was sealed', async () => {
+    // The interleaving that broke the id-ordered chain (migration 0009): A has its xid before W,
+    // W draws its id before A, A commits and is sealed while W is still open, then W commits.
+    const srv = await populated(2);
+    const a = session(srv.database);
+    const w = session(srv.database);
+    try {
+      await a.run('BEGIN; SELECT pg_current_xact_id();');
+      await w.run('BEGIN;');
+      const wId = Number(await w.run(`INSERT INTO audit_events (actor, action, details) VALUES ('cli:w', 'test.w', '{}') RETURNING id;`));
+      const aId = Number(await a.run(`INSERT INTO audit_events (actor, action, details) VALUES ('cli:a', 'test.a', '{}') RETURNING id;`));
+      assert.ok(wId < aId);
+      await a.run('COMMIT;');
+      assert.equal(psql(srv.database, 'SELECT audit_seal(100)'), '1');
+      assert.notEqual(psql(srv.database, `SELECT seq FROM audit_events WHERE id = ${aId}`), '');
+      const open = verify(srv);
+      assert.equal(open.status, 0, open.stderr);
+      assert.match(open.stdout, new RegExp(`^audit chain intact: ${srv.events + 1} events`));
+      await w.run('COMMIT;');
+    } finally {
+      await a.close();
+      await w.close();
+    }
+    const r = verify(srv);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(Number(HEAD.exec(r.stdout)[1]), srv.events + 2);
+    // the chain's order is the order of sealing: W's smaller id comes after A's
+    assert.equal(psql(srv.database, `SELECT string_agg(action, ' ' ORDER BY seq) FROM audit_events WHERE action LIKE 'test.%'`), 'test.a test.w');
+  });
+
+
+  // Intakes, decisions and deliveries from two serve processes at once, 96 clients, and
+  // PostgreSQL restarted (immediate stop: a crash) when half the intakes were acknowledged.
+  // Every event must end sealed, and the whole chain must verify.
+  it('verifies after concurrent intakes, decisions and deliveries on two serve processes with PostgreSQL restarted', async () => {
+    const INTAKES = Number(process.env.AGENTGATE_AUDIT_LOAD_INTAKES || 4000);
+    const cluster = await startPrivateCluster();
+    const pg = { host: cluster.host, port: cluster.port };
+    const q = (sql) => psql(database, sql, pg);
+    const database = createDatabase(pg);
+    const releaseSecret = newSecret();
+    const forum = await startFakeForum({ secret: releaseSecret });
+    const inbound = newSecret();
+    const options = {
+      database,
+      secret: inbound,
+      server: { database: conninfo(database, pg), threads: 8 },
+      forums: { eng: { inbound_secret: inbound, rate_limit: 'none', release_url: forum.url, release_secret: releaseSecret } },
+      delivery: { retry_schedule: '0s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s', timeout: '5s', connect_timeout: '1s', workers: 2 },
+    };
+    const servers = [await startServer(options), await startServer(options)];
+    let restarted = false;
+    try {
+      let next = 0;
+      let acknowledged = 0;
+      /** Sends until a final answer; 503 (database down or restarting) is retried after a pause, as a forum does. */
+      const settle = async (send, ok) => {
+        const deadline = Date.now() + 60000;
+        for (let attempt = 0; ; attempt++) {
+          const r = await send(attempt);
+          if (ok.includes(r.status)) return r;
+          assert.ok(r.status === 503 && Date.now() < deadline, `unexpected ${r.status} ${r.text}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      };
+      await Promise.all(Array.from({ length: Number(process.env.AGENTGATE_AUDIT_LOAD_CLIENTS || 96) }, async (_, worker) => {
+        while (next < INTAKES) {
+          const i = next++;
+          const post = samplePost({ agent: { id: `bot-${i % 11}`, name: 'helperbot' }, post: { topic_id: String(i), body: `Load post ${i}` } });
+          const id = `msg_load_${process.pid}_${i}`;
+          const held = await settle((attempt) => postIntake(servers[(i + attempt) % 2], post, { id }), [202]);
+          if (++acknowledged === Math.floor(INTAKES / 2) && !restarted) {
+            restarted = true;
+            cluster.stop('immediate');
+            cluster.start();
+          }
+          // a third approved (then delivered), a sixth rejected, the rest left pending
+          if (i % 3 === 0 || i % 6 === 1) {
+            const decision = i % 3 === 0 ? 'approve' : 'reject';
+            await settle((attempt) => decide(servers[(worker + attempt + 1) % 2], held.json.draft_id, { decision, reason: 'load' }), [200, 409]);
+          }
+        }
+      }));
+      assert.ok(restarted);
+      assert.equal(q('SELECT count(*) FROM drafts'), String(INTAKES));
+      // deliveries finish (their attempts and releases are audit events too)
+      assert.ok(Number(q(`SELECT count(*) FROM drafts WHERE state IN ('approved', 'released')`)) >= INTAKES / 3 - 1);
+      await until(() => q(`SELECT count(*) FROM drafts WHERE state = 'approved'`) === '0', 60000, 'every approval released');
+      // the serve processes' sealers seal every event by themselves
+      await until(() => q('SELECT count(*) FROM audit_events WHERE seq IS NULL') === '0', 30000, 'sealing');
+      const r = verify(servers[0]);
+      assert.equal(r.status, 0, r.stderr);
+      const total = q('SELECT count(*) FROM audit_events');
+      assert.equal(HEAD.exec(r.stdout)[1], total);
+      assert.equal(q('SELECT min(seq) = 1 AND max(seq) = count(*) AND count(seq) = count(*) FROM audit_events'), 't');
+    } finally {
+      for (const s of servers) await s.stop();
+      await forum.stop();
+      cluster.stop('immediate', { ignoreErrors: true });
     }
   });
 });
