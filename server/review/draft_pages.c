@@ -677,11 +677,11 @@ static enum MHD_Result draft_action_apply(struct request *request, enum draft_ac
         return http_reply_redirect(request, 303, location);
     }
     if (action == ACTION_RETRY) {
-        char outcome[32] = "";
+        char outcome[32] = "", actor[160];
         json_decref(echo);
         json_decref(draft);
-        status = db ? outbox_retry_draft(db, id, user->username, outcome, sizeof outcome)
-                    : DB_UNAVAILABLE;
+        snprintf(actor, sizeof actor, "user:%s", user->user_id);
+        status = db ? outbox_retry_draft(db, id, actor, outcome, sizeof outcome) : DB_UNAVAILABLE;
         if (status != DB_OK)
             return page_reply_db_failure(request, status);
         if (strcmp(outcome, "retried") != 0)
