@@ -8,8 +8,6 @@
 
 #define SCAN_BATCH "1000"
 
-#define SQL_TIME(column) "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 DB_STATEMENT(audit_seal_statement, "SELECT public.audit_seal($1::integer)", 1, true);
 DB_STATEMENT(audit_head_statement,
              "SELECT (SELECT e.seq::text || ':' || pg_catalog.encode(e.hash, 'hex') "
@@ -40,16 +38,11 @@ DB_STATEMENT(audit_scan_declare_statement,
              1, false);
 DB_STATEMENT(audit_scan_fetch_statement, "FETCH FORWARD " SCAN_BATCH " FROM agentgate_audit_scan",
              0, false);
-/* clang-format off */
-DB_STATEMENT(audit_latest_statement,
-    "SELECT coalesce(json_agg(json_build_object('id', e.id, 'seq', e.seq,"
-    "  'at', " SQL_TIME("e.occurred_at") ", 'actor', e.actor, 'action', e.action,"
-    "  'forum', e.forum, 'draft_id', e.draft_id, 'details', e.details::text)"
-    "  ORDER BY e.id DESC), '[]')::text "
-    "FROM (SELECT * FROM audit_events WHERE forum = $1 OR forum IS NULL"
-    "      ORDER BY id DESC LIMIT $2::integer) e",
-    2, true);
-/* clang-format on */
+DB_STATEMENT(audit_page_statement,
+             "SELECT audit_page($1, $2, $3, $4::uuid, $5::timestamptz, $6::timestamptz, "
+             "timestamptz 'epoch' + $7::bigint * interval '1 microsecond', $8::bigint, "
+             "$9::integer)",
+             9, true);
 
 enum db_status audit_events_seal(struct db_connection *db, int limit, int *sealed)
 {
@@ -212,20 +205,24 @@ fail:
     return status;
 }
 
-enum db_status audit_events_latest(struct db_connection *db, const char *forum, int limit,
-                                   char **json)
+enum db_status audit_events_page(struct db_connection *db, const struct audit_filter *filter,
+                                 int limit, char **json)
 {
     char limit_text[16];
-    const char *params[2] = {forum, limit_text};
+    const char *params[9] = {filter->forum,     filter->actor,     filter->action,
+                             filter->draft_id,  filter->from,      filter->to,
+                             filter->before_us, filter->before_id, limit_text};
     enum db_status status;
     PGresult *rows;
 
     *json = NULL;
+    if (!filter->before_us || !filter->before_id)
+        params[6] = params[7] = NULL;
     snprintf(limit_text, sizeof limit_text, "%d", limit);
-    rows = db_execute(db, &audit_latest_statement, params, &status);
+    rows = db_execute(db, &audit_page_statement, params, &status);
     if (status != DB_OK)
         return status;
-    if (PQntuples(rows) == 1)
+    if (PQntuples(rows) == 1 && !PQgetisnull(rows, 0, 0))
         *json = strdup(PQgetvalue(rows, 0, 0));
     if (!*json)
         status = DB_FAILED;

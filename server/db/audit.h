@@ -74,10 +74,26 @@ enum db_status audit_events_unsealed_among(struct db_connection *db, const char 
 enum db_status audit_events_scan(struct db_connection *db, long long from_seq, audit_scan_fn fn,
                                  void *context, bool *stopped) __attribute__((warn_unused_result));
 
-/* The latest `limit` events of `forum` and the global ones (forum NULL), newest first, as a
- * JSON array text (malloc'd) of {"id", "seq" (null while unsealed), "at", "actor", "action",
- * "forum", "draft_id", "details" (the jsonb's text form, as a string)}. */
-enum db_status audit_events_latest(struct db_connection *db, const char *forum, int limit,
-                                   char **json) __attribute__((warn_unused_result));
+/* What /audit lists: the events of `forum` and the global ones (forum NULL), under the filters
+ * that are not NULL: exact actor, exact action, draft id, occurred_at >= from and < to
+ * (timestamptz text), and before the keyset cursor (before_us: occurred_at in microseconds since
+ * 1970, before_id; both or neither). */
+struct audit_filter {
+    const char *forum;
+    const char *actor;
+    const char *action;
+    const char *draft_id;
+    const char *from;
+    const char *to;
+    const char *before_us;
+    const char *before_id;
+};
+
+/* At most `limit` events under `filter`, newest first by (occurred_at, id), as a JSON array text
+ * (malloc'd) of {"id", "seq" (null while unsealed), "at", "at_label", "cursor", "actor",
+ * "action", "forum", "draft_id", "details" (the jsonb's text form, as a string), "actor_name",
+ * "draft_title"} (sql/audit_page.sql). */
+enum db_status audit_events_page(struct db_connection *db, const struct audit_filter *filter,
+                                 int limit, char **json) __attribute__((warn_unused_result));
 
 #endif

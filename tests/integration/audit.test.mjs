@@ -7,6 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import {
   PGHOST, PGPORT, conninfo, createDatabase, decide, newSecret, postIntake, psql, runCli, samplePost, startPrivateCluster,
   startServer, tmpdir, writeConfig,
@@ -548,6 +549,174 @@ describe('/audit', () => {
       assert.equal(broken.status, 200);
       assert.match(broken.text, />broken</);
       assert.match(broken.text, /event seq 2 \(id \d+\) was changed/);
+    } finally {
+      await srv.stop();
+    }
+  });
+  /** A server with forums eng and ops, and the people of the page tests. */
+  async function twoForums() {
+    const ops = newSecret();
+    const srv = await startServer({
+      delivery: { workers: 0 },
+      forums: { eng: { inbound_secret: newSecret(), rate_limit: 'none' }, ops: { inbound_secret: ops, rate_limit: 'none' } },
+    });
+    srv.secret = /\[forum eng\]\ninbound_secret = (\S+)/.exec(fs.readFileSync(srv.configFile, 'utf8'))[1];
+    const people = {
+      alice: await devSignIn(srv, { user_id: '1001', username: 'alice' }),
+      mona: await devSignIn(srv, { user_id: '4004', username: 'mona', groups: 'moderators' }),
+      otto: await devSignIn(srv, { forum: 'ops', user_id: '5005', username: 'otto', groups: 'moderators' }),
+    };
+    return { srv, ops, people };
+  }
+
+  it('shows what each event changed, with names beside ids, escaped and with secrets masked', async () => {
+    const { srv, people } = await twoForums();
+    try {
+      const key = 'AKIAZ7QW3ERTY6UIOP4X';
+      const held = await postIntake(srv, samplePost({ post: { category: 'infra', title: 'Disk <b>alerts</b> & "x"', body: `Restart the worker.\nexport AWS_ACCESS_KEY_ID=${key}\nunchanged line` } }));
+      assert.equal(held.status, 202, held.text);
+      const id = held.json.draft_id;
+      const edit = await people.alice.post(`/drafts/${id}/edit`, { revision: '1', title: 'Disk alerts <i>fixed</i>', body: `Restart the <script>alert(1)</script> worker.\nexport AWS_ACCESS_KEY_ID=${key} # rotated\nunchanged line` });
+      assert.equal(edit.status, 303, edit.text);
+      const other = await postIntake(srv, samplePost());
+      assert.equal((await decide(srv, other.json.draft_id, { decision: 'reject', reason: 'not <em>this</em> one' })).status, 200);
+      assert.equal((await people.mona.get(`/drafts/${id}`)).status, 200); // a moderator's view is audited
+
+      const page = await people.mona.get('/audit');
+      assert.equal(page.status, 200);
+      const row = (action, draft) => {
+        const rows = page.text.split('<tr id="event-').slice(1).map((r) => r.slice(0, r.indexOf('</tr>')));
+        const found = rows.find((r) => r.includes(`<code class="cell-meta">${action}</code>`) && (!draft || r.includes(draft)));
+        assert.ok(found, `a row for ${action}`);
+        return found;
+      };
+      // the edit: revisions, the title's old and new text, the changed lines, all escaped
+      const edited = row('draft.edit', id);
+      assert.match(edited, /Revision 1 → 2/);
+      assert.match(edited, /<del><bdi dir="auto">Disk &lt;b&gt;alerts&lt;\/b&gt; &amp; &quot;x&quot;<\/bdi><\/del> → <ins><bdi dir="auto">Disk alerts &lt;i&gt;fixed&lt;\/i&gt;<\/bdi><\/ins>/);
+      assert.match(edited, /<span class="diffstat-add">\+2<\/span> <span class="diffstat-del">−2<\/span>/);
+      assert.match(edited, /removed: <\/span><bdi dir="auto">Restart the worker\.<\/bdi>/);
+      assert.match(edited, /added: <\/span><bdi dir="auto">Restart the &lt;script&gt;alert\(1\)&lt;\/script&gt; worker\.<\/bdi>/);
+      assert.doesNotMatch(edited, /unchanged line/, 'only changed lines are listed');
+      assert.match(edited, /<bdi>alice<\/bdi> <a class="actor-link cell-meta" href="\/audit\?actor&#61;user%3A1001"/);
+      // the decision: its reason and source, the decider named
+      const rejected = row('draft.reject', other.json.draft_id);
+      assert.match(rejected, /<dt>Reason<\/dt><dd><bdi dir="auto">not &lt;em&gt;this&lt;\/em&gt; one<\/bdi><\/dd>/);
+      assert.match(rejected, /<dt>Revision<\/dt><dd><bdi dir="auto">1<\/bdi><\/dd>/);
+      assert.match(rejected, /Rejected/);
+      // the intake: the agent and the invoker named beside their ids
+      const intake = row('intake.held', id);
+      assert.match(intake, /<bdi>helperbot<\/bdi> <a class="actor-link cell-meta" href="\/audit\?actor&#61;agent%3Abot-42"/);
+      assert.match(intake, /<dt>Invoker<\/dt><dd><bdi dir="auto">alice \(1001\)<\/bdi>/);
+      // the draft by its short id, linked, with its title (current, escaped) and its events
+      assert.match(intake, new RegExp(`<a class="draft-link" href="/drafts/${id}" title="${id}"><code class="id">${id.slice(0, 8)}</code></a> <bdi dir="auto" class="cell-meta">Disk alerts &lt;i&gt;fixed&lt;/i&gt;</bdi> <a class="cell-meta" href="/audit\\?draft&#61;${id}">its events</a>`));
+      assert.match(row('draft.view', id), /<bdi>mona<\/bdi>/);
+      // never a secret in clear, never markup from the data
+      assert.doesNotMatch(page.text, new RegExp(key));
+      assert.match(edited, /AKIA\*+/);
+      assert.doesNotMatch(page.text, /<script>|<b>alerts|<i>fixed|<em>this/);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('pages by keyset without skipping or repeating, and filters by actor, action, draft and time', async () => {
+    const { srv, people } = await twoForums();
+    try {
+      const held = await postIntake(srv, samplePost());
+      const id = held.json.draft_id;
+      psql(srv.database, `INSERT INTO audit_events (actor, action, forum, details)
+        SELECT 'cli:pager', 'test.page', 'eng', jsonb_build_object('n', n) FROM generate_series(1, 120) n`);
+      const ids = (text) => [...text.matchAll(/<tr id="event-(\d+)">/g)].map((m) => Number(m[1]));
+      const seen = [];
+      let path = '/audit';
+      for (let pages = 0; path; pages++) {
+        assert.ok(pages < 10, 'paging ends');
+        const page = await people.mona.get(path);
+        assert.equal(page.status, 200);
+        assert.ok(ids(page.text).length <= 50);
+        seen.push(...ids(page.text));
+        const older = /<a href="([^"]+)" rel="next">/.exec(page.text);
+        path = older ? older[1].replaceAll('&#61;', '=').replaceAll('&amp;', '&') : null;
+        if (path) assert.match(path, /^\/audit\?before=\d+%3A\d+$/);
+      }
+      const all = psql(srv.database, `SELECT string_agg(id::text, ',' ORDER BY occurred_at DESC, id DESC) FROM audit_events WHERE forum = 'eng' OR forum IS NULL`).split(',').map(Number);
+      assert.deepEqual(seen, all, 'every event once, newest first');
+
+      // each filter alone, and combined, against the database's own count
+      const count = async (query, where) => {
+        const page = await people.mona.get(`/audit?${query}`);
+        assert.equal(page.status, 200, `${query}: ${page.text.slice(0, 200)}`);
+        return [ids(page.text).length, Math.min(50, Number(psql(srv.database, `SELECT count(*) FROM audit_events WHERE (forum = 'eng' OR forum IS NULL) AND ${where}`)))];
+      };
+      const [byActor, actorExpected] = await count('actor=cli%3Apager', "actor = 'cli:pager'");
+      assert.equal(byActor, 50);
+      assert.equal(actorExpected, 50);
+      assert.deepEqual(await count('action=intake.held', "action = 'intake.held'"), [1, 1]);
+      assert.deepEqual(await count(`draft=${id}`, `draft_id = '${id}'`), [1, 1]);
+      const [fromUs, toUs] = psql(srv.database, `SELECT to_char(min(occurred_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '|' || to_char(max(occurred_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')
+        FROM (SELECT occurred_at FROM audit_events WHERE action = 'test.page' ORDER BY id OFFSET 10 LIMIT 20) x`).split('|');
+      const window = `occurred_at >= '${fromUs}Z' AND occurred_at < '${toUs}Z'`;
+      const [inWindow, windowExpected] = await count(`from=${fromUs}Z&to=${toUs}Z&actor=cli%3Apager&action=test.page`, `${window} AND actor = 'cli:pager'`);
+      assert.equal(inWindow, windowExpected);
+      assert.ok(inWindow > 0 && inWindow < 50, `${inWindow} events in the window`);
+      const none = await people.mona.get('/audit?actor=user%3A9999');
+      assert.match(none.text, /No event matches these filters\./);
+      // the form keeps what was asked
+      const kept = await people.mona.get(`/audit?actor=cli%3Apager&action=test.page&draft=${id}`);
+      assert.match(kept.text, /name="actor" value="cli:pager"/);
+      assert.match(kept.text, /<option value="test.page" selected>test.page<\/option>/);
+      assert.match(kept.text, new RegExp(`name="draft" value="${id}"`));
+
+      // bad filters: 400, a sentence naming the field, nothing listed
+      for (const [query, message] of [
+        ['from=2026-02-30', /From must be a date \(2026-11-01\) or a time/],
+        ['to=yesterday', /Before must be a date/],
+        ['draft=nope', /Draft must be a draft&#39;s id/],
+        ['action=Draft.Approve', /Action is written like draft\.approve/],
+        ['before=12:x', /The page link is damaged/],
+        [`actor=${'x'.repeat(201)}`, /Actor: at most 200 characters/],
+        ['actor=%FF', /Actor is not valid UTF-8 text/],
+        ['forum=ops', /You moderate the forum eng: its events are the only ones shown here/],
+      ]) {
+        const bad = await people.mona.get(`/audit?${query}`);
+        assert.equal(bad.status, 400, query);
+        assert.match(bad.text, message, query);
+        assert.doesNotMatch(bad.text, /<tr id="event-/, query);
+      }
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('is for moderators, each of their own forum: others are sent to sign in or get 404', async () => {
+    const { srv, ops, people } = await twoForums();
+    try {
+      const held = await postIntake(srv, samplePost());
+      const id = held.json.draft_id;
+      const opsHeld = await postIntake({ ...srv, secret: ops }, samplePost({ agent: { id: 'ops-bot', name: 'opsbot' } }), { forum: 'ops' });
+      assert.equal(opsHeld.status, 202, opsHeld.text);
+      const anon = await anonymous(srv).get('/audit?actor=user%3A1001');
+      assert.equal(anon.status, 303);
+      assert.match(anon.headers.get('location'), /^\/auth\/(login|dev)/);
+      const engineer = await people.alice.get('/audit');
+      assert.equal(engineer.status, 404);
+      assert.doesNotMatch(engineer.text, /intake\.held/);
+      // the other forum's moderator sees its own events and none of eng's
+      const otto = await people.otto.get('/audit');
+      assert.equal(otto.status, 200);
+      assert.match(otto.text, new RegExp(opsHeld.json.draft_id.slice(0, 8)));
+      const ottoRows = otto.text.slice(otto.text.indexOf('<tbody>'));
+      assert.doesNotMatch(ottoRows, new RegExp(id));
+      assert.doesNotMatch(ottoRows, /agent:bot-42/);
+      assert.match(ottoRows, /agent:ops-bot/);
+      assert.match((await people.otto.get(`/audit?draft=${id}`)).text, /No event matches these filters\./);
+      assert.equal((await people.otto.get('/audit?forum=eng')).status, 400);
+      assert.equal((await people.otto.get(`/drafts/${id}`)).status, 404);
+      // and eng's moderator none of ops's
+      const mona = await people.mona.get('/audit');
+      assert.doesNotMatch(mona.text, /ops-bot/);
+      assert.match(mona.text, new RegExp(id.slice(0, 8)));
     } finally {
       await srv.stop();
     }
