@@ -6,13 +6,13 @@
 // gapless chain; the serving role cannot seal by UPDATE; /audit shows the state to moderators.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import {
-  PGHOST, PGPORT, conninfo, createDatabase, decide, newSecret, postIntake, psql, runCli, samplePost, startPrivateCluster,
+  conninfo, createDatabase, decide, newSecret, postIntake, psql, runCli, samplePost, startPrivateCluster,
   startServer, tmpdir, writeConfig,
 } from '../lib/harness.mjs';
 import { startFakeForum } from '../lib/fake_forum.mjs';
+import { psqlSession } from '../lib/psql_session.mjs';
 import { anonymous, devSignIn } from '../lib/web.mjs';
 
 const HEAD = /^audit chain intact: (\d+) events, head (\d+):([0-9a-f]{64})/;
@@ -270,49 +270,13 @@ describe('many writers', () => {
   });
 });
 
-/**
- * An open psql session, to interleave transactions statement by statement. run(sql) resolves
- * with what psql printed (stdout and stderr) once it has answered every statement of `sql`.
- */
-function session(database, { host = PGHOST, port = PGPORT, user = 'postgres' } = {}) {
-  const child = spawn('psql', ['-X', '-qtA', '-h', host, '-p', String(port), '-U', user, '-d', database], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let output = '';
-  let waiting = null;
-  const take = (chunk) => {
-    output += chunk;
-    if (waiting && output.includes(waiting.marker)) {
-      const text = output.slice(0, output.indexOf(waiting.marker)).trim();
-      output = '';
-      const { resolve } = waiting;
-      waiting = null;
-      resolve(text);
-    }
-  };
-  child.stdout.on('data', take);
-  child.stderr.on('data', take);
-  let count = 0;
-  return {
-    run(sql) {
-      const marker = `__answered_${++count}__`;
-      return new Promise((resolve) => {
-        waiting = { marker, resolve };
-        child.stdin.write(`${sql}\n\\echo ${marker}\n`);
-      });
-    },
-    close() {
-      child.stdin.end();
-      return new Promise((resolve) => child.on('exit', resolve));
-    },
-  };
-}
-
 describe('the chain under load, whatever the interleaving', () => {
   it('verifies when an event with a smaller id commits after a larger one was sealed', async () => {
     // The interleaving that broke the id-ordered chain (migration 0009): A has its xid before W,
     // W draws its id before A, A commits and is sealed while W is still open, then W commits.
     const srv = await populated(2);
-    const a = session(srv.database);
-    const w = session(srv.database);
+    const a = psqlSession(srv.database);
+    const w = psqlSession(srv.database);
     try {
       await a.run('BEGIN; SELECT pg_current_xact_id();');
       await w.run('BEGIN;');
