@@ -32,6 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "hex.h"
+
 #define AUDIT_PREFIX             "agentgate-audit-v1\n"
 #define JSON_DEPTH_MAX           1000
 #define AUDIT_SEAL_BATCH         5000
@@ -527,7 +530,7 @@ int audit_event_hash(const unsigned char prev_hash[AUDIT_HASH_BYTES],
 
 void audit_hash_hex(const unsigned char hash[AUDIT_HASH_BYTES], char out[AUDIT_HASH_HEX_SIZE])
 {
-    sodium_bin2hex(out, AUDIT_HASH_HEX_SIZE, hash, AUDIT_HASH_BYTES);
+    hex_encode(hash, AUDIT_HASH_BYTES, out);
 }
 
 bool audit_checkpoint_parse(const char *text, struct audit_checkpoint *checkpoint)
@@ -707,16 +710,9 @@ enum audit_verdict audit_chain_verify(struct db_connection *db, long long latest
 /* ---- sealing --------------------------------------------------------------------------------
  */
 
-static long long clock_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 enum db_status audit_chain_seal(struct db_connection *db, long wait_ms, long long *unsealed_id)
 {
-    long long deadline = clock_ms() + wait_ms;
+    long long deadline = clock_monotonic_ms() + wait_ms;
     char *pending = NULL;
     enum db_status status = audit_events_unsealed_ids(db, &pending);
 
@@ -733,7 +729,7 @@ enum db_status audit_chain_seal(struct db_connection *db, long wait_ms, long lon
         status = audit_events_unsealed_among(db, pending, &first);
         if (status != DB_OK || first == 0)
             break;
-        if (clock_ms() >= deadline) {
+        if (clock_monotonic_ms() >= deadline) {
             *unsealed_id = first;
             break;
         }

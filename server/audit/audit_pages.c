@@ -38,6 +38,7 @@
 #include "web/handlers.h"
 #include "web/json_spec.h"
 #include "web/page.h"
+#include "web/query_arg.h"
 
 #define AUDIT_PAGE_CHECKED 2000
 #define AUDIT_PAGE_EVENTS  50
@@ -488,41 +489,12 @@ static json_t *event_view(const json_t *event)
 
 /* ---- filters -------------------------------------------------------------------------------- */
 
-/* Copies the GET argument `name`, trimmed of ASCII whitespace, into `out`. Records an error and
- * returns false when it is not UTF-8 or longer than `max_chars` characters. */
+/* query_arg_copy() recording its refusal in the query. */
 static bool arg_copy(struct request *request, const char *name, const char *label, size_t max_chars,
                      char *out, size_t size, struct audit_query *query)
 {
-    const char *value =
-        MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
-    size_t length;
-
-    out[0] = '\0';
-    if (!value)
-        return true;
-    while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
-        value++;
-    length = strlen(value);
-    while (length > 0 && strchr(" \t\r\n", value[length - 1]))
-        length--;
-    if (!utf8_valid(value, length)) {
-        snprintf(query->error, sizeof query->error, "%s is not valid UTF-8 text.", label);
-        return false;
-    }
-    if (length >= size) {
-        snprintf(query->error, sizeof query->error, "%s: at most %zu characters.", label,
-                 max_chars);
-        return false;
-    }
-    memcpy(out, value, length);
-    out[length] = '\0';
-    if (utf8_length(out) > max_chars) {
-        snprintf(query->error, sizeof query->error, "%s: at most %zu characters.", label,
-                 max_chars);
-        out[0] = '\0';
-        return false;
-    }
-    return true;
+    return query_arg_copy(request, name, label, max_chars, out, size, query->error,
+                          sizeof query->error);
 }
 
 static bool digits_only(const char *text, size_t length)

@@ -24,21 +24,5 @@
 # Exit 0 when it measured; 1 when a step failed, when the chain did not verify or a figure is
 # impossible (a seal committed before its event, more sealed than written).
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
-
-ag_install_packages
-ag_build "$AG_ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release -DAGENTGATE_TESTS=OFF
-(cd "$AG_ROOT/tests" && [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-
-WORK=$(mktemp -d /tmp/agentgate-audit-bench.XXXXXX)
-chmod 755 "$WORK"
-PGPORT=55497
-cleanup() { ag_pg_stop "$WORK/pg"; rm -rf "$WORK"; }
-trap cleanup EXIT
-ag_say "starting PostgreSQL (durable commits, track_commit_timestamp=on)"
-ag_pg_start "$WORK/pg" "$PGPORT" fsync=on synchronous_commit=on track_commit_timestamp=on \
-  shared_buffers=256MB max_connections=200
-
-cd "$AG_ROOT/tests"
-AGENTGATE_TEST_PGHOST="$WORK/pg" AGENTGATE_TEST_PGPORT="$PGPORT" AGENTGATE_TEST_WORK="$WORK" \
-  AGENTGATE_BIN="$AG_ROOT/build-bench/agentgate" node bench/audit.mjs
+source "$(dirname "${BASH_SOURCE[0]}")/bench_pg.sh"
+bench_run_node audit.mjs 55497
