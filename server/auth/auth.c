@@ -264,7 +264,10 @@ enum auth_proxy_identity auth_proxy_identity(struct request *request, struct ses
     if (!user || !*user || !forum)
         return AUTH_PROXY_NONE;
     if (!client_is_trusted_proxy(request)) {
-        log_warn(request->id, "ignored X-Forwarded-User from an address not in trusted_proxies");
+        log_warn(
+            request->id,
+            "ignored X-Forwarded-User from an address not in trusted_proxies (it claimed %.200s)",
+            user);
         return AUTH_PROXY_NONE;
     }
     if (!auth_identity_fill(who, forum, "proxy",
