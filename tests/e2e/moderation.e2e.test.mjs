@@ -101,7 +101,7 @@ describe('history in the browser', () => {
     assert.match(await decided.locator('td[data-label="Decided by"] time').getAttribute('title'), /^\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d UTC$/);
     assert.match(await decided.locator('td[data-label="Held"]').innerText(), /^(just now|1 min ago)\s+\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d UTC$/);
     // the excerpt of a reply is plain text, not Markdown
-    assert.equal(await decided.locator('.excerpt-text').innerText(), 'Use VACUUM ANALYZE after the bulk load.');
+    assert.equal(await decided.locator('.draft-link').innerText(), 'Use VACUUM ANALYZE after the bulk load.');
     // right-to-left text reads right to left; the secret is masked everywhere on the page
     assert.equal(await row(held.rtl).locator('.draft-link bdi').evaluate((el) => getComputedStyle(el).direction), 'rtl');
     assert.equal(await row(held.decided).locator('.draft-link bdi').evaluate((el) => getComputedStyle(el).direction), 'ltr');

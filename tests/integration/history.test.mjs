@@ -664,7 +664,7 @@ describe('what people read', () => {
   it('shows excerpts as plain text and user text in its own direction', async () => {
     const md = drafts.find((d) => d.body === MARKDOWN_BODY);
     const mdRow = rowOf((await page(people.moderator, '/history?q=mdtag')).text, md.id);
-    assert.ok(mdRow.includes('<bdi dir="auto" class="excerpt-text">Restart the ingest worker, see the docs mdtag</bdi>'), mdRow);
+    assert.ok(mdRow.includes('<a class="draft-link" href="/drafts/' + md.id + '"><bdi dir="auto">Restart the ingest worker, see the docs mdtag</bdi></a>'), mdRow);
     const rtl = drafts.find((d) => d.title === RTL_TITLE);
     const rtlRow = rowOf((await page(people.moderator, '/history?q=rtltag')).text, rtl.id);
     assert.ok(rtlRow.includes(`<bdi dir="auto">${RTL_TITLE}</bdi>`), rtlRow);
