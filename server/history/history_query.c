@@ -8,7 +8,8 @@
 
 #include "form.h"
 #include "review/draft_access.h"
-#include "web/json_spec.h"
+#include "utc_time.h"
+#include "web/query_arg.h"
 
 const char *const history_states[7][2] = {
     {"pending", "Pending"},    {"approved", "Approved"},
@@ -64,107 +65,12 @@ static const char *nonempty(const char *text)
     return text && *text ? text : NULL;
 }
 
-/* Copies the query argument `name`, trimmed of ASCII white space, into `out`. Records an error
- * and returns false when it is not UTF-8 or longer than `max_chars` characters. */
+/* Copies the GET argument `name` into `out` (query_arg_copy()), the refusal into query->error. */
 static bool arg_copy(struct request *request, const char *name, const char *label, size_t max_chars,
                      char *out, size_t size, struct history_query *query)
 {
-    const char *value =
-        MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
-    size_t length;
-
-    out[0] = '\0';
-    if (!value)
-        return true;
-    value += strspn(value, " \t\r\n");
-    length = strlen(value);
-    while (length > 0 && strchr(" \t\r\n", value[length - 1]))
-        length--;
-    if (!utf8_valid(value, length)) {
-        snprintf(query->error, sizeof query->error, "%s is not valid UTF-8 text.", label);
-        return false;
-    }
-    if (length < size) {
-        memcpy(out, value, length);
-        out[length] = '\0';
-        if (utf8_length(out) <= max_chars)
-            return true;
-        out[0] = '\0';
-    }
-    snprintf(query->error, sizeof query->error, "%s: at most %zu characters.", label, max_chars);
-    return false;
-}
-
-/* Reads `count` decimal digits at `text`; -1 when any is not a digit. */
-static int digits(const char *text, int count)
-{
-    int value = 0;
-    for (int i = 0; i < count; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            return -1;
-        value = value * 10 + (text[i] - '0');
-    }
-    return value;
-}
-
-static int days_in_month(int year, int month)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return month == 2 && leap ? 29 : days[month - 1];
-}
-
-/* Reads the time of day after a date ("HH:MM", "HH:MM:SS" or "HH:MM:SS.ffffff", 1 to 6
- * fraction digits) at `text` (`length` bytes). False when malformed or out of range. */
-static bool time_of_day_parse(const char *text, size_t length, int *hour, int *minute, int *second,
-                              char fraction[7])
-{
-    if (length < 5 || text[2] != ':')
-        return false;
-    *hour = digits(text, 2);
-    *minute = digits(text + 3, 2);
-    if (length > 5) {
-        if (length < 8 || text[5] != ':')
-            return false;
-        *second = digits(text + 6, 2);
-        if (length > 8) {
-            size_t count = length - 9;
-            if (text[8] != '.' || count < 1 || count > 6 || strspn(text + 9, "0123456789") < count)
-                return false;
-            memcpy(fraction, text + 9, count);
-        }
-    }
-    return *hour >= 0 && *hour <= 23 && *minute >= 0 && *minute <= 59 && *second >= 0 &&
-           *second <= 59;
-}
-
-/*
- * Parses a UTC date or time: YYYY-MM-DD, optionally followed by T (or a space) and a time of
- * day, optionally ending in Z. Writes it as "YYYY-MM-DD HH:MM:SS.ffffff+00" (which PostgreSQL
- * reads exactly) into `out`. Years 1000-9999.
- */
-static bool time_parse(const char *text, char *out, size_t size)
-{
-    size_t length = strlen(text);
-    int year, month, day, hour = 0, minute = 0, second = 0;
-    char fraction[7] = "000000";
-
-    if (length > 0 && (text[length - 1] == 'Z' || text[length - 1] == 'z'))
-        length--;
-    if (length < 10 || text[4] != '-' || text[7] != '-')
-        return false;
-    year = digits(text, 4);
-    month = digits(text + 5, 2);
-    day = digits(text + 8, 2);
-    if (year < 1000 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
-        return false;
-    if (length > 10 &&
-        ((text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
-         !time_of_day_parse(text + 11, length - 11, &hour, &minute, &second, fraction)))
-        return false;
-    snprintf(out, size, "%04d-%02d-%02d %02d:%02d:%02d.%s+00", year, month, day, hour, minute,
-             second, fraction);
-    return true;
+    return query_arg_copy(request, name, label, max_chars, out, size, query->error,
+                          sizeof query->error);
 }
 
 /* Parses "after=<microseconds>:<uuid>" into the query; false when malformed. */
@@ -193,9 +99,10 @@ static bool query_check(struct history_query *query, bool with_cursor)
     if (!known)
         error = "State must be one of pending, approved, released, release_failed, rejected, "
                 "expired, revoked.";
-    else if (*query->from_text && !time_parse(query->from_text, query->from, sizeof query->from))
+    else if (*query->from_text &&
+             !utc_time_parse(query->from_text, query->from, sizeof query->from))
         error = "From: give a UTC date such as 2026-11-01 or a time such as 2026-11-01T09:30.";
-    else if (*query->to_text && !time_parse(query->to_text, query->to, sizeof query->to))
+    else if (*query->to_text && !utc_time_parse(query->to_text, query->to, sizeof query->to))
         error = "To: give a UTC date such as 2026-11-01 or a time such as 2026-11-01T09:30.";
     /* both canonical texts have the same fixed layout, so they compare as times */
     else if (*query->from && *query->to && strcmp(query->from, query->to) >= 0)
