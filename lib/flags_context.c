@@ -5,8 +5,8 @@
  *   for code or prose and for a language (shell, SQL, YAML, HCL, PowerShell, JSON).
  * - Advice against: "never run `chmod 777`", "don't make the bucket public", a
  *   "# don't do this" comment, "Bad:" before a block. Such matches are downgraded to info.
- * - Placeholders and documented example values, entropy, checksums (Luhn, IBAN, Verhoeff),
- *   public vs private IPv4 addresses, local build output vs shared paths.
+ * - Placeholders and documented example values, entropy, public vs private IPv4 addresses,
+ *   local build output vs shared paths (check digits: flags_checksum.c).
  *
  * Invariants: every function reads only inside [text, text + length); all are pure and
  * thread-safe; work is linear in the bytes they are given (look-backs are bounded).
@@ -507,6 +507,27 @@ static const char *const placeholder_values[] = {
     "fixme",    "sample",    "mysecret",    "my_secret", "mypassword", "supersecret",
     "qwerty",   "admin123",  "root",        "toor",      NULL};
 
+static bool is_hex_byte(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+}
+
+/* A %-reference: %NAME% (Windows), %(name)s and %s (format strings); not URL-encoding
+ * ("%2FPw7…%3D" is a value). */
+static bool percent_reference(const char *v, size_t n)
+{
+    if (n < 2 || v[0] != '%')
+        return false;
+    if (v[1] == '(' || (n == 2 && (v[1] == 's' || v[1] == 'd')))
+        return true;
+    size_t k = 1;
+    while (k < n && is_word_byte((unsigned char)v[k]))
+        k++;
+    if (k >= n || v[k] != '%' || k == 1 || (v[1] >= '0' && v[1] <= '9'))
+        return false;
+    return !(k == 3 && is_hex_byte((unsigned char)v[1]) && is_hex_byte((unsigned char)v[2]));
+}
+
 bool flag_is_placeholder(const char *v, size_t n)
 {
     while (n > 0 && (*v == '"' || *v == '\'' || *v == ' ')) {
@@ -518,7 +539,7 @@ bool flag_is_placeholder(const char *v, size_t n)
     if (n == 0)
         return true;
     /* A reference, not a value: $VAR, %VAR%, @var, env lookups. */
-    if (v[0] == '$' || v[0] == '%' || (v[0] == '@' && n > 1 && v[1] != '@'))
+    if (v[0] == '$' || percent_reference(v, n) || (v[0] == '@' && n > 1 && v[1] != '@'))
         return true;
     for (size_t i = 0; placeholder_marks[i]; i++)
         if (strstr_ci_bounded(v, n, placeholder_marks[i]))
@@ -552,98 +573,6 @@ double flag_entropy(const char *v, size_t n)
             h -= p * log2(p);
         }
     return h;
-}
-
-/* ---------------------------------------------------------------------- checksums ---- */
-
-static bool luhn_valid(const char *v, size_t n)
-{
-    int sum = 0, digits = 0;
-    for (size_t i = n; i > 0; i--) {
-        unsigned char c = (unsigned char)v[i - 1];
-        if (c == ' ' || c == '-')
-            continue;
-        if (c < '0' || c > '9')
-            return false;
-        int d = c - '0';
-        if (digits % 2 == 1) {
-            d *= 2;
-            if (d > 9)
-                d -= 9;
-        }
-        sum += d;
-        digits++;
-    }
-    return digits >= 12 && sum % 10 == 0;
-}
-
-static bool iban_valid(const char *v, size_t n)
-{
-    char s[64];
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] == ' ')
-            continue;
-        if (k == sizeof s)
-            return false;
-        s[k++] = v[i];
-    }
-    if (k < 15 || k > 34)
-        return false;
-    unsigned remainder = 0;
-    for (size_t i = 0; i < k; i++) {
-        unsigned char c = (unsigned char)s[(i + 4) % k];
-        if (c >= '0' && c <= '9')
-            remainder = (remainder * 10 + (c - '0')) % 97;
-        else if (c >= 'A' && c <= 'Z')
-            remainder = (remainder * 100 + (unsigned)(c - 'A' + 10)) % 97;
-        else if (c >= 'a' && c <= 'z')
-            remainder = (remainder * 100 + (unsigned)(c - 'a' + 10)) % 97;
-        else
-            return false;
-    }
-    return remainder == 1;
-}
-
-static bool verhoeff_valid(const char *v, size_t n)
-{
-    static const uint8_t d[10][10] = {
-        {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 2, 3, 4, 0, 6, 7, 8, 9, 5},
-        {2, 3, 4, 0, 1, 7, 8, 9, 5, 6}, {3, 4, 0, 1, 2, 8, 9, 5, 6, 7},
-        {4, 0, 1, 2, 3, 9, 5, 6, 7, 8}, {5, 9, 8, 7, 6, 0, 4, 3, 2, 1},
-        {6, 5, 9, 8, 7, 1, 0, 4, 3, 2}, {7, 6, 5, 9, 8, 2, 1, 0, 4, 3},
-        {8, 7, 6, 5, 9, 3, 2, 1, 0, 4}, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0}};
-    static const uint8_t p[8][10] = {
-        {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 5, 7, 6, 2, 8, 3, 0, 9, 4},
-        {5, 8, 0, 3, 7, 9, 6, 1, 4, 2}, {8, 9, 1, 6, 0, 4, 3, 5, 2, 7},
-        {9, 4, 5, 3, 1, 2, 8, 7, 6, 0}, {4, 2, 8, 6, 5, 7, 3, 9, 0, 1},
-        {2, 7, 9, 3, 8, 0, 6, 4, 1, 5}, {7, 0, 4, 6, 9, 1, 3, 2, 5, 8}};
-    int c = 0, digits = 0;
-    for (size_t i = n; i > 0; i--) {
-        unsigned char ch = (unsigned char)v[i - 1];
-        if (ch == ' ' || ch == '-')
-            continue;
-        if (ch < '0' || ch > '9')
-            return false;
-        c = d[c][p[digits % 8][ch - '0']];
-        digits++;
-    }
-    return digits > 1 && c == 0;
-}
-
-bool flag_checksum_valid(enum flag_checksum checksum, const char *v, size_t n)
-{
-    switch (checksum) {
-    case CHECKSUM_LUHN:
-        return luhn_valid(v, n);
-    case CHECKSUM_IBAN:
-        return iban_valid(v, n);
-    case CHECKSUM_VERHOEFF:
-        return verhoeff_valid(v, n);
-    case CHECKSUM_NONE:
-        break;
-    }
-    return true;
 }
 
 /* ---------------------------------------------------------------------- addresses ---- */

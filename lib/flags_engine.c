@@ -786,7 +786,7 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
         return FLAG_NONE;
     if (r->entropy > 0 && flag_entropy(value, value_length) < r->entropy)
         return FLAG_NONE;
-    if (r->checksum != CHECKSUM_NONE && !flag_checksum_valid(r->checksum, value, value_length))
+    if (r->checksums && !flag_checksum_valid(r->checksums, value, value_length))
         return FLAG_NONE;
     if (r->address == ADDRESS_PUBLIC && !flag_address_public(value, value_length))
         return FLAG_NONE;

@@ -6,8 +6,9 @@
  *   flags_engine.c   compiles the rules' patterns (Hyperscan, PCRE2 to confirm and capture),
  *                    scans a text in one pass and turns matches into flags;
  *   flags_context.c  what a pattern alone cannot tell: Markdown code blocks and their
- *                    language, advice against an action, placeholders, entropy, checksums,
- *                    public vs private addresses, local vs shared paths;
+ *                    language, advice against an action, placeholders, entropy, public vs
+ *                    private addresses, local vs shared paths;
+ *   flags_checksum.c check digits of card, bank and national identity numbers;
  *   flags.c          the public entry points (built-in rule set, scan, mask).
  */
 #ifndef AGENTGATE_FLAGS_INTERNAL_H
@@ -43,7 +44,6 @@ enum flag_language {
 enum flag_where { WHERE_ANY, WHERE_CODE, WHERE_PROSE };
 enum flag_target { TARGET_NONE, TARGET_PATH };
 enum flag_address { ADDRESS_ANY, ADDRESS_PUBLIC };
-enum flag_checksum { CHECKSUM_NONE, CHECKSUM_LUHN, CHECKSUM_IBAN, CHECKSUM_VERHOEFF };
 
 struct flag_text_list {
     char **items;
@@ -73,9 +73,9 @@ struct flag_rule {
     enum flag_target target;     /* classify the value as a path */
     enum flag_severity target_local, target_build; /* severities for local / build paths */
     enum flag_address address;
-    enum flag_checksum checksum;
-    unsigned count; /* > 0: one flag when at least `count` distinct matches (mass mentions) */
-    unsigned bulk;  /* > 0: critical when the field has at least `bulk` flags of this family */
+    unsigned checksums; /* bit mask of schemes (flag_checksum_named); 0: no check */
+    unsigned count;     /* > 0: one flag when at least `count` distinct matches (mass mentions) */
+    unsigned bulk;      /* > 0: critical when the field has at least `bulk` flags of this family */
     struct flag_text_list match, no_match, match_critical, match_warning, match_info;
 };
 
@@ -134,10 +134,19 @@ bool flag_is_placeholder(const char *value, size_t length);
 bool flag_inside_url(const char *text, size_t at);
 /* Shannon entropy in bits per byte. */
 double flag_entropy(const char *value, size_t length);
-bool flag_checksum_valid(enum flag_checksum checksum, const char *value, size_t length);
 /* True when the value (an IPv4 address, optionally with /prefix) is a public address: not
  * private, loopback, link-local, shared, documentation, or unspecified. Non-IPv4: true. */
 bool flag_address_public(const char *value, size_t length);
+
+/* ---- checksums (flags_checksum.c) ---- */
+
+/* Index of the checksum scheme called `name` ("luhn", "iban", "dni", …), or -1. */
+int flag_checksum_named(const char *name);
+/* Name of scheme `index`, or NULL past the last one. */
+const char *flag_checksum_name(unsigned index);
+/* True when the value (separators ' ', '-', '.', '/' ignored) has the shape and check digits
+ * of at least one scheme of `mask` (bit i: scheme i). */
+bool flag_checksum_valid(unsigned mask, const char *value, size_t length);
 
 enum flag_path_kind { PATH_SHARED, PATH_LOCAL, PATH_BUILD };
 /* Classifies the targets of a command (the value: one or more space-separated paths) by the

@@ -307,6 +307,34 @@ static int parse_languages(struct parser *p, const char *value, unsigned *mask)
     return 0;
 }
 
+/* A list of checksum schemes: the value must pass one of them. */
+static int parse_checksums(struct parser *p, const char *value, unsigned *mask)
+{
+    struct flag_text_list words = {0};
+    if (parse_words(p, value, &words) != 0) {
+        text_list_free(&words);
+        return -1;
+    }
+    for (size_t i = 0; i < words.count; i++) {
+        int scheme = flag_checksum_named(words.items[i]);
+        if (scheme < 0) {
+            char known[512];
+            size_t used = 0;
+            known[0] = '\0';
+            for (unsigned k = 0; flag_checksum_name(k) && used < sizeof known; k++)
+                used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", k ? ", " : "",
+                                         flag_checksum_name(k));
+            fail(p, "checksum \"%s\" is unknown; checksum must be one or more of %s",
+                 words.items[i], known);
+            text_list_free(&words);
+            return -1;
+        }
+        *mask |= 1u << scheme;
+    }
+    text_list_free(&words);
+    return 0;
+}
+
 static int rule_key(struct parser *p, const char *key, const char *value)
 {
     struct flag_rule *r = p->rule;
@@ -453,19 +481,8 @@ static int rule_key(struct parser *p, const char *key, const char *value)
         r->address = ADDRESS_PUBLIC;
         return 0;
     }
-    if (strcmp(key, "checksum") == 0) {
-        if (once(p, KEY_CHECKSUM, key) != 0)
-            return -1;
-        if (strcmp(value, "luhn") == 0)
-            r->checksum = CHECKSUM_LUHN;
-        else if (strcmp(value, "iban") == 0)
-            r->checksum = CHECKSUM_IBAN;
-        else if (strcmp(value, "verhoeff") == 0)
-            r->checksum = CHECKSUM_VERHOEFF;
-        else
-            return fail(p, "checksum must be luhn, iban or verhoeff");
-        return 0;
-    }
+    if (strcmp(key, "checksum") == 0)
+        return once(p, KEY_CHECKSUM, key) != 0 ? -1 : parse_checksums(p, value, &r->checksums);
     if (strcmp(key, "count") == 0 || strcmp(key, "bulk") == 0) {
         bool is_count = strcmp(key, "count") == 0;
         if (once(p, is_count ? KEY_COUNT : KEY_BULK, key) != 0)
