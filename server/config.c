@@ -429,7 +429,8 @@ static int server_set(struct config_parse *parse, const char *name, const char *
     case SK_LISTEN: {
         char *colon = strrchr(text, ':');
         char *host;
-        if (!colon || colon == text || !parse_unsigned(colon + 1, 1, 65535, &number)) {
+        /* port 0: the kernel picks a free port at start-up (see config_use_bound_port) */
+        if (!colon || colon == text || !parse_unsigned(colon + 1, 0, 65535, &number)) {
             parse_fail(parse, name, "must be host:port");
             goto fail;
         }
@@ -945,6 +946,26 @@ static void config_check_complete(struct config_parse *parse)
     }
 }
 
+/* The default public_url: http://host:port of `listen`. The caller frees it. */
+static char *public_url_from_listen(const struct config *config)
+{
+    char url[300];
+    bool v6 = strchr(config->listen_host, ':') != NULL;
+
+    snprintf(url, sizeof url, v6 ? "http://[%s]:%u" : "http://%s:%u", config->listen_host,
+             config->listen_port);
+    return string_copy(url);
+}
+
+void config_use_bound_port(struct config *config, unsigned port)
+{
+    config->listen_port = port;
+    if (config->public_url_from_listen) {
+        free(config->public_url);
+        config->public_url = public_url_from_listen(config);
+    }
+}
+
 int config_load(const char *path, struct config *config, char *error, size_t error_size)
 {
     struct config_parse parse = {.config = config, .path = path};
@@ -1003,11 +1024,8 @@ int config_load(const char *path, struct config *config, char *error, size_t err
         goto fail;
     }
     if (!config->public_url) {
-        char url[300];
-        bool v6 = strchr(config->listen_host, ':') != NULL;
-        snprintf(url, sizeof url, v6 ? "http://[%s]:%u" : "http://%s:%u", config->listen_host,
-                 config->listen_port);
-        config->public_url = string_copy(url);
+        config->public_url_from_listen = true;
+        config->public_url = public_url_from_listen(config);
     }
     free(parse.directory);
     return 0;

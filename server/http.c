@@ -1,7 +1,9 @@
 /* libmicrohttpd glue: routing, request contexts, replies and connection limits; see http.h. */
 #include "http.h"
 
+#include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -13,6 +15,8 @@
 
 #include "db/db.h"
 #include "log.h"
+
+#define LISTEN_BACKLOG 1024
 
 /* One live connection, for the deadline reaper. Guarded by connections_lock. */
 struct connection_entry {
@@ -503,19 +507,15 @@ static void on_mhd_log(void *cls, const char *format, va_list args)
     log_event(LOG_DEBUG, NULL, "libmicrohttpd: %s", message);
 }
 
-int http_start(struct server *server, const struct route *routes, size_t route_count, char *error,
-               size_t error_size)
+int http_listen(struct server *server, char *error, size_t error_size)
 {
     const struct config *config = server->config;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *address;
+    struct sockaddr_storage bound;
+    socklen_t bound_length = sizeof bound;
     char port[8];
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     MHD_ALLOW_SUSPEND_RESUME;
-    int status;
+    int fd, one = 1, status, failure;
 
-    routes_table = routes;
-    routes_count = route_count;
-    request_timeout_ms = config->request_timeout_seconds * 1000;
     snprintf(port, sizeof port, "%u", config->listen_port);
     status = getaddrinfo(config->listen_host, port, &hints, &address);
     if (status != 0) {
@@ -523,24 +523,58 @@ int http_start(struct server *server, const struct route *routes, size_t route_c
                  gai_strerror(status));
         return -1;
     }
-    if (address->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    server->daemon = MHD_start_daemon(
-        flags, (uint16_t)config->listen_port, NULL, NULL, on_request, server, MHD_OPTION_SOCK_ADDR,
-        address->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)config->max_connections_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->idle_timeout_seconds,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)config->connection_memory_limit,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
-    freeaddrinfo(address);
-    if (!server->daemon) {
-        snprintf(error, error_size, "cannot listen on %s:%u (address in use or not permitted)",
-                 config->listen_host, config->listen_port);
+    fd = socket(address->ai_family, address->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                address->ai_protocol);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (address->ai_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
+        bind(fd, address->ai_addr, address->ai_addrlen) != 0 || listen(fd, LISTEN_BACKLOG) != 0 ||
+        getsockname(fd, (struct sockaddr *)&bound, &bound_length) != 0) {
+        failure = errno;
+        snprintf(error, error_size, "cannot listen on %s:%u: %s", config->listen_host,
+                 config->listen_port, strerror(failure));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(address);
         return -1;
     }
+    server->ipv6 = address->ai_family == AF_INET6;
+    freeaddrinfo(address);
+    server->listen_fd = fd;
+    server->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                     : ((struct sockaddr_in *)&bound)->sin_port);
+    return 0;
+}
+
+int http_start(struct server *server, const struct route *routes, size_t route_count, char *error,
+               size_t error_size)
+{
+    const struct config *config = server->config;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
+
+    routes_table = routes;
+    routes_count = route_count;
+    request_timeout_ms = config->request_timeout_seconds * 1000;
+    if (server->ipv6)
+        flags |= MHD_USE_IPv6;
+    /* libmicrohttpd takes over the socket http_listen() bound, and closes it when stopped */
+    server->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, server, MHD_OPTION_LISTEN_SOCKET, server->listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)config->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)config->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)config->idle_timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)config->connection_memory_limit, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        NULL, MHD_OPTION_END);
+    if (!server->daemon) {
+        close(server->listen_fd);
+        server->listen_fd = -1;
+        snprintf(error, error_size, "cannot serve on %s:%u", config->listen_host, server->port);
+        return -1;
+    }
+    server->listen_fd = -1;
     jobs_stopping = false;
     job_workers = calloc(config->threads, sizeof *job_workers);
     if (!job_workers) {

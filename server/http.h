@@ -93,9 +93,18 @@ struct server {
     const struct config *config;
     struct MHD_Daemon *daemon;
     unsigned schema_version; /* the newest migration this binary knows */
+    int listen_fd;           /* bound by http_listen(), handed to libmicrohttpd by http_start() */
+    bool ipv6;
+    unsigned port; /* the bound port: the kernel's choice when `listen` gives port 0 */
 };
 
-/* Starts serving `config` with `routes` (n entries). Returns 0, or -1 with a message. */
+/* Binds and listens on `listen` (port 0: a free port the kernel picks) and records the port, so
+ * it is known before any thread serves. Returns 0, or -1 with a message. */
+int http_listen(struct server *server, char *error, size_t error_size)
+    __attribute__((warn_unused_result));
+
+/* Starts serving `config` with `routes` (n entries) on the socket http_listen() bound. Returns
+ * 0, or -1 with a message. */
 int http_start(struct server *server, const struct route *routes, size_t route_count, char *error,
                size_t error_size) __attribute__((warn_unused_result));
 void http_stop(struct server *server);

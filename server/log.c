@@ -17,7 +17,7 @@ void log_set_level(enum log_level level)
 
 void log_event(enum log_level level, const char *request_id, const char *format, ...)
 {
-    static const char *const names[] = {"debug", "info", "warn", "error"};
+    static const char *const names[] = {"debug", "info", "warn", "error", "notice"};
     char line[2048];
     struct timespec now;
     struct tm tm;

@@ -9,7 +9,8 @@
 
 #include <stddef.h>
 
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+/* LOG_NOTICE is above every threshold: lines an operator always needs (where we listen). */
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_NOTICE };
 
 void log_set_level(enum log_level level);
 void log_event(enum log_level level, const char *request_id, const char *format, ...)
@@ -19,9 +20,10 @@ void log_event(enum log_level level, const char *request_id, const char *format,
  * '\\'; truncates with "..." when too long. NULL becomes "-". */
 void log_value_safe(const char *value, char *out, size_t out_size);
 
-#define log_info(rid, ...)  log_event(LOG_INFO, rid, __VA_ARGS__)
-#define log_warn(rid, ...)  log_event(LOG_WARN, rid, __VA_ARGS__)
-#define log_error(rid, ...) log_event(LOG_ERROR, rid, __VA_ARGS__)
-#define log_debug(rid, ...) log_event(LOG_DEBUG, rid, __VA_ARGS__)
+#define log_info(rid, ...)   log_event(LOG_INFO, rid, __VA_ARGS__)
+#define log_warn(rid, ...)   log_event(LOG_WARN, rid, __VA_ARGS__)
+#define log_error(rid, ...)  log_event(LOG_ERROR, rid, __VA_ARGS__)
+#define log_debug(rid, ...)  log_event(LOG_DEBUG, rid, __VA_ARGS__)
+#define log_notice(rid, ...) log_event(LOG_NOTICE, rid, __VA_ARGS__)
 
 #endif

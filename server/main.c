@@ -128,7 +128,7 @@ static int schema_check_current(const struct config *config)
 static int command_serve(struct config *config, int argc, char **argv)
 {
     bool migrate = true;
-    struct server server = {.config = config};
+    struct server server = {.config = config, .listen_fd = -1};
     char error[1400];
     sigset_t signals;
     int signal_number = 0, status;
@@ -155,6 +155,12 @@ static int command_serve(struct config *config, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     db_configure(config->database);
+    if (http_listen(&server, error, sizeof error) != 0) {
+        fprintf(stderr, "agentgate: %s\n", error);
+        status = EXIT_FAILED;
+        goto out;
+    }
+    config_use_bound_port(config, server.port);
     if (http_start(&server, routes, routes_count_total, error, sizeof error) != 0) {
         fprintf(stderr, "agentgate: %s\n", error);
         status = EXIT_FAILED;
@@ -173,11 +179,13 @@ static int command_serve(struct config *config, int argc, char **argv)
         status = EXIT_FAILED;
         goto out;
     }
-    log_info(NULL, "agentgate %s listening on %s (public URL %s, auth %s)", AGENTGATE_VERSION,
-             config->listen_host, config->public_url,
-             config->auth == AUTH_DEV     ? "dev"
-             : config->auth == AUTH_PROXY ? "proxy"
-                                          : "sso");
+    /* Shown whatever log_level says: with `listen = host:0` it is how one learns the port. */
+    log_notice(NULL, "agentgate %s listening on %s%s%s:%u (public URL %s, auth %s)",
+               AGENTGATE_VERSION, server.ipv6 ? "[" : "", config->listen_host,
+               server.ipv6 ? "]" : "", server.port, config->public_url,
+               config->auth == AUTH_DEV     ? "dev"
+               : config->auth == AUTH_PROXY ? "proxy"
+                                            : "sso");
     for (size_t i = 0; i < config->forum_count; i++)
         if (strcmp(config->forums[i].adapter, "generic") == 0 &&
             (!config->forums[i].release_url || !config->forums[i].has_release_key))
