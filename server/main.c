@@ -13,17 +13,17 @@
 
 #include <curl/curl.h>
 
-#include "audit.h"
+#include "audit/audit.h"
 #include "config.h"
 #include "db/outbox.h"
-#include "delivery.h"
+#include "release/delivery.h"
 #include "db/agents.h"
 #include "db/db.h"
 #include "db/migrate.h"
-#include "handlers.h"
-#include "http.h"
+#include "web/handlers.h"
+#include "web/http.h"
 #include "log.h"
-#include "plugin_loader.h"
+#include "release/plugin_loader.h"
 #include "webhook_signature.h"
 
 #define EXIT_FAILED 1
@@ -78,20 +78,22 @@ static int command_migrate(const struct config *config, bool quiet)
 {
     char error[512];
     unsigned applied;
+    bool functions_applied;
     PGconn *conn = db_connect(config->database, error, sizeof error);
 
     if (!conn) {
         fprintf(stderr, "agentgate: cannot connect to the database: %s\n", error);
         return EXIT_FAILED;
     }
-    if (migrate_apply(conn, &applied, error, sizeof error) != 0) {
+    if (migrate_apply(conn, &applied, &functions_applied, error, sizeof error) != 0) {
         fprintf(stderr, "agentgate: %s\n", error);
         PQfinish(conn);
         return EXIT_FAILED;
     }
     PQfinish(conn);
-    if (!quiet || applied)
-        printf("agentgate: %u migration(s) applied, schema at version %u\n", applied,
+    if (!quiet || applied || functions_applied)
+        printf("agentgate: %u migration(s) applied%s, schema at version %u\n", applied,
+               functions_applied ? ", SQL functions updated" : "",
                migrations_embedded_count
                    ? migrations_embedded[migrations_embedded_count - 1].version
                    : 0);
@@ -117,8 +119,8 @@ static int schema_check_current(const struct config *config)
     PQfinish(conn);
     if (pending) {
         fprintf(stderr,
-                "agentgate: schema is out of date: %u migration(s) pending; run `agentgate "
-                "migrate` (--no-migrate was given)\n",
+                "agentgate: schema is out of date: %u migration(s) or function set pending; "
+                "run `agentgate migrate` (--no-migrate was given)\n",
                 pending);
         return EXIT_FAILED;
     }

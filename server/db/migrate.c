@@ -12,6 +12,74 @@
 /* "AGMI": the session advisory lock held while migrating. */
 #define MIGRATE_LOCK_KEY 1095191881
 
+/* The SHA-256 of every function file's name and text, in list order. */
+static void sql_functions_checksum(char out[65])
+{
+    crypto_hash_sha256_state state;
+    unsigned char hash[crypto_hash_sha256_BYTES];
+
+    crypto_hash_sha256_init(&state);
+    for (unsigned i = 0; i < sql_functions_embedded_count; i++) {
+        const struct sql_function_file *file = &sql_functions_embedded[i];
+        crypto_hash_sha256_update(&state, (const unsigned char *)file->name,
+                                  strlen(file->name) + 1);
+        crypto_hash_sha256_update(&state, (const unsigned char *)file->sql, strlen(file->sql) + 1);
+    }
+    crypto_hash_sha256_final(&state, hash);
+    sodium_bin2hex(out, 65, hash, sizeof hash);
+}
+
+/* Compares two dotted versions ("0.10.2" > "0.9.9"): <0, 0 or >0. */
+static int version_compare(const char *a, const char *b)
+{
+    while (*a || *b) {
+        unsigned long x = strtoul(a, (char **)&a, 10), y = strtoul(b, (char **)&b, 10);
+        if (x != y)
+            return x < y ? -1 : 1;
+        if (*a == '.')
+            a++;
+        if (*b == '.')
+            b++;
+        if ((*a && (*a < '0' || *a > '9')) || (*b && (*b < '0' || *b > '9')))
+            return strcmp(a, b);
+    }
+    return 0;
+}
+
+/* Whether the embedded functions must be applied: *stale true when schema_functions records
+ * another set and no newer agentgate recorded it. Before migration 0010 there is no table and
+ * the functions are stale by definition. Returns 0, or -1 with an error. */
+static int sql_functions_compare(PGconn *conn, bool *stale, char *error, size_t error_size)
+{
+    char expected[65];
+    PGresult *result;
+    bool exists;
+
+    *stale = true;
+    result = PQexec(conn, "SELECT to_regclass('schema_functions') IS NOT NULL");
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        db_error_line(PQerrorMessage(conn), error, error_size);
+        PQclear(result);
+        return -1;
+    }
+    exists = strcmp(PQgetvalue(result, 0, 0), "t") == 0;
+    PQclear(result);
+    if (!exists)
+        return 0;
+    result = PQexec(conn, "SELECT checksum, agentgate_version FROM schema_functions");
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        db_error_line(PQerrorMessage(conn), error, error_size);
+        PQclear(result);
+        return -1;
+    }
+    sql_functions_checksum(expected);
+    if (PQntuples(result) == 1)
+        *stale = strcmp(PQgetvalue(result, 0, 0), expected) != 0 &&
+                 version_compare(PQgetvalue(result, 0, 1), AGENTGATE_VERSION) <= 0;
+    PQclear(result);
+    return 0;
+}
+
 static void migration_checksum(const struct migration *migration, char out[65])
 {
     unsigned char hash[crypto_hash_sha256_BYTES];
@@ -102,6 +170,12 @@ int migrate_check(PGconn *conn, unsigned *pending, char *error, size_t error_siz
         if (!applied[i])
             (*pending)++;
     free(applied);
+    if (status == 0) {
+        bool stale;
+        status = sql_functions_compare(conn, &stale, error, error_size);
+        if (status == 0 && stale)
+            (*pending)++;
+    }
     return status;
 }
 
@@ -144,13 +218,54 @@ rollback:
     return -1;
 }
 
-int migrate_apply(PGconn *conn, unsigned *applied_count, char *error, size_t error_size)
+/* Applies every function file and records the set, in one transaction. */
+static int sql_functions_run(PGconn *conn, char *error, size_t error_size)
+{
+    char checksum[65], message[200];
+    const char *params[2] = {checksum, AGENTGATE_VERSION};
+    PGresult *result;
+
+    if (!command_ok(conn, "BEGIN", error, error_size))
+        return -1;
+    for (unsigned i = 0; i < sql_functions_embedded_count; i++) {
+        if (!command_ok(conn, sql_functions_embedded[i].sql, message, sizeof message)) {
+            snprintf(error, error_size, "sql/%s failed: %s", sql_functions_embedded[i].name,
+                     message);
+            goto rollback;
+        }
+    }
+    sql_functions_checksum(checksum);
+    result = PQexecParams(conn,
+                          "INSERT INTO schema_functions (checksum, agentgate_version) "
+                          "VALUES ($1, $2) ON CONFLICT (singleton) DO UPDATE SET "
+                          "checksum = EXCLUDED.checksum, "
+                          "agentgate_version = EXCLUDED.agentgate_version, applied_at = now()",
+                          2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+        db_error_line(PQerrorMessage(conn), error, error_size);
+        PQclear(result);
+        goto rollback;
+    }
+    PQclear(result);
+    if (!command_ok(conn, "COMMIT", error, error_size))
+        goto rollback;
+    return 0;
+rollback:
+    if (!command_ok(conn, "ROLLBACK", message, sizeof message)) {
+        /* the connection is gone; the server rolls back on its own */
+    }
+    return -1;
+}
+
+int migrate_apply(PGconn *conn, unsigned *applied_count, bool *functions_applied, char *error,
+                  size_t error_size)
 {
     char lock_sql[96], unlock_message[200];
     bool *applied = NULL;
     int status = -1;
 
     *applied_count = 0;
+    *functions_applied = false;
     /* Nothing to do is the common case, and needs no privilege beyond reading: the serving
      * role may run this without CREATE rights. */
     {
@@ -185,6 +300,16 @@ int migrate_apply(PGconn *conn, unsigned *applied_count, char *error, size_t err
         if (migration_run(conn, &migrations_embedded[i], error, error_size) != 0)
             goto unlock;
         (*applied_count)++;
+    }
+    {
+        bool stale;
+        if (sql_functions_compare(conn, &stale, error, error_size) != 0)
+            goto unlock;
+        if (stale) {
+            if (sql_functions_run(conn, error, error_size) != 0)
+                goto unlock;
+            *functions_applied = true;
+        }
     }
     status = 0;
 unlock:

@@ -14,7 +14,7 @@
 
 #include <agentgate/plugin.h>
 
-#include "plugin_loader.h"
+#include "release/plugin_loader.h"
 
 #define BODY "Try `make clean` first.\n\nThen \"rebuild\" \xe2\x9c\x93"
 /* BODY as a JSON string literal */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "form.h"
-#include "history_chart.h"
+#include "history/history_chart.h"
 
 static size_t count_of(const char *text, const char *needle)
 {

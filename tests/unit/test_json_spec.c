@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_spec.h"
+#include "web/json_spec.h"
 
 static const struct agentgate_json_field fields[] = {
     {"agent", AGENTGATE_JSON_OBJECT, true, 0, 0},

@@ -11,6 +11,8 @@
 #include "embedded.h"
 #include "template.h"
 
+#include "web/assets.h"
+
 /* ---- helpers ---- */
 
 static json_t *data_of(const char *json)
@@ -26,7 +28,7 @@ static void expect_render(const char *text, const char *json, const char *expect
 {
     json_t *data = data_of(json);
     char error[256] = "";
-    char *out = template_render_text(text, data, error, sizeof error);
+    char *out = template_render_text(templates_embedded, text, data, error, sizeof error);
 
     ck_assert_msg(out != NULL, "%s failed: %s", text, error);
     ck_assert_str_eq(out, expected);
@@ -39,7 +41,7 @@ static void expect_error(const char *text, const char *json, const char *reason)
 {
     json_t *data = data_of(json);
     char error[256] = "";
-    char *out = template_render_text(text, data, error, sizeof error);
+    char *out = template_render_text(templates_embedded, text, data, error, sizeof error);
 
     ck_assert_msg(out == NULL, "%s rendered as %s", text, out ? out : "");
     ck_assert_msg(strstr(error, reason) != NULL, "%s: error '%s' lacks '%s'", text, error, reason);
@@ -96,7 +98,8 @@ START_TEST(variables_are_escaped_golden)
 {
     json_t *data = json_pack("{ss}", "v", escape_cases[_i].input);
     char error[256] = "";
-    char *out = template_render_text("<p title=\"{{v}}\">{{ v }}</p>", data, error, sizeof error);
+    char *out = template_render_text(templates_embedded, "<p title=\"{{v}}\">{{ v }}</p>", data,
+                                     error, sizeof error);
     char expected[512];
 
     snprintf(expected, sizeof expected, "<p title=\"%s\">%s</p>", escape_cases[_i].escaped,
@@ -112,7 +115,8 @@ START_TEST(dot_in_string_array_is_escaped_golden)
 {
     json_t *data = json_pack("{s[s]}", "items", escape_cases[_i].input);
     char error[256] = "";
-    char *out = template_render_text("{{#items}}{{.}}{{/items}}", data, error, sizeof error);
+    char *out = template_render_text(templates_embedded, "{{#items}}{{.}}{{/items}}", data, error,
+                                     sizeof error);
 
     ck_assert_msg(out != NULL, "%s", error);
     ck_assert_str_eq(out, escape_cases[_i].escaped);
@@ -125,7 +129,8 @@ START_TEST(triple_braces_output_raw)
 {
     json_t *data = json_pack("{ss}", "v", escape_cases[_i].input);
     char error[256] = "";
-    char *out = template_render_text("{{{v}}}|{{{ v }}}", data, error, sizeof error);
+    char *out =
+        template_render_text(templates_embedded, "{{{v}}}|{{{ v }}}", data, error, sizeof error);
     char expected[512];
 
     snprintf(expected, sizeof expected, "%s|%s", escape_cases[_i].input, escape_cases[_i].input);
@@ -156,7 +161,7 @@ END_TEST
 START_TEST(nul_bytes_in_values_are_dropped)
 {
     json_t *data = json_pack("{s:s%}", "v", "a\0<b", (size_t)4);
-    char *out = template_render_text("{{v}}|{{{v}}}", data, NULL, 0);
+    char *out = template_render_text(templates_embedded, "{{v}}|{{{v}}}", data, NULL, 0);
 
     ck_assert_ptr_nonnull(out);
     ck_assert_str_eq(out, "a&lt;b|a<b");
@@ -198,7 +203,8 @@ END_TEST
 
 START_TEST(null_data_renders_names_as_empty)
 {
-    char *out = template_render_text("[{{a}}{{#a}}x{{/a}}{{^a}}y{{/a}}]", NULL, NULL, 0);
+    char *out = template_render_text(templates_embedded, "[{{a}}{{#a}}x{{/a}}{{^a}}y{{/a}}]", NULL,
+                                     NULL, 0);
 
     ck_assert_ptr_nonnull(out);
     ck_assert_str_eq(out, "[y]");
@@ -298,7 +304,7 @@ START_TEST(truthiness_table)
     else
         snprintf(json, sizeof json, "{}");
     data = data_of(json);
-    out = template_render_text(text, data, error, sizeof error);
+    out = template_render_text(templates_embedded, text, data, error, sizeof error);
     ck_assert_msg(out != NULL, "%s", error);
     if (strcmp(c->expected, "no") == 0) {
         ck_assert_str_eq(out, "no");
@@ -362,11 +368,12 @@ END_TEST
 START_TEST(unknown_template_is_an_error)
 {
     char error[256] = "";
-    char *out = template_render("no_such_template.html", NULL, error, sizeof error);
+    char *out =
+        template_render(templates_embedded, "no_such_template.html", NULL, error, sizeof error);
 
     ck_assert_ptr_null(out);
     ck_assert_str_eq(error, "unknown template 'no_such_template.html'");
-    ck_assert_ptr_null(template_render(NULL, NULL, error, sizeof error));
+    ck_assert_ptr_null(template_render(templates_embedded, NULL, NULL, error, sizeof error));
 }
 END_TEST
 
@@ -382,7 +389,8 @@ START_TEST(embedded_templates_resolve_partials)
         embedded_find(templates_embedded, "header.html") ? "'footer'" : "'header'";
     json_t *data = data_of("{}");
     char error[256] = "";
-    char *direct = template_render("placeholder.html", data, error, sizeof error);
+    char *direct =
+        template_render(templates_embedded, "placeholder.html", data, error, sizeof error);
     char *included;
 
     if (have_partials) {
@@ -393,7 +401,8 @@ START_TEST(embedded_templates_resolve_partials)
         ck_assert_ptr_nonnull(strstr(error, "placeholder.html:1: unknown partial"));
         ck_assert_ptr_nonnull(strstr(error, missing));
     }
-    included = template_render_text("<main>{{> placeholder}}</main>", data, error, sizeof error);
+    included = template_render_text(templates_embedded, "<main>{{> placeholder}}</main>", data,
+                                    error, sizeof error);
     if (have_partials) {
         ck_assert_msg(included != NULL, "%s", error);
         ck_assert_ptr_nonnull(strstr(included, "<p>placeholder</p>"));
@@ -459,11 +468,11 @@ START_TEST(errors_need_no_error_buffer)
 {
     char tiny[8] = "";
 
-    ck_assert_ptr_null(template_render_text("{{#a}}", NULL, NULL, 0));
-    ck_assert_ptr_null(template_render_text("{{#a}}", NULL, tiny, sizeof tiny));
+    ck_assert_ptr_null(template_render_text(templates_embedded, "{{#a}}", NULL, NULL, 0));
+    ck_assert_ptr_null(template_render_text(templates_embedded, "{{#a}}", NULL, tiny, sizeof tiny));
     ck_assert_uint_eq(strlen(tiny), sizeof tiny - 1);
-    ck_assert_ptr_null(template_render_text(NULL, NULL, tiny, sizeof tiny));
-    ck_assert_ptr_null(template_render("nope.html", NULL, NULL, 0));
+    ck_assert_ptr_null(template_render_text(templates_embedded, NULL, NULL, tiny, sizeof tiny));
+    ck_assert_ptr_null(template_render(templates_embedded, "nope.html", NULL, NULL, 0));
 }
 END_TEST
 
@@ -512,7 +521,8 @@ START_TEST(output_grows_as_needed)
         json_array_append_new(items, json_string("<item>"));
         expected += strlen("<li>&lt;item&gt;</li>");
     }
-    out = template_render_text("{{#items}}<li>{{.}}</li>{{/items}}", data, NULL, 0);
+    out = template_render_text(templates_embedded, "{{#items}}<li>{{.}}</li>{{/items}}", data, NULL,
+                               0);
     ck_assert_ptr_nonnull(out);
     ck_assert_uint_eq(strlen(out), expected);
     ck_assert_int_eq(strncmp(out, "<li>&lt;item&gt;</li><li>", 25), 0);

@@ -1,0 +1,96 @@
+-- Holds one post. Returns one row: outcome ('held', 'duplicate', 'kill_switch_on',
+-- 'agent_paused', 'rate_limited'), the answer body to send for 'held'/'duplicate', and
+-- seconds to wait for 'rate_limited'. Everything it writes commits together or not at all.
+--
+-- Races: the kill switch and agent pauses change while holding an exclusive advisory lock
+-- that every intake takes shared, so a post either commits before the switch or sees it.
+-- The per-agent rate count runs under an exclusive per-agent lock so two posts cannot both
+-- take the last slot. A concurrent duplicate waits on the unique key and then answers with
+-- the first one's body.
+CREATE OR REPLACE FUNCTION intake_hold(
+    p_forum text, p_webhook_id text, p_draft_id uuid,
+    p_agent_id text, p_agent_name text, p_invoker_id text, p_invoker_name text,
+    p_topic_id text, p_reply_to_post_id text, p_category text, p_title text, p_body text,
+    p_forum_ref text, p_context jsonb, p_flags jsonb, p_response text,
+    p_rate_count integer, p_rate_window interval, p_ttl interval)
+RETURNS TABLE (outcome text, response text, retry_after integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_existing text;
+    v_engaged boolean;
+    v_paused boolean;
+    v_count integer;
+    v_oldest timestamptz;
+    v_agent_key integer := hashtext(p_forum || '/' || p_agent_id);
+    v_actor text := 'agent:' || p_agent_id;
+    v_details jsonb := jsonb_build_object('webhook_id', p_webhook_id,
+        'agent', jsonb_build_object('id', p_agent_id, 'name', p_agent_name),
+        'invoker', jsonb_build_object('id', p_invoker_id, 'name', p_invoker_name));
+BEGIN
+    SELECT d.intake_response INTO v_existing
+        FROM drafts d WHERE d.forum = p_forum AND d.webhook_id = p_webhook_id;
+    IF FOUND THEN
+        RETURN QUERY SELECT 'duplicate'::text, v_existing, NULL::integer;
+        RETURN;
+    END IF;
+
+    PERFORM pg_advisory_xact_lock_shared(1095189319, 0);
+    SELECT k.engaged INTO v_engaged FROM killswitch k;
+    IF v_engaged THEN
+        INSERT INTO audit_events (actor, action, forum, details)
+            VALUES (v_actor, 'intake.refused', p_forum, v_details || '{"reason": "kill_switch_on"}');
+        RETURN QUERY SELECT 'kill_switch_on'::text, NULL::text, NULL::integer;
+        RETURN;
+    END IF;
+
+    PERFORM pg_advisory_xact_lock_shared(1095189320, v_agent_key);
+    SELECT a.paused INTO v_paused FROM agents a
+        WHERE a.forum = p_forum AND a.agent_id = p_agent_id;
+    IF NOT FOUND THEN
+        INSERT INTO agents (forum, agent_id, name) VALUES (p_forum, p_agent_id, p_agent_name)
+            ON CONFLICT DO NOTHING;
+        v_paused := false;
+    END IF;
+    IF v_paused THEN
+        INSERT INTO audit_events (actor, action, forum, details)
+            VALUES (v_actor, 'intake.refused', p_forum, v_details || '{"reason": "agent_paused"}');
+        RETURN QUERY SELECT 'agent_paused'::text, NULL::text, NULL::integer;
+        RETURN;
+    END IF;
+
+    IF p_rate_count > 0 THEN
+        PERFORM pg_advisory_xact_lock(1095189321, v_agent_key);
+        SELECT count(*), min(r.created_at) INTO v_count, v_oldest FROM (
+            SELECT d.created_at FROM drafts d
+                WHERE d.forum = p_forum AND d.agent_id = p_agent_id
+                  AND d.created_at > now() - p_rate_window
+                ORDER BY d.created_at LIMIT p_rate_count) r;
+        IF v_count >= p_rate_count THEN
+            INSERT INTO audit_events (actor, action, forum, details)
+                VALUES (v_actor, 'intake.refused', p_forum, v_details || '{"reason": "rate_limited"}');
+            RETURN QUERY SELECT 'rate_limited'::text, NULL::text,
+                GREATEST(1, ceil(extract(epoch FROM v_oldest + p_rate_window - now())))::integer;
+            RETURN;
+        END IF;
+    END IF;
+
+    INSERT INTO drafts (id, forum, webhook_id, agent_id, agent_name, invoker_id, invoker_name,
+            topic_id, reply_to_post_id, category, forum_ref, context, flags, intake_response,
+            expires_at)
+        VALUES (p_draft_id, p_forum, p_webhook_id, p_agent_id, p_agent_name, p_invoker_id,
+            p_invoker_name, p_topic_id, p_reply_to_post_id, p_category, p_forum_ref, p_context,
+            p_flags, p_response, now() + p_ttl)
+        ON CONFLICT (forum, webhook_id) DO NOTHING;
+    IF NOT FOUND THEN
+        SELECT d.intake_response INTO v_existing
+            FROM drafts d WHERE d.forum = p_forum AND d.webhook_id = p_webhook_id;
+        RETURN QUERY SELECT 'duplicate'::text, v_existing, NULL::integer;
+        RETURN;
+    END IF;
+    INSERT INTO draft_revisions (draft_id, revision, title, body, author_id, author_name)
+        VALUES (p_draft_id, 1, p_title, p_body, p_agent_id, p_agent_name);
+    INSERT INTO audit_events (actor, action, forum, draft_id, details)
+        VALUES (v_actor, 'intake.held', p_forum, p_draft_id,
+            v_details || jsonb_build_object('flags', jsonb_array_length(p_flags)));
+    RETURN QUERY SELECT 'held'::text, p_response, NULL::integer;
+END $$;

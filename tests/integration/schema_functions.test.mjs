@@ -1,0 +1,84 @@
+// SQL functions live in sql/ and are re-applied by `migrate` as a set when they changed
+// (sql/functions.list, schema_functions). These tests change what the database recorded and
+// check what migrate and serve --no-migrate do about it.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT, conninfo, createDatabase, newSecret, psql, runCli, tmpdir, writeConfig } from '../lib/harness.mjs';
+
+function configFor(database) {
+  return writeConfig(tmpdir('cfg-'), {
+    server: { database: conninfo(database), auth: 'dev' },
+    forums: { eng: { inbound_secret: newSecret() } },
+  });
+}
+
+const listed = fs
+  .readFileSync(path.join(ROOT, 'sql/functions.list'), 'utf8')
+  .split('\n')
+  .filter((line) => line && !line.startsWith('#'));
+
+// A function's body as the database holds it, to see whether migrate replaced it.
+const body = (database, name) => psql(database, `SELECT prosrc FROM pg_proc WHERE proname = '${name}'`);
+
+describe('SQL functions', () => {
+  it('lists every file of sql/ once, and each function file defines its function', () => {
+    const files = fs.readdirSync(path.join(ROOT, 'sql')).filter((f) => f.endsWith('.sql'));
+    assert.deepEqual([...listed].sort(), [...files].sort());
+    assert.equal(new Set(listed).size, listed.length);
+    for (const file of listed.filter((f) => f !== 'privileges.sql')) {
+      const text = fs.readFileSync(path.join(ROOT, 'sql', file), 'utf8');
+      const name = file.replace(/\.sql$/, '');
+      const defined = [...text.matchAll(/CREATE OR REPLACE FUNCTION (\w+)\(/g)].map((m) => m[1]);
+      assert.deepEqual(defined, [name], `${file} defines exactly ${name}`);
+    }
+  });
+
+  it('records the installed set and re-applies it only when the database holds another', () => {
+    const database = createDatabase();
+    const file = configFor(database);
+    const first = runCli(['--config', file, 'migrate']);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /SQL functions updated/);
+    const recorded = psql(database, 'SELECT checksum FROM schema_functions');
+    assert.match(recorded, /^[0-9a-f]{64}$/);
+
+    const again = runCli(['--config', file, 'migrate']);
+    assert.equal(again.status, 0);
+    assert.doesNotMatch(again.stdout, /SQL functions updated/);
+
+    // Someone replaced a function by hand: migrate does not notice the body, only the set...
+    psql(database, "CREATE OR REPLACE FUNCTION killswitch_set(p_engaged boolean, p_reason text, p_actor text) RETURNS boolean LANGUAGE sql AS $$ SELECT false $$");
+    // ...but once the recorded set differs, migrate puts back what sql/ says.
+    psql(database, "UPDATE schema_functions SET checksum = 'stale'");
+    const repaired = runCli(['--config', file, 'migrate']);
+    assert.equal(repaired.status, 0, repaired.stderr);
+    assert.match(repaired.stdout, /SQL functions updated/);
+    assert.match(body(database, 'killswitch_set'), /killswitch/);
+    assert.equal(psql(database, 'SELECT checksum FROM schema_functions'), recorded);
+  });
+
+  it('never replaces a set that a newer agentgate installed', () => {
+    const database = createDatabase();
+    const file = configFor(database);
+    assert.equal(runCli(['--config', file, 'migrate']).status, 0);
+    psql(database, "UPDATE schema_functions SET checksum = 'newer', agentgate_version = '999.0.0'");
+    psql(database, "CREATE OR REPLACE FUNCTION killswitch_set(p_engaged boolean, p_reason text, p_actor text) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$");
+    const r = runCli(['--config', file, 'migrate']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /SQL functions updated/);
+    assert.equal(body(database, 'killswitch_set').trim(), 'SELECT true');
+    assert.equal(psql(database, 'SELECT agentgate_version FROM schema_functions'), '999.0.0');
+  });
+
+  it('serve --no-migrate refuses a database whose functions are out of date', () => {
+    const database = createDatabase();
+    const file = configFor(database);
+    assert.equal(runCli(['--config', file, 'migrate']).status, 0);
+    psql(database, "UPDATE schema_functions SET checksum = 'stale'");
+    const r = runCli(['--config', file, 'serve', '--no-migrate']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /schema is out of date: 1 /);
+  });
+});
