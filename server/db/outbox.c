@@ -9,8 +9,8 @@ DB_STATEMENT(outbox_claim_statement,
              "SELECT id, draft_id, forum, event_type, webhook_id, payload->'data'->'agent'->>'id', "
              "payload::text, attempts FROM outbox_claim()",
              0, false);
-DB_STATEMENT(outbox_blocked_statement, "SELECT coalesce(delivery_blocked_reason($1, $2), '')", 2,
-             false);
+DB_STATEMENT(outbox_blocked_statement,
+             "SELECT coalesce(delivery_blocked_reason($1::uuid, $2, $3), '')", 3, false);
 DB_STATEMENT(outbox_finish_statement,
              "SELECT outbox_finish($1::bigint, $2, $3::integer, $4::integer, $5, $6, "
              "now() + make_interval(secs => $7::float8), $8, $9, $10)",
@@ -57,10 +57,11 @@ enum db_status outbox_claim(struct db_connection *db, struct outbox_event *event
     return status;
 }
 
-enum db_status outbox_blocked_reason(struct db_connection *db, const char *forum,
-                                     const char *agent_id, char *reason, size_t reason_size)
+enum db_status outbox_blocked_reason(struct db_connection *db, const char *draft_id,
+                                     const char *forum, const char *agent_id, char *reason,
+                                     size_t reason_size)
 {
-    const char *params[2] = {forum, agent_id};
+    const char *params[3] = {draft_id, forum, agent_id};
     enum db_status status;
     PGresult *rows = db_execute(db, &outbox_blocked_statement, params, &status);
 

@@ -29,10 +29,12 @@ void outbox_event_clear(struct outbox_event *event);
 enum db_status outbox_claim(struct db_connection *db, struct outbox_event *event, bool *found)
     __attribute__((warn_unused_result));
 
-/* Why an approval of this agent must not go out now ("" when it may). */
-enum db_status outbox_blocked_reason(struct db_connection *db, const char *forum,
-                                     const char *agent_id, char *reason, size_t reason_size)
-    __attribute__((warn_unused_result));
+/* Why the approval of this draft must not go out now ("" when it may): the draft is no longer
+ * approved, the kill switch is on or the agent paused. Locks the draft's row until the
+ * transaction ends. */
+enum db_status outbox_blocked_reason(struct db_connection *db, const char *draft_id,
+                                     const char *forum, const char *agent_id, char *reason,
+                                     size_t reason_size) __attribute__((warn_unused_result));
 
 struct outbox_outcome {
     const char *result; /* delivered, retry, failed, aborted, skipped, revoked */

@@ -16,7 +16,9 @@
  *
  * Just before an approval goes out, the agent is checked again: kill switch
  * or pause turns the approval into a revocation, under the same advisory
- * locks the switch takes, so no approval slips past a switch.
+ * locks the switch takes, so no approval slips past a switch. The draft is
+ * checked too, under its row lock: an approval a moderator revoked while it
+ * was being retried is dropped (superseded), never sent.
  */
 #include "release/delivery.h"
 
@@ -267,8 +269,8 @@ static int delivery_one(struct delivery_worker *worker, struct db_connection *db
         snprintf(error, sizeof error, "forum %s is not configured", event.forum);
         outcome.error = error;
     } else if (strcmp(event.type, "draft.approved") == 0 &&
-               (outbox_blocked_reason(db, event.forum, event.agent_id, reason, sizeof reason) !=
-                    DB_OK ||
+               (outbox_blocked_reason(db, event.draft_id, event.forum, event.agent_id, reason,
+                                      sizeof reason) != DB_OK ||
                 reason[0])) {
         if (!reason[0]) {
             outbox_event_clear(&event);
