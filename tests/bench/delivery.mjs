@@ -2,8 +2,7 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decide, newSecret, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
-import { eventually } from '../lib/fake_forum.mjs';
+import { decide, eventually, newSecret, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
 
 const DRAFTS = Number(process.env.BENCH_DRAFTS || 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 8);
@@ -54,10 +53,10 @@ try {
   });
   const approveSeconds = (Date.now() - started) / 1000;
   const approvedEvents = () => new Set(forum.received.filter((e) => e.type === 'draft.approved').map((e) => e.id)).size;
-  await eventually(() => approvedEvents() >= DRAFTS, 60000, 'every approval delivered');
+  await eventually(() => approvedEvents() >= DRAFTS, { what: 'every approval delivered' });
   const received = new Map();
   for (const e of forum.received) if (e.type === 'draft.approved' && !received.has(e.draft)) received.set(e.draft, e.at);
-  const commits = psql(srv.database, "SELECT draft_id || ' ' || (extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000)::text FROM audit_events WHERE action = 'draft.approve'")
+  const commits = (await psql(srv.database, "SELECT draft_id || ' ' || (extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000)::text FROM audit_events WHERE action = 'draft.approve'"))
     .split('\n').map((line) => line.split(' '));
   const latencies = commits.map(([id, ms]) => received.get(id) - Number(ms)).sort((a, b) => a - b);
   const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];

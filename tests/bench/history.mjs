@@ -91,10 +91,10 @@ function requestMix(count, seed, nowMs) {
 }
 
 /** EXPLAIN ANALYZE of the query a page runs, condensed to its scans and time. */
-function explain(label, args) {
+async function explain(label, args) {
   const [state, agent, invoker, decider, from, to, q, afterAt] = args.map((a) => (a === null ? 'NULL' : `'${a.replace(/'/g, "''")}'`));
-  const sql = psql(DATABASE, `SELECT history_sql(${state}, m.agent_mode, m.invoker_mode, m.decider_mode, ${from}::timestamptz, ${to}::timestamptz, CASE WHEN ${q}::text IS NULL THEN NULL ELSE websearch_to_tsquery('simple', ${q}) END, ${afterAt}::timestamptz, 51, true) FROM history_modes('eng', ${agent}, ${invoker}, ${decider}) m`);
-  const plan = psql(DATABASE, `PREPARE h(text, text, text, text, text, timestamptz, timestamptz, tsquery, timestamptz, uuid, integer) AS ${sql};
+  const sql = await psql(DATABASE, `SELECT history_sql(${state}, m.agent_mode, m.invoker_mode, m.decider_mode, ${from}::timestamptz, ${to}::timestamptz, CASE WHEN ${q}::text IS NULL THEN NULL ELSE websearch_to_tsquery('simple', ${q}) END, ${afterAt}::timestamptz, 51, true) FROM history_modes('eng', ${agent}, ${invoker}, ${decider}) m`);
+  const plan = await psql(DATABASE, `PREPARE h(text, text, text, text, text, timestamptz, timestamptz, tsquery, timestamptz, uuid, integer) AS ${sql};
     EXPLAIN (ANALYZE, COSTS OFF) EXECUTE h('eng', ${state}, ${agent}, ${invoker}, ${decider}, ${from}, ${to}, CASE WHEN ${q}::text IS NULL THEN NULL ELSE websearch_to_tsquery('simple', ${q}) END, ${afterAt}, 'ffffffff-ffff-ffff-ffff-ffffffffffff', 51)`);
   const lines = plan.split('\n');
   const scans = [...new Set(lines.filter((l) => /Scan|Sort|Merge|Hash Join/.test(l)).map((l) => l.trim().replace(/ \(actual.*$/, '')))];
@@ -133,22 +133,22 @@ const srv = await startServer({
 });
 try {
   const moderator = await devSignIn(srv, { user_id: '9001', username: 'benchmod', groups: 'moderators' });
-  const engDrafts = Number(psql(DATABASE, "SELECT count(*) FROM drafts WHERE forum = 'eng'"));
+  const engDrafts = Number(await psql(DATABASE, "SELECT count(*) FROM drafts WHERE forum = 'eng'"));
   const nowMs = Date.now();
 
   console.log('\nPlans at this scale (EXPLAIN ANALYZE of the page query, forum eng):');
   const deep = new Date(nowMs - 200 * 86400000).toISOString();
-  explain('newest 51', [null, null, null, null, null, null, null, null]);
-  explain('state=rejected, deep cursor', ['rejected', null, null, null, null, null, null, deep]);
-  explain('agent=agent-7', [null, 'agent-7', null, null, null, null, null, null]);
-  explain('invoker=user15000', [null, null, 'user15000', null, null, null, null, null]);
-  explain('decider=moderator3', [null, null, null, 'moderator3', null, null, null, null]);
-  explain('from..to (one week)', [null, null, null, null, new Date(nowMs - 100 * 86400000).toISOString(), new Date(nowMs - 93 * 86400000).toISOString(), null, null]);
-  explain('q=restart (common)', [null, null, null, null, null, null, 'restart', null]);
-  explain('q=term300 (medium)', [null, null, null, null, null, null, 'term300', null]);
-  explain('q=term4900 (rare)', [null, null, null, null, null, null, 'term4900', null]);
-  explain('q=nosuchword (none)', [null, null, null, null, null, null, 'nosuchword', null]);
-  explain('state=pending, q=term300', ['pending', null, null, null, null, null, 'term300', null]);
+  await explain('newest 51', [null, null, null, null, null, null, null, null]);
+  await explain('state=rejected, deep cursor', ['rejected', null, null, null, null, null, null, deep]);
+  await explain('agent=agent-7', [null, 'agent-7', null, null, null, null, null, null]);
+  await explain('invoker=user15000', [null, null, 'user15000', null, null, null, null, null]);
+  await explain('decider=moderator3', [null, null, null, 'moderator3', null, null, null, null]);
+  await explain('from..to (one week)', [null, null, null, null, new Date(nowMs - 100 * 86400000).toISOString(), new Date(nowMs - 93 * 86400000).toISOString(), null, null]);
+  await explain('q=restart (common)', [null, null, null, null, null, null, 'restart', null]);
+  await explain('q=term300 (medium)', [null, null, null, null, null, null, 'term300', null]);
+  await explain('q=term4900 (rare)', [null, null, null, null, null, null, 'term4900', null]);
+  await explain('q=nosuchword (none)', [null, null, null, null, null, null, 'nosuchword', null]);
+  await explain('state=pending, q=term300', ['pending', null, null, null, null, null, 'term300', null]);
 
   const get = async (query) => {
     const started = performance.now();

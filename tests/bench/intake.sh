@@ -112,14 +112,11 @@ ag_say "starting PostgreSQL with durable commits (fsync=on, synchronous_commit=o
 ag_pg_start "$PGDATA_DIR" "$PGPORT" "${PG_SETTINGS[@]}"
 ag_psql "$PGDATA_DIR" "$PGPORT" -d postgres -c "CREATE DATABASE bench"
 
-HTTP_PORT=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => {
-  console.log(s.address().port); s.close(); })')
 SECRET=$("$BIN" secret new)
 CONFIG="$WORK/agentgate.conf"
 cat >"$CONFIG" <<EOF
 [server]
-listen = 127.0.0.1:$HTTP_PORT
-public_url = http://127.0.0.1:$HTTP_PORT
+listen = 127.0.0.1:0
 database = host=$PGDATA_DIR port=$PGPORT dbname=bench user=postgres
 auth = dev
 threads = $SERVER_THREADS
@@ -155,16 +152,19 @@ if [ "$SEED" -gt 0 ]; then
   ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -c "VACUUM ANALYZE"
 fi
 
-ag_say "starting agentgate serve on 127.0.0.1:$HTTP_PORT (threads = $SERVER_THREADS)"
+ag_say "starting agentgate serve on a port the kernel picks (threads = $SERVER_THREADS)"
 "$BIN" --config "$CONFIG" serve --no-migrate >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 200); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz" 2>/dev/null && break
+# agentgate names its port in the line it prints once it serves
+HTTP_PORT=""
+while [ -z "$HTTP_PORT" ]; do
   kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/server.log" >&2; ag_die "agentgate exited at start"; }
-  sleep 0.1
+  HTTP_PORT=$(sed -n 's/.* listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$WORK/server.log" | head -1)
+  [ -n "$HTTP_PORT" ] || sleep 0.1
 done
 curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz" ||
   { tail -20 "$WORK/server.log" >&2; ag_die "agentgate did not become healthy"; }
+ag_say "agentgate serves on 127.0.0.1:$HTTP_PORT"
 
 # 3. Pre-sign, then drive the requests with wrk.
 ag_say "pre-signing $REQUESTS requests"

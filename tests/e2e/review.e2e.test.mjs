@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT, newSecret, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
+import { ROOT, WAIT_LIMIT_MS, newSecret, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
 import { startFakeIdp } from '../lib/fake_idp.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
@@ -34,6 +34,7 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: true,
+    timeout: WAIT_LIMIT_MS,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 });
@@ -50,6 +51,8 @@ after(async () => {
 /** A fresh browser context that fails the test on any dialog or page error. */
 async function newPage() {
   const context = await browser.newContext();
+  // waits for the page are bounded like every other wait of the suite, not by playwright's 30 s
+  context.setDefaultTimeout(WAIT_LIMIT_MS);
   const page = await context.newPage();
   page.incidents = [];
   page.on('dialog', async (dialog) => {
@@ -87,14 +90,14 @@ describe('reviewing in the browser', () => {
     await page.locator('#edit-body').fill('Restart the **ingest** worker, then check the queue depth.');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.waitForURL(`${srv.url}/drafts/${held.draft_id}`);
-    assert.equal(psql(srv.database, `SELECT revision FROM drafts WHERE id = '${held.draft_id}'`), '2');
+    assert.equal(await psql(srv.database, `SELECT revision FROM drafts WHERE id = '${held.draft_id}'`), '2');
     assert.match(await page.locator('article.preview').textContent(), /queue depth/);
 
     await page.screenshot({ path: path.join(ARTIFACTS, 'draft-page.png'), fullPage: true });
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.waitForURL(`${srv.url}/drafts/${held.draft_id}`);
-    assert.equal(psql(srv.database, `SELECT state || ' ' || revision FROM drafts WHERE id = '${held.draft_id}'`), 'approved 2');
-    assert.equal(psql(srv.database, `SELECT details->>'revision' FROM audit_events WHERE draft_id = '${held.draft_id}' AND action = 'draft.approve'`), '2');
+    assert.equal(await psql(srv.database, `SELECT state || ' ' || revision FROM drafts WHERE id = '${held.draft_id}'`), 'approved 2');
+    assert.equal(await psql(srv.database, `SELECT details->>'revision' FROM audit_events WHERE draft_id = '${held.draft_id}' AND action = 'draft.approve'`), '2');
     assert.equal(await page.getByRole('button', { name: 'Approve' }).count(), 0);
 
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -112,11 +115,11 @@ describe('reviewing in the browser', () => {
     const response = page.waitForResponse((r) => r.url().endsWith('/reject'));
     await page.getByRole('button', { name: 'Reject' }).click();
     assert.equal((await response).status(), 400);
-    assert.equal(psql(srv.database, `SELECT state FROM drafts WHERE id = '${held.draft_id}'`), 'pending');
+    assert.equal(await psql(srv.database, `SELECT state FROM drafts WHERE id = '${held.draft_id}'`), 'pending');
     await page.locator('#reject-reason').fill('The advice would expose the staging credentials.');
     await page.getByRole('button', { name: 'Reject' }).click();
     await page.waitForURL(`${srv.url}/drafts/${held.draft_id}`);
-    assert.equal(psql(srv.database, `SELECT state FROM drafts WHERE id = '${held.draft_id}'`), 'rejected');
+    assert.equal(await psql(srv.database, `SELECT state FROM drafts WHERE id = '${held.draft_id}'`), 'rejected');
     await page.context().close();
   });
 
@@ -169,7 +172,8 @@ describe('hostile content in the browser', () => {
     assert.equal(await page.locator('[onerror], [onload]').count(), 0);
     // the text is shown, as text
     assert.match(await page.locator('main').textContent(), /<script>alert\('title'\)<\/script>/);
-    await page.waitForTimeout(300);
+    // let the browser run whatever it would run, up to its next frame, before looking
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
     assert.deepEqual(page.incidents, []);
     await page.screenshot({ path: path.join(ARTIFACTS, 'hostile-draft.png'), fullPage: true });
     await page.context().close();

@@ -130,6 +130,17 @@ export function psqlScript(database, sql, options = {}) {
   return psqlRun(database, sql, options, true);
 }
 
+/** Runs SQL and resolves with its output, or with psql's error text when it fails: for tests
+ * of what a role may not do. */
+export async function sqlOutcome(database, sql, options = {}) {
+  try {
+    return await psql(database, sql, options);
+  } catch (e) {
+    if (e.stderr === undefined) throw e;
+    return String(e.stderr);
+  }
+}
+
 /**
  * Opens a psql session that stays connected, for what a test must hold while other things
  * happen (a lock). `send(sql)` resolves once the statements ran; `close()` ends the session
