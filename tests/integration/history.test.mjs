@@ -717,7 +717,7 @@ describe('streaming a large export', () => {
       const rejected = await exportCsv(moderator, 'state=rejected');
       assert.equal(rejected.rows.length, 4000);
       assert.ok(rejected.rows.every((r) => r.state === 'rejected'));
-      assert.match(big.logs(), /history export: 20000 rows sent \(csv\)/);
+      await big.waitForLog(/history export: 20000 rows sent \(csv\)/);
     } finally {
       await big.stop();
     }

@@ -160,22 +160,25 @@ describe('400 invalid body', () => {
 });
 
 describe('401 signature', () => {
+  // Each case's request options, made when the request is sent (timestamps are relative to
+  // then). The body is valid, so only the signature check stands between it and a draft.
+  const now = () => Math.floor(Date.now() / 1000);
   const cases = [
-    ['no webhook-signature', { headers: { 'webhook-signature': null } }, 'missing_signature'],
-    ['no webhook-id', { headers: { 'webhook-id': null } }, 'missing_signature'],
-    ['no webhook-timestamp', { headers: { 'webhook-timestamp': null } }, 'missing_signature'],
-    ['a bare v1,', { signature: 'v1,' }, 'bad_signature'],
-    ['a truncated signature', { signature: 'v1,AAAA' }, 'bad_signature'],
-    ['only an unknown version', { signature: 'v9,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' }, 'bad_signature'],
-    ['another secret', { secret: newSecret() }, 'bad_signature'],
-    ['a timestamp 6 minutes old', { timestamp: Math.floor(Date.now() / 1000) - 360 }, 'stale_timestamp'],
-    ['a timestamp 6 minutes ahead', { timestamp: Math.floor(Date.now() / 1000) + 360 }, 'stale_timestamp'],
-    ['a non-numeric timestamp', { timestamp: 'yesterday' }, 'stale_timestamp'],
+    ['no webhook-signature', () => ({ headers: { 'webhook-signature': null } }), 'missing_signature'],
+    ['no webhook-id', () => ({ headers: { 'webhook-id': null } }), 'missing_signature'],
+    ['no webhook-timestamp', () => ({ headers: { 'webhook-timestamp': null } }), 'missing_signature'],
+    ['a bare v1,', () => ({ signature: 'v1,' }), 'bad_signature'],
+    ['a truncated signature', () => ({ signature: 'v1,AAAA' }), 'bad_signature'],
+    ['only an unknown version', () => ({ signature: 'v9,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' }), 'bad_signature'],
+    ['another secret', () => ({ secret: newSecret() }), 'bad_signature'],
+    ['a timestamp 6 minutes old', () => ({ timestamp: now() - 360 }), 'stale_timestamp'],
+    ['a timestamp 6 minutes ahead', () => ({ timestamp: now() + 360 }), 'stale_timestamp'],
+    ['a non-numeric timestamp', () => ({ timestamp: 'yesterday' }), 'stale_timestamp'],
   ];
-  for (const [name, opts, code] of cases) {
+  for (const [name, options, code] of cases) {
     it(`refuses ${name}`, async () => {
       const before = await drafts();
-      const res = await postIntake(srv, samplePost(), opts);
+      const res = await postIntake(srv, samplePost(), options());
       assert.equal(res.status, 401, res.text);
       assert.equal(res.json.error.code, code);
       assert.equal(await drafts(), before);
