@@ -110,6 +110,45 @@ describe('database outage', () => {
   });
 });
 
+describe('listening', () => {
+  it('listens on a port the kernel picks, names it whatever log_level says, and builds public_url from it', async () => {
+    const srv = await startServer({ server: { log_level: 'error' } });
+    try {
+      assert.notEqual(srv.port, 0);
+      assert.equal(srv.publicUrl, srv.url);
+      assert.match(srv.logs(), /notice rid=- agentgate \S+ listening on 127\.0\.0\.1:\d+ /);
+      assert.doesNotMatch(srv.logs(), / info /, 'nothing else below error');
+      const held = await postIntake(srv, samplePost());
+      assert.equal(held.json.review_url, `${srv.url}/drafts/${held.json.draft_id}`);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('keeps a configured public_url', async () => {
+    const srv = await startServer({ server: { public_url: 'https://gate.example' } });
+    try {
+      assert.equal(srv.publicUrl, 'https://gate.example');
+      const held = await postIntake(srv, samplePost());
+      assert.equal(held.json.review_url, `https://gate.example/drafts/${held.json.draft_id}`);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('says which address it could not listen on', async () => {
+    const blocker = await startServer();
+    try {
+      const file = configFor(await createDatabase(), { listen: `127.0.0.1:${blocker.port}` });
+      const r = await runCli(['--config', file, 'serve']);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${blocker.port}: Address already in use`));
+    } finally {
+      await blocker.stop();
+    }
+  });
+});
+
 describe('health', () => {
   it('answers /healthz and /readyz with the schema version', async () => {
     const srv = await startServer();

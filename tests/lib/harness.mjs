@@ -303,12 +303,18 @@ export async function spawnServer(configFile, { args = [], env = {}, expectFailu
     },
     /** SIGTERM, then waits for a clean exit; fails on a sanitizer report or a non-zero exit. */
     async stop() {
+      const killedBefore = exitInfo?.signal === 'SIGKILL';
+      let hung = false;
       if (!exitInfo) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), WAIT_LIMIT_MS);
+      const timer = setTimeout(() => {
+        hung = true;
+        child.kill('SIGKILL');
+      }, WAIT_LIMIT_MS);
       const info = await exited;
       clearTimeout(timer);
+      if (hung) throw new Error(`agentgate did not stop within ${WAIT_LIMIT_MS / 1000} s of SIGTERM:\n${output.slice(-3000)}`);
       if (sanitizerComplaint(output)) throw new Error('sanitizer report from agentgate:\n' + output);
-      if (info.code !== 0 && info.signal !== 'SIGKILL') {
+      if (info.code !== 0 && !killedBefore) {
         throw new Error(`agentgate exited with ${info.code ?? info.signal}:\n${output.slice(-3000)}`);
       }
       return info;
