@@ -15,7 +15,9 @@
 #include <stddef.h>
 #include <time.h>
 
-#define WEBHOOK_KEY_MAX_BYTES     128
+#define WEBHOOK_KEY_MAX_BYTES 128
+/* Shorter keys are refused by the configuration: 128 bits at least. */
+#define WEBHOOK_KEY_MIN_BYTES     16
 #define WEBHOOK_TOLERANCE_SECONDS 300
 /* "v1," + base64 of 32 bytes + NUL */
 #define WEBHOOK_SIGNATURE_TEXT_SIZE (3 + 44 + 1)

@@ -10,11 +10,14 @@
 #include <stdarg.h>
 #include <ini.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+
+#define CONFIG_KEYS_MAX 64
 
 struct config_parse {
     struct config *config;
@@ -24,10 +27,8 @@ struct config_parse {
     int line;
     int error_line;
     char error[512];
-    struct forum_config *forum; /* the forum section being read */
-    unsigned seen_server;       /* bit per server key, to refuse duplicates */
-    unsigned seen_forum;
-    unsigned seen_delivery;
+    struct forum_config *forum;    /* the forum section being read */
+    bool seen[3][CONFIG_KEYS_MAX]; /* per section and key of the table: given already */
 };
 
 static void parse_fail(struct config_parse *parse, const char *key, const char *format, ...)
@@ -313,273 +314,13 @@ static char *value_resolve(struct config_parse *parse, const char *key, const ch
     return string_copy(value);
 }
 
-enum server_key {
-    SK_LISTEN,
-    SK_PUBLIC_URL,
-    SK_DATABASE,
-    SK_AUTH,
-    SK_TRUSTED_PROXIES,
-    SK_PROXY_FORUM,
-    SK_THREADS,
-    SK_MAX_CONNECTIONS,
-    SK_MAX_CONNECTIONS_PER_IP,
-    SK_IDLE_TIMEOUT,
-    SK_REQUEST_TIMEOUT,
-    SK_CONNECTION_MEMORY_LIMIT,
-    SK_PLUGIN_DIR,
-    SK_LOG_LEVEL,
-    SK_SESSION_LIFETIME,
-    SK_SESSION_IDLE_TIMEOUT,
-    SK_HTTP_THREADS,
-    SK_COUNT
-};
-
-static const char *const server_keys[SK_COUNT] = {
-    "listen",
-    "public_url",
-    "database",
-    "auth",
-    "trusted_proxies",
-    "proxy_forum",
-    "threads",
-    "max_connections",
-    "max_connections_per_ip",
-    "idle_timeout",
-    "request_timeout",
-    "connection_memory_limit",
-    "plugin_dir",
-    "log_level",
-    "session_lifetime",
-    "session_idle_timeout",
-    "http_threads",
-};
-
-enum forum_key {
-    FK_ADAPTER,
-    FK_INBOUND_SECRET,
-    FK_RELEASE_URL,
-    FK_RELEASE_SECRET,
-    FK_FORUM_URL,
-    FK_RELEASE_API_KEY,
-    FK_SSO_URL,
-    FK_SSO_SECRET,
-    FK_MODERATOR_GROUPS,
-    FK_PENDING_TTL,
-    FK_MAX_BODY_BYTES,
-    FK_RATE_LIMIT,
-    FK_ALLOWED_CATEGORIES,
-    FK_SECOND_APPROVER_FOR,
-    FK_EXPIRING_NOTICE,
-    FK_COUNT
-};
-
-static const char *const forum_keys[FK_COUNT] = {
-    "adapter",
-    "inbound_secret",
-    "release_url",
-    "release_secret",
-    "forum_url",
-    "release_api_key",
-    "sso_url",
-    "sso_secret",
-    "moderator_groups",
-    "pending_ttl",
-    "max_body_bytes",
-    "rate_limit",
-    "allowed_categories",
-    "second_approver_for",
-    "expiring_notice",
-};
-
-static int key_index(const char *const *keys, int count, const char *name)
-{
-    for (int i = 0; i < count; i++)
-        if (strcmp(keys[i], name) == 0)
-            return i;
-    return -1;
-}
-
 static bool url_is_http(const char *url)
 {
     return (strncmp(url, "http://", 7) == 0 && url[7]) ||
            (strncmp(url, "https://", 8) == 0 && url[8]);
 }
 
-static int server_set(struct config_parse *parse, const char *name, const char *value)
-{
-    struct config *config = parse->config;
-    int key = key_index(server_keys, SK_COUNT, name);
-    unsigned long number;
-    char *text;
-
-    if (key < 0) {
-        parse_fail(parse, name, "unknown key in [server]");
-        return 0;
-    }
-    if (parse->seen_server & (1u << key)) {
-        parse_fail(parse, name, "key given twice");
-        return 0;
-    }
-    parse->seen_server |= 1u << key;
-    text = value_resolve(parse, name, value);
-    if (!text)
-        return 0;
-
-    switch ((enum server_key)key) {
-    case SK_LISTEN: {
-        char *colon = strrchr(text, ':');
-        char *host;
-        /* port 0: the kernel picks a free port at start-up (see config_use_bound_port) */
-        if (!colon || colon == text || !parse_unsigned(colon + 1, 0, 65535, &number)) {
-            parse_fail(parse, name, "must be host:port");
-            goto fail;
-        }
-        *colon = '\0';
-        host = text;
-        if (host[0] == '[') {
-            size_t length = strlen(host);
-            if (length < 3 || host[length - 1] != ']') {
-                parse_fail(parse, name, "must be host:port");
-                goto fail;
-            }
-            host[length - 1] = '\0';
-            host++;
-        }
-        free(config->listen_host);
-        config->listen_host = string_copy(host);
-        config->listen_port = (unsigned)number;
-        break;
-    }
-    case SK_PUBLIC_URL:
-        if (!url_is_http(text)) {
-            parse_fail(parse, name, "must be an http:// or https:// URL");
-            goto fail;
-        }
-        while (strlen(text) > 8 && text[strlen(text) - 1] == '/')
-            text[strlen(text) - 1] = '\0';
-        free(config->public_url);
-        config->public_url = string_copy(text);
-        break;
-    case SK_DATABASE:
-        if (!*text) {
-            parse_fail(parse, name, "must not be empty");
-            goto fail;
-        }
-        free(config->database);
-        config->database = string_copy(text);
-        break;
-    case SK_AUTH:
-        if (strcmp(text, "sso") == 0)
-            config->auth = AUTH_SSO;
-        else if (strcmp(text, "proxy") == 0)
-            config->auth = AUTH_PROXY;
-        else if (strcmp(text, "dev") == 0)
-            config->auth = AUTH_DEV;
-        else {
-            parse_fail(parse, name, "must be sso, proxy or dev");
-            goto fail;
-        }
-        break;
-    case SK_TRUSTED_PROXIES:
-        string_list_parse(text, &config->trusted_proxies);
-        for (size_t i = 0; i < config->trusted_proxies.count; i++) {
-            struct in6_addr address;
-            const char *item = config->trusted_proxies.items[i];
-            if (inet_pton(AF_INET, item, &address) != 1 &&
-                inet_pton(AF_INET6, item, &address) != 1) {
-                parse_fail(parse, name, "%s is not an IP address", item);
-                goto fail;
-            }
-        }
-        break;
-    case SK_PROXY_FORUM:
-        free(config->proxy_forum);
-        config->proxy_forum = string_copy(text);
-        break;
-    case SK_THREADS:
-        if (!parse_unsigned(text, 1, 256, &number)) {
-            parse_fail(parse, name, "must be a number from 1 to 256");
-            goto fail;
-        }
-        config->threads = (unsigned)number;
-        break;
-    case SK_HTTP_THREADS:
-        if (!parse_unsigned(text, 1, 64, &number)) {
-            parse_fail(parse, name, "must be a number from 1 to 64");
-            goto fail;
-        }
-        config->http_threads = (unsigned)number;
-        break;
-    case SK_MAX_CONNECTIONS:
-        if (!parse_unsigned(text, 1, 65536, &number)) {
-            parse_fail(parse, name, "must be a number from 1 to 65536");
-            goto fail;
-        }
-        config->max_connections = (unsigned)number;
-        break;
-    case SK_MAX_CONNECTIONS_PER_IP:
-        if (!parse_unsigned(text, 1, 65536, &number)) {
-            parse_fail(parse, name, "must be a number from 1 to 65536");
-            goto fail;
-        }
-        config->max_connections_per_ip = (unsigned)number;
-        break;
-    case SK_IDLE_TIMEOUT:
-    case SK_REQUEST_TIMEOUT: {
-        long seconds;
-        if (!config_parse_duration(text, &seconds) || seconds < 1 || seconds > 3600) {
-            parse_fail(parse, name, "must be a duration from 1s to 1h, such as 30s");
-            goto fail;
-        }
-        if (key == SK_IDLE_TIMEOUT)
-            config->idle_timeout_seconds = seconds;
-        else
-            config->request_timeout_seconds = seconds;
-        break;
-    }
-    case SK_SESSION_LIFETIME:
-    case SK_SESSION_IDLE_TIMEOUT: {
-        long seconds;
-        if (!config_parse_duration(text, &seconds) || seconds < 60 || seconds > 30 * 86400) {
-            parse_fail(parse, name, "must be a duration from 1m to 30d, such as 12h");
-            goto fail;
-        }
-        if (key == SK_SESSION_LIFETIME)
-            config->session_lifetime_seconds = seconds;
-        else
-            config->session_idle_seconds = seconds;
-        break;
-    }
-    case SK_CONNECTION_MEMORY_LIMIT:
-        if (!parse_size(text, 8192, 16 * 1024 * 1024, &config->connection_memory_limit)) {
-            parse_fail(parse, name, "must be a size from 8K to 16M");
-            goto fail;
-        }
-        break;
-    case SK_PLUGIN_DIR:
-        free(config->plugin_dir);
-        config->plugin_dir = string_copy(text);
-        break;
-    case SK_LOG_LEVEL:
-        if (strcmp(text, "debug") && strcmp(text, "info") && strcmp(text, "warn") &&
-            strcmp(text, "error")) {
-            parse_fail(parse, name, "must be debug, info, warn or error");
-            goto fail;
-        }
-        free(config->log_level);
-        config->log_level = string_copy(text);
-        break;
-    case SK_COUNT:
-        break;
-    }
-    free(text);
-    return 1;
-fail:
-    free(text);
-    return 0;
-}
-
-static bool forum_name_valid(const char *name)
+static bool name_valid(const char *name)
 {
     size_t length = strlen(name);
     if (length == 0 || length > 32)
@@ -590,12 +331,397 @@ static bool forum_name_valid(const char *name)
     return true;
 }
 
+/*
+ * The configuration keys, declared once: section, name, how the value is read and checked
+ * (the setter), where it is stored, its default (written as in the file and read by the same
+ * setter, so defaults pass the same checks), bounds, and the "must be ..." hint of its error.
+ */
+struct config_key;
+/* A value being set: its text (env: and file: resolved), and the reason it is not valid when
+ * a setter can say more than the key's hint. */
+struct config_value {
+    char *text;
+    char why[300];
+};
+
+/* Reads value->text into `target`; false when it is not valid. */
+typedef bool (*config_setter)(const struct config_key *key, void *target,
+                              struct config_value *value);
+
+enum config_section { SECTION_SERVER, SECTION_FORUM, SECTION_DELIVERY };
+
+struct config_key {
+    enum config_section section;
+    const char *name;
+    config_setter set;
+    size_t offset; /* in struct config (server, delivery) or struct forum_config (forum) */
+    const char *default_value;
+    long min, max; /* numbers; seconds for durations; bytes for sizes */
+    const char *const *choices;
+    const char *hint;
+};
+
+static bool set_string(const struct config_key *key, void *target, struct config_value *value)
+{
+    char *text = value->text;
+    char **field = target;
+    if (key->min > 0 && !*text)
+        return false;
+    free(*field);
+    *field = string_copy(text);
+    return true;
+}
+
+static bool set_url(const struct config_key *key, void *target, struct config_value *value)
+{
+    char *text = value->text;
+    if (!url_is_http(text))
+        return false;
+    /* max = 1 (public_url): trailing slashes dropped, as paths are appended to it */
+    while (key->max && strlen(text) > 8 && text[strlen(text) - 1] == '/')
+        text[strlen(text) - 1] = '\0'; /* public_url: no trailing slash */
+    return set_string(key, target, value);
+}
+
+static bool set_name(const struct config_key *key, void *target, struct config_value *value)
+{
+    char *text = value->text;
+    return name_valid(text) && set_string(key, target, value);
+}
+
+static bool set_unsigned(const struct config_key *key, void *target, struct config_value *value)
+{
+    char *text = value->text;
+    unsigned long number;
+    if (!parse_unsigned(text, (unsigned long)key->min, (unsigned long)key->max, &number))
+        return false;
+    *(unsigned *)target = (unsigned)number;
+    return true;
+}
+
+static bool set_duration(const struct config_key *key, void *target, struct config_value *value)
+{
+    char *text = value->text;
+    long seconds;
+    if (!config_parse_duration(text, &seconds) || seconds < key->min || seconds > key->max)
+        return false;
+    *(long *)target = seconds;
+    return true;
+}
+
+/* A duration kept in milliseconds. */
+static bool set_duration_ms(const struct config_key *key, void *target, struct config_value *value)
+{
+    long seconds;
+    if (!set_duration(key, &seconds, value))
+        return false;
+    *(long *)target = seconds * 1000;
+    return true;
+}
+
+/* A duration, or "none" for 0. */
+static bool set_duration_or_none(const struct config_key *key, void *target,
+                                 struct config_value *value)
+{
+    char *text = value->text;
+    if (strcmp(text, "none") == 0) {
+        *(long *)target = 0;
+        return true;
+    }
+    return set_duration(key, target, value);
+}
+
+static bool set_size(const struct config_key *key, void *target, struct config_value *value)
+{
+    char *text = value->text;
+    return parse_size(text, (size_t)key->min, (size_t)key->max, target);
+}
+
+/* One of key->choices; the index is stored (the enums list their values in that order). */
+static bool set_choice(const struct config_key *key, void *target, struct config_value *value)
+{
+    char *text = value->text;
+    for (int i = 0; key->choices[i]; i++) {
+        if (strcmp(key->choices[i], text) == 0) {
+            *(int *)target = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool set_list(const struct config_key *key, void *target, struct config_value *value)
+{
+    char *text = value->text;
+    (void)key;
+    string_list_parse(text, target);
+    return true;
+}
+
+static bool set_address_list(const struct config_key *key, void *target, struct config_value *value)
+{
+    struct string_list *list = target;
+    set_list(key, target, value);
+    for (size_t i = 0; i < list->count; i++) {
+        struct in6_addr address;
+        if (inet_pton(AF_INET, list->items[i], &address) != 1 &&
+            inet_pton(AF_INET6, list->items[i], &address) != 1) {
+            snprintf(value->why, sizeof value->why, "%s is not an IP address", list->items[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* host:port, [v6]:port; port 0 lets the kernel pick one (serve logs which). */
+static bool set_listen(const struct config_key *key, void *target, struct config_value *value)
+{
+    char *text = value->text;
+    struct config *config = target;
+    char *colon = strrchr(text, ':');
+    unsigned long port;
+    char *host = text;
+    (void)key;
+
+    if (!colon || colon == text || !parse_unsigned(colon + 1, 0, 65535, &port))
+        return false;
+    *colon = '\0';
+    if (host[0] == '[') {
+        size_t length = strlen(host);
+        if (length < 3 || host[length - 1] != ']')
+            return false;
+        host[length - 1] = '\0';
+        host++;
+    }
+    free(config->listen_host);
+    config->listen_host = string_copy(host);
+    config->listen_port = (unsigned)port;
+    return true;
+}
+
+/* A whsec_ secret of at least key->min bytes; sets the has_* flag that follows the key. */
+static bool set_webhook_key(const struct config_key *key, void *target, struct config_value *value)
+{
+    char *text = value->text;
+    struct webhook_key *parsed = target;
+    bool *present = (bool *)((char *)target + sizeof *parsed);
+    if (strncmp(text, "whsec_", 6) != 0 || !webhook_key_parse(text, parsed) ||
+        parsed->length < (size_t)key->min)
+        return false;
+    *present = true;
+    return true;
+}
+
+static bool set_rate(const struct config_key *key, void *target, struct config_value *value)
+{
+    char *text = value->text;
+    struct forum_config *forum = target;
+    (void)key;
+    return config_parse_rate(text, &forum->rate_limit_count, &forum->rate_limit_window_seconds);
+}
+
+static bool set_categories(const struct config_key *key, void *target, struct config_value *value)
+{
+    char *text = value->text;
+    struct forum_config *forum = target;
+    (void)key;
+    string_list_parse(text, &forum->allowed_categories);
+    forum->all_categories_allowed = forum->allowed_categories.count == 1 &&
+                                    strcmp(forum->allowed_categories.items[0], "*") == 0;
+    return forum->allowed_categories.count > 0;
+}
+
+static bool set_schedule(const struct config_key *key, void *target, struct config_value *value)
+{
+    char *text = value->text;
+    struct delivery_config *delivery = target;
+    struct string_list items = {0};
+    bool ok = true;
+    long seconds;
+
+    string_list_parse(text, &items);
+    delivery->schedule_count = 0;
+    for (size_t i = 0; ok && i < items.count; i++) {
+        ok = i < DELIVERY_SCHEDULE_MAX && config_parse_duration(items.items[i], &seconds) &&
+             seconds <= key->max;
+        if (ok)
+            delivery->schedule_seconds[delivery->schedule_count++] = seconds;
+    }
+    string_list_free(&items);
+    return ok && delivery->schedule_count > 0;
+}
+
+/* set_choice() stores an int; set_webhook_key() finds the has_* flag right after the key. */
+_Static_assert(sizeof(enum auth_mode) == sizeof(int), "enum auth_mode is an int");
+_Static_assert(sizeof(enum second_approver) == sizeof(int), "enum second_approver is an int");
+_Static_assert(offsetof(struct forum_config, has_inbound_key) ==
+                   offsetof(struct forum_config, inbound_key) + sizeof(struct webhook_key),
+               "has_inbound_key follows inbound_key");
+_Static_assert(offsetof(struct forum_config, has_release_key) ==
+                   offsetof(struct forum_config, release_key) + sizeof(struct webhook_key),
+               "has_release_key follows release_key");
+
+static const char *const auth_choices[] = {"sso", "proxy", "dev", NULL};
+static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
+static const char *const second_approver_choices[] = {"none", "critical", "any-flag", NULL};
+
+#define SERVER(field)   offsetof(struct config, field)
+#define FORUM(field)    offsetof(struct forum_config, field)
+#define DELIVERY(field) offsetof(struct config, delivery.field)
+
+/* The Standard Webhooks schedule: at once, then 5s, 5m, 30m, 2h, 5h, 10h, 14h, 20h and 24h. */
+#define DEFAULT_SCHEDULE "0s, 5s, 5m, 30m, 2h, 5h, 10h, 14h, 20h, 24h"
+
+static const struct config_key config_keys[] = {
+    /* section, name, setter, offset, default, min, max, choices, hint */
+    {SECTION_SERVER, "listen", set_listen, 0, "127.0.0.1:8080", 0, 0, NULL, "must be host:port"},
+    {SECTION_SERVER, "public_url", set_url, SERVER(public_url), NULL, 0, 1, NULL,
+     "must be an http:// or https:// URL"},
+    {SECTION_SERVER, "database", set_string, SERVER(database), NULL, 1, 0, NULL,
+     "must not be empty"},
+    {SECTION_SERVER, "auth", set_choice, SERVER(auth), "sso", 0, 0, auth_choices,
+     "must be sso, proxy or dev"},
+    {SECTION_SERVER, "trusted_proxies", set_address_list, SERVER(trusted_proxies), NULL, 0, 0, NULL,
+     "must be a list of IP addresses"},
+    {SECTION_SERVER, "proxy_forum", set_string, SERVER(proxy_forum), NULL, 0, 0, NULL, ""},
+    {SECTION_SERVER, "metrics_from", set_address_list, SERVER(metrics_from), "127.0.0.1, ::1", 0, 0,
+     NULL, "must be a list of IP addresses"},
+    {SECTION_SERVER, "shutdown_timeout", set_duration, SERVER(shutdown_timeout_seconds), "10s", 1,
+     3600, NULL, "must be a duration from 1s to 1h, such as 10s"},
+    {SECTION_SERVER, "threads", set_unsigned, SERVER(threads), "32", 1, 256, NULL,
+     "must be a number from 1 to 256"},
+    {SECTION_SERVER, "http_threads", set_unsigned, SERVER(http_threads), "4", 1, 64, NULL,
+     "must be a number from 1 to 64"},
+    {SECTION_SERVER, "max_connections", set_unsigned, SERVER(max_connections), "1024", 1, 65536,
+     NULL, "must be a number from 1 to 65536"},
+    {SECTION_SERVER, "max_connections_per_ip", set_unsigned, SERVER(max_connections_per_ip), "128",
+     1, 65536, NULL, "must be a number from 1 to 65536"},
+    {SECTION_SERVER, "idle_timeout", set_duration, SERVER(idle_timeout_seconds), "15s", 1, 3600,
+     NULL, "must be a duration from 1s to 1h, such as 30s"},
+    {SECTION_SERVER, "header_timeout", set_duration, SERVER(header_timeout_seconds), "10s", 1, 3600,
+     NULL, "must be a duration from 1s to 1h, such as 10s"},
+    {SECTION_SERVER, "request_timeout", set_duration, SERVER(request_timeout_seconds), "30s", 1,
+     3600, NULL, "must be a duration from 1s to 1h, such as 30s"},
+    {SECTION_SERVER, "connection_memory_limit", set_size, SERVER(connection_memory_limit), "64K",
+     8192, 16 * 1024 * 1024, NULL, "must be a size from 8K to 16M"},
+    {SECTION_SERVER, "plugin_dir", set_string, SERVER(plugin_dir), NULL, 0, 0, NULL, ""},
+    {SECTION_SERVER, "log_level", set_choice, SERVER(log_level), "info", 0, 0, log_level_choices,
+     "must be debug, info, warn or error"},
+    {SECTION_SERVER, "session_lifetime", set_duration, SERVER(session_lifetime_seconds), "12h", 60,
+     30 * 86400, NULL, "must be a duration from 1m to 30d, such as 12h"},
+    {SECTION_SERVER, "session_idle_timeout", set_duration, SERVER(session_idle_seconds), "2h", 60,
+     30 * 86400, NULL, "must be a duration from 1m to 30d, such as 12h"},
+
+    {SECTION_FORUM, "adapter", set_name, FORUM(adapter), "generic", 0, 0, NULL,
+     "adapter name must be 1 to 32 of a-z, 0-9, - and _"},
+    {SECTION_FORUM, "inbound_secret", set_webhook_key, FORUM(inbound_key), NULL,
+     WEBHOOK_KEY_MIN_BYTES, 0, NULL,
+     "must be whsec_ followed by base64 of at least 16 bytes (see `agentgate secret new`)"},
+    {SECTION_FORUM, "release_url", set_url, FORUM(release_url), NULL, 0, 0, NULL,
+     "must be an http:// or https:// URL"},
+    {SECTION_FORUM, "release_secret", set_webhook_key, FORUM(release_key), NULL,
+     WEBHOOK_KEY_MIN_BYTES, 0, NULL,
+     "must be whsec_ followed by base64 of at least 16 bytes (see `agentgate secret new`)"},
+    {SECTION_FORUM, "forum_url", set_url, FORUM(forum_url), NULL, 0, 0, NULL,
+     "must be an http:// or https:// URL"},
+    {SECTION_FORUM, "release_api_key", set_string, FORUM(release_api_key), NULL, 1, 0, NULL,
+     "must not be empty"},
+    {SECTION_FORUM, "sso_url", set_url, FORUM(sso_url), NULL, 0, 0, NULL,
+     "must be an http:// or https:// URL"},
+    {SECTION_FORUM, "sso_secret", set_string, FORUM(sso_secret), NULL, 1, 0, NULL,
+     "must not be empty"},
+    {SECTION_FORUM, "moderator_groups", set_list, FORUM(moderator_groups), "moderators, admins", 0,
+     0, NULL, ""},
+    {SECTION_FORUM, "pending_ttl", set_duration, FORUM(pending_ttl_seconds), "72h", 60, 365 * 86400,
+     NULL, "must be a duration of at least 1m, such as 72h"},
+    {SECTION_FORUM, "max_body_bytes", set_size, FORUM(max_body_bytes), "65536", 256,
+     16 * 1024 * 1024, NULL, "must be a size from 256 to 16M bytes"},
+    {SECTION_FORUM, "rate_limit", set_rate, 0, "60/h", 0, 0, NULL,
+     "must be COUNT/UNIT such as 60/h, or none"},
+    {SECTION_FORUM, "allowed_categories", set_categories, 0, "*", 0, 0, NULL,
+     "must be * or a list of categories"},
+    {SECTION_FORUM, "second_approver_for", set_choice, FORUM(second_approver_for), "none", 0, 0,
+     second_approver_choices, "must be none, critical or any-flag"},
+    {SECTION_FORUM, "expiring_notice", set_duration_or_none, FORUM(expiring_notice_seconds), "12h",
+     0, 365 * 86400, NULL, "must be a duration such as 12h, or none"},
+    {SECTION_FORUM, "flag_rules", set_string, FORUM(flag_rules), NULL, 1, 0, NULL,
+     "must name a rules file"},
+
+    {SECTION_DELIVERY, "retry_schedule", set_schedule, DELIVERY(schedule_seconds), DEFAULT_SCHEDULE,
+     0, 7 * 86400, NULL, "must be a list of at most 24 durations up to 7d, such as 0s, 5s, 5m"},
+    {SECTION_DELIVERY, "connect_timeout", set_duration_ms, DELIVERY(connect_timeout_ms), "5s", 1,
+     300, NULL, "must be a duration from 1s to 5m"},
+    {SECTION_DELIVERY, "timeout", set_duration_ms, DELIVERY(timeout_ms), "10s", 1, 300, NULL,
+     "must be a duration from 1s to 5m"},
+    {SECTION_DELIVERY, "workers", set_unsigned, DELIVERY(workers), "4", 0, 64, NULL,
+     "must be a number from 0 to 64"},
+};
+
+#define CONFIG_KEY_COUNT (sizeof config_keys / sizeof config_keys[0])
+
+static const char *const section_names[] = {"[server]", "[forum]", "[delivery]"};
+
+size_t config_key_count(void)
+{
+    return CONFIG_KEY_COUNT;
+}
+
+struct config_key_info config_key_describe(size_t index)
+{
+    static const char *const sections[] = {"server", "forum", "delivery"};
+    const struct config_key *key = &config_keys[index];
+    return (struct config_key_info){
+        .section = sections[key->section],
+        .name = key->name,
+        .default_value = key->default_value,
+        .any_text = key->set == set_string || key->set == set_list || key->set == set_categories,
+    };
+}
+
+/* Where `key` is stored: in the config, or in the forum being read. */
+static void *config_key_target(struct config *config, struct forum_config *forum,
+                               const struct config_key *key)
+{
+    if (key->set == set_listen)
+        return config;
+    if (key->section == SECTION_FORUM)
+        return (char *)forum + key->offset;
+    if (key->set == set_schedule)
+        return &config->delivery;
+    return (char *)config + key->offset;
+}
+
+/* Sets every key of `section` that has a default; the table's defaults are known to parse. */
+static void config_apply_defaults(struct config *config, struct forum_config *forum,
+                                  enum config_section section)
+{
+    for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
+        const struct config_key *key = &config_keys[i];
+        char *text;
+        if (key->section != section || !key->default_value)
+            continue;
+        text = string_copy(key->default_value);
+        struct config_value value = {.text = text};
+        if (!key->set(key, config_key_target(config, forum, key), &value))
+            abort(); /* a default that does not parse is a bug in the table above */
+        free(text);
+    }
+}
+
+static const struct config_key *config_key_find(enum config_section section, const char *name)
+{
+    for (size_t i = 0; i < CONFIG_KEY_COUNT; i++)
+        if (config_keys[i].section == section && strcmp(config_keys[i].name, name) == 0)
+            return &config_keys[i];
+    return NULL;
+}
+
 static struct forum_config *forum_begin(struct config_parse *parse, const char *name)
 {
     struct config *config = parse->config;
     struct forum_config *forums, *forum;
 
-    if (!forum_name_valid(name)) {
+    if (!name_valid(name)) {
         parse_fail(parse, "forum", "forum name must be 1 to 32 of a-z, 0-9, - and _");
         return NULL;
     }
@@ -612,217 +738,46 @@ static struct forum_config *forum_begin(struct config_parse *parse, const char *
     forum = &forums[config->forum_count++];
     memset(forum, 0, sizeof *forum);
     forum->name = string_copy(name);
-    forum->adapter = string_copy("generic");
-    forum->pending_ttl_seconds = 72 * 3600;
-    forum->max_body_bytes = 65536;
-    forum->rate_limit_count = 60;
-    forum->rate_limit_window_seconds = 3600;
-    forum->all_categories_allowed = true;
-    forum->second_approver_for = SECOND_APPROVER_NONE;
-    forum->expiring_notice_seconds = 12 * 3600;
-    string_list_parse("moderators, admins", &forum->moderator_groups);
     forum->line = parse->line;
-    parse->seen_forum = 0;
+    config_apply_defaults(config, forum, SECTION_FORUM);
+    memset(parse->seen[SECTION_FORUM], 0, sizeof parse->seen[SECTION_FORUM]);
     return forum;
 }
 
-static int forum_set(struct config_parse *parse, const char *name, const char *value)
+/* One `name = value` line of `section`. */
+static int config_set(struct config_parse *parse, enum config_section section, const char *name,
+                      const char *value)
 {
-    struct forum_config *forum = parse->forum;
-    int key = key_index(forum_keys, FK_COUNT, name);
+    const struct config_key *key = config_key_find(section, name);
+    size_t index;
     char *text;
+    bool ok;
 
-    if (key < 0) {
-        parse_fail(parse, name, "unknown key in [forum %s]", forum->name);
+    if (!key) {
+        if (section == SECTION_FORUM)
+            parse_fail(parse, name, "unknown key in [forum %s]", parse->forum->name);
+        else
+            parse_fail(parse, name, "unknown key in %s", section_names[section]);
         return 0;
     }
-    if (parse->seen_forum & (1u << key)) {
+    index = (size_t)(key - config_keys);
+    if (parse->seen[section][index]) {
         parse_fail(parse, name, "key given twice");
         return 0;
     }
-    parse->seen_forum |= 1u << key;
+    parse->seen[section][index] = true;
     text = value_resolve(parse, name, value);
     if (!text)
         return 0;
-
-    switch ((enum forum_key)key) {
-    case FK_ADAPTER:
-        if (!forum_name_valid(text)) {
-            parse_fail(parse, name, "adapter name must be 1 to 32 of a-z, 0-9, - and _");
-            goto fail;
-        }
-        free(forum->adapter);
-        forum->adapter = string_copy(text);
-        break;
-    case FK_INBOUND_SECRET:
-    case FK_RELEASE_SECRET: {
-        struct webhook_key *target =
-            key == FK_INBOUND_SECRET ? &forum->inbound_key : &forum->release_key;
-        if (strncmp(text, "whsec_", 6) != 0 || !webhook_key_parse(text, target)) {
-            parse_fail(parse, name,
-                       "must be whsec_ followed by base64 (see `agentgate secret new`)");
-            goto fail;
-        }
-        if (key == FK_INBOUND_SECRET)
-            forum->has_inbound_key = true;
-        else
-            forum->has_release_key = true;
-        break;
+    {
+        struct config_value parsed = {.text = text};
+        ok = key->set(key, config_key_target(parse->config, parse->forum, key), &parsed);
+        if (!ok)
+            parse_fail(parse, name, "%s", parsed.why[0] ? parsed.why : key->hint);
     }
-    case FK_RELEASE_URL:
-    case FK_FORUM_URL:
-    case FK_SSO_URL: {
-        char **target = key == FK_RELEASE_URL ? &forum->release_url
-                        : key == FK_FORUM_URL ? &forum->forum_url
-                                              : &forum->sso_url;
-        if (!url_is_http(text)) {
-            parse_fail(parse, name, "must be an http:// or https:// URL");
-            goto fail;
-        }
-        free(*target);
-        *target = string_copy(text);
-        break;
-    }
-    case FK_RELEASE_API_KEY:
-    case FK_SSO_SECRET: {
-        char **target = key == FK_RELEASE_API_KEY ? &forum->release_api_key : &forum->sso_secret;
-        if (!*text) {
-            parse_fail(parse, name, "must not be empty");
-            goto fail;
-        }
-        free(*target);
-        *target = string_copy(text);
-        break;
-    }
-    case FK_MODERATOR_GROUPS:
-        string_list_parse(text, &forum->moderator_groups);
-        break;
-    case FK_PENDING_TTL:
-        if (!config_parse_duration(text, &forum->pending_ttl_seconds) ||
-            forum->pending_ttl_seconds < 60) {
-            parse_fail(parse, name, "must be a duration of at least 1m, such as 72h");
-            goto fail;
-        }
-        break;
-    case FK_MAX_BODY_BYTES:
-        if (!parse_size(text, 256, 16 * 1024 * 1024, &forum->max_body_bytes)) {
-            parse_fail(parse, name, "must be a size from 256 to 16M bytes");
-            goto fail;
-        }
-        break;
-    case FK_RATE_LIMIT:
-        if (!config_parse_rate(text, &forum->rate_limit_count, &forum->rate_limit_window_seconds)) {
-            parse_fail(parse, name, "must be COUNT/UNIT such as 60/h, or none");
-            goto fail;
-        }
-        break;
-    case FK_ALLOWED_CATEGORIES:
-        string_list_parse(text, &forum->allowed_categories);
-        forum->all_categories_allowed = forum->allowed_categories.count == 1 &&
-                                        strcmp(forum->allowed_categories.items[0], "*") == 0;
-        if (forum->allowed_categories.count == 0) {
-            parse_fail(parse, name, "must be * or a list of categories");
-            goto fail;
-        }
-        break;
-    case FK_SECOND_APPROVER_FOR:
-        if (strcmp(text, "none") == 0)
-            forum->second_approver_for = SECOND_APPROVER_NONE;
-        else if (strcmp(text, "critical") == 0)
-            forum->second_approver_for = SECOND_APPROVER_CRITICAL;
-        else if (strcmp(text, "any-flag") == 0)
-            forum->second_approver_for = SECOND_APPROVER_ANY_FLAG;
-        else {
-            parse_fail(parse, name, "must be none, critical or any-flag");
-            goto fail;
-        }
-        break;
-    case FK_EXPIRING_NOTICE:
-        if (strcmp(text, "none") == 0) {
-            forum->expiring_notice_seconds = 0;
-        } else if (!config_parse_duration(text, &forum->expiring_notice_seconds)) {
-            parse_fail(parse, name, "must be a duration such as 12h, or none");
-            goto fail;
-        }
-        break;
-    case FK_COUNT:
-        break;
-    }
+    explicit_bzero(text, strlen(text)); /* it may have been a secret */
     free(text);
-    return 1;
-fail:
-    free(text);
-    return 0;
-}
-
-/* [delivery]: retry_schedule, connect_timeout, timeout, workers. */
-static int delivery_set(struct config_parse *parse, const char *name, const char *value)
-{
-    struct delivery_config *delivery = &parse->config->delivery;
-    static const char *const keys[] = {"retry_schedule", "connect_timeout", "timeout", "workers"};
-    int key = key_index(keys, 4, name);
-    char *text;
-    long seconds;
-    unsigned long number;
-
-    if (key < 0) {
-        parse_fail(parse, name, "unknown key in [delivery]");
-        return 0;
-    }
-    if (parse->seen_delivery & (1u << key)) {
-        parse_fail(parse, name, "key given twice");
-        return 0;
-    }
-    parse->seen_delivery |= 1u << key;
-    text = value_resolve(parse, name, value);
-    if (!text)
-        return 0;
-    switch (key) {
-    case 0: {
-        struct string_list items = {0};
-        string_list_parse(text, &items);
-        delivery->schedule_count = 0;
-        for (size_t i = 0; i < items.count; i++) {
-            if (i >= DELIVERY_SCHEDULE_MAX || !config_parse_duration(items.items[i], &seconds) ||
-                seconds > 7 * 86400) {
-                string_list_free(&items);
-                parse_fail(parse, name,
-                           "must be a list of at most 24 durations up to 7d, such as 0s, 5s, 5m");
-                goto fail;
-            }
-            delivery->schedule_seconds[delivery->schedule_count++] = seconds;
-        }
-        string_list_free(&items);
-        if (delivery->schedule_count == 0) {
-            parse_fail(parse, name, "must list at least one attempt");
-            goto fail;
-        }
-        break;
-    }
-    case 1:
-    case 2:
-        if (!config_parse_duration(text, &seconds) || seconds < 1 || seconds > 300) {
-            parse_fail(parse, name, "must be a duration from 1s to 5m");
-            goto fail;
-        }
-        if (key == 1)
-            delivery->connect_timeout_ms = seconds * 1000;
-        else
-            delivery->timeout_ms = seconds * 1000;
-        break;
-    case 3:
-        if (!parse_unsigned(text, 0, 64, &number)) {
-            parse_fail(parse, name, "must be a number from 0 to 64");
-            goto fail;
-        }
-        delivery->workers = (unsigned)number;
-        break;
-    }
-    free(text);
-    return 1;
-fail:
-    free(text);
-    return 0;
+    return ok;
 }
 
 static int config_on_value(void *user, const char *section, const char *name, const char *value)
@@ -833,11 +788,11 @@ static int config_on_value(void *user, const char *section, const char *name, co
         return 1; /* the first error is reported; skip the rest quietly */
     if (strcmp(section, "server") == 0) {
         parse->forum = NULL;
-        return server_set(parse, name, value);
+        return config_set(parse, SECTION_SERVER, name, value);
     }
     if (strcmp(section, "delivery") == 0) {
         parse->forum = NULL;
-        return delivery_set(parse, name, value);
+        return config_set(parse, SECTION_DELIVERY, name, value);
     }
     if (strncmp(section, "forum ", 6) == 0) {
         const char *forum_name = section + 6;
@@ -848,7 +803,7 @@ static int config_on_value(void *user, const char *section, const char *name, co
             if (!parse->forum)
                 return 0;
         }
-        return forum_set(parse, name, value);
+        return config_set(parse, SECTION_FORUM, name, value);
     }
     parse_fail(parse, name, "unknown section [%s]", section);
     return 0;
@@ -865,6 +820,7 @@ static void forum_free(struct forum_config *forum)
         free(forum->release_api_key);
     }
     free(forum->sso_url);
+    free(forum->flag_rules);
     if (forum->sso_secret) {
         explicit_bzero(forum->sso_secret, strlen(forum->sso_secret));
         free(forum->sso_secret);
@@ -888,9 +844,9 @@ void config_free(struct config *config)
         free(config->database);
     }
     string_list_free(&config->trusted_proxies);
+    string_list_free(&config->metrics_from);
     free(config->proxy_forum);
     free(config->plugin_dir);
-    free(config->log_level);
     memset(config, 0, sizeof *config);
 }
 
@@ -974,29 +930,8 @@ int config_load(const char *path, struct config *config, char *error, size_t err
 
     memset(config, 0, sizeof *config);
     config->path = string_copy(path);
-    config->listen_host = string_copy("127.0.0.1");
-    config->listen_port = 8080;
-    config->auth = AUTH_SSO;
-    config->threads = 32;
-    config->http_threads = 4;
-    config->max_connections = 1024;
-    config->max_connections_per_ip = 128;
-    config->idle_timeout_seconds = 15;
-    config->request_timeout_seconds = 30;
-    config->connection_memory_limit = 64 * 1024;
-    config->log_level = string_copy("info");
-    {
-        /* the Standard Webhooks schedule: immediately, then 5s, 5m, 30m, 2h, 5h, 10h, 14h,
-         * 20h and 24h later */
-        static const long schedule[] = {0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400};
-        memcpy(config->delivery.schedule_seconds, schedule, sizeof schedule);
-        config->delivery.schedule_count = sizeof schedule / sizeof schedule[0];
-        config->delivery.connect_timeout_ms = 5000;
-        config->delivery.timeout_ms = 10000;
-        config->delivery.workers = 4;
-    }
-    config->session_lifetime_seconds = 12 * 3600;
-    config->session_idle_seconds = 2 * 3600;
+    config_apply_defaults(config, NULL, SECTION_SERVER);
+    config_apply_defaults(config, NULL, SECTION_DELIVERY);
 
     parse.directory = string_copy(path);
     slash = strrchr(parse.directory, '/');

@@ -30,10 +30,10 @@ struct forum_config {
     char *name;
     char *adapter;
     struct webhook_key inbound_key;
-    bool has_inbound_key;
+    bool has_inbound_key; /* must follow its key: the config table sets both */
     char *release_url;
     struct webhook_key release_key;
-    bool has_release_key;
+    bool has_release_key; /* must follow its key */
     char *forum_url;
     char *release_api_key;
     char *sso_url;
@@ -47,6 +47,7 @@ struct forum_config {
     struct string_list allowed_categories;
     enum second_approver second_approver_for;
     long expiring_notice_seconds;          /* draft.expiring this long before expiry; 0: never */
+    char *flag_rules;                      /* this forum's own flag rules file, or NULL */
     int line;                              /* where its section starts */
     const struct agentgate_plugin *plugin; /* set by plugin_load_all() */
 };
@@ -76,12 +77,15 @@ struct config {
     unsigned max_connections;
     unsigned max_connections_per_ip;
     long idle_timeout_seconds;
+    long header_timeout_seconds; /* a request's head must arrive within this */
     long request_timeout_seconds;
+    long shutdown_timeout_seconds;
+    struct string_list metrics_from; /* addresses that may read /metrics */
     size_t connection_memory_limit;
     long session_lifetime_seconds; /* absolute */
     long session_idle_seconds;
     char *plugin_dir;
-    char *log_level;
+    int log_level; /* enum log_level: debug, info, warn, error */
     struct forum_config *forums;
     size_t forum_count;
     struct delivery_config delivery;
@@ -96,6 +100,18 @@ void config_free(struct config *config);
 /* Records the port `serve` bound (the kernel's choice for `listen = host:0`), and rebuilds
  * public_url from it unless public_url was configured. Call before any thread reads them. */
 void config_use_bound_port(struct config *config, unsigned port);
+
+/* The table of configuration keys, for tests and documentation: section ("server", "forum",
+ * "delivery"), name, default as written in a file (NULL: none), and whether any text is a
+ * valid value. */
+struct config_key_info {
+    const char *section;
+    const char *name;
+    const char *default_value;
+    bool any_text;
+};
+size_t config_key_count(void);
+struct config_key_info config_key_describe(size_t index);
 
 /* The forum of that name, or NULL. */
 const struct forum_config *config_forum(const struct config *config, const char *name);

@@ -4,11 +4,13 @@
  * every failure prints one line on stderr naming the cause.
  */
 #include <pwd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -23,6 +25,7 @@
 #include "web/handlers.h"
 #include "web/http.h"
 #include "log.h"
+#include "operations/metrics.h"
 #include "release/plugin_loader.h"
 #include "webhook_signature.h"
 
@@ -58,12 +61,7 @@ static int config_open(const char *path, struct config *config)
         fprintf(stderr, "agentgate: %s\n", error);
         return EXIT_USAGE;
     }
-    if (strcmp(config->log_level, "debug") == 0)
-        log_set_level(LOG_DEBUG);
-    else if (strcmp(config->log_level, "warn") == 0)
-        log_set_level(LOG_WARN);
-    else if (strcmp(config->log_level, "error") == 0)
-        log_set_level(LOG_ERROR);
+    log_set_level((enum log_level)config->log_level); /* the config's choices are in that order */
     return 0;
 }
 
@@ -127,6 +125,38 @@ static int schema_check_current(const struct config *config)
     return 0;
 }
 
+/* Ends the process with exit 0 if a graceful stop overruns shutdown_timeout (a delivery whose
+ * forum hangs, say): what is not finished is in the database and another process, or this
+ * one after a restart, picks it up. */
+static void *serve_stop_watchdog(void *argument)
+{
+    const struct config *config = argument;
+    struct timespec deadline = {.tv_sec = config->shutdown_timeout_seconds};
+    nanosleep(&deadline, NULL);
+    log_warn(NULL, "shutdown_timeout (%lds) reached: exiting with work still in flight",
+             config->shutdown_timeout_seconds);
+    _exit(0);
+    return NULL;
+}
+
+/* SIGTERM/SIGINT: stop accepting, let requests in flight and the deliveries in progress
+ * finish, then stop, all within shutdown_timeout. */
+static void serve_stop(struct server *server, int signal_number)
+{
+    const struct config *config = server->config;
+    pthread_t watchdog;
+
+    log_info(NULL, "signal %d: stopping (at most %lds)", signal_number,
+             config->shutdown_timeout_seconds);
+    if (pthread_create(&watchdog, NULL, serve_stop_watchdog, (void *)config) == 0)
+        pthread_detach(watchdog);
+    http_drain(server, config->shutdown_timeout_seconds * 1000);
+    delivery_stop();
+    audit_sealer_stop();
+    db_thread_release();
+    log_info(NULL, "stopped");
+}
+
 static int command_serve(struct config *config, int argc, char **argv)
 {
     bool migrate = true;
@@ -157,6 +187,11 @@ static int command_serve(struct config *config, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     db_configure(config->database);
+    if (metrics_init(config, routes, routes_count_total) != 0) {
+        fprintf(stderr, "agentgate: out of memory\n");
+        status = EXIT_FAILED;
+        goto out;
+    }
     if (http_listen(&server, error, sizeof error) != 0) {
         fprintf(stderr, "agentgate: %s\n", error);
         status = EXIT_FAILED;
@@ -199,12 +234,9 @@ static int command_serve(struct config *config, int argc, char **argv)
         log_warn(NULL, "auth = dev: anyone who can reach %s can sign in as anyone",
                  config->public_url);
     sigwait(&signals, &signal_number);
-    log_info(NULL, "signal %d: stopping", signal_number);
-    http_stop(&server);
-    delivery_stop();
-    audit_sealer_stop();
-    db_thread_release();
+    serve_stop(&server, signal_number);
 out:
+    metrics_free();
     plugin_unload_all();
     return status;
 }

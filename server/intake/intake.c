@@ -171,6 +171,7 @@ static enum MHD_Result intake_reply_outcome(struct request *request, const char 
         else
             log_info(request->id, "replayed webhook-id for forum %s: first answer repeated",
                      request->forum->name);
+        request->intake_duplicate = held->outcome == DRAFT_DUPLICATE;
         if (!held->response)
             return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
         return http_reply_text(request, 202, "application/json", held->response,

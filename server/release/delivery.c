@@ -27,6 +27,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@
 #include "db/outbox.h"
 #include "http_client.h"
 #include "log.h"
+#include "operations/metrics.h"
 #include "webhook_signature.h"
 
 #define DELIVERY_WORKERS_MAX    64
@@ -50,7 +52,7 @@ struct delivery_worker {
 };
 
 static const struct config *delivery_config;
-static volatile bool delivery_running;
+static atomic_bool delivery_running;
 static int wake_pipe[2] = {-1, -1};
 static struct delivery_worker workers[DELIVERY_WORKERS_MAX];
 static unsigned worker_count;
@@ -294,6 +296,7 @@ static int delivery_one(struct delivery_worker *worker, struct db_connection *db
         outbox_event_clear(&event);
         return -1;
     }
+    metrics_count_delivery(event.forum, outcome.result);
     log_info(NULL, "delivery %s %s draft=%s forum=%s attempt=%d status=%ld %ldms%s%s", event.type,
              outcome.result, event.draft_id, event.forum, event.attempts + 1, outcome.http_status,
              outcome.duration_ms, outcome.error ? ": " : "", outcome.error ? outcome.error : "");
@@ -333,7 +336,7 @@ static void *delivery_run(void *argument)
         log_error(NULL, "delivery worker %u: cannot create an HTTP client", worker->index);
         return NULL;
     }
-    while (delivery_running) {
+    while (atomic_load(&delivery_running)) {
         struct db_connection *db = db_thread_connection();
         double due = -1;
         long wait_ms;
@@ -388,7 +391,7 @@ int delivery_start(const struct config *config, char *error, size_t error_size)
     }
     fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK);
     gethostname(host, sizeof host - 1);
-    delivery_running = true;
+    atomic_store(&delivery_running, true);
     for (unsigned i = 0; i < worker_count; i++) {
         workers[i].index = i;
         snprintf(workers[i].name, sizeof workers[i].name, "%s:%ld:%u", host, (long)getpid(), i);
@@ -406,7 +409,7 @@ void delivery_stop(void)
 {
     if (wake_pipe[1] < 0)
         return;
-    delivery_running = false;
+    atomic_store(&delivery_running, false);
     for (unsigned i = 0; i < worker_count; i++)
         if (write(wake_pipe[1], "x", 1) < 0) {
             /* the workers also notice within a second */

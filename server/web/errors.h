@@ -57,7 +57,9 @@
     X(ERR_SIGN_IN_REFUSED, 403, "sign_in_refused", "the sign-in answer was not valid")             \
     X(ERR_PROXY_SIGN_IN, 401, "proxy_sign_in", "sign in through the authenticating proxy")         \
     X(ERR_INTERNAL, 500, "internal_error", "internal error")                                       \
-    X(ERR_DATABASE_UNAVAILABLE, 503, "database_unavailable", "database is unreachable, retry later")
+    X(ERR_DATABASE_UNAVAILABLE, 503, "database_unavailable",                                       \
+      "database is unreachable, retry later")                                                      \
+    X(ERR_SHUTTING_DOWN, 503, "shutting_down", "agentgate is stopping, retry later")
 
 enum agentgate_error {
     ERR_NONE = 0,

@@ -52,9 +52,12 @@ enum MHD_Result moderation_resume(struct request *request);
 enum MHD_Result moderation_killswitch_change(struct request *request);
 enum MHD_Result moderation_bulk_action(struct request *request);
 
-/* health.c: GET /healthz, GET /readyz (CONTRACT §10) */
+/* operations/health.c: GET /healthz, GET /readyz (CONTRACT §10) */
 enum MHD_Result health_handle_live(struct request *request);
 enum MHD_Result health_handle_ready(struct request *request);
+
+/* operations/metrics.c: GET /metrics (CONTRACT §10), to [server] metrics_from only */
+enum MHD_Result metrics_serve(struct request *request);
 
 extern const struct route routes[];
 extern const size_t routes_count_total;

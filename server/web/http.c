@@ -3,18 +3,22 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "db/db.h"
 #include "log.h"
+#include "operations/metrics.h"
 
 #define LISTEN_BACKLOG 1024
 
@@ -22,8 +26,9 @@
 struct connection_entry {
     struct connection_entry *next, *previous;
     int fd;
-    long long deadline_ms;
-    bool busy; /* a handler is running: never cut it off mid-transaction */
+    long long deadline_ms;        /* the request must have arrived in full by then */
+    long long header_deadline_ms; /* its head must have arrived by then (LLONG_MAX: it has) */
+    bool busy;                    /* a handler is running: never cut it off mid-transaction */
     bool cut;
 };
 
@@ -39,10 +44,13 @@ static const struct route *routes_table;
 static size_t routes_count;
 static pthread_mutex_t connections_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct connection_entry connections_head = {
-    &connections_head, &connections_head, -1, 0, false, false};
-static long long request_timeout_ms;
+    &connections_head, &connections_head, -1, 0, 0, false, false};
+static long long request_timeout_ms, header_timeout_ms;
 static pthread_t reaper_thread;
-static volatile bool reaper_running;
+static atomic_bool reaper_running;
+/* Requests between their head and their completion, and whether serve is stopping. */
+static atomic_uint requests_in_flight;
+static atomic_bool draining;
 
 static long long clock_ms(void)
 {
@@ -67,13 +75,42 @@ const char *http_header(const struct request *request, const char *name)
 
 void http_reply_header(struct request *request, const char *name, const char *value)
 {
-    if (request->extra_header_count >= 6)
+    char *copies[2];
+
+    if (request->extra_header_count >= HTTP_EXTRA_HEADERS_MAX ||
+        strlen(value) > HTTP_HEADER_VALUE_MAX || strpbrk(value, "\r\n")) {
+        log_error(request->id, "reply header %s refused (too many, too long or with CR/LF)", name);
+        request->extra_header_refused = true;
         return;
-    snprintf(request->extra_headers[request->extra_header_count][0],
-             sizeof request->extra_headers[0][0], "%s", name);
-    snprintf(request->extra_headers[request->extra_header_count][1],
-             sizeof request->extra_headers[0][1], "%s", value);
+    }
+    copies[0] = strdup(name);
+    copies[1] = strdup(value);
+    if (!copies[0] || !copies[1]) {
+        free(copies[0]);
+        free(copies[1]);
+        request->extra_header_refused = true;
+        return;
+    }
+    request->extra_headers[request->extra_header_count][0] = copies[0];
+    request->extra_headers[request->extra_header_count][1] = copies[1];
     request->extra_header_count++;
+}
+
+static bool http_reply_has_header(const struct request *request, const char *name)
+{
+    for (unsigned i = 0; i < request->extra_header_count; i++)
+        if (strcasecmp(request->extra_headers[i][0], name) == 0)
+            return true;
+    return false;
+}
+
+static void request_headers_free(struct request *request)
+{
+    for (unsigned i = 0; i < request->extra_header_count; i++) {
+        free(request->extra_headers[i][0]);
+        free(request->extra_headers[i][1]);
+    }
+    request->extra_header_count = 0;
 }
 
 enum MHD_Result http_reply_response(struct request *request, unsigned status,
@@ -83,6 +120,19 @@ enum MHD_Result http_reply_response(struct request *request, unsigned status,
 
     if (!response)
         return MHD_NO;
+    if (request->extra_header_refused) {
+        /* a header that would have been cut or dropped: answer nothing half-right */
+        static const char body[] = "internal error\n";
+        MHD_destroy_response(response);
+        request_headers_free(request);
+        request->extra_header_refused = false;
+        status = 500;
+        content_type = "text/plain; charset=utf-8";
+        response =
+            MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+        if (!response)
+            return MHD_NO;
+    }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(response, "X-Request-Id", request->id);
     MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -162,7 +212,7 @@ enum MHD_Result http_reply_error(struct request *request, enum agentgate_error e
     /* "field" also at the top level, for clients that read it there */
     if (body && field && *field)
         json_object_set_new(body, "field", json_string(field));
-    if (status == 503 && request->extra_header_count == 0)
+    if (status == 503 && !http_reply_has_header(request, "Retry-After"))
         http_reply_header(request, "Retry-After", "5");
     if (status >= 500)
         log_warn(request->id, "%s %s -> %u %s", request->method, request->path, status,
@@ -245,6 +295,7 @@ static struct request *request_new(struct server *server, struct MHD_Connection 
     request->server = server;
     request->connection = connection;
     request->started_ms = clock_ms();
+    atomic_fetch_add(&requests_in_flight, 1);
     randombytes_buf(random, sizeof random);
     for (size_t i = 0; i < sizeof random; i++) {
         request->id[2 * i] = hex[random[i] >> 4];
@@ -256,6 +307,17 @@ static struct request *request_new(struct server *server, struct MHD_Connection 
     if (info)
         request->connection_entry = info->socket_context;
     return request;
+}
+
+/* The request's head is in: the header deadline no longer applies to it. */
+static void connection_headers_arrived(struct request *request)
+{
+    struct connection_entry *entry = request->connection_entry;
+    if (!entry)
+        return;
+    pthread_mutex_lock(&connections_lock);
+    entry->header_deadline_ms = LLONG_MAX;
+    pthread_mutex_unlock(&connections_lock);
 }
 
 static void connection_set_busy(struct request *request, bool busy)
@@ -295,8 +357,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         if (!request)
             return MHD_NO;
         *request_context = request;
+        connection_headers_arrived(request);
+        log_debug(request->id, "%s %s: head received", request->method, request->path);
         request->route = route_find(method, url, request, allow, sizeof allow);
-        if (!request->route) {
+        if (atomic_load(&draining)) {
+            /* stopping: nothing new starts; the client retries elsewhere or later */
+            http_reply_header(request, MHD_HTTP_HEADER_CONNECTION, "close");
+            request->early_error = ERR_SHUTTING_DOWN;
+        } else if (!request->route) {
             if (allow[0]) {
                 http_reply_header(request, "Allow", allow);
                 request->early_error = ERR_METHOD_NOT_ALLOWED;
@@ -439,9 +507,11 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
         /* The next request on a kept-alive connection gets its own deadline. */
         pthread_mutex_lock(&connections_lock);
         entry->deadline_ms = clock_ms() + request_timeout_ms;
+        entry->header_deadline_ms = clock_ms() + header_timeout_ms;
         entry->busy = false;
         pthread_mutex_unlock(&connections_lock);
     }
+    metrics_observe_request(request, (double)(clock_ms() - request->started_ms) / 1000.0);
     log_info(request->id, "%s %s %u %lldms%s", request->method, request->path, request->status,
              clock_ms() - request->started_ms,
              termination == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
@@ -449,11 +519,13 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
         MHD_destroy_response(request->pending_response);
     if (request->state_free)
         request->state_free(request->state);
+    request_headers_free(request);
     free(request->user);
     sodium_memzero(request->session_token, sizeof request->session_token);
     free(request->body);
     free(request);
     *request_context = NULL;
+    atomic_fetch_sub(&requests_in_flight, 1);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
@@ -473,6 +545,7 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
         }
         entry->fd = info->connect_fd;
         entry->deadline_ms = clock_ms() + request_timeout_ms;
+        entry->header_deadline_ms = clock_ms() + header_timeout_ms;
         pthread_mutex_lock(&connections_lock);
         entry->next = connections_head.next;
         entry->previous = &connections_head;
@@ -499,21 +572,33 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
 static void *reaper_run(void *argument)
 {
     (void)argument;
-    while (reaper_running) {
+    while (atomic_load(&reaper_running)) {
         long long now;
+        unsigned late_heads = 0, late_bodies = 0;
         struct timespec pause = {0, 250 * 1000 * 1000};
         nanosleep(&pause, NULL);
         now = clock_ms();
         pthread_mutex_lock(&connections_lock);
         for (struct connection_entry *entry = connections_head.next; entry != &connections_head;
              entry = entry->next) {
-            if (!entry->busy && !entry->cut && now > entry->deadline_ms) {
-                shutdown(entry->fd, SHUT_RDWR);
-                entry->cut = true;
-                log_info(NULL, "connection cut: request not complete within the deadline");
-            }
+            if (entry->busy || entry->cut)
+                continue;
+            if (now > entry->header_deadline_ms)
+                late_heads++;
+            else if (now > entry->deadline_ms)
+                late_bodies++;
+            else
+                continue;
+            shutdown(entry->fd, SHUT_RDWR);
+            entry->cut = true;
         }
         pthread_mutex_unlock(&connections_lock);
+        /* one line per sweep, not per connection: a flood of slow clients cannot flood the log */
+        if (late_heads || late_bodies)
+            log_info(NULL,
+                     "connections cut: %u without a complete head within %llds, %u without "
+                     "a complete request within %llds",
+                     late_heads, header_timeout_ms / 1000, late_bodies, request_timeout_ms / 1000);
     }
     return NULL;
 }
@@ -571,23 +656,25 @@ int http_start(struct server *server, const struct route *routes, size_t route_c
 {
     const struct config *config = server->config;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     MHD_ALLOW_SUSPEND_RESUME;
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
 
     routes_table = routes;
     routes_count = route_count;
     request_timeout_ms = config->request_timeout_seconds * 1000;
+    header_timeout_ms = config->header_timeout_seconds * 1000;
+    atomic_store(&draining, false);
     if (server->ipv6)
         flags |= MHD_USE_IPv6;
     /* libmicrohttpd takes over the socket http_listen() bound, and closes it when stopped */
     server->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, server, MHD_OPTION_LISTEN_SOCKET, server->listen_fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)config->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned int)config->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)config->idle_timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)config->connection_memory_limit, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        NULL, MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->http_threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)config->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->idle_timeout_seconds,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)config->connection_memory_limit,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
     if (!server->daemon) {
         close(server->listen_fd);
         server->listen_fd = -1;
@@ -606,7 +693,7 @@ int http_start(struct server *server, const struct route *routes, size_t route_c
     for (job_worker_count = 0; job_worker_count < config->threads; job_worker_count++)
         if (pthread_create(&job_workers[job_worker_count], NULL, job_worker_run, NULL) != 0)
             break;
-    reaper_running = true;
+    atomic_store(&reaper_running, true);
     if (pthread_create(&reaper_thread, NULL, reaper_run, NULL) != 0) {
         MHD_stop_daemon(server->daemon);
         server->daemon = NULL;
@@ -632,8 +719,33 @@ void http_stop(struct server *server)
     free(job_workers);
     job_workers = NULL;
     job_worker_count = 0;
-    reaper_running = false;
+    atomic_store(&reaper_running, false);
     pthread_join(reaper_thread, NULL);
     MHD_stop_daemon(server->daemon);
     server->daemon = NULL;
+}
+
+unsigned http_drain(struct server *server, long long timeout_ms)
+{
+    long long deadline = clock_ms() + timeout_ms;
+    unsigned left;
+
+    if (!server->daemon)
+        return 0;
+    atomic_store(&draining, true);
+    {
+        /* stop accepting: new connections are refused by the kernel from now on */
+        MHD_socket listener = MHD_quiesce_daemon(server->daemon);
+        if (listener != MHD_INVALID_SOCKET)
+            close(listener);
+    }
+    while ((left = atomic_load(&requests_in_flight)) > 0 && clock_ms() < deadline) {
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    if (left)
+        log_warn(NULL, "stopping with %u request(s) still in flight after %llds", left,
+                 timeout_ms / 1000);
+    http_stop(server);
+    return left;
 }

@@ -37,8 +37,10 @@
 #include "db/sessions.h"
 #include "web/errors.h"
 
-#define HTTP_PATH_PARAMS_MAX 3
-#define HTTP_PATH_PARAM_MAX  128
+#define HTTP_PATH_PARAMS_MAX   3
+#define HTTP_EXTRA_HEADERS_MAX 8
+#define HTTP_HEADER_VALUE_MAX  8192
+#define HTTP_PATH_PARAM_MAX    128
 
 struct request;
 struct server;
@@ -77,8 +79,9 @@ struct request {
     bool user_resolved;
     char session_token[48]; /* the cookie's token, for the CSRF token */
     char csrf[65];
-    char extra_headers[6][2][512];
+    char *extra_headers[HTTP_EXTRA_HEADERS_MAX][2]; /* name, value; malloc'd */
     unsigned extra_header_count;
+    bool extra_header_refused; /* one did not fit: the reply becomes a 500 */
     /* Handlers run on a database worker while the connection is suspended; their reply is
      * kept here and queued when libmicrohttpd resumes the connection. */
     bool deferred;
@@ -89,6 +92,7 @@ struct request {
     struct request *next_job;
     char method[16];
     char path[256];
+    bool intake_duplicate; /* intake answered a replayed webhook-id (for /metrics) */
     /* The handler's state and its cleanup, called once from the completion callback. */
     void *state;
     void (*state_free)(void *state);
@@ -141,7 +145,15 @@ enum MHD_Result http_reply_response(struct request *request, unsigned status,
                                     struct MHD_Response *response, const char *content_type);
 /* A redirect (302/303) to `location` (a path on agentgate or a URL agentgate built). */
 enum MHD_Result http_reply_redirect(struct request *request, unsigned status, const char *location);
-/* Adds a header to the next reply of this request (at most 4). Both strings are copied. */
+/* Adds a header to the reply of this request (both strings are copied). A header is never
+ * cut: one more than HTTP_EXTRA_HEADERS_MAX, a value over HTTP_HEADER_VALUE_MAX bytes or with
+ * CR/LF turns the reply into a 500 (logged), so a Location or cookie is sent whole or not at
+ * all. */
 void http_reply_header(struct request *request, const char *name, const char *value);
+
+/* Stops accepting connections, lets requests in flight finish for up to `timeout_ms`, then
+ * stops the database workers and the daemon (http_stop). Returns the number of requests still
+ * in flight when it gave up (0 when all finished). */
+unsigned http_drain(struct server *server, long long timeout_ms);
 
 #endif

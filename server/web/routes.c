@@ -39,6 +39,7 @@ const struct route routes[] = {
     {"GET", "/static/{}", NULL, static_files_serve, 0},
     {"GET", "/healthz", NULL, health_handle_live, 0},
     {"GET", "/readyz", NULL, health_handle_ready, 0},
+    {"GET", "/metrics", NULL, metrics_serve, 0},
 };
 
 const size_t routes_count_total = sizeof routes / sizeof routes[0];

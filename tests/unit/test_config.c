@@ -30,6 +30,76 @@ static int load(const char *text, struct config *config, char *error, size_t siz
 #define VALID_FORUM  "[forum eng]\ninbound_secret = " SECRET "\n"
 #define VALID_SERVER "[server]\ndatabase = dbname=x\nauth = dev\n"
 
+/* A config that sets `key` of the table to `value`, with what the rest needs. */
+static void config_with_key(const struct config_key_info *key, const char *value, char *out,
+                            size_t size)
+{
+    if (strcmp(key->section, "forum") == 0)
+        snprintf(out, size, "%s[forum eng]\n%s = %s\n%s", VALID_SERVER, key->name, value,
+                 strcmp(key->name, "inbound_secret") ? "inbound_secret = " SECRET "\n" : "");
+    else if (strcmp(key->section, "server") == 0)
+        snprintf(out, size, "[server]\n%s = %s\n%s%s%s", key->name, value,
+                 strcmp(key->name, "database") ? "database = dbname=x\n" : "",
+                 strcmp(key->name, "auth") ? "auth = dev\n" : "", VALID_FORUM);
+    else
+        snprintf(out, size, "%s[%s]\n%s = %s\n%s", VALID_SERVER, key->section, key->name, value,
+                 VALID_FORUM);
+}
+
+/* Walks the table of keys: each key's default, written in a file, loads; a nonsense value of
+ * each key that checks its value is refused with file, line and key; each key given twice is
+ * refused. */
+START_TEST(every_key_of_the_table_is_checked)
+{
+    char text[1024], error[600], expected[300];
+    struct config config;
+
+    ck_assert_uint_gt(config_key_count(), 30);
+    for (size_t i = 0; i < config_key_count(); i++) {
+        struct config_key_info key = config_key_describe(i);
+        if (key.default_value && strcmp(key.name, "auth") && strcmp(key.name, "listen")) {
+            config_with_key(&key, key.default_value, text, sizeof text);
+            ck_assert_msg(load(text, &config, error, sizeof error) == 0,
+                          "default of %s does not load: %s", key.name, error);
+            config_free(&config);
+        }
+        snprintf(expected, sizeof expected, "%s: ", key.name);
+        if (!key.any_text) {
+            config_with_key(&key, "#nonsense value#", text, sizeof text);
+            ck_assert_msg(load(text, &config, error, sizeof error) != 0, "%s took nonsense",
+                          key.name);
+            ck_assert_msg(strstr(error, expected) && strstr(error, "agentgate.conf:"),
+                          "%s: error does not name file and key: %s", key.name, error);
+        }
+        config_with_key(&key, key.default_value ? key.default_value : "x", text, sizeof text);
+        {
+            char twice[1200];
+            const char *line = strstr(text, key.name);
+            size_t at = (size_t)(strchr(line, '\n') - text) + 1;
+            snprintf(twice, sizeof twice, "%.*s%.*s%s", (int)at, text, (int)(at - (line - text)),
+                     line, text + at);
+            ck_assert_msg(load(twice, &config, error, sizeof error) != 0, "%s twice accepted",
+                          key.name);
+            ck_assert_msg(strstr(error, "key given twice") || strstr(error, expected),
+                          "%s twice: %s", key.name, error);
+        }
+    }
+}
+END_TEST
+
+START_TEST(short_webhook_secret_is_refused)
+{
+    struct config config;
+    char error[600];
+
+    ck_assert_int_ne(load(VALID_SERVER "[forum eng]\ninbound_secret = whsec_AA==\n", &config, error,
+                          sizeof error),
+                     0);
+    ck_assert_ptr_nonnull(strstr(error, "inbound_secret: must be whsec_"));
+    ck_assert_ptr_nonnull(strstr(error, "at least 16 bytes"));
+}
+END_TEST
+
 START_TEST(valid_config_loads_with_defaults)
 {
     struct config config;
@@ -275,6 +345,8 @@ int main(void)
         return 1;
     snprintf(path, sizeof path, "%s/agentgate.conf", directory);
     tcase_add_test(tc, valid_config_loads_with_defaults);
+    tcase_add_test(tc, every_key_of_the_table_is_checked);
+    tcase_add_test(tc, short_webhook_secret_is_refused);
     tcase_add_test(tc, contract_example_loads);
     tcase_add_loop_test(tc, errors_name_file_line_and_key, 0,
                         sizeof error_cases / sizeof error_cases[0]);

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Check the flag corpus: every line is a JSON object with the right keys and types,
+ids are unique and match their file, labels are known families, and each split has
+at least the required number of posts. Prints counts; exits 1 on any problem.
+
+Usage: python3 tests/flags/corpus/check_corpus.py [CORPUS_DIR]
+"""
+import json
+import os
+import re
+import sys
+
+FAMILIES = ("secret", "access", "destructive", "pii", "mention")
+FILES = FAMILIES + ("ordinary",)
+# minimum number of posts per file, and of hard negatives in ordinary.jsonl
+MINIMUM = {"dev": {"risk": 60, "ordinary": 300, "hard": 75},
+           "holdout": {"risk": 25, "ordinary": 120, "hard": 30}}
+ID = re.compile(r"^(secret|access|destructive|pii|mention|ordinary)-(dev|holdout)-\d{3}$")
+
+
+def check_file(path, family, split, seen, problems):
+    counts = {"posts": 0, "hard": 0, "critical": 0, "titled": 0, "multi": 0}
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            where = "%s:%d" % (path, n)
+            if not line.strip():
+                problems.append("%s: empty line" % where)
+                continue
+            try:
+                o = json.loads(line)
+            except ValueError as e:
+                problems.append("%s: not JSON (%s)" % (where, e))
+                continue
+            if not isinstance(o, dict):
+                problems.append("%s: not an object" % where)
+                continue
+            keys = {"id", "labels", "title", "body", "note"}
+            allowed = keys | ({"hard"} if family == "ordinary" else {"critical"})
+            missing = keys - set(o)
+            extra = set(o) - allowed
+            if missing:
+                problems.append("%s: missing %s" % (where, sorted(missing)))
+            if extra:
+                problems.append("%s: unexpected %s" % (where, sorted(extra)))
+            pid = o.get("id")
+            m = ID.match(pid) if isinstance(pid, str) else None
+            if not m or m.group(1) != family or m.group(2) != split:
+                problems.append("%s: bad id %r for %s/%s" % (where, pid, split, family))
+            if pid in seen:
+                problems.append("%s: duplicate id %r (also %s)" % (where, pid, seen[pid]))
+            seen[pid] = where
+            labels = o.get("labels")
+            if not isinstance(labels, list) or any(l not in FAMILIES for l in labels) \
+                    or len(set(labels)) != len(labels or []):
+                problems.append("%s: bad labels %r" % (where, labels))
+                labels = []
+            if family == "ordinary":
+                if labels:
+                    problems.append("%s: ordinary post with labels %r" % (where, labels))
+                if not isinstance(o.get("hard"), bool):
+                    problems.append("%s: ordinary post needs boolean 'hard'" % where)
+                elif o["hard"]:
+                    counts["hard"] += 1
+            else:
+                if family not in labels:
+                    problems.append("%s: %s post without the %r label" % (where, family, family))
+                if "critical" in o and not isinstance(o["critical"], bool):
+                    problems.append("%s: 'critical' must be boolean" % where)
+                if o.get("critical"):
+                    counts["critical"] += 1
+                if len(labels) > 1:
+                    counts["multi"] += 1
+            if not (o.get("title") is None or (isinstance(o.get("title"), str) and o["title"].strip())):
+                problems.append("%s: title must be null or a non-empty string" % where)
+            elif o.get("title"):
+                counts["titled"] += 1
+            for k in ("body", "note"):
+                if not isinstance(o.get(k), str) or not o[k].strip():
+                    problems.append("%s: %s must be a non-empty string" % (where, k))
+            if isinstance(o.get("note"), str) and "\n" in o["note"]:
+                problems.append("%s: note must be one line" % where)
+            counts["posts"] += 1
+    return counts
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    problems, seen = [], {}
+    bodies = {}
+    for split in ("dev", "holdout"):
+        for family in FILES:
+            path = os.path.join(root, split, family + ".jsonl")
+            if not os.path.exists(path):
+                problems.append("%s: missing" % path)
+                continue
+            c = check_file(path, family, split, seen, problems)
+            need = MINIMUM[split]["ordinary" if family == "ordinary" else "risk"]
+            if c["posts"] < need:
+                problems.append("%s: %d posts, need at least %d" % (path, c["posts"], need))
+            if family == "ordinary" and c["hard"] < MINIMUM[split]["hard"]:
+                problems.append("%s: %d hard negatives, need at least %d" % (path, c["hard"], MINIMUM[split]["hard"]))
+            extra = ("hard %d" % c["hard"]) if family == "ordinary" else \
+                ("critical %d, multi-label %d" % (c["critical"], c["multi"]))
+            print("%-8s %-12s %4d posts  titled %3d  %s" % (split, family, c["posts"], c["titled"], extra))
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        o = json.loads(line)
+                    except ValueError:
+                        continue
+                    b = o.get("body")
+                    if isinstance(b, str):
+                        if b in bodies:
+                            problems.append("%s: same body as %s" % (o.get("id"), bodies[b]))
+                        bodies[b] = o.get("id")
+    for p in problems:
+        print("PROBLEM", p)
+    print("%d posts, %d problems" % (len(seen), len(problems)))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
