@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define DB_PREPARED_MAX          64
@@ -30,13 +31,6 @@ static char *db_conninfo;
 static bool db_failure_is_connection(const struct db_connection *db, const PGresult *result);
 static pthread_key_t db_thread_key;
 static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
-
-static long long clock_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 void db_error_line(const char *message, char *out, size_t out_size)
 {
@@ -124,9 +118,10 @@ struct db_connection *db_thread_connection(void)
     }
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
         return db;
-    if (clock_ms() - db->last_attempt_ms < DB_RECONNECT_INTERVAL_MS && db->last_attempt_ms)
+    if (clock_monotonic_ms() - db->last_attempt_ms < DB_RECONNECT_INTERVAL_MS &&
+        db->last_attempt_ms)
         return NULL;
-    db->last_attempt_ms = clock_ms();
+    db->last_attempt_ms = clock_monotonic_ms();
     if (db->conn) {
         PQfinish(db->conn);
         db->conn = NULL;

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "clock.h"
+#include "hex.h"
 #include "log.h"
 #include "operations/metrics.h"
 
@@ -51,13 +53,6 @@ static atomic_bool reaper_running;
 /* Requests between their head and their completion, and whether serve is stopping. */
 static atomic_uint requests_in_flight;
 static atomic_bool draining;
-
-static long long clock_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 void *http_request_state(struct request *request, void *state, void (*state_free)(void *state))
 {
@@ -285,7 +280,6 @@ static const struct route *route_find(const char *method, const char *path, stru
 static struct request *request_new(struct server *server, struct MHD_Connection *connection,
                                    const char *method, const char *url)
 {
-    static const char hex[] = "0123456789abcdef";
     struct request *request = calloc(1, sizeof *request);
     unsigned char random[8];
     const union MHD_ConnectionInfo *info;
@@ -294,13 +288,10 @@ static struct request *request_new(struct server *server, struct MHD_Connection 
         return NULL;
     request->server = server;
     request->connection = connection;
-    request->started_ms = clock_ms();
+    request->started_ms = clock_monotonic_ms();
     atomic_fetch_add(&requests_in_flight, 1);
     randombytes_buf(random, sizeof random);
-    for (size_t i = 0; i < sizeof random; i++) {
-        request->id[2 * i] = hex[random[i] >> 4];
-        request->id[2 * i + 1] = hex[random[i] & 15];
-    }
+    hex_encode(random, sizeof random, request->id);
     snprintf(request->method, sizeof request->method, "%s", method);
     snprintf(request->path, sizeof request->path, "%s", url);
     info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -389,7 +380,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         *upload_data_size = 0;
         if (request->early_error != ERR_NONE || request->body_too_large)
             return MHD_YES; /* discarding */
-        if (clock_ms() - request->started_ms > request_timeout_ms)
+        if (clock_monotonic_ms() - request->started_ms > request_timeout_ms)
             return MHD_NO;
         if (chunk > request->body_limit - request->body_length) {
             request->body_too_large = true;
@@ -506,14 +497,14 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
     if (entry) {
         /* The next request on a kept-alive connection gets its own deadline. */
         pthread_mutex_lock(&connections_lock);
-        entry->deadline_ms = clock_ms() + request_timeout_ms;
-        entry->header_deadline_ms = clock_ms() + header_timeout_ms;
+        entry->deadline_ms = clock_monotonic_ms() + request_timeout_ms;
+        entry->header_deadline_ms = clock_monotonic_ms() + header_timeout_ms;
         entry->busy = false;
         pthread_mutex_unlock(&connections_lock);
     }
-    metrics_observe_request(request, (double)(clock_ms() - request->started_ms) / 1000.0);
+    metrics_observe_request(request, (double)(clock_monotonic_ms() - request->started_ms) / 1000.0);
     log_info(request->id, "%s %s %u %lldms%s", request->method, request->path, request->status,
-             clock_ms() - request->started_ms,
+             clock_monotonic_ms() - request->started_ms,
              termination == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
     if (request->pending_response)
         MHD_destroy_response(request->pending_response);
@@ -544,8 +535,8 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
             return;
         }
         entry->fd = info->connect_fd;
-        entry->deadline_ms = clock_ms() + request_timeout_ms;
-        entry->header_deadline_ms = clock_ms() + header_timeout_ms;
+        entry->deadline_ms = clock_monotonic_ms() + request_timeout_ms;
+        entry->header_deadline_ms = clock_monotonic_ms() + header_timeout_ms;
         pthread_mutex_lock(&connections_lock);
         entry->next = connections_head.next;
         entry->previous = &connections_head;
@@ -577,7 +568,7 @@ static void *reaper_run(void *argument)
         unsigned late_heads = 0, late_bodies = 0;
         struct timespec pause = {0, 250 * 1000 * 1000};
         nanosleep(&pause, NULL);
-        now = clock_ms();
+        now = clock_monotonic_ms();
         pthread_mutex_lock(&connections_lock);
         for (struct connection_entry *entry = connections_head.next; entry != &connections_head;
              entry = entry->next) {
@@ -727,7 +718,7 @@ void http_stop(struct server *server)
 
 unsigned http_drain(struct server *server, long long timeout_ms)
 {
-    long long deadline = clock_ms() + timeout_ms;
+    long long deadline = clock_monotonic_ms() + timeout_ms;
     unsigned left;
 
     if (!server->daemon)
@@ -739,7 +730,7 @@ unsigned http_drain(struct server *server, long long timeout_ms)
         if (listener != MHD_INVALID_SOCKET)
             close(listener);
     }
-    while ((left = atomic_load(&requests_in_flight)) > 0 && clock_ms() < deadline) {
+    while ((left = atomic_load(&requests_in_flight)) > 0 && clock_monotonic_ms() < deadline) {
         struct timespec pause = {0, 10 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
