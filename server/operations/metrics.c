@@ -12,12 +12,18 @@
 #include "web/handlers.h"
 
 /* Intake outcomes, from the answer: a label per class of answer a forum can get. */
+/* clang-format off: clang-format reflows this list differently on every pass */
 #define INTAKE_OUTCOMES(X)                                                                         \
     X(HELD, "held")                                                                                \
     X(DUPLICATE, "duplicate")                                                                      \
-    X(INVALID, "invalid") X(UNAUTHORIZED, "unauthorized") X(FORBIDDEN, "forbidden")                \
-        X(BLOCKED, "blocked") X(RATE_LIMITED, "rate_limited") X(UNAVAILABLE, "unavailable")        \
-            X(ERROR, "error")
+    X(INVALID, "invalid")                                                                          \
+    X(UNAUTHORIZED, "unauthorized")                                                                \
+    X(FORBIDDEN, "forbidden")                                                                      \
+    X(BLOCKED, "blocked")                                                                          \
+    X(RATE_LIMITED, "rate_limited")                                                                \
+    X(UNAVAILABLE, "unavailable")                                                                  \
+    X(ERROR, "error")
+/* clang-format on */
 
 enum intake_outcome {
 #define INTAKE_OUTCOME_ENUM(id, label) INTAKE_##id,

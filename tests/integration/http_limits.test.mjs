@@ -48,8 +48,8 @@ describe('slow clients', () => {
       }
       clearInterval(trickle);
       assert.ok(served > 0);
-      assert.ok(await srv.waitForLog(/connections cut: \d+ without a complete head/), srv.logs());
-      assert.equal(countRows(srv.database, 'drafts'), served);
+      await srv.waitForLog(/connections cut: \d+ without a complete head/);
+      assert.equal(await countRows(srv.database, 'drafts'), served);
       latencies.sort((a, b) => a - b);
       const p50 = latencies[Math.floor(latencies.length / 2)];
       const max = latencies[latencies.length - 1];
@@ -82,7 +82,7 @@ describe('log lines', () => {
         body: new URLSearchParams({ forum: 'eng', user_id: 'mallory\r\n2026 error rid=x forged\u001b[2J', username: 'm', return_to: '/' }),
       });
       assert.ok([303, 400].includes(res.status));
-      assert.ok(await srv.waitForLog(/GET \/nowhere\\x0d\\x0a2026/), srv.logs());
+      await srv.waitForLog(/GET \/nowhere\\x0d\\x0a2026/);
       const lines = srv.logs().split('\n');
       assert.ok(!lines.some((l) => /^2026-01-01T00:00:00.000Z/.test(l)), 'a forged line starts a line');
       assert.ok(!lines.some((l) => /^2026 error rid=x forged/.test(l)), 'a forged line from a form field');
@@ -131,9 +131,9 @@ describe('graceful stop', () => {
       `webhook-id: ${id}\r\nwebhook-timestamp: ${ts}\r\nwebhook-signature: ${sign(srv.secret, id, ts, body)}\r\nConnection: close\r\n\r\n`);
     socket.write(body.subarray(0, 10));
     // the server has the request (its head) before the signal
-    assert.ok(await srv.waitForLog(/POST \/v1\/forums\/eng\/posts: head received/), srv.logs());
+    await srv.waitForLog(/POST \/v1\/forums\/eng\/posts: head received/);
     srv.child.kill('SIGTERM');
-    assert.ok(await srv.waitForLog(/signal 15: stopping/), srv.logs());
+    await srv.waitForLog(/signal 15: stopping/);
     // no new connection is accepted...
     const refused = await new Promise((resolve) => {
       const probe = net.connect(srv.port, '127.0.0.1');
@@ -150,6 +150,6 @@ describe('graceful stop', () => {
     assert.match(answer, /^HTTP\/1\.1 202/, answer);
     const info = await srv.exited;
     assert.equal(info.code, 0, srv.logs());
-    assert.equal(countRows(srv.database, 'drafts', `webhook_id = '${id}'`), 1);
+    assert.equal(await countRows(srv.database, 'drafts', `webhook_id = '${id}'`), 1);
   });
 });
