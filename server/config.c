@@ -942,7 +942,8 @@ int config_load(const char *path, struct config *config, char *error, size_t err
 
     parse.file = fopen(path, "r");
     if (!parse.file) {
-        snprintf(error, error_size, "%s:0: config: cannot open: %s", path, strerror(errno));
+        snprintf(error, error_size, "%s: cannot open the configuration: %s (give --config FILE)",
+                 path, strerror(errno));
         goto fail;
     }
     result = ini_parse_stream(config_read_line, &parse, config_on_value, &parse);
