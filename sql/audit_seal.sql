@@ -19,9 +19,16 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM audit_events WHERE seq IS NULL AND id <= v_last) THEN
         RETURN 0;
     END IF;
-    -- Every writer that drew an id <= v_last had its xid before this snapshot.
+    -- Every writer that drew an id <= v_last had its xid before this snapshot. The snapshot
+    -- lists the transactions of the whole cluster; only those of this database can have
+    -- written here, so a long transaction in another database never holds sealing up.
     v_snapshot := pg_current_snapshot();
-    FOR v_xid IN SELECT pg_snapshot_xip(v_snapshot) LOOP
+    PERFORM pg_stat_clear_snapshot(); -- pg_stat_activity as of now, after the snapshot
+    FOR v_xid IN SELECT x FROM pg_snapshot_xip(v_snapshot) AS x
+            WHERE EXISTS (SELECT 1 FROM pg_stat_activity a
+                          WHERE a.datname = current_database() AND a.backend_xid = xid(x))
+               OR EXISTS (SELECT 1 FROM pg_prepared_xacts p
+                          WHERE p.database = current_database() AND p.transaction = xid(x)) LOOP
         WHILE pg_xact_status(v_xid) = 'in progress' LOOP
             IF clock_timestamp() > v_deadline THEN
                 RETURN 0; -- a long transaction: seal later

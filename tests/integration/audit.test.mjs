@@ -7,8 +7,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  conninfo, createDatabase, decide, ensureRoles, eventually, newSecret, postIntake, psql, runCli, samplePost,
-  sqlOutcome, startServer, tmpdir, writeConfig,
+  conninfo, createDatabase, decide, ensureRoles, eventually, newSecret, postIntake, psql, psqlSession, runCli,
+  samplePost, sqlOutcome, startServer, tmpdir, writeConfig,
 } from '../lib/harness.mjs';
 import { anonymous, devSignIn } from '../lib/web.mjs';
 
@@ -51,6 +51,7 @@ async function populated(intakes = 6) {
   }
   const first = await verify(srv);
   assert.equal(first.status, 0, first.stderr);
+  assert.doesNotMatch(first.stdout, /not sealed yet/, 'the whole chain is sealed before a test changes it');
   const events = Number(await psql(srv.database, 'SELECT count(*) FROM audit_events'));
   assert.ok(events >= intakes + 3, `only ${events} events`);
   return Object.assign(srv, { events });
@@ -212,6 +213,26 @@ describe('audit verify names the first broken event', () => {
     // new events take the deleted places: the checkpoint's seq exists again, with another hash
     await psql(srv.database, `INSERT INTO audit_events (actor, action, details) SELECT 'cli:root', 'test.later', '{}' FROM generate_series(1, 3)`);
     assertBroken(await verify(srv, '--checkpoint', head), new RegExp(`checkpoint ${srv.events} hash differs: the chain was rewritten`));
+  });
+});
+
+describe('sealing', () => {
+  it('seals at once while another database of the cluster has a long transaction', async () => {
+    const srv = await startServer({ delivery: { workers: 0 } });
+    const elsewhere = await psqlSession(await createDatabase());
+    try {
+      // another application's transaction, with an xid, open for the whole test
+      await elsewhere.send('BEGIN; SELECT pg_current_xact_id()');
+      for (let i = 0; i < 3; i++) assert.equal((await postIntake(srv, samplePost())).status, 202);
+      const r = await verify(srv);
+      assert.equal(r.status, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /not sealed yet/);
+      assert.equal(await psql(srv.database, 'SELECT count(*) FROM audit_events WHERE seq IS NULL'), '0');
+      assert.equal(Number(HEAD.exec(r.stdout)[1]), Number(await psql(srv.database, 'SELECT count(*) FROM audit_events')));
+    } finally {
+      await elsewhere.close();
+      await srv.stop();
+    }
   });
 });
 
