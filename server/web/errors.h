@@ -55,6 +55,10 @@
       "the draft does not await a co-approval")                                                    \
     X(ERR_NOTHING_TO_RETRY, 409, "nothing_to_retry", "the draft's release has not failed")         \
     X(ERR_SIGN_IN_REFUSED, 403, "sign_in_refused", "the sign-in answer was not valid")             \
+    X(ERR_IDENTITY_REFUSED, 403, "identity_refused",                                               \
+      "an identity field is longer than agentgate keeps or is not valid text")                     \
+    X(ERR_SIGN_IN_RATE_LIMITED, 429, "sign_in_rate_limited",                                       \
+      "too many sign-ins started from this address")                                               \
     X(ERR_PROXY_SIGN_IN, 401, "proxy_sign_in", "sign in through the authenticating proxy")         \
     X(ERR_INTERNAL, 500, "internal_error", "internal error")                                       \
     X(ERR_DATABASE_UNAVAILABLE, 503, "database_unavailable",                                       \
