@@ -342,7 +342,9 @@ describe('auth = proxy', () => {
     const chunks = [];
     socket.on('connect', () => {
       const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-      socket.end(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${lines}\r\n`);
+      // write, not end: a half-closed socket may be taken for a client that went away before
+      // the answer; `Connection: close` makes agentgate close it once it has answered
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${lines}\r\n`);
     });
     socket.on('data', (chunk) => chunks.push(chunk));
     socket.on('error', reject);
@@ -350,7 +352,7 @@ describe('auth = proxy', () => {
       const text = Buffer.concat(chunks).toString('utf8');
       const [head, ...body] = text.split('\r\n\r\n');
       resolve({
-        status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)[1]),
+        status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1] ?? 0),
         location: /\r\nLocation: ([^\r]*)/i.exec(head)?.[1],
         setsCookie: /\r\nSet-Cookie:/i.test(head),
         text: body.join('\r\n\r\n').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '),
