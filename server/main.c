@@ -348,7 +348,8 @@ static int command_delivery(const struct config *config, int argc, char **argv)
     cli_actor(actor, sizeof actor);
     db_configure(config->database);
     db = db_thread_connection();
-    status = db ? outbox_retry_draft(db, argv[1], actor, outcome, sizeof outcome) : DB_UNAVAILABLE;
+    status =
+        db ? outbox_retry_draft(db, argv[1], actor, NULL, outcome, sizeof outcome) : DB_UNAVAILABLE;
     db_thread_release();
     if (status != DB_OK) {
         fprintf(stderr, "agentgate: %s\n",

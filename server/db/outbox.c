@@ -9,8 +9,8 @@ DB_STATEMENT(outbox_claim_statement,
              "SELECT id, draft_id, forum, event_type, webhook_id, payload->'data'->'agent'->>'id', "
              "payload::text, attempts FROM outbox_claim()",
              0, false);
-DB_STATEMENT(outbox_blocked_statement,
-             "SELECT coalesce(delivery_blocked_reason($1::uuid, $2, $3), '')", 3, false);
+DB_STATEMENT(outbox_blocked_statement, "SELECT coalesce(delivery_recheck($1::uuid, $2, $3), '')", 3,
+             false);
 DB_STATEMENT(outbox_finish_statement,
              "SELECT outbox_finish($1::bigint, $2, $3::integer, $4::integer, $5, $6, "
              "now() + make_interval(secs => $7::float8), $8, $9, $10)",
@@ -22,7 +22,7 @@ DB_STATEMENT(outbox_next_due_statement,
 DB_STATEMENT(outbox_expire_statement, "SELECT drafts_expire_due(100)", 0, false);
 DB_STATEMENT(outbox_remind_statement,
              "SELECT drafts_remind_expiring($1, make_interval(secs => $2::float8), 100)", 2, false);
-DB_STATEMENT(outbox_retry_statement, "SELECT delivery_retry($1::uuid, $2)", 2, false);
+DB_STATEMENT(outbox_retry_statement, "SELECT delivery_retry($1::uuid, $2, $3)", 3, false);
 
 void outbox_event_clear(struct outbox_event *event)
 {
@@ -145,9 +145,9 @@ enum db_status outbox_remind_expiring(struct db_connection *db, const char *foru
 }
 
 enum db_status outbox_retry_draft(struct db_connection *db, const char *draft_id, const char *actor,
-                                  char *outcome, size_t outcome_size)
+                                  const char *actor_name, char *outcome, size_t outcome_size)
 {
-    const char *params[2] = {draft_id, actor};
+    const char *params[3] = {draft_id, actor, actor_name};
     enum db_status status;
     PGresult *rows = db_execute(db, &outbox_retry_statement, params, &status);
 

@@ -24,8 +24,6 @@
 #include "log.h"
 #include "release/plugin_loader.h"
 
-#define WEBHOOK_ID_MAX 256
-
 /* application/json, with optional parameters (charset=utf-8). */
 static bool media_type_is_json(const char *content_type)
 {
@@ -49,17 +47,6 @@ enum agentgate_error intake_prepare(struct request *request)
     if (!media_type_is_json(http_header(request, MHD_HTTP_HEADER_CONTENT_TYPE)))
         return ERR_UNSUPPORTED_MEDIA_TYPE;
     return ERR_NONE;
-}
-
-static bool webhook_id_valid(const char *id)
-{
-    size_t length = strlen(id);
-    if (length == 0 || length > WEBHOOK_ID_MAX)
-        return false;
-    for (const char *p = id; *p; p++)
-        if (*p < 0x21 || *p > 0x7e)
-            return false;
-    return true;
 }
 
 static void uuid_generate(char out[37])
@@ -207,7 +194,7 @@ enum MHD_Result intake_handle(struct request *request)
     error = forum_signature_check(request);
     if (error != ERR_NONE)
         return http_reply_error(request, error, NULL, NULL);
-    if (!webhook_id_valid(webhook_id))
+    if (!forum_webhook_id_valid(webhook_id))
         return http_reply_error(request, ERR_INVALID_WEBHOOK_ID, "webhook-id", NULL);
 
     /* Refusals after a valid signature are audited: the forum did send them. */

@@ -142,9 +142,10 @@ describe('kill switch and pause', () => {
       assert.ok(lastHeld < switchId, 'every hold committed before the switch');
       assert.ok(firstRefused > switchId, 'every refusal came after it');
       assert.equal(await countRows(a.database, 'drafts', "agent_id LIKE 'race-%'"), held.length);
-      // the invoker approves what was held: the delivery re-check revokes it instead
-      for (const r of held) assert.equal((await decide(a, r.json.draft_id)).status, 200);
-      await eventually(async () => (await countRows(a.database, 'drafts', "agent_id LIKE 'race-%' AND state = 'revoked'")) === held.length, { what: 'held drafts revoked' });
+      // the invoker's approval of what was held is refused while the switch is on (423); the
+      // drafts stay pending, so the review is not lost (CONTRACT §7)
+      for (const r of held) assert.equal((await decide(a, r.json.draft_id)).status, 423);
+      assert.equal(await countRows(a.database, 'drafts', "agent_id LIKE 'race-%' AND state = 'pending'"), held.length);
       assert.equal(forum.arrivals.filter((e) => e.type === 'draft.approved').length, 0, 'nothing was released');
     } finally {
       stopped = true;

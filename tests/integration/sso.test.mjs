@@ -342,8 +342,7 @@ describe('auth = proxy', () => {
     const chunks = [];
     socket.on('connect', () => {
       const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-      // write, not end: a half-closed socket may be taken for a client that went away before
-      // the answer; `Connection: close` makes agentgate close it once it has answered
+      // write, not end: a client that half-closes its side is taken as gone (libmicrohttpd)
       socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${lines}\r\n`);
     });
     socket.on('data', (chunk) => chunks.push(chunk));
