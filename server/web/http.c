@@ -729,6 +729,8 @@ unsigned http_drain(struct server *server, long long timeout_ms)
         MHD_socket listener = MHD_quiesce_daemon(server->daemon);
         if (listener != MHD_INVALID_SOCKET)
             close(listener);
+        /* said once it is true, so that whoever watches the log can rely on it */
+        log_info(NULL, "no longer accepting connections");
     }
     while ((left = atomic_load(&requests_in_flight)) > 0 && clock_monotonic_ms() < deadline) {
         struct timespec pause = {0, 10 * 1000 * 1000};

@@ -153,7 +153,9 @@ describe('graceful stop', () => {
     await srv.waitForLog(/POST \/v1\/forums\/eng\/posts: head received/);
     srv.child.kill('SIGTERM');
     await srv.waitForLog(/signal 15: stopping/);
-    // no new connection is accepted...
+    // no new connection is accepted once agentgate says so (it logs the signal first, then stops
+    // accepting: a probe in between would be accepted by the kernel)...
+    await srv.waitForLog(/no longer accepting connections/);
     const refused = await new Promise((resolve) => {
       const probe = net.connect(srv.port, '127.0.0.1');
       probe.on('connect', () => { probe.destroy(); resolve(null); });
