@@ -381,6 +381,7 @@ static int command_audit(const struct config *config, int argc, char **argv)
     struct db_connection *db;
     enum audit_verdict verdict;
     char error[512], hex[AUDIT_HASH_HEX_SIZE];
+    long long unsealed_id;
     PGconn *probe;
 
     if (argc >= 1 && strcmp(argv[0], "verify") == 0) {
@@ -405,15 +406,24 @@ static int command_audit(const struct config *config, int argc, char **argv)
     PQfinish(probe);
     db_configure(config->database);
     db = db_thread_connection();
-    if (!db || audit_chain_seal(db, AUDIT_CLI_SEAL_WAIT_MS) != DB_OK) {
+    if (!db || audit_chain_seal(db, AUDIT_CLI_SEAL_WAIT_MS, &unsealed_id) != DB_OK) {
         db_thread_release();
         fprintf(stderr, "agentgate: cannot seal the pending audit events\n");
         return EXIT_FAILED;
     }
+    if (unsealed_id) {
+        db_thread_release();
+        fprintf(stderr,
+                "agentgate: audit chain incomplete: event id %lld, committed before this check "
+                "began, is still not sealed after %d s (sealing fails or cannot keep up; see the "
+                "serve log)\n",
+                unsealed_id, AUDIT_CLI_SEAL_WAIT_MS / 1000);
+        return EXIT_FAILED;
+    }
     if (!verify) {
-        long long unsealed, max_id;
+        long long unsealed, oldest_ms;
         enum db_status status =
-            audit_events_head(db, &report.head_seq, report.head_hash, &unsealed, &max_id);
+            audit_events_head(db, &report.head_seq, report.head_hash, &unsealed, &oldest_ms);
         db_thread_release();
         if (status != DB_OK) {
             fprintf(stderr, "agentgate: cannot read the audit chain's head\n");

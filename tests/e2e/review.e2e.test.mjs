@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { ROOT, WAIT_LIMIT_MS, newSecret, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
+import { ROOT, newSecret, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
+import { launchBrowser, newPage } from '../lib/browser.mjs';
 import { startFakeIdp } from '../lib/fake_idp.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
@@ -31,12 +31,7 @@ before(async () => {
     forums: { eng: { inbound_secret: newSecret(), rate_limit: 'none', sso_url: `${idp.url}/session/sso_provider`, sso_secret: SSO_SECRET } },
   });
   srv.secret = /inbound_secret = (\S+)/.exec(fs.readFileSync(srv.configFile, 'utf8'))[1];
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    timeout: WAIT_LIMIT_MS,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -47,21 +42,6 @@ after(async () => {
     await idp?.stop();
   }
 });
-
-/** A fresh browser context that fails the test on any dialog or page error. */
-async function newPage() {
-  const context = await browser.newContext();
-  // waits for the page are bounded like every other wait of the suite, not by playwright's 30 s
-  context.setDefaultTimeout(WAIT_LIMIT_MS);
-  const page = await context.newPage();
-  page.incidents = [];
-  page.on('dialog', async (dialog) => {
-    page.incidents.push(`dialog: ${dialog.message()}`);
-    await dialog.dismiss();
-  });
-  page.on('pageerror', (error) => page.incidents.push(`pageerror: ${error.message}`));
-  return page;
-}
 
 async function signIn(page, who, target) {
   await page.goto(target);
@@ -79,7 +59,7 @@ async function hold(post) {
 describe('reviewing in the browser', () => {
   it('signs in through the forum, edits, approves the edited revision, and signs out', async () => {
     const held = await hold(samplePost({ post: { category: 'infra', title: 'Ingest is stuck', body: 'Restart the **ingest** worker:\n\n    systemctl restart ingest\n' } }));
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'alice', held.review_url);
     assert.equal(new URL(page.url()).pathname, `/drafts/${held.draft_id}`);
     await assert.doesNotReject(page.getByRole('heading', { name: 'Ingest is stuck' }).first().waitFor());
@@ -113,7 +93,7 @@ describe('reviewing in the browser', () => {
 
   it('refuses to reject without a reason', async () => {
     const held = await hold(samplePost());
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'alice', held.review_url);
     await page.locator('#reject-reason').fill('   ');
     const response = page.waitForResponse((r) => r.url().includes('error=reason_required'));
@@ -132,7 +112,7 @@ describe('reviewing in the browser', () => {
 
   it('shows another engineer a 404 without content', async () => {
     const held = await hold(samplePost({ post: { topic_id: '1', body: 'confidential remediation steps' } }));
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'bob', held.review_url);
     const response = await page.goto(held.review_url);
     assert.equal(response.status(), 404);
@@ -142,7 +122,7 @@ describe('reviewing in the browser', () => {
 
   it('lets a moderator read but not act', async () => {
     const held = await hold(samplePost({ post: { topic_id: '1', body: 'moderators may read this' } }));
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'mona', held.review_url);
     assert.match(await page.locator('main').textContent(), /moderators may read this/);
     assert.equal(await page.getByRole('button', { name: 'Approve' }).count(), 0);
@@ -165,7 +145,7 @@ describe('hostile content in the browser', () => {
       },
       context: { question_url: "javascript:alert('ctx')", agent_run_url: evil, prompt_excerpt: evil },
     });
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'alice', held.review_url);
     await page.waitForLoadState('load');
     await page.locator('details summary').filter({ hasText: /edit/i }).first().click();
@@ -200,7 +180,7 @@ describe('what the approver sees is the truth', () => {
   it('renders GitHub-flavoured Markdown, right-to-left paragraphs and one scroll box per code block', async () => {
     const code = Array.from({ length: 80 }, (_, i) => `line ${i + 1}`).join('\n');
     const held = await hold(samplePost({ post: { topic_id: '6002', topic_title: 'Ingest is stuck again', topic_url: 'https://forum.example/t/6002', reply_to_post_id: '99001', body: `| host | state |\n|---|---|\n| db1 | ~~down~~ up |\n\n- [x] drained the queue\n- [ ] restart\n\nשלום, זו פסקה בעברית.\n\n\`\`\`\n${code}\n\`\`\`\n` } }));
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'alice', held.review_url);
     const preview = page.locator('article.preview');
     assert.equal(await preview.locator('table td').first().textContent(), 'db1');
@@ -225,7 +205,7 @@ describe('what the approver sees is the truth', () => {
   it('masks secrets everywhere, keeps an untouched one through an edit, shows a word diff, and takes screenshots', async () => {
     await hold(samplePost({ post: { topic_id: '5531', topic_title: 'Deploy keys for staging', body: 'Restart the **ingest** worker after the config change.' } }));
     const held = await hold(samplePost({ post: { category: 'infra', title: 'Staging key AKIAIOSFODNN7ABCDEFG', body: `Put this in \`~/.aws/credentials\`:\n\naws_secret_access_key = ${AWS_SECRET}\n\nThen run \`rm -rf /srv/cache\` and mail ops@corp-mail.net.` } }));
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'alice', `${srv.url}/`);
     assert.doesNotMatch(await page.content(), /wJalrXUtnFEMI|IOSFODNN7ABCDEFG/);
     assert.match(await page.locator('main').textContent(), /Put this in ~\/.aws\/credentials: aws_secret_access_key = ••••••⟨\d⟩/);
@@ -265,7 +245,7 @@ describe('what the approver sees is the truth', () => {
     const held = await hold(samplePost());
     await psql(srv.database, "UPDATE killswitch SET engaged = true, reason = 'incident 7'");
     try {
-      const page = await newPage();
+      const page = await newPage(browser);
       await signIn(page, 'alice', held.review_url);
       assert.match(await page.locator('.stop-banner').textContent(), /Kill switch on: every agent is stopped\.\s+incident 7/);
       assert.ok(await page.getByRole('button', { name: 'Approve' }).isDisabled());
@@ -280,7 +260,7 @@ describe('what the approver sees is the truth', () => {
 
   it('follows an approval until it is published, without a manual reload', async () => {
     const held = await hold(samplePost());
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'alice', held.review_url);
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.waitForURL(`${srv.url}/drafts/${held.draft_id}?done=approved`);
@@ -295,7 +275,7 @@ describe('what the approver sees is the truth', () => {
 
   it('gives a moderator a way back to the filtered History and says who decides', async () => {
     const held = await hold(samplePost());
-    const page = await newPage();
+    const page = await newPage(browser);
     // signing in returns to the very address, its back link included
     await signIn(page, 'mona', `${srv.url}/drafts/${held.draft_id}?from=${encodeURIComponent('/history?state=pending&agent=bot-42')}`);
     const back = page.locator('.breadcrumb a');

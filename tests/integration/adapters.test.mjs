@@ -134,7 +134,7 @@ describe('moderators retry a failed release from the page', () => {
       const retry = await moderator.post(`/drafts/${id}/retry`, {});
       assert.equal(retry.status, 303);
       await eventually(async () => (await row(srv, id)).state === 'released', { what: 'released after the retry' });
-      assert.equal(await countRows(srv.database, 'audit_events', `draft_id = '${id}' AND action = 'delivery.retry'`), 1);
+      assert.equal(await countRows(srv.database, 'audit_events', `draft_id = '${id}' AND action = 'delivery.retry' AND actor = 'user:4004'`), 1, 'audited under the moderator\'s id');
       const page = await invoker.get(`/drafts/${id}`);
       assert.match(page.text, /http:\/\/forum\.example\/p\/\d+/, 'the post URL is shown');
     } finally {

@@ -4,9 +4,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  QUICK_RETRIES, countRows, decide, eventually, newSecret, postIntake, psql, psqlSession, runCli, samplePost, startServer,
+  QUICK_RETRIES, countRows, decide, eventually, newSecret, postIntake, psql, runCli, samplePost, startServer,
 } from '../lib/harness.mjs';
 import { startFakeForum } from '../lib/fake_forum.mjs';
+import { psqlSession } from '../lib/psql_session.mjs';
 import { anonymous, devSignIn } from '../lib/web.mjs';
 
 /** Two serve processes on one database, with a test forum for deliveries. */
@@ -121,7 +122,7 @@ describe('kill switch and pause', () => {
       await eventually(() => results.filter((r) => r.status === 202).length >= 12, { what: 'posts held before the switch' });
       // Hold the switch's lock shared, as an intake does: the switch waits for it, and every post
       // arriving meanwhile queues behind the switch, inside its transaction.
-      await blocker.send('SELECT pg_advisory_lock_shared(1095189319, 0)');
+      await blocker.run('SELECT pg_advisory_lock_shared(1095189319, 0);');
       const switching = runCli(['--config', a.configFile, 'killswitch', 'on', '--reason', 'race']);
       const waiting = (what) => countRows(a.database, 'pg_stat_activity', `datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE '%${what}(%'`);
       await eventually(async () => (await waiting('killswitch_set')) === 1, { what: 'the kill switch waiting for its lock' });

@@ -27,8 +27,13 @@ export function verifyStandardWebhook(secret, headers, rawBody) {
   return 'bad signature';
 }
 
-/** A loopback address no other test uses: 127.1.0.1 to 127.254.255.254. */
-function ownLoopbackAddress() {
+/**
+ * A loopback address no other test uses (127.1.0.1 to 127.254.255.254), for a server that must
+ * stop and come back on the very same address and port: no other socket binds that address, so
+ * nothing can take the port in between (a port on 127.0.0.1 could go to anyone's bind or
+ * outgoing connection).
+ */
+export function privateLoopbackAddress() {
   const [a, b, c] = crypto.randomBytes(3);
   return `127.${1 + (a % 254)}.${b}.${1 + (c % 254)}`;
 }
@@ -46,7 +51,7 @@ export async function startFakeForum({ secret }) {
     held: [], // {id, type, draftId, answer(status)} of requests waiting for the test
     nextPostId: 9000,
     server: null,
-    host: ownLoopbackAddress(),
+    host: privateLoopbackAddress(),
     port: 0,
     url: null,
   };

@@ -141,34 +141,6 @@ export async function sqlOutcome(database, sql, options = {}) {
   }
 }
 
-/**
- * Opens a psql session that stays connected, for what a test must hold while other things
- * happen (a lock). `send(sql)` resolves once the statements ran; `close()` ends the session
- * (and so releases what it held) and resolves when psql has exited.
- */
-export async function psqlSession(database, options = {}) {
-  const child = spawn('psql', [...psqlArgs(database, options), '-f', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let output = '';
-  let errors = '';
-  let marker = 0;
-  const exited = new Promise((resolve) => child.on('close', resolve));
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (errors += d));
-  child.stdin.on('error', () => {}); // the server may end the session first (a crash test)
-  return {
-    async send(sql) {
-      const tag = `__done_${++marker}__`;
-      child.stdin.write(`${sql};\n\\echo ${tag}\n`);
-      await eventually(() => output.includes(tag) || child.exitCode !== null, { what: `psql session to run ${sql}` });
-      if (!output.includes(tag)) throw new Error(`psql session ended: ${errors}`);
-    },
-    async close() {
-      child.stdin.end();
-      await exited;
-    },
-  };
-}
-
 export async function createDatabase(options = {}) {
   const name = 'ag_' + crypto.randomBytes(6).toString('hex');
   await psql('postgres', `CREATE DATABASE ${name}${options.owner ? ` OWNER ${options.owner}` : ''}`, options);
