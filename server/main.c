@@ -258,7 +258,8 @@ static int command_killswitch(const struct config *config, int argc, char **argv
         reason = argv[2];
     } else if (strcmp(argv[0], "off") == 0) {
         engage = false;
-        if (argc == 3 && strcmp(argv[1], "--reason") == 0)
+        /* CONTRACT §2 keeps `killswitch off` without a reason working; a reason given is kept */
+        if (argc == 3 && strcmp(argv[1], "--reason") == 0 && *argv[2])
             reason = argv[2];
         else if (argc != 1)
             return usage_error("killswitch off takes only an optional --reason TEXT");
@@ -268,7 +269,7 @@ static int command_killswitch(const struct config *config, int argc, char **argv
     cli_actor(actor, sizeof actor);
     db_configure(config->database);
     db = db_thread_connection();
-    status = db ? agents_killswitch_set(db, engage, reason, actor, &was) : DB_UNAVAILABLE;
+    status = db ? agents_killswitch_set(db, engage, reason, actor, NULL, &was) : DB_UNAVAILABLE;
     db_thread_release();
     if (status != DB_OK) {
         fprintf(stderr, "agentgate: %s\n",
@@ -317,9 +318,9 @@ static int command_agent(const struct config *config, int argc, char **argv)
     cli_actor(actor, sizeof actor);
     db_configure(config->database);
     db = db_thread_connection();
-    status =
-        db ? agents_set_paused(db, argv[1], argv[2], pause, reason, actor, revoke_pending, &revoked)
-           : DB_UNAVAILABLE;
+    status = db ? agents_set_paused(db, argv[1], argv[2], pause, reason, actor, NULL,
+                                    revoke_pending, &revoked)
+                : DB_UNAVAILABLE;
     db_thread_release();
     if (status != DB_OK) {
         fprintf(stderr, "agentgate: %s\n",
