@@ -25,6 +25,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <sodium.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -72,8 +73,22 @@ struct flags_ruleset {
 #ifdef AGENTGATE_HAVE_HYPERSCAN
     hs_database_t *database; /* NULL: scan with PCRE2 alone */
 #endif
+    unsigned char fingerprint[32]; /* of the Hyperscan expressions and flags, in order */
     struct scratch_pool *pool;
 };
+
+/* A Hyperscan database compiled when the program was built (tools/flags_precompile writes it:
+ * fingerprint, then hs_serialize_database's bytes). A rule set whose expressions have that
+ * fingerprint loads it instead of compiling, which takes about a CPU second for the built-in
+ * rules. Registered once at start-up, before any rule set is built. */
+static const unsigned char *precompiled_bytes;
+static size_t precompiled_length;
+
+void flags_precompiled_register(const unsigned char *bytes, size_t length)
+{
+    precompiled_bytes = bytes;
+    precompiled_length = length;
+}
 
 /* ------------------------------------------------------------------ compilation ---- */
 
@@ -310,6 +325,26 @@ static int expression_check(const char *expression, unsigned *flags, size_t *max
     return 0;
 }
 
+/* SHA-256 of the expressions and their flags, in order: what a precompiled database must have
+ * been compiled from. */
+static void hyperscan_fingerprint(char *const *expressions, const unsigned *flags, size_t n,
+                                  unsigned char out[32])
+{
+    crypto_hash_sha256_state state;
+    crypto_hash_sha256_init(&state);
+    crypto_hash_sha256_update(&state, (const unsigned char *)hs_version(),
+                              strlen(hs_version()) + 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char flag_bytes[4] = {(unsigned char)(flags[i] >> 24),
+                                       (unsigned char)(flags[i] >> 16),
+                                       (unsigned char)(flags[i] >> 8), (unsigned char)flags[i]};
+        crypto_hash_sha256_update(&state, (const unsigned char *)expressions[i],
+                                  strlen(expressions[i]) + 1);
+        crypto_hash_sha256_update(&state, flag_bytes, sizeof flag_bytes);
+    }
+    crypto_hash_sha256_final(&state, out);
+}
+
 /* Compiles every pattern into one Hyperscan database, recording each pattern's max width.
  * Returns 0; 1 when Hyperscan cannot run on this CPU (the caller uses PCRE2 alone); -1 on a
  * pattern Hyperscan rejects even in prefilter mode (a config error naming the rule). */
@@ -347,8 +382,15 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
                 goto done;
         }
     }
-    if (hs_compile_multi((const char *const *)expressions, flags, ids, (unsigned)n, HS_MODE_BLOCK,
-                         NULL, &rs->database, &compile_error) != HS_SUCCESS) {
+    hyperscan_fingerprint(expressions, flags, n, rs->fingerprint);
+    if (precompiled_length > sizeof rs->fingerprint &&
+        memcmp(precompiled_bytes, rs->fingerprint, sizeof rs->fingerprint) == 0 &&
+        hs_deserialize_database((const char *)precompiled_bytes + sizeof rs->fingerprint,
+                                precompiled_length - sizeof rs->fingerprint,
+                                &rs->database) == HS_SUCCESS) {
+        /* the same expressions, compiled at build time for this kind of CPU */
+    } else if (hs_compile_multi((const char *const *)expressions, flags, ids, (unsigned)n,
+                                HS_MODE_BLOCK, NULL, &rs->database, &compile_error) != HS_SUCCESS) {
         int index = compile_error ? compile_error->expression : -1;
         if (index >= 0 && (size_t)index < n) {
             const struct flag_rule *rule = &rs->file.rules[rs->patterns[index].rule];
@@ -469,6 +511,29 @@ static int ruleset_build(struct flag_rule_file *file, bool use_hyperscan,
 fail:
     flags_ruleset_free(rs);
     return -1;
+}
+
+int flags_ruleset_serialize(const struct flags_ruleset *rs, unsigned char **bytes, size_t *length)
+{
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+    char *serialized = NULL;
+    size_t size = 0;
+    if (!rs->database || hs_serialize_database(rs->database, &serialized, &size) != HS_SUCCESS)
+        return -1;
+    *bytes = malloc(sizeof rs->fingerprint + size);
+    if (*bytes) {
+        memcpy(*bytes, rs->fingerprint, sizeof rs->fingerprint);
+        memcpy(*bytes + sizeof rs->fingerprint, serialized, size);
+        *length = sizeof rs->fingerprint + size;
+    }
+    free(serialized);
+    return *bytes ? 0 : -1;
+#else
+    (void)rs;
+    *bytes = NULL;
+    *length = 0;
+    return -1;
+#endif
 }
 
 const char *flags_ruleset_engine(const struct flags_ruleset *rs)

@@ -356,6 +356,44 @@ START_TEST(test_engines_agree_on_the_dev_corpus)
 }
 END_TEST
 
+/* A database compiled ahead (as tools/flags_precompile does at build time) and registered is
+ * loaded by a rule set of the same expressions, and scans exactly like a freshly compiled one;
+ * a rule set of other expressions ignores it and compiles. */
+START_TEST(test_precompiled_database_is_used_only_for_its_rules)
+{
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+    unsigned char *bytes = NULL;
+    size_t length = 0;
+    struct flags_ruleset *same = NULL, *other = NULL;
+    char error[512];
+    const char *extra = "[secret.test_only]\nseverity = warning\nmessage = A test rule.\n"
+                        "pattern = zqxjzqxj\nmatch = zqxjzqxj\n";
+    const char *samples[] = {"aws_secret_access_key = wJa1rXUtnFEMI/K7MDENG/bPxRfiCYzK8mNq2Lw9",
+                             "chmod -R 777 /srv/data && rm -rf /var/lib/postgresql", "@everyone"};
+
+    ck_assert_int_eq(flags_ruleset_serialize(builtin(), &bytes, &length), 0);
+    ck_assert_uint_gt(length, 32);
+    flags_precompiled_register(bytes, length);
+    ck_assert_int_eq(flags_ruleset_parse("empty", "", 0, 1, &same, error, sizeof error), 0);
+    ck_assert_str_eq(flags_ruleset_engine(same), "hyperscan");
+    for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)
+        assert_engines_agree(builtin(), same, samples[i], strlen(samples[i]));
+    ck_assert_int_eq(
+        flags_ruleset_parse("extra", extra, strlen(extra), 1, &other, error, sizeof error), 0);
+    {
+        json_t *found = json_array();
+        ck_assert_int_eq(flags_scan_with(other, "body", "zqxjzqxj", 8, found), 0);
+        ck_assert_uint_eq(json_array_size(found), 1);
+        json_decref(found);
+    }
+    flags_precompiled_register(NULL, 0);
+    flags_ruleset_free(same);
+    flags_ruleset_free(other);
+    free(bytes);
+#endif
+}
+END_TEST
+
 /* Random bytes, random risky fragments glued together, NULs and stray UTF-8: no crash, spans
  * inside the text, and both engines agree. */
 START_TEST(test_any_bytes_scan_safely_and_engines_agree)
@@ -763,6 +801,7 @@ static Suite *flags_suite(void)
     tcase_add_test(catalogue, test_every_builtin_rule_example_holds_with_pcre2_alone);
     tcase_add_test(catalogue, test_catalogue_covers_every_family);
     tcase_add_test(catalogue, test_builtin_uses_hyperscan_when_built_with_it);
+    tcase_add_test(catalogue, test_precompiled_database_is_used_only_for_its_rules);
     suite_add_tcase(s, catalogue);
 
     TCase *shape = tcase_create("shape");
