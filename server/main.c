@@ -330,9 +330,10 @@ static int command_agent(const struct config *config, int argc, char **argv)
 
 static int command_delivery(const struct config *config, int argc, char **argv)
 {
-    char actor[96], outcome[32];
+    enum outbox_retry_outcome outcome = OUTBOX_RETRY_NOT_FOUND;
     struct db_connection *db;
     enum db_status status;
+    char actor[96];
 
     if (argc != 2 || strcmp(argv[0], "retry") != 0)
         return usage_error("delivery needs retry DRAFT");
@@ -341,22 +342,25 @@ static int command_delivery(const struct config *config, int argc, char **argv)
     cli_actor(actor, sizeof actor);
     db_configure(config->database);
     db = db_thread_connection();
-    status =
-        db ? outbox_retry_draft(db, argv[1], actor, NULL, outcome, sizeof outcome) : DB_UNAVAILABLE;
+    status = db ? outbox_retry_draft(db, argv[1], actor, NULL, &outcome) : DB_UNAVAILABLE;
     db_thread_release();
     if (status != DB_OK) {
         fprintf(stderr, "agentgate: %s\n",
                 status == DB_UNAVAILABLE ? "cannot reach the database" : "retry failed");
         return EXIT_FAILED;
     }
-    if (strcmp(outcome, "retried") != 0) {
-        fprintf(stderr, "agentgate: draft %s %s\n", argv[1],
-                strcmp(outcome, "not_found") == 0 ? "does not exist"
-                                                  : "is not release_failed; nothing to retry");
+    switch (outcome) {
+    case OUTBOX_RETRIED:
+        printf("draft %s: delivery queued again\n", argv[1]);
+        return 0;
+    case OUTBOX_RETRY_NOT_FOUND:
+        fprintf(stderr, "agentgate: draft %s does not exist\n", argv[1]);
         return EXIT_FAILED;
+    case OUTBOX_RETRY_NOT_FAILED:
+        break;
     }
-    printf("draft %s: delivery queued again\n", argv[1]);
-    return 0;
+    fprintf(stderr, "agentgate: draft %s is not release_failed; nothing to retry\n", argv[1]);
+    return EXIT_FAILED;
 }
 
 /* How long `audit verify` / `audit checkpoint` wait for another process's sealer to seal

@@ -15,9 +15,9 @@
 #define INTAKE_OUTCOMES(X)                                                                         \
     X(HELD, "held")                                                                                \
     X(DUPLICATE, "duplicate")                                                                      \
-    X(INVALID, "invalid") X(UNAUTHORIZED, "unauthorized") X(FORBIDDEN, "forbidden")                \
-        X(BLOCKED, "blocked") X(RATE_LIMITED, "rate_limited") X(UNAVAILABLE, "unavailable")        \
-            X(ERROR, "error")
+    X(INVALID, "invalid")                                                                          \
+    X(UNAUTHORIZED, "unauthorized") X(FORBIDDEN, "forbidden") X(BLOCKED, "blocked")                \
+        X(RATE_LIMITED, "rate_limited") X(UNAVAILABLE, "unavailable") X(ERROR, "error")
 
 enum intake_outcome {
 #define INTAKE_OUTCOME_ENUM(id, label) INTAKE_##id,
@@ -32,9 +32,8 @@ static const char *const intake_labels[] = {
 #undef INTAKE_OUTCOME_LABEL
 };
 
-static const char *const delivery_labels[] = {"delivered", "retry",   "failed",
-                                              "aborted",   "skipped", "revoked"};
-#define DELIVERY_OUTCOME_COUNT (sizeof delivery_labels / sizeof delivery_labels[0])
+/* Delivery outcomes: one counter per delivery_result, labelled with delivery_result_word(). */
+#define DELIVERY_OUTCOME_COUNT ((size_t)DELIVERY_RESULT_COUNT)
 
 static const double duration_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                           0.25,  0.5,    1,     2.5,  5,     10};
@@ -128,14 +127,12 @@ void metrics_observe_request(const struct request *request, double seconds)
     }
 }
 
-void metrics_count_delivery(const char *forum_name, const char *result)
+void metrics_count_delivery(const char *forum_name, enum delivery_result result)
 {
     long forum = metrics_forum_index(forum_name);
-    if (forum < 0 || !delivery_counters)
+    if (forum < 0 || !delivery_counters || (size_t)result >= DELIVERY_OUTCOME_COUNT)
         return;
-    for (size_t i = 0; i < DELIVERY_OUTCOME_COUNT; i++)
-        if (strcmp(delivery_labels[i], result) == 0)
-            atomic_fetch_add(&delivery_counters[(size_t)forum * DELIVERY_OUTCOME_COUNT + i], 1);
+    atomic_fetch_add(&delivery_counters[(size_t)forum * DELIVERY_OUTCOME_COUNT + result], 1);
 }
 
 bool metrics_client_allowed(const struct request *request)
@@ -227,7 +224,7 @@ static void metrics_write_counters(struct metrics_text *text)
     for (size_t f = 0; f < config->forum_count; f++)
         for (size_t o = 0; o < DELIVERY_OUTCOME_COUNT; o++)
             metrics_printf(text, "agentgate_deliveries_total{forum=\"%s\",outcome=\"%s\"} %llu\n",
-                           config->forums[f].name, delivery_labels[o],
+                           config->forums[f].name, delivery_result_word((enum delivery_result)o),
                            atomic_load(&delivery_counters[f * DELIVERY_OUTCOME_COUNT + o]));
     metrics_printf(text,
                    "# HELP agentgate_db_errors_total Failed statements and broken connections.\n"

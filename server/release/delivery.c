@@ -124,7 +124,7 @@ static void event_send(struct http_client *client, const struct forum_config *fo
     bool sent;
 
     memset(&request, 0, sizeof request);
-    outcome->result = "failed";
+    outcome->result = DELIVERY_FAILED;
     if (!payload) {
         snprintf(error, error_size, "stored event is not JSON");
         outcome->error = error;
@@ -138,7 +138,7 @@ static void event_send(struct http_client *client, const struct forum_config *fo
                                                  &failure)
                 : AGENTGATE_RELEASE_WEBHOOK;
     if (route == AGENTGATE_RELEASE_SKIP) {
-        outcome->result = "skipped";
+        outcome->result = DELIVERY_SKIPPED;
         goto done;
     }
     if (route == AGENTGATE_RELEASE_ERROR) {
@@ -197,18 +197,18 @@ static void event_send(struct http_client *client, const struct forum_config *fo
                 &settings, &described, result.status, result.body ? result.body : "",
                 result.body_length, post_id, post_id_size, post_url, post_url_size);
         if (published) {
-            outcome->result = "delivered";
+            outcome->result = DELIVERY_DELIVERED;
             outcome->post_id = post_id;
             outcome->post_url = post_url;
         } else {
             /* Accepted but not published (a platform's own moderation queue): sending it again
              * would queue a copy, so it stops here and moderators see release_failed. */
-            outcome->result = "aborted";
+            outcome->result = DELIVERY_ABORTED;
             snprintf(error, error_size, "the forum answered %ld but did not publish the post",
                      result.status);
         }
     } else if (result.status == 410 || result.abort_requested) {
-        outcome->result = "aborted";
+        outcome->result = DELIVERY_ABORTED;
         snprintf(error, error_size, "%s",
                  result.status == 410 ? "forum answered 410 Gone" : "forum asked to abort");
     } else if (result.status > 0) {
@@ -216,14 +216,14 @@ static void event_send(struct http_client *client, const struct forum_config *fo
     } else {
         snprintf(error, error_size, "%s", result.error);
     }
-    if (strcmp(outcome->result, "delivered") && strcmp(outcome->result, "aborted")) {
+    if (outcome->result != DELIVERY_DELIVERED && outcome->result != DELIVERY_ABORTED) {
         double delay = retry_delay(event->attempts + 1, result.retry_after_seconds);
         if (delay >= 0) {
-            outcome->result = "retry";
+            outcome->result = DELIVERY_RETRY;
             outcome->retry_in_seconds = delay;
         }
     }
-    if (strcmp(outcome->result, "delivered"))
+    if (outcome->result != DELIVERY_DELIVERED)
         outcome->error = error;
     http_client_result_clear(&result);
 done:
@@ -257,7 +257,7 @@ static int delivery_one(struct delivery_worker *worker, struct db_connection *db
         return 0;
     }
     outcome.worker = worker->name;
-    outcome.result = "failed";
+    outcome.result = DELIVERY_FAILED;
     forum = config_forum(delivery_config, event.forum);
     if (!forum) {
         snprintf(error, sizeof error, "forum %s is not configured", event.forum);
@@ -273,7 +273,7 @@ static int delivery_one(struct delivery_worker *worker, struct db_connection *db
             }
             return -1;
         }
-        outcome.result = "revoked";
+        outcome.result = DELIVERY_REVOKED;
         outcome.revoke_reason = reason;
     } else {
         event_send(client, forum, &event, &outcome, error, sizeof error, post_id, sizeof post_id,
@@ -290,8 +290,9 @@ static int delivery_one(struct delivery_worker *worker, struct db_connection *db
     }
     metrics_count_delivery(event.forum, outcome.result);
     log_info(NULL, "delivery %s %s draft=%s forum=%s attempt=%d status=%ld %ldms%s%s", event.type,
-             outcome.result, event.draft_id, event.forum, event.attempts + 1, outcome.http_status,
-             outcome.duration_ms, outcome.error ? ": " : "", outcome.error ? outcome.error : "");
+             delivery_result_word(outcome.result), event.draft_id, event.forum, event.attempts + 1,
+             outcome.http_status, outcome.duration_ms, outcome.error ? ": " : "",
+             outcome.error ? outcome.error : "");
     outbox_event_clear(&event);
     return 1;
 }

@@ -363,18 +363,18 @@ static enum MHD_Result action_retry(struct request *request, struct draft_reques
 {
     struct db_connection *db = db_thread_connection();
     const struct session_identity *user = state->user;
-    char actor[160], outcome[32] = "";
+    enum outbox_retry_outcome outcome = OUTBOX_RETRY_NOT_FOUND;
     enum db_status status;
+    char actor[160];
 
     /* audited as the moderator's id, with their name beside it */
     snprintf(actor, sizeof actor, "user:%s", user->user_id);
     status = db ? outbox_retry_draft(db, request->params[0], actor,
-                                     user->name[0] ? user->name : user->username, outcome,
-                                     sizeof outcome)
+                                     user->name[0] ? user->name : user->username, &outcome)
                 : DB_UNAVAILABLE;
     if (status != DB_OK)
         return page_reply_db_failure(request, status);
-    if (strcmp(outcome, "retried") != 0)
+    if (outcome != OUTBOX_RETRIED)
         return draft_refuse(request, state, ERR_NOTHING_TO_RETRY);
     log_info(request->id, "draft %s: delivery retried by moderator %s", request->params[0],
              user->user_id);
