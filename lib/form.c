@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
+
 bool utf8_valid(const char *text, size_t length)
 {
     const unsigned char *p = (const unsigned char *)text, *end = p + length;
@@ -177,7 +179,6 @@ bool form_has_value(const struct form *form, const char *name, const char *value
 
 char *form_url_encode(const char *text)
 {
-    static const char hex[] = "0123456789ABCDEF";
     size_t length = strlen(text);
     char *out = malloc(3 * length + 1), *o = out;
 
@@ -189,8 +190,8 @@ char *form_url_encode(const char *text)
             *o++ = (char)*p;
         } else {
             *o++ = '%';
-            *o++ = hex[*p >> 4];
-            *o++ = hex[*p & 15];
+            *o++ = hex_digit_upper(*p >> 4);
+            *o++ = hex_digit_upper(*p);
         }
     }
     *o = '\0';

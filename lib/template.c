@@ -16,6 +16,7 @@
 #include "template.h"
 
 #include "embedded.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -244,21 +245,6 @@ char *template_escape_html(const char *text)
 
 /* ---- parsing ---- */
 
-static bool template_is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static void template_trim(const char **text, size_t *length)
-{
-    while (*length > 0 && template_is_space(**text)) {
-        (*text)++;
-        (*length)--;
-    }
-    while (*length > 0 && template_is_space((*text)[*length - 1]))
-        (*length)--;
-}
-
 static bool template_is_name_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -378,7 +364,7 @@ static bool template_parse(struct template_program *program, const struct templa
         position = (size_t)(close - text) + strlen(closer);
         content = text + inner;
         content_length = (size_t)(close - content);
-        template_trim(&content, &content_length);
+        text_trim_span(&content, &content_length);
 
         if (triple) {
             if (!template_name_valid(content, content_length)) {
@@ -397,7 +383,7 @@ static bool template_parse(struct template_program *program, const struct templa
         sigil = content[0];
         name = content + 1;
         name_length = content_length - 1;
-        template_trim(&name, &name_length);
+        text_trim_span(&name, &name_length);
 
         switch (sigil) {
         case '!':

@@ -231,7 +231,6 @@ static int json_string_decode(struct json_reader *reader, struct audit_buffer *o
  * escaped, the latter as \u00xx in lower-case hex. */
 static int json_string_write(struct audit_buffer *out, const char *bytes, size_t length)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t run = 0;
 
     if (buffer_append(out, "\"", 1) != 0)
@@ -246,8 +245,8 @@ static int json_string_write(struct audit_buffer *out, const char *bytes, size_t
             escape[1] = (char)c;
         } else if (c < 0x20) {
             memcpy(escape, "\\u00", 4);
-            escape[4] = hex[c >> 4];
-            escape[5] = hex[c & 0xF];
+            escape[4] = hex_digit(c >> 4);
+            escape[5] = hex_digit(c);
             escape_length = 6;
         } else {
             continue;

@@ -27,6 +27,7 @@
 
 #include "auth/auth.h"
 #include "db/history.h"
+#include "hex.h"
 #include "history/history_query.h"
 #include "log.h"
 #include "web/handlers.h"
@@ -131,7 +132,6 @@ static bool csv_field(struct export_stream *stream, const char *value, size_t le
  * characters escaped. */
 static bool json_string_out(struct export_stream *stream, const char *value, size_t length)
 {
-    static const char hex[] = "0123456789abcdef";
     char *out;
 
     if (!out_reserve(stream, 6 * length + 2))
@@ -150,8 +150,8 @@ static bool json_string_out(struct export_stream *stream, const char *value, siz
             *out++ = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
         } else {
             memcpy(out, "\\u00", 4);
-            out[4] = hex[c >> 4];
-            out[5] = hex[c & 15];
+            out[4] = hex_digit(c >> 4);
+            out[5] = hex_digit(c);
             out += 6;
         }
     }
@@ -226,16 +226,8 @@ static size_t timestamp_text(int64_t postgres_us, char out[32])
 /* A binary uuid as its canonical lower-case text. */
 static size_t uuid_text(const unsigned char *bytes, char out[40])
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t used = 0;
-
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[used++] = '-';
-        out[used++] = hex[bytes[i] >> 4];
-        out[used++] = hex[bytes[i] & 15];
-    }
-    return used;
+    hex_uuid(bytes, out);
+    return 36;
 }
 
 /*

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "clock.h"
 #include "db/history.h"
 #include "form.h"
 #include "history/history_chart.h"
@@ -54,13 +55,6 @@ struct chart_entry {
 
 static pthread_mutex_t chart_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct chart_entry chart_cache[CHART_FORUMS];
-
-static long long clock_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 /* The chart object for the template from a cache entry ({daily_svg, agents_svg, as_of}), or
  * NULL when it holds none. Called with chart_lock held. */
@@ -137,7 +131,7 @@ static json_t *chart_get(struct db_connection *db, const char *forum)
 {
     struct chart_entry *entry = NULL, *oldest = &chart_cache[0];
     char *daily_svg, *agents_svg, as_of[40];
-    long long now = clock_ms();
+    long long now = clock_monotonic_ms();
     json_t *chart;
     bool ok;
 

@@ -27,6 +27,7 @@
 #include "review/draft_pages.h"
 #include "review/draft_secrets.h"
 #include "review/draft_view.h"
+#include "text.h"
 #include "text_diff.h"
 #include "web/handlers.h"
 #include "web/json_spec.h"
@@ -61,19 +62,6 @@ static int revision_parse(const char *text)
     if (*end || value < 1 || value > 1000000)
         return 0;
     return (int)value;
-}
-
-/* Trims ASCII whitespace at both ends, in place. */
-static char *trim(char *text)
-{
-    size_t length;
-    while (*text == ' ' || *text == '\t' || *text == '\r' || *text == '\n')
-        text++;
-    length = strlen(text);
-    while (length > 0 && (text[length - 1] == ' ' || text[length - 1] == '\t' ||
-                          text[length - 1] == '\r' || text[length - 1] == '\n'))
-        text[--length] = '\0';
-    return text;
 }
 
 static bool flags_all_acknowledged(const json_t *draft, const struct form *form)
@@ -174,7 +162,7 @@ static enum MHD_Result action_reject(struct request *request, struct draft_reque
     state->text_1 = strdup(typed ? typed : "");
     if (!state->text_1)
         return page_reply_db_failure(request, DB_FAILED);
-    reason = trim(state->text_1);
+    reason = text_trim(state->text_1);
     state->fields = json_pack("{s:s}", "reason", typed ? typed : "");
     if (!*reason || utf8_length(reason) > REASON_MAX)
         return draft_refuse(request, state, ERR_REASON_REQUIRED);
@@ -328,7 +316,7 @@ static enum MHD_Result action_delegate(struct request *request, struct draft_req
     state->text_1 = strdup(typed ? typed : "");
     if (!state->text_1)
         return page_reply_db_failure(request, DB_FAILED);
-    username = trim(state->text_1);
+    username = text_trim(state->text_1);
     state->fields = json_pack("{s:s}", "username", typed ? typed : "");
     if (!*username || strlen(username) > 128)
         return draft_refuse(request, state, ERR_MISSING_FIELD);
