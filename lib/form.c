@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hex.h"
+#include "text.h"
 
 bool utf8_valid(const char *text, size_t length)
 {
@@ -196,4 +197,23 @@ char *form_url_encode(const char *text)
     }
     *o = '\0';
     return out;
+}
+
+char *form_query_string(const char *const (*pairs)[2], size_t count)
+{
+    struct text_buffer text = {0};
+
+    for (size_t i = 0; i < count; i++) {
+        char *encoded;
+        if (!pairs[i][1] || !*pairs[i][1])
+            continue;
+        encoded = form_url_encode(pairs[i][1]);
+        if (!encoded) {
+            text_buffer_free(&text);
+            return NULL;
+        }
+        text_buffer_printf(&text, "%s%s=%s", text.length ? "&" : "", pairs[i][0], encoded);
+        free(encoded);
+    }
+    return text_buffer_finish(&text);
 }

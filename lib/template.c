@@ -29,7 +29,6 @@
 #define TEMPLATE_PARTIAL_DEPTH_MAX 8
 #define TEMPLATE_NAME_MAX          128 /* bytes in a tag's name */
 #define TEMPLATE_QUOTE_MAX         40  /* bytes of a tag quoted in an error message */
-#define TEMPLATE_BUFFER_INITIAL    256
 #define TEMPLATE_PARTIAL_SUFFIX    ".html"
 
 enum template_node_kind {
@@ -56,12 +55,6 @@ struct template_program {
     const char *label; /* names the template in error messages */
     struct template_node *nodes;
     size_t count, capacity;
-};
-
-/* Growing output; once allocated, capacity > length so there is always room for the NUL. */
-struct template_buffer {
-    char *data;
-    size_t length, capacity;
 };
 
 /* One entry of the context stack; parent is the next one out. */
@@ -136,41 +129,16 @@ static void template_fail_at(const struct template_error *error,
 
 /* ---- output buffer ---- */
 
-static bool template_reserve(struct template_buffer *buffer, size_t extra)
+/* Appends to the output; false once memory ran out. */
+static bool template_append(struct text_buffer *buffer, const char *bytes, size_t length)
 {
-    size_t need, capacity;
-    char *grown;
-
-    if (extra > SIZE_MAX - buffer->length - 1)
-        return false;
-    need = buffer->length + extra + 1;
-    if (need <= buffer->capacity)
-        return true;
-    capacity = buffer->capacity ? buffer->capacity : TEMPLATE_BUFFER_INITIAL;
-    while (capacity < need)
-        capacity = capacity > SIZE_MAX / 2 ? need : capacity * 2;
-    grown = realloc(buffer->data, capacity);
-    if (!grown)
-        return false;
-    buffer->data = grown;
-    buffer->capacity = capacity;
-    return true;
-}
-
-static bool template_append(struct template_buffer *buffer, const char *bytes, size_t length)
-{
-    if (!template_reserve(buffer, length))
-        return false;
-    if (length > 0)
-        memcpy(buffer->data + buffer->length, bytes, length);
-    buffer->length += length;
-    buffer->data[buffer->length] = '\0';
-    return true;
+    text_buffer_append(buffer, bytes, length);
+    return !buffer->failed;
 }
 
 /* Copies bytes verbatim, except NUL bytes (possible in JSON strings), which are dropped since
  * the result is a C string. */
-static bool template_put_raw(struct template_buffer *buffer, const char *text, size_t length)
+static bool template_put_raw(struct text_buffer *buffer, const char *text, size_t length)
 {
     while (length > 0) {
         const char *nul = memchr(text, '\0', length);
@@ -212,7 +180,7 @@ static const char *template_entity(char c)
     }
 }
 
-static bool template_put_escaped(struct template_buffer *buffer, const char *text, size_t length)
+static bool template_put_escaped(struct text_buffer *buffer, const char *text, size_t length)
 {
     size_t start = 0;
 
@@ -231,16 +199,15 @@ static bool template_put_escaped(struct template_buffer *buffer, const char *tex
 
 char *template_escape_html(const char *text)
 {
-    struct template_buffer buffer = {0};
+    struct text_buffer buffer = {0};
 
     if (!text)
         return NULL;
-    if (!template_reserve(&buffer, 0) || !template_put_escaped(&buffer, text, strlen(text))) {
-        free(buffer.data);
+    if (!template_put_escaped(&buffer, text, strlen(text))) {
+        text_buffer_free(&buffer);
         return NULL;
     }
-    buffer.data[buffer.length] = '\0';
-    return buffer.data;
+    return text_buffer_finish(&buffer);
 }
 
 /* ---- parsing ---- */
@@ -532,7 +499,7 @@ static bool template_truthy(const json_t *value)
     }
 }
 
-static bool template_put_value(struct template_buffer *buffer, const json_t *value, bool escape)
+static bool template_put_value(struct text_buffer *buffer, const json_t *value, bool escape)
 {
     char number[64];
     const char *text = "";
@@ -568,12 +535,12 @@ static bool template_put_value(struct template_buffer *buffer, const json_t *val
 
 static bool template_run(const struct template_program *program, size_t begin, size_t end,
                          const struct template_frame *frame, unsigned partial_depth,
-                         struct template_buffer *out, const struct template_error *error);
+                         struct text_buffer *out, const struct template_error *error);
 
 static bool template_run_partial(const struct template_program *program,
                                  const struct template_node *node,
                                  const struct template_frame *frame, unsigned partial_depth,
-                                 struct template_buffer *out, const struct template_error *error)
+                                 struct text_buffer *out, const struct template_error *error)
 {
     const struct embedded_file *file =
         template_find_partial(program->files, node->text, node->length);
@@ -607,7 +574,7 @@ fail:
 /* Renders nodes [begin, end) of `program` with context stack `frame` onto `out`. */
 static bool template_run(const struct template_program *program, size_t begin, size_t end,
                          const struct template_frame *frame, unsigned partial_depth,
-                         struct template_buffer *out, const struct template_error *error)
+                         struct text_buffer *out, const struct template_error *error)
 {
     size_t i = begin;
 
@@ -674,23 +641,22 @@ static char *template_render_program(const struct embedded_file *files, const ch
     struct template_program program = {
         .files = files, .text = text, .length = length, .label = label};
     struct template_frame root = {data, NULL};
-    struct template_buffer out = {0};
+    struct text_buffer out = {0};
+    char *result;
 
     if (!template_parse(&program, &error))
         goto fail;
-    if (!template_reserve(&out, 0)) {
-        template_fail(&error, "%s: out of memory", label);
-        goto fail;
-    }
-    out.data[0] = '\0';
     if (!template_run(&program, 0, program.count, &root, 0, &out, &error))
         goto fail;
+    result = text_buffer_finish(&out);
+    if (!result)
+        template_fail(&error, "%s: out of memory", label);
     free(program.nodes);
-    return out.data;
+    return result;
 
 fail:
     free(program.nodes);
-    free(out.data);
+    text_buffer_free(&out);
     return NULL;
 }
 

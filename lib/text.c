@@ -46,8 +46,7 @@ char *text_trim(char *text)
     return text;
 }
 
-/* Makes room for `extra` more bytes and the NUL; false (and `failed`) when it cannot. */
-static bool text_buffer_reserve(struct text_buffer *buffer, size_t extra)
+bool text_buffer_reserve(struct text_buffer *buffer, size_t extra)
 {
     size_t need, capacity;
     char *grown;

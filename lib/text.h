@@ -35,6 +35,12 @@ struct text_buffer {
     bool failed; /* memory ran out: appends are ignored */
 };
 
+/* Makes room for `extra` more bytes and a NUL after them, for a writer that stores them at
+ * data + length itself and then adds to length (keeping the NUL is then its business); false
+ * (and `failed`) when memory ran out. */
+bool text_buffer_reserve(struct text_buffer *buffer, size_t extra)
+    __attribute__((warn_unused_result));
+
 /* Appends `length` bytes. */
 void text_buffer_append(struct text_buffer *buffer, const void *bytes, size_t length);
 

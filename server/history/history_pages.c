@@ -33,6 +33,7 @@
 #include "history/history_query.h"
 #include "render_markdown.h"
 #include "review/draft_secrets.h"
+#include "text.h"
 #include "web/handlers.h"
 #include "web/json_spec.h"
 #include "web/page.h"
@@ -331,14 +332,11 @@ static json_t *state_options(const struct history_query *query)
 static void link_set(json_t *data, const char *key, const char *path, const char *filters,
                      const char *extra)
 {
-    size_t size = strlen(path) + strlen(filters) + strlen(extra) + 4;
-    char *link = malloc(size);
+    char *link = text_format("%s%s%s%s%s", path, *filters || *extra ? "?" : "", filters,
+                             *filters && *extra ? "&" : "", extra);
 
-    if (!link)
-        return;
-    snprintf(link, size, "%s%s%s%s%s", path, *filters || *extra ? "?" : "", filters,
-             *filters && *extra ? "&" : "", extra);
-    json_object_set_new(data, key, json_string(link));
+    if (link)
+        json_object_set_new(data, key, json_string(link));
     free(link);
 }
 
@@ -348,14 +346,13 @@ static void links_set(json_t *data, const struct page_state *state, json_t *rows
 {
     const char *cursor = json_string_at(json_array_get(rows, HISTORY_PAGE_SIZE - 1), "cursor");
     char *encoded = more && cursor ? form_url_encode(cursor) : NULL;
-    char *after = encoded ? malloc(strlen(encoded) + 8) : NULL;
+    char *after = encoded ? text_format("after=%s", encoded) : NULL;
 
     link_set(data, "csv_href", "/history.csv", state->filters, "");
     link_set(data, "ndjson_href", "/history.ndjson", state->filters, "");
     if (state->query.after_us[0])
         link_set(data, "newest_href", "/history", state->filters, "");
     if (after) {
-        snprintf(after, strlen(encoded) + 8, "after=%s", encoded);
         link_set(data, "older_href", "/history", state->filters, after);
     }
     free(after);
