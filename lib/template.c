@@ -291,149 +291,204 @@ static bool template_add_node(struct template_program *program, enum template_no
     return true;
 }
 
+/* A parse in progress: the program being built and the sections open at this point. */
+struct template_parser {
+    struct template_program *program;
+    const struct template_error *error;
+    size_t open[TEMPLATE_SECTION_DEPTH_MAX]; /* node indexes of the open sections */
+    size_t depth;
+};
+
+/* One tag as written: where it starts, its braces and its content without the white space. */
+struct template_tag {
+    size_t at;
+    bool triple; /* {{{...}}} */
+    const char *content;
+    size_t content_length;
+};
+
+/* Adds a node; when memory runs out, says so and returns false. */
+static bool template_parse_add(struct template_parser *parser, enum template_node_kind kind,
+                               const char *text, size_t length, size_t at)
+{
+    if (template_add_node(parser->program, kind, text, length, at))
+        return true;
+    template_fail(parser->error, "%s: out of memory", parser->program->label);
+    return false;
+}
+
+/* Reads the tag that starts at `at` into *tag and moves *position past its closing braces;
+ * false when they never come. */
+static bool template_tag_read(struct template_parser *parser, size_t at, struct template_tag *tag,
+                              size_t *position)
+{
+    const struct template_program *program = parser->program;
+    const char *text = program->text, *closer, *close;
+    size_t length = program->length, inner;
+
+    tag->at = at;
+    tag->triple = at + 2 < length && text[at + 2] == '{';
+    closer = tag->triple ? "}}}" : "}}";
+    inner = at + (tag->triple ? 3 : 2);
+    close = memmem(text + inner, length - inner, closer, strlen(closer));
+    if (!close) {
+        template_fail_at(parser->error, program, at, "unclosed tag '%s' (no '%s')",
+                         tag->triple ? "{{{" : "{{", closer);
+        return false;
+    }
+    *position = (size_t)(close - text) + strlen(closer);
+    tag->content = text + inner;
+    tag->content_length = (size_t)(close - tag->content);
+    text_trim_span(&tag->content, &tag->content_length);
+    return true;
+}
+
+/* {{name}} or {{{name}}}: a value, escaped or (triple braces) raw. */
+static bool template_parse_value(struct template_parser *parser, const struct template_tag *tag)
+{
+    if (!template_name_valid(tag->content, tag->content_length)) {
+        int quoted = template_quotable(tag->content, tag->content_length);
+        if (tag->triple)
+            template_fail_at(parser->error, parser->program, tag->at,
+                             "invalid name in '{{{%.*s}}}'", quoted, tag->content);
+        else
+            template_fail_at(parser->error, parser->program, tag->at, "invalid name in '{{%.*s}}'",
+                             quoted, tag->content);
+        return false;
+    }
+    return template_parse_add(parser, tag->triple ? TEMPLATE_NODE_RAW : TEMPLATE_NODE_ESCAPED,
+                              tag->content, tag->content_length, tag->at);
+}
+
+/* {{#name}} or {{^name}} (`sigil`): opens a section. */
+static bool template_parse_open(struct template_parser *parser, const struct template_tag *tag,
+                                char sigil, const char *name, size_t name_length)
+{
+    if (!template_name_valid(name, name_length)) {
+        template_fail_at(parser->error, parser->program, tag->at,
+                         "invalid section name in '{{%c%.*s}}'", sigil,
+                         template_quotable(name, name_length), name);
+        return false;
+    }
+    if (parser->depth == TEMPLATE_SECTION_DEPTH_MAX) {
+        template_fail_at(parser->error, parser->program, tag->at, "sections nested deeper than %d",
+                         TEMPLATE_SECTION_DEPTH_MAX);
+        return false;
+    }
+    parser->open[parser->depth++] = parser->program->count;
+    return template_parse_add(parser, sigil == '#' ? TEMPLATE_NODE_SECTION : TEMPLATE_NODE_INVERTED,
+                              name, name_length, tag->at);
+}
+
+/* {{/name}}: closes the innermost open section, which must bear that name. */
+static bool template_parse_close(struct template_parser *parser, const struct template_tag *tag,
+                                 const char *name, size_t name_length)
+{
+    struct template_program *program = parser->program;
+    const struct template_node *section;
+
+    if (parser->depth == 0) {
+        template_fail_at(parser->error, program, tag->at, "'{{/%.*s}}' closes no open section",
+                         template_quotable(name, name_length), name);
+        return false;
+    }
+    section = &program->nodes[parser->open[parser->depth - 1]];
+    if (section->length != name_length || memcmp(section->text, name, name_length) != 0) {
+        template_fail_at(parser->error, program, tag->at,
+                         "'{{/%.*s}}' does not close section '%.*s'",
+                         template_quotable(name, name_length), name,
+                         template_quotable(section->text, section->length), section->text);
+        return false;
+    }
+    program->nodes[parser->open[--parser->depth]].end = program->count;
+    return true;
+}
+
+/* {{>name}}: a partial, which must exist among the program's files. */
+static bool template_parse_partial(struct template_parser *parser, const struct template_tag *tag,
+                                   const char *name, size_t name_length)
+{
+    if (!template_partial_name_valid(name, name_length)) {
+        template_fail_at(parser->error, parser->program, tag->at,
+                         "invalid partial name in '{{>%.*s}}'",
+                         template_quotable(name, name_length), name);
+        return false;
+    }
+    if (!template_find_partial(parser->program->files, name, name_length)) {
+        template_fail_at(parser->error, parser->program, tag->at, "unknown partial '%.*s'",
+                         (int)name_length, name);
+        return false;
+    }
+    return template_parse_add(parser, TEMPLATE_NODE_PARTIAL, name, name_length, tag->at);
+}
+
+/* A double-brace tag, by its sigil: comment, section open or close, partial, or a value. */
+static bool template_parse_tag(struct template_parser *parser, const struct template_tag *tag)
+{
+    const char *name;
+    size_t name_length;
+
+    if (tag->content_length == 0) {
+        template_fail_at(parser->error, parser->program, tag->at, "empty tag '{{}}'");
+        return false;
+    }
+    name = tag->content + 1;
+    name_length = tag->content_length - 1;
+    text_trim_span(&name, &name_length);
+    switch (tag->content[0]) {
+    case '!':
+        return true;
+    case '#':
+    case '^':
+        return template_parse_open(parser, tag, tag->content[0], name, name_length);
+    case '/':
+        return template_parse_close(parser, tag, name, name_length);
+    case '>':
+        return template_parse_partial(parser, tag, name, name_length);
+    case '&':
+        template_fail_at(parser->error, parser->program, tag->at,
+                         "'{{&name}}' is not supported; use '{{{name}}}'");
+        return false;
+    case '=':
+        template_fail_at(parser->error, parser->program, tag->at,
+                         "changing delimiters is not supported");
+        return false;
+    default:
+        return template_parse_value(parser, tag);
+    }
+}
+
 /* Parses program->text into program->nodes; on failure reports why and returns false (the
  * caller frees program->nodes either way). */
 static bool template_parse(struct template_program *program, const struct template_error *error)
 {
-    size_t open[TEMPLATE_SECTION_DEPTH_MAX]; /* node indexes of the open sections */
-    size_t depth = 0;
-    size_t position = 0;
+    struct template_parser parser = {.program = program, .error = error};
     const char *text = program->text;
-    size_t length = program->length;
+    size_t length = program->length, position = 0;
 
     while (position < length) {
-        const char *tag = memmem(text + position, length - position, "{{", 2);
-        size_t at, inner;
-        bool triple;
-        const char *closer, *close, *content, *name;
-        size_t content_length, name_length;
-        char sigil;
+        const char *found = memmem(text + position, length - position, "{{", 2);
+        size_t at = found ? (size_t)(found - text) : length;
+        struct template_tag tag;
 
-        if (!tag) {
-            if (!template_add_node(program, TEMPLATE_NODE_TEXT, text + position, length - position,
-                                   position))
-                goto out_of_memory;
-            break;
-        }
-        at = (size_t)(tag - text);
-        if (at > position && !template_add_node(program, TEMPLATE_NODE_TEXT, text + position,
-                                                at - position, position))
-            goto out_of_memory;
-        triple = at + 2 < length && text[at + 2] == '{';
-        closer = triple ? "}}}" : "}}";
-        inner = at + (triple ? 3 : 2);
-        close = memmem(text + inner, length - inner, closer, strlen(closer));
-        if (!close) {
-            template_fail_at(error, program, at, "unclosed tag '%s' (no '%s')",
-                             triple ? "{{{" : "{{", closer);
+        if (at > position && !template_parse_add(&parser, TEMPLATE_NODE_TEXT, text + position,
+                                                 at - position, position))
             return false;
-        }
-        position = (size_t)(close - text) + strlen(closer);
-        content = text + inner;
-        content_length = (size_t)(close - content);
-        text_trim_span(&content, &content_length);
-
-        if (triple) {
-            if (!template_name_valid(content, content_length)) {
-                template_fail_at(error, program, at, "invalid name in '{{{%.*s}}}'",
-                                 template_quotable(content, content_length), content);
-                return false;
-            }
-            if (!template_add_node(program, TEMPLATE_NODE_RAW, content, content_length, at))
-                goto out_of_memory;
-            continue;
-        }
-        if (content_length == 0) {
-            template_fail_at(error, program, at, "empty tag '{{}}'");
+        if (!found)
+            break;
+        if (!template_tag_read(&parser, at, &tag, &position))
             return false;
-        }
-        sigil = content[0];
-        name = content + 1;
-        name_length = content_length - 1;
-        text_trim_span(&name, &name_length);
-
-        switch (sigil) {
-        case '!':
-            break;
-        case '#':
-        case '^':
-            if (!template_name_valid(name, name_length)) {
-                template_fail_at(error, program, at, "invalid section name in '{{%c%.*s}}'", sigil,
-                                 template_quotable(name, name_length), name);
-                return false;
-            }
-            if (depth == TEMPLATE_SECTION_DEPTH_MAX) {
-                template_fail_at(error, program, at, "sections nested deeper than %d",
-                                 TEMPLATE_SECTION_DEPTH_MAX);
-                return false;
-            }
-            open[depth++] = program->count;
-            if (!template_add_node(program,
-                                   sigil == '#' ? TEMPLATE_NODE_SECTION : TEMPLATE_NODE_INVERTED,
-                                   name, name_length, at))
-                goto out_of_memory;
-            break;
-        case '/': {
-            const struct template_node *section;
-
-            if (depth == 0) {
-                template_fail_at(error, program, at, "'{{/%.*s}}' closes no open section",
-                                 template_quotable(name, name_length), name);
-                return false;
-            }
-            section = &program->nodes[open[depth - 1]];
-            if (section->length != name_length || memcmp(section->text, name, name_length) != 0) {
-                template_fail_at(error, program, at, "'{{/%.*s}}' does not close section '%.*s'",
-                                 template_quotable(name, name_length), name,
-                                 template_quotable(section->text, section->length), section->text);
-                return false;
-            }
-            program->nodes[open[--depth]].end = program->count;
-            break;
-        }
-        case '>':
-            if (!template_partial_name_valid(name, name_length)) {
-                template_fail_at(error, program, at, "invalid partial name in '{{>%.*s}}'",
-                                 template_quotable(name, name_length), name);
-                return false;
-            }
-            if (!template_find_partial(program->files, name, name_length)) {
-                template_fail_at(error, program, at, "unknown partial '%.*s'", (int)name_length,
-                                 name);
-                return false;
-            }
-            if (!template_add_node(program, TEMPLATE_NODE_PARTIAL, name, name_length, at))
-                goto out_of_memory;
-            break;
-        case '&':
-            template_fail_at(error, program, at, "'{{&name}}' is not supported; use '{{{name}}}'");
+        if (!(tag.triple ? template_parse_value(&parser, &tag) : template_parse_tag(&parser, &tag)))
             return false;
-        case '=':
-            template_fail_at(error, program, at, "changing delimiters is not supported");
-            return false;
-        default:
-            if (!template_name_valid(content, content_length)) {
-                template_fail_at(error, program, at, "invalid name in '{{%.*s}}'",
-                                 template_quotable(content, content_length), content);
-                return false;
-            }
-            if (!template_add_node(program, TEMPLATE_NODE_ESCAPED, content, content_length, at))
-                goto out_of_memory;
-            break;
-        }
     }
-    if (depth > 0) {
-        const struct template_node *section = &program->nodes[open[depth - 1]];
+    if (parser.depth > 0) {
+        const struct template_node *section = &program->nodes[parser.open[parser.depth - 1]];
 
         template_fail_at(error, program, section->at, "unclosed section '%.*s'",
                          (int)section->length, section->text);
         return false;
     }
     return true;
-
-out_of_memory:
-    template_fail(error, "%s: out of memory", program->label);
-    return false;
 }
 
 /* ---- rendering ---- */
