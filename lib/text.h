@@ -15,7 +15,8 @@
 #include <stddef.h>
 
 /* A new formatted string (the caller frees it), or NULL when memory runs out. */
-char *text_format(const char *format, ...) __attribute__((format(printf, 1, 2)));
+char *text_format(const char *format, ...)
+    __attribute__((format(printf, 1, 2), warn_unused_result));
 
 /* White space as people type it around a value: space, tab, CR, LF. */
 bool text_is_space(char c);
@@ -25,7 +26,7 @@ void text_trim_span(const char **text, size_t *length);
 
 /* Trims white space at both ends of `text` in place; returns where the trimmed text starts
  * (inside `text`). */
-char *text_trim(char *text);
+char *text_trim(char *text) __attribute__((warn_unused_result));
 
 /* Zero-initialise; free with text_buffer_free() or take the text with text_buffer_finish(). */
 struct text_buffer {

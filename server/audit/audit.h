@@ -60,7 +60,8 @@ struct audit_checkpoint {
 };
 
 /* Parses "SEQ:HEX" (decimal seq >= 0, 64 hex digits). Returns false when malformed. */
-bool audit_checkpoint_parse(const char *text, struct audit_checkpoint *checkpoint);
+bool audit_checkpoint_parse(const char *text, struct audit_checkpoint *checkpoint)
+    __attribute__((warn_unused_result));
 
 enum audit_verdict {
     AUDIT_INTACT, /* every checked event links and hashes correctly */
