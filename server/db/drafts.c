@@ -232,36 +232,17 @@ DB_STATEMENT(draft_view_statement,
              "jsonb_build_object('actor_name', $4::text, 'as', 'moderator'))",
              4, false);
 
-static enum db_status json_text_query(struct db_connection *db,
-                                      const struct db_statement *statement,
-                                      const char *const *params, char **json)
-{
-    enum db_status status;
-    PGresult *rows = db_execute(db, statement, params, &status);
-
-    *json = NULL;
-    if (status != DB_OK)
-        return status;
-    if (PQntuples(rows) == 1 && !PQgetisnull(rows, 0, 0)) {
-        *json = strdup(PQgetvalue(rows, 0, 0));
-        if (!*json)
-            status = DB_FAILED;
-    }
-    PQclear(rows);
-    return status;
-}
-
 enum db_status drafts_load(struct db_connection *db, const char *id, char **json)
 {
     const char *params[1] = {id};
-    return json_text_query(db, &draft_load_statement, params, json);
+    return db_query_text(db, &draft_load_statement, params, json);
 }
 
 enum db_status drafts_list_for_user(struct db_connection *db, const char *forum,
                                     const char *user_id, char **json)
 {
     const char *params[2] = {forum, user_id};
-    return json_text_query(db, &draft_list_statement, params, json);
+    return db_query_text(db, &draft_list_statement, params, json);
 }
 
 /* Runs a change statement whose first columns are (outcome, state, revision) and fills
@@ -442,11 +423,11 @@ enum db_status drafts_form_echo_load(struct db_connection *db, const char *echo_
                                      const char *user_id, char **json)
 {
     const char *params[3] = {echo_id, id, user_id};
-    return json_text_query(db, &draft_echo_load_statement, params, json);
+    return db_query_text(db, &draft_echo_load_statement, params, json);
 }
 
 enum db_status drafts_state(struct db_connection *db, const char *id, char **json)
 {
     const char *params[1] = {id};
-    return json_text_query(db, &draft_state_statement, params, json);
+    return db_query_text(db, &draft_state_statement, params, json);
 }
