@@ -30,17 +30,15 @@
 #include "../shared/plugin_shared.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define DISCOURSE_APPROVED "draft.approved"
 
-/* An id as Discourse types it: a JSON integer when it is all digits (and fits), else the string. */
+/* An id as Discourse types it: a JSON integer when it is all digits (and fits in 64 bits), else
+ * the string. */
 static json_t *id_value(const char *text)
 {
-    if (agentgate_shared_all_digits(text) && strlen(text) <= 18)
-        return json_integer(strtoll(text, NULL, 10));
-    return json_string(text);
+    return agentgate_shared_id_value(text, 18);
 }
 
 /* What of an approved draft's event a Discourse post needs. */

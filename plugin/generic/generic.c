@@ -5,7 +5,6 @@
  */
 #include "../shared/plugin_shared.h"
 
-
 static enum agentgate_release_route
 generic_prepare_release(const struct agentgate_host *host,
                         const struct agentgate_forum_settings *forum,

@@ -34,17 +34,15 @@
 #include "../shared/plugin_shared.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define NODEBB_APPROVED "draft.approved"
 
-/* An id as NodeBB types it: a JSON number when it is all digits (and fits), else the string. */
+/* An id as NodeBB types it: a JSON number when it is all digits (and exact in a JavaScript
+ * number), else the string. */
 static json_t *id_value(const char *text)
 {
-    if (agentgate_shared_all_digits(text) && strlen(text) <= 15) /* exact in a JavaScript number */
-        return json_integer(strtoll(text, NULL, 10));
-    return json_string(text);
+    return agentgate_shared_id_value(text, 15);
 }
 
 /* What of an approved draft's event a NodeBB post needs. */

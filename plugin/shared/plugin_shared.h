@@ -29,6 +29,10 @@ AGENTGATE_HIDDEN const char *agentgate_shared_string(const json_t *object, const
 /* True when `text` is one or more ASCII digits (safe in a URL path). */
 AGENTGATE_HIDDEN bool agentgate_shared_all_digits(const char *text);
 
+/* An id for a platform's JSON: an integer when `text` is all digits and at most `max_digits`
+ * long, else the string as given. */
+AGENTGATE_HIDDEN json_t *agentgate_shared_id_value(const char *text, size_t max_digits);
+
 /* Copies forum_url without trailing slashes into `out`; false unless it is an absolute http(s)
  * URL without query, fragment, spaces or control characters that fits. */
 AGENTGATE_HIDDEN bool agentgate_shared_base_url(const char *forum_url, char *out, size_t size);

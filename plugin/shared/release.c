@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool agentgate_shared_all_digits(const char *text)
@@ -18,6 +19,13 @@ bool agentgate_shared_all_digits(const char *text)
         if (*text < '0' || *text > '9')
             return false;
     return true;
+}
+
+json_t *agentgate_shared_id_value(const char *text, size_t max_digits)
+{
+    if (agentgate_shared_all_digits(text) && strlen(text) <= max_digits)
+        return json_integer(strtoll(text, NULL, 10));
+    return json_string(text);
 }
 
 /*
