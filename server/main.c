@@ -24,6 +24,7 @@
 #include "db/migrate.h"
 #include "web/handlers.h"
 #include "web/http.h"
+#include "flags.h"
 #include "log.h"
 #include "operations/metrics.h"
 #include "release/plugin_loader.h"
@@ -157,6 +158,10 @@ static void serve_stop(struct server *server, int signal_number)
     log_info(NULL, "stopped");
 }
 
+/* The built-in flag rules compiled at build time (tools/flags_precompile). */
+extern const unsigned char flags_precompiled_bytes[];
+extern const size_t flags_precompiled_length;
+
 static int command_serve(struct config *config, int argc, char **argv)
 {
     bool migrate = true;
@@ -186,6 +191,14 @@ static int command_serve(struct config *config, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* the built-in flag rules load once, here, not on the first intake; compiled at build time
+     * when this CPU can use that */
+    flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
+    if (!flags_builtin(error, sizeof error)) {
+        fprintf(stderr, "agentgate: built-in flag rules: %s\n", error);
+        status = EXIT_FAILED;
+        goto out;
+    }
     db_configure(config->database);
     if (metrics_init(config, routes, routes_count_total) != 0) {
         fprintf(stderr, "agentgate: out of memory\n");

@@ -15,7 +15,7 @@ import { ROOT, decide, postIntake, psql, samplePost, startServer } from '../lib/
 const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
-const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
+const AWS_KEY = 'AKIAZ7QW3ERTY6UIOP4X';
 const RTL_TITLE = '\u05e9\u05d7\u05e8\u05d5\u05e8 \u05d4\u05ea\u05d5\u05e8 \u05e0\u05ea\u05e7\u05e2';
 let srv, browser;
 const held = {};

@@ -53,7 +53,7 @@ const STATES = ['pending', 'approved', 'released', 'release_failed', 'rejected',
 const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'theta', 'kappa'];
 const HOUR_US = 3600n * 1000000n;
 
-const SECRET_TITLE = 'key AKIAIOSFODNN7EXAMPLE here';
+const SECRET_TITLE = 'key AKIAZ7QW3ERTY6UIOP4X here';
 const SECRET_BODY = 'token ghp_abcdefghijklmnopqrstuvwxyz0123456789 end';
 const MARKDOWN_BODY = '**Restart** the `ingest` worker, see [the docs](#mdanchor) mdtag';
 const RTL_TITLE = '\u05e9\u05dc\u05d5\u05dd \u05e2\u05d5\u05dc\u05dd';
@@ -595,7 +595,7 @@ describe('exports', () => {
     const titled = drafts.find((d) => d.title === SECRET_TITLE);
     const p = await page(people.moderator, '/history?q=here');
     assert.ok(p.ids.includes(titled.id));
-    assert.ok(!p.text.includes('AKIAIOSFODNN7EXAMPLE'));
+    assert.ok(!p.text.includes('AKIAZ7QW3ERTY6UIOP4X'));
     // masked as the draft page masks it (its first four characters, then a numbered placeholder)
     const MASK = '\u2022'.repeat(6);
     assert.ok(p.text.includes(`key AKIA${MASK}\u27e81\u27e9 here`), p.text.slice(p.text.indexOf('key AKIA') - 50, p.text.indexOf('key AKIA') + 80));
@@ -604,7 +604,7 @@ describe('exports', () => {
     const csv = await exportCsv(people.moderator, 'q=here');
     assert.equal(csv.rows.find((r) => r.draft_id === titled.id).title, 'key AKIA**************** here');
     const ndjson = await exportNdjson(people.moderator, 'q=here');
-    assert.ok(!JSON.stringify(ndjson.rows).includes('AKIAIOSFODNN7EXAMPLE'));
+    assert.ok(!JSON.stringify(ndjson.rows).includes('AKIAZ7QW3ERTY6UIOP4X'));
     const reply = drafts.find((d) => d.body === SECRET_BODY);
     const excerpt = await page(people.moderator, '/history?q=token');
     assert.deepEqual(excerpt.ids, [reply.id]);
@@ -676,7 +676,7 @@ describe('what people read', () => {
       const csv = await people.moderator.get(`/history.csv${query ? '?' + query : ''}`);
       const ndjson = await people.moderator.get(`/history.ndjson${query ? '?' + query : ''}`);
       for (const [what, text] of [['page', html.text], ['csv', csv.text], ['ndjson', ndjson.text]]) {
-        assert.ok(!text.includes('AKIAIOSFODNN7EXAMPLE'), `${what} ${query}`);
+        assert.ok(!text.includes('AKIAZ7QW3ERTY6UIOP4X'), `${what} ${query}`);
         assert.ok(!text.includes('abcdefghijklmnopqrstuvwxyz0123456789'), `${what} ${query}`);
       }
     }
