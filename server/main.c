@@ -162,6 +162,63 @@ static void serve_stop(struct server *server, int signal_number)
 extern const unsigned char flags_precompiled_bytes[];
 extern const size_t flags_precompiled_length;
 
+/* Starts what `serve` runs, in order: the built-in flag rules, metrics, the HTTP front, the
+ * delivery workers and the audit sealer. On failure stops what it started, says why on stderr
+ * and returns EXIT_FAILED; 0 otherwise. */
+static int serve_start(struct server *server)
+{
+    const struct config *config = server->config;
+    char error[1400];
+
+    /* the built-in flag rules load once, here, not on the first intake; compiled at build time
+     * when this CPU can use that */
+    flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
+    if (!flags_builtin(error, sizeof error)) {
+        fprintf(stderr, "agentgate: built-in flag rules: %s\n", error);
+        return EXIT_FAILED;
+    }
+    db_configure(config->database);
+    if (metrics_init(config, routes, routes_count_total) != 0) {
+        fprintf(stderr, "agentgate: out of memory\n");
+        return EXIT_FAILED;
+    }
+    if (http_start(server, routes, routes_count_total, error, sizeof error) != 0)
+        goto fail;
+    if (delivery_start(config, error, sizeof error) != 0) {
+        http_stop(server);
+        goto fail;
+    }
+    if (audit_sealer_start(config, error, sizeof error) != 0) {
+        http_stop(server);
+        delivery_stop();
+        goto fail;
+    }
+    return 0;
+fail:
+    fprintf(stderr, "agentgate: %s\n", error);
+    return EXIT_FAILED;
+}
+
+/* Says what `serve` listens on, and warns of settings that leave part of it unusable. */
+static void serve_announce(const struct config *config)
+{
+    log_info(NULL, "agentgate %s listening on %s (public URL %s, auth %s)", AGENTGATE_VERSION,
+             config->listen_host, config->public_url,
+             config->auth == AUTH_DEV     ? "dev"
+             : config->auth == AUTH_PROXY ? "proxy"
+                                          : "sso");
+    for (size_t i = 0; i < config->forum_count; i++)
+        if (strcmp(config->forums[i].adapter, "generic") == 0 &&
+            (!config->forums[i].release_url || !config->forums[i].has_release_key))
+            log_warn(NULL,
+                     "forum %s has no release_url and release_secret: approved drafts cannot be "
+                     "released and will end as release_failed",
+                     config->forums[i].name);
+    if (config->auth == AUTH_DEV)
+        log_warn(NULL, "auth = dev: anyone who can reach %s can sign in as anyone",
+                 config->public_url);
+}
+
 static int command_serve(struct config *config, int argc, char **argv)
 {
     bool migrate = true;
@@ -191,53 +248,10 @@ static int command_serve(struct config *config, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    /* the built-in flag rules load once, here, not on the first intake; compiled at build time
-     * when this CPU can use that */
-    flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
-    if (!flags_builtin(error, sizeof error)) {
-        fprintf(stderr, "agentgate: built-in flag rules: %s\n", error);
-        status = EXIT_FAILED;
+    status = serve_start(&server);
+    if (status != 0)
         goto out;
-    }
-    db_configure(config->database);
-    if (metrics_init(config, routes, routes_count_total) != 0) {
-        fprintf(stderr, "agentgate: out of memory\n");
-        status = EXIT_FAILED;
-        goto out;
-    }
-    if (http_start(&server, routes, routes_count_total, error, sizeof error) != 0) {
-        fprintf(stderr, "agentgate: %s\n", error);
-        status = EXIT_FAILED;
-        goto out;
-    }
-    if (delivery_start(config, error, sizeof error) != 0) {
-        fprintf(stderr, "agentgate: %s\n", error);
-        http_stop(&server);
-        status = EXIT_FAILED;
-        goto out;
-    }
-    if (audit_sealer_start(config, error, sizeof error) != 0) {
-        fprintf(stderr, "agentgate: %s\n", error);
-        http_stop(&server);
-        delivery_stop();
-        status = EXIT_FAILED;
-        goto out;
-    }
-    log_info(NULL, "agentgate %s listening on %s (public URL %s, auth %s)", AGENTGATE_VERSION,
-             config->listen_host, config->public_url,
-             config->auth == AUTH_DEV     ? "dev"
-             : config->auth == AUTH_PROXY ? "proxy"
-                                          : "sso");
-    for (size_t i = 0; i < config->forum_count; i++)
-        if (strcmp(config->forums[i].adapter, "generic") == 0 &&
-            (!config->forums[i].release_url || !config->forums[i].has_release_key))
-            log_warn(NULL,
-                     "forum %s has no release_url and release_secret: approved drafts cannot be "
-                     "released and will end as release_failed",
-                     config->forums[i].name);
-    if (config->auth == AUTH_DEV)
-        log_warn(NULL, "auth = dev: anyone who can reach %s can sign in as anyone",
-                 config->public_url);
+    serve_announce(config);
     sigwait(&signals, &signal_number);
     serve_stop(&server, signal_number);
 out:
