@@ -17,6 +17,7 @@
 
 #include "flags.h"
 #include "log.h"
+#include "text.h"
 
 #define CONFIG_KEYS_MAX 64
 
@@ -104,23 +105,19 @@ static void string_list_parse(const char *text, struct string_list *list)
 
     string_list_free(list);
     while (*p) {
-        const char *start, *end;
-        while (*p == ',' || *p == ' ' || *p == '\t')
-            p++;
-        start = p;
-        while (*p && *p != ',')
-            p++;
-        end = p;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        if (end > start) {
+        const char *start = p;
+        size_t length = strcspn(p, ",");
+
+        p += length + (p[length] == ',');
+        text_trim_span(&start, &length);
+        if (length > 0) {
             char **items = realloc(list->items, (list->count + 1) * sizeof *items);
             if (!items) {
                 fputs("agentgate: out of memory\n", stderr);
                 exit(1);
             }
             list->items = items;
-            list->items[list->count++] = strndup(start, (size_t)(end - start));
+            list->items[list->count++] = strndup(start, length);
         }
     }
 }

@@ -1,8 +1,9 @@
 /*
  * Every SQL statement that touches drafts (and their revisions) lives in
- * db/drafts.c. The writes are PL/pgSQL functions from migrations/, so one
- * round trip is one transaction: state, revision and audit event commit
- * together or not at all.
+ * db/drafts.c. The writes are PL/pgSQL functions (sql/, one file each), so
+ * one round trip is one transaction: state, revision and audit event commit
+ * together or not at all. Their outcome words become the enums below here,
+ * once (db/outcome.h).
  */
 #ifndef AGENTGATE_DB_DRAFTS_H
 #define AGENTGATE_DB_DRAFTS_H

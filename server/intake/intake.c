@@ -19,6 +19,7 @@
 
 #include "db/drafts.h"
 #include "flags.h"
+#include "hex.h"
 #include "web/handlers.h"
 #include "web/json_spec.h"
 #include "log.h"
@@ -51,20 +52,12 @@ enum agentgate_error intake_prepare(struct request *request)
 
 static void uuid_generate(char out[37])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char bytes[16];
-    size_t o = 0;
 
     randombytes_buf(bytes, sizeof bytes);
     bytes[6] = (unsigned char)((bytes[6] & 0x0f) | 0x40); /* version 4 */
     bytes[8] = (unsigned char)((bytes[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    for (size_t i = 0; i < sizeof bytes; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[bytes[i] >> 4];
-        out[o++] = hex[bytes[i] & 15];
-    }
-    out[o] = '\0';
+    hex_uuid(bytes, out);
 }
 
 static bool category_allowed(const struct forum_config *forum, const char *category)

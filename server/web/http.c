@@ -332,100 +332,87 @@ static bool request_content_length(struct request *request, unsigned long long *
     return *end == '\0';
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **request_context)
+/* The first call for a request, with its head: creates the request, finds its route and
+ * answers at once what cannot go further (draining, no route, wrong method, refused by the
+ * route's prepare, a declared body over the limit). */
+static enum MHD_Result request_head(struct server *server, struct MHD_Connection *connection,
+                                    const char *url, const char *method, void **request_context)
 {
-    struct server *server = cls;
-    struct request *request = *request_context;
-    (void)version;
+    struct request *request = request_new(server, connection, method, url);
+    unsigned long long content_length;
+    char allow[64];
 
-    if (!request) {
-        char allow[64];
-        unsigned long long content_length;
-
-        request = request_new(server, connection, method, url);
-        if (!request)
-            return MHD_NO;
-        *request_context = request;
-        connection_headers_arrived(request);
-        log_debug(request->id, "%s %s: head received", request->method, request->path);
-        request->route = route_find(method, url, request, allow, sizeof allow);
-        if (atomic_load(&draining)) {
-            /* stopping: nothing new starts; the client retries elsewhere or later */
-            http_reply_header(request, MHD_HTTP_HEADER_CONNECTION, "close");
-            request->early_error = ERR_SHUTTING_DOWN;
-        } else if (!request->route) {
-            if (allow[0]) {
-                http_reply_header(request, "Allow", allow);
-                request->early_error = ERR_METHOD_NOT_ALLOWED;
-            } else {
-                request->early_error = ERR_NOT_FOUND;
-            }
+    if (!request)
+        return MHD_NO;
+    *request_context = request;
+    connection_headers_arrived(request);
+    log_debug(request->id, "%s %s: head received", request->method, request->path);
+    request->route = route_find(method, url, request, allow, sizeof allow);
+    if (atomic_load(&draining)) {
+        /* stopping: nothing new starts; the client retries elsewhere or later */
+        http_reply_header(request, MHD_HTTP_HEADER_CONNECTION, "close");
+        request->early_error = ERR_SHUTTING_DOWN;
+    } else if (!request->route) {
+        if (allow[0]) {
+            http_reply_header(request, "Allow", allow);
+            request->early_error = ERR_METHOD_NOT_ALLOWED;
         } else {
-            request->body_limit = request->route->body_limit;
-            if (request->route->prepare)
-                request->early_error = request->route->prepare(request);
+            request->early_error = ERR_NOT_FOUND;
         }
-        if (request->early_error == ERR_NONE && request_content_length(request, &content_length) &&
-            content_length > request->body_limit)
-            request->early_error = ERR_BODY_TOO_LARGE;
-        if (request->early_error != ERR_NONE)
-            return http_reply_error(request, request->early_error, NULL, NULL);
-        return MHD_YES;
+    } else {
+        request->body_limit = request->route->body_limit;
+        if (request->route->prepare)
+            request->early_error = request->route->prepare(request);
     }
-
-    if (*upload_data_size > 0) {
-        size_t chunk = *upload_data_size;
-        *upload_data_size = 0;
-        if (request->early_error != ERR_NONE || request->body_too_large)
-            return MHD_YES; /* discarding */
-        if (clock_monotonic_ms() - request->started_ms > request_timeout_ms)
-            return MHD_NO;
-        if (chunk > request->body_limit - request->body_length) {
-            request->body_too_large = true;
-            free(request->body);
-            request->body = NULL;
-            request->body_length = 0;
-            /* Answer now if libmicrohttpd lets us; it then discards the rest of the body. */
-            if (http_reply_error(request, ERR_BODY_TOO_LARGE, NULL, NULL) == MHD_YES)
-                request->early_error = ERR_BODY_TOO_LARGE;
-            return MHD_YES;
-        }
-        if (request->body_length + chunk > request->body_capacity) {
-            size_t capacity = request->body_capacity ? request->body_capacity : 4096;
-            char *grown;
-            while (capacity < request->body_length + chunk)
-                capacity *= 2;
-            if (capacity > request->body_limit)
-                capacity = request->body_limit;
-            grown = realloc(request->body, capacity + 1);
-            if (!grown)
-                return MHD_NO;
-            request->body = grown;
-            request->body_capacity = capacity;
-        }
-        memcpy(request->body + request->body_length, upload_data, chunk);
-        request->body_length += chunk;
-        return MHD_YES;
-    }
-
-    if (request->pending_response) {
-        /* resumed: the database worker has prepared the reply */
-        enum MHD_Result queued =
-            MHD_queue_response(connection, request->pending_status, request->pending_response);
-        MHD_destroy_response(request->pending_response);
-        request->pending_response = NULL;
-        /* still busy: the deadline bounds a request's arrival, not the sending of its answer
-         * (a long export); on_completed() clears it */
-        return queued;
-    }
-    if (request->dispatched)
-        return request->handler_failed ? MHD_NO : MHD_YES;
+    if (request->early_error == ERR_NONE && request_content_length(request, &content_length) &&
+        content_length > request->body_limit)
+        request->early_error = ERR_BODY_TOO_LARGE;
     if (request->early_error != ERR_NONE)
-        return MHD_YES; /* already answered */
-    if (request->body_too_large)
-        return http_reply_error(request, ERR_BODY_TOO_LARGE, NULL, NULL);
+        return http_reply_error(request, request->early_error, NULL, NULL);
+    return MHD_YES;
+}
+
+/* A piece of the body: kept up to the route's limit, discarded after an early answer, and the
+ * request answered 413 (or dropped) once it outgrows the limit or the request timeout. */
+static enum MHD_Result request_body_chunk(struct request *request, const char *upload_data,
+                                          size_t chunk)
+{
+    if (request->early_error != ERR_NONE || request->body_too_large)
+        return MHD_YES; /* discarding */
+    if (clock_monotonic_ms() - request->started_ms > request_timeout_ms)
+        return MHD_NO;
+    if (chunk > request->body_limit - request->body_length) {
+        request->body_too_large = true;
+        free(request->body);
+        request->body = NULL;
+        request->body_length = 0;
+        /* Answer now if libmicrohttpd lets us; it then discards the rest of the body. */
+        if (http_reply_error(request, ERR_BODY_TOO_LARGE, NULL, NULL) == MHD_YES)
+            request->early_error = ERR_BODY_TOO_LARGE;
+        return MHD_YES;
+    }
+    if (request->body_length + chunk > request->body_capacity) {
+        size_t capacity = request->body_capacity ? request->body_capacity : 4096;
+        char *grown;
+        while (capacity < request->body_length + chunk)
+            capacity *= 2;
+        if (capacity > request->body_limit)
+            capacity = request->body_limit;
+        grown = realloc(request->body, capacity + 1);
+        if (!grown)
+            return MHD_NO;
+        request->body = grown;
+        request->body_capacity = capacity;
+    }
+    memcpy(request->body + request->body_length, upload_data, chunk);
+    request->body_length += chunk;
+    return MHD_YES;
+}
+
+/* The whole body is in: hands the request to a database worker (suspending the connection),
+ * or, while shutting down with no workers left, runs its handler on this thread. */
+static enum MHD_Result request_dispatch(struct MHD_Connection *connection, struct request *request)
+{
     if (!request->body) {
         request->body = malloc(1);
         if (!request->body)
@@ -449,10 +436,43 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         return MHD_YES;
     }
     pthread_mutex_unlock(&jobs_lock);
-    {
-        /* shutting down: the workers are gone, answer on this thread */
-        return request->route->handle(request);
+    /* shutting down: the workers are gone, answer on this thread */
+    return request->route->handle(request);
+}
+
+/* libmicrohttpd's access handler: called with the head, then with each piece of the body, then
+ * once more when the body is complete, and again after a worker resumed the connection. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **request_context)
+{
+    struct request *request = *request_context;
+    (void)version;
+
+    if (!request)
+        return request_head(cls, connection, url, method, request_context);
+    if (*upload_data_size > 0) {
+        size_t chunk = *upload_data_size;
+        *upload_data_size = 0;
+        return request_body_chunk(request, upload_data, chunk);
     }
+    if (request->pending_response) {
+        /* resumed: the database worker has prepared the reply */
+        enum MHD_Result queued =
+            MHD_queue_response(connection, request->pending_status, request->pending_response);
+        MHD_destroy_response(request->pending_response);
+        request->pending_response = NULL;
+        /* still busy: the deadline bounds a request's arrival, not the sending of its answer
+         * (a long export); on_completed() clears it */
+        return queued;
+    }
+    if (request->dispatched)
+        return request->handler_failed ? MHD_NO : MHD_YES;
+    if (request->early_error != ERR_NONE)
+        return MHD_YES; /* already answered */
+    if (request->body_too_large)
+        return http_reply_error(request, ERR_BODY_TOO_LARGE, NULL, NULL);
+    return request_dispatch(connection, request);
 }
 
 /* A database worker: runs handlers of suspended connections, then resumes them. */
