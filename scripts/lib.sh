@@ -16,6 +16,11 @@ ag_as_root() {
 AG_PACKAGES="build-essential cmake pkg-config clang-format libmicrohttpd-dev libjansson-dev
   libpq-dev check libsubunit-dev libcurl4-openssl-dev libsodium-dev libinih-dev libcmark-dev
   postgresql-15 postgresql-client-15 openssl curl ca-certificates"
+# Extra packages of single stages, passed to ag_install_packages by the scripts that need them:
+# the fuzz targets (tests/fuzz/run.sh: clang and its libFuzzer + sanitizer runtimes) and the
+# operations tests (tests/ops: systemd-analyze to check the unit file).
+AG_FUZZ_PACKAGES="clang libclang-rt-14-dev"
+AG_OPS_PACKAGES="systemd"
 ag_install_packages() {
   local missing="" p
   for p in $AG_PACKAGES "$@"; do
