@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "audit/audit.h"
+#include "intake/intake_refusals.h"
 #include "config.h"
 #include "db/outbox.h"
 #include "release/delivery.h"
@@ -150,6 +151,7 @@ static void serve_stop(struct server *server, int signal_number)
     if (pthread_create(&watchdog, NULL, serve_stop_watchdog, (void *)config) == 0)
         pthread_detach(watchdog);
     http_drain(server, config->shutdown_timeout_seconds * 1000);
+    intake_refusals_stop();
     delivery_stop();
     audit_sealer_stop();
     db_thread_release();
@@ -201,6 +203,14 @@ static int command_serve(struct config *config, int argc, char **argv)
         fprintf(stderr, "agentgate: %s\n", error);
         http_stop(&server);
         delivery_stop();
+        status = EXIT_FAILED;
+        goto out;
+    }
+    if (intake_refusals_start(error, sizeof error) != 0) {
+        fprintf(stderr, "agentgate: %s\n", error);
+        http_stop(&server);
+        delivery_stop();
+        audit_sealer_stop();
         status = EXIT_FAILED;
         goto out;
     }

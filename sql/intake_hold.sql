@@ -2,10 +2,32 @@
 -- 'agent_paused', 'rate_limited'), the answer body to send for 'held'/'duplicate', and
 -- seconds to wait for 'rate_limited'. Everything it writes commits together or not at all.
 --
+-- Durability: the transaction commits with synchronous_commit = off, and the caller answers
+-- only after a durable commit that follows it (server/db/drafts.c: a transactional WAL message
+-- committed with synchronous_commit on). The WAL is one sequence, so that later flush covers
+-- this commit too: nothing is acknowledged before it is on disk (and on a synchronous standby).
+-- What commits early is only visible early. If PostgreSQL crashes in between, a draft nobody
+-- was told about may vanish; its forum got no 202 and sends it again. Anything durable that
+-- builds on such a draft (an approval, a seal) flushes the WAL up to its own commit first, so it
+-- cannot survive a draft that did not.
+--
+-- Why: locks are released after the commit. A durable commit holds them across the WAL flush
+-- (milliseconds on real disks), so one agent's posts, which take the agent's row lock below,
+-- queued one flush each. With the flush outside the lock they share flushes like everyone else's.
+--
 -- Races: the kill switch and agent pauses change while holding an exclusive advisory lock
 -- that every intake takes shared, so a post either commits before the switch or sees it.
--- The per-agent rate count runs under an exclusive per-agent lock so two posts cannot both
--- take the last slot. A concurrent duplicate waits on the unique key and then answers with
+-- The agent's row (agents, locked FOR UPDATE) serialises that agent's intakes from the
+-- pause check to the commit, across all serve processes; other agents never wait for it.
+--
+-- The rate limit (p_rate_count per p_rate_window, sliding): agents.admitted counts the drafts
+-- held for the agent and drafts.agent_seq numbers them. Post number k is admitted when draft
+-- k - p_rate_count was created more than p_rate_window ago (or does not exist). Under the row
+-- lock the previous admissions are committed and visible, so k is exact: there are never more
+-- than p_rate_count drafts of one agent in any window, however many processes race. The check is
+-- one index lookup whatever the limit. A refused post changes no count.
+--
+-- A concurrent duplicate waits on the unique key (or on the agent's row) and then answers with
 -- the first one's body.
 CREATE OR REPLACE FUNCTION intake_hold(
     p_forum text, p_webhook_id text, p_draft_id uuid,
@@ -19,7 +41,7 @@ DECLARE
     v_existing text;
     v_engaged boolean;
     v_paused boolean;
-    v_count integer;
+    v_admitted bigint;
     v_oldest timestamptz;
     v_agent_key integer := hashtext(p_forum || '/' || p_agent_id);
     v_actor text := 'agent:' || p_agent_id;
@@ -27,6 +49,7 @@ DECLARE
         'agent', jsonb_build_object('id', p_agent_id, 'name', p_agent_name),
         'invoker', jsonb_build_object('id', p_invoker_id, 'name', p_invoker_name));
 BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true); -- see "Durability" above
     SELECT d.intake_response INTO v_existing
         FROM drafts d WHERE d.forum = p_forum AND d.webhook_id = p_webhook_id;
     IF FOUND THEN
@@ -44,12 +67,13 @@ BEGIN
     END IF;
 
     PERFORM pg_advisory_xact_lock_shared(1095189320, v_agent_key);
-    SELECT a.paused INTO v_paused FROM agents a
-        WHERE a.forum = p_forum AND a.agent_id = p_agent_id;
+    SELECT a.paused, a.admitted INTO v_paused, v_admitted FROM agents a
+        WHERE a.forum = p_forum AND a.agent_id = p_agent_id FOR UPDATE;
     IF NOT FOUND THEN
         INSERT INTO agents (forum, agent_id, name) VALUES (p_forum, p_agent_id, p_agent_name)
             ON CONFLICT DO NOTHING;
-        v_paused := false;
+        SELECT a.paused, a.admitted INTO v_paused, v_admitted FROM agents a
+            WHERE a.forum = p_forum AND a.agent_id = p_agent_id FOR UPDATE;
     END IF;
     IF v_paused THEN
         INSERT INTO audit_events (actor, action, forum, details)
@@ -58,14 +82,11 @@ BEGIN
         RETURN;
     END IF;
 
-    IF p_rate_count > 0 THEN
-        PERFORM pg_advisory_xact_lock(1095189321, v_agent_key);
-        SELECT count(*), min(r.created_at) INTO v_count, v_oldest FROM (
-            SELECT d.created_at FROM drafts d
-                WHERE d.forum = p_forum AND d.agent_id = p_agent_id
-                  AND d.created_at > now() - p_rate_window
-                ORDER BY d.created_at LIMIT p_rate_count) r;
-        IF v_count >= p_rate_count THEN
+    IF p_rate_count > 0 AND v_admitted >= p_rate_count THEN
+        SELECT d.created_at INTO v_oldest FROM drafts d
+            WHERE d.agent_id = p_agent_id AND d.forum = p_forum
+              AND d.agent_seq = v_admitted - p_rate_count + 1;
+        IF FOUND AND v_oldest > now() - p_rate_window THEN
             INSERT INTO audit_events (actor, action, forum, details)
                 VALUES (v_actor, 'intake.refused', p_forum, v_details || '{"reason": "rate_limited"}');
             RETURN QUERY SELECT 'rate_limited'::text, NULL::text,
@@ -76,10 +97,10 @@ BEGIN
 
     INSERT INTO drafts (id, forum, webhook_id, agent_id, agent_name, invoker_id, invoker_name,
             topic_id, reply_to_post_id, category, forum_ref, context, flags, intake_response,
-            expires_at)
+            expires_at, agent_seq)
         VALUES (p_draft_id, p_forum, p_webhook_id, p_agent_id, p_agent_name, p_invoker_id,
             p_invoker_name, p_topic_id, p_reply_to_post_id, p_category, p_forum_ref, p_context,
-            p_flags, p_response, now() + p_ttl)
+            p_flags, p_response, now() + p_ttl, v_admitted + 1)
         ON CONFLICT (forum, webhook_id) DO NOTHING;
     IF NOT FOUND THEN
         SELECT d.intake_response INTO v_existing
@@ -87,6 +108,7 @@ BEGIN
         RETURN QUERY SELECT 'duplicate'::text, v_existing, NULL::integer;
         RETURN;
     END IF;
+    UPDATE agents SET admitted = v_admitted + 1 WHERE forum = p_forum AND agent_id = p_agent_id;
     INSERT INTO draft_revisions (draft_id, revision, title, body, author_id, author_name)
         VALUES (p_draft_id, 1, p_title, p_body, p_agent_id, p_agent_name);
     INSERT INTO audit_events (actor, action, forum, draft_id, details)
