@@ -22,10 +22,12 @@
 --
 -- The rate limit (p_rate_count per p_rate_window, sliding): agents.admitted counts the drafts
 -- held for the agent and drafts.agent_seq numbers them. Post number k is admitted when draft
--- k - p_rate_count was created more than p_rate_window ago (or does not exist). Under the row
--- lock the previous admissions are committed and visible, so k is exact: there are never more
--- than p_rate_count drafts of one agent in any window, however many processes race. The check is
--- one index lookup whatever the limit. A refused post changes no count.
+-- k - p_rate_count was created more than p_rate_window ago. Under the row lock the previous
+-- admissions are committed and visible, so k is exact: there are never more than p_rate_count
+-- drafts of one agent in any window, however many processes race. The check is one index lookup
+-- whatever the limit. A refused post changes no count. While an agent has fewer numbered drafts
+-- than the limit, the drafts it had before migration 0060 (agent_seq NULL, all older than the
+-- numbered ones) still in the window are counted as well.
 --
 -- A concurrent duplicate waits on the unique key (or on the agent's row) and then answers with
 -- the first one's body.
@@ -86,7 +88,17 @@ BEGIN
         SELECT d.created_at INTO v_oldest FROM drafts d
             WHERE d.agent_id = p_agent_id AND d.forum = p_forum
               AND d.agent_seq = v_admitted - p_rate_count + 1;
-        IF FOUND AND v_oldest > now() - p_rate_window THEN
+    ELSIF p_rate_count > 0 THEN
+        -- Fewer numbered drafts than the limit: add the older unnumbered ones in the window.
+        SELECT min(u.created_at) INTO v_oldest FROM (
+            SELECT d.created_at FROM drafts d
+                WHERE d.agent_id = p_agent_id AND d.forum = p_forum AND d.agent_seq IS NULL
+                  AND d.created_at > now() - p_rate_window
+                ORDER BY d.created_at DESC LIMIT p_rate_count - v_admitted) u
+            HAVING count(*) >= p_rate_count - v_admitted;
+    END IF;
+    IF p_rate_count > 0 THEN
+        IF v_oldest IS NOT NULL AND v_oldest > now() - p_rate_window THEN
             INSERT INTO audit_events (actor, action, forum, details)
                 VALUES (v_actor, 'intake.refused', p_forum, v_details || '{"reason": "rate_limited"}');
             RETURN QUERY SELECT 'rate_limited'::text, NULL::text,

@@ -85,6 +85,23 @@ describe('rate limit', () => {
     }
   });
 
+  it('counts the drafts an agent had before its drafts were numbered (migration 0060)', async () => {
+    const srv = await serverWithLimit('5/h');
+    try {
+      // Three drafts as an older agentgate stored them: no agent_seq, the agent's count at 0.
+      psql(srv.database, `INSERT INTO agents (forum, agent_id, name) VALUES ('eng', 'bot-old', 'old');
+        INSERT INTO drafts (id, forum, webhook_id, agent_id, agent_name, invoker_id, invoker_name, topic_id,
+            intake_response, expires_at, created_at)
+          SELECT gen_random_uuid(), 'eng', 'old-' || i, 'bot-old', 'old', '1001', 'alice', '1', '{}',
+            now() + interval '1 day', now() - i * interval '1 minute' FROM generate_series(1, 3) i`);
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await postIntake(srv, post('bot-old'))).status);
+      assert.deepEqual(statuses, [202, 202, 429, 429, 429]);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it('is a sliding window: a slot opens when the oldest post leaves it, never earlier', async () => {
     const srv = await serverWithLimit('3/3s');
     try {
