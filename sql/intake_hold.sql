@@ -17,20 +17,24 @@
 --
 -- Races: the kill switch and agent pauses change while holding an exclusive advisory lock
 -- that every intake takes shared, so a post either commits before the switch or sees it.
--- The agent's row (agents, locked FOR UPDATE) serialises that agent's intakes from the
--- pause check to the commit, across all serve processes; other agents never wait for it.
 --
--- The rate limit (p_rate_count per p_rate_window, sliding): agents.admitted counts the drafts
--- held for the agent and drafts.agent_seq numbers them. Post number k is admitted when draft
--- k - p_rate_count was created more than p_rate_window ago. Under the row lock the previous
--- admissions are committed and visible, so k is exact: there are never more than p_rate_count
--- drafts of one agent in any window, however many processes race. The check is one index lookup
--- whatever the limit. A refused post changes no count. While an agent has fewer numbered drafts
--- than the limit, the drafts it had before migration 0060 (agent_seq NULL, all older than the
--- numbered ones) still in the window are counted as well.
+-- The rate limit (p_rate_count per p_rate_window, sliding; migration 0060):
+-- agent_admissions numbers the agent's held drafts and agents.admitted is the last number.
+-- Post number k is admitted when admission k - p_rate_count was more than p_rate_window ago.
+-- 1. Before any write, without a lock: if the agent's admissions as read now already refuse
+--    the post, it is refused. Admissions only grow, so a stale read can only err towards
+--    admitting, never towards a wrong refusal.
+-- 2. Then the draft, its revision and its audit event are written: the bulk of the work, with
+--    no lock that other posts of the agent wait for.
+-- 3. Last, the agent's row is locked (FOR UPDATE: across all serve processes), the check is
+--    made again on committed numbers, and admission k is recorded. From here to the commit is
+--    a few index operations, and the commit does not wait for the disk (see "Durability").
+--    If another post took the last slot meanwhile, this transaction fails with
+--    serialization_failure and the caller runs it again, which then refuses in step 1.
+-- So there are never more than p_rate_count drafts of one agent in any window, however many
+-- processes race, and the check is one primary-key lookup whatever the limit.
 --
--- A concurrent duplicate waits on the unique key (or on the agent's row) and then answers with
--- the first one's body.
+-- A concurrent duplicate waits on the unique key and then answers with the first one's body.
 CREATE OR REPLACE FUNCTION intake_hold(
     p_forum text, p_webhook_id text, p_draft_id uuid,
     p_agent_id text, p_agent_name text, p_invoker_id text, p_invoker_name text,
@@ -70,12 +74,12 @@ BEGIN
 
     PERFORM pg_advisory_xact_lock_shared(1095189320, v_agent_key);
     SELECT a.paused, a.admitted INTO v_paused, v_admitted FROM agents a
-        WHERE a.forum = p_forum AND a.agent_id = p_agent_id FOR UPDATE;
+        WHERE a.forum = p_forum AND a.agent_id = p_agent_id;
     IF NOT FOUND THEN
         INSERT INTO agents (forum, agent_id, name) VALUES (p_forum, p_agent_id, p_agent_name)
             ON CONFLICT DO NOTHING;
-        SELECT a.paused, a.admitted INTO v_paused, v_admitted FROM agents a
-            WHERE a.forum = p_forum AND a.agent_id = p_agent_id FOR UPDATE;
+        v_paused := false;
+        v_admitted := 0;
     END IF;
     IF v_paused THEN
         INSERT INTO audit_events (actor, action, forum, details)
@@ -84,35 +88,23 @@ BEGIN
         RETURN;
     END IF;
 
-    IF p_rate_count > 0 AND v_admitted >= p_rate_count THEN
-        SELECT d.created_at INTO v_oldest FROM drafts d
-            WHERE d.agent_id = p_agent_id AND d.forum = p_forum
-              AND d.agent_seq = v_admitted - p_rate_count + 1;
-    ELSIF p_rate_count > 0 THEN
-        -- Fewer numbered drafts than the limit: add the older unnumbered ones in the window.
-        SELECT min(u.created_at) INTO v_oldest FROM (
-            SELECT d.created_at FROM drafts d
-                WHERE d.agent_id = p_agent_id AND d.forum = p_forum AND d.agent_seq IS NULL
-                  AND d.created_at > now() - p_rate_window
-                ORDER BY d.created_at DESC LIMIT p_rate_count - v_admitted) u
-            HAVING count(*) >= p_rate_count - v_admitted;
-    END IF;
-    IF p_rate_count > 0 THEN
-        IF v_oldest IS NOT NULL AND v_oldest > now() - p_rate_window THEN
-            INSERT INTO audit_events (actor, action, forum, details)
-                VALUES (v_actor, 'intake.refused', p_forum, v_details || '{"reason": "rate_limited"}');
-            RETURN QUERY SELECT 'rate_limited'::text, NULL::text,
-                GREATEST(1, ceil(extract(epoch FROM v_oldest + p_rate_window - now())))::integer;
-            RETURN;
-        END IF;
+    -- 1. The limit as the agent's committed admissions say now.
+    v_oldest := intake_rate_oldest(p_forum, p_agent_id, v_admitted, p_rate_count, p_rate_window);
+    IF v_oldest IS NOT NULL THEN
+        INSERT INTO audit_events (actor, action, forum, details)
+            VALUES (v_actor, 'intake.refused', p_forum, v_details || '{"reason": "rate_limited"}');
+        RETURN QUERY SELECT 'rate_limited'::text, NULL::text,
+            GREATEST(1, ceil(extract(epoch FROM v_oldest + p_rate_window - now())))::integer;
+        RETURN;
     END IF;
 
+    -- 2. The post.
     INSERT INTO drafts (id, forum, webhook_id, agent_id, agent_name, invoker_id, invoker_name,
             topic_id, reply_to_post_id, category, forum_ref, context, flags, intake_response,
-            expires_at, agent_seq)
+            expires_at)
         VALUES (p_draft_id, p_forum, p_webhook_id, p_agent_id, p_agent_name, p_invoker_id,
             p_invoker_name, p_topic_id, p_reply_to_post_id, p_category, p_forum_ref, p_context,
-            p_flags, p_response, now() + p_ttl, v_admitted + 1)
+            p_flags, p_response, now() + p_ttl)
         ON CONFLICT (forum, webhook_id) DO NOTHING;
     IF NOT FOUND THEN
         SELECT d.intake_response INTO v_existing
@@ -120,11 +112,22 @@ BEGIN
         RETURN QUERY SELECT 'duplicate'::text, v_existing, NULL::integer;
         RETURN;
     END IF;
-    UPDATE agents SET admitted = v_admitted + 1 WHERE forum = p_forum AND agent_id = p_agent_id;
     INSERT INTO draft_revisions (draft_id, revision, title, body, author_id, author_name)
         VALUES (p_draft_id, 1, p_title, p_body, p_agent_id, p_agent_name);
     INSERT INTO audit_events (actor, action, forum, draft_id, details)
         VALUES (v_actor, 'intake.held', p_forum, p_draft_id,
             v_details || jsonb_build_object('flags', jsonb_array_length(p_flags)));
+
+    -- 3. The agent's turn: lock, check again, record the admission.
+    SELECT a.admitted INTO v_admitted FROM agents a
+        WHERE a.forum = p_forum AND a.agent_id = p_agent_id FOR UPDATE;
+    IF intake_rate_oldest(p_forum, p_agent_id, v_admitted, p_rate_count, p_rate_window)
+            IS NOT NULL THEN
+        RAISE EXCEPTION 'agent % took its last slot concurrently', p_agent_id
+            USING ERRCODE = 'serialization_failure';
+    END IF;
+    INSERT INTO agent_admissions (agent_id, forum, seq, admitted_at)
+        VALUES (p_agent_id, p_forum, v_admitted + 1, now());
+    UPDATE agents SET admitted = v_admitted + 1 WHERE forum = p_forum AND agent_id = p_agent_id;
     RETURN QUERY SELECT 'held'::text, p_response, NULL::integer;
 END $$;

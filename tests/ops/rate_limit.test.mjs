@@ -4,7 +4,9 @@
 // webhook-id that still gets its first answer while its agent is limited.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, newSecret, postIntake, psql, samplePost, startServer, webhookId } from '../lib/harness.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createDatabase, newSecret, postIntake, psql, ROOT, samplePost, startServer, webhookId } from '../lib/harness.mjs';
 import { until } from './ops_lib.mjs';
 
 async function twoServers(rateLimit) {
@@ -38,7 +40,8 @@ describe('rate limit', () => {
       assert.equal(statuses.filter((s) => s === 202).length, 10, JSON.stringify(statuses));
       assert.equal(statuses.filter((s) => s === 429).length, 50, JSON.stringify(statuses));
       for (const r of answers.filter((x) => x.status === 429)) assert.ok(Number(r.headers.get('retry-after')) > 3500, r.headers.get('retry-after'));
-      assert.equal(psql(database, "SELECT count(*) || ' ' || min(agent_seq) || ' ' || max(agent_seq) FROM drafts WHERE agent_id = 'bot-flood'"), '10 1 10');
+      assert.equal(psql(database, "SELECT count(*) FROM drafts WHERE agent_id = 'bot-flood'"), '10');
+      assert.equal(psql(database, "SELECT count(*) || ' ' || min(seq) || ' ' || max(seq) FROM agent_admissions WHERE agent_id = 'bot-flood'"), '10 1 10');
       assert.equal(psql(database, "SELECT admitted FROM agents WHERE agent_id = 'bot-flood'"), '10');
 
       // More refusals, now answered from memory by both processes, all counted in the audit trail.
@@ -85,18 +88,21 @@ describe('rate limit', () => {
     }
   });
 
-  it('counts the drafts an agent had before its drafts were numbered (migration 0060)', async () => {
+  it('numbers the drafts held before migration 0060, so a limit holds across the upgrade', async () => {
     const srv = await serverWithLimit('5/h');
     try {
-      // Three drafts as an older agentgate stored them: no agent_seq, the agent's count at 0.
-      psql(srv.database, `INSERT INTO agents (forum, agent_id, name) VALUES ('eng', 'bot-old', 'old');
-        INSERT INTO drafts (id, forum, webhook_id, agent_id, agent_name, invoker_id, invoker_name, topic_id,
-            intake_response, expires_at, created_at)
-          SELECT gen_random_uuid(), 'eng', 'old-' || i, 'bot-old', 'old', '1001', 'alice', '1', '{}',
-            now() + interval '1 day', now() - i * interval '1 minute' FROM generate_series(1, 3) i`);
+      for (let i = 0; i < 3; i++) assert.equal((await postIntake(srv, post('bot-old'))).status, 202);
+      // As an older agentgate left them: drafts without admissions, the agent's count at 0. Then
+      // the numbering statements of the migration itself.
+      psql(srv.database, "DELETE FROM agent_admissions; UPDATE agents SET admitted = 0");
+      const migration = fs.readFileSync(path.join(ROOT, 'migrations/0060_intake_admissions.sql'), 'utf8');
+      const numbering = /INSERT INTO agent_admissions[\s\S]*?;\nUPDATE agents[\s\S]*?;\n/.exec(migration);
+      assert.ok(numbering, 'the numbering statements of migrations/0060');
+      psql(srv.database, numbering[0]);
+      assert.equal(psql(srv.database, "SELECT admitted FROM agents WHERE agent_id = 'bot-old'"), '3');
       const statuses = [];
-      for (let i = 0; i < 5; i++) statuses.push((await postIntake(srv, post('bot-old'))).status);
-      assert.deepEqual(statuses, [202, 202, 429, 429, 429]);
+      for (let i = 0; i < 4; i++) statuses.push((await postIntake(srv, post('bot-old'))).status);
+      assert.deepEqual(statuses, [202, 202, 429, 429]);
     } finally {
       await srv.stop();
     }
@@ -113,9 +119,9 @@ describe('rate limit', () => {
       await until(async () => (await postIntake(srv, post('bot-s'))).status === 202, 10000, 'a slot to open');
       for (let i = 0; i < 2; i++) await until(async () => (await postIntake(srv, post('bot-s'))).status === 202, 10000, 'another slot');
       // Any 4 consecutive drafts of the agent span at least the window.
-      const spans = psql(srv.database, `SELECT extract(epoch FROM d.created_at - p.created_at) FROM drafts d
-        JOIN drafts p ON p.agent_id = d.agent_id AND p.forum = d.forum AND p.agent_seq = d.agent_seq - 3
-        WHERE d.agent_id = 'bot-s'`).split('\n').map(Number);
+      const spans = psql(srv.database, `SELECT extract(epoch FROM a.admitted_at - p.admitted_at) FROM agent_admissions a
+        JOIN agent_admissions p ON p.agent_id = a.agent_id AND p.forum = a.forum AND p.seq = a.seq - 3
+        WHERE a.agent_id = 'bot-s'`).split('\n').map(Number);
       assert.equal(spans.length, 3);
       for (const span of spans) assert.ok(span >= 3, `4 drafts within ${span} s`);
     } finally {
