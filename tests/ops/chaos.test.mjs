@@ -25,20 +25,41 @@ const FAST = { retry_schedule: '0s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 1s, 
 // A post no flag rule matches, so an approval needs no acknowledgement.
 const post = () => samplePost({ post: { topic_id: '5531', body: 'Thanks for asking: the answer is in the runbook, section four.' } });
 
-async function setup(name) {
+/**
+ * Runs `body` against a fresh cluster, fake forum and agentgate with intake and approval load
+ * running, then stops everything whatever happened: body({cluster, forum, server, intake,
+ * approvals}).
+ */
+async function withLoad(name, body) {
   const cluster = startCluster();
   cluster.sql('postgres', `CREATE DATABASE ${name}`);
   const releaseSecret = newSecret();
   const forum = await startFakeForum({ secret: releaseSecret });
   const secret = newSecret();
-  const started = await startServer({
-    database: name,
-    secret,
-    server: { database: cluster.conninfo(name), threads: 4 },
-    forums: { eng: { inbound_secret: secret, rate_limit: 'none', release_url: forum.url, release_secret: releaseSecret } },
-    delivery: FAST,
-  });
-  return { cluster, forum, server: managedServer(started) };
+  let server = null;
+  let intake = null;
+  let approvals = null;
+  try {
+    server = managedServer(await startServer({
+      database: name,
+      secret,
+      server: { database: cluster.conninfo(name), threads: 4 },
+      forums: { eng: { inbound_secret: secret, rate_limit: 'none', release_url: forum.url, release_secret: releaseSecret } },
+      delivery: FAST,
+    }));
+    approvals = approvalLoad(server, { concurrency: 2 });
+    intake = intakeLoad(server, { concurrency: 4, post, onHeld: (id) => approvals.add(id) });
+    await body({ cluster, forum, server, intake, approvals });
+  } finally {
+    if (intake) await intake.stop();
+    if (approvals) {
+      approvals.running = false;
+      approvals.queue.length = 0;
+    }
+    if (server) await server.stop().catch(() => {});
+    await forum.stop();
+    cluster.stop('immediate');
+  }
 }
 
 /** What the forum received for approvals: draft id -> {ids: Set of webhook-ids, receipts}. */
@@ -76,12 +97,7 @@ async function checkApprovals(cluster, database, forum, approvals) {
 
 describe('chaos', () => {
   it(`keeps every promise through ${KILLS} SIGKILLs of serve and a PostgreSQL crash`, async () => {
-    const { cluster, forum, server } = await setup('chaos');
-    let intake = null;
-    let approvals = null;
-    try {
-      approvals = approvalLoad(server, { concurrency: 2 });
-      intake = intakeLoad(server, { concurrency: 4, post, onHeld: (id) => approvals.add(id) });
+    await withLoad('chaos', async ({ cluster, forum, server, intake, approvals }) => {
       let pgRestarts = 0;
       for (let k = 1; k <= KILLS; k++) {
         await until(() => intake.count(202) >= k * STEP, 120000, `${k * STEP} posts held`);
@@ -113,25 +129,11 @@ describe('chaos', () => {
       assert.equal(forum.rejected.length, 0, 'every delivery was signed correctly');
       const verify = auditVerify(server.configFile);
       assert.equal(verify.status, 0, verify.stderr + verify.stdout);
-    } finally {
-      if (intake) await intake.stop();
-      if (approvals) {
-        approvals.running = false;
-        approvals.queue.length = 0;
-      }
-      await server.stop().catch(() => {});
-      await forum.stop();
-      cluster.stop('immediate');
-    }
+    });
   });
 
   it('SIGTERM during load: every 202 stored, every approval delivered after a restart, nothing delivered twice', async () => {
-    const { cluster, forum, server } = await setup('sigterm');
-    let intake = null;
-    let approvals = null;
-    try {
-      approvals = approvalLoad(server, { concurrency: 2 });
-      intake = intakeLoad(server, { concurrency: 4, post, onHeld: (id) => approvals.add(id) });
+    await withLoad('sigterm', async ({ cluster, forum, server, intake, approvals }) => {
       await until(() => intake.count(202) >= STEP && approvals.approved.size >= STEP / 4, 120000, 'steady intake and approvals');
       const stopped = await server.terminate();
       const inFlightAnswers = statusCounts(intake.results.filter((r) => r.done >= Date.now() - stopped.ms));
@@ -153,15 +155,6 @@ describe('chaos', () => {
       for (const status of Object.keys(statusCounts(intake.results))) assert.ok(['0', '202', '503'].includes(status), `intake answered ${status}`);
       const verify = auditVerify(server.configFile);
       assert.equal(verify.status, 0, verify.stderr + verify.stdout);
-    } finally {
-      if (intake) await intake.stop();
-      if (approvals) {
-        approvals.running = false;
-        approvals.queue.length = 0;
-      }
-      await server.stop().catch(() => {});
-      await forum.stop();
-      cluster.stop('immediate');
-    }
+    });
   });
 });
