@@ -93,6 +93,28 @@ static char *component_decode(const char *text, size_t length)
     return out;
 }
 
+/* Makes room for one more field. */
+static bool form_grow(struct form *form)
+{
+    size_t capacity = form->capacity ? form->capacity * 2 : 16;
+    char **names, **values;
+
+    if (form->count < form->capacity)
+        return true;
+    if (capacity > FORM_FIELDS_MAX)
+        capacity = FORM_FIELDS_MAX;
+    names = realloc(form->names, capacity * sizeof *names);
+    if (!names)
+        return false;
+    form->names = names;
+    values = realloc(form->values, capacity * sizeof *values);
+    if (!values)
+        return false;
+    form->values = values;
+    form->capacity = capacity;
+    return true;
+}
+
 bool form_parse(const char *text, size_t length, struct form *form)
 {
     size_t i = 0;
@@ -103,7 +125,11 @@ bool form_parse(const char *text, size_t length, struct form *form)
         while (end < length && text[end] != '&')
             end++;
         if (end > i) {
-            if (form->count == FORM_FIELDS_MAX)
+            if (form->count == FORM_FIELDS_MAX) {
+                form->too_many = true;
+                return false;
+            }
+            if (!form_grow(form))
                 return false;
             equals = i;
             while (equals < end && text[equals] != '=')
@@ -127,7 +153,9 @@ void form_free(struct form *form)
         free(form->names[i]);
         free(form->values[i]);
     }
-    form->count = 0;
+    free(form->names);
+    free(form->values);
+    memset(form, 0, sizeof *form);
 }
 
 const char *form_get(const struct form *form, const char *name)

@@ -9,16 +9,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define FORM_FIELDS_MAX 64
+/* Most fields one form may hold. The draft page sends one acknowledgement per flag, so a
+ * form holds as many fields as a draft has flags and a few more; beyond this a form is refused
+ * (form.too_many says so) rather than read in part. */
+#define FORM_FIELDS_MAX 10000
 
 struct form {
     size_t count;
-    char *names[FORM_FIELDS_MAX];
-    char *values[FORM_FIELDS_MAX];
+    size_t capacity;
+    char **names; /* count entries each, percent-decoded, valid UTF-8 */
+    char **values;
+    bool too_many; /* form_parse refused it for holding more than FORM_FIELDS_MAX fields */
 };
 
 /* Parses `length` bytes into `form`. Returns false on malformed encoding, invalid UTF-8, NUL,
- * or more than FORM_FIELDS_MAX fields. form_free() is needed either way. */
+ * more than FORM_FIELDS_MAX fields (too_many set) or when memory runs out. form_free() is
+ * needed either way. */
 bool form_parse(const char *text, size_t length, struct form *form)
     __attribute__((warn_unused_result));
 void form_free(struct form *form);

@@ -3,6 +3,8 @@
  * client sent (a path, a header, a form field) can end a line or start a terminal sequence. */
 #include "log.h"
 
+#include "hex.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -49,7 +51,6 @@ static size_t log_utf8_printable(const unsigned char *p, size_t left)
 
 size_t log_escape(const char *value, size_t length, char *out, size_t out_size, bool quote)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)value;
     size_t o = 0;
 
@@ -69,8 +70,8 @@ size_t log_escape(const char *value, size_t length, char *out, size_t out_size, 
             take = 1;
             buf[n++] = '\\';
             buf[n++] = 'x';
-            buf[n++] = hex[p[i] >> 4];
-            buf[n++] = hex[p[i] & 15];
+            buf[n++] = hex_digit(p[i] >> 4);
+            buf[n++] = hex_digit(p[i]);
         }
         if (o + n + 4 > out_size) { /* room for "..." and the NUL */
             if (o + 4 <= out_size) {

@@ -1,8 +1,11 @@
-/* render_markdown.c — CommonMark preview that is safe to embed in a page.
+/* render_markdown.c — GitHub-flavoured Markdown preview that is safe to embed in a page.
  *
- * The source goes through libcmark (0.30) in its default safe mode: CMARK_OPT_UNSAFE is never
+ * The source goes through libcmark-gfm with the extensions the forums render (tables,
+ * strikethrough, autolinks, task lists), in its default safe mode: CMARK_OPT_UNSAFE is never
  * passed, so raw HTML blocks and inline HTML become "<!-- raw HTML omitted -->" and unsafe link
- * and image URLs become empty. CMARK_OPT_VALIDATE_UTF8 replaces invalid UTF-8 with U+FFFD.
+ * and image URLs become empty. CMARK_OPT_VALIDATE_UTF8 replaces invalid UTF-8 with U+FFFD. The
+ * extensions are registered once per process (pthread_once: cmark-gfm's own registration is not
+ * thread-safe).
  *
  * Defence in depth: the rendered HTML is then tokenised by html_is_safe() and must consist of
  * escaped text plus only the tags and attributes cmark's renderer emits, with quoted attribute
@@ -18,7 +21,9 @@
  */
 #include "render_markdown.h"
 
-#include <cmark.h>
+#include <cmark-gfm-core-extensions.h>
+#include <cmark-gfm.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +32,18 @@
 #define SCHEME_PREFIX_MAX 32
 
 static const char *const allowed_tags[] = {
-    "a",  "blockquote", "br",  "code", "em", "h1", "h2",  "h3",     "h4", "h5",
-    "h6", "hr",         "img", "li",   "ol", "p",  "pre", "strong", "ul",
+    "a",   "blockquote", "br",    "code",  "del", "em",    "h1",    "h2", "h3",
+    "h4",  "h5",         "h6",    "hr",    "img", "input", "li",    "ol", "p",
+    "pre", "strong",     "table", "tbody", "td",  "th",    "thead", "tr", "ul",
 };
 
-static const char *const allowed_attributes[] = {"alt", "class", "href", "src", "start", "title"};
+static const char *const allowed_attributes[] = {
+    "align", "alt", "checked", "class", "dir", "disabled", "href", "src", "start", "title", "type"};
+
+/* Blocks of reader's text: each gets dir="auto", so a right-to-left paragraph reads right to
+ * left whatever its neighbours are. */
+static const char *const text_blocks[] = {"blockquote", "h1", "h2", "h3", "h4", "h5",
+                                          "h6",         "li", "p",  "td", "th"};
 
 /* The only comment cmark's safe mode writes (in place of raw HTML). */
 static const char omitted_comment[] = "<!-- raw HTML omitted -->";
@@ -270,6 +282,12 @@ static bool tag_is_safe(const char *html, size_t length, size_t *i)
         }
         if (p >= length)
             return false;
+        if (equals_lower(html + attribute, attribute_length, "dir") &&
+            !equals_lower(html + value, p - value, "auto"))
+            return false;
+        if (equals_lower(html + attribute, attribute_length, "type") &&
+            !equals_lower(html + value, p - value, "checkbox"))
+            return false; /* task lists' checkboxes are the only inputs cmark-gfm writes */
         bool is_url = equals_lower(html + attribute, attribute_length, "href") ||
                       equals_lower(html + attribute, attribute_length, "src");
         if (is_url && url_is_unsafe(html + value, p - value))
@@ -352,30 +370,162 @@ static char *escaped_source(const char *text, size_t length)
     return out;
 }
 
+/* `html` with dir="auto" added to the opening tag of every text block. malloc'd, or NULL. Raw
+ * HTML never reaches here as tags (safe mode), so every "<p>" is one cmark wrote. */
+static char *text_blocks_directed(const char *html)
+{
+    static const char attribute[] = " dir=\"auto\"";
+    size_t length = strlen(html), blocks = 0, o = 0;
+    char *out;
+
+    for (size_t i = 0; i < length; i++)
+        if (html[i] == '<')
+            blocks++;
+    out = malloc(length + blocks * (sizeof attribute - 1) + 1);
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < length;) {
+        out[o++] = html[i++];
+        if (html[i - 1] != '<')
+            continue;
+        for (size_t k = 0; k < sizeof text_blocks / sizeof text_blocks[0]; k++) {
+            size_t n = strlen(text_blocks[k]);
+            if (strncmp(html + i, text_blocks[k], n) == 0 &&
+                (html[i + n] == '>' || html[i + n] == ' ')) {
+                memcpy(out + o, html + i, n);
+                o += n;
+                i += n;
+                memcpy(out + o, attribute, sizeof attribute - 1);
+                o += sizeof attribute - 1;
+                break;
+            }
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static pthread_once_t extensions_once = PTHREAD_ONCE_INIT;
+
+static void extensions_register(void)
+{
+    cmark_gfm_core_extensions_ensure_registered();
+}
+
+/* Parses `text` with the GitHub extensions; *parser holds them for rendering. Both are freed by
+ * the caller (cmark_node_free, cmark_parser_free). */
+static cmark_node *markdown_parse(const char *text, size_t length, int options,
+                                  cmark_parser **parser)
+{
+    static const char *const extensions[] = {"table", "strikethrough", "autolink", "tasklist"};
+
+    pthread_once(&extensions_once, extensions_register);
+    *parser = cmark_parser_new(options);
+    for (size_t i = 0; i < sizeof extensions / sizeof extensions[0]; i++) {
+        cmark_syntax_extension *extension = cmark_find_syntax_extension(extensions[i]);
+        if (extension)
+            cmark_parser_attach_syntax_extension(*parser, extension);
+    }
+    cmark_parser_feed(*parser, text, length);
+    return cmark_parser_finish(*parser);
+}
+
 char *render_markdown_safe(const char *text, size_t length)
 {
-    /* Safe mode is cmark 0.30's default; CMARK_OPT_UNSAFE must never be added here. */
+    /* Safe mode is cmark's default; CMARK_OPT_UNSAFE must never be added here. */
     const int options = CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8;
+    cmark_parser *parser;
+    cmark_node *document;
 
     if (text == NULL) {
         text = "";
         length = 0;
     }
-
-    char *rendered = cmark_markdown_to_html(text, length, options);
+    document = markdown_parse(text, length, options, &parser);
+    char *rendered =
+        cmark_render_html(document, options, cmark_parser_get_syntax_extensions(parser));
+    cmark_node_free(document);
+    cmark_parser_free(parser);
     if (rendered == NULL)
         return NULL;
 
-    size_t rendered_length = strlen(rendered);
-    char *result = NULL;
-    if (render_markdown_html_is_safe(rendered, rendered_length)) {
-        result = malloc(rendered_length + 1);
-        if (result != NULL)
-            memcpy(result, rendered, rendered_length + 1);
-    } else {
+    char *result = text_blocks_directed(rendered);
+    /* cmark_render_html allocates with the default cmark allocator. */
+    cmark_get_default_mem_allocator()->free(rendered);
+    if (result != NULL && !render_markdown_html_is_safe(result, strlen(result))) {
+        free(result);
         result = escaped_source(text, length);
     }
-    /* cmark_markdown_to_html allocates with the default cmark allocator. */
-    cmark_get_default_mem_allocator()->free(rendered);
     return result;
+}
+
+/* Appends `text` to out[*used..size), one space for any run of white space, never cutting a
+ * UTF-8 character; returns false once `max_characters` are reached. */
+static bool excerpt_add(char *out, size_t size, size_t *used, size_t *characters,
+                        size_t max_characters, const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p;) {
+        size_t length = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : 4;
+        bool space = *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+        for (size_t i = 1; i < length; i++)
+            if (!p[i])
+                length = i;
+        if (space) {
+            if (*used > 0 && out[*used - 1] != ' ' && *used + 1 < size) {
+                out[(*used)++] = ' ';
+                (*characters)++;
+            }
+            p++;
+            continue;
+        }
+        if (*characters >= max_characters || *used + length + 1 > size)
+            return false;
+        memcpy(out + *used, p, length);
+        *used += length;
+        (*characters)++;
+        p += length;
+    }
+    return true;
+}
+
+char *render_markdown_plain_excerpt(const char *text, size_t length, size_t max_characters)
+{
+    const int options = CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8;
+    size_t size = max_characters * 4 + 8, used = 0, characters = 0;
+    char *out = malloc(size);
+    bool room = true;
+    cmark_parser *parser;
+    cmark_node *document;
+    cmark_iter *iter;
+    cmark_event_type event;
+
+    if (out == NULL)
+        return NULL;
+    document = markdown_parse(text ? text : "", text ? length : 0, options, &parser);
+    iter = cmark_iter_new(document);
+    while (room && (event = cmark_iter_next(iter)) != CMARK_EVENT_DONE) {
+        cmark_node *node = cmark_iter_get_node(iter);
+        cmark_node_type type = cmark_node_get_type(node);
+        const char *literal = NULL;
+        if (event == CMARK_EVENT_ENTER &&
+            (type == CMARK_NODE_TEXT || type == CMARK_NODE_CODE || type == CMARK_NODE_CODE_BLOCK))
+            literal = cmark_node_get_literal(node);
+        else if (type == CMARK_NODE_SOFTBREAK || type == CMARK_NODE_LINEBREAK ||
+                 (event == CMARK_EVENT_EXIT &&
+                  (type & CMARK_NODE_TYPE_MASK) == CMARK_NODE_TYPE_BLOCK))
+            literal = " "; /* between blocks, cells and lines; inlines run on */
+        if (literal)
+            room = excerpt_add(out, size, &used, &characters, max_characters, literal);
+    }
+    cmark_iter_free(iter);
+    cmark_node_free(document);
+    cmark_parser_free(parser);
+    while (used > 0 && out[used - 1] == ' ')
+        used--;
+    if (!room) {
+        memcpy(out + used, "\xE2\x80\xA6", 3); /* … */
+        used += 3;
+    }
+    out[used] = '\0';
+    return out;
 }

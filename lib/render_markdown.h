@@ -1,5 +1,6 @@
 /*
- * Safe CommonMark preview: renders a draft's Markdown to an HTML fragment that can be embedded
+ * Safe GitHub-flavoured Markdown preview (tables, strikethrough, autolinks, task lists, as the
+ * forums render): renders a draft's Markdown to an HTML fragment that can be embedded
  * in a page without letting the draft run script or smuggle markup.
  *
  * Invariants: raw HTML in the source is never rendered (cmark's safe mode replaces it with a
@@ -30,5 +31,12 @@ char *render_markdown_safe(const char *text, size_t length) __attribute__((warn_
  * control characters, is javascript:, vbscript:, file: or non-image data:. Anything it cannot
  * parse counts as unsafe. Does not keep or free `html`. */
 bool render_markdown_html_is_safe(const char *html, size_t length);
+
+/* The text a reader sees of Markdown `text` (length bytes), for one-line excerpts: no markup, no
+ * raw HTML, white space collapsed to single spaces, at most `max_characters` characters (cut at
+ * a character boundary and ended with "…" when longer). Returns a malloc'd string the caller
+ * frees, or NULL when memory runs out. */
+char *render_markdown_plain_excerpt(const char *text, size_t length, size_t max_characters)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -243,53 +243,143 @@ done:
     return ok;
 }
 
-json_t *text_diff_lines(const char *before, const char *after)
+/* The diff of two split texts (see text_diff_lines). Returns NULL on failure. */
+static json_t *diff_units(const struct lines *a, const struct lines *b)
 {
     const size_t budget = (size_t)(TEXT_DIFF_MAX_LINES + 1) * (TEXT_DIFF_MAX_LINES + 1);
+    json_t *diff = json_array();
+    size_t prefix = 0, suffix = 0, n, m;
+
+    if (diff == NULL)
+        return NULL;
+    while (prefix < a->count && prefix < b->count &&
+           lines_equal(&a->items[prefix], &b->items[prefix]))
+        prefix++;
+    while (suffix < a->count - prefix && suffix < b->count - prefix &&
+           lines_equal(&a->items[a->count - 1 - suffix], &b->items[b->count - 1 - suffix]))
+        suffix++;
+    n = a->count - prefix - suffix;
+    m = b->count - prefix - suffix;
+    if (!append_run(diff, "same", a->items, prefix))
+        goto fail;
+    if (n == 0 || m == 0 || n + 1 > budget / (m + 1)) {
+        if (!append_run(diff, "del", a->items + prefix, n) ||
+            !append_run(diff, "add", b->items + prefix, m))
+            goto fail;
+    } else if (!diff_middle(diff, a->items + prefix, n, b->items + prefix, m)) {
+        goto fail;
+    }
+    if (!append_run(diff, "same", a->items + a->count - suffix, suffix))
+        goto fail;
+    return diff;
+fail:
+    json_decref(diff);
+    return NULL;
+}
+
+json_t *text_diff_lines(const char *before, const char *after)
+{
     struct lines a, b;
     json_t *diff = NULL;
 
     if (!split_lines(before, &a))
         return NULL;
-    if (!split_lines(after, &b)) {
-        free(a.items);
-        return NULL;
-    }
-    diff = json_array();
-    if (diff == NULL)
-        goto fail;
-
-    size_t prefix = 0;
-    while (prefix < a.count && prefix < b.count && lines_equal(&a.items[prefix], &b.items[prefix]))
-        prefix++;
-    size_t suffix = 0;
-    while (suffix < a.count - prefix && suffix < b.count - prefix &&
-           lines_equal(&a.items[a.count - 1 - suffix], &b.items[b.count - 1 - suffix]))
-        suffix++;
-
-    const struct line *middle_a = a.items + prefix, *middle_b = b.items + prefix;
-    size_t n = a.count - prefix - suffix, m = b.count - prefix - suffix;
-
-    if (!append_run(diff, "same", a.items, prefix))
-        goto fail;
-    if (n == 0 || m == 0 || n + 1 > budget / (m + 1)) {
-        if (!append_run(diff, "del", middle_a, n) || !append_run(diff, "add", middle_b, m))
-            goto fail;
-    } else if (!diff_middle(diff, middle_a, n, middle_b, m)) {
-        goto fail;
-    }
-    if (!append_run(diff, "same", a.items + a.count - suffix, suffix))
-        goto fail;
-
+    if (split_lines(after, &b))
+        diff = diff_units(&a, &b);
     free(a.items);
     free(b.items);
     return diff;
+}
 
+/* Word characters: letters, digits, '_' and every byte of a non-ASCII character. */
+static bool is_word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c >= 0x80;
+}
+
+/* Splits `text` into words, runs of white space and single other characters. */
+static bool split_words(const char *text, struct lines *out)
+{
+    size_t length = text ? strlen(text) : 0, k = 0;
+
+    out->items = NULL;
+    out->count = 0;
+    if (length == 0)
+        return true;
+    out->items = malloc(length * sizeof out->items[0]);
+    if (out->items == NULL)
+        return false;
+    for (size_t at = 0; at < length;) {
+        size_t end = at + 1;
+        unsigned char c = (unsigned char)text[at];
+        if (is_word_byte(c)) {
+            while (end < length && is_word_byte((unsigned char)text[end]))
+                end++;
+        } else if (c == ' ' || c == '\t') {
+            while (end < length && (text[end] == ' ' || text[end] == '\t'))
+                end++;
+        }
+        out->items[k].text = text + at;
+        out->items[k].length = end - at;
+        out->items[k].hash = hash_bytes(text + at, end - at);
+        k++;
+        at = end;
+    }
+    out->count = k;
+    return true;
+}
+
+/* Joins neighbouring entries of the same op into one. */
+static json_t *merge_runs(json_t *diff)
+{
+    json_t *merged = json_array();
+    size_t index;
+    json_t *entry;
+
+    if (merged == NULL) {
+        json_decref(diff);
+        return NULL;
+    }
+    json_array_foreach(diff, index, entry)
+    {
+        json_t *last = json_array_get(merged, json_array_size(merged) - 1);
+        const char *op = json_string_value(json_object_get(entry, "op"));
+        const char *text = json_string_value(json_object_get(entry, "text"));
+        if (last && strcmp(json_string_value(json_object_get(last, "op")), op) == 0) {
+            const char *before = json_string_value(json_object_get(last, "text"));
+            size_t a = strlen(before), b = strlen(text);
+            char *joined = malloc(a + b + 1);
+            if (joined == NULL)
+                goto fail;
+            memcpy(joined, before, a);
+            memcpy(joined + a, text, b + 1);
+            json_object_set_new(last, "text", json_string(joined));
+            free(joined);
+        } else if (json_array_append(merged, entry) != 0) {
+            goto fail;
+        }
+    }
+    json_decref(diff);
+    return merged;
 fail:
     json_decref(diff);
+    json_decref(merged);
+    return NULL;
+}
+
+json_t *text_diff_words(const char *before, const char *after)
+{
+    struct lines a, b;
+    json_t *diff = NULL;
+
+    if (!split_words(before, &a))
+        return NULL;
+    if (split_words(after, &b))
+        diff = diff_units(&a, &b);
     free(a.items);
     free(b.items);
-    return NULL;
+    return diff ? merge_runs(diff) : NULL;
 }
 
 void text_diff_count(const json_t *diff, size_t *added, size_t *deleted)

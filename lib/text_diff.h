@@ -26,6 +26,13 @@
  * Returns NULL on allocation failure. The caller owns the result and json_decref()s it. */
 json_t *text_diff_lines(const char *before, const char *after) __attribute__((warn_unused_result));
 
+/* A word diff of two lines (NUL-terminated UTF-8; NULL = empty), for showing what changed inside
+ * a changed line: a new array of {"op": "same"|"add"|"del", "text"} where words (letters, digits,
+ * '_', non-ASCII characters), runs of spaces and single other characters are the units compared,
+ * and neighbouring units of one op are joined. Concatenating the "same" and "del" texts gives
+ * `before`; the "same" and "add" texts give `after`. NULL on allocation failure. */
+json_t *text_diff_words(const char *before, const char *after) __attribute__((warn_unused_result));
+
 /* Counts of added and deleted lines in a diff produced above (elements whose "op" is "add" or
  * "del"). `diff` may be NULL or not an array (counts are 0); `added` or `deleted` may be NULL.
  * Does not take or release a reference to `diff`. */

@@ -520,6 +520,15 @@ static bool set_rate(const struct config_key *key, void *target, struct config_v
     return config_parse_rate(text, &forum->rate_limit_count, &forum->rate_limit_window_seconds);
 }
 
+/* [server] sign_in_rate_limit: how many sign-ins one client address may start per window. */
+static bool set_sign_in_rate(const struct config_key *key, void *target, struct config_value *value)
+{
+    struct config *config = target;
+    (void)key;
+    return config_parse_rate(value->text, &config->sign_in_rate_count,
+                             &config->sign_in_rate_window_seconds);
+}
+
 static bool set_categories(const struct config_key *key, void *target, struct config_value *value)
 {
     char *text = value->text;
@@ -611,6 +620,8 @@ static const struct config_key config_keys[] = {
      30 * 86400, NULL, "must be a duration from 1m to 30d, such as 12h"},
     {SECTION_SERVER, "session_idle_timeout", set_duration, SERVER(session_idle_seconds), "2h", 60,
      30 * 86400, NULL, "must be a duration from 1m to 30d, such as 12h"},
+    {SECTION_SERVER, "sign_in_rate_limit", set_sign_in_rate, 0, "30/m", 0, 0, NULL,
+     "must be COUNT/UNIT such as 30/m, or none"},
 
     {SECTION_FORUM, "adapter", set_name, FORUM(adapter), "generic", 0, 0, NULL,
      "adapter name must be 1 to 32 of a-z, 0-9, - and _"},
@@ -922,7 +933,8 @@ int config_load(const char *path, struct config *config, char *error, size_t err
 
     parse.file = fopen(path, "r");
     if (!parse.file) {
-        snprintf(error, error_size, "%s:0: config: cannot open: %s", path, strerror(errno));
+        snprintf(error, error_size, "%s: cannot open the configuration: %s (give --config FILE)",
+                 path, strerror(errno));
         goto fail;
     }
     result = ini_parse_stream(config_read_line, &parse, config_on_value, &parse);

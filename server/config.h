@@ -83,6 +83,8 @@ struct config {
     size_t connection_memory_limit;
     long session_lifetime_seconds; /* absolute */
     long session_idle_seconds;
+    unsigned sign_in_rate_count; /* sign-ins an address may start per window; 0: unlimited */
+    long sign_in_rate_window_seconds;
     char *plugin_dir;
     int log_level; /* enum log_level: debug, info, warn, error */
     struct forum_config *forums;

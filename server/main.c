@@ -26,6 +26,7 @@
 #include "web/handlers.h"
 #include "web/http.h"
 #include "log.h"
+#include "operations/metrics.h"
 #include "release/plugin_loader.h"
 #include "webhook_signature.h"
 
@@ -188,6 +189,11 @@ static int command_serve(struct config *config, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     db_configure(config->database);
+    if (metrics_init(config, routes, routes_count_total) != 0) {
+        fprintf(stderr, "agentgate: out of memory\n");
+        status = EXIT_FAILED;
+        goto out;
+    }
     if (http_start(&server, routes, routes_count_total, error, sizeof error) != 0) {
         fprintf(stderr, "agentgate: %s\n", error);
         status = EXIT_FAILED;
@@ -232,6 +238,7 @@ static int command_serve(struct config *config, int argc, char **argv)
     sigwait(&signals, &signal_number);
     serve_stop(&server, signal_number);
 out:
+    metrics_free();
     plugin_unload_all();
     return status;
 }
@@ -343,7 +350,8 @@ static int command_delivery(const struct config *config, int argc, char **argv)
     cli_actor(actor, sizeof actor);
     db_configure(config->database);
     db = db_thread_connection();
-    status = db ? outbox_retry_draft(db, argv[1], actor, outcome, sizeof outcome) : DB_UNAVAILABLE;
+    status =
+        db ? outbox_retry_draft(db, argv[1], actor, NULL, outcome, sizeof outcome) : DB_UNAVAILABLE;
     db_thread_release();
     if (status != DB_OK) {
         fprintf(stderr, "agentgate: %s\n",

@@ -1,6 +1,8 @@
 -- A moderator's retry of a draft whose release failed: back to approved, its approval event
--- queued again under the same webhook-id so the forum can drop a duplicate.
-CREATE OR REPLACE FUNCTION delivery_retry(p_id uuid, p_actor text)
+-- queued again under the same webhook-id so the forum can drop a duplicate. The actor is who
+-- retried ('user:<id>' for a moderator, 'cli:<unix user>' from the command line), with the
+-- person's display name in the event's details when known.
+CREATE OR REPLACE FUNCTION delivery_retry(p_id uuid, p_actor text, p_actor_name text DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -22,6 +24,7 @@ BEGIN
         VALUES (p_id, v_draft.forum, 'draft.approved', v_delivery.webhook_id, v_delivery.payload);
     INSERT INTO audit_events (actor, action, forum, draft_id, details)
         VALUES (p_actor, 'delivery.retry', v_draft.forum, p_id,
-            jsonb_build_object('webhook_id', v_delivery.webhook_id));
+            jsonb_strip_nulls(jsonb_build_object('webhook_id', v_delivery.webhook_id,
+                'actor_name', p_actor_name)));
     RETURN 'retried';
 END $$;

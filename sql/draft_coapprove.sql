@@ -1,10 +1,12 @@
 -- A moderator's co-approval. Outcomes: 'coapproved', 'not_found', 'not_awaiting',
--- 'forbidden' (the invoker, the delegate, the first approver or the agent).
+-- 'forbidden' (the invoker, the delegate, the first approver or the agent), and
+-- 'kill_switch_on' / 'agent_paused' while agents are stopped (the approval keeps waiting).
 CREATE OR REPLACE FUNCTION draft_coapprove(p_id uuid, p_forum text, p_actor_id text, p_actor_name text)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     v_draft drafts%ROWTYPE;
+    v_blocked text;
 BEGIN
     SELECT * INTO v_draft FROM drafts d WHERE d.id = p_id AND d.forum = p_forum FOR UPDATE;
     IF NOT FOUND THEN
@@ -17,6 +19,10 @@ BEGIN
        OR p_actor_id IS NOT DISTINCT FROM v_draft.delegate_id
        OR p_actor_id IS NOT DISTINCT FROM v_draft.decided_by_id THEN
         RETURN 'forbidden';
+    END IF;
+    v_blocked := delivery_blocked_reason(v_draft.forum, v_draft.agent_id);
+    IF v_blocked IS NOT NULL THEN
+        RETURN CASE WHEN v_blocked = 'kill switch on' THEN 'kill_switch_on' ELSE 'agent_paused' END;
     END IF;
     UPDATE drafts SET coapproval_pending = false, coapproved_by_id = p_actor_id,
             coapproved_by_name = p_actor_name, coapproved_at = now(), updated_at = now()

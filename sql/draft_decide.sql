@@ -1,4 +1,10 @@
--- draft_decide: see the comment below; first defined in 0007_second_approver.sql.
+-- Approves or rejects a pending draft for its invoker or delegate, bound to the revision seen.
+-- Outcomes: 'decided', 'not_found', 'forbidden', 'not_pending', 'revision_changed', and for an
+-- approval while the kill switch is on or the agent paused, 'kill_switch_on' / 'agent_paused':
+-- the draft then stays pending so that the review is not lost (it can be approved once the
+-- agents are resumed). delivery_blocked_reason takes the switch's and the agent's locks shared,
+-- so a switch flipped concurrently waits for this transaction, and an approval that commits
+-- before it is revoked by the delivery-time check as before.
 CREATE OR REPLACE FUNCTION draft_decide(p_id uuid, p_forum text, p_decision text, p_revision integer,
     p_actor_id text, p_actor_name text, p_reason text, p_source text,
     p_needs_coapproval boolean)
@@ -6,6 +12,7 @@ RETURNS TABLE (outcome text, state text, revision integer)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_draft drafts%ROWTYPE;
+    v_blocked text;
     v_on_behalf_of text;
     v_at text := to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
 BEGIN
@@ -27,6 +34,14 @@ BEGIN
     IF p_revision IS NOT NULL AND p_revision <> v_draft.revision THEN
         RETURN QUERY SELECT 'revision_changed'::text, v_draft.state, v_draft.revision;
         RETURN;
+    END IF;
+    IF p_decision = 'approve' THEN
+        v_blocked := delivery_blocked_reason(v_draft.forum, v_draft.agent_id);
+        IF v_blocked IS NOT NULL THEN
+            RETURN QUERY SELECT CASE WHEN v_blocked = 'kill switch on' THEN 'kill_switch_on'
+                ELSE 'agent_paused' END, v_draft.state, v_draft.revision;
+            RETURN;
+        END IF;
     END IF;
     IF p_actor_id IS DISTINCT FROM v_draft.invoker_id THEN
         v_on_behalf_of := v_draft.invoker_name;

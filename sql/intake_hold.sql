@@ -1,6 +1,7 @@
 -- Holds one post. Returns one row: outcome ('held', 'duplicate', 'kill_switch_on',
 -- 'agent_paused', 'rate_limited'), the answer body to send for 'held'/'duplicate', and
--- seconds to wait for 'rate_limited'. Everything it writes commits together or not at all.
+-- seconds to wait for 'rate_limited'. A reply may carry its topic's title and link (shown to the
+-- approver). Everything it writes commits together or not at all.
 --
 -- Durability: the transaction commits with synchronous_commit = off, and the caller answers
 -- only after a durable commit that follows it (server/db/drafts.c: a transactional WAL message
@@ -40,7 +41,8 @@ CREATE OR REPLACE FUNCTION intake_hold(
     p_agent_id text, p_agent_name text, p_invoker_id text, p_invoker_name text,
     p_topic_id text, p_reply_to_post_id text, p_category text, p_title text, p_body text,
     p_forum_ref text, p_context jsonb, p_flags jsonb, p_response text,
-    p_rate_count integer, p_rate_window interval, p_ttl interval)
+    p_rate_count integer, p_rate_window interval, p_ttl interval,
+    p_topic_title text, p_topic_url text)
 RETURNS TABLE (outcome text, response text, retry_after integer)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -101,10 +103,10 @@ BEGIN
     -- 2. The post.
     INSERT INTO drafts (id, forum, webhook_id, agent_id, agent_name, invoker_id, invoker_name,
             topic_id, reply_to_post_id, category, forum_ref, context, flags, intake_response,
-            expires_at)
+            expires_at, topic_title, topic_url)
         VALUES (p_draft_id, p_forum, p_webhook_id, p_agent_id, p_agent_name, p_invoker_id,
             p_invoker_name, p_topic_id, p_reply_to_post_id, p_category, p_forum_ref, p_context,
-            p_flags, p_response, now() + p_ttl)
+            p_flags, p_response, now() + p_ttl, p_topic_title, p_topic_url)
         ON CONFLICT (forum, webhook_id) DO NOTHING;
     IF NOT FOUND THEN
         SELECT d.intake_response INTO v_existing

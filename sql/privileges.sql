@@ -8,8 +8,9 @@ BEGIN
         GRANT EXECUTE ON FUNCTION
             intake_rate_oldest, intake_hold, intake_refuse, intake_refusals_record, killswitch_set,
             agent_set_paused,
-            session_open, session_touch, session_close, sso_nonce_consume,
-            draft_decide, draft_coapprove, draft_edit, draft_delegate, draft_revoke,
+            session_open, session_touch, session_close, sso_nonce_issue, sso_nonce_consume,
+            draft_decide, draft_decide_once, draft_decision_remember, draft_coapprove, draft_edit,
+            draft_delegate, draft_revoke,
             outbox_add, outbox_claim, outbox_finish, delivery_blocked_reason, delivery_retry,
             drafts_expire_due, drafts_remind_expiring,
             audit_seal, audit_event_bytes, audit_canonical_field, audit_canonical_json,

@@ -6,7 +6,8 @@
  * between forum platforms and nothing else: how an intake request body maps to
  * a held post, and how an event (an approved post above all) reaches the forum.
  *
- * ABI history: 1 intake only; 2 adds prepare_release and read_release_answer.
+ * ABI history: 1 intake only; 2 adds prepare_release and read_release_answer; 3 adds the
+ * reply's topic_title and topic_url to struct agentgate_intake.
  *
  * The adapter exports one symbol, AGENTGATE_PLUGIN_ENTRY_SYMBOL, a function
  * returning a pointer to a static `struct agentgate_plugin`. agentgate refuses
@@ -34,7 +35,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change of the structures below. */
-#define AGENTGATE_PLUGIN_ABI_VERSION 2u
+#define AGENTGATE_PLUGIN_ABI_VERSION 3u
 
 #define AGENTGATE_PLUGIN_ENTRY_SYMBOL "agentgate_plugin_entry"
 
@@ -80,7 +81,9 @@ struct agentgate_intake {
     const char *title;
     const char *body;
     const char *forum_ref;
-    json_t *context; /* borrowed object of strings, or NULL */
+    json_t *context;         /* borrowed object of strings, or NULL */
+    const char *topic_title; /* a reply's topic, shown to the approver; or NULL */
+    const char *topic_url;
 };
 
 /* The [forum NAME] settings an adapter may use to reach the forum. Secrets used for signing stay

@@ -5,7 +5,8 @@
  * how an approved post is published (see each adapter's prepare_release).
  *
  * Shape rules beyond the declared fields: a reply names post.topic_id and no
- * title; a new topic names post.category and post.title.
+ * title, and may name its topic's title and link (post.topic_title, post.topic_url, shown to
+ * the approver); a new topic names post.category and post.title.
  */
 #include "plugin_shared.h"
 
@@ -26,6 +27,8 @@ static const struct agentgate_json_field intake_fields[] = {
     {"post.title", AGENTGATE_JSON_STRING, false, 1, 300},
     {"post.body", AGENTGATE_JSON_STRING, true, 1, 0},
     {"post.forum_ref", AGENTGATE_JSON_STRING, false, 0, 1024},
+    {"post.topic_title", AGENTGATE_JSON_STRING, false, 1, 300},
+    {"post.topic_url", AGENTGATE_JSON_STRING, false, 1, 2048},
     {"context", AGENTGATE_JSON_OBJECT, false, 0, 0},
     {"context.question_url", AGENTGATE_JSON_STRING, false, 0, 2048},
     {"context.agent_run_url", AGENTGATE_JSON_STRING, false, 0, 2048},
@@ -65,6 +68,8 @@ bool agentgate_shared_decode_intake(const struct agentgate_host *host, const jso
     out->title = agentgate_shared_string(post, "title");
     out->body = agentgate_shared_string(post, "body");
     out->forum_ref = agentgate_shared_string(post, "forum_ref");
+    out->topic_title = agentgate_shared_string(post, "topic_title");
+    out->topic_url = agentgate_shared_string(post, "topic_url");
     out->context = json_is_object(context) ? (json_t *)context : NULL;
 
     if (out->topic_id) {
@@ -83,6 +88,13 @@ bool agentgate_shared_decode_intake(const struct agentgate_host *host, const jso
         if (!out->title) {
             failure_fill(failure, "missing_field", "post.title",
                          "a new topic needs post.category and post.title");
+            return false;
+        }
+        if (out->topic_title || out->topic_url) {
+            failure_fill(failure, "invalid_field",
+                         out->topic_title ? "post.topic_title" : "post.topic_url",
+                         "a new topic has no topic title or link yet; they describe a reply's "
+                         "topic");
             return false;
         }
         if (out->reply_to_post_id) {

@@ -2,11 +2,13 @@
 #include "db/db.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define DB_PREPARED_MAX          64
@@ -19,20 +21,16 @@ struct db_connection {
     size_t prepared_count;
     long long last_attempt_ms;
     unsigned long generation;
+    bool in_transaction; /* between db_command BEGIN and COMMIT/ROLLBACK, even if it broke */
 };
+
+static atomic_ullong db_error_count;
 
 static char *db_conninfo;
 
 static bool db_failure_is_connection(const struct db_connection *db, const PGresult *result);
 static pthread_key_t db_thread_key;
 static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
-
-static long long clock_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 void db_error_line(const char *message, char *out, size_t out_size)
 {
@@ -120,9 +118,10 @@ struct db_connection *db_thread_connection(void)
     }
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
         return db;
-    if (clock_ms() - db->last_attempt_ms < DB_RECONNECT_INTERVAL_MS && db->last_attempt_ms)
+    if (clock_monotonic_ms() - db->last_attempt_ms < DB_RECONNECT_INTERVAL_MS &&
+        db->last_attempt_ms)
         return NULL;
-    db->last_attempt_ms = clock_ms();
+    db->last_attempt_ms = clock_monotonic_ms();
     if (db->conn) {
         PQfinish(db->conn);
         db->conn = NULL;
@@ -156,12 +155,17 @@ enum db_status db_command(struct db_connection *db, const char *sql)
     char error[256];
     bool ok;
 
+    if (db && (strncmp(sql, "COMMIT", 6) == 0 || strncmp(sql, "ROLLBACK", 8) == 0))
+        db->in_transaction = false; /* whatever the outcome, the transaction is over */
     if (!db || !db->conn)
         return DB_UNAVAILABLE;
+    if (strncmp(sql, "BEGIN", 5) == 0)
+        db->in_transaction = true;
     result = PQexec(db->conn, sql);
     ok = PQresultStatus(result) == PGRES_COMMAND_OK;
     if (!ok) {
         bool gone = db_failure_is_connection(db, result);
+        atomic_fetch_add(&db_error_count, 1);
         db_error_line(PQerrorMessage(db->conn), error, sizeof error);
         PQclear(result);
         if (gone) {
@@ -269,23 +273,41 @@ static PGresult *db_execute_once(struct db_connection *db, const struct db_state
     return NULL;
 }
 
+unsigned long long db_errors_total(void)
+{
+    return atomic_load(&db_error_count);
+}
+
 PGresult *db_execute(struct db_connection *db, const struct db_statement *statement,
                      const char *const *params, enum db_status *status)
 {
     for (int attempt = 0; attempt < DB_RETRIES; attempt++) {
-        bool retryable;
+        bool retryable, in_transaction;
         PGresult *result;
 
         if (!db || !db->conn || db_connection_broken(db)) {
+            if (db && db->in_transaction) {
+                /* the explicit transaction is gone with its connection: only its owner can
+                 * start it again, as a whole */
+                *status = DB_UNAVAILABLE;
+                return NULL;
+            }
             db = db_thread_connection();
             if (!db) {
                 *status = DB_UNAVAILABLE;
                 return NULL;
             }
         }
+        /* A statement on its own is a whole transaction and may be retried; inside an explicit
+         * transaction a retry could only fail (the transaction is aborted) or, after a
+         * reconnect, run outside the transaction it belonged to. */
+        in_transaction = PQtransactionStatus(db->conn) != PQTRANS_IDLE;
         result = db_execute_once(db, statement, params, status, &retryable);
         if (result)
             return result;
+        atomic_fetch_add(&db_error_count, 1);
+        if (in_transaction)
+            retryable = false;
         if (*status == DB_UNAVAILABLE) {
             /* Drop the connection even if libpq still calls it open, and reconnect straight
              * away once: a restarted server is usually back already. */

@@ -42,8 +42,10 @@ void db_configure(const char *conninfo);
 struct db_connection *db_thread_connection(void);
 
 /* Runs a declared statement with text parameters (NULL for SQL NULL). On DB_OK returns a
- * PGresult the caller must PQclear(); otherwise NULL. Serialization failures and deadlocks
- * are retried up to 3 times. */
+ * PGresult the caller must PQclear(); otherwise NULL. A statement on its own is a whole
+ * transaction: serialization failures, deadlocks and (for idempotent statements) broken
+ * connections are retried up to 3 times. Inside an explicit transaction (db_command BEGIN)
+ * nothing is retried: the caller runs the transaction again as a whole, or gives up. */
 PGresult *db_execute(struct db_connection *db, const struct db_statement *statement,
                      const char *const *params, enum db_status *status)
     __attribute__((warn_unused_result));
@@ -60,6 +62,9 @@ enum db_status db_command(struct db_connection *db, const char *sql)
  * was replaced by a reconnect (so LISTEN can be issued again). */
 PGconn *db_connection_pgconn(struct db_connection *db);
 unsigned long db_connection_generation(const struct db_connection *db);
+
+/* Failed statements and broken connections since start, for /metrics. */
+unsigned long long db_errors_total(void);
 
 /* Closes the calling thread's connection now. */
 void db_thread_release(void);

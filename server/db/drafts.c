@@ -8,8 +8,8 @@
 DB_STATEMENT(draft_hold_statement,
              "SELECT outcome, response, retry_after FROM intake_hold($1, $2, $3::uuid, $4, $5, $6, "
              "$7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17::integer, "
-             "$18::interval, $19::interval)",
-             19, true);
+             "$18::interval, $19::interval, $20, $21)",
+             21, true);
 
 DB_STATEMENT(draft_refuse_statement, "SELECT intake_refuse($1, $2, $3, $4, $5)", 5, false);
 
@@ -26,7 +26,7 @@ enum db_status drafts_hold(struct db_connection *db, const struct draft_hold *ho
 {
     char rate_count[16], rate_window[32], ttl[32];
     const struct agentgate_intake *post = hold->post;
-    const char *params[19];
+    const char *params[21];
     enum db_status status;
     PGresult *rows;
     const char *outcome;
@@ -55,6 +55,8 @@ enum db_status drafts_hold(struct db_connection *db, const struct draft_hold *ho
     params[16] = rate_count;
     params[17] = rate_window;
     params[18] = ttl;
+    params[19] = post->topic_title;
+    params[20] = post->topic_url;
 
     rows = db_execute(db, &draft_hold_statement, params, &status);
     if (status != DB_OK)
@@ -150,6 +152,9 @@ enum db_status drafts_webhook_seen(struct db_connection *db, const char *forum,
 
 /* Timestamps leave the database as ISO 8601 UTC text built here, never as a setting-dependent
  * text form. */
+/* How much of a body the list reads: enough for a plain-text excerpt after Markdown and masks. */
+#define DRAFT_LIST_BODY_CHARS "600"
+
 #define SQL_TIME(column) "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* clang-format off */
@@ -161,8 +166,11 @@ DB_STATEMENT(draft_load_statement,
     "  'delegate', CASE WHEN d.delegate_id IS NULL THEN NULL ELSE"
     "    json_build_object('id', d.delegate_id, 'name', d.delegate_name) END,"
     "  'topic_id', d.topic_id, 'reply_to_post_id', d.reply_to_post_id,"
+    "  'topic_title', d.topic_title, 'topic_url', d.topic_url,"
     "  'category', d.category, 'forum_ref', d.forum_ref, 'context', d.context,"
     "  'flags', d.flags, 'created_at', " SQL_TIME("d.created_at") ","
+    "  'now', " SQL_TIME("now()") ","
+    "  'agent_paused', coalesce(ag.paused, false), 'agent_pause_reason', ag.pause_reason,"
     "  'age_seconds', floor(extract(epoch FROM now() - d.created_at))::bigint,"
     "  'expires_at', " SQL_TIME("d.expires_at") ","
     "  'decided_at', " SQL_TIME("d.decided_at") ","
@@ -179,26 +187,67 @@ DB_STATEMENT(draft_load_statement,
     "      'duration_ms', a.duration_ms, 'error', a.error) ORDER BY a.id)"
     "      FROM delivery_attempts a WHERE a.draft_id = d.id),"
     "  'timeline', (SELECT json_agg(json_build_object('at', " SQL_TIME("e.occurred_at") ","
-    "      'actor', e.actor, 'action', e.action, 'details', e.details) ORDER BY e.id)"
-    "      FROM audit_events e WHERE e.draft_id = d.id))::text "
+    "      'actor', e.actor, 'action', e.action, 'details', e.details,"
+    "      'actor_name', coalesce(e.details->>'actor_name', u.name, u.username))"
+    "      ORDER BY e.id)"
+    "      FROM audit_events e LEFT JOIN users u ON u.forum = d.forum"
+    "        AND e.actor LIKE 'user:%' AND u.user_id = substr(e.actor, 6)"
+    "      WHERE e.draft_id = d.id))::text "
     "FROM drafts d JOIN draft_revisions r ON r.draft_id = d.id AND r.revision = d.revision "
+    "LEFT JOIN agents ag ON ag.forum = d.forum AND ag.agent_id = d.agent_id "
     "WHERE d.id = $1::uuid",
     1, true);
 
 DB_STATEMENT(draft_list_statement,
     "SELECT coalesce(json_agg(json_build_object('id', d.id, 'forum', d.forum,"
-    "  'state', d.state, 'agent_name', d.agent_name, 'invoker_name', d.invoker_name,"
-    "  'topic_id', d.topic_id, 'category', d.category, 'title', r.title,"
-    "  'excerpt', left(r.body, 140), 'flags_count', jsonb_array_length(d.flags),"
-    "  'created_at', " SQL_TIME("d.created_at") ","
-    "  'age_seconds', floor(extract(epoch FROM now() - d.created_at))::bigint,"
+    "  'state', d.state, 'agent_name', d.agent_name, 'agent_id', d.agent_id,"
+    "  'invoker_name', d.invoker_name, 'invoker_id', d.invoker_id,"
+    "  'topic_id', d.topic_id, 'topic_title', d.topic_title, 'topic_url', d.topic_url,"
+    "  'category', d.category, 'title', r.title,"
+    "  'body', left(r.body, " DRAFT_LIST_BODY_CHARS "), 'flags', d.flags,"
+    "  'flags_count', jsonb_array_length(d.flags),"
+    "  'created_at', " SQL_TIME("d.created_at") ", 'now', " SQL_TIME("now()") ","
     "  'decided_at', " SQL_TIME("d.decided_at") ", 'decided_by', d.decided_by_name,"
+    "  'agent_paused', coalesce(ag.paused, false),"
     "  'delegated_to_me', d.delegate_id = $2)"
     "  ORDER BY (d.state = 'pending') DESC, d.created_at DESC), '[]')::text "
     "FROM (SELECT * FROM drafts WHERE forum = $1 AND (invoker_id = $2 OR delegate_id = $2)"
     "      ORDER BY (state = 'pending') DESC, created_at DESC LIMIT 200) d "
-    "JOIN draft_revisions r ON r.draft_id = d.id AND r.revision = d.revision",
+    "JOIN draft_revisions r ON r.draft_id = d.id AND r.revision = d.revision "
+    "LEFT JOIN agents ag ON ag.forum = d.forum AND ag.agent_id = d.agent_id",
     2, true);
+
+DB_STATEMENT(draft_state_statement,
+    "SELECT json_build_object('state', d.state, 'coapproval_pending', d.coapproval_pending,"
+    "  'forum', d.forum, 'agent', json_build_object('id', d.agent_id),"
+    "  'invoker', json_build_object('id', d.invoker_id),"
+    "  'delegate', json_build_object('id', d.delegate_id),"
+    "  'decided_by_id', d.decided_by_id)::text FROM drafts d WHERE d.id = $1::uuid",
+    1, true);
+
+DB_STATEMENT(draft_decide_once_statement,
+    "SELECT outcome, coalesce(state, ''), coalesce(revision, 0), coalesce(status, 0), response,"
+    "  coalesce(error_code, ''), coalesce(error_field, ''), coalesce(error_message, '')"
+    "  FROM draft_decide_once($1, $2, $3::uuid, $4, $5::integer, $6, $7, $8, $9::boolean)",
+    9, false);
+
+DB_STATEMENT(draft_decision_remember_statement,
+    "SELECT stored, status, response, coalesce(error_code, ''), coalesce(error_field, ''),"
+    "  coalesce(error_message, '')"
+    "  FROM draft_decision_remember($1, $2, $3::uuid, $4::integer, $5, $6, $7)",
+    7, true);
+
+DB_STATEMENT(draft_echo_save_statement,
+    "WITH purged AS (DELETE FROM draft_form_echoes WHERE created_at < now() - interval '1 day')"
+    " INSERT INTO draft_form_echoes (draft_id, forum, user_id, fields)"
+    " VALUES ($1::uuid, $2, $3, $4::jsonb) RETURNING id::text",
+    4, false);
+
+DB_STATEMENT(draft_echo_load_statement,
+    "SELECT fields::text FROM draft_form_echoes WHERE id = $1::uuid AND draft_id = $2::uuid"
+    "  AND user_id = $3 AND created_at > now() - interval '1 day'",
+    3, true);
+
 /* clang-format on */
 
 DB_STATEMENT(draft_decide_statement,
@@ -263,29 +312,45 @@ static enum draft_change_outcome change_outcome(const char *text)
         return DRAFT_REVISION_CHANGED;
     if (strcmp(text, "unknown_user") == 0)
         return DRAFT_UNKNOWN_USER;
+    if (strcmp(text, "kill_switch_on") == 0)
+        return DRAFT_KILL_SWITCH_ON;
+    if (strcmp(text, "agent_paused") == 0)
+        return DRAFT_AGENT_PAUSED;
+    if (strcmp(text, "replayed") == 0)
+        return DRAFT_REPLAYED;
     return DRAFT_NOT_FOUND;
 }
 
-static enum db_status change_query(struct db_connection *db, const struct db_statement *statement,
-                                   const char *const *params, struct draft_change_result *result)
+/* Runs a change statement whose first columns are (outcome, state, revision) and fills
+ * *result; returns its one row (the caller clears it), or NULL with *status. */
+static PGresult *change_execute(struct db_connection *db, const struct db_statement *statement,
+                                const char *const *params, struct draft_change_result *result,
+                                enum db_status *status)
 {
-    enum db_status status;
-    PGresult *rows = db_execute(db, statement, params, &status);
+    PGresult *rows = db_execute(db, statement, params, status);
 
     memset(result, 0, sizeof *result);
-    if (status != DB_OK)
-        return status;
+    if (*status != DB_OK)
+        return NULL;
     if (PQntuples(rows) != 1) {
         PQclear(rows);
-        return DB_FAILED;
+        *status = DB_FAILED;
+        return NULL;
     }
     result->outcome = change_outcome(PQgetvalue(rows, 0, 0));
     if (PQnfields(rows) >= 3) {
         snprintf(result->state, sizeof result->state, "%s", PQgetvalue(rows, 0, 1));
         result->revision = atoi(PQgetvalue(rows, 0, 2));
     }
-    PQclear(rows);
-    return DB_OK;
+    return rows;
+}
+
+static enum db_status change_query(struct db_connection *db, const struct db_statement *statement,
+                                   const char *const *params, struct draft_change_result *result)
+{
+    enum db_status status;
+    PQclear(change_execute(db, statement, params, result, &status));
+    return status;
 }
 
 enum db_status drafts_decide(struct db_connection *db, const char *id, const char *forum,
@@ -344,10 +409,113 @@ enum db_status drafts_coapprove(struct db_connection *db, const char *id, const 
     if (status != DB_OK)
         return status;
     outcome = PQgetvalue(rows, 0, 0);
-    result->outcome = strcmp(outcome, "coapproved") == 0     ? DRAFT_CHANGED
-                      : strcmp(outcome, "forbidden") == 0    ? DRAFT_FORBIDDEN
-                      : strcmp(outcome, "not_awaiting") == 0 ? DRAFT_NOT_PENDING
-                                                             : DRAFT_NOT_FOUND;
+    result->outcome = strcmp(outcome, "coapproved") == 0       ? DRAFT_CHANGED
+                      : strcmp(outcome, "forbidden") == 0      ? DRAFT_FORBIDDEN
+                      : strcmp(outcome, "not_awaiting") == 0   ? DRAFT_NOT_PENDING
+                      : strcmp(outcome, "kill_switch_on") == 0 ? DRAFT_KILL_SWITCH_ON
+                      : strcmp(outcome, "agent_paused") == 0   ? DRAFT_AGENT_PAUSED
+                                                               : DRAFT_NOT_FOUND;
     PQclear(rows);
     return DB_OK;
+}
+
+/* Reads a stored forum answer from columns status, response, code, field, message at `first`. */
+static enum db_status forum_answer_read(PGresult *rows, int first,
+                                        struct draft_forum_answer *answer)
+{
+    answer->status = (unsigned)atoi(PQgetvalue(rows, 0, first));
+    answer->response = NULL;
+    if (!PQgetisnull(rows, 0, first + 1)) {
+        answer->response = strdup(PQgetvalue(rows, 0, first + 1));
+        if (!answer->response)
+            return DB_FAILED;
+    }
+    snprintf(answer->error_code, sizeof answer->error_code, "%s", PQgetvalue(rows, 0, first + 2));
+    snprintf(answer->error_field, sizeof answer->error_field, "%s", PQgetvalue(rows, 0, first + 3));
+    snprintf(answer->error_message, sizeof answer->error_message, "%s",
+             PQgetvalue(rows, 0, first + 4));
+    return DB_OK;
+}
+
+enum db_status drafts_decide_once(struct db_connection *db, const char *forum,
+                                  const char *webhook_id, const char *id, const char *decision,
+                                  int revision, const char *actor_id, const char *actor_name,
+                                  const char *reason, bool needs_coapproval,
+                                  struct draft_change_result *result,
+                                  struct draft_forum_answer *answer)
+{
+    char revision_text[16];
+    const char *params[9] = {forum,      webhook_id, id,
+                             decision,   NULL,       actor_id,
+                             actor_name, reason,     needs_coapproval ? "true" : "false"};
+    enum db_status status;
+    PGresult *rows;
+
+    snprintf(revision_text, sizeof revision_text, "%d", revision);
+    params[4] = revision > 0 ? revision_text : NULL;
+    memset(answer, 0, sizeof *answer);
+    rows = change_execute(db, &draft_decide_once_statement, params, result, &status);
+    if (!rows)
+        return status;
+    status = forum_answer_read(rows, 3, answer);
+    PQclear(rows);
+    return status;
+}
+
+enum db_status drafts_decision_remember(struct db_connection *db, const char *forum,
+                                        const char *webhook_id, const char *id,
+                                        struct draft_forum_answer *answer)
+{
+    char status_text[16];
+    const char *params[7] = {forum,
+                             webhook_id,
+                             id,
+                             status_text,
+                             answer->error_code,
+                             answer->error_field[0] ? answer->error_field : NULL,
+                             answer->error_message};
+    enum db_status status;
+    PGresult *rows;
+
+    snprintf(status_text, sizeof status_text, "%u", answer->status);
+    rows = db_execute(db, &draft_decision_remember_statement, params, &status);
+    if (status != DB_OK)
+        return status;
+    if (PQntuples(rows) != 1) {
+        PQclear(rows);
+        return DB_FAILED;
+    }
+    if (strcmp(PQgetvalue(rows, 0, 0), "t") != 0)
+        status = forum_answer_read(rows, 1, answer);
+    PQclear(rows);
+    return status;
+}
+
+enum db_status drafts_form_echo_save(struct db_connection *db, const char *id, const char *forum,
+                                     const char *user_id, const char *fields_json, char echo_id[37])
+{
+    const char *params[4] = {id, forum, user_id, fields_json};
+    enum db_status status;
+    PGresult *rows = db_execute(db, &draft_echo_save_statement, params, &status);
+
+    echo_id[0] = '\0';
+    if (status != DB_OK)
+        return status;
+    if (PQntuples(rows) == 1)
+        snprintf(echo_id, 37, "%s", PQgetvalue(rows, 0, 0));
+    PQclear(rows);
+    return echo_id[0] ? DB_OK : DB_FAILED;
+}
+
+enum db_status drafts_form_echo_load(struct db_connection *db, const char *echo_id, const char *id,
+                                     const char *user_id, char **json)
+{
+    const char *params[3] = {echo_id, id, user_id};
+    return json_text_query(db, &draft_echo_load_statement, params, json);
+}
+
+enum db_status drafts_state(struct db_connection *db, const char *id, char **json)
+{
+    const char *params[1] = {id};
+    return json_text_query(db, &draft_state_statement, params, json);
 }

@@ -65,7 +65,6 @@ enum db_status drafts_webhook_seen(struct db_connection *db, const char *forum,
                                    const char *webhook_id, bool *seen)
     __attribute__((warn_unused_result));
 
-#endif
 
 /* --- review (pages and the forum's decision API) --- */
 
@@ -85,7 +84,10 @@ enum draft_change_outcome {
     DRAFT_FORBIDDEN,
     DRAFT_NOT_PENDING,
     DRAFT_REVISION_CHANGED,
-    DRAFT_UNKNOWN_USER, /* delegate: no such colleague has signed in */
+    DRAFT_UNKNOWN_USER,   /* delegate: no such colleague has signed in */
+    DRAFT_KILL_SWITCH_ON, /* approve, co-approve: refused while agents are stopped */
+    DRAFT_AGENT_PAUSED,
+    DRAFT_REPLAYED, /* a forum decision's webhook-id seen before: its first answer */
 };
 
 struct draft_change_result {
@@ -100,6 +102,34 @@ enum db_status drafts_decide(struct db_connection *db, const char *id, const cha
                              const char *decision, int revision, const char *actor_id,
                              const char *actor_name, const char *reason, const char *source,
                              bool needs_coapproval, struct draft_change_result *result)
+    __attribute__((warn_unused_result));
+
+/* A forum decision's answer (CONTRACT §4.2): either the 200 body, or an error by its registry
+ * code, field and message. */
+struct draft_forum_answer {
+    unsigned status;
+    char *response; /* the 200 body as sent (malloc'd; the caller frees), or NULL */
+    char error_code[48];
+    char error_field[96];
+    char error_message[160];
+};
+
+/* A forum's decision, done once per (forum, webhook_id): outcome DRAFT_CHANGED with the 200
+ * answer in *answer, DRAFT_REPLAYED with the first answer to that id, or the outcome of
+ * drafts_decide (nothing remembered: the caller answers and calls drafts_decision_remember). */
+enum db_status
+drafts_decide_once(struct db_connection *db, const char *forum, const char *webhook_id,
+                   const char *id, const char *decision, int revision, const char *actor_id,
+                   const char *actor_name, const char *reason, bool needs_coapproval,
+                   struct draft_change_result *result, struct draft_forum_answer *answer)
+    __attribute__((warn_unused_result));
+
+/* Remembers the error `answer` (status, code, field, message) as the answer to a forum
+ * decision's webhook-id; when that id was answered first, *answer becomes that first answer
+ * (the caller sends it instead). `id` is the draft the path names. */
+enum db_status drafts_decision_remember(struct db_connection *db, const char *forum,
+                                        const char *webhook_id, const char *id,
+                                        struct draft_forum_answer *answer)
     __attribute__((warn_unused_result));
 
 /* A moderator's co-approval of an approval that awaits one (DRAFT_CHANGED when done,
@@ -117,6 +147,25 @@ enum db_status drafts_edit(struct db_connection *db, const char *id, const char 
                            const char *diff_json, struct draft_change_result *result)
     __attribute__((warn_unused_result));
 
+/* Keeps what a person typed into a refused draft form (`fields_json`, an object of strings) for
+ * the page the refusal redirects to; writes the new echo's id (a UUID) into `echo_id`. Echoes
+ * older than a day are purged here. */
+enum db_status drafts_form_echo_save(struct db_connection *db, const char *id, const char *forum,
+                                     const char *user_id, const char *fields_json, char echo_id[37])
+    __attribute__((warn_unused_result));
+
+/* The fields of an echo kept for this draft and user, as JSON text (malloc'd into *json; NULL
+ * when there is none). */
+enum db_status drafts_form_echo_load(struct db_connection *db, const char *echo_id, const char *id,
+                                     const char *user_id, char **json)
+    __attribute__((warn_unused_result));
+
+/* The draft's state and whether an approval awaits a co-approval, for the page's refresh:
+ * {"state", "coapproval_pending", "forum", "agent_id", "invoker_id", "delegate_id",
+ * "decided_by_id"} as JSON text (malloc'd; NULL when there is no such draft). */
+enum db_status drafts_state(struct db_connection *db, const char *id, char **json)
+    __attribute__((warn_unused_result));
+
 /* Hands the draft to the colleague with `username`. */
 enum db_status drafts_delegate(struct db_connection *db, const char *id, const char *forum,
                                const char *actor_id, const char *actor_name, const char *username,
@@ -127,3 +176,5 @@ enum db_status drafts_delegate(struct db_connection *db, const char *id, const c
 enum db_status drafts_audit_view(struct db_connection *db, const char *id, const char *forum,
                                  const char *actor_id, const char *actor_name)
     __attribute__((warn_unused_result));
+
+#endif

@@ -22,7 +22,7 @@ DB_STATEMENT(outbox_next_due_statement,
 DB_STATEMENT(outbox_expire_statement, "SELECT drafts_expire_due(100)", 0, false);
 DB_STATEMENT(outbox_remind_statement,
              "SELECT drafts_remind_expiring($1, make_interval(secs => $2::float8), 100)", 2, false);
-DB_STATEMENT(outbox_retry_statement, "SELECT delivery_retry($1::uuid, $2)", 2, false);
+DB_STATEMENT(outbox_retry_statement, "SELECT delivery_retry($1::uuid, $2, $3)", 3, false);
 
 void outbox_event_clear(struct outbox_event *event)
 {
@@ -144,9 +144,9 @@ enum db_status outbox_remind_expiring(struct db_connection *db, const char *foru
 }
 
 enum db_status outbox_retry_draft(struct db_connection *db, const char *draft_id, const char *actor,
-                                  char *outcome, size_t outcome_size)
+                                  const char *actor_name, char *outcome, size_t outcome_size)
 {
-    const char *params[2] = {draft_id, actor};
+    const char *params[3] = {draft_id, actor, actor_name};
     enum db_status status;
     PGresult *rows = db_execute(db, &outbox_retry_statement, params, &status);
 

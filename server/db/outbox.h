@@ -61,9 +61,10 @@ enum db_status outbox_remind_expiring(struct db_connection *db, const char *foru
                                       long before_seconds, int *reminded)
     __attribute__((warn_unused_result));
 
-/* A moderator's retry of a release_failed draft: "retried", "not_failed" or "not_found". */
+/* A retry of a release_failed draft by `actor` ("user:<id>" for a moderator, "cli:<user>"),
+ * with the person's name when known (else NULL): "retried", "not_failed" or "not_found". */
 enum db_status outbox_retry_draft(struct db_connection *db, const char *draft_id, const char *actor,
-                                  char *outcome, size_t outcome_size)
+                                  const char *actor_name, char *outcome, size_t outcome_size)
     __attribute__((warn_unused_result));
 
 #endif

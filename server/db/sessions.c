@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 DB_STATEMENT(
@@ -16,13 +17,14 @@ DB_STATEMENT(session_touch_statement,
              "array_to_string(groups, ','), is_moderator, method FROM session_touch($1::bytea)",
              1, false);
 DB_STATEMENT(session_close_statement, "SELECT session_close($1::bytea)", 1, false);
-DB_STATEMENT(nonce_store_statement,
-             "INSERT INTO sso_nonces (nonce_hash, forum, return_to, expires_at) "
-             "VALUES ($1::bytea, $2, $3, now() + $4::interval)",
-             4, false);
+DB_STATEMENT(nonce_issue_statement,
+             "SELECT sso_nonce_issue($1::bytea, $2::bytea, $3, $4, $5::interval, $6, $7::integer, "
+             "$8::interval)",
+             8, false);
 DB_STATEMENT(nonce_consume_statement,
-             "SELECT forum, return_to FROM sso_nonce_consume($1::bytea) WHERE forum IS NOT NULL", 1,
-             false);
+             "SELECT forum, return_to, same_browser FROM sso_nonce_consume($1::bytea, $2::bytea) "
+             "WHERE forum IS NOT NULL",
+             2, false);
 
 /* bytea in text form: \x and hex */
 static void hash_text(const unsigned char hash[SESSION_HASH_BYTES],
@@ -109,41 +111,52 @@ enum db_status sessions_close(struct db_connection *db,
     return status;
 }
 
-enum db_status sessions_nonce_store(struct db_connection *db,
-                                    const unsigned char hash[SESSION_HASH_BYTES], const char *forum,
-                                    const char *return_to, long seconds)
+enum db_status sessions_nonce_issue(struct db_connection *db, const struct sso_nonce_issue *issue,
+                                    int *retry_after_seconds)
 {
-    char hash_param[2 + 2 * SESSION_HASH_BYTES + 1], lifetime[32];
-    const char *params[4] = {hash_param, forum, return_to, lifetime};
+    char nonce_param[2 + 2 * SESSION_HASH_BYTES + 1], browser_param[2 + 2 * SESSION_HASH_BYTES + 1];
+    char lifetime[32], capacity[16], window[32];
+    const char *params[8] = {nonce_param, browser_param,  issue->forum, issue->return_to,
+                             lifetime,    issue->address, capacity,     window};
     enum db_status status;
     PGresult *rows;
 
-    hash_text(hash, hash_param);
-    snprintf(lifetime, sizeof lifetime, "%ld seconds", seconds);
-    rows = db_execute(db, &nonce_store_statement, params, &status);
+    *retry_after_seconds = 0;
+    hash_text(issue->nonce_hash, nonce_param);
+    hash_text(issue->browser_hash, browser_param);
+    snprintf(lifetime, sizeof lifetime, "%ld seconds", issue->lifetime_seconds);
+    snprintf(capacity, sizeof capacity, "%u", issue->capacity);
+    snprintf(window, sizeof window, "%ld seconds",
+             issue->window_seconds > 0 ? issue->window_seconds : 1);
+    rows = db_execute(db, &nonce_issue_statement, params, &status);
+    if (status == DB_OK && PQntuples(rows) == 1)
+        *retry_after_seconds = atoi(PQgetvalue(rows, 0, 0));
     PQclear(rows);
     return status;
 }
 
 enum db_status sessions_nonce_consume(struct db_connection *db,
-                                      const unsigned char hash[SESSION_HASH_BYTES], char *forum,
-                                      size_t forum_size, char *return_to, size_t return_to_size,
-                                      bool *found)
+                                      const unsigned char nonce_hash[SESSION_HASH_BYTES],
+                                      const unsigned char *browser_hash,
+                                      struct sso_nonce_taken *taken)
 {
-    char hash_param[2 + 2 * SESSION_HASH_BYTES + 1];
-    const char *params[1] = {hash_param};
+    char nonce_param[2 + 2 * SESSION_HASH_BYTES + 1], browser_param[2 + 2 * SESSION_HASH_BYTES + 1];
+    const char *params[2] = {nonce_param, browser_hash ? browser_param : NULL};
     enum db_status status;
     PGresult *rows;
 
-    *found = false;
-    hash_text(hash, hash_param);
+    memset(taken, 0, sizeof *taken);
+    hash_text(nonce_hash, nonce_param);
+    if (browser_hash)
+        hash_text(browser_hash, browser_param);
     rows = db_execute(db, &nonce_consume_statement, params, &status);
     if (status != DB_OK)
         return status;
     if (PQntuples(rows) == 1) {
-        copy_value(forum, forum_size, PQgetvalue(rows, 0, 0));
-        copy_value(return_to, return_to_size, PQgetvalue(rows, 0, 1));
-        *found = true;
+        copy_value(taken->forum, sizeof taken->forum, PQgetvalue(rows, 0, 0));
+        copy_value(taken->return_to, sizeof taken->return_to, PQgetvalue(rows, 0, 1));
+        taken->same_browser = strcmp(PQgetvalue(rows, 0, 2), "t") == 0;
+        taken->found = true;
     }
     PQclear(rows);
     return DB_OK;

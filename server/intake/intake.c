@@ -25,8 +25,6 @@
 #include "log.h"
 #include "release/plugin_loader.h"
 
-#define WEBHOOK_ID_MAX 256
-
 /* application/json, with optional parameters (charset=utf-8). */
 static bool media_type_is_json(const char *content_type)
 {
@@ -50,17 +48,6 @@ enum agentgate_error intake_prepare(struct request *request)
     if (!media_type_is_json(http_header(request, MHD_HTTP_HEADER_CONTENT_TYPE)))
         return ERR_UNSUPPORTED_MEDIA_TYPE;
     return ERR_NONE;
-}
-
-static bool webhook_id_valid(const char *id)
-{
-    size_t length = strlen(id);
-    if (length == 0 || length > WEBHOOK_ID_MAX)
-        return false;
-    for (const char *p = id; *p; p++)
-        if (*p < 0x21 || *p > 0x7e)
-            return false;
-    return true;
 }
 
 static void uuid_generate(char out[37])
@@ -172,6 +159,7 @@ static enum MHD_Result intake_reply_outcome(struct request *request, const char 
         else
             log_info(request->id, "replayed webhook-id for forum %s: first answer repeated",
                      request->forum->name);
+        request->intake_duplicate = held->outcome == DRAFT_DUPLICATE;
         if (!held->response)
             return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
         return http_reply_text(request, 202, "application/json", held->response,
@@ -208,7 +196,7 @@ enum MHD_Result intake_handle(struct request *request)
     error = forum_signature_check(request);
     if (error != ERR_NONE)
         return http_reply_error(request, error, NULL, NULL);
-    if (!webhook_id_valid(webhook_id))
+    if (!forum_webhook_id_valid(webhook_id))
         return http_reply_error(request, ERR_INVALID_WEBHOOK_ID, "webhook-id", NULL);
 
     /* Refusals after a valid signature are audited: the forum did send them. */
@@ -228,8 +216,9 @@ enum MHD_Result intake_handle(struct request *request)
         return http_reply_error(request, ERR_CATEGORY_NOT_ALLOWED, "post.category", NULL);
     }
 
-    /* An agent known to be over its rate limit is refused without a transaction (its flood
-     * must not slow other agents down); a replayed webhook-id still gets its first answer. */
+    /* An agent known to be over its rate limit is refused without a transaction, a second
+     * later (its flood must not slow other agents down); a replayed webhook-id still gets its
+     * first answer. */
     if (intake_refusals_limited(forum->name, post.agent_id, webhook_id, &retry_after)) {
         bool seen = false;
         db = db_thread_connection();
@@ -242,6 +231,7 @@ enum MHD_Result intake_handle(struct request *request)
             char seconds[16];
             snprintf(seconds, sizeof seconds, "%d", retry_after);
             http_reply_header(request, "Retry-After", seconds);
+            http_reply_delay(request, INTAKE_REFUSAL_DELAY_MS);
             return http_reply_error(request, ERR_RATE_LIMITED, NULL, NULL);
         }
     }

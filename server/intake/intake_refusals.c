@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "db/drafts.h"
 #include "log.h"
 
@@ -37,13 +38,6 @@ static pthread_cond_t refusals_wake = PTHREAD_COND_INITIALIZER;
 static bool refusals_stopping;
 static bool refusals_running;
 static pthread_t refusals_thread;
-
-static long long monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 /* Identities are never cut: one that does not fit is simply not remembered. */
 static bool fits(const char *forum, const char *agent_id)
@@ -95,7 +89,7 @@ static void refusal_count(struct refusal *entry, unsigned long count, const char
 bool intake_refusals_limited(const char *forum, const char *agent_id, const char *webhook_id,
                              int *retry_after_seconds)
 {
-    long long now = monotonic_ms();
+    long long now = clock_monotonic_ms();
     struct refusal *entry;
     bool limited = false;
 
@@ -116,7 +110,7 @@ bool intake_refusals_limited(const char *forum, const char *agent_id, const char
 
 void intake_refusals_note(const char *forum, const char *agent_id, int retry_after_seconds)
 {
-    long long now = monotonic_ms(), until;
+    long long now = clock_monotonic_ms(), until;
     struct refusal *entry;
 
     /* Retry-After is rounded up: the window may open up to a second before it says. */
@@ -138,7 +132,7 @@ static void refusals_flush(bool all)
 {
     static struct refusal batch[REFUSALS_MAX];
     size_t count = 0;
-    long long now = monotonic_ms();
+    long long now = clock_monotonic_ms();
     struct db_connection *db;
 
     pthread_mutex_lock(&refusals_lock);

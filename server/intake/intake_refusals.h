@@ -9,6 +9,11 @@
  * open before then, whichever process admits posts, so a refusal from memory is one the
  * database would have given too. Nothing admits from memory.
  *
+ * Its refusals are answered after INTAKE_REFUSAL_DELAY_MS (http_reply_delay: no worker is held
+ * meanwhile). A client posting in a loop then sends a post a second per connection instead of
+ * thousands, and the other agents' intakes keep their latency (tests/bench/intake.sh (d)); a
+ * well-behaved client waits for Retry-After, which is longer, anyway.
+ *
  * Thread-safe: one mutex around a small fixed table; no database I/O under it.
  */
 #ifndef AGENTGATE_INTAKE_REFUSALS_H
@@ -16,6 +21,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#define INTAKE_REFUSAL_DELAY_MS 1000
 
 /* Whether `agent_id` of `forum` is known to be over its limit now. If so, counts this post
  * (webhook_id) for the aggregated audit event and sets *retry_after_seconds. */

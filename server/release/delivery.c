@@ -34,7 +34,9 @@
 
 #include "db/outbox.h"
 #include "http_client.h"
+#include "clock.h"
 #include "log.h"
+#include "operations/metrics.h"
 #include "webhook_signature.h"
 
 #define DELIVERY_WORKERS_MAX    64
@@ -53,13 +55,6 @@ static atomic_bool delivery_running;
 static int wake_pipe[2] = {-1, -1};
 static struct delivery_worker workers[DELIVERY_WORKERS_MAX];
 static unsigned worker_count;
-
-static long long clock_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 /* Waits until a NOTIFY arrives, the timeout passes, or delivery_stop() is called. */
 static void wait_for_work(struct db_connection *db, long timeout_ms)
@@ -293,6 +288,7 @@ static int delivery_one(struct delivery_worker *worker, struct db_connection *db
         outbox_event_clear(&event);
         return -1;
     }
+    metrics_count_delivery(event.forum, outcome.result);
     log_info(NULL, "delivery %s %s draft=%s forum=%s attempt=%d status=%ld %ldms%s%s", event.type,
              outcome.result, event.draft_id, event.forum, event.attempts + 1, outcome.http_status,
              outcome.duration_ms, outcome.error ? ": " : "", outcome.error ? outcome.error : "");
@@ -347,9 +343,9 @@ static void *delivery_run(void *argument)
                 continue;
             listening = db_connection_generation(db);
         }
-        if (worker->index == 0 && clock_ms() - last_sweep >= SWEEP_INTERVAL_MS) {
+        if (worker->index == 0 && clock_monotonic_ms() - last_sweep >= SWEEP_INTERVAL_MS) {
             delivery_sweep(db);
-            last_sweep = clock_ms();
+            last_sweep = clock_monotonic_ms();
         }
         worked = delivery_one(worker, db, client);
         if (worked > 0)

@@ -53,8 +53,17 @@
     X(ERR_NOT_COAPPROVER, 403, "not_coapprover", "this user may not co-approve this draft")        \
     X(ERR_NOTHING_TO_COAPPROVE, 409, "nothing_to_coapprove",                                       \
       "the draft does not await a co-approval")                                                    \
+    X(ERR_UNKNOWN_COLLEAGUE, 400, "unknown_colleague",                                             \
+      "no colleague of that username has signed in to this forum")                                 \
+    X(ERR_MISSING_REVISION, 400, "missing_revision", "the form did not name the revision shown")   \
+    X(ERR_NOT_A_SECRET, 400, "not_a_secret", "that flag is not a secret of this revision")         \
+    X(ERR_TOO_MANY_FIELDS, 400, "too_many_fields", "the form has too many fields")                 \
     X(ERR_NOTHING_TO_RETRY, 409, "nothing_to_retry", "the draft's release has not failed")         \
     X(ERR_SIGN_IN_REFUSED, 403, "sign_in_refused", "the sign-in answer was not valid")             \
+    X(ERR_IDENTITY_REFUSED, 403, "identity_refused",                                               \
+      "an identity field is longer than agentgate keeps or is not valid text")                     \
+    X(ERR_SIGN_IN_RATE_LIMITED, 429, "sign_in_rate_limited",                                       \
+      "too many sign-ins started from this address")                                               \
     X(ERR_PROXY_SIGN_IN, 401, "proxy_sign_in", "sign in through the authenticating proxy")         \
     X(ERR_INTERNAL, 500, "internal_error", "internal error")                                       \
     X(ERR_DATABASE_UNAVAILABLE, 503, "database_unavailable",                                       \

@@ -12,6 +12,11 @@ enum MHD_Result intake_handle(struct request *request);
  * Standard Webhooks check of the request (ERR_NONE when valid). */
 enum agentgate_error forum_prepare_signed_get(struct request *request);
 enum agentgate_error forum_signature_check(struct request *request);
+/* The check of a signed read (CONTRACT §4.3): the signed payload is the method and path,
+ * "GET /v1/forums/{forum}/drafts/{id}", in place of the empty body. */
+enum agentgate_error forum_signature_check_read(struct request *request);
+/* A webhook-id agentgate keeps: 1 to 256 printable ASCII characters. */
+bool forum_webhook_id_valid(const char *id);
 
 /* draft_api.c: the forum's view of a draft (CONTRACT §4.2, §4.3) */
 enum MHD_Result draft_api_decide(struct request *request);
@@ -26,6 +31,7 @@ enum MHD_Result draft_pages_edit(struct request *request);
 enum MHD_Result draft_pages_delegate(struct request *request);
 enum MHD_Result draft_pages_retry(struct request *request);
 enum MHD_Result draft_pages_coapprove(struct request *request);
+enum MHD_Result draft_pages_redact(struct request *request);
 
 /* auth/auth_pages.c: sign-in and out (CONTRACT §6) */
 enum MHD_Result auth_pages_login(struct request *request);
@@ -52,9 +58,12 @@ enum MHD_Result moderation_resume(struct request *request);
 enum MHD_Result moderation_killswitch_change(struct request *request);
 enum MHD_Result moderation_bulk_action(struct request *request);
 
-/* health.c: GET /healthz, GET /readyz (CONTRACT §10) */
+/* operations/health.c: GET /healthz, GET /readyz (CONTRACT §10) */
 enum MHD_Result health_handle_live(struct request *request);
 enum MHD_Result health_handle_ready(struct request *request);
+
+/* operations/metrics.c: GET /metrics (CONTRACT §10), to [server] metrics_from only */
+enum MHD_Result metrics_serve(struct request *request);
 
 extern const struct route routes[];
 extern const size_t routes_count_total;

@@ -15,7 +15,10 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "clock.h"
+#include "hex.h"
 #include "log.h"
+#include "operations/metrics.h"
 
 /* One live connection, for the deadline reaper. Guarded by connections_lock. */
 struct connection_entry {
@@ -43,16 +46,12 @@ static struct connection_entry connections_head = {
 static long long request_timeout_ms, header_timeout_ms;
 static pthread_t reaper_thread;
 static atomic_bool reaper_running;
+/* Replies ready but held back by http_reply_delay(); the reaper sends them when due. */
+static pthread_mutex_t delayed_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct request *delayed_head;
 /* Requests between their head and their completion, and whether serve is stopping. */
 static atomic_uint requests_in_flight;
 static atomic_bool draining;
-
-static long long clock_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 void *http_request_state(struct request *request, void *state, void (*state_free)(void *state))
 {
@@ -280,7 +279,6 @@ static const struct route *route_find(const char *method, const char *path, stru
 static struct request *request_new(struct server *server, struct MHD_Connection *connection,
                                    const char *method, const char *url)
 {
-    static const char hex[] = "0123456789abcdef";
     struct request *request = calloc(1, sizeof *request);
     unsigned char random[8];
     const union MHD_ConnectionInfo *info;
@@ -289,13 +287,10 @@ static struct request *request_new(struct server *server, struct MHD_Connection 
         return NULL;
     request->server = server;
     request->connection = connection;
-    request->started_ms = clock_ms();
+    request->started_ms = clock_monotonic_ms();
     atomic_fetch_add(&requests_in_flight, 1);
     randombytes_buf(random, sizeof random);
-    for (size_t i = 0; i < sizeof random; i++) {
-        request->id[2 * i] = hex[random[i] >> 4];
-        request->id[2 * i + 1] = hex[random[i] & 15];
-    }
+    hex_encode(random, sizeof random, request->id);
     snprintf(request->method, sizeof request->method, "%s", method);
     snprintf(request->path, sizeof request->path, "%s", url);
     info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -384,7 +379,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         *upload_data_size = 0;
         if (request->early_error != ERR_NONE || request->body_too_large)
             return MHD_YES; /* discarding */
-        if (clock_ms() - request->started_ms > request_timeout_ms)
+        if (clock_monotonic_ms() - request->started_ms > request_timeout_ms)
             return MHD_NO;
         if (chunk > request->body_limit - request->body_length) {
             request->body_too_large = true;
@@ -480,11 +475,42 @@ static void *job_worker_run(void *argument)
 
         if (request->route->handle(request) != MHD_YES && !request->pending_response)
             request->handler_failed = true;
+        if (request->reply_not_before_ms > clock_monotonic_ms()) {
+            pthread_mutex_lock(&delayed_lock);
+            request->next_job = delayed_head;
+            delayed_head = request;
+            pthread_mutex_unlock(&delayed_lock);
+            continue;
+        }
         request->deferred = false;
         MHD_resume_connection(request->connection);
     }
     db_thread_release();
     return NULL;
+}
+
+void http_reply_delay(struct request *request, long long delay_ms)
+{
+    request->reply_not_before_ms = clock_monotonic_ms() + delay_ms;
+}
+
+/* Sends the delayed replies that are due (all of them with `all`). */
+static void delayed_replies_send(bool all)
+{
+    long long now = clock_monotonic_ms();
+    struct request **link, *request;
+
+    pthread_mutex_lock(&delayed_lock);
+    for (link = &delayed_head; (request = *link) != NULL;) {
+        if (!all && request->reply_not_before_ms > now) {
+            link = &request->next_job;
+            continue;
+        }
+        *link = request->next_job;
+        request->deferred = false;
+        MHD_resume_connection(request->connection);
+    }
+    pthread_mutex_unlock(&delayed_lock);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *connection, void **request_context,
@@ -501,13 +527,14 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
     if (entry) {
         /* The next request on a kept-alive connection gets its own deadline. */
         pthread_mutex_lock(&connections_lock);
-        entry->deadline_ms = clock_ms() + request_timeout_ms;
-        entry->header_deadline_ms = clock_ms() + header_timeout_ms;
+        entry->deadline_ms = clock_monotonic_ms() + request_timeout_ms;
+        entry->header_deadline_ms = clock_monotonic_ms() + header_timeout_ms;
         entry->busy = false;
         pthread_mutex_unlock(&connections_lock);
     }
+    metrics_observe_request(request, (double)(clock_monotonic_ms() - request->started_ms) / 1000.0);
     log_info(request->id, "%s %s %u %lldms%s", request->method, request->path, request->status,
-             clock_ms() - request->started_ms,
+             clock_monotonic_ms() - request->started_ms,
              termination == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
     if (request->pending_response)
         MHD_destroy_response(request->pending_response);
@@ -538,8 +565,8 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
             return;
         }
         entry->fd = info->connect_fd;
-        entry->deadline_ms = clock_ms() + request_timeout_ms;
-        entry->header_deadline_ms = clock_ms() + header_timeout_ms;
+        entry->deadline_ms = clock_monotonic_ms() + request_timeout_ms;
+        entry->header_deadline_ms = clock_monotonic_ms() + header_timeout_ms;
         pthread_mutex_lock(&connections_lock);
         entry->next = connections_head.next;
         entry->previous = &connections_head;
@@ -571,7 +598,8 @@ static void *reaper_run(void *argument)
         unsigned late_heads = 0, late_bodies = 0;
         struct timespec pause = {0, 250 * 1000 * 1000};
         nanosleep(&pause, NULL);
-        now = clock_ms();
+        delayed_replies_send(false);
+        now = clock_monotonic_ms();
         pthread_mutex_lock(&connections_lock);
         for (struct connection_entry *entry = connections_head.next; entry != &connections_head;
              entry = entry->next) {
@@ -685,13 +713,14 @@ void http_stop(struct server *server)
     job_worker_count = 0;
     atomic_store(&reaper_running, false);
     pthread_join(reaper_thread, NULL);
+    delayed_replies_send(true);
     MHD_stop_daemon(server->daemon);
     server->daemon = NULL;
 }
 
 unsigned http_drain(struct server *server, long long timeout_ms)
 {
-    long long deadline = clock_ms() + timeout_ms;
+    long long deadline = clock_monotonic_ms() + timeout_ms;
     unsigned left;
 
     if (!server->daemon)
@@ -703,7 +732,7 @@ unsigned http_drain(struct server *server, long long timeout_ms)
         if (listener != MHD_INVALID_SOCKET)
             close(listener);
     }
-    while ((left = atomic_load(&requests_in_flight)) > 0 && clock_ms() < deadline) {
+    while ((left = atomic_load(&requests_in_flight)) > 0 && clock_monotonic_ms() < deadline) {
         struct timespec pause = {0, 10 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }

@@ -131,10 +131,15 @@ static void path_parent(const char *path, char *out, size_t out_size)
     out[length] = '\0';
 }
 
+/* Whether the spec declares `key` directly under the object at `parent` ("" for the root). A key
+ * holding a dot is never declared: "agent.id" at the top level is not agent.id, and accepting it
+ * would let a typo or a smuggled field pass as known. */
 static bool spec_declares(const struct agentgate_json_field *fields, size_t n, const char *parent,
                           const char *key)
 {
     size_t parent_length = strlen(parent);
+    if (strchr(key, '.'))
+        return false;
     for (size_t i = 0; i < n; i++) {
         const char *path = fields[i].path;
         if (parent_length == 0) {

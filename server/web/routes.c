@@ -18,7 +18,8 @@ const struct route routes[] = {
     {"POST", "/drafts/{}/edit", page_prepare_form, draft_pages_edit, FORM_BODY_LIMIT},
     {"POST", "/drafts/{}/delegate", page_prepare_form, draft_pages_delegate, FORM_BODY_LIMIT},
     {"POST", "/drafts/{}/retry", page_prepare_form, draft_pages_retry, 16384},
-    {"POST", "/drafts/{}/coapprove", page_prepare_form, draft_pages_coapprove, 16384},
+    {"POST", "/drafts/{}/coapprove", page_prepare_form, draft_pages_coapprove, FORM_BODY_LIMIT},
+    {"POST", "/drafts/{}/redact", page_prepare_form, draft_pages_redact, 16384},
     {"GET", "/auth/login", NULL, auth_pages_login, 0},
     {"GET", "/auth/sso", NULL, auth_pages_sso, 0},
     {"GET", "/auth/dev", NULL, auth_pages_dev_form, 0},
@@ -39,6 +40,7 @@ const struct route routes[] = {
     {"GET", "/static/{}", NULL, static_files_serve, 0},
     {"GET", "/healthz", NULL, health_handle_live, 0},
     {"GET", "/readyz", NULL, health_handle_ready, 0},
+    {"GET", "/metrics", NULL, metrics_serve, 0},
 };
 
 const size_t routes_count_total = sizeof routes / sizeof routes[0];

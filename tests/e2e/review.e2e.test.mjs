@@ -86,13 +86,17 @@ describe('reviewing in the browser', () => {
     await page.locator('details summary').filter({ hasText: /edit/i }).first().click();
     await page.locator('#edit-body').fill('Restart the **ingest** worker, then check the queue depth.');
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.waitForURL(`${srv.url}/drafts/${held.draft_id}`);
+    await page.waitForURL(`${srv.url}/drafts/${held.draft_id}?done=edited&revision=2`);
     assert.equal(psql(srv.database, `SELECT revision FROM drafts WHERE id = '${held.draft_id}'`), '2');
     assert.match(await page.locator('article.preview').textContent(), /queue depth/);
+    assert.match(await page.getByRole('status').first().textContent(), /Saved as revision 2\./);
+    // a reload shows the page again; it never resubmits the form
+    await page.reload();
+    assert.equal(psql(srv.database, `SELECT revision FROM drafts WHERE id = '${held.draft_id}'`), '2');
 
     await page.screenshot({ path: path.join(ARTIFACTS, 'draft-page.png'), fullPage: true });
     await page.getByRole('button', { name: 'Approve' }).click();
-    await page.waitForURL(`${srv.url}/drafts/${held.draft_id}`);
+    await page.waitForURL(`${srv.url}/drafts/${held.draft_id}?done=approved`);
     assert.equal(psql(srv.database, `SELECT state || ' ' || revision FROM drafts WHERE id = '${held.draft_id}'`), 'approved 2');
     assert.equal(psql(srv.database, `SELECT details->>'revision' FROM audit_events WHERE draft_id = '${held.draft_id}' AND action = 'draft.approve'`), '2');
     assert.equal(await page.getByRole('button', { name: 'Approve' }).count(), 0);
@@ -109,13 +113,16 @@ describe('reviewing in the browser', () => {
     const page = await newPage();
     await signIn(page, 'alice', held.review_url);
     await page.locator('#reject-reason').fill('   ');
-    const response = page.waitForResponse((r) => r.url().endsWith('/reject'));
+    const response = page.waitForResponse((r) => r.url().includes('error=reason_required'));
     await page.getByRole('button', { name: 'Reject' }).click();
+    // refused: back on the draft page (not the form's address) with the reason and status 400
     assert.equal((await response).status(), 400);
+    assert.equal(new URL(page.url()).pathname, `/drafts/${held.draft_id}`);
+    assert.match(await page.getByRole('alert').textContent(), /Give a reason/);
     assert.equal(psql(srv.database, `SELECT state FROM drafts WHERE id = '${held.draft_id}'`), 'pending');
     await page.locator('#reject-reason').fill('The advice would expose the staging credentials.');
     await page.getByRole('button', { name: 'Reject' }).click();
-    await page.waitForURL(`${srv.url}/drafts/${held.draft_id}`);
+    await page.waitForURL(`${srv.url}/drafts/${held.draft_id}?done=rejected`);
     assert.equal(psql(srv.database, `SELECT state FROM drafts WHERE id = '${held.draft_id}'`), 'rejected');
     await page.context().close();
   });
@@ -169,9 +176,131 @@ describe('hostile content in the browser', () => {
     assert.equal(await page.locator('[onerror], [onload]').count(), 0);
     // the text is shown, as text
     assert.match(await page.locator('main').textContent(), /<script>alert\('title'\)<\/script>/);
-    await page.waitForTimeout(300);
     assert.deepEqual(page.incidents, []);
     await page.screenshot({ path: path.join(ARTIFACTS, 'hostile-draft.png'), fullPage: true });
+    await page.context().close();
+  });
+});
+
+/** Takes the same page at desktop and phone widths into tests/artifacts/NAME-{desktop,phone}.png. */
+async function screenshots(page, name) {
+  for (const [width, height, label] of [[1280, 900, 'desktop'], [390, 844, 'phone']]) {
+    await page.setViewportSize({ width, height });
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${label}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+describe('what the approver sees is the truth', () => {
+  it('renders GitHub-flavoured Markdown, right-to-left paragraphs and one scroll box per code block', async () => {
+    const code = Array.from({ length: 80 }, (_, i) => `line ${i + 1}`).join('\n');
+    const held = await hold(samplePost({ post: { topic_id: '6002', topic_title: 'Ingest is stuck again', topic_url: 'https://forum.example/t/6002', reply_to_post_id: '99001', body: `| host | state |\n|---|---|\n| db1 | ~~down~~ up |\n\n- [x] drained the queue\n- [ ] restart\n\nשלום, זו פסקה בעברית.\n\n\`\`\`\n${code}\n\`\`\`\n` } }));
+    const page = await newPage();
+    await signIn(page, 'alice', held.review_url);
+    const preview = page.locator('article.preview');
+    assert.equal(await preview.locator('table td').first().textContent(), 'db1');
+    assert.equal(await preview.locator('del').textContent(), 'down');
+    assert.equal(await preview.locator('input[type=checkbox]:checked').count(), 1);
+    const hebrew = preview.locator('p', { hasText: 'שלום' });
+    assert.equal(await hebrew.evaluate((p) => getComputedStyle(p).direction), 'rtl');
+    const english = preview.locator('td').first();
+    assert.equal(await english.evaluate((p) => getComputedStyle(p).direction), 'ltr');
+    const boxes = await page.evaluate(() => {
+      const scrolls = (el) => el.scrollHeight > el.clientHeight + 1 && ['auto', 'scroll'].includes(getComputedStyle(el).overflowY);
+      const pre = document.querySelector('article.preview pre');
+      return { pre: scrolls(pre), article: scrolls(document.querySelector('article.preview')) };
+    });
+    assert.deepEqual(boxes, { pre: true, article: false });
+    // where: the topic's title as a link
+    const where = page.locator('dl.facts a', { hasText: 'Ingest is stuck again' });
+    assert.equal(await where.getAttribute('href'), 'https://forum.example/t/6002');
+    await page.context().close();
+  });
+
+  it('masks secrets everywhere, keeps an untouched one through an edit, shows a word diff, and takes screenshots', async () => {
+    await hold(samplePost({ post: { topic_id: '5531', topic_title: 'Deploy keys for staging', body: 'Restart the **ingest** worker after the config change.' } }));
+    const held = await hold(samplePost({ post: { category: 'infra', title: 'Staging key AKIAIOSFODNN7ABCDEFG', body: `Put this in \`~/.aws/credentials\`:\n\naws_secret_access_key = ${AWS_SECRET}\n\nThen run \`rm -rf /srv/cache\` and mail ops@corp-mail.net.` } }));
+    const page = await newPage();
+    await signIn(page, 'alice', `${srv.url}/`);
+    assert.doesNotMatch(await page.content(), /wJalrXUtnFEMI|IOSFODNN7ABCDEFG/);
+    assert.match(await page.locator('main').textContent(), /Put this in ~\/.aws\/credentials: aws_secret_access_key = ••••••⟨\d⟩/);
+    await screenshots(page, 'index');
+
+    await page.goto(held.review_url);
+    assert.doesNotMatch(await page.title(), /IOSFODNN7ABCDEFG/);
+    assert.match(await page.title(), /^Staging key AKIA••••••⟨\d⟩ · agentgate$/);
+    assert.doesNotMatch(await page.content(), /wJalrXUtnFEMI|IOSFODNN7ABCDEFG/);
+    assert.match(await page.locator('#secret-warning').textContent(), /2 secrets masked on this page will be published in full/);
+    assert.ok(await page.locator('.flag-message').count() >= 3);
+    await screenshots(page, 'draft-flags');
+
+    await page.locator('details summary').filter({ hasText: /edit/i }).first().click();
+    const text = await page.locator('#edit-body').inputValue();
+    assert.match(text, /aws_secret_access_key = ••••••⟨\d⟩/);
+    await page.locator('#edit-body').fill(text.replace('Then run', 'Then carefully run'));
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(`${srv.url}/drafts/${held.draft_id}?done=edited&revision=2`);
+    const saved = psql(srv.database, `SELECT body FROM draft_revisions WHERE draft_id = '${held.draft_id}' AND revision = 2`);
+    assert.ok(saved.includes(`aws_secret_access_key = ${AWS_SECRET}`), 'the untouched secret is kept');
+    // the changed line shows the one word added, not the whole paragraph replaced
+    assert.equal((await page.locator('.diff-add .diff-word').first().textContent()).trim(), 'carefully');
+    assert.equal(await page.locator('.diff-del .diff-word').count(), 0);
+    assert.doesNotMatch(await page.content(), /wJalrXUtnFEMI/);
+    await page.locator('#revisions-heading').scrollIntoViewIfNeeded();
+    await screenshots(page, 'draft-edited');
+
+    await page.locator('.flag-item', { hasText: 'aws_secret_access_key' }).getByRole('button', { name: 'Redact' }).click();
+    await page.waitForURL(`${srv.url}/drafts/${held.draft_id}?done=redacted&revision=3`);
+    assert.ok(psql(srv.database, `SELECT body FROM draft_revisions WHERE draft_id = '${held.draft_id}' AND revision = 3`).includes('aws_secret_access_key = [REDACTED]'));
+    assert.deepEqual(page.incidents, []);
+    await page.context().close();
+  });
+
+  it('shows the kill switch on every page, refuses Approve and keeps the draft pending', async () => {
+    const held = await hold(samplePost());
+    psql(srv.database, "UPDATE killswitch SET engaged = true, reason = 'incident 7'");
+    try {
+      const page = await newPage();
+      await signIn(page, 'alice', held.review_url);
+      assert.match(await page.locator('.stop-banner').textContent(), /Kill switch on: every agent is stopped\.\s+incident 7/);
+      assert.ok(await page.getByRole('button', { name: 'Approve' }).isDisabled());
+      await page.goto(`${srv.url}/`);
+      assert.equal(await page.locator('.stop-banner').count(), 1);
+      await page.context().close();
+    } finally {
+      psql(srv.database, "UPDATE killswitch SET engaged = false, reason = NULL");
+    }
+    assert.equal(psql(srv.database, `SELECT state FROM drafts WHERE id = '${held.draft_id}'`), 'pending');
+  });
+
+  it('follows an approval until it is published, without a manual reload', async () => {
+    const held = await hold(samplePost());
+    const page = await newPage();
+    await signIn(page, 'alice', held.review_url);
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL(`${srv.url}/drafts/${held.draft_id}?done=approved`);
+    assert.equal(await page.locator('#state-label').textContent(), 'Approved, being released');
+    // the forum publishes it (the delivery worker's effect, written directly: no workers here)
+    psql(srv.database, `UPDATE drafts SET state = 'released', post_id = '77', post_url = 'https://forum.example/p/77' WHERE id = '${held.draft_id}'`);
+    await page.locator('#state-label', { hasText: 'Published' }).waitFor({ timeout: 20000 });
+    assert.equal(await page.locator('#post-link').getAttribute('href'), 'https://forum.example/p/77');
+    assert.equal(await page.locator('dt', { hasText: 'Expires' }).count(), 0);
+    await page.context().close();
+  });
+
+  it('gives a moderator a way back to the filtered History and says who decides', async () => {
+    const held = await hold(samplePost());
+    const page = await newPage();
+    // signing in returns to the very address, its back link included
+    await signIn(page, 'mona', `${srv.url}/drafts/${held.draft_id}?from=${encodeURIComponent('/history?state=pending&agent=bot-42')}`);
+    const back = page.locator('.breadcrumb a');
+    assert.equal(await back.getAttribute('href'), '/history?state=pending&agent=bot-42');
+    assert.equal((await back.textContent()).trim(), '← History');
+    const main = await page.locator('main').textContent();
+    assert.match(main, /Only its invoker, alice \(1001\), decides\./);
+    assert.doesNotMatch(main, /Waiting for your decision/);
     await page.context().close();
   });
 });

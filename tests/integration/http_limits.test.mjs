@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { countRows, newSecret, postIntake, samplePost, sign, startServer, webhookId } from '../lib/harness.mjs';
+import { devSignIn } from '../lib/web.mjs';
 
 /** Opens a socket from `localAddress`; resolves once connected. */
 function connectFrom(port, localAddress) {
@@ -62,7 +63,7 @@ describe('slow clients', () => {
 });
 
 describe('log lines', () => {
-  it('escapes CR, LF and ESC from paths and form fields instead of writing them', async () => {
+  it('escapes CR, LF and ESC from paths, headers and form fields instead of writing them', async () => {
     const srv = await startServer();
     try {
       // a raw request line: fetch() would refuse to send these bytes
@@ -74,20 +75,38 @@ describe('log lines', () => {
         socket.on('close', resolve);
         socket.on('error', resolve);
       });
-      // a form field that is logged: the dev sign-in's user id
-      const res = await fetch(`${srv.url}/auth/dev`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: srv.url },
-        body: new URLSearchParams({ forum: 'eng', user_id: 'mallory\r\n2026 error rid=x forged\u001b[2J', username: 'm', return_to: '/' }),
-      });
-      assert.ok([303, 400].includes(res.status));
+      // a form field that is logged: the agent a moderator pauses
+      const moderator = await devSignIn(srv, { user_id: '2001', username: 'mod', groups: 'moderators' });
+      const paused = await moderator.post('/agents/pause', { agent: 'bot\r\n2026 error rid=x forged\u001b[2J', reason: 'log test' });
+      assert.ok(paused.status < 500, String(paused.status));
       assert.ok(await srv.waitForLog(/GET \/nowhere\\x0d\\x0a2026/), srv.logs());
       const lines = srv.logs().split('\n');
       assert.ok(!lines.some((l) => /^2026-01-01T00:00:00.000Z/.test(l)), 'a forged line starts a line');
       assert.ok(!lines.some((l) => /^2026 error rid=x forged/.test(l)), 'a forged line from a form field');
       assert.ok(!srv.logs().includes('\u001b'), 'an ESC byte reached the log');
       assert.match(srv.logs(), /\\x1b\[31mred/);
+      assert.match(srv.logs(), /agent bot\\x0d\\x0a2026 error rid=x forged\\x1b\[2J of forum eng paused/);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+describe('log lines from headers', () => {
+  it('escapes control bytes of a header value that is logged', async () => {
+    const srv = await startServer({ server: { auth: 'proxy', trusted_proxies: '127.0.0.9', proxy_forum: 'eng' } });
+    try {
+      // an untrusted client claiming an identity: agentgate logs the claim and ignores it
+      await new Promise((resolve) => {
+        const socket = net.connect(srv.port, '127.0.0.1', () => {
+          socket.end('GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-User: eve\u001b]0;owned\u0007\u001b[2J\r\nConnection: close\r\n\r\n');
+        });
+        socket.on('data', () => {});
+        socket.on('close', resolve);
+        socket.on('error', resolve);
+      });
+      assert.ok(await srv.waitForLog(/it claimed eve\\x1b\]0;owned\\x07\\x1b\[2J\)/), srv.logs());
+      assert.ok(!srv.logs().includes('\u001b') && !srv.logs().includes('\u0007'), 'a control byte reached the log');
     } finally {
       await srv.stop();
     }

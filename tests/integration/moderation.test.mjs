@@ -120,9 +120,10 @@ describe('kill switch and pause', () => {
       assert.ok(Number(heldIds) < switchId, 'every hold committed before the switch');
       assert.ok(Number(refusedMin) > switchId, 'every refusal came after it');
       assert.equal(countRows(a.database, 'drafts', "agent_id LIKE 'race-%'"), held.length);
-      // the invoker approves what was held: the delivery re-check revokes it instead
-      for (const r of held) assert.equal((await decide(a, r.json.draft_id)).status, 200);
-      await eventually(() => countRows(a.database, 'drafts', "agent_id LIKE 'race-%' AND state = 'revoked'") === held.length, 20000, 'held drafts revoked');
+      // the invoker's approval of what was held is refused while the switch is on (423); the
+      // drafts stay pending, so the review is not lost (CONTRACT §7)
+      for (const r of held) assert.equal((await decide(a, r.json.draft_id)).status, 423);
+      assert.equal(countRows(a.database, 'drafts', "agent_id LIKE 'race-%' AND state = 'pending'"), held.length);
       assert.equal(forum.unique('draft.approved').length, 0, 'nothing was released');
     } finally {
       runCli(['--config', a.configFile, 'killswitch', 'off']);

@@ -48,17 +48,41 @@ const matrix = {
 };
 const actorIds = { invoker: ['1001', 'alice'], delegate: ['2002', 'bob'], other: ['3003', 'carol'], moderator: ['4004', 'mona'], agent: ['bot-42', 'helperbot'] };
 
-async function signedApi(method, path, bodyObject) {
-  const body = bodyObject ? JSON.stringify(bodyObject) : '';
-  const id = webhookId();
+/**
+ * A signed forum request (CONTRACT §4.2, §4.3): a POST signs its body, a GET signs
+ * "GET {path}". A decision body gets the path's draft_id unless it names one. Returns the
+ * answer and the request as sent ({url, method, headers, body}) for replays.
+ */
+async function signedApi(method, path, bodyObject, { id = webhookId() } = {}) {
+  const draftId = /\/drafts\/([^/]+)/.exec(path)?.[1];
+  const object = bodyObject && !('draft_id' in bodyObject) ? { draft_id: draftId, ...bodyObject } : bodyObject;
+  const body = method === 'GET' ? '' : JSON.stringify(object ?? {});
   const ts = Math.floor(Date.now() / 1000);
-  const res = await fetch(`${srv.url}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(srv.secret, id, ts, body) },
-    body: method === 'GET' ? undefined : body,
-  });
+  const payload = method === 'GET' ? `GET ${path}` : body;
+  const headers = { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(srv.secret, id, ts, payload) };
+  const sent = { url: `${srv.url}${path}`, method, headers, body: method === 'GET' ? undefined : body };
+  return { ...(await send(sent)), sent };
+}
+
+/** Sends a captured request again, unchanged or onto another URL. */
+async function send({ url, method, headers, body }) {
+  const res = await fetch(url, { method, headers, body });
   const text = await res.text();
   return { status: res.status, text, json: text ? JSON.parse(text) : null };
+}
+
+/**
+ * A page form refused: it redirects (303) back to the draft page with the error's code, and
+ * that page answers with the error's status and says why.
+ */
+async function expectRefused(client, res, id, code, status, sentence) {
+  assert.equal(res.status, 303, res.text.slice(0, 300));
+  const location = res.headers.get('location');
+  assert.match(location, new RegExp(`^/drafts/${id}\\?(.*&)?error=${code}(&|$)`));
+  const page = await client.get(location);
+  assert.equal(page.status, status);
+  if (sentence) assert.match(page.text, sentence);
+  return page;
 }
 
 describe('authorization matrix', () => {
@@ -118,13 +142,15 @@ describe('deciding', () => {
     const edit = await people.invoker.post(`/drafts/${id}/edit`, { revision: '1', body: 'Second version\nwith two lines' });
     assert.equal(edit.status, 303);
     assert.equal(revision(id), 2);
+    assert.equal(edit.headers.get('location'), `/drafts/${id}?done=edited&revision=2`);
+    assert.match((await people.invoker.get(edit.headers.get('location'))).text, /Saved as revision 2\./);
     const stale = await people.invoker.post(`/drafts/${id}/approve`, { revision: '1' });
-    assert.equal(stale.status, 409);
-    assert.match(stale.text, /Second version/);
+    const page = await expectRefused(people.invoker, stale, id, 'revision_changed', 409, /changed since you opened it/);
+    assert.match(page.text, /Second version/);
     assert.equal(state(id), 'pending');
     const ok = await people.invoker.post(`/drafts/${id}/approve`, { revision: '2' });
     assert.equal(ok.status, 303);
-    assert.equal(ok.headers.get('location'), `/drafts/${id}`);
+    assert.equal(ok.headers.get('location'), `/drafts/${id}?done=approved`);
     assert.equal(state(id), 'approved');
     const audit = psql(srv.database, `SELECT details->>'revision' FROM audit_events WHERE draft_id = '${id}' AND action = 'draft.approve'`);
     assert.equal(audit, '2');
@@ -140,16 +166,17 @@ describe('deciding', () => {
       ...Array.from({ length: 4 }, () => people.delegate.post(`/drafts/${id}/reject`, { revision: '1', reason: 'no' })),
     ];
     const results = await Promise.all(attempts);
-    const won = results.filter((r) => r.status === 303);
-    assert.equal(won.length, 1, results.map((r) => r.status).join(','));
-    for (const r of results) if (r.status !== 303) assert.equal(r.status, 409);
+    for (const r of results) assert.equal(r.status, 303);
+    const won = results.filter((r) => /done=(approved|rejected)/.test(r.headers.get('location')));
+    assert.equal(won.length, 1, results.map((r) => r.headers.get('location')).join(','));
+    for (const r of results) if (!won.includes(r)) assert.match(r.headers.get('location'), /error=not_pending/);
     assert.equal(countRows(srv.database, 'audit_events', `draft_id = '${id}' AND action IN ('draft.approve', 'draft.reject')`), 1);
   });
 
   it('refuses to reject without a reason', async () => {
     const id = await newDraft();
     const res = await people.invoker.post(`/drafts/${id}/reject`, { revision: '1', reason: '   ' });
-    assert.equal(res.status, 400);
+    await expectRefused(people.invoker, res, id, 'reason_required', 400, /Give a reason/);
     assert.equal(state(id), 'pending');
   });
 
@@ -160,7 +187,7 @@ describe('deciding', () => {
     const page = await people.invoker.get(`/drafts/${id}`);
     assert.doesNotMatch(page.text, /AKIAIOSFODNN7EXAMPLE/, 'secrets are shown masked');
     const partial = await people.invoker.post(`/drafts/${id}/approve`, { revision: '1', ack: ['0'] });
-    assert.equal(partial.status, 400);
+    await expectRefused(people.invoker, partial, id, 'flags_not_acknowledged', 400, /acknowledgement of every flag/);
     assert.equal(state(id), 'pending');
     const all = await people.invoker.post(`/drafts/${id}/approve`, { revision: '1', ack: Array.from({ length: flags }, (_, i) => String(i)) });
     assert.equal(all.status, 303);
@@ -180,7 +207,8 @@ describe('deciding', () => {
     const id = await newDraft();
     for (const username of ['nobody', 'helperbot', 'alice']) {
       const res = await people.invoker.post(`/drafts/${id}/delegate`, { username });
-      assert.equal(res.status, 400, username);
+      const page = await expectRefused(people.invoker, res, id, 'unknown_colleague', 400, /No colleague of that username/);
+      assert.match(page.text, new RegExp(`value="${username}"`), 'what was typed is kept');
     }
     assert.equal(psql(srv.database, `SELECT coalesce(delegate_id, 'none') FROM drafts WHERE id = '${id}'`), 'none');
   });

@@ -184,7 +184,7 @@ export function webhookId() {
 
 /** Decides a draft through the forum's signed decision API (CONTRACT §4.2). */
 export async function decide(srv, draftId, { decision = 'approve', actor = { id: '1001', name: 'alice' }, reason, flags = [] } = {}) {
-  const body = JSON.stringify({ actor, decision, reason, acknowledged_flags: flags });
+  const body = JSON.stringify({ draft_id: draftId, actor, decision, reason, acknowledged_flags: flags });
   const id = webhookId();
   const ts = Math.floor(Date.now() / 1000);
   const res = await fetch(`${srv.url}/v1/forums/eng/drafts/${draftId}/decision`, {

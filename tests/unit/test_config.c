@@ -110,6 +110,8 @@ START_TEST(valid_config_loads_with_defaults)
     ck_assert_str_eq(config.listen_host, "127.0.0.1");
     ck_assert_uint_eq(config.listen_port, 8080);
     ck_assert_str_eq(config.public_url, "http://127.0.0.1:8080");
+    ck_assert_uint_eq(config.sign_in_rate_count, 30);
+    ck_assert_int_eq(config.sign_in_rate_window_seconds, 60);
     forum = config_forum(&config, "eng");
     ck_assert_ptr_nonnull(forum);
     ck_assert_str_eq(forum->adapter, "generic");
@@ -194,6 +196,8 @@ static const struct error_case error_cases[] = {
     {"bad secret", VALID_SERVER "[forum eng]\ninbound_secret = hunter2\n", ":5: inbound_secret:"},
     {"bad ttl", VALID_SERVER VALID_FORUM "pending_ttl = 72\n", ":6: pending_ttl:"},
     {"bad rate", VALID_SERVER VALID_FORUM "rate_limit = lots\n", ":6: rate_limit:"},
+    {"bad sign-in rate", VALID_SERVER "sign_in_rate_limit = fast\n" VALID_FORUM,
+     ":4: sign_in_rate_limit: must be COUNT/UNIT"},
     {"bad body size", VALID_SERVER VALID_FORUM "max_body_bytes = -1\n", ":6: max_body_bytes:"},
     {"bad second approver", VALID_SERVER VALID_FORUM "second_approver_for = all\n",
      ":6: second_approver_for:"},

@@ -35,6 +35,10 @@ static const struct spec_case cases[] = {
      "admin"},
     {"unknown nested key", "{\"agent\":{\"id\":\"b\",\"role\":\"x\"}}", "invalid_field",
      "agent.role"},
+    {"dotted top-level key is not the nested field",
+     "{\"agent\":{\"id\":\"b\"},\"agent.id\":\"x\"}", "invalid_field", "agent.id"},
+    {"dotted key inside an object", "{\"agent\":{\"id\":\"b\"},\"extra\":{\"url.x\":\"y\"}}",
+     "invalid_field", "extra.url.x"},
     {"optional object wrong type", "{\"agent\":{\"id\":\"b\"},\"extra\":\"x\"}", "invalid_field",
      "extra"},
 };

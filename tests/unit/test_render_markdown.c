@@ -1,5 +1,7 @@
-/* Safe CommonMark preview: formatting renders, raw HTML and dangerous URLs never reach the
- * output, and the defence-in-depth checker refuses markup cmark would never write. */
+/* Safe GitHub-flavoured Markdown preview: formatting renders (tables, strikethrough, autolinks,
+ * task lists too), right-to-left paragraphs get their own direction, raw HTML and dangerous URLs
+ * never reach the output, and the defence-in-depth checker refuses markup cmark would never
+ * write. Plain excerpts carry no markup. */
 #include <check.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -19,8 +21,36 @@ struct render_case {
 
 static const struct render_case render_cases[] = {
     {"emphasis", "*a* **b** `c`", {"<em>a</em>", "<strong>b</strong>", "<code>c</code>"}, {NULL}},
-    {"bullet list", "- one\n- two\n", {"<ul>", "<li>one</li>", "<li>two</li>"}, {NULL}},
-    {"ordered list", "3. three\n4. four\n", {"<ol start=\"3\">", "<li>four</li>"}, {NULL}},
+    {"bullet list",
+     "- one\n- two\n",
+     {"<ul>", "<li dir=\"auto\">one</li>", "<li dir=\"auto\">two</li>"},
+     {NULL}},
+    {"ordered list",
+     "3. three\n4. four\n",
+     {"<ol start=\"3\">", "<li dir=\"auto\">four</li>"},
+     {NULL}},
+    {"table",
+     "| a | b |\n|:-:|---|\n| 1 | 2 |\n",
+     {"<table>", "<th dir=\"auto\" align=\"center\">a</th>", "<td dir=\"auto\">2</td>"},
+     {"| a |"}},
+    {"strikethrough", "~~gone~~ kept", {"<del>gone</del> kept"}, {"~~"}},
+    {"autolink",
+     "see https://example.com/x and www.example.org",
+     {"<a href=\"https://example.com/x\">", "<a href=\"http://www.example.org\">"},
+     {NULL}},
+    {"task list",
+     "- [ ] todo\n- [x] done\n",
+     {"<input type=\"checkbox\" disabled=\"\" />", "checked=\"\""},
+     {"[x]"}},
+    {"right-to-left paragraph",
+     "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d \xd7\xa2\xd7\x95\xd7\x9c\xd7\x9d\n\nhello",
+     {"<p dir=\"auto\">\xd7\xa9", "<p dir=\"auto\">hello"},
+     {NULL}},
+    {"autolink javascript stays text", "javascript:alert(1) www", {NULL}, {"href=\"javascript"}},
+    {"tagfilter not needed: raw html in table",
+     "| a |\n|---|\n| <script>x</script> |\n",
+     {"<!-- raw HTML omitted -->"},
+     {"<script"}},
     {"fenced code escapes",
      "```\n<b>bold</b>\n```\n",
      {"<pre><code>&lt;b&gt;bold&lt;/b&gt;"},
@@ -97,7 +127,7 @@ START_TEST(test_length_is_respected)
     const char text[] = "*a*<script>";
     char *html = render_markdown_safe(text, 3);
     ck_assert_ptr_nonnull(html);
-    ck_assert_str_eq(html, "<p><em>a</em></p>\n");
+    ck_assert_str_eq(html, "<p dir=\"auto\"><em>a</em></p>\n");
     free(html);
 }
 END_TEST
@@ -123,6 +153,32 @@ START_TEST(test_invalid_utf8_is_replaced)
     ck_assert_ptr_nonnull(strstr(html, "\xEF\xBF\xBD"));
     ck_assert_ptr_null(strchr(html, '\xff'));
     free(html);
+}
+END_TEST
+
+struct excerpt_case {
+    const char *name, *markdown;
+    size_t max;
+    const char *expected;
+};
+
+static const struct excerpt_case excerpt_cases[] = {
+    {"markup removed", "**Restart** the `ingest` worker.\n\n```\nsudo x\n```", 100,
+     "Restart the ingest worker. sudo x"},
+    {"html dropped", "a <b>bold</b> <i>x</i> c", 100, "a bold x c"},
+    {"cut with ellipsis", "one two three four", 7, "one two\xE2\x80\xA6"},
+    {"cut never splits a character", "\xc3\xa9\xc3\xa9\xc3\xa9", 2, "\xc3\xa9\xc3\xa9\xE2\x80\xA6"},
+    {"table cells spaced", "| a | b |\n|---|---|\n| 1 | 2 |", 100, "a b 1 2"},
+    {"empty", "", 10, ""},
+};
+
+START_TEST(test_plain_excerpt)
+{
+    const struct excerpt_case *c = &excerpt_cases[_i];
+    char *text = render_markdown_plain_excerpt(c->markdown, strlen(c->markdown), c->max);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_msg(strcmp(text, c->expected) == 0, "%s: [%s] != [%s]", c->name, text, c->expected);
+    free(text);
 }
 END_TEST
 
@@ -166,6 +222,11 @@ static const struct checker_case checker_cases[] = {
     {"<a href=\"x", false},
     {"<p", false},
     {"<a href=\"x\"title=\"y\">", false},
+    {"<input type=\"checkbox\" checked=\"\" disabled=\"\" />", true},
+    {"<input type=\"text\" />", false},
+    {"<input type=\"checkbox\" onclick=\"x\" />", false},
+    {"<p dir=\"rtl\">x</p>", false},
+    {"<table><tr><td align=\"left\">x</td></tr></table>", true},
 };
 
 START_TEST(test_checker_table)
@@ -195,6 +256,8 @@ static Suite *render_markdown_suite(void)
     tcase_add_test(tc, test_length_is_respected);
     tcase_add_test(tc, test_empty_and_null_input);
     tcase_add_test(tc, test_invalid_utf8_is_replaced);
+    tcase_add_loop_test(tc, test_plain_excerpt, 0,
+                        (int)(sizeof excerpt_cases / sizeof excerpt_cases[0]));
     suite_add_tcase(s, tc);
 
     TCase *checker = tcase_create("checker");

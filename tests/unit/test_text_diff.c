@@ -210,12 +210,61 @@ START_TEST(test_full_table_at_limit)
 }
 END_TEST
 
+/* A word diff written as a string: same text as is, [-deleted-] and {+added+}. */
+static char *word_diff_text(const char *before, const char *after)
+{
+    json_t *diff = text_diff_words(before, after), *part;
+    size_t index, used = 0;
+    char *out = calloc(1, 4096);
+
+    ck_assert_ptr_nonnull(diff);
+    json_array_foreach(diff, index, part)
+    {
+        const char *op = json_string_value(json_object_get(part, "op"));
+        const char *text = json_string_value(json_object_get(part, "text"));
+        used += (size_t)snprintf(out + used, 4096 - used,
+                                 strcmp(op, "add") == 0   ? "{+%s+}"
+                                 : strcmp(op, "del") == 0 ? "[-%s-]"
+                                                          : "%s",
+                                 text);
+    }
+    json_decref(diff);
+    return out;
+}
+
+struct word_case {
+    const char *name, *before, *after, *expected;
+};
+
+static const struct word_case word_cases[] = {
+    {"one word changed", "Restart the ingest worker now", "Restart the export worker now",
+     "Restart the [-ingest-]{+export+} worker now"},
+    {"word added", "a b", "a new b", "a {+new +}b"},
+    {"punctuation apart", "stop.", "stop!", "stop[-.-]{+!+}"},
+    {"non-ASCII word kept whole", "caf\xc3\xa9 ok", "caf\xc3\xa8 ok",
+     "[-caf\xc3\xa9-]{+caf\xc3\xa8+} ok"},
+    {"from empty", "", "new", "{+new+}"},
+    {"to empty", "old", "", "[-old-]"},
+    {"equal", "same text", "same text", "same text"},
+};
+
+START_TEST(test_word_diff_table)
+{
+    const struct word_case *c = &word_cases[_i];
+    char *text = word_diff_text(c->before, c->after);
+    ck_assert_msg(strcmp(text, c->expected) == 0, "%s: %s", c->name, text);
+    free(text);
+}
+END_TEST
+
 static Suite *text_diff_suite(void)
 {
     Suite *s = suite_create("text_diff");
     TCase *tc = tcase_create("diff");
     tcase_add_loop_test(tc, test_diff_table, 0, (int)(sizeof diff_cases / sizeof diff_cases[0]));
     tcase_add_test(tc, test_count_tolerates_odd_input);
+    tcase_add_loop_test(tc, test_word_diff_table, 0,
+                        (int)(sizeof word_cases / sizeof word_cases[0]));
     suite_add_tcase(s, tc);
 
     TCase *large = tcase_create("large");
