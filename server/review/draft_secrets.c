@@ -2,6 +2,7 @@
 #include "review/draft_secrets.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,10 @@ static void buffer_add(struct text_buffer *buffer, const char *bytes, size_t len
 {
     if (buffer->failed)
         return;
+    if (length >= SIZE_MAX / 2 - buffer->length) { /* the doubled capacity would overflow */
+        buffer->failed = true;
+        return;
+    }
     if (buffer->length + length + 1 > buffer->capacity) {
         size_t capacity = (buffer->length + length + 1) * 2;
         char *data = realloc(buffer->data, capacity);
