@@ -152,7 +152,7 @@ SELECT count(*) FROM generate_series($1, $2) AS i, LATERAL intake_hold('bench', 
     (1001 + i % 200)::text, 'user' || (1001 + i % 200), (5000 + i)::text, NULL, NULL, NULL,
     repeat('A seeded answer of some length. ', 13), NULL,
     '{"question_url": "http://forum.example/t/1"}', '[]', '{"status": "held"}', 0,
-    '3600 seconds', '259200 seconds') AS h
+    '3600 seconds', '259200 seconds', NULL, NULL) AS h
   WHERE h.outcome = 'held'
 EOF
 }
