@@ -15,7 +15,10 @@ ag_as_root() {
 # Installs the Debian packages agentgate needs to build, test and run, when any is missing.
 AG_PACKAGES="build-essential cmake pkg-config clang-format libmicrohttpd-dev libjansson-dev
   libpq-dev check libsubunit-dev libcurl4-openssl-dev libsodium-dev libinih-dev libcmark-gfm-dev libcmark-gfm-extensions-dev
-  postgresql-15 postgresql-client-15 openssl curl ca-certificates"
+  libpcre2-dev postgresql-15 postgresql-client-15 openssl curl ca-certificates"
+# Hyperscan (the flag engine's one-pass matcher) is built for x86-64 only; elsewhere the flag
+# engine uses PCRE2 alone.
+[ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] && AG_PACKAGES="$AG_PACKAGES libhyperscan-dev"
 # Extra packages of single stages, passed to ag_install_packages by the scripts that need them:
 # the fuzz targets (tests/fuzz/run.sh: clang and its libFuzzer + sanitizer runtimes) and the
 # operations tests (tests/ops: systemd-analyze to check the unit file).

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flags.h"
 #include "log.h"
 
 #define CONFIG_KEYS_MAX 64
@@ -832,6 +833,7 @@ static void forum_free(struct forum_config *forum)
     }
     free(forum->sso_url);
     free(forum->flag_rules);
+    flags_ruleset_free(forum->flag_ruleset);
     if (forum->sso_secret) {
         explicit_bzero(forum->sso_secret, strlen(forum->sso_secret));
         free(forum->sso_secret);
@@ -867,6 +869,24 @@ const struct forum_config *config_forum(const struct config *config, const char 
         if (strcmp(config->forums[i].name, name) == 0)
             return &config->forums[i];
     return NULL;
+}
+
+/* Compiles the forum's own flag rules (with the built-in ones) now, so that a bad rule file
+ * stops start-up naming its file and line, like any configuration error. */
+static bool config_load_flag_rules(struct config_parse *parse, struct forum_config *forum)
+{
+    char path[PATH_MAX], error[1024];
+
+    if (forum->flag_rules[0] == '/')
+        snprintf(path, sizeof path, "%s", forum->flag_rules);
+    else
+        snprintf(path, sizeof path, "%s/%s", parse->directory, forum->flag_rules);
+    if (flags_ruleset_load(path, &forum->flag_ruleset, error, sizeof error) != 0) {
+        error[strcspn(error, "\n")] = '\0'; /* the first problem is the one named */
+        parse_fail(parse, "flag_rules", "[forum %s]: %s", forum->name, error);
+        return false;
+    }
+    return true;
 }
 
 /* Checks what only the whole file can tell: required keys and combinations. */
@@ -910,6 +930,8 @@ static void config_check_complete(struct config_parse *parse)
                        "auth = sso needs sso_url and sso_secret in [forum %s]", forum->name);
             return;
         }
+        if (forum->flag_rules && !config_load_flag_rules(parse, forum))
+            return;
     }
 }
 

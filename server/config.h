@@ -17,6 +17,7 @@
 #include "webhook_signature.h"
 
 struct agentgate_plugin;
+struct flags_ruleset;
 
 enum auth_mode { AUTH_SSO, AUTH_PROXY, AUTH_DEV };
 enum second_approver { SECOND_APPROVER_NONE, SECOND_APPROVER_CRITICAL, SECOND_APPROVER_ANY_FLAG };
@@ -48,6 +49,8 @@ struct forum_config {
     enum second_approver second_approver_for;
     long expiring_notice_seconds;          /* draft.expiring this long before expiry; 0: never */
     char *flag_rules;                      /* this forum's own flag rules file, or NULL */
+    struct flags_ruleset *flag_ruleset;    /* built-in + flag_rules, loaded with the config;
+                                              NULL: the built-in rules alone */
     int line;                              /* where its section starts */
     const struct agentgate_plugin *plugin; /* set by plugin_load_all() */
 };

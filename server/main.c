@@ -25,6 +25,7 @@
 #include "db/migrate.h"
 #include "web/handlers.h"
 #include "web/http.h"
+#include "flags.h"
 #include "log.h"
 #include "operations/metrics.h"
 #include "release/plugin_loader.h"
@@ -159,6 +160,10 @@ static void serve_stop(struct server *server, int signal_number)
     log_info(NULL, "stopped");
 }
 
+/* The built-in flag rules compiled at build time (tools/flags_precompile). */
+extern const unsigned char flags_precompiled_bytes[];
+extern const size_t flags_precompiled_length;
+
 static int command_serve(struct config *config, int argc, char **argv)
 {
     bool migrate = true;
@@ -188,6 +193,14 @@ static int command_serve(struct config *config, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* the built-in flag rules load once, here, not on the first intake; compiled at build time
+     * when this CPU can use that */
+    flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
+    if (!flags_builtin(error, sizeof error)) {
+        fprintf(stderr, "agentgate: built-in flag rules: %s\n", error);
+        status = EXIT_FAILED;
+        goto out;
+    }
     db_configure(config->database);
     if (metrics_init(config, routes, routes_count_total) != 0) {
         fprintf(stderr, "agentgate: out of memory\n");
@@ -260,7 +273,8 @@ static int command_killswitch(const struct config *config, int argc, char **argv
         reason = argv[2];
     } else if (strcmp(argv[0], "off") == 0) {
         engage = false;
-        if (argc == 3 && strcmp(argv[1], "--reason") == 0)
+        /* CONTRACT §2 keeps `killswitch off` without a reason working; a reason given is kept */
+        if (argc == 3 && strcmp(argv[1], "--reason") == 0 && *argv[2])
             reason = argv[2];
         else if (argc != 1)
             return usage_error("killswitch off takes only an optional --reason TEXT");
@@ -270,7 +284,7 @@ static int command_killswitch(const struct config *config, int argc, char **argv
     cli_actor(actor, sizeof actor);
     db_configure(config->database);
     db = db_thread_connection();
-    status = db ? agents_killswitch_set(db, engage, reason, actor, &was) : DB_UNAVAILABLE;
+    status = db ? agents_killswitch_set(db, engage, reason, actor, NULL, &was) : DB_UNAVAILABLE;
     db_thread_release();
     if (status != DB_OK) {
         fprintf(stderr, "agentgate: %s\n",
@@ -319,9 +333,9 @@ static int command_agent(const struct config *config, int argc, char **argv)
     cli_actor(actor, sizeof actor);
     db_configure(config->database);
     db = db_thread_connection();
-    status =
-        db ? agents_set_paused(db, argv[1], argv[2], pause, reason, actor, revoke_pending, &revoked)
-           : DB_UNAVAILABLE;
+    status = db ? agents_set_paused(db, argv[1], argv[2], pause, reason, actor, NULL,
+                                    revoke_pending, &revoked)
+                : DB_UNAVAILABLE;
     db_thread_release();
     if (status != DB_OK) {
         fprintf(stderr, "agentgate: %s\n",
@@ -383,6 +397,7 @@ static int command_audit(const struct config *config, int argc, char **argv)
     struct db_connection *db;
     enum audit_verdict verdict;
     char error[512], hex[AUDIT_HASH_HEX_SIZE];
+    long long unsealed_id;
     PGconn *probe;
 
     if (argc >= 1 && strcmp(argv[0], "verify") == 0) {
@@ -407,15 +422,24 @@ static int command_audit(const struct config *config, int argc, char **argv)
     PQfinish(probe);
     db_configure(config->database);
     db = db_thread_connection();
-    if (!db || audit_chain_seal(db, AUDIT_CLI_SEAL_WAIT_MS) != DB_OK) {
+    if (!db || audit_chain_seal(db, AUDIT_CLI_SEAL_WAIT_MS, &unsealed_id) != DB_OK) {
         db_thread_release();
         fprintf(stderr, "agentgate: cannot seal the pending audit events\n");
         return EXIT_FAILED;
     }
+    if (unsealed_id) {
+        db_thread_release();
+        fprintf(stderr,
+                "agentgate: audit chain incomplete: event id %lld, committed before this check "
+                "began, is still not sealed after %d s (sealing fails or cannot keep up; see the "
+                "serve log)\n",
+                unsealed_id, AUDIT_CLI_SEAL_WAIT_MS / 1000);
+        return EXIT_FAILED;
+    }
     if (!verify) {
-        long long unsealed, max_id;
+        long long unsealed, oldest_ms;
         enum db_status status =
-            audit_events_head(db, &report.head_seq, report.head_hash, &unsealed, &max_id);
+            audit_events_head(db, &report.head_seq, report.head_hash, &unsealed, &oldest_ms);
         db_thread_release();
         if (status != DB_OK) {
             fprintf(stderr, "agentgate: cannot read the audit chain's head\n");

@@ -4,7 +4,9 @@
 -- leave hash NULL: the trigger then stores the hash it computed itself (so the bytes are
 -- computed once per event, not once by the sealer and again here); a hash given must be
 -- exactly that one. Every other UPDATE, every DELETE and TRUNCATE are refused, whoever
--- connects.
+-- connects. With the UNIQUE seq, this is what keeps the chain one line whatever the
+-- interleaving of sealers (migrations/0020_audit_chain_seal_order.sql, points 1 and 2): a link
+-- goes only after the head this trigger sees, and two links can never share a seq.
 CREATE OR REPLACE FUNCTION audit_events_refuse_change() RETURNS trigger
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE

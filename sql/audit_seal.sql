@@ -1,11 +1,21 @@
--- audit_seal: see the comment below; first defined in 0009_audit_seal_without_lock.sql.
+-- Seals up to p_limit committed, unsealed events: appends them to the chain in id order, each as
+-- seq = head + 1 with prev_hash = the head's hash (the row trigger audit_events_refuse_change
+-- checks exactly that and computes the hash). Returns how many it sealed: 0 when nothing was
+-- pending or another sealer holds the seal lock (it never waits for one, nor for writers).
+--
+-- The chain's order is the order of sealing, not the id order: an event whose transaction
+-- commits late is simply sealed by a later run, after events with larger ids. Why no
+-- interleaving of writers and sealers can break the chain (migrations/0020_audit_chain_seal_order
+-- .sql has the full argument): the trigger only ever accepts the next link after the head it
+-- sees, seq is UNIQUE so two links can never share a place (a concurrent second sealer waits on
+-- the unique index, then fails and rolls back whole), sealed rows never change, and every
+-- committed unsealed event is visible to the next run. The advisory lock only saves work.
+--
+-- Run it outside an explicit transaction (autocommit) so that each run sees what committed
+-- before it and its seals commit at once; a run that fails rolls back whole.
 CREATE OR REPLACE FUNCTION audit_seal(p_limit integer) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-    v_last bigint;
-    v_snapshot pg_snapshot;
-    v_xid xid8;
-    v_deadline timestamptz := clock_timestamp() + interval '5 seconds';
     v_seq bigint;
     v_hash bytea;
     v_id bigint;
@@ -14,33 +24,20 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock(1095188821, 2) THEN
         RETURN 0; -- another sealer is at work
     END IF;
-    SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END INTO v_last
-        FROM audit_events_id_seq_v2 s;
-    IF NOT EXISTS (SELECT 1 FROM audit_events WHERE seq IS NULL AND id <= v_last) THEN
-        RETURN 0;
-    END IF;
-    -- Every writer that drew an id <= v_last had its xid before this snapshot.
-    v_snapshot := pg_current_snapshot();
-    FOR v_xid IN SELECT pg_snapshot_xip(v_snapshot) LOOP
-        WHILE pg_xact_status(v_xid) = 'in progress' LOOP
-            IF clock_timestamp() > v_deadline THEN
-                RETURN 0; -- a long transaction: seal later
-            END IF;
-            PERFORM pg_sleep(0.001);
-        END LOOP;
-    END LOOP;
-
     SELECT e.seq, e.hash INTO v_seq, v_hash FROM audit_events e
         WHERE e.seq IS NOT NULL ORDER BY e.seq DESC LIMIT 1;
     IF NOT FOUND THEN
         v_seq := 0;
         v_hash := decode(repeat('00', 32), 'hex');
     END IF;
-    FOR v_id IN SELECT e.id FROM audit_events e WHERE e.seq IS NULL AND e.id <= v_last
+    FOR v_id IN SELECT e.id FROM audit_events e WHERE e.seq IS NULL
             ORDER BY e.id LIMIT p_limit LOOP
-        v_seq := v_seq + 1;
-        UPDATE audit_events SET seq = v_seq, prev_hash = v_hash WHERE id = v_id
-            RETURNING hash INTO v_hash;
+        UPDATE audit_events SET seq = v_seq + 1, prev_hash = v_hash
+            WHERE id = v_id AND seq IS NULL
+            RETURNING seq, hash INTO v_seq, v_hash;
+        IF NOT FOUND THEN
+            RETURN v_count; -- sealed meanwhile by a sealer that did not take the lock
+        END IF;
         v_count := v_count + 1;
     END LOOP;
     RETURN v_count;

@@ -1,6 +1,7 @@
 -- Rejects or revokes many drafts of one forum at once. 'reject' applies to pending drafts,
 -- 'revoke' to pending and approved (not yet released) ones; others are skipped. Each change is
--- audited, and the forum told, in this one transaction. Returns how many changed.
+-- audited, and the forum told, in this one transaction; the moderator is recorded as the
+-- decider by id and name either way. Returns how many changed.
 CREATE OR REPLACE FUNCTION moderation_bulk(p_forum text, p_ids uuid[], p_action text, p_reason text,
     p_actor_id text, p_actor_name text)
 RETURNS integer
@@ -30,6 +31,8 @@ BEGIN
                 'reason', p_reason));
         ELSE
             PERFORM draft_revoke(v_draft.id, 'user:' || p_actor_id, p_reason, 'moderator');
+            UPDATE drafts SET decided_by_id = p_actor_id, decided_by_name = p_actor_name
+                WHERE id = v_draft.id;
         END IF;
         v_count := v_count + 1;
     END LOOP;

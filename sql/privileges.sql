@@ -14,9 +14,10 @@ BEGIN
             outbox_add, outbox_claim, outbox_finish, delivery_blocked_reason, delivery_retry,
             drafts_expire_due, drafts_remind_expiring,
             audit_seal, audit_event_bytes, audit_canonical_field, audit_canonical_json,
-            audit_canonical_string,
+            audit_canonical_string, audit_page,
             history_tsvector, draft_search_update, history_match, history_modes, history_masked,
-            history_sql, history_page, history_open,
+            history_where, history_rows, history_matches, history_pick, history_search, history_page,
+            history_open,
             moderation_bulk
             TO agentgate_app;
     END IF;

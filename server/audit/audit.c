@@ -1,7 +1,7 @@
 /*
  * The audit chain in C (see audit.h): the canonical encoding, written independently of the
- * SQL one in migrations/0004_audit_chain.sql; verification of the sealed chain; and the
- * sealer thread of `serve`.
+ * SQL one in sql/audit_event_bytes.sql and its helpers; verification of the sealed chain; and
+ * the sealer thread of `serve`.
  *
  * The JSON canonicaliser is a small tokenizer of its own: it reads the jsonb column's text
  * form, decodes every string (all JSON escapes, surrogate pairs), sorts object keys by their
@@ -9,11 +9,12 @@
  * jsonb number as its numeric text, which is what the SQL side hashes). It refuses what
  * PostgreSQL never produces (duplicate keys, lone surrogates) rather than guess.
  *
- * Verification reads events in seq order and stops at the first problem, checked in this
- * order for each event: its seq follows the previous one (a gap: deleted), its id is larger
- * than the previous one's (else inserted or reordered), its hash is SHA-256 of its stored
- * prev_hash and its recomputed bytes (else changed), and its prev_hash is the previous
- * event's hash (else the previous event was rewritten together with its hash).
+ * Verification reads events in seq order (the order of sealing, which is not the id order:
+ * migrations/0020_audit_chain_seal_order.sql) and stops at the first problem, checked in this
+ * order for each event: its seq follows the previous one (a gap: deleted; the same seq again:
+ * inserted), its hash is SHA-256 of its stored prev_hash and its recomputed bytes (else changed,
+ * or moved when the bytes hash correctly under a neighbouring seq), and its prev_hash is the
+ * previous event's hash (else the previous event was rewritten together with its hash).
  */
 #include "audit/audit.h"
 
@@ -30,6 +31,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
+#include "hex.h"
 
 #define AUDIT_PREFIX             "agentgate-audit-v1\n"
 #define JSON_DEPTH_MAX           1000
@@ -526,7 +530,7 @@ int audit_event_hash(const unsigned char prev_hash[AUDIT_HASH_BYTES],
 
 void audit_hash_hex(const unsigned char hash[AUDIT_HASH_BYTES], char out[AUDIT_HASH_HEX_SIZE])
 {
-    sodium_bin2hex(out, AUDIT_HASH_HEX_SIZE, hash, AUDIT_HASH_BYTES);
+    hex_encode(hash, AUDIT_HASH_BYTES, out);
 }
 
 bool audit_checkpoint_parse(const char *text, struct audit_checkpoint *checkpoint)
@@ -578,6 +582,19 @@ __attribute__((format(printf, 2, 3))) static bool chain_broken(struct chain_chec
     return false;
 }
 
+/* Whether the event's stored hash is right for its content under another seq `seq`: it was
+ * sealed there and moved since. */
+static bool sealed_as(struct chain_check *check, const struct audit_sealed_event *sealed,
+                      long long seq)
+{
+    struct audit_event moved = sealed->event;
+    unsigned char computed[AUDIT_HASH_BYTES];
+
+    moved.seq = seq;
+    return seq > 0 && audit_event_hash(sealed->prev_hash, &moved, &check->scratch, computed) == 0 &&
+           sodium_memcmp(computed, sealed->hash, AUDIT_HASH_BYTES) == 0;
+}
+
 static bool chain_check_event(const struct audit_sealed_event *sealed, void *context)
 {
     struct chain_check *check = context;
@@ -588,14 +605,21 @@ static bool chain_check_event(const struct audit_sealed_event *sealed, void *con
         check->expected_seq = event->seq;
     if (event->seq > check->expected_seq)
         return chain_broken(check, "event seq %lld is missing (deleted)", check->expected_seq);
-    if (event->seq < check->expected_seq || (check->started && event->id <= check->last_id))
+    if (event->seq < check->expected_seq)
         return chain_broken(check,
                             "event seq %lld (id %lld) is out of order (inserted or reordered)",
                             event->seq, event->id);
     if (!sealed->has_hashes ||
         audit_event_hash(sealed->prev_hash, event, &check->scratch, computed) != 0 ||
-        sodium_memcmp(computed, sealed->hash, AUDIT_HASH_BYTES) != 0)
+        sodium_memcmp(computed, sealed->hash, AUDIT_HASH_BYTES) != 0) {
+        for (long long delta = -1; sealed->has_hashes && delta <= 1; delta += 2)
+            if (sealed_as(check, sealed, event->seq + delta))
+                return chain_broken(check,
+                                    "event seq %lld (id %lld) was sealed as seq %lld: events were "
+                                    "inserted, removed or reordered before it",
+                                    event->seq, event->id, event->seq + delta);
         return chain_broken(check, "event seq %lld (id %lld) was changed", event->seq, event->id);
+    }
     if ((check->started || !check->trust_first_link) &&
         sodium_memcmp(sealed->prev_hash, check->last_hash, AUDIT_HASH_BYTES) != 0) {
         if (!check->started)
@@ -639,13 +663,14 @@ enum audit_verdict audit_chain_verify(struct db_connection *db, long long latest
 {
     struct chain_check check;
     unsigned char head_hash[AUDIT_HASH_BYTES];
-    long long head_seq, max_id, from_seq = 1;
+    long long head_seq, from_seq = 1;
     enum db_status status;
     bool stopped;
 
     memset(report, 0, sizeof *report);
     memset(&check, 0, sizeof check);
-    status = audit_events_head(db, &head_seq, head_hash, &report->unsealed, &max_id);
+    status =
+        audit_events_head(db, &head_seq, head_hash, &report->unsealed, &report->oldest_unsealed_ms);
     if (status != DB_OK)
         return verify_failed(report, status);
     if (latest > 0 && head_seq > latest) {
@@ -685,32 +710,32 @@ enum audit_verdict audit_chain_verify(struct db_connection *db, long long latest
 /* ---- sealing --------------------------------------------------------------------------------
  */
 
-static long long clock_ms(void)
+enum db_status audit_chain_seal(struct db_connection *db, long wait_ms, long long *unsealed_id)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
+    long long deadline = clock_monotonic_ms() + wait_ms;
+    char *pending = NULL;
+    enum db_status status = audit_events_unsealed_ids(db, &pending);
 
-enum db_status audit_chain_seal(struct db_connection *db, long wait_ms)
-{
-    unsigned char head_hash[AUDIT_HASH_BYTES];
-    long long head_seq, unsealed, max_id, deadline = clock_ms() + wait_ms;
-    enum db_status status = audit_events_head(db, &head_seq, head_hash, &unsealed, &max_id);
-
+    *unsealed_id = 0;
     while (status == DB_OK) {
+        long long first;
         int sealed;
-        bool pending;
 
         status = audit_events_seal(db, AUDIT_SEAL_BATCH, &sealed);
-        if (status != DB_OK || sealed > 0)
+        if (status != DB_OK || sealed == AUDIT_SEAL_BATCH)
             continue;
-        /* Nothing sealed: done, unless another sealer holds the lock with our events. */
-        status = audit_events_unsealed_upto(db, max_id, &pending);
-        if (status != DB_OK || !pending || clock_ms() >= deadline)
+        /* Every event visible at the start must be sealed by now, by us or by the sealer of a
+         * serve process that held the lock. */
+        status = audit_events_unsealed_among(db, pending, &first);
+        if (status != DB_OK || first == 0)
             break;
+        if (clock_monotonic_ms() >= deadline) {
+            *unsealed_id = first;
+            break;
+        }
         poll(NULL, 0, AUDIT_CHAIN_SEAL_POLL_MS);
     }
+    free(pending);
     return status;
 }
 

@@ -2,12 +2,13 @@
  * The tamper-evident audit chain (CONTRACT §9): the canonical encoding of an event, the
  * chain's verification, and the background sealer of `serve`.
  *
- * Every audit event is inserted unsealed and later sealed by audit_seal() (migrations/
- * 0004_audit_chain.sql) with seq (1, 2, 3, ... in id order), prev_hash (the previous event's
- * hash; 32 zero bytes for seq 1) and hash = SHA-256(prev_hash || event bytes). The event bytes
- * are defined in that migration and in README.md ("Audit trail"); this file implements them a
- * second time, independently, so that verification never trusts SQL functions an attacker
- * could replace:
+ * Every audit event is inserted unsealed and later sealed by audit_seal() (sql/audit_seal.sql)
+ * with seq (1, 2, 3, ... in the order of sealing, which is not the id order: see
+ * migrations/0020_audit_chain_seal_order.sql), prev_hash (the previous event's hash; 32 zero
+ * bytes for seq 1) and hash = SHA-256(prev_hash || event bytes). The event bytes are defined in
+ * sql/audit_event_bytes.sql and in docs/audit-chain.md; this file implements them a second
+ * time, independently, so that verification never trusts SQL functions an attacker could
+ * replace:
  *
  *   "agentgate-audit-v1" LF seq LF id LF micros LF F(actor) LF F(action) LF F(forum) LF
  *   F(draft_id) LF J(details)
@@ -18,7 +19,7 @@
  *
  * Invariants: the encoder is pure and thread-safe; verification streams events in constant
  * memory and reports the FIRST problem only; the sealer thread holds its own connection and
- * never makes writers wait except for the instant audit_seal() waits for in-flight writers.
+ * never makes writers wait, nor waits for them.
  */
 #ifndef AGENTGATE_AUDIT_H
 #define AGENTGATE_AUDIT_H
@@ -79,16 +80,19 @@ struct audit_report {
     long long checked;  /* sealed events whose links and hashes were checked */
     long long head_seq; /* the last sealed event (0: none); when intact, the last one checked */
     unsigned char head_hash[AUDIT_HASH_BYTES];
-    long long unsealed;   /* events not sealed yet */
-    bool whole_chain;     /* from seq 1, rather than only the latest events */
-    char problem[400];    /* one line, for AUDIT_BROKEN and AUDIT_ERROR */
-    enum db_status error; /* for AUDIT_ERROR: DB_UNAVAILABLE or DB_FAILED */
+    long long unsealed;           /* events not sealed yet */
+    long long oldest_unsealed_ms; /* how long ago the oldest of them was written (0: none) */
+    bool whole_chain;             /* from seq 1, rather than only the latest events */
+    char problem[400];            /* one line, for AUDIT_BROKEN and AUDIT_ERROR */
+    enum db_status error;         /* for AUDIT_ERROR: DB_UNAVAILABLE or DB_FAILED */
 };
 
-/* Seals everything that was committed when it started: calls audit_seal() until nothing is
- * left with an id up to the largest visible at the start, waiting (up to wait_ms in all) while
- * another process's sealer holds the seal lock. Returns the database status. */
-enum db_status audit_chain_seal(struct db_connection *db, long wait_ms)
+/* Seals everything that was committed when it started: calls audit_seal() until every event
+ * visible at the start is sealed, waiting (up to wait_ms in all) while another process's sealer
+ * holds the seal lock. When some of those events are still unsealed at the deadline (sealing
+ * fails on them, or cannot keep up), *unsealed_id gets the smallest of their ids; else 0.
+ * Returns the database status. */
+enum db_status audit_chain_seal(struct db_connection *db, long wait_ms, long long *unsealed_id)
     __attribute__((warn_unused_result));
 
 /* Verifies the sealed chain: the whole chain from seq 1 when `latest` is 0, else only the

@@ -4,14 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-DB_STATEMENT(killswitch_set_statement, "SELECT killswitch_set($1::boolean, $2, $3)", 3, false);
+DB_STATEMENT(killswitch_set_statement, "SELECT killswitch_set($1::boolean, $2, $3, $4)", 4, false);
 DB_STATEMENT(agent_set_paused_statement,
-             "SELECT agent_set_paused($1, $2, $3::boolean, $4, $5, $6::boolean)", 6, false);
+             "SELECT agent_set_paused($1, $2, $3::boolean, $4, $5, $6, $7::boolean)", 7, false);
 
 enum db_status agents_killswitch_set(struct db_connection *db, bool engaged, const char *reason,
-                                     const char *actor, bool *was_engaged)
+                                     const char *actor, const char *actor_name, bool *was_engaged)
 {
-    const char *params[3] = {engaged ? "true" : "false", reason, actor};
+    const char *params[4] = {engaged ? "true" : "false", reason, actor, actor_name};
     enum db_status status;
     PGresult *rows = db_execute(db, &killswitch_set_statement, params, &status);
 
@@ -24,10 +24,10 @@ enum db_status agents_killswitch_set(struct db_connection *db, bool engaged, con
 
 enum db_status agents_set_paused(struct db_connection *db, const char *forum, const char *agent_id,
                                  bool paused, const char *reason, const char *actor,
-                                 bool revoke_pending, int *revoked)
+                                 const char *actor_name, bool revoke_pending, int *revoked)
 {
-    const char *params[6] = {forum,  agent_id, paused ? "true" : "false",
-                             reason, actor,    revoke_pending ? "true" : "false"};
+    const char *params[7] = {forum, agent_id,   paused ? "true" : "false",        reason,
+                             actor, actor_name, revoke_pending ? "true" : "false"};
     enum db_status status;
     PGresult *rows = db_execute(db, &agent_set_paused_statement, params, &status);
 

@@ -8,21 +8,23 @@
 
 #define SCAN_BATCH "1000"
 
-#define SQL_TIME(column) "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 DB_STATEMENT(audit_seal_statement, "SELECT public.audit_seal($1::integer)", 1, true);
-DB_STATEMENT(audit_unlock_statement, "SELECT pg_catalog.pg_advisory_unlock_all()", 0, true);
 DB_STATEMENT(audit_head_statement,
              "SELECT (SELECT e.seq::text || ':' || pg_catalog.encode(e.hash, 'hex') "
              "          FROM public.audit_events e WHERE e.seq IS NOT NULL "
              "          ORDER BY e.seq DESC LIMIT 1), "
-             "       (SELECT pg_catalog.count(*) FROM public.audit_events u WHERE u.seq IS NULL), "
-             "       (SELECT coalesce(pg_catalog.max(m.id), 0) "
-             "          FROM public.audit_events m)",
+             "       u.count, coalesce((EXTRACT(epoch FROM pg_catalog.clock_timestamp() "
+             "         OPERATOR(pg_catalog.-) u.oldest) OPERATOR(pg_catalog.*) 1000)::bigint, 0) "
+             "FROM (SELECT pg_catalog.count(*) AS count, pg_catalog.min(o.occurred_at) AS oldest "
+             "      FROM public.audit_events o WHERE o.seq IS NULL) u",
              0, true);
-DB_STATEMENT(audit_unsealed_statement,
-             "SELECT EXISTS (SELECT 1 FROM public.audit_events e "
-             "               WHERE e.seq IS NULL AND e.id <= $1::bigint)",
+DB_STATEMENT(audit_unsealed_ids_statement,
+             "SELECT coalesce(pg_catalog.array_agg(e.id ORDER BY e.id)::text, '{}') "
+             "FROM public.audit_events e WHERE e.seq IS NULL",
+             0, true);
+DB_STATEMENT(audit_unsealed_among_statement,
+             "SELECT coalesce(pg_catalog.min(e.id), 0) FROM public.audit_events e "
+             "WHERE e.seq IS NULL AND e.id OPERATOR(pg_catalog.=) ANY ($1::bigint[])",
              1, true);
 /* Built-ins only, schema-qualified, so no function an attacker could replace takes part. */
 DB_STATEMENT(audit_scan_declare_statement,
@@ -36,38 +38,27 @@ DB_STATEMENT(audit_scan_declare_statement,
              1, false);
 DB_STATEMENT(audit_scan_fetch_statement, "FETCH FORWARD " SCAN_BATCH " FROM agentgate_audit_scan",
              0, false);
-/* clang-format off */
-DB_STATEMENT(audit_latest_statement,
-    "SELECT coalesce(json_agg(json_build_object('id', e.id, 'seq', e.seq,"
-    "  'at', " SQL_TIME("e.occurred_at") ", 'actor', e.actor, 'action', e.action,"
-    "  'forum', e.forum, 'draft_id', e.draft_id, 'details', e.details::text)"
-    "  ORDER BY e.id DESC), '[]')::text "
-    "FROM (SELECT * FROM audit_events WHERE forum = $1 OR forum IS NULL"
-    "      ORDER BY id DESC LIMIT $2::integer) e",
-    2, true);
-/* clang-format on */
+DB_STATEMENT(audit_page_statement,
+             "SELECT audit_page($1, $2, $3, $4::uuid, $5::timestamptz, $6::timestamptz, "
+             "timestamptz 'epoch' + $7::bigint * interval '1 microsecond', $8::bigint, "
+             "$9::integer)",
+             9, true);
 
 enum db_status audit_events_seal(struct db_connection *db, int limit, int *sealed)
 {
     char limit_text[16];
     const char *params[1] = {limit_text};
-    enum db_status status, unlock_status;
+    enum db_status status;
     PGresult *rows;
 
     *sealed = 0;
     snprintf(limit_text, sizeof limit_text, "%d", limit);
     rows = db_execute(db, &audit_seal_statement, params, &status);
-    if (status == DB_OK) {
-        *sealed = PQntuples(rows) == 1 ? atoi(PQgetvalue(rows, 0, 0)) : 0;
-        PQclear(rows);
-        return DB_OK;
-    }
-    /* audit_seal takes the write lock at session level for an instant; if it failed in that
-     * instant the lock would outlive the transaction and stall every writer. */
-    rows = db_execute(db, &audit_unlock_statement, NULL, &unlock_status);
-    if (rows)
-        PQclear(rows);
-    return status;
+    if (status != DB_OK)
+        return status;
+    *sealed = PQntuples(rows) == 1 ? atoi(PQgetvalue(rows, 0, 0)) : 0;
+    PQclear(rows);
+    return DB_OK;
 }
 
 /* Decodes 64 hex digits into 32 bytes; false when `hex` is anything else. */
@@ -84,7 +75,7 @@ static bool hash_from_hex(const char *hex, unsigned char out[AUDIT_HASH_BYTES])
 
 enum db_status audit_events_head(struct db_connection *db, long long *head_seq,
                                  unsigned char head_hash[AUDIT_HASH_BYTES], long long *unsealed,
-                                 long long *max_id)
+                                 long long *oldest_unsealed_ms)
 {
     enum db_status status;
     PGresult *rows = db_execute(db, &audit_head_statement, NULL, &status);
@@ -92,7 +83,7 @@ enum db_status audit_events_head(struct db_connection *db, long long *head_seq,
     *head_seq = 0;
     memset(head_hash, 0, AUDIT_HASH_BYTES);
     *unsealed = 0;
-    *max_id = 0;
+    *oldest_unsealed_ms = 0;
     if (status != DB_OK)
         return status;
     if (PQntuples(rows) != 1) {
@@ -107,24 +98,37 @@ enum db_status audit_events_head(struct db_connection *db, long long *head_seq,
             memset(head_hash, 0xff, AUDIT_HASH_BYTES); /* not a hash: cannot match anything */
     }
     *unsealed = strtoll(PQgetvalue(rows, 0, 1), NULL, 10);
-    *max_id = strtoll(PQgetvalue(rows, 0, 2), NULL, 10);
+    *oldest_unsealed_ms = strtoll(PQgetvalue(rows, 0, 2), NULL, 10);
     PQclear(rows);
     return DB_OK;
 }
 
-enum db_status audit_events_unsealed_upto(struct db_connection *db, long long max_id, bool *any)
+enum db_status audit_events_unsealed_ids(struct db_connection *db, char **ids)
 {
-    char id_text[24];
-    const char *params[1] = {id_text};
     enum db_status status;
-    PGresult *rows;
+    PGresult *rows = db_execute(db, &audit_unsealed_ids_statement, NULL, &status);
 
-    *any = false;
-    snprintf(id_text, sizeof id_text, "%lld", max_id);
-    rows = db_execute(db, &audit_unsealed_statement, params, &status);
+    *ids = NULL;
     if (status != DB_OK)
         return status;
-    *any = PQntuples(rows) == 1 && strcmp(PQgetvalue(rows, 0, 0), "t") == 0;
+    if (PQntuples(rows) == 1)
+        *ids = strdup(PQgetvalue(rows, 0, 0));
+    PQclear(rows);
+    return *ids ? DB_OK : DB_FAILED;
+}
+
+enum db_status audit_events_unsealed_among(struct db_connection *db, const char *ids,
+                                           long long *first)
+{
+    const char *params[1] = {ids};
+    enum db_status status;
+    PGresult *rows = db_execute(db, &audit_unsealed_among_statement, params, &status);
+
+    *first = 0;
+    if (status != DB_OK)
+        return status;
+    if (PQntuples(rows) == 1)
+        *first = strtoll(PQgetvalue(rows, 0, 0), NULL, 10);
     PQclear(rows);
     return DB_OK;
 }
@@ -201,20 +205,24 @@ fail:
     return status;
 }
 
-enum db_status audit_events_latest(struct db_connection *db, const char *forum, int limit,
-                                   char **json)
+enum db_status audit_events_page(struct db_connection *db, const struct audit_filter *filter,
+                                 int limit, char **json)
 {
     char limit_text[16];
-    const char *params[2] = {forum, limit_text};
+    const char *params[9] = {filter->forum,     filter->actor,     filter->action,
+                             filter->draft_id,  filter->from,      filter->to,
+                             filter->before_us, filter->before_id, limit_text};
     enum db_status status;
     PGresult *rows;
 
     *json = NULL;
+    if (!filter->before_us || !filter->before_id)
+        params[6] = params[7] = NULL;
     snprintf(limit_text, sizeof limit_text, "%d", limit);
-    rows = db_execute(db, &audit_latest_statement, params, &status);
+    rows = db_execute(db, &audit_page_statement, params, &status);
     if (status != DB_OK)
         return status;
-    if (PQntuples(rows) == 1)
+    if (PQntuples(rows) == 1 && !PQgetisnull(rows, 0, 0))
         *json = strdup(PQgetvalue(rows, 0, 0));
     if (!*json)
         status = DB_FAILED;

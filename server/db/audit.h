@@ -1,7 +1,7 @@
 /*
- * SQL for the audit chain (db/audit.c): sealing through audit_seal() (migrations/
- * 0004_audit_chain.sql), the chain's head, streaming sealed events in seq order for
- * verification, and the latest events for /audit.
+ * SQL for the audit chain (db/audit.c): sealing through audit_seal() (sql/audit_seal.sql,
+ * migrations/0020_audit_chain_seal_order.sql), the chain's head, the unsealed events, streaming
+ * sealed events in seq order for verification, and the latest events for /audit.
  *
  * Invariants: reading for verification uses no function of agentgate's schema (an attacker
  * who can replace those must not be able to fake a check): only built-in casts, qualified
@@ -47,20 +47,26 @@ struct audit_sealed_event {
 typedef bool (*audit_scan_fn)(const struct audit_sealed_event *event, void *context);
 
 /* Runs audit_seal(limit) once; *sealed gets how many events it sealed (0 when nothing was
- * pending or another sealer was busy). After a failure it releases any session advisory lock
- * the connection might still hold, so writers can never be left waiting. */
+ * pending or another sealer was busy). */
 enum db_status audit_events_seal(struct db_connection *db, int limit, int *sealed)
     __attribute__((warn_unused_result));
 
 /* The head of the chain (seq 0 and 32 zero bytes when nothing is sealed), the number of
- * unsealed events, and the largest id of any visible event (0 when none). */
+ * visible unsealed events, and how long ago the oldest of them was written, in milliseconds
+ * (0 when none). */
 enum db_status audit_events_head(struct db_connection *db, long long *head_seq,
                                  unsigned char head_hash[AUDIT_HASH_BYTES], long long *unsealed,
-                                 long long *max_id) __attribute__((warn_unused_result));
+                                 long long *oldest_unsealed_ms) __attribute__((warn_unused_result));
 
-/* Whether an unsealed event with an id <= max_id is visible. */
-enum db_status audit_events_unsealed_upto(struct db_connection *db, long long max_id, bool *any)
+/* The ids of the visible unsealed events, as a PostgreSQL array literal "{1,2,...}" (malloc'd;
+ * "{}" when none). */
+enum db_status audit_events_unsealed_ids(struct db_connection *db, char **ids)
     __attribute__((warn_unused_result));
+
+/* *first gets the smallest id among `ids` (an array literal from audit_events_unsealed_ids)
+ * of an event still unsealed, 0 when all of them are sealed. */
+enum db_status audit_events_unsealed_among(struct db_connection *db, const char *ids,
+                                           long long *first) __attribute__((warn_unused_result));
 
 /* Streams every sealed event with seq >= from_seq, ordered by seq then id (duplicates of a seq
  * are shown, not hidden), in constant memory: a cursor in one REPEATABLE READ READ ONLY
@@ -68,10 +74,26 @@ enum db_status audit_events_unsealed_upto(struct db_connection *db, long long ma
 enum db_status audit_events_scan(struct db_connection *db, long long from_seq, audit_scan_fn fn,
                                  void *context, bool *stopped) __attribute__((warn_unused_result));
 
-/* The latest `limit` events of `forum` and the global ones (forum NULL), newest first, as a
- * JSON array text (malloc'd) of {"id", "seq" (null while unsealed), "at", "actor", "action",
- * "forum", "draft_id", "details" (the jsonb's text form, as a string)}. */
-enum db_status audit_events_latest(struct db_connection *db, const char *forum, int limit,
-                                   char **json) __attribute__((warn_unused_result));
+/* What /audit lists: the events of `forum` and the global ones (forum NULL), under the filters
+ * that are not NULL: exact actor, exact action, draft id, occurred_at >= from and < to
+ * (timestamptz text), and before the keyset cursor (before_us: occurred_at in microseconds since
+ * 1970, before_id; both or neither). */
+struct audit_filter {
+    const char *forum;
+    const char *actor;
+    const char *action;
+    const char *draft_id;
+    const char *from;
+    const char *to;
+    const char *before_us;
+    const char *before_id;
+};
+
+/* At most `limit` events under `filter`, newest first by (occurred_at, id), as a JSON array text
+ * (malloc'd) of {"id", "seq" (null while unsealed), "at", "at_label", "cursor", "actor",
+ * "action", "forum", "draft_id", "details" (the jsonb's text form, as a string), "actor_name",
+ * "draft_title"} (sql/audit_page.sql). */
+enum db_status audit_events_page(struct db_connection *db, const struct audit_filter *filter,
+                                 int limit, char **json) __attribute__((warn_unused_result));
 
 #endif

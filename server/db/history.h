@@ -4,11 +4,11 @@
  * row through a server-side cursor.
  *
  * Invariants: the filtered query is built inside PostgreSQL from fixed fragments
- * (history_sql() in migrations/0005_history.sql); every value given here travels as a
- * parameter. Pages are keyset-paginated on (created_at, id), newest first. An export owns a
- * PostgreSQL connection of its own, opened for it and closed by history_export_close(): it is
- * read from libmicrohttpd's threads between requests of other clients, so it can never be a
- * worker's connection (db_thread_connection()).
+ * (history_where() in sql/); every value given here travels as a parameter. Pages are
+ * keyset-paginated on (created_at, id), newest first. An export owns a PostgreSQL connection of its
+ * own, opened for it and closed by history_export_close(): it is read from libmicrohttpd's threads
+ * between requests of other clients, so it can never be a worker's connection
+ * (db_thread_connection()).
  */
 #ifndef AGENTGATE_DB_HISTORY_H
 #define AGENTGATE_DB_HISTORY_H
@@ -33,15 +33,17 @@ struct history_filter {
 
 /* Up to `limit` drafts matching `filter`, newest first, as a JSON array text (malloc'd into
  * *json): id, forum, state, created_at, decided_at, agent_id, agent_name, invoker_id,
- * invoker_name, decided_by, decided_by_id, topic_id, category, title, excerpt (secrets masked),
- * flags_count, post_url and cursor ("created_us:id", for the next page's after_us/after_id). */
+ * invoker_name, decided_by, decided_by_id, topic_id, category, title, body (the first 600
+ * characters, for drafts without a title), flags, flags_count, post_url and cursor
+ * ("created_us:id", for the next page's after_us/after_id). Title and body are as stored: the
+ * caller masks their secrets before showing anything. */
 enum db_status history_page(struct db_connection *db, const struct history_filter *filter,
                             int limit, char **json) __attribute__((warn_unused_result));
 
 /* The chart's figures for `forum` over the last 30 days (UTC) as a JSON object text (malloc'd
- * into *json): {"as_of", "days": [{"day", "held", "approved", "rejected"}] (30, oldest first),
- * "agents": [{"id", "name", "decisions", "median_seconds"}] (at most 10, the most decisions)}.
- * "approved" counts drafts approved that day that were not revoked since. */
+ * into *json): {"as_of" (ISO 8601 UTC), "days": [{"day", "held", "approved", "rejected"}] (30,
+ * oldest first), "agents": [{"id", "name", "decisions", "median_seconds"}] (at most 10, the most
+ * decisions)}. "approved" counts drafts approved that day that were not revoked since. */
 enum db_status history_chart_data(struct db_connection *db, const char *forum, char **json)
     __attribute__((warn_unused_result));
 
@@ -56,16 +58,18 @@ struct history_export;
 
 /* Opens a connection with `conninfo`, starts a read-only repeatable-read transaction and opens
  * a cursor over every row matching `filter` (its cursor fields are ignored), newest first.
- * Columns: draft_id, forum, state, created_at, decided_at, agent_id, agent_name, invoker_id,
- * invoker_name, decided_by, topic_id, category, title (secrets masked), flags (an integer),
- * post_url. Returns NULL with *status on failure. */
+ * Columns: draft_id (uuid), forum, state, created_at, decided_at (timestamptz), agent_id,
+ * agent_name, invoker_id, invoker_name, decided_by, decided_by_id, topic_id, category, title
+ * (secrets masked), flags (integer), post_url (the others text). Returns NULL with *status on
+ * failure. */
 struct history_export *history_export_open(const char *conninfo,
                                            const struct history_filter *filter,
                                            enum db_status *status)
     __attribute__((warn_unused_result));
 
-/* The next at most `count` rows (a PGresult the caller PQclear()s; no rows at the end), or NULL
- * with *status when the connection or the query failed. */
+/* The next at most `count` rows in PostgreSQL's binary format (a PGresult the caller
+ * PQclear()s; no rows at the end), or NULL with *status when the connection or the query
+ * failed. After a full batch the next one is already asked for (pass the same `count`). */
 PGresult *history_export_fetch(struct history_export *export, int count, enum db_status *status)
     __attribute__((warn_unused_result));
 

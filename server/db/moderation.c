@@ -6,38 +6,31 @@
 
 #define SQL_TIME(column) "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-DB_STATEMENT(
-    moderation_agents_statement,
-    "SELECT coalesce(json_agg(json_build_object('agent_id', a.agent_id, 'name', a.name, "
-    "'paused', a.paused, 'pause_reason', a.pause_reason, 'paused_by', a.paused_by, "
-    "'paused_at', " SQL_TIME(
-        "a.paused_at") ", 'pending', c.pending, "
-                       "'approved', c.approved, 'released', c.released, 'rejected', c.rejected, "
-                       "'other', c.other, 'total', c.total, 'last_post_at', " SQL_TIME(
-                           "c.last_post_at") ") "
-                                             "ORDER BY c.last_post_at DESC NULLS LAST, "
-                                             "a.agent_id), '[]')::text "
-                                             "FROM agents a CROSS JOIN LATERAL (SELECT "
-                                             "  count(*) FILTER (WHERE d.state = 'pending') AS "
-                                             "pending, "
-                                             "  count(*) FILTER (WHERE d.state = 'approved') AS "
-                                             "approved, "
-                                             "  count(*) FILTER (WHERE d.state = 'released') AS "
-                                             "released, "
-                                             "  count(*) FILTER (WHERE d.state = 'rejected') AS "
-                                             "rejected, "
-                                             "  count(*) FILTER (WHERE d.state IN ('expired', "
-                                             "'revoked', 'release_failed')) AS other, "
-                                             "  count(*) AS total, max(d.created_at) AS "
-                                             "last_post_at "
-                                             "  FROM drafts d WHERE d.forum = a.forum AND "
-                                             "d.agent_id = a.agent_id) c "
-                                             "WHERE a.forum = $1",
+/* clang-format off */
+DB_STATEMENT(moderation_agents_statement,
+    "SELECT coalesce(json_agg(json_build_object('agent_id', a.agent_id, 'name', a.name,"
+    "  'paused', a.paused, 'pause_reason', a.pause_reason, 'paused_by', a.paused_by,"
+    "  'paused_by_name', a.paused_by_name, 'paused_at', " SQL_TIME("a.paused_at") ","
+    "  'pending', c.pending, 'approved', c.approved, 'released', c.released,"
+    "  'rejected', c.rejected, 'other', c.other, 'total', c.total,"
+    "  'last_post_at', " SQL_TIME("c.last_post_at") ")"
+    "  ORDER BY c.last_post_at DESC NULLS LAST, a.agent_id), '[]')::text "
+    "FROM agents a CROSS JOIN LATERAL (SELECT"
+    "  count(*) FILTER (WHERE d.state = 'pending') AS pending,"
+    "  count(*) FILTER (WHERE d.state = 'approved') AS approved,"
+    "  count(*) FILTER (WHERE d.state = 'released') AS released,"
+    "  count(*) FILTER (WHERE d.state = 'rejected') AS rejected,"
+    "  count(*) FILTER (WHERE d.state IN ('expired', 'revoked', 'release_failed')) AS other,"
+    "  count(*) AS total, max(d.created_at) AS last_post_at"
+    "  FROM drafts d WHERE d.forum = a.forum AND d.agent_id = a.agent_id) c "
+    "WHERE a.forum = $1",
     1, true);
 DB_STATEMENT(moderation_killswitch_statement,
-             "SELECT json_build_object('engaged', engaged, 'reason', reason, 'changed_by', "
-             "changed_by, 'changed_at', " SQL_TIME("changed_at") ")::text FROM killswitch",
-             0, true);
+    "SELECT json_build_object('engaged', engaged, 'reason', reason, 'changed_by', changed_by,"
+    "  'changed_by_name', changed_by_name, 'changed_at', " SQL_TIME("changed_at") ")::text "
+    "FROM killswitch",
+    0, true);
+/* clang-format on */
 DB_STATEMENT(moderation_bulk_statement, "SELECT moderation_bulk($1, $2::uuid[], $3, $4, $5, $6)", 6,
              false);
 

@@ -235,74 +235,115 @@ void history_chart_label(const char *text, size_t max_chars, char *out, size_t s
     }
 }
 
-char *history_chart_daily_svg(const struct history_chart_day *days, size_t count)
+/* A day "YYYY-MM-DD" as people write it: "30 Nov", or "30 Nov 2026" with the year; anything
+ * else as it is. */
+static void day_words(const char *day, bool with_year, char *out, size_t size)
 {
-    static const char *const series_class[3] = {"chart-held", "chart-approved", "chart-rejected"};
-    static const char *const series_fill[3] = {"#2f56c7", "#1b6b3a", "#a3231d"};
-    static const char *const series_name[3] = {"held", "approved", "rejected"};
-    const double plot_width = DAILY_WIDTH - DAILY_LEFT - DAILY_RIGHT;
-    const double plot_height = DAILY_HEIGHT - DAILY_TOP - DAILY_BOTTOM;
-    const double base = DAILY_TOP + plot_height;
-    struct svg svg = {0};
-    long totals[3] = {0, 0, 0}, max = 0, busiest = -1, step, top;
-    size_t busiest_day = 0;
-    char desc[400], label[120];
-    double group;
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int year, month, number, used = 0;
 
+    if (sscanf(day, "%4d-%2d-%2d%n", &year, &month, &number, &used) != 3 || used != 10 ||
+        day[10] != '\0' || month < 1 || month > 12)
+        snprintf(out, size, "%s", day);
+    else if (with_year)
+        snprintf(out, size, "%d %s %04d", number, months[month - 1], year);
+    else
+        snprintf(out, size, "%d %s", number, months[month - 1]);
+}
+
+static const char *const daily_class[3] = {"chart-held", "chart-approved", "chart-rejected"};
+static const char *const daily_fill[3] = {"#2f56c7", "#1b6b3a", "#a3231d"};
+static const char *const daily_name[3] = {"held", "approved", "rejected"};
+
+/* The day's three figures, negative ones as 0. */
+static void day_values(const struct history_chart_day *day, long values[3])
+{
+    values[0] = non_negative(day->held);
+    values[1] = non_negative(day->approved);
+    values[2] = non_negative(day->rejected);
+}
+
+/* The description in words, and the largest figure of any day (*max). */
+static void daily_describe(const struct history_chart_day *days, size_t count, char *desc,
+                           size_t size, long *max)
+{
+    long totals[3] = {0, 0, 0}, busiest = -1, values[3];
+    size_t busiest_day = 0;
+    char first[24], last[24], busiest_words[24];
+
+    *max = 0;
     for (size_t i = 0; i < count; i++) {
-        long values[3] = {non_negative(days[i].held), non_negative(days[i].approved),
-                          non_negative(days[i].rejected)};
+        day_values(&days[i], values);
         for (int s = 0; s < 3; s++) {
             totals[s] += values[s];
-            if (values[s] > max)
-                max = values[s];
+            if (values[s] > *max)
+                *max = values[s];
         }
         if (values[0] > busiest) {
             busiest = values[0];
             busiest_day = i;
         }
     }
-    if (count == 0)
-        snprintf(desc, sizeof desc, "No days to show.");
-    else
-        snprintf(desc, sizeof desc,
-                 "From %s to %s: %ld held, %ld approved, %ld rejected. Most held on one day: %ld "
-                 "on %s.",
-                 days[0].day, days[count - 1].day, totals[0], totals[1], totals[2], busiest,
-                 days[busiest_day].day);
-    svg_open(&svg, "history-daily", DAILY_WIDTH, DAILY_HEIGHT,
-             "Drafts held, approved and rejected per day, last 30 days (UTC)", desc);
+    if (count == 0) {
+        snprintf(desc, size, "No days to show.");
+        return;
+    }
+    day_words(days[0].day, true, first, sizeof first);
+    day_words(days[count - 1].day, true, last, sizeof last);
+    day_words(days[busiest_day].day, true, busiest_words, sizeof busiest_words);
+    snprintf(desc, size,
+             "From %s to %s: %ld held, %ld approved, %ld rejected. Most held on one day: %ld on "
+             "%s.",
+             first, last, totals[0], totals[1], totals[2], busiest, busiest_words);
+}
 
-    /* legend */
+/* The legend, and the value axis: gridlines and labels at each step up to the returned top. */
+static long daily_axes(struct svg *svg, long max, double base, double plot_height)
+{
+    long step = axis_step(max > 0 ? max : 1), top = ((max > 0 ? max : 1) + step - 1) / step * step;
+    char label[32];
+
     for (int s = 0; s < 3; s++) {
         double x = DAILY_LEFT + s * 110.0;
-        svg_printf(&svg,
+        svg_printf(svg,
                    "<rect class=\"%s\" fill=\"%s\" x=\"%.1f\" y=\"8\" width=\"12\" "
                    "height=\"12\"/>",
-                   series_class[s], series_fill[s], x);
-        snprintf(label, sizeof label, "%c%s", series_name[s][0] - 'a' + 'A', series_name[s] + 1);
-        svg_label(&svg, x + 17, 18.5, "chart-legend", "start", label);
+                   daily_class[s], daily_fill[s], x);
+        snprintf(label, sizeof label, "%c%s", daily_name[s][0] - 'a' + 'A', daily_name[s] + 1);
+        svg_label(svg, x + 17, 18.5, "chart-legend", "start", label);
     }
-
-    /* value axis: gridlines and labels at each step */
-    step = axis_step(max > 0 ? max : 1);
-    top = ((max > 0 ? max : 1) + step - 1) / step * step;
     for (long value = 0; value <= top; value += step) {
         double y = base - plot_height * (double)value / (double)top;
-        svg_printf(&svg,
+        svg_printf(svg,
                    "<line class=\"chart-grid\" stroke=\"#c9ced6\" x1=\"%d\" y1=\"%.1f\" "
                    "x2=\"%d\" y2=\"%.1f\"/>",
                    DAILY_LEFT, y, DAILY_WIDTH - DAILY_RIGHT, y);
         snprintf(label, sizeof label, "%ld", value);
-        svg_label(&svg, DAILY_LEFT - 6, y + 4, "chart-tick", "end", label);
+        svg_label(svg, DAILY_LEFT - 6, y + 4, "chart-tick", "end", label);
     }
+    return top;
+}
 
+char *history_chart_daily_svg(const struct history_chart_day *days, size_t count)
+{
+    const double plot_width = DAILY_WIDTH - DAILY_LEFT - DAILY_RIGHT;
+    const double plot_height = DAILY_HEIGHT - DAILY_TOP - DAILY_BOTTOM;
+    const double base = DAILY_TOP + plot_height;
+    const double group = count ? plot_width / (double)count : plot_width;
+    struct svg svg = {0};
+    long max, top, values[3];
+    char desc[400], label[120], words[24];
+
+    daily_describe(days, count, desc, sizeof desc, &max);
+    svg_open(&svg, "history-daily", DAILY_WIDTH, DAILY_HEIGHT,
+             "Drafts held, approved and rejected per day, last 30 days (UTC)", desc);
+    top = daily_axes(&svg, max, base, plot_height);
     /* bars, three per day, each with a tooltip title */
-    group = count ? plot_width / (double)count : plot_width;
     for (size_t i = 0; i < count; i++) {
-        long values[3] = {non_negative(days[i].held), non_negative(days[i].approved),
-                          non_negative(days[i].rejected)};
         double bar = (group - 4) / 3;
+        day_values(&days[i], values);
+        day_words(days[i].day, true, words, sizeof words);
         for (int s = 0; s < 3; s++) {
             double height = plot_height * (double)values[s] / (double)top;
             double x = DAILY_LEFT + group * (double)i + 2 + bar * s;
@@ -311,15 +352,17 @@ char *history_chart_daily_svg(const struct history_chart_day *days, size_t count
             svg_printf(&svg,
                        "<rect class=\"%s\" fill=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
                        "height=\"%.1f\"><title>",
-                       series_class[s], series_fill[s], x, base - height, bar, height);
-            snprintf(label, sizeof label, "%s: %ld %s", days[i].day, values[s], series_name[s]);
+                       daily_class[s], daily_fill[s], x, base - height, bar, height);
+            snprintf(label, sizeof label, "%s: %ld %s", words, values[s], daily_name[s]);
             svg_text(&svg, label);
             svg_printf(&svg, "</title></rect>");
         }
         /* a day label every fifth day, counted back from the last so the newest is named */
-        if ((count - 1 - i) % 5 == 0 && strlen(days[i].day) == 10)
+        if ((count - 1 - i) % 5 == 0) {
+            day_words(days[i].day, false, words, sizeof words);
             svg_label(&svg, DAILY_LEFT + group * ((double)i + 0.5), base + 18, "chart-tick",
-                      "middle", days[i].day + 5);
+                      "middle", words);
+        }
     }
     svg_printf(&svg,
                "<line class=\"chart-axis\" stroke=\"#868e99\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "

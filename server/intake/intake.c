@@ -90,14 +90,15 @@ static void intake_audit_refused(struct request *request, const char *webhook_id
 }
 
 /* Flags of the title and body (CONTRACT §8), as a JSON array; NULL when memory runs out. */
-static json_t *intake_flags(const struct agentgate_intake *post)
+static json_t *intake_flags(const struct forum_config *forum, const struct agentgate_intake *post)
 {
     json_t *flags = json_array();
     if (!flags)
         return NULL;
-    if (post->title && flags_scan("title", post->title, strlen(post->title), flags) != 0)
+    if (post->title &&
+        flags_scan_with(forum->flag_ruleset, "title", post->title, strlen(post->title), flags) != 0)
         goto fail;
-    if (flags_scan("body", post->body, strlen(post->body), flags) != 0)
+    if (flags_scan_with(forum->flag_ruleset, "body", post->body, strlen(post->body), flags) != 0)
         goto fail;
     return flags;
 fail:
@@ -237,7 +238,7 @@ enum MHD_Result intake_handle(struct request *request)
     }
 
     uuid_generate(draft_id);
-    state->flags = intake_flags(&post);
+    state->flags = intake_flags(forum, &post);
     state->flags_text = state->flags ? json_dumps(state->flags, JSON_COMPACT) : NULL;
     state->response_text =
         state->flags ? intake_response_text(request, draft_id, state->flags) : NULL;

@@ -201,8 +201,13 @@ static enum MHD_Result revision_save(struct request *request, struct draft_reque
     enum db_status status = DB_FAILED;
     size_t added = 0, deleted = 0;
 
-    if (masked && flags && (!title || flags_scan("title", title, strlen(title), flags) == 0) &&
-        flags_scan("body", body, strlen(body), flags) == 0) {
+    /* the draft's forum is its invoker's: the rules of that forum scan the new revision */
+    const struct forum_config *forum = config_forum(request->server->config, user->forum);
+    const struct flags_ruleset *rules = forum ? forum->flag_ruleset : NULL;
+
+    if (masked && flags &&
+        (!title || flags_scan_with(rules, "title", title, strlen(title), flags) == 0) &&
+        flags_scan_with(rules, "body", body, strlen(body), flags) == 0) {
         const json_t *current = json_array_get(masked, json_array_size(masked) - 1);
         old_masked = strdup(json_string_at(current, "body") ? json_string_at(current, "body") : "");
         new_masked = draft_secrets_mask_scanned(&secrets, "body", body);

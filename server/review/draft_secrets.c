@@ -26,7 +26,7 @@ static void buffer_add(struct text_buffer *buffer, const char *bytes, size_t len
         buffer->failed = true;
         return;
     }
-    if (buffer->length + length + 1 > buffer->capacity) {
+    if (!buffer->data || buffer->length + length + 1 > buffer->capacity) {
         size_t capacity = (buffer->length + length + 1) * 2;
         char *data = realloc(buffer->data, capacity);
         if (!data) {

@@ -47,6 +47,7 @@
     X(ERR_REASON_REQUIRED, 400, "reason_required", "a reason is required")                         \
     X(ERR_CONFIRMATION_REQUIRED, 400, "confirmation_required", "the confirmation is required")     \
     X(ERR_NOTHING_SELECTED, 400, "nothing_selected", "nothing was selected")                       \
+    X(ERR_INVALID_FILTER, 400, "invalid_filter", "a filter has an invalid value")                  \
     X(ERR_BAD_SELECTION, 400, "bad_selection",                                                     \
       "the selection names something that is not a draft")                                         \
     X(ERR_MODERATORS_ONLY, 403, "moderators_only", "only a moderator of this forum may do this")   \

@@ -199,7 +199,16 @@ json_t *page_time(const char *iso, time_t now)
     else {
         const char *unit = "min";
         long long count = amount / 60;
-        if (amount >= 86400) {
+        if (amount >= 365 * 86400LL) {
+            count = amount / (365 * 86400LL);
+            unit = count == 1 ? "year" : "years";
+        } else if (amount >= 61 * 86400LL) {
+            count = amount / (30 * 86400LL);
+            unit = "months";
+        } else if (amount >= 14 * 86400LL) {
+            count = amount / (7 * 86400LL);
+            unit = "weeks";
+        } else if (amount >= 86400) {
             count = amount / 86400;
             unit = count == 1 ? "day" : "days";
         } else if (amount >= 3600) {
@@ -238,4 +247,14 @@ bool page_local_path_valid(const char *path)
         if (path[i] < 0x21 || path[i] > 0x7e || path[i] == '#' || path[i] == '\\')
             return false;
     return true;
+}
+
+json_t *page_person_json(const char *name, const char *id)
+{
+    bool has_name = name && *name, has_id = id && *id;
+
+    if (!has_name && !has_id)
+        return json_null();
+    return json_pack("{s:s, s:s, s:b}", "name", has_name ? name : id, "id", has_id ? id : "",
+                     "show_id", has_name && has_id && strcmp(name, id) != 0);
 }

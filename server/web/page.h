@@ -39,10 +39,17 @@ json_t *page_killswitch(void);
 
 /* How people read a time (CONTRACT §7): for an ISO 8601 UTC time as the database writes it
  * ("2026-12-01T12:18:05Z") and `now`, a new object {"iso", "relative", "absolute"} with
- * relative "just now", "3 min ago", "2 h ago", "4 days ago", "in 5 min" and absolute
+ * relative "just now", "3 min ago", "2 h ago", "4 days ago", "3 weeks ago", "5 months ago",
+ * "2 years ago", "in 5 min" and absolute
  * "1 Dec 2026 12:18 UTC"; JSON null when `iso` is NULL or not such a time. Templates show it as
  * <time datetime="{{iso}}" title="{{absolute}}">{{relative}}</time> or both forms. */
 json_t *page_time(const char *iso, time_t now);
+
+/* A person for a template (CONTRACT §7: names beside ids): {"name", "id", "show_id"} (new
+ * reference), shown as `{{name}} ({{id}})` (server/templates/person.html); show_id is false when
+ * there is no id or it equals the name (an actor such as "cli:root"). JSON null when both are
+ * NULL or empty. */
+json_t *page_person_json(const char *name, const char *id);
 
 /* Replaces the ISO time string at each of `keys` (NULL-terminated) of `object` by page_time()'s
  * object, in place. */

@@ -5,7 +5,9 @@ import { startFakeForum } from '../lib/fake_forum.mjs';
 const forum = await startFakeForum({ secret: process.env.RELEASE_SECRET });
 const push = forum.received.push.bind(forum.received);
 forum.received.push = (event) => {
-  process.send({ kind: 'received', type: event.type, id: event.id, draft: event.body.data.draft_id, at: event.at });
+  // the receipt time in milliseconds since 1970 with sub-millisecond digits (Date.now() has none)
+  const at = performance.timeOrigin + performance.now();
+  process.send({ kind: 'received', type: event.type, id: event.id, draft: event.body.data.draft_id, at });
   return push(event);
 };
 process.send({ kind: 'ready', url: forum.url });

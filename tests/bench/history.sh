@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# History benchmark (the issue's figures for /history and its exports): p95 latency of a
-# filtered history page, rows/s of a full CSV export, and the server's memory while exporting.
+# History benchmark (issue 13's figures for /history and its exports): p95 latency of a filtered
+# history page, rows/s of full CSV and NDJSON exports, and the server's memory while exporting.
 #
-#   tests/bench/history.sh        (as root, like scripts/run-tests; about 4 minutes on 2 cores,
-#                                  most of it generating the data)
+#   nice tests/bench/history.sh     (as root, like scripts/run-tests; about 10 minutes on an
+#                                    idle 2-core machine, most of it generating the data)
 #
-# One run:
+# One run of the script:
 #   1. builds a Release agentgate into build-bench/ and starts a private PostgreSQL 15 in a
 #      temporary directory. Durability is relaxed for the bulk load only (fsync=off,
 #      synchronous_commit=off, full_page_writes=off: nothing here measures commits); it gets
@@ -13,25 +13,27 @@
 #   2. migrates a database and generates BENCH_DRAFTS drafts (default 1,000,000) with their
 #      revisions and BENCH_EVENTS audit events (default 5,000,000) inside PostgreSQL with
 #      tests/bench/history_data.sql (generate_series, one INSERT ... SELECT per table: every
-#      index, trigger and constraint is live, so draft_search is filled by 0005's trigger as
+#      index, trigger and constraint is live, so draft_search is filled by its triggers as
 #      intake fills it), then VACUUM ANALYZE. Two forums: eng has 80 % of the drafts.
 #   3. tests/bench/history.mjs starts `agentgate serve` (8 threads, request_timeout 10m so a
-#      long export is never cut by the deadline reaper), signs a moderator of eng in through
-#      dev sign-in, prints EXPLAIN ANALYZE of the page query for representative filters, then
-#      times BENCH_REQUESTS (default 200) /history pages one after another, after 20 warm-up
-#      requests: every filter alone and combined (state, agent, invoker, decider, time range,
-#      text from common to absent words), a third of them deep in the history through a
-#      cursor. Latency is measured by the client, from sending the request to the last byte
-#      of the page (which includes the 30-day chart, cached for a minute per forum).
-#   4. exports all of eng as CSV, then as NDJSON, reading the stream as it comes, while
-#      sampling the server's VmRSS every 20 ms (and VmHWM before and after) from /proc.
-#   5. prints p50/p95/p99 (also per kind of filter), rows/s and MB/s of each export, the
-#      memory figures, and each figure against its target: p95 <= 50 ms, export >= 100,000
-#      rows/s, memory flat (growth during an export under 20 MB while hundreds of MB stream).
+#      long export is never cut by the deadline reaper), prints every statement that
+#      representative pages run (auto_explain: the strategy steps of a text search with their
+#      actual rows and times) and the plans of exports, signs a moderator of eng in through dev
+#      sign-in, then BENCH_RUNS times (default 3): times BENCH_REQUESTS (default 200) /history
+#      pages one after another, after 20 warm-up requests: every filter alone and combined
+#      (state, agent, invoker, decider, time range, text from common to absent words and
+#      phrases), a third of them deep in the history through a cursor, measured by the client
+#      from sending the request to the last byte of the page (which includes the 30-day chart,
+#      cached for a minute per forum); then exports all of eng as CSV and as NDJSON, reading the
+#      stream as it comes, while sampling the server's VmRSS every 20 ms. Each run prints the
+#      load average before and after it.
+#   4. prints, as the result, the worst of the runs for each figure (the median beside it):
+#      p95 <= 50 ms, exports >= 100,000 rows/s, memory flat (growth during an export under
+#      20 MB while hundreds of MB stream).
 #
-# Knobs: BENCH_DRAFTS, BENCH_EVENTS (smaller for a quick run), BENCH_REQUESTS. The phases'
-# durations are printed, the bulk load included. Exit 0 when it measured (targets missed or
-# not); the figures say whether they were met.
+# Knobs: BENCH_DRAFTS, BENCH_EVENTS (smaller for a quick run), BENCH_REQUESTS, BENCH_RUNS. The
+# phases' durations are printed, the bulk load included. Exit 0 when it measured (targets met
+# or not); the figures say whether they were met.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 

@@ -191,7 +191,7 @@ async function screenshots(page, name) {
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
-const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const AWS_SECRET = 'q7VtZp2LxR9mW4kN8sB3dF6hJ1yC5gT0aE2uI9oP';
 
 describe('what the approver sees is the truth', () => {
   it('renders GitHub-flavoured Markdown, right-to-left paragraphs and one scroll box per code block', async () => {
@@ -224,14 +224,14 @@ describe('what the approver sees is the truth', () => {
     const held = await hold(samplePost({ post: { category: 'infra', title: 'Staging key AKIAIOSFODNN7ABCDEFG', body: `Put this in \`~/.aws/credentials\`:\n\naws_secret_access_key = ${AWS_SECRET}\n\nThen run \`rm -rf /srv/cache\` and mail ops@corp-mail.net.` } }));
     const page = await newPage();
     await signIn(page, 'alice', `${srv.url}/`);
-    assert.doesNotMatch(await page.content(), /wJalrXUtnFEMI|IOSFODNN7ABCDEFG/);
+    assert.doesNotMatch(await page.content(), /q7VtZp2LxR9mW4kN|IOSFODNN7ABCDEFG/);
     assert.match(await page.locator('main').textContent(), /Put this in ~\/.aws\/credentials: aws_secret_access_key = ••••••⟨\d⟩/);
     await screenshots(page, 'index');
 
     await page.goto(held.review_url);
     assert.doesNotMatch(await page.title(), /IOSFODNN7ABCDEFG/);
     assert.match(await page.title(), /^Staging key AKIA••••••⟨\d⟩ · agentgate$/);
-    assert.doesNotMatch(await page.content(), /wJalrXUtnFEMI|IOSFODNN7ABCDEFG/);
+    assert.doesNotMatch(await page.content(), /q7VtZp2LxR9mW4kN|IOSFODNN7ABCDEFG/);
     assert.match(await page.locator('#secret-warning').textContent(), /2 secrets masked on this page will be published in full/);
     assert.ok(await page.locator('.flag-message').count() >= 3);
     await screenshots(page, 'draft-flags');
@@ -247,7 +247,7 @@ describe('what the approver sees is the truth', () => {
     // the changed line shows the one word added, not the whole paragraph replaced
     assert.equal((await page.locator('.diff-add .diff-word').first().textContent()).trim(), 'carefully');
     assert.equal(await page.locator('.diff-del .diff-word').count(), 0);
-    assert.doesNotMatch(await page.content(), /wJalrXUtnFEMI/);
+    assert.doesNotMatch(await page.content(), /q7VtZp2LxR9mW4kN/);
     await page.locator('#revisions-heading').scrollIntoViewIfNeeded();
     await screenshots(page, 'draft-edited');
 

@@ -133,7 +133,7 @@ describe('moderators retry a failed release from the page', () => {
       const retry = await moderator.post(`/drafts/${id}/retry`, {});
       assert.equal(retry.status, 303);
       await eventually(() => row(srv, id).state === 'released', 10000, 'released after the retry');
-      assert.equal(countRows(srv.database, 'audit_events', `draft_id = '${id}' AND action = 'delivery.retry'`), 1);
+      assert.equal(countRows(srv.database, 'audit_events', `draft_id = '${id}' AND action = 'delivery.retry' AND actor = 'user:4004'`), 1, 'audited under the moderator\'s id');
       const page = await invoker.get(`/drafts/${id}`);
       assert.match(page.text, /http:\/\/forum\.example\/p\/\d+/, 'the post URL is shown');
     } finally {

@@ -53,8 +53,10 @@ const STATES = ['pending', 'approved', 'released', 'release_failed', 'rejected',
 const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'theta', 'kappa'];
 const HOUR_US = 3600n * 1000000n;
 
-const SECRET_TITLE = 'key AKIAIOSFODNN7EXAMPLE here';
+const SECRET_TITLE = 'key AKIAZ7QW3ERTY6UIOP4X here';
 const SECRET_BODY = 'token ghp_abcdefghijklmnopqrstuvwxyz0123456789 end';
+const MARKDOWN_BODY = '**Restart** the `ingest` worker, see [the docs](#mdanchor) mdtag';
+const RTL_TITLE = '\u05e9\u05dc\u05d5\u05dd \u05e2\u05d5\u05dc\u05dd';
 const FORMULA_TITLES = ['=HYPERLINK("http://evil.example","x")', '+SUM(1,2)', '-2+3', '@A1', '\tTAB title', 'He said "hi", then\nleft'];
 
 /** Generates the drafts (and their current text) of both forums. */
@@ -103,6 +105,11 @@ function generate(nowUs) {
   const base = { ...drafts[0], forum: 'eng', state: 'pending', decidedBy: null, decidedUs: null, revisions: null, postUrl: null };
   drafts.push({ ...base, id: crypto.randomUUID(), createdUs: nowUs - 600n * HOUR_US, topicId: null, category: 'infra', title: SECRET_TITLE, body: 'nothing to see here',
     flags: [{ code: 'secret.aws_access_key', severity: 'critical', field: 'title', start: 4, end: 24 }] });
+  // times on both sides of PostgreSQL's epoch and a leap day, Markdown in a reply's body, a
+  // title written right to left
+  drafts.push({ ...base, id: crypto.randomUUID(), createdUs: BigInt(Date.parse('1999-12-31T23:59:59.500Z')) * 1000n, topicId: null, category: 'infra', title: 'Millennium eve', body: 'old times oldtag', flags: [] });
+  drafts.push({ ...base, id: crypto.randomUUID(), createdUs: BigInt(Date.parse('2024-02-29T12:34:56Z')) * 1000n + 789n, topicId: '78', category: null, title: null, body: MARKDOWN_BODY, flags: [] });
+  drafts.push({ ...base, id: crypto.randomUUID(), createdUs: nowUs - 602n * HOUR_US, topicId: null, category: 'infra', title: RTL_TITLE, body: '\u05d2\u05d5\u05e3 rtltag', flags: [] });
   drafts.push({ ...base, id: crypto.randomUUID(), createdUs: nowUs - 601n * HOUR_US, topicId: '77', category: null, title: null, body: SECRET_BODY,
     flags: [{ code: 'secret.github_token', severity: 'critical', field: 'body', start: 6, end: 46 }] });
   return drafts;
@@ -269,7 +276,7 @@ function parseCsv(text) {
   return records;
 }
 
-const COLUMNS = ['draft_id', 'forum', 'state', 'created_at', 'decided_at', 'agent_id', 'agent_name', 'invoker_id', 'invoker_name', 'decided_by', 'topic_id', 'category', 'title', 'flags', 'post_url'];
+const COLUMNS = ['draft_id', 'forum', 'state', 'created_at', 'decided_at', 'agent_id', 'agent_name', 'invoker_id', 'invoker_name', 'decided_by', 'decided_by_id', 'topic_id', 'category', 'title', 'flags', 'post_url'];
 
 async function exportCsv(client, query = '') {
   const res = await client.get(`/history.csv${query ? '?' + query : ''}`);
@@ -557,6 +564,7 @@ describe('exports', () => {
       assert.equal(row.agent_name, d.agent.name);
       assert.equal(row.invoker_name, d.invoker.name);
       assert.equal(row.decided_by, d.decidedBy ? d.decidedBy.name : null);
+      assert.equal(row.decided_by_id, d.decidedBy ? d.decidedBy.id : null);
       assert.equal(row.topic_id, d.topicId);
       assert.equal(row.flags, d.flags.length);
       assert.equal(typeof row.flags, 'number');
@@ -587,17 +595,21 @@ describe('exports', () => {
     const titled = drafts.find((d) => d.title === SECRET_TITLE);
     const p = await page(people.moderator, '/history?q=here');
     assert.ok(p.ids.includes(titled.id));
-    assert.ok(!p.text.includes('AKIAIOSFODNN7EXAMPLE'));
-    assert.ok(p.text.includes('key AKIA**************** here'));
+    assert.ok(!p.text.includes('AKIAZ7QW3ERTY6UIOP4X'));
+    // masked as the draft page masks it (its first four characters, then a numbered placeholder)
+    const MASK = '\u2022'.repeat(6);
+    assert.ok(p.text.includes(`key AKIA${MASK}\u27e81\u27e9 here`), p.text.slice(p.text.indexOf('key AKIA') - 50, p.text.indexOf('key AKIA') + 80));
+    const draftPage = await people.moderator.get(`/drafts/${titled.id}`);
+    assert.ok(draftPage.text.includes(`key AKIA${MASK}\u27e81\u27e9 here`), 'the same mask as on the draft page');
     const csv = await exportCsv(people.moderator, 'q=here');
     assert.equal(csv.rows.find((r) => r.draft_id === titled.id).title, 'key AKIA**************** here');
     const ndjson = await exportNdjson(people.moderator, 'q=here');
-    assert.ok(!JSON.stringify(ndjson.rows).includes('AKIAIOSFODNN7EXAMPLE'));
+    assert.ok(!JSON.stringify(ndjson.rows).includes('AKIAZ7QW3ERTY6UIOP4X'));
     const reply = drafts.find((d) => d.body === SECRET_BODY);
     const excerpt = await page(people.moderator, '/history?q=token');
     assert.deepEqual(excerpt.ids, [reply.id]);
     assert.ok(!excerpt.text.includes('abcdefghijklmnopqrstuvwxyz0123456789'));
-    assert.ok(excerpt.text.includes(`token ghp_${'*'.repeat(36)} end`));
+    assert.ok(excerpt.text.includes(`token ghp_${MASK}\u27e81\u27e9 end`));
   });
 
   it('audits each export with its format and filters', async () => {
@@ -607,6 +619,77 @@ describe('exports', () => {
     assert.equal(event.forum, 'eng');
     assert.equal(event.details.format, 'ndjson');
     assert.deepEqual(event.details.filters, { state: 'expired', q: 'alpha' });
+  });
+});
+
+describe('what people read', () => {
+  /** The <tr> of draft `id` on a page's HTML. */
+  const rowOf = (html, id) => {
+    const at = html.indexOf(`href="/drafts/${id}"`);
+    assert.ok(at > 0, `row of ${id}`);
+    return html.slice(html.lastIndexOf('<tr>', at), html.indexOf('</tr>', at));
+  };
+  const escape = (t) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;').replace(/=/g, '&#61;');
+  const person = (name, id) => `<span class="person"><bdi dir="auto">${escape(name)}</bdi>` + (id && id !== name ? ` <span class="person-id">(<bdi dir="auto">${escape(id)}</bdi>)</span>` : '') + '</span>';
+
+  it('names people beside their ids: agent, invoker and decider', async () => {
+    const p = await page(people.moderator, '/history');
+    const byId = new Map(drafts.map((d) => [d.id, d]));
+    for (const id of p.ids) {
+      const d = byId.get(id);
+      const row = rowOf(p.text, id);
+      assert.ok(row.includes(`<td data-label="Agent">${person(d.agent.name, d.agent.id)}</td>`), row);
+      assert.ok(row.includes(`<td data-label="Invoker">${person(d.invoker.name, d.invoker.id)}</td>`), row);
+      if (d.decidedBy) assert.ok(row.includes(`<td data-label="Decided by"><span class="decider">${person(d.decidedBy.name, d.decidedBy.id)} <span class="cell-meta"><time`), row);
+      else assert.ok(row.includes('<td data-label="Decided by"><span class="muted">\u2014</span></td>'), row);
+    }
+    assert.doesNotMatch(p.text, /user:\d/);
+    // an invoker whose name is another invoker's id still reads as "name (id)"
+    const odd = drafts.find((d) => d.forum === 'eng' && d.invoker.id === '1005');
+    assert.ok(rowOf((await page(people.moderator, `/history?q=tok${drafts.indexOf(odd)}`)).text, odd.id).includes(person('1001', '1005')));
+  });
+
+  it('shows times relative and absolute with UTC stated, on both sides of 2000', async () => {
+    const leap = drafts.find((d) => d.body === MARKDOWN_BODY);
+    const eve = drafts.find((d) => d.title === 'Millennium eve');
+    const leapRow = rowOf((await page(people.moderator, '/history?q=mdtag')).text, leap.id);
+    assert.match(leapRow, /<td data-label="Held" class="time-cell"><span class="when"><time datetime="2024-02-29T12:34:56Z" title="29 Feb 2024 12:34 UTC">\d years? ago<\/time> <span class="time-absolute">29 Feb 2024 12:34 UTC<\/span><\/span><\/td>/);
+    const eveRow = rowOf((await page(people.moderator, '/history?q=oldtag')).text, eve.id);
+    assert.match(eveRow, /<time datetime="1999-12-31T23:59:59Z" title="31 Dec 1999 23:59 UTC">2\d years ago<\/time>/);
+    const recent = rowOf((await page(people.moderator, '/history')).text, expected(drafts, 'eng')[0]);
+    assert.match(recent, /<time datetime="[^"]+Z" title="[^"]+ UTC">(\d+ min ago|just now)<\/time>/);
+    assert.doesNotMatch(recent, />\d{4}-\d\d-\d\d[T ]\d\d:\d\d/);
+  });
+
+  it('shows excerpts as plain text and user text in its own direction', async () => {
+    const md = drafts.find((d) => d.body === MARKDOWN_BODY);
+    const mdRow = rowOf((await page(people.moderator, '/history?q=mdtag')).text, md.id);
+    assert.ok(mdRow.includes('<a class="draft-link" href="/drafts/' + md.id + '"><bdi dir="auto">Restart the ingest worker, see the docs mdtag</bdi></a>'), mdRow);
+    const rtl = drafts.find((d) => d.title === RTL_TITLE);
+    const rtlRow = rowOf((await page(people.moderator, '/history?q=rtltag')).text, rtl.id);
+    assert.ok(rtlRow.includes(`<bdi dir="auto">${RTL_TITLE}</bdi>`), rtlRow);
+  });
+
+  it('never shows a secret in clear: titles, excerpts and both exports', async () => {
+    for (const query of ['', 'q=here', 'q=token', 'state=pending']) {
+      const html = await people.moderator.get(`/history${query ? '?' + query : ''}`);
+      const csv = await people.moderator.get(`/history.csv${query ? '?' + query : ''}`);
+      const ndjson = await people.moderator.get(`/history.ndjson${query ? '?' + query : ''}`);
+      for (const [what, text] of [['page', html.text], ['csv', csv.text], ['ndjson', ndjson.text]]) {
+        assert.ok(!text.includes('AKIAZ7QW3ERTY6UIOP4X'), `${what} ${query}`);
+        assert.ok(!text.includes('abcdefghijklmnopqrstuvwxyz0123456789'), `${what} ${query}`);
+      }
+    }
+  });
+
+  it('words the outcome of a bulk action from fixed text and numbers only', async () => {
+    for (const query of ['done=rejected&changed=x&selected=3', 'done=%3Cscript%3E&changed=1&selected=1', 'done=rejected&changed=5&selected=2', 'done=revoked&changed=99999&selected=99999', 'done=rejected']) {
+      const res = await people.moderator.get(`/history?${query}`);
+      assert.equal(res.status, 200, query);
+      assert.doesNotMatch(res.text, /notice-info/, query);
+    }
+    const one = await people.moderator.get('/history?done=revoked&changed=1&selected=1');
+    assert.match(one.text, /<p>Revoked 1 draft\.<\/p>/);
   });
 });
 
@@ -635,7 +718,7 @@ describe('chart and bulk form', () => {
     const p = await page(people.moderator, '/history');
     const form = /<form method="post" action="\/moderation\/bulk" id="bulk-form">[\s\S]*?<\/form>/.exec(p.text)[0];
     assert.match(form, new RegExp(`<input type="hidden" name="csrf" value="${people.moderator.csrf}">`));
-    assert.match(form, /<input type="text" id="bulk-reason" name="reason" maxlength="500" required>/);
+    assert.match(form, /<input type="text" id="bulk-reason" name="reason" maxlength="500" required dir="auto">/);
     assert.match(form, /<button type="submit" name="action" value="reject"[^>]*>Reject selected<\/button>/);
     assert.match(form, /<button type="submit" name="action" value="revoke"[^>]*>Revoke selected<\/button>/);
     assert.doesNotMatch(form, /<button[^>]*value="approve"|Approve selected|Approve all/);
@@ -686,6 +769,80 @@ describe('drafts from the real API', () => {
   });
 });
 
+describe('text search at a size where each strategy answers', () => {
+  // 6,000 drafts, more than a first walk round reads: words from every draft to three, an
+  // agent filter, states changed after the text was indexed (the state lexeme follows them).
+  // Every page is compared with a plain SQL query over drafts and revisions, which uses neither
+  // draft_search nor the strategies.
+  let big;
+  let moderator;
+  before(async () => {
+    big = await startServer({ delivery: { workers: 0 } });
+    psqlScript(big.database, `
+      INSERT INTO drafts (id, forum, webhook_id, agent_id, agent_name, invoker_id, invoker_name,
+          topic_id, state, intake_response, created_at, expires_at)
+      SELECT gen_random_uuid(), CASE WHEN i % 13 = 0 THEN 'ops' ELSE 'eng' END, 'race-' || i,
+          'a' || (i % 100), 'agent ' || (i % 100), (1000 + i % 50)::text, 'user' || (i % 50),
+          i::text, 'pending', '{}', now() - i * interval '1 minute', now() + interval '72 hours'
+      FROM generate_series(1, 6000) i;
+      INSERT INTO draft_revisions (draft_id, revision, title, body, author_id, author_name)
+      SELECT id, 1, NULL, concat_ws(' ', 'body', CASE WHEN n % 2 = 0 THEN 'everywhere' END,
+              CASE WHEN n % 50 = 0 THEN 'sometimes' END,
+              CASE WHEN n IN (17, 2500, 5999) THEN 'seldom' END), agent_id, agent_name
+      FROM (SELECT id, agent_id, agent_name, substr(webhook_id, 6)::integer AS n FROM drafts) d;
+      UPDATE drafts SET state = 'rejected', decided_at = now()
+          WHERE substr(webhook_id, 6)::integer % 7 = 0;
+      UPDATE drafts SET state = 'expired', decided_at = now()
+          WHERE substr(webhook_id, 6)::integer % 11 = 0 AND state = 'pending';`);
+    moderator = await devSignIn(big, { user_id: '4004', username: 'mona', groups: 'moderators' });
+  });
+  after(async () => {
+    await big.stop();
+  });
+
+  /** The ids a page sequence should list, by plain SQL. */
+  const oracle = (where, q) => psql(big.database, `SELECT coalesce(string_agg(id::text, ',' ORDER BY created_at DESC, id DESC), '')
+      FROM (SELECT d.id, d.created_at FROM drafts d JOIN draft_revisions r ON r.draft_id = d.id AND r.revision = d.revision
+        WHERE d.forum = 'eng' AND ${where} AND history_tsvector(r.title, r.body) @@ websearch_to_tsquery('simple', '${q}')) x`).split(',').filter(Boolean);
+
+  const cases = [
+    ['q=everywhere', 'true', 'everywhere'],
+    ['q=sometimes', 'true', 'sometimes'],
+    ['q=seldom', 'true', 'seldom'],
+    ['q=nowhere', 'true', 'nowhere'],
+    ['q=everywhere&state=rejected', "d.state = 'rejected'", 'everywhere'],
+    ['q=sometimes&state=rejected', "d.state = 'rejected'", 'sometimes'],
+    ['q=seldom&state=pending', "d.state = 'pending'", 'seldom'],
+    ['q=everywhere&state=expired', "d.state = 'expired'", 'everywhere'],
+    ['q=everywhere&agent=a7', "d.agent_id = 'a7'", 'everywhere'],
+    ['q=sometimes&agent=a50&state=rejected', "d.agent_id = 'a50' AND d.state = 'rejected'", 'sometimes'],
+    ['q=body&invoker=user3', "d.invoker_name = 'user3'", 'body'],
+  ];
+  for (const [query, where, q] of cases) {
+    it(`lists the same drafts as plain SQL for ${query}`, async () => {
+      const want = oracle(where, q);
+      let path = `/history?${query}`;
+      const got = [];
+      for (let pages = 0; path && pages < 4; pages++) {
+        const p = await page(moderator, path);
+        got.push(...p.ids);
+        path = p.older;
+      }
+      assert.deepEqual(got, want.slice(0, got.length));
+      assert.equal(got.length, Math.min(want.length, 200));
+    });
+  }
+
+  it('follows state changes in text searches', async () => {
+    const [first] = oracle("d.state = 'pending'", 'seldom');
+    assert.ok(first, 'a pending draft with the rare word');
+    psql(big.database, `UPDATE drafts SET state = 'revoked', decided_at = now() WHERE id = '${first}'`);
+    assert.ok(!(await page(moderator, '/history?q=seldom&state=pending')).ids.includes(first));
+    assert.deepEqual((await page(moderator, '/history?q=seldom&state=revoked')).ids, [first]);
+    assert.equal(psql(big.database, "SELECT count(*) FROM draft_search WHERE search @@ format('%L', 'state revoked')::tsquery"), '1');
+  });
+});
+
 describe('streaming a large export', () => {
   it('sends all 20,000 rows of a CSV and an NDJSON export, in order', async () => {
     const big = await startServer({ delivery: { workers: 0 } });
@@ -713,6 +870,23 @@ describe('streaming a large export', () => {
       assert.equal(rejected.rows.length, 4000);
       assert.ok(rejected.rows.every((r) => r.state === 'rejected'));
       assert.match(big.logs(), /history export: 20000 rows sent \(csv\)/);
+      // the database goes away in the middle of a stream: the transfer is cut (no final chunk),
+      // never ended as if the file were complete
+      const res = await fetch(`${big.url}/history.ndjson`, { headers: { cookie: moderator.cookie } });
+      assert.equal(res.status, 200);
+      const killed = psql(big.database, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'FETCH FORWARD%'");
+      assert.equal(killed, '1', 'the export had its own connection, fetching');
+      const reader = res.body.getReader();
+      let lines = 0;
+      await assert.rejects(async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          for (const byte of value) if (byte === 10) lines++;
+        }
+      });
+      assert.ok(lines < 20000, `${lines} rows before the cut`);
+      assert.ok(await big.waitForLog(/history export cut after \d+ rows: database (unreachable|error)/));
     } finally {
       await big.stop();
     }

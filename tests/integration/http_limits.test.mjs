@@ -69,7 +69,7 @@ describe('log lines', () => {
       // a raw request line: fetch() would refuse to send these bytes
       await new Promise((resolve) => {
         const socket = net.connect(srv.port, '127.0.0.1', () => {
-          socket.end('GET /nowhere%0d%0a2026-01-01T00:00:00.000Z%20info%20rid=forged%20GET%20/admin%20200%1b[31mred HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+          socket.write('GET /nowhere%0d%0a2026-01-01T00:00:00.000Z%20info%20rid=forged%20GET%20/admin%20200%1b[31mred HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
         });
         socket.on('data', () => {});
         socket.on('close', resolve);
@@ -99,7 +99,7 @@ describe('log lines from headers', () => {
       // an untrusted client claiming an identity: agentgate logs the claim and ignores it
       await new Promise((resolve) => {
         const socket = net.connect(srv.port, '127.0.0.1', () => {
-          socket.end('GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-User: eve\u001b]0;owned\u0007\u001b[2J\r\nConnection: close\r\n\r\n');
+          socket.write('GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-User: eve\u001b]0;owned\u0007\u001b[2J\r\nConnection: close\r\n\r\n');
         });
         socket.on('data', () => {});
         socket.on('close', resolve);
@@ -164,7 +164,8 @@ describe('graceful stop', () => {
     const late = await fetch(`${srv.url}/healthz`).catch((e) => e);
     assert.ok(late instanceof Error || late.status === 503, String(late.status));
     // the request in flight completes and is committed
-    socket.end(body.subarray(10));
+    // write, not end: a client that half-closes its side is taken as gone (libmicrohttpd)
+    socket.write(body.subarray(10));
     await answered;
     assert.match(answer, /^HTTP\/1\.1 202/, answer);
     const info = await srv.exited;

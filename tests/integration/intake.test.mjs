@@ -65,14 +65,14 @@ describe('202 held', () => {
   });
 
   it('reports flags found in the body with byte offsets', async () => {
-    const body = 'Use key AKIAIOSFODNN7EXAMPLE then run rm -rf /var/lib/app';
+    const body = 'Use key AKIAZ7QW3ERTY6UIOP4X then run rm -rf /var/lib/app';
     const res = await postIntake(srv, samplePost({ post: { topic_id: '1', body } }));
     assert.equal(res.status, 202, res.text);
     const codes = res.json.flags.map((f) => f.code);
     assert.ok(codes.includes('secret.aws_access_key'), JSON.stringify(res.json.flags));
     const aws = res.json.flags.find((f) => f.code === 'secret.aws_access_key');
     assert.equal(aws.field, 'body');
-    assert.equal(Buffer.from(body).subarray(aws.start, aws.end).toString(), 'AKIAIOSFODNN7EXAMPLE');
+    assert.equal(Buffer.from(body).subarray(aws.start, aws.end).toString(), 'AKIAZ7QW3ERTY6UIOP4X');
     assert.equal(aws.severity, 'critical');
     assert.equal(psql(srv.database, `SELECT jsonb_array_length(flags) FROM drafts WHERE id = '${res.json.draft_id}'`), String(res.json.flags.length));
   });

@@ -65,11 +65,31 @@ describe('kill switch and pause', () => {
       assert.equal(refused.status, 423);
       assert.equal(refused.json.error.code, 'kill_switch_on');
       assert.equal((await postIntake(a, samplePost())).status, 423);
-      assert.match((await moderator.get('/agents')).text, /ON: all agents stopped/);
+      const stopped = (await moderator.get('/agents')).text;
+      assert.match(stopped, /ON: all agents stopped/);
+      assert.match(stopped, /Turned on by <span class="person"><bdi dir="auto">mona<\/bdi> <span class="person-id">\(<bdi dir="auto">4004<\/bdi>\)<\/span><\/span> <span class="when"><time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" title="\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d UTC">just now<\/time>/);
+      // the agent that posted shows what stops it, not a green "active"
+      assert.match(stopped, /<span class="badge state agent-killswitch">stopped by the kill switch<\/span>/);
+      assert.doesNotMatch(stopped, /agent-active|>active</);
+      // turning it off needs a reason too; without one nothing changes
+      for (const reason of [undefined, '', '   ']) {
+        const refused = await moderator.post('/killswitch', { state: 'off', confirm: 'yes', ...(reason === undefined ? {} : { reason }) });
+        assert.equal(refused.status, 400);
+        assert.match(refused.text, /Give a reason to let agents post again/);
+      }
+      assert.equal(psql(a.database, 'SELECT engaged FROM killswitch'), 't');
+      assert.equal((await postIntake(b, samplePost())).status, 423);
+      assert.equal((await moderator.post('/killswitch', { state: 'off', reason: 'resolved' })).status, 400, 'unconfirmed');
       const off = await moderator.post('/killswitch', { state: 'off', reason: 'resolved', confirm: 'yes' });
       assert.equal(off.status, 303);
+      assert.equal(off.headers.get('location'), '/agents?done=killswitch-off');
       assert.equal((await postIntake(b, samplePost())).status, 202);
-      assert.equal(countRows(a.database, 'audit_events', "action = 'killswitch.on' AND actor = 'user:4004'"), 1);
+      const resumed = (await moderator.get('/agents?done=killswitch-off')).text;
+      assert.match(resumed, /Kill switch off: agents may post again/);
+      assert.match(resumed, /Last turned off by <span class="person"><bdi dir="auto">mona<\/bdi> <span class="person-id">\(<bdi dir="auto">4004<\/bdi>\)<\/span><\/span> <span class="when"><time [^>]+>just now<\/time> <span class="time-absolute">[^<]+ UTC<\/span><\/span>: <q dir="auto">resolved<\/q>/);
+      assert.match(resumed, /<span class="badge state agent-active">active<\/span>/);
+      assert.equal(countRows(a.database, 'audit_events', "action = 'killswitch.on' AND actor = 'user:4004' AND details->>'actor_name' = 'mona'"), 1);
+      assert.equal(countRows(a.database, 'audit_events', "action = 'killswitch.off' AND actor = 'user:4004' AND details->>'reason' = 'resolved'"), 1);
     } finally {
       await stop();
     }
@@ -91,12 +111,45 @@ describe('kill switch and pause', () => {
       assert.equal(refused.status, 423);
       assert.equal(refused.json.error.code, 'agent_paused');
       assert.equal((await postIntake(b, samplePost())).status, 202, 'other agents go on');
-      assert.match((await moderator.get('/agents')).text, /paused/);
+      const agents = (await moderator.get('/agents')).text;
+      assert.match(agents, /<span class="badge state agent-paused">paused<\/span> <span class="cell-meta">by <span class="person"><bdi dir="auto">mona<\/bdi> <span class="person-id">\(<bdi dir="auto">4004<\/bdi>\)<\/span><\/span> <span class="when"><time [^>]+>just now<\/time> <span class="time-absolute">[^<]+<\/span><\/span>: <q dir="auto">posting secrets<\/q>/);
+      assert.match(agents, /<span class="person"><bdi dir="auto">seven<\/bdi> <span class="person-id">\(<bdi dir="auto">bot-7<\/bdi>\)<\/span><\/span>/);
+      // the revoked draft names the moderator by id and name, as a decision does
+      assert.equal(psql(a.database, `SELECT decided_by_id || ' ' || decided_by_name FROM drafts WHERE id = '${pending.json.draft_id}'`), '4004 mona');
+      const history = (await moderator.get('/history?agent=bot-7')).text;
+      assert.match(history, /<td data-label="Decided by"><span class="decider"><span class="person"><bdi dir="auto">mona<\/bdi> <span class="person-id">\(<bdi dir="auto">4004<\/bdi>\)<\/span><\/span>/);
       const resumed = runCli(['--config', b.configFile, 'agent', 'resume', 'eng', 'bot-7']);
       assert.equal(resumed.status, 0, resumed.stderr);
       assert.equal((await postIntake(a, samplePost({ agent: bot }))).status, 202);
     } finally {
       await stop();
+    }
+  });
+
+  it('turns the kill switch on only with a reason from the CLI, and off with or without one', async () => {
+    const srv = await startServer();
+    try {
+      const cli = (...args) => runCli(['--config', srv.configFile, 'killswitch', ...args]);
+      const state = () => psql(srv.database, "SELECT engaged || ' ' || coalesce(reason, '-') || ' ' || changed_by FROM killswitch");
+      for (const args of [['on'], ['on', '--reason', ''], ['off', '--reason', ''], ['off', '--reason'], ['off', 'now']]) {
+        const bad = cli(...args);
+        assert.equal(bad.status, 2, args.join(' '));
+        assert.match(bad.stderr, /killswitch/);
+      }
+      assert.equal(countRows(srv.database, 'audit_events', "action LIKE 'killswitch.%'"), 0, 'bad usage changes nothing');
+      assert.equal(cli('on', '--reason', 'incident 9').status, 0);
+      assert.match(state(), /^true incident 9 cli:/);
+      assert.equal(cli('off').status, 0, 'CONTRACT §2: killswitch off without a reason');
+      assert.match(state(), /^false - cli:/);
+      assert.equal(cli('on', '--reason', 'incident 10').status, 0);
+      assert.equal(cli('off', '--reason', 'all clear').status, 0);
+      assert.match(state(), /^false all clear cli:/);
+      assert.equal(countRows(srv.database, 'audit_events', "action = 'killswitch.off' AND details->>'reason' = 'all clear'"), 1);
+      // the page names the CLI user as it was recorded
+      const moderator = await devSignIn(srv, { user_id: '4004', username: 'mona', groups: 'moderators' });
+      assert.match((await moderator.get('/agents')).text, /Last turned off by <span class="person"><bdi dir="auto">cli:[^<]+<\/bdi><\/span> <span class="when"><time/);
+    } finally {
+      await srv.stop();
     }
   });
 
@@ -147,12 +200,23 @@ describe('bulk reject and revoke', () => {
       assert.equal((await moderator.post('/moderation/bulk', { action: 'reject', reason: '', draft: ids })).status, 400);
       assert.equal((await moderator.post('/moderation/bulk', { action: 'reject', reason: 'x', draft: ['not-a-uuid'] })).status, 400);
       assert.equal((await engineer.post('/moderation/bulk', { action: 'reject', reason: 'x', draft: ids })).status, 404);
-      const rejected = await moderator.post('/moderation/bulk', { action: 'reject', reason: 'off-topic spam', draft: ids.slice(0, 2).concat(ids[3]) });
-      assert.equal(rejected.status, 200);
-      assert.match(rejected.text, /2 of the 3 selected/);
+      const rejected = await moderator.post('/moderation/bulk', { action: 'reject', reason: 'off-topic spam', draft: ids.slice(0, 2).concat(ids[3]), back: 'state=pending&agent=bot-42&after=1796127480000000%3Affffffff-ffff-ffff-ffff-ffffffffffff' });
+      // back to the History it came from, filters and page kept, with the outcome (a reload
+      // shows the page again and changes nothing)
+      assert.equal(rejected.status, 303);
+      assert.equal(rejected.headers.get('location'), '/history?done=rejected&changed=2&selected=3&state=pending&agent=bot-42&after=1796127480000000%3Affffffff-ffff-ffff-ffff-ffffffffffff');
+      const landed = await moderator.get(rejected.headers.get('location'));
+      assert.equal(landed.status, 200);
+      assert.match(landed.text, /<div class="notice notice-info" role="status"><p>Rejected 2 of the 3 selected drafts; the others were already decided and were left as they were.<\/p><\/div>/);
+      assert.match(landed.text, /<option value="pending" selected>/);
+      assert.doesNotMatch(landed.text, /Back to your drafts/);
       assert.equal(psql(a.database, `SELECT string_agg(state, ',' ORDER BY created_at) FROM drafts WHERE id IN ('${ids.join("','")}')`), 'rejected,rejected,pending,approved');
-      const revoked = await moderator.post('/moderation/bulk', { action: 'revoke', reason: 'agent misconfigured', draft: ids.slice(2) });
-      assert.equal(revoked.status, 200);
+      // a way back that is not a History query string is not followed
+      const revoked = await moderator.post('/moderation/bulk', { action: 'revoke', reason: 'agent misconfigured', draft: ids.slice(2), back: 'x=1\r\nSet-Cookie: a=b' });
+      assert.equal(revoked.status, 303);
+      assert.equal(revoked.headers.get('location'), '/history?done=revoked&changed=2&selected=2');
+      assert.match((await moderator.get(revoked.headers.get('location'))).text, /Revoked 2 drafts\./);
+      assert.equal(psql(a.database, `SELECT string_agg(DISTINCT decided_by_id || ' ' || decided_by_name, ',') FROM drafts WHERE id IN ('${ids.join("','")}')`), '4004 mona');
       assert.equal(psql(a.database, `SELECT string_agg(state, ',' ORDER BY created_at) FROM drafts WHERE id IN ('${ids.join("','")}')`), 'rejected,rejected,revoked,revoked');
       assert.equal(countRows(a.database, 'audit_events', "action = 'draft.reject' AND details->>'bulk' = 'true'"), 2);
       assert.equal(countRows(a.database, 'outbox', "event_type IN ('draft.rejected', 'draft.revoked')") + countRows(a.database, 'deliveries', "event_type IN ('draft.rejected', 'draft.revoked')"), 4);

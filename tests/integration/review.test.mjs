@@ -181,11 +181,11 @@ describe('deciding', () => {
   });
 
   it('requires an acknowledgement for every flag before approving', async () => {
-    const id = await newDraft({ body: 'Use AKIAIOSFODNN7EXAMPLE and then rm -rf /srv/data' });
+    const id = await newDraft({ body: 'Use AKIAZ7QW3ERTY6UIOP4X and then rm -rf /srv/data' });
     const flags = Number(psql(srv.database, `SELECT jsonb_array_length(flags) FROM drafts WHERE id = '${id}'`));
     assert.ok(flags >= 2);
     const page = await people.invoker.get(`/drafts/${id}`);
-    assert.doesNotMatch(page.text, /AKIAIOSFODNN7EXAMPLE/, 'secrets are shown masked');
+    assert.doesNotMatch(page.text, /AKIAZ7QW3ERTY6UIOP4X/, 'secrets are shown masked');
     const partial = await people.invoker.post(`/drafts/${id}/approve`, { revision: '1', ack: ['0'] });
     await expectRefused(people.invoker, partial, id, 'flags_not_acknowledged', 400, /acknowledgement of every flag/);
     assert.equal(state(id), 'pending');
@@ -289,13 +289,13 @@ describe('forms are refused without CSRF token or from another origin', () => {
 
 describe('the forum decision and read API', () => {
   it('reads the current revision with flags; post_id and post_url stay null until released', async () => {
-    const id = await newDraft({ body: 'mail me at someone@example.com' });
+    const id = await newDraft({ body: 'mail me at maria.lopez@gmail.com' });
     const res = await signedApi('GET', `/v1/forums/eng/drafts/${id}`);
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.draft_id, id);
     assert.equal(res.json.state, 'pending');
     assert.equal(res.json.revision, 1);
-    assert.equal(res.json.post.body, 'mail me at someone@example.com');
+    assert.equal(res.json.post.body, 'mail me at maria.lopez@gmail.com');
     assert.equal(res.json.post.topic_id, '5531');
     assert.equal(res.json.post_id, null);
     assert.equal(res.json.post_url, null);
@@ -311,7 +311,7 @@ describe('the forum decision and read API', () => {
   });
 
   it('decides with the same rules: flags acknowledged, reason to reject, 409 once decided', async () => {
-    const id = await newDraft({ body: 'key AKIAIOSFODNN7EXAMPLE' });
+    const id = await newDraft({ body: 'key AKIAZ7QW3ERTY6UIOP4X' });
     const path = `/v1/forums/eng/drafts/${id}/decision`;
     const actor = { id: '1001', name: 'alice' };
     const noAck = await signedApi('POST', path, { actor, decision: 'approve' });

@@ -20,7 +20,7 @@ after(async () => {
   await srv.stop();
 });
 
-const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const AWS_SECRET = 'q7VtZp2LxR9mW4kN8sB3dF6hJ1yC5gT0aE2uI9oP';
 const SECRET_BODY = `Set this in the config:\n\naws_secret_access_key = ${AWS_SECRET}\n\nthen restart the **ingest** worker.`;
 
 async function newDraft(post, patch = {}) {
@@ -141,7 +141,7 @@ describe('secrets are never shown in clear', () => {
     const id = await newDraft({ topic_id: undefined, category: 'infra', title: `Key AKIAIOSFODNN7ABCDEFG leaked`, body: SECRET_BODY });
     for (const page of [await people.invoker.get('/'), await people.invoker.get(`/drafts/${id}`), await people.moderator.get(`/drafts/${id}`)]) {
       assert.equal(page.status, 200);
-      assert.doesNotMatch(page.text, /wJalrXUtnFEMI|IOSFODNN7ABCDEFG/);
+      assert.doesNotMatch(page.text, /q7VtZp2LxR9mW4kN|IOSFODNN7ABCDEFG/);
     }
     const page = await people.invoker.get(`/drafts/${id}`);
     assert.match(page.text, /<title>Key AKIA••••••⟨\d⟩ leaked · agentgate<\/title>/);
@@ -173,8 +173,8 @@ describe('secrets are never shown in clear', () => {
     assert.ok(body(id).includes('then carefully restart'));
     assert.ok(psql(srv.database, `SELECT flags::text FROM drafts WHERE id = '${id}'`).includes('secret.'), 'the secret is still flagged');
     const audit = psql(srv.database, `SELECT details::text FROM audit_events WHERE draft_id = '${id}' AND action = 'draft.edit'`);
-    assert.doesNotMatch(audit, /wJalrXUtnFEMI/, 'the audited diff is masked');
-    assert.doesNotMatch(saved.text, /wJalrXUtnFEMI/);
+    assert.doesNotMatch(audit, /q7VtZp2LxR9mW4kN/, 'the audited diff is masked');
+    assert.doesNotMatch(saved.text, /q7VtZp2LxR9mW4kN/);
   });
 
   it('treats a changed or removed placeholder as the editor\'s explicit change', async () => {

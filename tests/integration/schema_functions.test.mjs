@@ -49,7 +49,7 @@ describe('SQL functions', () => {
     assert.doesNotMatch(again.stdout, /SQL functions updated/);
 
     // Someone replaced a function by hand: migrate does not notice the body, only the set...
-    psql(database, "CREATE OR REPLACE FUNCTION killswitch_set(p_engaged boolean, p_reason text, p_actor text) RETURNS boolean LANGUAGE sql AS $$ SELECT false $$");
+    psql(database, "CREATE OR REPLACE FUNCTION killswitch_set(p_engaged boolean, p_reason text, p_actor text, p_actor_name text) RETURNS boolean LANGUAGE sql AS $$ SELECT false $$");
     // ...but once the recorded set differs, migrate puts back what sql/ says.
     psql(database, "UPDATE schema_functions SET checksum = 'stale'");
     const repaired = runCli(['--config', file, 'migrate']);
@@ -64,7 +64,7 @@ describe('SQL functions', () => {
     const file = configFor(database);
     assert.equal(runCli(['--config', file, 'migrate']).status, 0);
     psql(database, "UPDATE schema_functions SET checksum = 'newer', agentgate_version = '999.0.0'");
-    psql(database, "CREATE OR REPLACE FUNCTION killswitch_set(p_engaged boolean, p_reason text, p_actor text) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$");
+    psql(database, "CREATE OR REPLACE FUNCTION killswitch_set(p_engaged boolean, p_reason text, p_actor text, p_actor_name text) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$");
     const r = runCli(['--config', file, 'migrate']);
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /SQL functions updated/);

@@ -24,8 +24,8 @@ describe('second approver', () => {
   it('holds a critical-flagged approval until a moderator other than the invoker co-approves', async () => {
     const { srv, forum } = await setup('critical');
     try {
-      const flagged = await postIntake(srv, samplePost({ post: { topic_id: '1', body: 'use AKIAIOSFODNN7EXAMPLE' } }));
-      const plain = await postIntake(srv, samplePost({ post: { topic_id: '1', body: 'mail someone@example.com' } }));
+      const flagged = await postIntake(srv, samplePost({ post: { topic_id: '1', body: 'use AKIAZ7QW3ERTY6UIOP4X' } }));
+      const plain = await postIntake(srv, samplePost({ post: { topic_id: '1', body: 'mail maria.lopez@gmail.com' } }));
       const flags = (id) => JSON.parse(psql(srv.database, `SELECT flags FROM drafts WHERE id = '${id}'`));
       assert.equal((await decide(srv, flagged.json.draft_id, { flags: flags(flagged.json.draft_id).map((f) => f.code) })).status, 200);
       assert.equal((await decide(srv, plain.json.draft_id, { flags: flags(plain.json.draft_id).map((f) => f.code) })).status, 200);
@@ -63,7 +63,7 @@ describe('second approver', () => {
     for (const [rule, expected] of [['any-flag', 'approved true'], ['none', 'released false']]) {
       const { srv, forum } = await setup(rule);
       try {
-        const res = await postIntake(srv, samplePost({ post: { topic_id: '1', body: 'mail someone@example.com' } }));
+        const res = await postIntake(srv, samplePost({ post: { topic_id: '1', body: 'mail maria.lopez@gmail.com' } }));
         const codes = JSON.parse(psql(srv.database, `SELECT flags FROM drafts WHERE id = '${res.json.draft_id}'`)).map((f) => f.code);
         assert.equal((await decide(srv, res.json.draft_id, { flags: codes })).status, 200);
         if (expected.startsWith('released')) await eventually(() => state(srv, res.json.draft_id) === expected, 10000, rule);

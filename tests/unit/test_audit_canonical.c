@@ -2,7 +2,7 @@
  * inputs (nesting, key order by UTF-8 bytes, Unicode, control characters, numbers kept
  * verbatim, empty containers), refusal of what PostgreSQL never prints, the event bytes with
  * NULL fields, checkpoint parsing, and two hashes computed by the SQL side
- * (migrations/0004_audit_chain.sql) so that both implementations are pinned to the same
+ * (sql/audit_event_bytes.sql) so that both implementations are pinned to the same
  * bytes. */
 #include <check.h>
 #include <stdio.h>

@@ -1,426 +1,252 @@
-/* test_flags.c — unit tests of the risk scanner (server/flags.c, CONTRACT §8).
+/* test_flags.c — unit tests of the flag engine (lib/flags*, CONTRACT §8).
  *
- * Table-driven: every detected case must give exactly one flag with the expected code,
- * severity, field and span (checked by comparing text[start:end] with the expected match);
- * every near miss must give no flag at all. Each text is copied into a heap buffer of exactly
- * its length, without a terminating NUL, so AddressSanitizer catches any read past the end.
+ * What a reviewer would notice: every built-in rule's own examples hold (with Hyperscan and
+ * with PCRE2 alone, which must agree on every input); flags have the contract's shape and
+ * exact byte spans; context changes severity the way §8 says (advice against, placeholders,
+ * build output vs shared paths, bulk personal data, mentions in code); forum rule files add
+ * rules and allow-list entries, and every mistake in one is an error naming file and line;
+ * any bytes can be scanned. Texts are copied into heap buffers of exactly their length
+ * without a NUL, so AddressSanitizer catches any read past the end.
  */
 #include "flags.h"
 
 #include <check.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-/* Scans `text` (strlen bytes, copied without NUL) as `field`; returns the flags array. */
-static json_t *scan_text(const char *field, const char *text)
+#ifndef AGENTGATE_SOURCE_DIR
+#define AGENTGATE_SOURCE_DIR ".."
+#endif
+
+/* ------------------------------------------------------------------------ helpers ---- */
+
+static const struct flags_ruleset *builtin(void)
+{
+    char error[512];
+    const struct flags_ruleset *rs = flags_builtin(error, sizeof error);
+    ck_assert_msg(rs != NULL, "%s", error);
+    return rs;
+}
+
+/* The built-in rules again, compiled for PCRE2 alone (the engine without Hyperscan). */
+static struct flags_ruleset *builtin_pcre2(void)
+{
+    char error[512];
+    struct flags_ruleset *rs = NULL;
+    setenv("AGENTGATE_FLAGS_ENGINE", "pcre2", 1);
+    int rc = flags_ruleset_parse("none.rules", "", 0, 1, &rs, error, sizeof error);
+    unsetenv("AGENTGATE_FLAGS_ENGINE");
+    ck_assert_msg(rc == 0, "%s", error);
+    ck_assert_str_eq(flags_ruleset_engine(rs), "pcre2");
+    return rs;
+}
+
+/* A rule set of `text` alone (no built-in rules). */
+static struct flags_ruleset *rules_of(const char *text)
+{
+    char error[1024];
+    struct flags_ruleset *rs = NULL;
+    int rc = flags_ruleset_parse("test.rules", text, strlen(text), 0, &rs, error, sizeof error);
+    ck_assert_msg(rc == 0, "%s", error);
+    return rs;
+}
+
+/* Scans `text` (copied without NUL) with `rs` as field "body". */
+static json_t *scan_with(const struct flags_ruleset *rs, const char *text)
 {
     size_t n = strlen(text);
-    char *copy = malloc(n > 0 ? n : 1);
+    char *copy = malloc(n ? n : 1);
     ck_assert_ptr_nonnull(copy);
     memcpy(copy, text, n);
     json_t *flags = json_array();
-    ck_assert_ptr_nonnull(flags);
-    ck_assert_int_eq(flags_scan(field, copy, n, flags), 0);
+    ck_assert_int_eq(flags_scan_with(rs, "body", copy, n, flags), 0);
     free(copy);
     return flags;
 }
 
-static const char *flag_code(json_t *flags, size_t i)
+static json_t *scan(const char *text)
 {
-    return json_string_value(json_object_get(json_array_get(flags, i), "code"));
+    return scan_with(builtin(), text);
 }
 
-static size_t flag_offset(json_t *flags, size_t i, const char *key)
+static const char *str_at(json_t *flags, size_t i, const char *key)
 {
-    json_t *v = json_object_get(json_array_get(flags, i), key);
-    ck_assert_msg(json_is_integer(v), "flag %zu has no integer %s", i, key);
-    return (size_t)json_integer_value(v);
+    return json_string_value(json_object_get(json_array_get(flags, i), key));
 }
 
-/* Asserts flag i is `code` with `severity` in `field` and covers exactly `match`, the
- * occurrence of it in `text` that starts at or after byte `from`. */
-static void assert_flag(json_t *flags, size_t i, const char *text, const char *field,
-                        const char *code, const char *severity, const char *match, size_t from)
+static size_t int_at(json_t *flags, size_t i, const char *key)
 {
-    json_t *flag = json_array_get(flags, i);
-    ck_assert_msg(flag != NULL, "no flag %zu for %s in \"%s\"", i, code, text);
-    ck_assert_str_eq(json_string_value(json_object_get(flag, "code")), code);
-    ck_assert_str_eq(json_string_value(json_object_get(flag, "severity")), severity);
-    ck_assert_str_eq(json_string_value(json_object_get(flag, "field")), field);
-    ck_assert_uint_eq(json_object_size(flag), 5);
-    size_t start = flag_offset(flags, i, "start"), end = flag_offset(flags, i, "end");
-    ck_assert_msg(start < end && end <= strlen(text), "bad span %zu..%zu in \"%s\"", start, end,
-                  text);
-    const char *expected = strstr(text + from, match);
-    ck_assert_msg(expected != NULL, "test bug: \"%s\" not in \"%s\"", match, text);
-    ck_assert_msg(end - start == strlen(match) && memcmp(text + start, match, end - start) == 0,
-                  "%s in \"%s\": got \"%.*s\" (%zu..%zu), want \"%s\"", code, text,
-                  (int)(end - start), text + start, start, end, match);
-    ck_assert_uint_eq(start, (size_t)(expected - text));
+    return (size_t)json_integer_value(json_object_get(json_array_get(flags, i), key));
 }
 
-/* ------------------------------------------------------------- one flag per case ---- */
-
-struct detection {
-    const char *text;
-    const char *code;
-    const char *severity;
-    const char *match; /* the exact text the flag must span */
-};
-
-static const struct detection detections[] = {
-    /* secret.* */
-    {"export AWS_ACCESS_KEY_ID=AKIAZ7QW3ERTY6UIOP4X now", "secret.aws_access_key", "critical",
-     "AKIAZ7QW3ERTY6UIOP4X"},
-    {"session key ASIAXQ2B7NP4MZ3K8V5R.", "secret.aws_access_key", "critical",
-     "ASIAXQ2B7NP4MZ3K8V5R"},
-    {"key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7x\n-----END RSA PRIVATE KEY-----\n"
-     "done",
-     "secret.private_key", "critical",
-     "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7x\n-----END RSA PRIVATE KEY-----"},
-    {"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEA (truncated)", "secret.private_key",
-     "critical", "-----BEGIN OPENSSH PRIVATE KEY-----"},
-    {"use token ghp_4fT9kLm2Qx8ZpR7vW1nB3cD5eF6gH0jK2lM4 for the API", "secret.github_token",
-     "critical", "ghp_4fT9kLm2Qx8ZpR7vW1nB3cD5eF6gH0jK2lM4"},
-    {"GH=github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789abcdefGHIJ",
-     "secret.github_token", "critical",
-     "github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789abcdefGHIJ"},
-    {"slack: xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp", "secret.slack_token", "critical",
-     "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp"},
-    {"post to https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdEFGHijklMNOP1234",
-     "secret.slack_token", "critical",
-     "hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdEFGHijklMNOP1234"},
-    {"client = OpenAI(\"sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8t\")", "secret.api_key", "critical",
-     "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8t"},
-    {"maps key AIzaSyA1bC2dE3fG4hI5jK6lM7nO8pQ9rS0tU1v", "secret.api_key", "critical",
-     "AIzaSyA1bC2dE3fG4hI5jK6lM7nO8pQ9rS0tU1v"},
-    {"cookie: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9P "
-     "ok",
-     "secret.jwt", "critical",
-     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9P"},
-    {"-H 'Authorization: Bearer 4f9a8b7c6d5e4f3a2b1c0d9e'", "secret.bearer_token", "critical",
-     "Bearer 4f9a8b7c6d5e4f3a2b1c0d9e"},
-    {"Authorization: Basic dXNlcjpodW50ZXIy", "secret.bearer_token", "critical",
-     "Basic dXNlcjpodW50ZXIy"},
-    {"DATABASE_URL=postgres://admin:s3cr3tPass@db.internal:5432/app", "secret.password_in_url",
-     "critical", "admin:s3cr3tPass"},
-    {"redis://:Zq9!x@cache:6379", "secret.password_in_url", "critical", ":Zq9!x"},
-    {"set DB_PASSWORD=hunter2 in .env", "secret.password_assignment", "critical",
-     "DB_PASSWORD=hunter2"},
-    {"{\"password\": \"correct horse\"}", "secret.password_assignment", "critical",
-     "password\": \"correct horse"},
-    {"passwd: Tr0ub4dor&3x", "secret.password_assignment", "critical", "passwd: Tr0ub4dor"},
-    {"secret = 'x9Kq2LmZ'", "secret.password_assignment", "critical", "secret = 'x9Kq2LmZ"},
-    {"curl 'https://api.example.com/v1?api_key=9f8e7d6c5b4a&x=1'", "secret.password_assignment",
-     "critical", "api_key=9f8e7d6c5b4a"},
-    {"const dbPassword = \"Winter2024\";", "secret.password_assignment", "critical",
-     "dbPassword = \"Winter2024"},
-    {"mysql --password hunter22 -u root", "secret.password_assignment", "critical",
-     "--password hunter22"},
-    /* access.* */
-    {"then run chmod -R 777 /var/www to fix it", "access.world_writable", "warning",
-     "chmod -R 777"},
-    {"chmod 666 /etc/app.conf", "access.world_writable", "warning", "chmod 666"},
-    {"chmod o+w shared.log", "access.world_writable", "warning", "chmod o+w"},
-    {"sudo chmod a+rwx /srv", "access.world_writable", "warning", "chmod a+rwx"},
-    {"os.chmod(path, 0o777)", "access.world_writable", "warning", "chmod(path, 0o777"},
-    {"fs.chmodSync(dir, '777');", "access.world_writable", "warning", "chmodSync(dir, '777'"},
-    {"  mode: '0666'", "access.world_writable", "warning", "mode: '0666"},
-    {"aws s3api put-bucket-acl --bucket b --acl public-read", "access.public_acl", "critical",
-     "public-read"},
-    {"x-amz-acl: public-read-write", "access.public_acl", "critical", "public-read-write"},
-    {"gsutil iam ch allUsers:objectViewer gs://b", "access.public_acl", "critical", "allUsers"},
-    {"grantee uri http://acs.amazonaws.com/groups/global/AllUsers", "access.public_acl", "critical",
-     "AllUsers"},
-    {"BlockPublicAcls=false", "access.public_acl", "critical", "BlockPublicAcls=false"},
-    {"GRANT ALL PRIVILEGES ON orders TO PUBLIC;", "access.grant_everyone", "critical",
-     "GRANT ALL PRIVILEGES ON orders TO PUBLIC"},
-    {"icacls C:\\data /grant Everyone:(OI)(CI)F", "access.grant_everyone", "critical",
-     "Everyone:(OI)(CI)F"},
-    {"give Everyone Full Control on the share", "access.grant_everyone", "critical",
-     "Everyone Full Control"},
-    {"{\"Effect\": \"Allow\", \"Principal\": \"*\"}", "access.grant_everyone", "critical",
-     "Principal\": \"*\""},
-    {"requests.get(url, verify=False)", "access.tls_verification_disabled", "warning",
-     "verify=False"},
-    {"curl -sSk https://internal/", "access.tls_verification_disabled", "warning", "-sSk"},
-    {"curl --insecure https://internal/", "access.tls_verification_disabled", "warning",
-     "--insecure"},
-    {"NODE_TLS_REJECT_UNAUTHORIZED=0 node app.js", "access.tls_verification_disabled", "warning",
-     "NODE_TLS_REJECT_UNAUTHORIZED=0"},
-    {"cfg := &tls.Config{InsecureSkipVerify: true}", "access.tls_verification_disabled", "warning",
-     "InsecureSkipVerify: true"},
-    {"git config --global http.sslVerify false", "access.tls_verification_disabled", "warning",
-     "http.sslVerify false"},
-    {"ssl_verify: false", "access.tls_verification_disabled", "warning", "ssl_verify: false"},
-    {"ctx.verify_mode = ssl.CERT_NONE", "access.tls_verification_disabled", "warning", "CERT_NONE"},
-    {"wget --no-check-certificate https://x/", "access.tls_verification_disabled", "warning",
-     "--no-check-certificate"},
-    {"ssh -o StrictHostKeyChecking=no deploy@10.0.0.5", "access.host_key_checking_disabled",
-     "warning", "StrictHostKeyChecking=no"},
-    {"mongod --noauth --bind_ip 127.0.0.1", "access.auth_disabled", "critical", "--noauth"},
-    {"security:\n  authorization: disabled\n", "access.auth_disabled", "critical",
-     "authorization: disabled"},
-    {"xpack.security.enabled: false", "access.auth_disabled", "critical",
-     "xpack.security.enabled: false"},
-    {"gcloud run deploy api --allow-unauthenticated", "access.auth_disabled", "critical",
-     "--allow-unauthenticated"},
-    {"# pg_hba.conf\nhost all all 10.1.0.0/16 trust\n", "access.auth_disabled", "critical",
-     "host all all 10.1.0.0/16 trust"},
-    {"local all all trust\r\nhost all all all md5\r\n", "access.auth_disabled", "critical",
-     "local all all trust"},
-    {"jupyter notebook --NotebookApp.token=''", "access.auth_disabled", "critical",
-     "--NotebookApp.token=''"},
-    {"aws ec2 authorize-security-group-ingress --cidr 0.0.0.0/0", "access.open_to_internet",
-     "warning", "0.0.0.0/0"},
-    {"ipv6_cidr_blocks = [\"::/0\"]", "access.open_to_internet", "warning", "::/0"},
-    /* destructive.* */
-    {"sudo rm -rf /var/lib/app", "destructive.recursive_delete", "critical", "rm -rf"},
-    {"rm -fr build", "destructive.recursive_delete", "critical", "rm -fr"},
-    {"rm -r -f build", "destructive.recursive_delete", "critical", "rm -r -f"},
-    {"/bin/rm --recursive old", "destructive.recursive_delete", "critical", "rm --recursive"},
-    {"Remove-Item C:\\tmp -Recurse -Force", "destructive.recursive_delete", "critical",
-     "Remove-Item C:\\tmp -Recurse"},
-    {"rmdir /s /q C:\\build", "destructive.recursive_delete", "critical", "rmdir /s"},
-    {"DROP TABLE users;", "destructive.drop_table", "critical", "DROP TABLE"},
-    {"then drop database prod", "destructive.drop_table", "critical", "drop database"},
-    {"DROP\n  SCHEMA app CASCADE;", "destructive.drop_table", "critical", "DROP\n  SCHEMA"},
-    {"TRUNCATE TABLE logs;", "destructive.truncate_table", "critical", "TRUNCATE TABLE"},
-    {"TRUNCATE audit_log;", "destructive.truncate_table", "critical", "TRUNCATE audit_log"},
-    {"DELETE FROM sessions;", "destructive.delete_without_where", "critical",
-     "DELETE FROM sessions"},
-    {"git push --force origin main", "destructive.force_push", "critical", "git push --force"},
-    {"git push -f", "destructive.force_push", "critical", "git push -f"},
-    {"git push --force-with-lease origin feature", "destructive.force_push", "critical",
-     "git push --force-with-lease"},
-    {"git push origin +main", "destructive.force_push", "critical", "git push origin +main"},
-    {"mkfs.ext4 /dev/sdb1", "destructive.disk_wipe", "critical", "mkfs.ext4 /dev/sdb1"},
-    {"dd if=image.iso of=/dev/sdb bs=4M", "destructive.disk_wipe", "critical",
-     "dd if=image.iso of=/dev/sdb"},
-    /* pii.* */
-    {"mail jane.doe@acme-corp.io today", "pii.email", "warning", "jane.doe@acme-corp.io"},
-    {"contact: <bob+ops@mail.example.org>.", "pii.email", "warning", "bob+ops@mail.example.org"},
-    {"call +44 20 7946 0958.", "pii.phone", "warning", "+44 20 7946 0958"},
-    {"cell +1 (555) 123-4567", "pii.phone", "warning", "+1 (555) 123-4567"},
-    {"call 555-123-4567 now", "pii.phone", "warning", "555-123-4567"},
-    {"office (212) 555-0182", "pii.phone", "warning", "(212) 555-0182"},
-    {"fax 1-800-555-0199", "pii.phone", "warning", "1-800-555-0199"},
-    /* mention.* */
-    {"hey @everyone, look", "mention.mass_mention", "warning", "@everyone"},
-    {"@here the build is red", "mention.mass_mention", "warning", "@here"},
-    {"ping @All.", "mention.mass_mention", "warning", "@All"},
-    {"cc @channel", "mention.mass_mention", "warning", "@channel"},
-    /* unusual starts: right after a letter, after blanks at a line start, names led by '.' or
-     * '_', settings after punctuation, non-ASCII text before a setting */
-    {"key:x-----BEGIN RSA PRIVATE KEY-----", "secret.private_key", "critical",
-     "-----BEGIN RSA PRIVATE KEY-----"},
-    {"route g::/0 here", "access.open_to_internet", "warning", "::/0"},
-    {"#\n\t local all all trust", "access.auth_disabled", "critical", "local all all trust"},
-    {".security.enabled: false", "access.auth_disabled", "critical", ".security.enabled: false"},
-    {"_auth_enabled: false", "access.auth_disabled", "critical", "_auth_enabled: false"},
-    {"x=StrictHostKeyChecking=no", "access.host_key_checking_disabled", "warning",
-     "StrictHostKeyChecking=no"},
-    {"(verify=False)", "access.tls_verification_disabled", "warning", "verify=False"},
-    {"ok:ssl_verify=off", "access.tls_verification_disabled", "warning", "ssl_verify=off"},
-    {"\xc3\xa9 verify=False", "access.tls_verification_disabled", "warning", "verify=False"},
-    {"a,S_IWOTH", "access.world_writable", "warning", "S_IWOTH"},
-    {"mode = 0777", "access.world_writable", "warning", "mode = 0777"},
-};
-
-START_TEST(test_detects_risk_with_code_severity_and_exact_span)
+/* The severity of the first flag of `code`, or "none". */
+static const char *severity_of(json_t *flags, const char *code)
 {
-    const struct detection *d = &detections[_i];
-    json_t *flags = scan_text("body", d->text);
-    ck_assert_msg(json_array_size(flags) == 1, "\"%s\": want one %s flag, got %zu (first %s)",
-                  d->text, d->code, json_array_size(flags),
-                  json_array_size(flags) ? flag_code(flags, 0) : "none");
-    assert_flag(flags, 0, d->text, "body", d->code, d->severity, d->match, 0);
+    for (size_t i = 0; i < json_array_size(flags); i++)
+        if (strcmp(str_at(flags, i, "code"), code) == 0)
+            return str_at(flags, i, "severity");
+    return "none";
+}
+
+static void assert_severity(const char *text, const char *code, const char *severity)
+{
+    json_t *flags = scan(text);
+    char *dump = json_dumps(flags, JSON_COMPACT);
+    ck_assert_msg(strcmp(severity_of(flags, code), severity) == 0, "%s in \"%s\": want %s, got %s",
+                  code, text, severity, dump);
+    free(dump);
+    json_decref(flags);
+}
+
+/* Asserts that loading `text` fails with an error containing `expected`. */
+static void assert_load_error(const char *text, int with_builtin, const char *expected)
+{
+    char error[1024] = "";
+    struct flags_ruleset *rs = (struct flags_ruleset *)1;
+    int rc = flags_ruleset_parse("forum.rules", text, strlen(text), with_builtin, &rs, error,
+                                 sizeof error);
+    ck_assert_msg(rc == -1, "loaded although it should fail with \"%s\":\n%s", expected, text);
+    ck_assert_ptr_null(rs);
+    ck_assert_msg(strstr(error, expected) != NULL, "error \"%s\" lacks \"%s\"", error, expected);
+}
+
+/* ------------------------------------------------------------------- rule catalogue ---- */
+
+START_TEST(test_every_builtin_rule_example_holds)
+{
+    char error[16384];
+    int failures = flags_ruleset_check_examples(builtin(), error, sizeof error);
+    ck_assert_msg(failures == 0, "%d failing examples:\n%s", failures, error);
+}
+END_TEST
+
+START_TEST(test_every_builtin_rule_example_holds_with_pcre2_alone)
+{
+    char error[16384];
+    struct flags_ruleset *rs = builtin_pcre2();
+    int failures = flags_ruleset_check_examples(rs, error, sizeof error);
+    flags_ruleset_free(rs);
+    ck_assert_msg(failures == 0, "%d failing examples:\n%s", failures, error);
+}
+END_TEST
+
+START_TEST(test_catalogue_covers_every_family)
+{
+    const char *families[] = {"secret", "access", "destructive", "pii", "mention"};
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_msg(flags_ruleset_rule_count(builtin(), families[i]) >= 3, "%s has few rules",
+                      families[i]);
+    ck_assert_uint_eq(flags_ruleset_rule_count(builtin(), "nosuch"), 0);
+}
+END_TEST
+
+START_TEST(test_builtin_uses_hyperscan_when_built_with_it)
+{
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+    ck_assert_str_eq(flags_ruleset_engine(builtin()), "hyperscan");
+#else
+    ck_assert_str_eq(flags_ruleset_engine(builtin()), "pcre2");
+#endif
+}
+END_TEST
+
+/* ------------------------------------------------------------------------- shape ---- */
+
+START_TEST(test_flag_has_contract_shape_and_exact_span)
+{
+    const char *text = "Reset it: `DROP TABLE orders;` then reload.";
+    json_t *flags = scan(text);
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    json_t *flag = json_array_get(flags, 0);
+    ck_assert_uint_eq(json_object_size(flag), 6);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "destructive.drop_database");
+    ck_assert_str_eq(str_at(flags, 0, "severity"), "critical");
+    ck_assert_str_eq(str_at(flags, 0, "field"), "body");
+    ck_assert_msg(strlen(str_at(flags, 0, "message")) > 10, "message too short");
+    size_t start = int_at(flags, 0, "start"), end = int_at(flags, 0, "end");
+    ck_assert_uint_eq(start, (size_t)(strstr(text, "DROP") - text));
+    ck_assert_uint_eq(end - start, strlen("DROP TABLE orders"));
     json_decref(flags);
 }
 END_TEST
 
-/* ------------------------------------------------------------------- near misses ---- */
-
-static const char *const near_misses[] = {
-    "Use the dropdown table to pick a row.",
-    "The farm -rf setting is odd.",
-    "AKIA",
-    "AKIA1234 is too short",
-    "ASIAN markets opened higher",
-    "Upgrade to version 1.2.3.4 first.",
-    "The release is on 2026-11-24 at 10:30.",
-    "Plain prose about gardens, weather and the history of tea.",
-    "chmod 755 script.sh && chmod u+x run.sh",
-    "chmod -w readonly.txt",
-    "git push origin main",
-    "git commit -m 'push -f later'",
-    "rm -f file.txt",
-    "git rm -r --cached node_modules",
-    "curl https://example.com/a-k -o out",
-    "Password: reset it from the settings page",
-    "Password: Reset it from the settings page",
-    "password=$DB_PASSWORD",
-    "password: <your password>",
-    "api_key = os.environ[\"API_KEY\"]",
-    "secret: ***",
-    "postgres://user:password@localhost/db",
-    "git clone git@github.com:org/repo.git",
-    "background: url(logo@2x.png)",
-    "Please verify false positives by hand.",
-    "DELETE FROM users WHERE id = 1;",
-    "delete from the list any item you like",
-    "Truncate the string to ten characters.",
-    "thanks @alice and @bob",
-    "mail bob@localhost",
-    "allow 10.0.0.0/8 only",
-    "dd if=/dev/zero of=/dev/null bs=1M",
-    "mkfs is the tool that makes file systems",
-    "The bearer of this letter is welcome.",
-    "Basic authentication is fine behind TLS.",
-    "StrictHostKeyChecking yes",
-    "verify=True",
-    "InsecureSkipVerify: false",
-    "call 1234567890 or 12-345-6789",
-    "ISBN 978-3-16-148410-0",
-    "node -e 'x' --insecure-foo",
-    "the grant was given to the public library",
-    "xoxb-short",
-    "ghp_tooShort123",
-    "npm install @types/node",
-    "Order #555-123-4567",
-    "score +12345 points, C++ 17",
-    "",
-};
-
-START_TEST(test_near_miss_produces_no_flag)
+START_TEST(test_secret_flag_spans_its_setting)
 {
-    const char *text = near_misses[_i];
-    json_t *flags = scan_text("body", text);
-    ck_assert_msg(json_array_size(flags) == 0, "\"%s\": want no flag, got %zu (first %s)", text,
-                  json_array_size(flags), json_array_size(flags) ? flag_code(flags, 0) : "");
+    /* the page keeps the key name and masks the value (server/review/draft_secrets.c) */
+    const char *text = "aws_secret_access_key = 2opwtAWiORZrHEV6IkJFjvVoUUDXI0iZSv4xO6cq\n";
+    json_t *flags = scan(text);
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "secret.cloud_key");
+    ck_assert_uint_eq(int_at(flags, 0, "start"), 0);
+    ck_assert_uint_eq(int_at(flags, 0, "end"), strlen(text) - 1);
     json_decref(flags);
 }
 END_TEST
 
-/* --------------------------------------------------------------- single behaviours ---- */
-
-START_TEST(test_multiple_flags_come_in_start_order)
+START_TEST(test_flags_come_in_start_order_across_rules)
 {
-    const char *text = "mail ops@acme.io, then DROP TABLE x; and finally rm -rf /tmp/x "
-                       "with AKIAZ7QW3ERTY6UIOP4X";
-    json_t *flags = scan_text("body", text);
-    ck_assert_uint_eq(json_array_size(flags), 4);
-    assert_flag(flags, 0, text, "body", "pii.email", "warning", "ops@acme.io", 0);
-    assert_flag(flags, 1, text, "body", "destructive.drop_table", "critical", "DROP TABLE", 0);
-    assert_flag(flags, 2, text, "body", "destructive.recursive_delete", "critical", "rm -rf", 0);
-    assert_flag(flags, 3, text, "body", "secret.aws_access_key", "critical", "AKIAZ7QW3ERTY6UIOP4X",
-                0);
-    json_decref(flags);
-}
-END_TEST
-
-START_TEST(test_repeated_finding_is_flagged_each_time)
-{
-    const char *text = "rm -rf a; rm -rf b";
-    json_t *flags = scan_text("body", text);
-    ck_assert_uint_eq(json_array_size(flags), 2);
-    assert_flag(flags, 0, text, "body", "destructive.recursive_delete", "critical", "rm -rf", 0);
-    assert_flag(flags, 1, text, "body", "destructive.recursive_delete", "critical", "rm -rf", 3);
+    const char *text = "mail maria.lopez@gmail.com, then `git push -f origin main` and "
+                       "AKIAKPHOJUGSDR32ASMR";
+    json_t *flags = scan(text);
+    ck_assert_uint_eq(json_array_size(flags), 3);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "pii.email");
+    ck_assert_str_eq(str_at(flags, 1, "code"), "destructive.force_push_shared");
+    ck_assert_str_eq(str_at(flags, 2, "code"), "secret.aws_access_key");
+    for (size_t i = 1; i < 3; i++)
+        ck_assert_uint_lt(int_at(flags, i - 1, "start"), int_at(flags, i, "start"));
     json_decref(flags);
 }
 END_TEST
 
 START_TEST(test_utf8_before_match_gives_byte_offsets)
 {
-    /* "Grüße 👋: " is 9 characters but 14 bytes. */
-    const char *text = "Grüße 👋: AKIAZ7QW3ERTY6UIOP4X";
-    json_t *flags = scan_text("body", text);
+    const char *text = "Grüße — läuft: DROP DATABASE shop;";
+    json_t *flags = scan(text);
     ck_assert_uint_eq(json_array_size(flags), 1);
-    ck_assert_uint_eq(flag_offset(flags, 0, "start"), 14);
-    ck_assert_uint_eq(flag_offset(flags, 0, "end"), 34);
-    assert_flag(flags, 0, text, "body", "secret.aws_access_key", "critical", "AKIAZ7QW3ERTY6UIOP4X",
-                0);
+    ck_assert_uint_eq(int_at(flags, 0, "start"), (size_t)(strstr(text, "DROP") - text));
     json_decref(flags);
 }
 END_TEST
 
-START_TEST(test_field_name_is_copied_into_each_flag)
-{
-    const char *text = "DROP TABLE t";
-    json_t *flags = scan_text("title", text);
-    ck_assert_uint_eq(json_array_size(flags), 1);
-    assert_flag(flags, 0, text, "title", "destructive.drop_table", "critical", "DROP TABLE", 0);
-    json_decref(flags);
-}
-END_TEST
-
-START_TEST(test_empty_text_gives_no_flags)
-{
-    json_t *flags = json_array();
-    ck_assert_int_eq(flags_scan("body", "", 0, flags), 0);
-    ck_assert_int_eq(flags_scan("body", NULL, 0, flags), 0);
-    ck_assert_uint_eq(json_array_size(flags), 0);
-    json_decref(flags);
-}
-END_TEST
-
-START_TEST(test_control_characters_are_scanned_safely)
-{
-    const char *text = "\x01\x02rm -rf /tmp\x7f\x1b[0m\tDROP\vTABLE\x1f";
-    json_t *flags = scan_text("body", text);
-    ck_assert_uint_eq(json_array_size(flags), 2);
-    assert_flag(flags, 0, text, "body", "destructive.recursive_delete", "critical", "rm -rf", 0);
-    assert_flag(flags, 1, text, "body", "destructive.drop_table", "critical", "DROP\vTABLE", 0);
-    json_decref(flags);
-
-    flags = scan_text("body", "\x01\x02\x03\x1b\x7f\r\n\t\x1f");
-    ck_assert_uint_eq(json_array_size(flags), 0);
-    json_decref(flags);
-}
-END_TEST
-
-START_TEST(test_match_cut_by_end_of_text_is_not_read_past)
-{
-    /* Each prefix of a detectable text ends inside the match: none may read past its length. */
-    static const char *const texts[] = {
-        "AKIAZ7QW3ERTY6UIOP4X",
-        "-----BEGIN RSA PRIVATE KEY-----",
-        "rm -rf /",
-        "git push --force",
-        "jane@acme.io",
-        "+44 20 7946 0958",
-        "password=hunter22",
-        "chmod 777 x",
-        "@everyone",
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig",
-    };
-    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
-        size_t n = strlen(texts[k]);
-        for (size_t cut = 0; cut <= n; cut++) {
-            char *copy = malloc(cut > 0 ? cut : 1);
-            ck_assert_ptr_nonnull(copy);
-            memcpy(copy, texts[k], cut);
-            json_t *flags = json_array();
-            ck_assert_int_eq(flags_scan("body", copy, cut, flags), 0);
-            for (size_t i = 0; i < json_array_size(flags); i++)
-                ck_assert_uint_le(flag_offset(flags, i, "end"), cut);
-            json_decref(flags);
-            free(copy);
-        }
-    }
-}
-END_TEST
-
-START_TEST(test_flags_are_appended_after_existing_elements)
+START_TEST(test_field_name_is_copied_and_flags_are_appended)
 {
     json_t *flags = json_array();
     json_array_append_new(flags, json_string("earlier"));
-    ck_assert_int_eq(flags_scan("body", "DROP TABLE t", 12, flags), 0);
+    ck_assert_int_eq(flags_scan("title", "DROP TABLE t;", 13, flags), 0);
     ck_assert_uint_eq(json_array_size(flags), 2);
     ck_assert_str_eq(json_string_value(json_array_get(flags, 0)), "earlier");
-    ck_assert_str_eq(flag_code(flags, 1), "destructive.drop_table");
+    ck_assert_str_eq(str_at(flags, 1, "field"), "title");
     json_decref(flags);
+}
+END_TEST
+
+START_TEST(test_empty_and_null_text_give_no_flags)
+{
+    json_t *flags = json_array();
+    ck_assert_int_eq(flags_scan("body", NULL, 0, flags), 0);
+    ck_assert_int_eq(flags_scan("body", "", 0, flags), 0);
+    ck_assert_uint_eq(json_array_size(flags), 0);
+    json_decref(flags);
+}
+END_TEST
+
+START_TEST(test_invalid_arguments_are_refused)
+{
+    json_t *flags = json_array(), *object = json_object();
+    ck_assert_int_eq(flags_scan(NULL, "x", 1, flags), -1);
+    ck_assert_int_eq(flags_scan("body", NULL, 3, flags), -1);
+    ck_assert_int_eq(flags_scan("body", "x", 1, object), -1);
+    ck_assert_int_eq(flags_scan("body", "x", 1, NULL), -1);
+    ck_assert_uint_eq(json_array_size(flags), 0);
+    /* a NULL rule set is the built-in one */
+    ck_assert_int_eq(flags_scan_with(NULL, "body", "DROP TABLE t;", 13, flags), 0);
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    json_decref(flags);
+    json_decref(object);
 }
 END_TEST
 
@@ -438,8 +264,9 @@ static void *failing_malloc(size_t size)
 
 START_TEST(test_out_of_memory_returns_error_and_leaves_flags_unchanged)
 {
-    const char *text = "rm -rf /; DROP TABLE t; mail a@acme.io";
+    const char *text = "rm -rf /srv/data; DROP TABLE t; mail a.b@gmail.com";
     bool succeeded = false;
+    (void)builtin(); /* compiled before the allocator fails */
     for (int budget = 0; budget < 1000 && !succeeded; budget++) {
         json_t *flags = json_array();
         json_array_append_new(flags, json_string("earlier"));
@@ -461,63 +288,493 @@ START_TEST(test_out_of_memory_returns_error_and_leaves_flags_unchanged)
 }
 END_TEST
 
-START_TEST(test_invalid_arguments_are_refused)
+/* --------------------------------------------------------- engines and any bytes ---- */
+
+/* Deterministic pseudo-random bytes (xorshift), so a failure reproduces. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rng(void)
 {
-    json_t *object = json_object();
-    json_t *flags = json_array();
-    ck_assert_int_eq(flags_scan("body", "rm -rf /", 8, object), -1);
-    ck_assert_int_eq(flags_scan("body", "rm -rf /", 8, NULL), -1);
-    ck_assert_int_eq(flags_scan(NULL, "rm -rf /", 8, flags), -1);
-    ck_assert_int_eq(flags_scan("body", NULL, 8, flags), -1);
-    ck_assert_uint_eq(json_object_size(object), 0);
-    ck_assert_uint_eq(json_array_size(flags), 0);
-    json_decref(object);
-    json_decref(flags);
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void assert_engines_agree(const struct flags_ruleset *a, const struct flags_ruleset *b,
+                                 const char *text, size_t n)
+{
+    char *copy = malloc(n ? n : 1);
+    ck_assert_ptr_nonnull(copy);
+    if (n)
+        memcpy(copy, text, n);
+    json_t *fa = json_array(), *fb = json_array();
+    ck_assert_int_eq(flags_scan_with(a, "body", copy, n, fa), 0);
+    ck_assert_int_eq(flags_scan_with(b, "body", copy, n, fb), 0);
+    for (size_t i = 0; i < json_array_size(fa); i++) {
+        ck_assert_uint_lt(int_at(fa, i, "start"), int_at(fa, i, "end"));
+        ck_assert_uint_le(int_at(fa, i, "end"), n);
+    }
+    if (!json_equal(fa, fb)) {
+        char *da = json_dumps(fa, JSON_COMPACT), *db = json_dumps(fb, JSON_COMPACT);
+        ck_abort_msg("engines disagree on \"%.*s\":\n%s\n%s", (int)(n > 300 ? 300 : n), text, da,
+                     db);
+    }
+    free(copy);
+    json_decref(fa);
+    json_decref(fb);
+}
+
+/* The whole dev corpus, post by post: Hyperscan with PCRE2 confirmation and PCRE2 alone
+ * give identical flags. */
+START_TEST(test_engines_agree_on_the_dev_corpus)
+{
+    const char *files[] = {"secret", "access", "destructive", "pii", "mention", "ordinary"};
+    struct flags_ruleset *pcre2 = builtin_pcre2();
+    size_t posts = 0;
+    for (size_t f = 0; f < 6; f++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/tests/flags/corpus/dev/%s.jsonl", AGENTGATE_SOURCE_DIR,
+                 files[f]);
+        FILE *in = fopen(path, "r");
+        ck_assert_msg(in != NULL, "cannot open %s", path);
+        char *line = NULL;
+        size_t cap = 0;
+        while (getline(&line, &cap, in) > 0) {
+            json_t *post = json_loads(line, 0, NULL);
+            json_t *body = json_object_get(post, "body");
+            ck_assert(json_is_string(body));
+            assert_engines_agree(builtin(), pcre2, json_string_value(body),
+                                 json_string_length(body));
+            json_decref(post);
+            posts++;
+        }
+        free(line);
+        fclose(in);
+    }
+    ck_assert_uint_ge(posts, 500);
+    flags_ruleset_free(pcre2);
 }
 END_TEST
 
-START_TEST(test_more_than_ten_distinct_mentions_give_one_span)
+/* A database compiled ahead (as tools/flags_precompile does at build time) and registered is
+ * loaded by a rule set of the same expressions, and scans exactly like a freshly compiled one;
+ * a rule set of other expressions ignores it and compiles. */
+START_TEST(test_precompiled_database_is_used_only_for_its_rules)
 {
-    const char *text = "hi @u1 @u2 @u3 @u4 @u5 @u6 @u7 @u8 @u9 @u10 @u11, bye";
-    json_t *flags = scan_text("body", text);
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+    unsigned char *bytes = NULL;
+    size_t length = 0;
+    struct flags_ruleset *same = NULL, *other = NULL;
+    char error[512];
+    const char *extra = "[secret.test_only]\nseverity = warning\nmessage = A test rule.\n"
+                        "pattern = zqxjzqxj\nmatch = zqxjzqxj\n";
+    const char *samples[] = {"aws_secret_access_key = wJa1rXUtnFEMI/K7MDENG/bPxRfiCYzK8mNq2Lw9",
+                             "chmod -R 777 /srv/data && rm -rf /var/lib/postgresql", "@everyone"};
+
+    ck_assert_int_eq(flags_ruleset_serialize(builtin(), &bytes, &length), 0);
+    ck_assert_uint_gt(length, 32);
+    flags_precompiled_register(bytes, length);
+    ck_assert_int_eq(flags_ruleset_parse("empty", "", 0, 1, &same, error, sizeof error), 0);
+    ck_assert_str_eq(flags_ruleset_engine(same), "hyperscan");
+    for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)
+        assert_engines_agree(builtin(), same, samples[i], strlen(samples[i]));
+    ck_assert_int_eq(
+        flags_ruleset_parse("extra", extra, strlen(extra), 1, &other, error, sizeof error), 0);
+    {
+        json_t *found = json_array();
+        ck_assert_int_eq(flags_scan_with(other, "body", "zqxjzqxj", 8, found), 0);
+        ck_assert_uint_eq(json_array_size(found), 1);
+        json_decref(found);
+    }
+    flags_precompiled_register(NULL, 0);
+    flags_ruleset_free(same);
+    flags_ruleset_free(other);
+    free(bytes);
+#endif
+}
+END_TEST
+
+/* Random bytes, random risky fragments glued together, NULs and stray UTF-8: no crash, spans
+ * inside the text, and both engines agree. */
+START_TEST(test_any_bytes_scan_safely_and_engines_agree)
+{
+    static const char *const pieces[] = {"rm -rf ",
+                                         "/srv/",
+                                         "DROP TABLE ",
+                                         "@everyone ",
+                                         "AKIA",
+                                         "password=",
+                                         "\"",
+                                         "'",
+                                         "```sql\n",
+                                         "```\n",
+                                         "\n",
+                                         "://u:",
+                                         "@h.io ",
+                                         "0.0.0.0/0",
+                                         "chmod 777 ",
+                                         "never ",
+                                         "\xc3",
+                                         "\xff\xfe",
+                                         "+49 171 ",
+                                         "ghp_",
+                                         "eyJ",
+                                         "`",
+                                         "$",
+                                         "\\",
+                                         "-----BEGIN PRIVATE KEY-----\n",
+                                         "DELETE FROM t;",
+                                         "git push -f origin main"};
+    struct flags_ruleset *pcre2 = builtin_pcre2();
+    char text[4096];
+    for (int round = 0; round < 400; round++) {
+        size_t n = 0, target = (size_t)(rng() % sizeof text);
+        while (n < target) {
+            if (rng() % 3 == 0) {
+                text[n++] = (char)(rng() & 0xff);
+            } else {
+                const char *p = pieces[rng() % (sizeof pieces / sizeof *pieces)];
+                size_t k = strlen(p);
+                if (n + k > target)
+                    break;
+                memcpy(text + n, p, k);
+                n += k;
+            }
+        }
+        assert_engines_agree(builtin(), pcre2, text, n);
+    }
+    flags_ruleset_free(pcre2);
+}
+END_TEST
+
+/* -------------------------------------------------------------------- severities ---- */
+
+START_TEST(test_advice_against_is_not_critical)
+{
+    assert_severity("Never run `chmod 777` on the web root; use a group.", "access.world_writable",
+                    "info");
+    assert_severity("Don't do this:\n\n```bash\nsudo rm -rf /srv/data\n```\n",
+                    "destructive.recursive_delete", "info");
+    assert_severity("```bash\n# never do this on a shared host\ngit push --force origin main\n```",
+                    "destructive.force_push_shared", "info");
+    assert_severity("`DROP TABLE users` is a bad idea here.", "destructive.drop_database", "info");
+}
+END_TEST
+
+START_TEST(test_doing_it_is_flagged_even_near_negations)
+{
+    /* "so you don't have to" is no advice against */
+    assert_severity("Start it like this so you don't have to copy tokens around:\n\n```bash\n"
+                    "jupyter lab --ip=0.0.0.0 --ServerApp.token=''\n```",
+                    "access.service_exposed", "critical");
+    /* "--insecure-skip-tls-verify" in code is not the word "insecure" of prose */
+    assert_severity("Until the cert is in your kubeconfig:\n\n```bash\nkubectl "
+                    "--insecure-skip-tls-verify get nodes\n```",
+                    "access.tls_verification_disabled", "warning");
+}
+END_TEST
+
+START_TEST(test_local_build_output_vs_shared_paths)
+{
+    assert_severity("`rm -rf ./build`", "destructive.recursive_delete", "info");
+    assert_severity("`rm -rf node_modules`", "destructive.recursive_delete", "info");
+    assert_severity("`rm -rf \"$tmpdir\"`", "destructive.recursive_delete", "info");
+    assert_severity("`rm -rf docs/api`", "destructive.recursive_delete", "warning");
+    assert_severity("`rm -rf /srv/data`", "destructive.recursive_delete", "critical");
+    assert_severity("`rm -rf ~`", "destructive.recursive_delete", "critical");
+    assert_severity("`sudo rm -rf --no-preserve-root /`", "destructive.recursive_delete",
+                    "critical");
+}
+END_TEST
+
+START_TEST(test_delete_with_where_is_not_flagged)
+{
+    assert_severity("DELETE FROM sessions WHERE expires_at < now();", "destructive.delete_all_rows",
+                    "none");
+    assert_severity("DELETE FROM sessions;", "destructive.delete_all_rows", "critical");
+}
+END_TEST
+
+START_TEST(test_placeholders_and_documented_keys_are_not_secrets)
+{
+    const char *texts[] = {
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+        "DB_PASSWORD=changeme",
+        "password: ${DB_PASSWORD}",
+        "api_key = \"<your-api-key>\"",
+        "export GITHUB_TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "stripe.api_key = \"sk_test_4eC39HqLyjWDarjtT1zdp7dc\"",
+        "postgres://user:password@localhost:5432/app",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq8xVtX5Zk3pJ0mQw7rT2yU9iO1pA4sD6fG8hJ0kL2z "
+        "me@laptop",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        json_t *flags = scan(texts[i]);
+        for (size_t k = 0; k < json_array_size(flags); k++)
+            ck_assert_msg(strncmp(str_at(flags, k, "code"), "secret.", 7) != 0,
+                          "secret flag %s on \"%s\"", str_at(flags, k, "code"), texts[i]);
+        json_decref(flags);
+    }
+    assert_severity("DB_PASSWORD=Vq8!mZ2pLx7#", "secret.password_assignment", "critical");
+}
+END_TEST
+
+START_TEST(test_personal_data_in_bulk_is_critical)
+{
+    assert_severity("Ask helen.marchetti@gmail.com", "pii.email", "warning");
+    assert_severity("To: a.girard@laposte.net, bjohansson@hotmail.se, c.obrien@eircom.net",
+                    "pii.email", "critical");
+    assert_severity("Send it to billing@acme-corp.com or jane@example.com", "pii.email", "none");
+}
+END_TEST
+
+START_TEST(test_mentions_count_in_prose_only)
+{
+    assert_severity("@everyone the build is green again.", "mention.everyone", "warning");
+    assert_severity("Configure it:\n\n```js\nallowedMentions: { parse: ['@everyone'] }\n```",
+                    "mention.everyone", "none");
+    assert_severity("Thanks @a1 @b2 @c3 @d4 @e5 for the reviews.", "mention.many_people", "none");
+    assert_severity("Thanks @a1 @b2 @c3 @d4 @e5 @f6 for the reviews.", "mention.many_people",
+                    "warning");
+}
+END_TEST
+
+START_TEST(test_many_mentions_give_one_flag_from_first_to_last)
+{
+    const char *text = "cc @ann @bo @cy @di @ed @fa and @ann again, thanks";
+    json_t *flags = scan(text);
     ck_assert_uint_eq(json_array_size(flags), 1);
-    assert_flag(flags, 0, text, "body", "mention.mass_mention", "warning",
-                "@u1 @u2 @u3 @u4 @u5 @u6 @u7 @u8 @u9 @u10 @u11", 0);
+    ck_assert_uint_eq(int_at(flags, 0, "start"), (size_t)(strstr(text, "@ann") - text));
+    ck_assert_uint_eq(int_at(flags, 0, "end"), (size_t)(strstr(text, " again") - text));
     json_decref(flags);
 }
 END_TEST
 
-START_TEST(test_ten_distinct_mentions_are_not_mass)
+/* ---------------------------------------------------------------- rule features ---- */
+
+START_TEST(test_language_restricts_fenced_blocks_only)
 {
-    json_t *flags = scan_text("body", "@u1 @u2 @u3 @u4 @u5 @u6 @u7 @u8 @u9 @u10 @U1 @u2 @u3");
-    ck_assert_uint_eq(json_array_size(flags), 0);
+    struct flags_ruleset *rs = rules_of("[destructive.sql_reset]\n"
+                                        "severity = critical\n"
+                                        "message = Resets a table.\n"
+                                        "pattern = (?i)\\breset\\s{1,9}table\\b\n"
+                                        "languages = sql\n"
+                                        "match = ```sql\\nRESET TABLE x;\\n```\n");
+    json_t *in_sql = scan_with(rs, "```sql\nRESET TABLE x;\n```");
+    json_t *in_python = scan_with(rs, "```python\nRESET TABLE x\n```");
+    json_t *unlabelled = scan_with(rs, "```\nreset table x;\n```");
+    json_t *prose = scan_with(rs, "then reset table x");
+    ck_assert_uint_eq(json_array_size(in_sql), 1);
+    ck_assert_uint_eq(json_array_size(in_python), 0);
+    ck_assert_uint_eq(json_array_size(unlabelled), 1);
+    ck_assert_uint_eq(json_array_size(prose), 1);
+    json_decref(in_sql);
+    json_decref(in_python);
+    json_decref(unlabelled);
+    json_decref(prose);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(test_public_address_entropy_checksum_and_url_checks)
+{
+    struct flags_ruleset *rs = rules_of(
+        "[pii.client_ip]\nseverity = warning\nmessage = A client address.\n"
+        "pattern = \\b(?<value>\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3})\\b\naddress = public\n"
+        "match = from 83.24.117.202\nno_match = from 10.1.2.3\n"
+        "no_match = from 192.0.2.10\nno_match = from 172.20.0.5\n\n"
+        "[secret.random]\nseverity = critical\nmessage = A random value.\n"
+        "pattern = key=(?<value>\\w{16})\nentropy = 3.5\n"
+        "match = key=Zk3x9QpL7mW2vR8t\nno_match = key=aaaaaaaaaaaaaaaa\n\n"
+        "[pii.card]\nseverity = critical\nmessage = A card.\n"
+        "pattern = \\b(?<value>\\d{16})\\b\nchecksum = luhn\n"
+        "match = 4381225384660852\nno_match = 4381225384660853\n\n"
+        "[pii.mail]\nseverity = warning\nmessage = Mail.\n"
+        "pattern = \\b\\w{1,20}@\\w{1,20}\\.com\\b\nin_url = drop\n"
+        "match = write to ana@corp.com\nno_match = https://u:x=ana@corp.com/\n");
+    char error[4096];
+    ck_assert_msg(flags_ruleset_check_examples(rs, error, sizeof error) == 0, "%s", error);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(test_near_words_and_nearest_cue)
+{
+    struct flags_ruleset *rs =
+        rules_of("[access.any]\nseverity = critical\nmessage = Any source.\n"
+                 "pattern = 0\\.0\\.0\\.0/0\nnear = ingress\nunless_after = egress\n"
+                 "not_near = example\nnear_bytes = 100\n"
+                 "match = ingress { cidr = 0.0.0.0/0 }\n"
+                 "no_match = egress { cidr = 0.0.0.0/0 }\n"
+                 "no_match = ingress {} egress { cidr = 0.0.0.0/0 }\n"
+                 "no_match = cidr = 0.0.0.0/0\n"
+                 "no_match = ingress example 0.0.0.0/0\n"
+                 "match = egress {} ingress { cidr = 0.0.0.0/0 }\n\n"
+                 "[destructive.reset]\nseverity = warning\nmessage = Reset.\n"
+                 "pattern = \\breset\\b\ncritical_near = prod\nnear_bytes = 20\n"
+                 "match_warning = reset staging\nmatch_critical = reset prod\n");
+    char error[4096];
+    ck_assert_msg(flags_ruleset_check_examples(rs, error, sizeof error) == 0, "%s", error);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(test_overlapping_flags_of_one_family_keep_the_first_rule)
+{
+    /* A Stripe test key also reads as "KEY=value": the specific rule (listed first) wins. */
+    json_t *flags = scan("STRIPE_SECRET_KEY=sk_test_51GwQVmlXCPlDIT0qqubem5DxQyNjJWJaHqRbMY");
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "secret.test_payment_key");
+    ck_assert_str_eq(str_at(flags, 0, "severity"), "warning");
     json_decref(flags);
 }
 END_TEST
+
+START_TEST(test_patterns_hyperscan_cannot_run_are_prefiltered)
+{
+    /* a back-reference and a look-behind: Hyperscan compiles them in prefilter mode */
+    struct flags_ruleset *rs =
+        rules_of("[secret.doubled]\nseverity = warning\n"
+                 "message = Doubled.\n"
+                 "pattern = (?<![a-z])(\\w{3})-\\1\\b\n"
+                 "match = abc-abc\nno_match = abc-abd\nno_match = xabc-abc\n");
+    json_t *flags = scan_with(rs, "x abc-abc y abc-abd z");
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_uint_eq(int_at(flags, 0, "start"), 2);
+    json_decref(flags);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ forum rule files ---- */
+
+static const char *forum_rules = "# Acme's own rules\n"
+                                 "[secret.acme_deploy_token]\n"
+                                 "severity = critical\n"
+                                 "message = An Acme deploy token.\n"
+                                 "pattern = \\b(?<value>acmedt_[a-z0-9]{24})\\b\n"
+                                 "match = token: acmedt_0123456789abcdefghijklmn\n"
+                                 "no_match = acmedt_short\n"
+                                 "\n"
+                                 "[allow]\n"
+                                 "pattern = ^AKIAKPHOJUGSDR32ASMR$\n";
+
+START_TEST(test_forum_file_adds_rules_and_allow_entries)
+{
+    char path[] = "/tmp/agentgate-flag-rules-XXXXXX", error[1024];
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, forum_rules, strlen(forum_rules)), (ssize_t)strlen(forum_rules));
+    close(fd);
+    struct flags_ruleset *rs = NULL;
+    int rc = flags_ruleset_load(path, &rs, error, sizeof error);
+    unlink(path);
+    ck_assert_msg(rc == 0, "%s", error);
+    ck_assert_uint_eq(flags_ruleset_rule_count(rs, NULL),
+                      flags_ruleset_rule_count(builtin(), NULL) + 1);
+    json_t *flags = scan_with(rs, "use acmedt_0123456789abcdefghijklmn and AKIAKPHOJUGSDR32ASMR "
+                                  "and AKIAZ7QW3ERTY6UIOP4X");
+    ck_assert_uint_eq(json_array_size(flags), 2);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "secret.acme_deploy_token");
+    ck_assert_str_eq(str_at(flags, 1, "code"), "secret.aws_access_key"); /* the other key */
+    json_decref(flags);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(test_missing_rule_file_names_the_path)
+{
+    char error[512];
+    struct flags_ruleset *rs = (struct flags_ruleset *)1;
+    ck_assert_int_eq(flags_ruleset_load("/nonexistent/acme.rules", &rs, error, sizeof error), -1);
+    ck_assert_ptr_null(rs);
+    ck_assert_msg(strstr(error, "/nonexistent/acme.rules") != NULL, "%s", error);
+}
+END_TEST
+
+#define RULE_HEAD "[access.x]\nseverity = warning\nmessage = X.\n"
+
+static const struct {
+    const char *text;
+    const char *error;
+} bad_files[] = {
+    {RULE_HEAD "pattern = x\nmatch = x\ncolour = red\n", "forum.rules:6: unknown key \"colour\""},
+    {"[access.x]\nmessage = X.\npattern = x\nmatch = x\n", "forum.rules:1: [access.x] has no "
+                                                           "severity"},
+    {RULE_HEAD "match = x\n", "forum.rules:1: [access.x] has no pattern"},
+    {RULE_HEAD "pattern = x\n", "forum.rules:1: [access.x] has no example"},
+    {"[access.x]\nseverity = fatal\n", "forum.rules:2: severity must be"},
+    {"[secrets.x]\n", "forum.rules:1: rule code \"secrets.x\" must start with"},
+    {"[Secret.X]\n", "forum.rules:1: bad rule code"},
+    {"[access.x\n", "forum.rules:1: section header without closing ]"},
+    {"severity = warning\n", "forum.rules:1: severity before any [code] or [allow] header"},
+    {RULE_HEAD "pattern = x\nmatch = x\njust words\n", "forum.rules:6: expected key = value"},
+    {RULE_HEAD "pattern = (unclosed\nmatch = x\n", "forum.rules:1: [access.x]: bad pattern"},
+    {RULE_HEAD "pattern = a{0,3}\nmatch = a\n", "can match empty text"},
+    {RULE_HEAD "pattern = a+b\nmatch = ab\n", "forum.rules:1: [access.x]: pattern 1 has an "
+                                              "unbounded repeat at offset 1"},
+    {RULE_HEAD "pattern = a{2,}\nmatch = aa\n", "unbounded repeat at offset 1"},
+    {RULE_HEAD "pattern = x\nmatch = y\n", "[access.x] match example 1 gives no flag: y"},
+    {RULE_HEAD "pattern = x\nmatch = x\nno_match = x\n", "no_match example 1 gives warning"},
+    {RULE_HEAD "pattern = x\nmatch = x\nentropy = lots\n", "forum.rules:6: entropy must be"},
+    {RULE_HEAD "pattern = x\nmatch = x\nnear_bytes = 0\n", "forum.rules:6: near_bytes must be"},
+    {RULE_HEAD "pattern = x\nmatch = x\ncount = 1\n", "forum.rules:6: count must be"},
+    {RULE_HEAD "pattern = x\nmatch = x\nlanguages = cobol\n", "unknown language \"cobol\""},
+    {RULE_HEAD "pattern = x\nmatch = x\nwhere = everywhere\n", "where must be any, code or prose"},
+    {RULE_HEAD "pattern = x\nmatch = x\nseverity = info\n", "forum.rules:6: severity given "
+                                                            "twice"},
+    {RULE_HEAD "pattern = x\nmatch = x\nfamily = pii\n", "family \"pii\" does not match"},
+    {RULE_HEAD "pattern = x\nmatch = x\n\n" RULE_HEAD "pattern = y\nmatch = y\n",
+     "forum.rules:7: rule access.x defined twice (first at forum.rules:1)"},
+    {"[allow]\nword = x\n", "forum.rules:2: unknown key \"word\" in [allow]"},
+    {"[allow]\npattern = (\n", "forum.rules:2: [allow]: bad pattern"},
+    {"[access.x]\nseverity = warning\nmessage = bad\x01one\n", "message contains a control"},
+    {RULE_HEAD "pattern = x\nmatch = x\ntarget = url\n", "target must be path"},
+    {RULE_HEAD "pattern = x\nmatch = x\nchecksum = crc\n", "checksum must be"},
+    {RULE_HEAD "pattern = x\nmatch =\n", "forum.rules:5: match has an empty value"},
+};
+
+START_TEST(test_bad_rule_file_is_an_error_naming_file_and_line)
+{
+    assert_load_error(bad_files[_i].text, 0, bad_files[_i].error);
+}
+END_TEST
+
+START_TEST(test_forum_rule_may_not_redefine_a_builtin_code)
+{
+    assert_load_error("[secret.jwt]\nseverity = info\nmessage = Mine.\npattern = x\nmatch = x\n", 1,
+                      "forum.rules:1: rule secret.jwt defined twice (first at rules/secret.rules:");
+}
+END_TEST
+
+START_TEST(test_overlong_line_is_refused_not_cut)
+{
+    size_t n = 9000;
+    char *text = malloc(n + 64);
+    strcpy(text, "[secret.x]\npattern = ");
+    size_t used = strlen(text);
+    memset(text + used, 'a', n);
+    strcpy(text + used + n, "\n");
+    assert_load_error(text, 0, "forum.rules:2: line longer than");
+    free(text);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------- mask ---- */
 
 START_TEST(test_mask_keeps_four_characters)
 {
     char out[64];
     flags_mask("AKIAZ7QW3ERTY6UIOP4X", 20, out, sizeof out);
     ck_assert_str_eq(out, "AKIA****************");
-}
-END_TEST
-
-START_TEST(test_mask_counts_utf8_characters)
-{
-    char out[64];
     flags_mask("ñandú123", strlen("ñandú123"), out, sizeof out);
     ck_assert_str_eq(out, "ñand****");
-}
-END_TEST
-
-START_TEST(test_mask_leaves_short_text_alone)
-{
-    char out[64];
     flags_mask("abc", 3, out, sizeof out);
     ck_assert_str_eq(out, "abc");
     flags_mask(NULL, 0, out, sizeof out);
     ck_assert_str_eq(out, "");
+    flags_mask("abcdefgh-not-this", 8, out, sizeof out);
+    ck_assert_str_eq(out, "abcd****");
 }
 END_TEST
 
@@ -535,48 +792,76 @@ START_TEST(test_mask_truncates_to_output_size)
 }
 END_TEST
 
-START_TEST(test_mask_reads_only_length_bytes)
-{
-    char out[64];
-    flags_mask("abcdefgh-not-this", 8, out, sizeof out);
-    ck_assert_str_eq(out, "abcd****");
-}
-END_TEST
-
 static Suite *flags_suite(void)
 {
     Suite *s = suite_create("flags");
-    TCase *tc = tcase_create("scan");
-    tcase_add_loop_test(tc, test_detects_risk_with_code_severity_and_exact_span, 0,
-                        (int)(sizeof detections / sizeof detections[0]));
-    tcase_add_loop_test(tc, test_near_miss_produces_no_flag, 0,
-                        (int)(sizeof near_misses / sizeof near_misses[0]));
-    tcase_add_test(tc, test_multiple_flags_come_in_start_order);
-    tcase_add_test(tc, test_repeated_finding_is_flagged_each_time);
-    tcase_add_test(tc, test_utf8_before_match_gives_byte_offsets);
-    tcase_add_test(tc, test_field_name_is_copied_into_each_flag);
-    tcase_add_test(tc, test_empty_text_gives_no_flags);
-    tcase_add_test(tc, test_control_characters_are_scanned_safely);
-    tcase_add_test(tc, test_match_cut_by_end_of_text_is_not_read_past);
-    tcase_add_test(tc, test_flags_are_appended_after_existing_elements);
-    tcase_add_test(tc, test_out_of_memory_returns_error_and_leaves_flags_unchanged);
-    tcase_add_test(tc, test_invalid_arguments_are_refused);
-    tcase_add_test(tc, test_more_than_ten_distinct_mentions_give_one_span);
-    tcase_add_test(tc, test_ten_distinct_mentions_are_not_mass);
-    suite_add_tcase(s, tc);
+    TCase *catalogue = tcase_create("catalogue");
+    tcase_set_timeout(catalogue, 60);
+    tcase_add_test(catalogue, test_every_builtin_rule_example_holds);
+    tcase_add_test(catalogue, test_every_builtin_rule_example_holds_with_pcre2_alone);
+    tcase_add_test(catalogue, test_catalogue_covers_every_family);
+    tcase_add_test(catalogue, test_builtin_uses_hyperscan_when_built_with_it);
+    tcase_add_test(catalogue, test_precompiled_database_is_used_only_for_its_rules);
+    suite_add_tcase(s, catalogue);
+
+    TCase *shape = tcase_create("shape");
+    tcase_add_test(shape, test_flag_has_contract_shape_and_exact_span);
+    tcase_add_test(shape, test_secret_flag_spans_its_setting);
+    tcase_add_test(shape, test_flags_come_in_start_order_across_rules);
+    tcase_add_test(shape, test_utf8_before_match_gives_byte_offsets);
+    tcase_add_test(shape, test_field_name_is_copied_and_flags_are_appended);
+    tcase_add_test(shape, test_empty_and_null_text_give_no_flags);
+    tcase_add_test(shape, test_invalid_arguments_are_refused);
+    tcase_add_test(shape, test_out_of_memory_returns_error_and_leaves_flags_unchanged);
+    suite_add_tcase(s, shape);
+
+    TCase *engines = tcase_create("engines");
+    tcase_set_timeout(engines, 300);
+    tcase_add_test(engines, test_engines_agree_on_the_dev_corpus);
+    tcase_add_test(engines, test_any_bytes_scan_safely_and_engines_agree);
+    tcase_add_test(engines, test_patterns_hyperscan_cannot_run_are_prefiltered);
+    suite_add_tcase(s, engines);
+
+    TCase *context = tcase_create("context");
+    tcase_add_test(context, test_advice_against_is_not_critical);
+    tcase_add_test(context, test_doing_it_is_flagged_even_near_negations);
+    tcase_add_test(context, test_local_build_output_vs_shared_paths);
+    tcase_add_test(context, test_delete_with_where_is_not_flagged);
+    tcase_add_test(context, test_placeholders_and_documented_keys_are_not_secrets);
+    tcase_add_test(context, test_personal_data_in_bulk_is_critical);
+    tcase_add_test(context, test_mentions_count_in_prose_only);
+    tcase_add_test(context, test_many_mentions_give_one_flag_from_first_to_last);
+    tcase_add_test(context, test_language_restricts_fenced_blocks_only);
+    tcase_add_test(context, test_public_address_entropy_checksum_and_url_checks);
+    tcase_add_test(context, test_near_words_and_nearest_cue);
+    tcase_add_test(context, test_overlapping_flags_of_one_family_keep_the_first_rule);
+    suite_add_tcase(s, context);
+
+    TCase *loader = tcase_create("loader");
+    tcase_set_timeout(loader, 120); /* a forum file compiles the whole catalogue again */
+    tcase_add_test(loader, test_forum_file_adds_rules_and_allow_entries);
+    tcase_add_test(loader, test_missing_rule_file_names_the_path);
+    tcase_add_loop_test(loader, test_bad_rule_file_is_an_error_naming_file_and_line, 0,
+                        (int)(sizeof bad_files / sizeof bad_files[0]));
+    tcase_add_test(loader, test_forum_rule_may_not_redefine_a_builtin_code);
+    tcase_add_test(loader, test_overlong_line_is_refused_not_cut);
+    suite_add_tcase(s, loader);
 
     TCase *mask = tcase_create("mask");
     tcase_add_test(mask, test_mask_keeps_four_characters);
-    tcase_add_test(mask, test_mask_counts_utf8_characters);
-    tcase_add_test(mask, test_mask_leaves_short_text_alone);
     tcase_add_test(mask, test_mask_truncates_to_output_size);
-    tcase_add_test(mask, test_mask_reads_only_length_bytes);
     suite_add_tcase(s, mask);
     return s;
 }
 
 int main(void)
 {
+    /* Compile the built-in rules once, before Check forks a process per test. */
+    char error[512];
+    if (!flags_builtin(error, sizeof error)) {
+        fprintf(stderr, "%s\n", error);
+        return EXIT_FAILURE;
+    }
     SRunner *runner = srunner_create(flags_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);

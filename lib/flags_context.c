@@ -1,0 +1,832 @@
+/* flags_context.c — what a pattern alone cannot tell about a match (CONTRACT §8 severities).
+ *
+ * - Markdown structure: fenced code blocks with their language (from the info string, or
+ *   guessed from the first line when there is none) and inline code spans, so a rule can ask
+ *   for code or prose and for a language (shell, SQL, YAML, HCL, PowerShell, JSON).
+ * - Advice against: "never run `chmod 777`", "don't make the bucket public", a
+ *   "# don't do this" comment, "Bad:" before a block. Such matches are downgraded to info.
+ * - Placeholders and documented example values, entropy, checksums (Luhn, IBAN, Verhoeff),
+ *   public vs private IPv4 addresses, local build output vs shared paths.
+ *
+ * Invariants: every function reads only inside [text, text + length); all are pure and
+ * thread-safe; work is linear in the bytes they are given (look-backs are bounded).
+ */
+#include "flags_internal.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    ADVICE_LOOKBACK = 160, /* bytes of the sentence before a match read for advice against */
+    ADVICE_LOOKAHEAD = 60, /* bytes after a match read for "… is a bad idea" */
+    FENCE_LOOKBACK = 240   /* bytes of prose before a code block read for advice against */
+};
+
+static unsigned char lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+static bool is_word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Looks for the lower-case words items[0..count) in text[from, to), ASCII case-insensitively,
+ * at word boundaries (a word that starts or ends with a non-word byte needs no boundary on
+ * that side; `from` and `to` count as boundaries). Returns the offset just past the first
+ * occurrence found (want_last false) or past the last one (want_last true), 0 for none.
+ * One pass over the range: only positions whose byte starts some word are compared, and in
+ * the middle of a word only words that start with a non-word byte can begin. */
+static size_t words_scan(const char *text, size_t from, size_t to, const char *const *items,
+                         size_t count, bool want_last)
+{
+    unsigned char first[32] = {0};
+    size_t last = 0;
+    for (size_t k = 0; k < count; k++)
+        if (items[k][0])
+            first[(unsigned char)items[k][0] >> 3] |= (unsigned char)(1u << (items[k][0] & 7));
+    for (size_t i = from; i < to; i++) {
+        unsigned char c = lower((unsigned char)text[i]);
+        if (!(first[c >> 3] & (1u << (c & 7))))
+            continue;
+        bool starts = i == from || !is_word_byte((unsigned char)text[i - 1]);
+        if (is_word_byte(c) && !starts)
+            continue;
+        for (size_t k = 0; k < count; k++) {
+            const char *w = items[k];
+            if ((unsigned char)w[0] != c)
+                continue;
+            size_t n = strlen(w), j = 1;
+            if (n > to - i)
+                continue;
+            while (j < n && lower((unsigned char)text[i + j]) == (unsigned char)w[j])
+                j++;
+            if (j < n)
+                continue;
+            if (is_word_byte((unsigned char)w[n - 1]) && i + n < to &&
+                is_word_byte((unsigned char)text[i + n]))
+                continue;
+            if (!want_last)
+                return i + n;
+            if (i + n > last)
+                last = i + n;
+        }
+    }
+    return last;
+}
+
+bool flag_words_in(const char *text, size_t from, size_t to, const struct flag_text_list *words)
+{
+    return words_scan(text, from, to, (const char *const *)words->items, words->count, false) != 0;
+}
+
+size_t flag_words_last(const char *text, size_t from, size_t to, const struct flag_text_list *words)
+{
+    return words_scan(text, from, to, (const char *const *)words->items, words->count, true);
+}
+
+/* True when `word` (lower case) occurs in s[0, n) ASCII case-insensitively, anywhere. */
+static bool strstr_ci_bounded(const char *s, size_t n, const char *word)
+{
+    size_t k = strlen(word);
+    for (size_t i = 0; i + k <= n; i++) {
+        size_t j = 0;
+        while (j < k && lower((unsigned char)s[i + j]) == (unsigned char)word[j])
+            j++;
+        if (j == k)
+            return true;
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------------- Markdown ---- */
+
+static const struct {
+    const char *name;
+    enum flag_language language;
+} language_aliases[] = {
+    {"sh", LANG_SHELL},       {"bash", LANG_SHELL},
+    {"shell", LANG_SHELL},    {"zsh", LANG_SHELL},
+    {"console", LANG_SHELL},  {"shell-session", LANG_SHELL},
+    {"terminal", LANG_SHELL}, {"fish", LANG_SHELL},
+    {"ksh", LANG_SHELL},      {"cron", LANG_SHELL},
+    {"crontab", LANG_SHELL},  {"dockerfile", LANG_SHELL},
+    {"bat", LANG_SHELL},      {"cmd", LANG_SHELL},
+    {"batch", LANG_SHELL},    {"sql", LANG_SQL},
+    {"psql", LANG_SQL},       {"pgsql", LANG_SQL},
+    {"postgresql", LANG_SQL}, {"postgres", LANG_SQL},
+    {"mysql", LANG_SQL},      {"plpgsql", LANG_SQL},
+    {"tsql", LANG_SQL},       {"cql", LANG_SQL},
+    {"sqlite", LANG_SQL},     {"plsql", LANG_SQL},
+    {"yaml", LANG_YAML},      {"yml", LANG_YAML},
+    {"hcl", LANG_HCL},        {"terraform", LANG_HCL},
+    {"tf", LANG_HCL},         {"powershell", LANG_POWERSHELL},
+    {"ps1", LANG_POWERSHELL}, {"pwsh", LANG_POWERSHELL},
+    {"ps", LANG_POWERSHELL},  {"json", LANG_JSON},
+    {"jsonc", LANG_JSON},     {"json5", LANG_JSON},
+};
+
+static enum flag_language language_named(const char *s, size_t n)
+{
+    if (n == 0)
+        return LANG_NONE;
+    for (size_t i = 0; i < sizeof language_aliases / sizeof *language_aliases; i++) {
+        const char *a = language_aliases[i].name;
+        if (strlen(a) != n)
+            continue;
+        size_t k = 0;
+        while (k < n && lower((unsigned char)s[k]) == (unsigned char)a[k])
+            k++;
+        if (k == n)
+            return language_aliases[i].language;
+    }
+    return LANG_OTHER;
+}
+
+static bool starts_with_ci(const char *s, size_t n, const char *lit)
+{
+    size_t k = strlen(lit);
+    if (n < k)
+        return false;
+    for (size_t i = 0; i < k; i++)
+        if (lower((unsigned char)s[i]) != (unsigned char)lit[i])
+            return false;
+    return true;
+}
+
+/* A guess from the first non-blank line of a block without a language. */
+static enum flag_language language_guess(const char *s, size_t n)
+{
+    static const char *const sql[] = {"select ", "insert ", "update ", "delete ", "create ",
+                                      "alter ",  "drop ",   "grant ",  "revoke ", "truncate ",
+                                      "begin;",  "with ",   "\\c ",    NULL};
+    static const char *const shell[] = {"$ ",    "# ",      "sudo ",    "cd ",        "git ",
+                                        "rm ",   "chmod ",  "kubectl ", "docker ",    "aws ",
+                                        "curl ", "export ", "gcloud ",  "az ",        "helm ",
+                                        "npm ",  "pip ",    "mkdir ",   "terraform ", NULL};
+    while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
+        s++;
+        n--;
+    }
+    if (n == 0)
+        return LANG_NONE;
+    if (*s == '{' || *s == '[')
+        return LANG_JSON;
+    for (size_t i = 0; sql[i]; i++)
+        if (starts_with_ci(s, n, sql[i]))
+            return LANG_SQL;
+    for (size_t i = 0; shell[i]; i++)
+        if (n >= strlen(shell[i]) && memcmp(s, shell[i], strlen(shell[i])) == 0)
+            return LANG_SHELL;
+    /* PowerShell: Verb-Noun cmdlets ("Get-ChildItem", "Remove-Item") or $variable = … */
+    size_t w = 0;
+    while (w < n && ((s[w] >= 'A' && s[w] <= 'Z') || (s[w] >= 'a' && s[w] <= 'z')))
+        w++;
+    if (w > 1 && w + 2 < n && s[w] == '-' && s[0] >= 'A' && s[0] <= 'Z' && s[w + 1] >= 'A' &&
+        s[w + 1] <= 'Z')
+        return LANG_POWERSHELL;
+    if (starts_with_ci(s, n, "resource \"") || starts_with_ci(s, n, "provider \"") ||
+        starts_with_ci(s, n, "module \"") || starts_with_ci(s, n, "variable \""))
+        return LANG_HCL;
+    return LANG_NONE;
+}
+
+static int block_push(struct flag_markdown *md, size_t *cap, struct flag_block block)
+{
+    if (flag_array_reserve((void **)&md->blocks, cap, md->count, sizeof block) != 0)
+        return -1;
+    md->blocks[md->count++] = block;
+    return 0;
+}
+
+/* Inline code spans `like this` within one line [from, to) (single backticks, or runs). */
+static int inline_spans(const char *t, size_t from, size_t to, struct flag_markdown *md,
+                        size_t *cap)
+{
+    size_t i = from;
+    while (i < to) {
+        if (t[i] != '`') {
+            i++;
+            continue;
+        }
+        size_t run = 0;
+        while (i + run < to && t[i + run] == '`')
+            run++;
+        size_t j = i + run, close = 0;
+        bool found = false;
+        while (j < to) {
+            if (t[j] == '`') {
+                size_t r = 0;
+                while (j + r < to && t[j + r] == '`')
+                    r++;
+                if (r == run) {
+                    close = j;
+                    found = true;
+                    break;
+                }
+                j += r;
+            } else {
+                j++;
+            }
+        }
+        if (!found) {
+            i += run;
+            continue;
+        }
+        struct flag_block b = {.start = i + run, .end = close, .fence = i, .fenced = false};
+        b.language = LANG_NONE;
+        if (b.end > b.start && block_push(md, cap, b) != 0)
+            return -1;
+        i = close + run;
+    }
+    return 0;
+}
+
+int flag_markdown_parse(const char *t, size_t length, struct flag_markdown *md)
+{
+    size_t cap = 0, at = 0;
+    bool in_fence = false;
+    char fence_char = 0;
+    size_t fence_len = 0;
+    struct flag_block open = {0};
+
+    md->blocks = NULL;
+    md->count = 0;
+    while (at < length) {
+        const char *nl = memchr(t + at, '\n', length - at);
+        size_t end = nl ? (size_t)(nl - t) : length, next = nl ? end + 1 : length;
+        size_t i = at, indent = 0;
+        while (i < end && t[i] == ' ' && indent < 4) {
+            i++;
+            indent++;
+        }
+        /* Blockquotes ("> ```") hold fences too. */
+        while (i < end && t[i] == '>') {
+            i++;
+            while (i < end && t[i] == ' ')
+                i++;
+        }
+        size_t run = 0;
+        char c = i < end ? t[i] : 0;
+        if (indent < 4 && (c == '`' || c == '~'))
+            while (i + run < end && t[i + run] == c)
+                run++;
+        if (in_fence) {
+            if (run >= fence_len && c == fence_char) {
+                size_t k = i + run;
+                while (k < end && (t[k] == ' ' || t[k] == '\t' || t[k] == '\r'))
+                    k++;
+                if (k == end) {
+                    open.end = at;
+                    if (open.language == LANG_NONE)
+                        open.language = language_guess(t + open.start, open.end - open.start);
+                    if (block_push(md, &cap, open) != 0)
+                        goto fail;
+                    in_fence = false;
+                    at = next;
+                    continue;
+                }
+            }
+        } else if (run >= 3) {
+            size_t k = i + run;
+            while (k < end && t[k] == ' ')
+                k++;
+            size_t w = k;
+            while (w < end && t[w] != ' ' && t[w] != '\r' && t[w] != '{' && t[w] != '`')
+                w++;
+            in_fence = true;
+            fence_char = c;
+            fence_len = run;
+            open = (struct flag_block){.start = next, .end = length, .fence = at, .fenced = true};
+            open.language = language_named(t + k, w - k);
+        } else if (inline_spans(t, at, end, md, &cap) != 0) {
+            goto fail;
+        }
+        at = next;
+    }
+    if (in_fence) { /* an unclosed fence runs to the end of the text */
+        if (open.language == LANG_NONE && open.start < length)
+            open.language = language_guess(t + open.start, length - open.start);
+        if (open.start < length && block_push(md, &cap, open) != 0)
+            goto fail;
+    }
+    return 0;
+fail:
+    flag_markdown_free(md);
+    return -1;
+}
+
+void flag_markdown_free(struct flag_markdown *md)
+{
+    free(md->blocks);
+    md->blocks = NULL;
+    md->count = 0;
+}
+
+const struct flag_block *flag_markdown_find(const struct flag_markdown *md, size_t at)
+{
+    size_t lo = 0, hi = md->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (md->blocks[mid].end <= at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < md->count && md->blocks[lo].start <= at && at < md->blocks[lo].end)
+        return &md->blocks[lo];
+    return NULL;
+}
+
+/* --------------------------------------------------------------- advice against ---- */
+
+/* Cues that what follows is advised against. "don't"/"do not" count only before a verb of
+ * doing (so "you don't have to copy tokens" is no advice against). */
+#define STRONG_CUES                                                                                \
+    "never", "must not", "mustn't", "should not", "shouldn't", "do not use", "do not run",         \
+        "do not do", "do not set", "do not make", "do not open", "do not disable", "do not give",  \
+        "do not grant", "do not add", "do not put", "do not paste", "do not commit",               \
+        "do not push", "do not delete", "do not drop", "do not expose", "do not turn",             \
+        "do not chmod", "do not copy", "don't use", "don't run", "don't do", "don't set",          \
+        "don't make", "don't open", "don't disable", "don't give", "don't grant", "don't add",     \
+        "don't put", "don't paste", "don't commit", "don't push", "don't delete", "don't drop",    \
+        "don't expose", "don't turn", "don't chmod", "don't copy", "don't just", "don't ever",     \
+        "dont use", "dont run", "not recommended", "bad idea", "anti-pattern", "antipattern",      \
+        "resist the urge", "what not to do", "bad:", "wrong:", "don't:", "stop using",             \
+        "no longer use", "refrain from", "is dangerous", "are dangerous", "a security hole",       \
+        "a security risk", "don't do this", "do not do this", "tempting", "please don't",          \
+        "not safe"
+
+/* Before a code block only strong cues count: "Instead of X, do this:" and "To avoid X, use
+ * this:" recommend the block. In a sentence they also mark what directly follows them. */
+static const char *const against_cues_block[] = {STRONG_CUES, NULL};
+static const char *const against_cues[] = {
+    STRONG_CUES,    "avoid",        "instead of",  "rather than",   "would make",
+    "would expose", "would open",   "would allow", "would give",    "would let",
+    "would grant",  "would delete", "would wipe",  "would destroy", NULL};
+
+/* Cues after a match in the same sentence: "`chmod 777` is a bad idea". */
+static const char *const against_after[] = {"is a bad idea",      "is dangerous",
+                                            "is insecure",        "is never",
+                                            "should never",       "is not safe",
+                                            "is unsafe",          "is a security",
+                                            "is not recommended", "would be a mistake",
+                                            "would make",         "would expose",
+                                            "would open",         "would allow",
+                                            "would give",         "would let",
+                                            "would grant",        "would delete",
+                                            "would wipe",         "would destroy",
+                                            "would break",        NULL};
+
+static size_t cue_count(const char *const *cues)
+{
+    size_t n = 0;
+    while (cues[n])
+        n++;
+    return n;
+}
+
+static bool any_cue(const char *t, size_t from, size_t to, const char *const *cues)
+{
+    return from < to && words_scan(t, from, to, cues, cue_count(cues), false) != 0;
+}
+
+/* Start of the sentence containing `at` (after ". ", "! ", "? ", ":\n" or a blank line),
+ * looking back at most `limit` bytes. */
+static size_t sentence_start(const char *t, size_t at, size_t limit)
+{
+    size_t floor = at > limit ? at - limit : 0;
+    for (size_t i = at; i > floor; i--) {
+        unsigned char c = (unsigned char)t[i - 1];
+        if (c == '\n' && i >= 2 && t[i - 2] == '\n')
+            return i;
+        if ((c == ' ' || c == '\n') && i >= 2 &&
+            (t[i - 2] == '.' || t[i - 2] == '!' || t[i - 2] == '?'))
+            return i;
+    }
+    return floor;
+}
+
+/* Start of the line containing `at`. */
+static size_t line_start(const char *t, size_t at)
+{
+    while (at > 0 && t[at - 1] != '\n')
+        at--;
+    return at;
+}
+
+static size_t line_end(const char *t, size_t length, size_t at)
+{
+    while (at < length && t[at] != '\n')
+        at++;
+    return at;
+}
+
+/* True when the comment of the line [from, to) ("# …", "// …", "-- …", "REM …") holds a
+ * cue: code itself ("--insecure-skip-tls-verify") is never read as advice. */
+static bool comment_has_cue(const char *t, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        bool starts = (t[i] == '#' && (i == from || t[i - 1] == ' ' || t[i - 1] == '\t')) ||
+                      (t[i] == '/' && i + 1 < to && t[i + 1] == '/') ||
+                      (t[i] == '-' && i + 2 < to && t[i + 1] == '-' && t[i + 2] == ' ' &&
+                       (i == from || t[i - 1] == ' ')) ||
+                      (i == from && to - i > 4 && starts_with_ci(t + i, to - i, "rem "));
+        if (starts)
+            return any_cue(t, i, to, against_cues_block);
+    }
+    return false;
+}
+
+bool flag_advised_against(const char *t, size_t length, const struct flag_markdown *md,
+                          size_t start, size_t end)
+{
+    const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
+
+    if (block && block->fenced) {
+        /* A comment on the match's line or the line above ("# never do this"). */
+        size_t ls = line_start(t, start), le = line_end(t, length, end);
+        if (comment_has_cue(t, ls, le))
+            return true;
+        if (ls > block->start) {
+            size_t above = line_start(t, ls - 1);
+            if (comment_has_cue(t, above, ls - 1))
+                return true;
+        }
+        /* The last sentence of the prose before the block ("Never do this:"). */
+        size_t fence = block->fence;
+        while (fence > 0 && (t[fence - 1] == '\n' || t[fence - 1] == ' ' || t[fence - 1] == '\r'))
+            fence--;
+        size_t from = sentence_start(t, fence, FENCE_LOOKBACK);
+        return any_cue(t, from, fence, against_cues_block);
+    }
+    /* Prose or inline code: the sentence up to the match ("don't make the bucket public"
+     * starts with its cue) and "… is a bad idea" after. */
+    size_t from = sentence_start(t, start, ADVICE_LOOKBACK);
+    if (any_cue(t, from, end, against_cues))
+        return true;
+    size_t stop = end;
+    while (stop < length && stop - end < ADVICE_LOOKAHEAD && t[stop] != '\n' &&
+           !(t[stop] == '.' && (stop + 1 == length || t[stop + 1] == ' ')))
+        stop++;
+    return any_cue(t, end, stop, against_after);
+}
+
+bool flag_inside_url(const char *t, size_t at)
+{
+    size_t floor = at > 512 ? at - 512 : 0;
+    for (size_t i = at; i > floor; i--) {
+        unsigned char c = (unsigned char)t[i - 1];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == '<' ||
+            c == '>' || c == '(' || c == '`')
+            return false;
+        if (c == '/' && i >= 3 && t[i - 2] == '/' && t[i - 3] == ':')
+            return true;
+    }
+    return false;
+}
+
+/* ----------------------------------------------------------------- placeholders ---- */
+
+/* Marks of a placeholder anywhere in a value. */
+static const char *const placeholder_marks[] = {
+    "example", "xxxx",       "changeme",     "change_me", "change-me",   "placeholder", "redacted",
+    "dummy",   "your_",      "your-",        "yourpass",  "<",           "${",          "{{",
+    "$(",      "...",        "\xe2\x80\xa6", "****",      "replace_me",  "replace-me",  "replaceme",
+    "insert_", "not-a-real", "notreal",      "fake",      "secret_here", "token_here",  "key_here",
+    "here>",   "_here",      "-here",        "password",  "passwd",      "secret",      NULL};
+
+/* Values that are placeholders when they are the whole value. */
+static const char *const placeholder_values[] = {
+    "password", "password1", "password123", "hunter2",   "s3cr3t",     "secret",
+    "p@ssw0rd", "passw0rd",  "letmein",     "foobar",    "test123",    "abc123",
+    "12345678", "123456789", "abcdef",      "lorem",     "changeit",   "todo",
+    "fixme",    "sample",    "mysecret",    "my_secret", "mypassword", "supersecret",
+    "qwerty",   "admin123",  "root",        "toor",      NULL};
+
+bool flag_is_placeholder(const char *v, size_t n)
+{
+    while (n > 0 && (*v == '"' || *v == '\'' || *v == ' ')) {
+        v++;
+        n--;
+    }
+    while (n > 0 && (v[n - 1] == '"' || v[n - 1] == '\'' || v[n - 1] == ' '))
+        n--;
+    if (n == 0)
+        return true;
+    /* A reference, not a value: $VAR, %VAR%, @var, env lookups. */
+    if (v[0] == '$' || v[0] == '%' || (v[0] == '@' && n > 1 && v[1] != '@'))
+        return true;
+    for (size_t i = 0; placeholder_marks[i]; i++)
+        if (strstr_ci_bounded(v, n, placeholder_marks[i]))
+            return true;
+    for (size_t i = 0; placeholder_values[i]; i++)
+        if (strlen(placeholder_values[i]) == n && starts_with_ci(v, n, placeholder_values[i]))
+            return true;
+    /* One repeated character ("aaaaaaaa", "00000000"), or only masking characters. */
+    bool same = true, masky = true;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] != v[0])
+            same = false;
+        if (!(v[i] == 'x' || v[i] == 'X' || v[i] == '*' || v[i] == '0' || v[i] == '-' ||
+              v[i] == '.' || v[i] == '#'))
+            masky = false;
+    }
+    return same || masky;
+}
+
+double flag_entropy(const char *v, size_t n)
+{
+    size_t counts[256] = {0};
+    double h = 0.0;
+    if (n == 0)
+        return 0.0;
+    for (size_t i = 0; i < n; i++)
+        counts[(unsigned char)v[i]]++;
+    for (size_t c = 0; c < 256; c++)
+        if (counts[c]) {
+            double p = (double)counts[c] / (double)n;
+            h -= p * log2(p);
+        }
+    return h;
+}
+
+/* ---------------------------------------------------------------------- checksums ---- */
+
+static bool luhn_valid(const char *v, size_t n)
+{
+    int sum = 0, digits = 0;
+    for (size_t i = n; i > 0; i--) {
+        unsigned char c = (unsigned char)v[i - 1];
+        if (c == ' ' || c == '-')
+            continue;
+        if (c < '0' || c > '9')
+            return false;
+        int d = c - '0';
+        if (digits % 2 == 1) {
+            d *= 2;
+            if (d > 9)
+                d -= 9;
+        }
+        sum += d;
+        digits++;
+    }
+    return digits >= 12 && sum % 10 == 0;
+}
+
+static bool iban_valid(const char *v, size_t n)
+{
+    char s[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == ' ')
+            continue;
+        if (k == sizeof s)
+            return false;
+        s[k++] = v[i];
+    }
+    if (k < 15 || k > 34)
+        return false;
+    unsigned remainder = 0;
+    for (size_t i = 0; i < k; i++) {
+        unsigned char c = (unsigned char)s[(i + 4) % k];
+        if (c >= '0' && c <= '9')
+            remainder = (remainder * 10 + (c - '0')) % 97;
+        else if (c >= 'A' && c <= 'Z')
+            remainder = (remainder * 100 + (unsigned)(c - 'A' + 10)) % 97;
+        else if (c >= 'a' && c <= 'z')
+            remainder = (remainder * 100 + (unsigned)(c - 'a' + 10)) % 97;
+        else
+            return false;
+    }
+    return remainder == 1;
+}
+
+static bool verhoeff_valid(const char *v, size_t n)
+{
+    static const uint8_t d[10][10] = {
+        {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 2, 3, 4, 0, 6, 7, 8, 9, 5},
+        {2, 3, 4, 0, 1, 7, 8, 9, 5, 6}, {3, 4, 0, 1, 2, 8, 9, 5, 6, 7},
+        {4, 0, 1, 2, 3, 9, 5, 6, 7, 8}, {5, 9, 8, 7, 6, 0, 4, 3, 2, 1},
+        {6, 5, 9, 8, 7, 1, 0, 4, 3, 2}, {7, 6, 5, 9, 8, 2, 1, 0, 4, 3},
+        {8, 7, 6, 5, 9, 3, 2, 1, 0, 4}, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0}};
+    static const uint8_t p[8][10] = {
+        {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 5, 7, 6, 2, 8, 3, 0, 9, 4},
+        {5, 8, 0, 3, 7, 9, 6, 1, 4, 2}, {8, 9, 1, 6, 0, 4, 3, 5, 2, 7},
+        {9, 4, 5, 3, 1, 2, 8, 7, 6, 0}, {4, 2, 8, 6, 5, 7, 3, 9, 0, 1},
+        {2, 7, 9, 3, 8, 0, 6, 4, 1, 5}, {7, 0, 4, 6, 9, 1, 3, 2, 5, 8}};
+    int c = 0, digits = 0;
+    for (size_t i = n; i > 0; i--) {
+        unsigned char ch = (unsigned char)v[i - 1];
+        if (ch == ' ' || ch == '-')
+            continue;
+        if (ch < '0' || ch > '9')
+            return false;
+        c = d[c][p[digits % 8][ch - '0']];
+        digits++;
+    }
+    return digits > 1 && c == 0;
+}
+
+bool flag_checksum_valid(enum flag_checksum checksum, const char *v, size_t n)
+{
+    switch (checksum) {
+    case CHECKSUM_LUHN:
+        return luhn_valid(v, n);
+    case CHECKSUM_IBAN:
+        return iban_valid(v, n);
+    case CHECKSUM_VERHOEFF:
+        return verhoeff_valid(v, n);
+    case CHECKSUM_NONE:
+        break;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------------- addresses ---- */
+
+static bool ipv4_parse(const char *v, size_t n, uint8_t out[4])
+{
+    size_t i = 0;
+    for (int part = 0; part < 4; part++) {
+        unsigned value = 0, digits = 0;
+        while (i < n && v[i] >= '0' && v[i] <= '9' && digits < 4) {
+            value = value * 10 + (unsigned)(v[i] - '0');
+            i++;
+            digits++;
+        }
+        if (digits == 0 || value > 255)
+            return false;
+        out[part] = (uint8_t)value;
+        if (part < 3) {
+            if (i >= n || v[i] != '.')
+                return false;
+            i++;
+        }
+    }
+    return i == n || v[i] == '/' || v[i] == ':';
+}
+
+bool flag_address_public(const char *v, size_t n)
+{
+    uint8_t a[4];
+    if (!ipv4_parse(v, n, a))
+        return true;
+    if (a[0] == 0 || a[0] == 10 || a[0] == 127 || a[0] >= 224)
+        return false;
+    if (a[0] == 169 && a[1] == 254)
+        return false;
+    if (a[0] == 172 && a[1] >= 16 && a[1] <= 31)
+        return false;
+    if (a[0] == 192 && a[1] == 168)
+        return false;
+    if (a[0] == 100 && a[1] >= 64 && a[1] <= 127)
+        return false;
+    if ((a[0] == 192 && a[1] == 0 && a[2] == 2) || (a[0] == 198 && a[1] == 51 && a[2] == 100) ||
+        (a[0] == 203 && a[1] == 0 && a[2] == 113) || (a[0] == 198 && (a[1] == 18 || a[1] == 19)))
+        return false;
+    return true;
+}
+
+/* -------------------------------------------------------------------------- paths ---- */
+
+/* Directories that hold build output, caches or temporary files: cleaning them loses nothing
+ * that a build or a download cannot bring back. */
+static const char *const build_dirs[] = {"build",         "dist",         "out",
+                                         "target",        "node_modules", "__pycache__",
+                                         "log",           ".cache",       ".pytest_cache",
+                                         ".mypy_cache",   ".next",        ".nuxt",
+                                         ".parcel-cache", ".gradle",      ".tox",
+                                         ".venv",         "venv",         "coverage",
+                                         ".terraform",    "tmp",          "temp",
+                                         "obj",           "_build",       "cmake-build-debug",
+                                         ".turbo",        "vendor",       "deps",
+                                         ".eggs",         "public/build", ".m2",
+                                         ".npm",          ".yarn",        ".nuget",
+                                         ".pnpm-store",   "go-build",     "*.egg-info",
+                                         "*.pyc",         "*.o",          "*.log",
+                                         "*.tmp",         ".angular",     "storybook-static",
+                                         "bazel-out",     ".svelte-kit",  ".docusaurus",
+                                         "logs",          "cache",        NULL};
+
+static bool dir_is_build(const char *s, size_t n)
+{
+    while (n >= 2 && s[0] == '.' && s[1] == '/') {
+        s += 2;
+        n -= 2;
+    }
+    while (n > 0 && (s[n - 1] == '/' || s[n - 1] == '*')) {
+        n--;
+        if (n > 0 && s[n - 1] == '/')
+            continue;
+    }
+    size_t first = 0;
+    while (first < n && s[first] != '/')
+        first++;
+    for (size_t i = 0; build_dirs[i]; i++) {
+        const char *b = build_dirs[i];
+        size_t k = strlen(b);
+        if (b[0] == '*') { /* suffix match on the last component */
+            if (n >= k - 1 && memcmp(s + n - (k - 1), b + 1, k - 1) == 0)
+                return true;
+            continue;
+        }
+        /* any component equal to a build directory */
+        size_t at = 0;
+        while (at < n) {
+            size_t e = at;
+            while (e < n && s[e] != '/')
+                e++;
+            if (e - at == k && memcmp(s + at, b, k) == 0)
+                return true;
+            at = e + 1;
+        }
+    }
+    (void)first;
+    return false;
+}
+
+static bool has_prefix(const char *s, size_t n, const char *prefix)
+{
+    size_t k = strlen(prefix);
+    return n >= k && memcmp(s, prefix, k) == 0;
+}
+
+/* A variable that names a temporary or build location: $tmpdir, ${BUILD_DIR}, $WORKDIR_TMP. */
+static bool variable_is_scratch(const char *s, size_t n)
+{
+    static const char *const words[] = {"tmp",  "temp",     "scratch",     "build", "cache",
+                                        "dist", "artifact", "staging_dir", NULL};
+    for (size_t i = 0; words[i]; i++)
+        if (strstr_ci_bounded(s, n, words[i]))
+            return true;
+    return false;
+}
+
+static enum flag_path_kind path_kind(const char *s, size_t n)
+{
+    while (n > 0 && (*s == '"' || *s == '\'')) {
+        s++;
+        n--;
+    }
+    while (n > 0 && (s[n - 1] == '"' || s[n - 1] == '\'' || s[n - 1] == ';' || s[n - 1] == ','))
+        n--;
+    if (n == 0 || (n == 2 && s[0] == '{' && s[1] == '}')) /* empty, or find's {} */
+        return PATH_BUILD;
+    if ((has_prefix(s, n, "/tmp/") && n > 5) || (has_prefix(s, n, "/var/tmp/") && n > 9) ||
+        has_prefix(s, n, "$TMPDIR") || has_prefix(s, n, "${TMPDIR}") ||
+        has_prefix(s, n, "%TEMP%") || has_prefix(s, n, "$env:TEMP"))
+        return PATH_BUILD;
+    if (s[0] == '$' && variable_is_scratch(s, n))
+        return PATH_BUILD;
+    /* The whole home, the root, everything in a share: shared whatever follows. */
+    if ((n == 1 && (s[0] == '/' || s[0] == '~')) || has_prefix(s, n, "/*") ||
+        (n == 2 && has_prefix(s, n, "~/")) || has_prefix(s, n, "~/*") ||
+        (n == 5 && has_prefix(s, n, "$HOME")) || (n == 7 && has_prefix(s, n, "${HOME}")) ||
+        has_prefix(s, n, "$HOME/*") || has_prefix(s, n, "${HOME}/*"))
+        return PATH_SHARED;
+    if (dir_is_build(s, n))
+        return PATH_BUILD;
+    if (has_prefix(s, n, "$HOME/") || has_prefix(s, n, "${HOME}/"))
+        return PATH_LOCAL;
+    if ((n == 1 && (s[0] == '.' || s[0] == '*')) || has_prefix(s, n, "./*") ||
+        has_prefix(s, n, "~/"))
+        return PATH_LOCAL;
+    if (s[0] == '/' || s[0] == '$' || s[0] == '\\' || (n >= 2 && s[1] == ':') ||
+        has_prefix(s, n, "..") || has_prefix(s, n, "gs://") || has_prefix(s, n, "s3://") ||
+        has_prefix(s, n, "hdfs://"))
+        return PATH_SHARED;
+    return PATH_LOCAL;
+}
+
+enum flag_path_kind flag_path_classify(const char *v, size_t n)
+{
+    enum flag_path_kind worst = PATH_BUILD;
+    size_t i = 0;
+    bool any = false;
+    while (i < n) {
+        while (i < n && (v[i] == ' ' || v[i] == '\t'))
+            i++;
+        size_t start = i;
+        char quote = 0;
+        while (i < n && (quote || (v[i] != ' ' && v[i] != '\t' && v[i] != '`'))) {
+            if ((v[i] == '"' || v[i] == '\'') && (!quote || quote == v[i]))
+                quote = quote ? 0 : v[i];
+            i++;
+        }
+        if (i == start) /* the end, or the backtick closing inline code */
+            break;
+        if (v[start] == '-' || /* an option, not a target; find's -exec terminators */
+            (i - start == 1 && (v[start] == '+' || v[start] == ';')) ||
+            (i - start == 2 && v[start] == '\\' && v[start + 1] == ';'))
+            continue;
+        any = true;
+        enum flag_path_kind k = path_kind(v + start, i - start);
+        if (k < worst)
+            worst = k;
+    }
+    return any ? worst : PATH_LOCAL;
+}

@@ -1,0 +1,1161 @@
+/* flags_engine.c — compiles flag rules and scans text with them (CONTRACT §8).
+ *
+ * Matching happens in two steps:
+ *  1. Hyperscan scans the text once for every pattern of every rule at the same time and
+ *     reports where a match may end (patterns Hyperscan cannot run exactly — look-arounds,
+ *     back-references — are compiled in its prefilter mode, which reports a superset).
+ *  2. For each reported end, PCRE2 (JIT) confirms the match and captures its `value` group,
+ *     searching only the window where such a match can start ([end - max width, end], the
+ *     width Hyperscan computes for the pattern). Matches are PCRE's leftmost, non-overlapping
+ *     matches per pattern: exactly those a plain PCRE2 loop over the text would find, which is
+ *     what the engine does when Hyperscan is not available (built without it, or a CPU
+ *     without SSSE3). Both paths give the same flags; the unit tests run both.
+ * Each confirmed match then passes its rule's checks (allow-list, placeholders, entropy,
+ * checksum, nearby words, code or prose and language, public address) and gets its severity
+ * (path targets, advice against, bulk). Flags of one family that overlap are merged, keeping
+ * the most severe.
+ *
+ * Invariants: a rule set is immutable after build; the only shared mutable state is the pool
+ * of Hyperscan scratch spaces, behind a mutex. A scan allocates its working memory per call.
+ * All offsets stay inside [0, length]; subjects are passed with their length, never as C
+ * strings, so any bytes (NUL included) are scanned safely.
+ */
+#include "flags.h"
+#include "flags_internal.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <sodium.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+#include <hs/hs.h>
+#endif
+
+enum {
+    MATCH_LIMIT = 200000, /* PCRE2 backtracking bound per search: no pattern can stall a scan */
+    DEPTH_LIMIT = 10000,
+    SCRATCH_POOL_MAX = 16, /* idle Hyperscan scratch spaces kept for reuse */
+    HYPERSCAN_GAP = 16,    /* bounded repeats at least this wide are opened for Hyperscan */
+    CLUSTER_GAP = 64       /* candidate ends closer than this are confirmed by one search */
+};
+
+struct compiled_pattern {
+    pcre2_code *re;
+    size_t rule;      /* index into rules */
+    int value_group;  /* number of the "value" group, or -1 */
+    size_t max_width; /* longest match in bytes (SIZE_MAX: unbounded) */
+};
+
+struct scratch_pool {
+    pthread_mutex_t lock;
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+    hs_scratch_t *prototype;
+    hs_scratch_t *idle[SCRATCH_POOL_MAX];
+    size_t idle_count;
+#endif
+};
+
+struct flags_ruleset {
+    struct flag_rule_file file; /* the rules and global allow-list, as read */
+    struct compiled_pattern *patterns;
+    size_t pattern_count;
+    pcre2_code **allow;       /* global allow-list */
+    pcre2_code ***rule_allow; /* per rule: its allow patterns (rule.allow.count each) */
+    uint32_t max_ovector;     /* capture pairs any pattern needs */
+    bool needs_markdown;      /* some rule asks where a match is or advice against */
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+    hs_database_t *database; /* NULL: scan with PCRE2 alone */
+#endif
+    unsigned char fingerprint[32]; /* of the Hyperscan expressions and flags, in order */
+    struct scratch_pool *pool;
+};
+
+/* A Hyperscan database compiled when the program was built (tools/flags_precompile writes it:
+ * fingerprint, then hs_serialize_database's bytes). A rule set whose expressions have that
+ * fingerprint loads it instead of compiling, which takes about a CPU second for the built-in
+ * rules. Registered once at start-up, before any rule set is built. */
+static const unsigned char *precompiled_bytes;
+static size_t precompiled_length;
+
+void flags_precompiled_register(const unsigned char *bytes, size_t length)
+{
+    precompiled_bytes = bytes;
+    precompiled_length = length;
+}
+
+/* ------------------------------------------------------------------ compilation ---- */
+
+__attribute__((format(printf, 3, 4))) static void say(char *error, size_t size, const char *f, ...)
+{
+    if (!error || size == 0)
+        return;
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(error, size, f, ap);
+    va_end(ap);
+}
+
+/* Offset of the first unbounded repeat ("*", "+", "{n,}") of a pattern, or -1. Rule patterns
+ * must be bounded: the longest match decides how far back a candidate is confirmed from,
+ * so an unbounded one would make every confirmation rescan the text from its start. */
+static long unbounded_repeat_at(const char *p)
+{
+    bool in_class = false, after_quantifier = false;
+    for (size_t i = 0; p[i]; i++) {
+        char c = p[i];
+        if (c == '\\' && p[i + 1]) {
+            i++;
+            after_quantifier = false;
+            continue;
+        }
+        if (in_class) {
+            in_class = c != ']';
+            continue;
+        }
+        if (c == '[') {
+            in_class = true;
+            if (p[i + 1] == '^')
+                i++;
+            if (p[i + 1] == ']')
+                i++;
+            after_quantifier = false;
+            continue;
+        }
+        if (c == '(' && p[i + 1] == '?') { /* "(?" opens a group, not a quantifier */
+            i++;
+            after_quantifier = false;
+            continue;
+        }
+        if ((c == '*' || c == '+') && !after_quantifier)
+            return (long)i;
+        if (c == '{') {
+            size_t j = i + 1;
+            while (p[j] >= '0' && p[j] <= '9')
+                j++;
+            if (j > i + 1 && p[j] == ',' && p[j + 1] == '}')
+                return (long)i;
+        }
+        after_quantifier = c == '*' || c == '+' || c == '?' || c == '}';
+    }
+    return -1;
+}
+
+static pcre2_code *regex_compile(const char *pattern, const char *where, char *error,
+                                 size_t error_size)
+{
+    int code;
+    PCRE2_SIZE offset;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_MULTILINE | PCRE2_USE_OFFSET_LIMIT, &code, &offset, NULL);
+    if (!re) {
+        PCRE2_UCHAR message[160];
+        pcre2_get_error_message(code, message, sizeof message);
+        say(error, error_size, "%s: bad pattern at offset %zu: %s", where, (size_t)offset,
+            (const char *)message);
+        return NULL;
+    }
+    uint32_t min_length = 0;
+    pcre2_pattern_info(re, PCRE2_INFO_MINLENGTH, &min_length);
+    if (min_length == 0) {
+        say(error, error_size, "%s: pattern can match empty text: %s", where, pattern);
+        pcre2_code_free(re);
+        return NULL;
+    }
+    /* JIT is an optimisation: when it is unavailable, the interpreter runs the same pattern. */
+    (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+    return re;
+}
+
+void flags_ruleset_free(struct flags_ruleset *rs)
+{
+    if (!rs)
+        return;
+    for (size_t i = 0; i < rs->pattern_count; i++)
+        pcre2_code_free(rs->patterns[i].re);
+    free(rs->patterns);
+    if (rs->allow)
+        for (size_t i = 0; i < rs->file.allow.count; i++)
+            pcre2_code_free(rs->allow[i]);
+    free(rs->allow);
+    if (rs->rule_allow) {
+        for (size_t r = 0; r < rs->file.rule_count; r++) {
+            if (rs->rule_allow[r])
+                for (size_t i = 0; i < rs->file.rules[r].allow.count; i++)
+                    pcre2_code_free(rs->rule_allow[r][i]);
+            free(rs->rule_allow[r]);
+        }
+    }
+    free(rs->rule_allow);
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+    hs_free_database(rs->database);
+    if (rs->pool) {
+        for (size_t i = 0; i < rs->pool->idle_count; i++)
+            hs_free_scratch(rs->pool->idle[i]);
+        hs_free_scratch(rs->pool->prototype);
+    }
+#endif
+    if (rs->pool)
+        pthread_mutex_destroy(&rs->pool->lock);
+    free(rs->pool);
+    flag_rule_file_free(&rs->file);
+    free(rs);
+}
+
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+/* The pattern Hyperscan runs for `pattern`: the same without look-arounds and with wide
+ * bounded repeats made open ("[^\n]{0,300}" -> "[^\n]*", "{20,255}" -> "{20,}").
+ * Hyperscan only proposes candidates, so a superset is correct; bounded gaps and
+ * look-arounds (prefilter mode) are what make its compile slow, open repeats cost nothing.
+ * PCRE2 still confirms every candidate with the exact pattern. */
+static char *hyperscan_expression(const char *pattern)
+{
+    size_t n = strlen(pattern), o = 0;
+    char *out = malloc(n + 1);
+    bool in_class = false;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        char c = pattern[i];
+        if (c == '\\' && i + 1 < n) {
+            out[o++] = pattern[i++];
+            out[o++] = pattern[i++];
+            continue;
+        }
+        if (in_class) {
+            in_class = c != ']';
+            out[o++] = pattern[i++];
+            continue;
+        }
+        if (c == '[') {
+            in_class = true;
+            out[o++] = pattern[i++];
+            if (i < n && pattern[i] == '^')
+                out[o++] = pattern[i++];
+            if (i < n && pattern[i] == ']')
+                out[o++] = pattern[i++];
+            continue;
+        }
+        if (c == '(' && i + 2 < n && pattern[i + 1] == '?' &&
+            (pattern[i + 2] == '=' || pattern[i + 2] == '!' ||
+             (pattern[i + 2] == '<' && i + 3 < n &&
+              (pattern[i + 3] == '=' || pattern[i + 3] == '!')))) {
+            /* A look-around only narrows what matches: drop it (and what it holds). */
+            size_t depth = 0, j = i;
+            bool cls = false;
+            for (; j < n; j++) {
+                if (pattern[j] == '\\') {
+                    j++;
+                    continue;
+                }
+                if (cls) {
+                    cls = pattern[j] != ']';
+                    continue;
+                }
+                if (pattern[j] == '[') {
+                    cls = true;
+                    if (j + 1 < n && pattern[j + 1] == '^')
+                        j++;
+                    if (j + 1 < n && pattern[j + 1] == ']')
+                        j++;
+                } else if (pattern[j] == '(') {
+                    depth++;
+                } else if (pattern[j] == ')' && --depth == 0) {
+                    break;
+                }
+            }
+            if (j < n) {
+                i = j + 1;
+                continue;
+            }
+        }
+        if (c == '{') {
+            unsigned long low = 0, high = 0;
+            size_t j = i + 1;
+            while (j < n && pattern[j] >= '0' && pattern[j] <= '9' && low < 100000)
+                low = low * 10 + (unsigned long)(pattern[j++] - '0');
+            if (j < n && pattern[j] == ',' && j + 1 < n && pattern[j + 1] >= '0' &&
+                pattern[j + 1] <= '9') {
+                j++;
+                while (j < n && pattern[j] >= '0' && pattern[j] <= '9' && high < 100000)
+                    high = high * 10 + (unsigned long)(pattern[j++] - '0');
+                if (j < n && pattern[j] == '}' && high >= low + HYPERSCAN_GAP) {
+                    o += (size_t)(low == 0 ? snprintf(out + o, n + 1 - o, "*")
+                                           : snprintf(out + o, n + 1 - o, "{%lu,}", low));
+                    i = j + 1;
+                    continue;
+                }
+            }
+        }
+        out[o++] = pattern[i++];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Asks Hyperscan about `expression`: *flags gets the flags it compiles with (multi-line, plus
+ * prefilter mode when it cannot run the pattern exactly), *max_width the longest match in
+ * bytes (SIZE_MAX when unbounded). Returns 0, or -1 with an error naming the rule. */
+static int expression_check(const char *expression, unsigned *flags, size_t *max_width,
+                            const struct flag_rule *rule, size_t index, char *error,
+                            size_t error_size)
+{
+    hs_expr_info_t *info = NULL;
+    hs_compile_error_t *compile_error = NULL;
+    *flags = HS_FLAG_MULTILINE;
+    if (hs_expression_info(expression, *flags, &info, &compile_error) != HS_SUCCESS) {
+        hs_free_compile_error(compile_error);
+        compile_error = NULL;
+        *flags |= HS_FLAG_PREFILTER;
+        if (hs_expression_info(expression, *flags, &info, &compile_error) != HS_SUCCESS) {
+            say(error, error_size, "%s: [%s] pattern %zu: %s", rule->source, rule->code, index + 1,
+                compile_error ? compile_error->message : "not supported");
+            hs_free_compile_error(compile_error);
+            return -1;
+        }
+    }
+    *max_width = info->max_width == UINT32_MAX ? SIZE_MAX : (size_t)info->max_width;
+    free(info);
+    return 0;
+}
+
+/* SHA-256 of the expressions and their flags, in order: what a precompiled database must have
+ * been compiled from. */
+static void hyperscan_fingerprint(char *const *expressions, const unsigned *flags, size_t n,
+                                  unsigned char out[32])
+{
+    crypto_hash_sha256_state state;
+    crypto_hash_sha256_init(&state);
+    crypto_hash_sha256_update(&state, (const unsigned char *)hs_version(),
+                              strlen(hs_version()) + 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char flag_bytes[4] = {(unsigned char)(flags[i] >> 24),
+                                       (unsigned char)(flags[i] >> 16),
+                                       (unsigned char)(flags[i] >> 8), (unsigned char)flags[i]};
+        crypto_hash_sha256_update(&state, (const unsigned char *)expressions[i],
+                                  strlen(expressions[i]) + 1);
+        crypto_hash_sha256_update(&state, flag_bytes, sizeof flag_bytes);
+    }
+    crypto_hash_sha256_final(&state, out);
+}
+
+/* Compiles every pattern into one Hyperscan database, recording each pattern's max width.
+ * Returns 0; 1 when Hyperscan cannot run on this CPU (the caller uses PCRE2 alone); -1 on a
+ * pattern Hyperscan rejects even in prefilter mode (a config error naming the rule). */
+static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_size)
+{
+    if (hs_valid_platform() != HS_SUCCESS)
+        return 1;
+    size_t n = rs->pattern_count;
+    char **expressions = calloc(n, sizeof *expressions);
+    unsigned *flags = calloc(n, sizeof *flags), *ids = calloc(n, sizeof *ids);
+    hs_compile_error_t *compile_error = NULL;
+    int rc = -1;
+
+    if (!expressions || !flags || !ids) {
+        say(error, error_size, "out of memory");
+        goto done;
+    }
+    size_t k = 0;
+    for (size_t r = 0; r < rs->file.rule_count; r++) {
+        const struct flag_rule *rule = &rs->file.rules[r];
+        for (size_t i = 0; i < rule->patterns.count; i++, k++) {
+            expressions[k] = hyperscan_expression(rule->patterns.items[i]);
+            if (!expressions[k]) {
+                say(error, error_size, "out of memory");
+                goto done;
+            }
+            ids[k] = (unsigned)k;
+            /* How Hyperscan runs the relaxed pattern (exactly, or as a prefilter), and how
+             * long a match of the exact one can be (the confirmation window). */
+            size_t ignored;
+            if (expression_check(expressions[k], &flags[k], &ignored, rule, i, error, error_size) !=
+                    0 ||
+                expression_check(rule->patterns.items[i], &(unsigned){0},
+                                 &rs->patterns[k].max_width, rule, i, error, error_size) != 0)
+                goto done;
+        }
+    }
+    hyperscan_fingerprint(expressions, flags, n, rs->fingerprint);
+    if (precompiled_length > sizeof rs->fingerprint &&
+        memcmp(precompiled_bytes, rs->fingerprint, sizeof rs->fingerprint) == 0 &&
+        hs_deserialize_database((const char *)precompiled_bytes + sizeof rs->fingerprint,
+                                precompiled_length - sizeof rs->fingerprint,
+                                &rs->database) == HS_SUCCESS) {
+        /* the same expressions, compiled at build time for this kind of CPU */
+    } else if (hs_compile_multi((const char *const *)expressions, flags, ids, (unsigned)n,
+                                HS_MODE_BLOCK, NULL, &rs->database, &compile_error) != HS_SUCCESS) {
+        int index = compile_error ? compile_error->expression : -1;
+        if (index >= 0 && (size_t)index < n) {
+            const struct flag_rule *rule = &rs->file.rules[rs->patterns[index].rule];
+            say(error, error_size, "%s: [%s]: %s", rule->source, rule->code,
+                compile_error->message);
+        } else {
+            say(error, error_size, "rule patterns: %s",
+                compile_error ? compile_error->message : "cannot compile");
+        }
+        rs->database = NULL;
+        goto done;
+    }
+    if (hs_alloc_scratch(rs->database, &rs->pool->prototype) != HS_SUCCESS) {
+        say(error, error_size, "out of memory (Hyperscan scratch)");
+        goto done;
+    }
+    rc = 0;
+done:
+    hs_free_compile_error(compile_error);
+    for (size_t i = 0; expressions && i < n; i++)
+        free(expressions[i]);
+    free(expressions);
+    free(flags);
+    free(ids);
+    return rc;
+}
+#endif
+
+/* Compiles the rules of `file` (taken over: freed with the rule set, or here on failure). */
+static int ruleset_build(struct flag_rule_file *file, bool use_hyperscan,
+                         struct flags_ruleset **out, char *error, size_t error_size)
+{
+    struct flags_ruleset *rs = calloc(1, sizeof *rs);
+    *out = NULL;
+    if (!rs) {
+        flag_rule_file_free(file);
+        say(error, error_size, "out of memory");
+        return -1;
+    }
+    rs->file = *file;
+    memset(file, 0, sizeof *file);
+    rs->pool = calloc(1, sizeof *rs->pool);
+    if (!rs->pool || pthread_mutex_init(&rs->pool->lock, NULL) != 0) {
+        free(rs->pool);
+        rs->pool = NULL;
+        say(error, error_size, "out of memory");
+        goto fail;
+    }
+    for (size_t r = 0; r < rs->file.rule_count; r++) {
+        const struct flag_rule *rule = &rs->file.rules[r];
+        rs->pattern_count += rule->patterns.count;
+        if (rule->where != WHERE_ANY || rule->languages || rule->advice_against)
+            rs->needs_markdown = true;
+    }
+    rs->patterns = calloc(rs->pattern_count ? rs->pattern_count : 1, sizeof *rs->patterns);
+    rs->allow = calloc(rs->file.allow.count ? rs->file.allow.count : 1, sizeof *rs->allow);
+    rs->rule_allow = calloc(rs->file.rule_count ? rs->file.rule_count : 1, sizeof *rs->rule_allow);
+    if (!rs->patterns || !rs->allow || !rs->rule_allow) {
+        say(error, error_size, "out of memory");
+        goto fail;
+    }
+    size_t k = 0;
+    for (size_t r = 0; r < rs->file.rule_count; r++) {
+        const struct flag_rule *rule = &rs->file.rules[r];
+        char where[600];
+        snprintf(where, sizeof where, "%s: [%s]", rule->source, rule->code);
+        for (size_t i = 0; i < rule->patterns.count; i++, k++) {
+            struct compiled_pattern *p = &rs->patterns[k];
+            long unbounded = unbounded_repeat_at(rule->patterns.items[i]);
+            if (unbounded >= 0) {
+                say(error, error_size,
+                    "%s: pattern %zu has an unbounded repeat at offset %ld; bound it (e.g. "
+                    "{1,200} instead of +)",
+                    where, i + 1, unbounded);
+                goto fail;
+            }
+            p->rule = r;
+            p->max_width = SIZE_MAX;
+            p->re = regex_compile(rule->patterns.items[i], where, error, error_size);
+            if (!p->re)
+                goto fail;
+            int group = pcre2_substring_number_from_name(p->re, (PCRE2_SPTR) "value");
+            p->value_group = group > 0 ? group : -1;
+            uint32_t captures = 0;
+            pcre2_pattern_info(p->re, PCRE2_INFO_CAPTURECOUNT, &captures);
+            if (captures + 1 > rs->max_ovector)
+                rs->max_ovector = captures + 1;
+        }
+        if (rule->allow.count > 0) {
+            rs->rule_allow[r] = calloc(rule->allow.count, sizeof **rs->rule_allow);
+            if (!rs->rule_allow[r]) {
+                say(error, error_size, "out of memory");
+                goto fail;
+            }
+            for (size_t i = 0; i < rule->allow.count; i++) {
+                rs->rule_allow[r][i] =
+                    regex_compile(rule->allow.items[i], where, error, error_size);
+                if (!rs->rule_allow[r][i])
+                    goto fail;
+            }
+        }
+    }
+    for (size_t i = 0; i < rs->file.allow.count; i++) {
+        char where[600];
+        snprintf(where, sizeof where, "%s: [allow]", rs->file.allow_sources[i]);
+        rs->allow[i] = regex_compile(rs->file.allow.items[i], where, error, error_size);
+        if (!rs->allow[i])
+            goto fail;
+    }
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+    if (use_hyperscan && rs->pattern_count > 0 && hyperscan_build(rs, error, error_size) < 0)
+        goto fail;
+#else
+    (void)use_hyperscan;
+#endif
+    *out = rs;
+    return 0;
+fail:
+    flags_ruleset_free(rs);
+    return -1;
+}
+
+int flags_ruleset_serialize(const struct flags_ruleset *rs, unsigned char **bytes, size_t *length)
+{
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+    char *serialized = NULL;
+    size_t size = 0;
+    if (!rs->database || hs_serialize_database(rs->database, &serialized, &size) != HS_SUCCESS)
+        return -1;
+    *bytes = malloc(sizeof rs->fingerprint + size);
+    if (*bytes) {
+        memcpy(*bytes, rs->fingerprint, sizeof rs->fingerprint);
+        memcpy(*bytes + sizeof rs->fingerprint, serialized, size);
+        *length = sizeof rs->fingerprint + size;
+    }
+    free(serialized);
+    return *bytes ? 0 : -1;
+#else
+    (void)rs;
+    *bytes = NULL;
+    *length = 0;
+    return -1;
+#endif
+}
+
+const char *flags_ruleset_engine(const struct flags_ruleset *rs)
+{
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+    if (rs && rs->database)
+        return "hyperscan";
+#else
+    (void)rs;
+#endif
+    return "pcre2";
+}
+
+size_t flags_ruleset_rule_count(const struct flags_ruleset *rs, const char *family)
+{
+    size_t n = 0;
+    if (!rs)
+        return 0;
+    for (size_t r = 0; r < rs->file.rule_count; r++)
+        if (!family || strcmp(flag_family_name(rs->file.rules[r].family), family) == 0)
+            n++;
+    return n;
+}
+
+/* ----------------------------------------------------------------------- scanning ---- */
+
+struct raw_match {
+    size_t pattern, start, end, value_start, value_end;
+};
+
+struct candidate {
+    size_t rule, start, end, value_start, value_end;
+    enum flag_severity severity;
+};
+
+/* Hyperscan reports every offset where a pattern may end: a long token can give one report
+ * per byte. Reports of one pattern closer than CLUSTER_GAP bytes are merged into one range
+ * [first, last] of candidate ends, and PCRE2 confirms a range with one search. */
+struct cluster {
+    size_t pattern, first, last;
+};
+
+struct scan {
+    const struct flags_ruleset *rs;
+    const char *text;
+    size_t length;
+    pcre2_match_data *data;
+    pcre2_match_context *context;
+    size_t *next_from;        /* per pattern: no further match starts before this offset */
+    struct cluster *open;     /* per pattern: the range of candidate ends being gathered */
+    struct cluster *clusters; /* closed ranges */
+    size_t cluster_count, cluster_cap;
+    struct raw_match *matches;
+    size_t match_count, match_cap;
+    bool failed; /* out of memory */
+    struct flag_markdown markdown;
+    bool markdown_ready;
+};
+
+static int raw_push(struct scan *s, struct raw_match m)
+{
+    if (flag_array_reserve((void **)&s->matches, &s->match_cap, s->match_count, sizeof m) != 0)
+        return -1;
+    s->matches[s->match_count++] = m;
+    return 0;
+}
+
+/* Runs pattern k from `from`; when `limit` is not SIZE_MAX the match must start at or before
+ * it. Records the match and returns 1, returns 0 for none, -1 on memory failure. */
+static int pattern_search(struct scan *s, size_t k, size_t from, size_t limit)
+{
+    const struct compiled_pattern *p = &s->rs->patterns[k];
+    pcre2_set_offset_limit(s->context, limit == SIZE_MAX ? PCRE2_UNSET : (PCRE2_SIZE)limit);
+    int rc = pcre2_match(p->re, (PCRE2_SPTR)s->text, s->length, from, 0, s->data, s->context);
+    if (rc < 0)
+        return rc == PCRE2_ERROR_NOMEMORY ? -1 : 0; /* no match, or a search limit hit */
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->data);
+    struct raw_match m = {.pattern = k, .start = ov[0], .end = ov[1]};
+    m.value_start = m.start;
+    m.value_end = m.end;
+    if (p->value_group > 0 && (uint32_t)p->value_group < (uint32_t)rc &&
+        ov[2 * p->value_group] != PCRE2_UNSET) {
+        m.value_start = ov[2 * p->value_group];
+        m.value_end = ov[2 * p->value_group + 1];
+    }
+    if (m.end <= m.start || m.end > s->length) /* \K tricks; patterns never match empty */
+        return 0;
+    if (raw_push(s, m) != 0)
+        return -1;
+    s->next_from[k] = m.end;
+    return 1;
+}
+
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+static int cluster_push(struct scan *s, struct cluster c)
+{
+    if (flag_array_reserve((void **)&s->clusters, &s->cluster_cap, s->cluster_count, sizeof c) != 0)
+        return -1;
+    s->clusters[s->cluster_count++] = c;
+    return 0;
+}
+
+static int on_candidate(unsigned int id, unsigned long long from, unsigned long long to,
+                        unsigned int flags, void *context)
+{
+    struct scan *s = context;
+    struct cluster *open = &s->open[id];
+    (void)from;
+    (void)flags;
+    if (open->last != SIZE_MAX && (size_t)to <= open->last + CLUSTER_GAP) {
+        open->last = (size_t)to;
+        return 0;
+    }
+    if (open->last != SIZE_MAX && cluster_push(s, *open) != 0) {
+        s->failed = true;
+        return 1; /* stop scanning */
+    }
+    *open = (struct cluster){.pattern = id, .first = (size_t)to, .last = (size_t)to};
+    return 0;
+}
+
+static int compare_clusters(const void *a, const void *b)
+{
+    const struct cluster *x = a, *y = b;
+    if (x->pattern != y->pattern)
+        return x->pattern < y->pattern ? -1 : 1;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Confirms the candidate ranges with PCRE2. Each search looks for the leftmost match that
+ * starts in [from, last]: from is where the previous match of the pattern ended (matches do
+ * not overlap), or the earliest start a match ending in the range can have (its maximum
+ * width before `first`). Every true match ends at a reported offset, so it lies in a range
+ * and no start is searched twice: the result is the plain PCRE2 loop's, in far fewer calls. */
+static int confirm_clusters(struct scan *s)
+{
+    if (s->cluster_count > 1)
+        qsort(s->clusters, s->cluster_count, sizeof *s->clusters, compare_clusters);
+    for (size_t i = 0; i < s->cluster_count; i++) {
+        const struct cluster *c = &s->clusters[i];
+        size_t width = s->rs->patterns[c->pattern].max_width;
+        size_t from = width == SIZE_MAX || width >= c->first ? 0 : c->first - width;
+        if (from < s->next_from[c->pattern])
+            from = s->next_from[c->pattern];
+        while (from <= c->last) {
+            int rc = pattern_search(s, c->pattern, from, c->last);
+            if (rc < 0)
+                return -1;
+            if (rc == 0) {
+                s->next_from[c->pattern] = c->last + 1;
+                break;
+            }
+            from = s->next_from[c->pattern];
+        }
+    }
+    return 0;
+}
+#endif
+
+static int collect_matches(struct scan *s)
+{
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+    if (s->rs->database) {
+        hs_scratch_t *scratch = NULL;
+        struct scratch_pool *pool = s->rs->pool;
+        pthread_mutex_lock(&pool->lock);
+        if (pool->idle_count > 0)
+            scratch = pool->idle[--pool->idle_count];
+        pthread_mutex_unlock(&pool->lock);
+        if (!scratch && hs_clone_scratch(pool->prototype, &scratch) != HS_SUCCESS)
+            return -1;
+        /* Hyperscan takes an unsigned int length: scan longer texts in PCRE2 (never here:
+         * bodies are limited far below 4 GiB, but the bound is stated, not assumed). */
+        hs_error_t rc = s->length <= UINT32_MAX
+                            ? hs_scan(s->rs->database, s->length ? s->text : "",
+                                      (unsigned)s->length, 0, scratch, on_candidate, s)
+                            : HS_INVALID;
+        pthread_mutex_lock(&pool->lock);
+        if (pool->idle_count < SCRATCH_POOL_MAX) {
+            pool->idle[pool->idle_count++] = scratch;
+            scratch = NULL;
+        }
+        pthread_mutex_unlock(&pool->lock);
+        hs_free_scratch(scratch);
+        if (s->failed)
+            return -1;
+        if (rc == HS_SUCCESS) {
+            for (size_t k = 0; k < s->rs->pattern_count; k++)
+                if (s->open[k].last != SIZE_MAX && cluster_push(s, s->open[k]) != 0)
+                    return -1;
+            return confirm_clusters(s);
+        }
+        if (rc != HS_INVALID)
+            return -1;
+        memset(s->next_from, 0, s->rs->pattern_count * sizeof *s->next_from);
+        s->match_count = 0;
+        s->cluster_count = 0;
+    }
+#endif
+    for (size_t k = 0; k < s->rs->pattern_count; k++) {
+        size_t from = 0;
+        while (from < s->length) {
+            int rc = pattern_search(s, k, from, SIZE_MAX);
+            if (rc < 0)
+                return -1;
+            if (rc == 0)
+                break;
+            from = s->next_from[k];
+        }
+    }
+    return 0;
+}
+
+static const struct flag_markdown *scan_markdown(struct scan *s)
+{
+    if (!s->markdown_ready) {
+        if (flag_markdown_parse(s->text, s->length, &s->markdown) != 0)
+            return NULL;
+        s->markdown_ready = true;
+    }
+    return &s->markdown;
+}
+
+static bool allowed_by(pcre2_code *const *list, size_t count, struct scan *s, size_t start,
+                       size_t end)
+{
+    pcre2_set_offset_limit(s->context, PCRE2_UNSET);
+    for (size_t i = 0; i < count; i++)
+        if (pcre2_match(list[i], (PCRE2_SPTR)(s->text + start), end - start, 0, 0, s->data,
+                        s->context) >= 0)
+            return true;
+    return false;
+}
+
+/* Applies the rule's checks to a match: FLAG_NONE when it is no flag, else its severity. */
+static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_t rule_index,
+                                bool *error)
+{
+    const struct flag_rule *r = &s->rs->file.rules[rule_index];
+    const char *value = s->text + m->value_start;
+    size_t value_length = m->value_end - m->value_start;
+    enum flag_severity severity = r->severity;
+
+    if (allowed_by(s->rs->allow, s->rs->file.allow.count, s, m->value_start, m->value_end) ||
+        allowed_by(s->rs->rule_allow[rule_index], r->allow.count, s, m->value_start, m->value_end))
+        return FLAG_NONE;
+    if (r->placeholders && flag_is_placeholder(value, value_length))
+        return FLAG_NONE;
+    if (r->drop_in_url && flag_inside_url(s->text, m->start))
+        return FLAG_NONE;
+    if (r->entropy > 0 && flag_entropy(value, value_length) < r->entropy)
+        return FLAG_NONE;
+    if (r->checksum != CHECKSUM_NONE && !flag_checksum_valid(r->checksum, value, value_length))
+        return FLAG_NONE;
+    if (r->address == ADDRESS_PUBLIC && !flag_address_public(value, value_length))
+        return FLAG_NONE;
+    if (r->near_bytes > 0) {
+        size_t from = m->start > r->near_bytes ? m->start - r->near_bytes : 0;
+        size_t to = s->length - m->end > r->near_bytes ? m->end + r->near_bytes : s->length;
+        if (r->near.count > 0 && !flag_words_in(s->text, from, to, &r->near))
+            return FLAG_NONE;
+        if (r->not_near.count > 0 && flag_words_in(s->text, from, to, &r->not_near))
+            return FLAG_NONE;
+        /* "egress { cidr_blocks = [0.0.0.0/0] }": the nearest cue before decides. */
+        if (r->unless_after.count > 0 &&
+            flag_words_last(s->text, from, m->start, &r->unless_after) >
+                flag_words_last(s->text, from, m->start, &r->near))
+            return FLAG_NONE;
+        if (r->critical_near.count > 0 && severity >= FLAG_WARNING &&
+            flag_words_in(s->text, from, to, &r->critical_near))
+            severity = FLAG_CRITICAL;
+    }
+    const struct flag_markdown *md = NULL;
+    if (r->where != WHERE_ANY || r->languages || r->advice_against) {
+        md = scan_markdown(s);
+        if (!md) {
+            *error = true;
+            return FLAG_NONE;
+        }
+    }
+    if (r->where != WHERE_ANY || r->languages) {
+        const struct flag_block *b = flag_markdown_find(md, m->start);
+        if (r->where == WHERE_CODE && !b)
+            return FLAG_NONE;
+        if (r->where == WHERE_PROSE && b)
+            return FLAG_NONE;
+        if (r->languages && b && b->fenced && b->language != LANG_NONE &&
+            !(r->languages & (1u << b->language)))
+            return FLAG_NONE;
+    }
+    if (r->target == TARGET_PATH) {
+        switch (flag_path_classify(value, value_length)) {
+        case PATH_SHARED:
+            break;
+        case PATH_LOCAL:
+            severity = r->target_local;
+            break;
+        case PATH_BUILD:
+            severity = r->target_build;
+            break;
+        }
+        if (severity == FLAG_NONE)
+            return FLAG_NONE;
+    }
+    if (r->advice_against && severity > FLAG_INFO &&
+        flag_advised_against(s->text, s->length, md, m->start, m->end))
+        severity = FLAG_INFO;
+    return severity;
+}
+
+static int compare_candidates(const void *a, const void *b)
+{
+    const struct candidate *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if (x->rule != y->rule)
+        return x->rule < y->rule ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* Keeps one flag where flags of the same family overlap: the one of the rule listed first
+ * (rule files list specific rules before generic ones: a Stripe test key stays a test key
+ * even though it also reads as "KEY=value"), then the most severe. */
+static size_t merge_overlaps(const struct flags_ruleset *rs, struct candidate *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].severity == FLAG_NONE)
+            continue;
+        for (size_t j = i + 1; j < n && c[j].start < c[i].end; j++) {
+            if (c[j].severity == FLAG_NONE ||
+                rs->file.rules[c[j].rule].family != rs->file.rules[c[i].rule].family)
+                continue;
+            bool keep_j =
+                c[j].rule < c[i].rule || (c[j].rule == c[i].rule && c[j].severity > c[i].severity);
+            if (keep_j) {
+                c[i].severity = FLAG_NONE;
+                break;
+            }
+            c[j].severity = FLAG_NONE;
+        }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (c[i].severity != FLAG_NONE)
+            c[kept++] = c[i];
+    return kept;
+}
+
+/* Rules with `count`: their matches make one flag, from the first to the last, when at least
+ * `count` distinct texts matched; otherwise none. */
+static void apply_counts(struct scan *s, struct candidate *c, size_t n)
+{
+    const struct flags_ruleset *rs = s->rs;
+    for (size_t r = 0; r < rs->file.rule_count; r++) {
+        unsigned need = rs->file.rules[r].count;
+        if (need == 0)
+            continue;
+        size_t *distinct = calloc(need, sizeof *distinct); /* indices of distinct texts */
+        size_t distinct_count = 0, first = SIZE_MAX, last = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (c[i].rule != r || c[i].severity == FLAG_NONE)
+                continue;
+            if (first == SIZE_MAX)
+                first = i;
+            last = i;
+            if (!distinct || distinct_count == need)
+                continue;
+            size_t len = c[i].value_end - c[i].value_start;
+            bool seen = false;
+            for (size_t d = 0; d < distinct_count && !seen; d++) {
+                const struct candidate *o = &c[distinct[d]];
+                seen = o->value_end - o->value_start == len &&
+                       memcmp(s->text + o->value_start, s->text + c[i].value_start, len) == 0;
+            }
+            if (!seen)
+                distinct[distinct_count++] = i;
+        }
+        free(distinct);
+        if (first == SIZE_MAX)
+            continue;
+        enum flag_severity severity = c[first].severity;
+        for (size_t i = 0; i < n; i++)
+            if (c[i].rule == r)
+                c[i].severity = FLAG_NONE;
+        if (distinct_count >= need) {
+            c[first].end = c[last].end;
+            c[first].severity = severity;
+        }
+    }
+}
+
+/* Rules with `bulk`: critical when the field has at least `bulk` flags of the rule's family
+ * at warning or above (personal data in bulk). */
+static void apply_bulk(const struct flags_ruleset *rs, struct candidate *c, size_t n)
+{
+    size_t per_family[FAMILY_COUNT] = {0};
+    for (size_t i = 0; i < n; i++)
+        if (c[i].severity >= FLAG_WARNING)
+            per_family[rs->file.rules[c[i].rule].family]++;
+    for (size_t i = 0; i < n; i++) {
+        const struct flag_rule *r = &rs->file.rules[c[i].rule];
+        if (r->bulk > 0 && c[i].severity >= FLAG_WARNING && per_family[r->family] >= r->bulk)
+            c[i].severity = FLAG_CRITICAL;
+    }
+}
+
+static int append_flags(const struct flags_ruleset *rs, const char *field, struct candidate *c,
+                        size_t n, json_t *flags)
+{
+    json_t *found = json_array();
+    if (!found)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const struct flag_rule *r = &rs->file.rules[c[i].rule];
+        json_t *flag =
+            json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "code", r->code, "severity",
+                      flag_severity_name(c[i].severity), "field", field, "start",
+                      (json_int_t)c[i].start, "end", (json_int_t)c[i].end, "message", r->message);
+        if (!flag || json_array_append_new(found, flag) != 0) {
+            json_decref(found);
+            return -1;
+        }
+    }
+    int rc = json_array_extend(flags, found);
+    json_decref(found);
+    return rc;
+}
+
+int flags_scan_with(const struct flags_ruleset *rs, const char *field, const char *text,
+                    size_t length, json_t *flags)
+{
+    struct scan s = {.rs = rs, .text = text, .length = length};
+    struct candidate *c = NULL;
+    size_t n = 0;
+    int rc = -1;
+
+    if (!field || !json_is_array(flags) || (!text && length > 0))
+        return -1;
+    if (!rs && !(rs = flags_builtin(NULL, 0)))
+        return -1;
+    s.rs = rs;
+    if (!text)
+        s.text = "";
+    s.data = pcre2_match_data_create(rs->max_ovector ? rs->max_ovector : 1, NULL);
+    s.context = pcre2_match_context_create(NULL);
+    s.next_from = calloc(rs->pattern_count ? rs->pattern_count : 1, sizeof *s.next_from);
+    s.open = malloc((rs->pattern_count ? rs->pattern_count : 1) * sizeof *s.open);
+    if (!s.data || !s.context || !s.next_from || !s.open)
+        goto done;
+    for (size_t k = 0; k < rs->pattern_count; k++)
+        s.open[k].last = SIZE_MAX; /* nothing gathered yet */
+    pcre2_set_match_limit(s.context, MATCH_LIMIT);
+    pcre2_set_depth_limit(s.context, DEPTH_LIMIT);
+    if (collect_matches(&s) != 0)
+        goto done;
+    c = calloc(s.match_count ? s.match_count : 1, sizeof *c);
+    if (!c)
+        goto done;
+    for (size_t i = 0; i < s.match_count; i++) {
+        const struct raw_match *m = &s.matches[i];
+        size_t rule = rs->patterns[m->pattern].rule;
+        bool failed = false;
+        enum flag_severity severity = judge(&s, m, rule, &failed);
+        if (failed)
+            goto done;
+        if (severity == FLAG_NONE)
+            continue;
+        c[n++] = (struct candidate){.rule = rule,
+                                    .start = m->start,
+                                    .end = m->end,
+                                    .value_start = m->value_start,
+                                    .value_end = m->value_end,
+                                    .severity = severity};
+    }
+    qsort(c, n, sizeof *c, compare_candidates);
+    apply_counts(&s, c, n);
+    n = merge_overlaps(rs, c, n);
+    apply_bulk(rs, c, n);
+    rc = append_flags(rs, field, c, n, flags);
+done:
+    free(c);
+    free(s.matches);
+    free(s.next_from);
+    free(s.open);
+    free(s.clusters);
+    if (s.markdown_ready)
+        flag_markdown_free(&s.markdown);
+    pcre2_match_context_free(s.context);
+    pcre2_match_data_free(s.data);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- examples, build ---- */
+
+/* The most severe flag of `code` in `flags` (FLAG_NONE when there is none). */
+static enum flag_severity severity_of(json_t *flags, const char *code)
+{
+    enum flag_severity best = FLAG_NONE;
+    size_t i;
+    json_t *flag;
+    json_array_foreach(flags, i, flag)
+    {
+        if (strcmp(json_string_value(json_object_get(flag, "code")), code) != 0)
+            continue;
+        const char *sev = json_string_value(json_object_get(flag, "severity"));
+        enum flag_severity v = strcmp(sev, "critical") == 0  ? FLAG_CRITICAL
+                               : strcmp(sev, "warning") == 0 ? FLAG_WARNING
+                                                             : FLAG_INFO;
+        if (v > best)
+            best = v;
+    }
+    return best;
+}
+
+/* Checks the examples of the rules read from the file named `source` (NULL: of all rules). */
+int flag_ruleset_check_examples_of(const struct flags_ruleset *rs, const char *source, char *error,
+                                   size_t error_size);
+int flag_ruleset_check_examples_of(const struct flags_ruleset *rs, const char *source, char *error,
+                                   size_t error_size)
+{
+    int failures = 0;
+    if (error && error_size)
+        error[0] = '\0';
+    for (size_t r = 0; r < rs->file.rule_count; r++) {
+        const struct flag_rule *rule = &rs->file.rules[r];
+        if (source && !(strncmp(rule->source, source, strlen(source)) == 0 &&
+                        rule->source[strlen(source)] == ':'))
+            continue;
+        const struct {
+            const struct flag_text_list *list;
+            const char *key;
+        } kinds[] = {{&rule->match, "match"},
+                     {&rule->no_match, "no_match"},
+                     {&rule->match_critical, "match_critical"},
+                     {&rule->match_warning, "match_warning"},
+                     {&rule->match_info, "match_info"}};
+        for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+            for (size_t i = 0; i < kinds[k].list->count; i++) {
+                const char *example = kinds[k].list->items[i];
+                json_t *flags = json_array();
+                if (!flags || flags_scan_with(rs, "example", example, strlen(example), flags)) {
+                    json_decref(flags);
+                    return -1;
+                }
+                enum flag_severity got = severity_of(flags, rule->code);
+                json_decref(flags);
+                bool ok;
+                switch (k) {
+                case 0:
+                    ok = got >= FLAG_WARNING;
+                    break;
+                case 1:
+                    ok = got < FLAG_WARNING;
+                    break;
+                case 2:
+                    ok = got == FLAG_CRITICAL;
+                    break;
+                case 3:
+                    ok = got == FLAG_WARNING;
+                    break;
+                default:
+                    ok = got == FLAG_INFO;
+                    break;
+                }
+                if (!ok) {
+                    size_t used = error ? strlen(error) : 0;
+                    if (error && used + 1 < error_size)
+                        say(error + used, error_size - used,
+                            "%s%s: [%s] %s example %zu gives %s: %s", failures ? "\n" : "",
+                            rule->source, rule->code, kinds[k].key, i + 1,
+                            got == FLAG_NONE ? "no flag" : flag_severity_name(got), example);
+                    failures++;
+                }
+            }
+        }
+    }
+    return failures;
+}
+
+int flags_ruleset_check_examples(const struct flags_ruleset *rs, char *error, size_t error_size)
+{
+    return flag_ruleset_check_examples_of(rs, NULL, error, error_size);
+}
+
+/* Parses rule texts into one rule file and compiles it. texts/names: `count` entries; with
+ * last_first the rules of the last text are placed before the others. */
+int flag_ruleset_from_texts(const char *const *names, const char *const *texts,
+                            const size_t *lengths, size_t count, bool last_first,
+                            bool use_hyperscan, struct flags_ruleset **out, char *error,
+                            size_t error_size);
+int flag_ruleset_from_texts(const char *const *names, const char *const *texts,
+                            const size_t *lengths, size_t count, bool last_first,
+                            bool use_hyperscan, struct flags_ruleset **out, char *error,
+                            size_t error_size)
+{
+    struct flag_rule_file file = {0};
+    char scratch[1];
+    size_t before_last = 0;
+    *out = NULL;
+    for (size_t i = 0; i < count; i++) {
+        if (i + 1 == count)
+            before_last = file.rule_count;
+        if (flag_rules_parse(names[i], texts[i], lengths[i], &file, error ? error : scratch,
+                             error ? error_size : 1) != 0) {
+            flag_rule_file_free(&file);
+            return -1;
+        }
+    }
+    /* A forum's own rules are more specific than the catalogue: they go first, so where they
+     * overlap a built-in flag of the same family theirs is kept. */
+    if (last_first && before_last > 0 && before_last < file.rule_count) {
+        size_t tail = file.rule_count - before_last;
+        struct flag_rule *rotated = malloc(file.rule_count * sizeof *rotated);
+        if (!rotated) {
+            flag_rule_file_free(&file);
+            say(error, error_size, "out of memory");
+            return -1;
+        }
+        memcpy(rotated, file.rules + before_last, tail * sizeof *rotated);
+        memcpy(rotated + tail, file.rules, before_last * sizeof *rotated);
+        free(file.rules);
+        file.rules = rotated;
+    }
+    return ruleset_build(&file, use_hyperscan, out, error, error_size);
+}
