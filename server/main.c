@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "audit/audit.h"
+#include "intake/intake_refusals.h"
 #include "config.h"
 #include "db/outbox.h"
 #include "release/delivery.h"
@@ -152,6 +153,7 @@ static void serve_stop(struct server *server, int signal_number)
     if (pthread_create(&watchdog, NULL, serve_stop_watchdog, (void *)config) == 0)
         pthread_detach(watchdog);
     http_drain(server, config->shutdown_timeout_seconds * 1000);
+    intake_refusals_stop();
     delivery_stop();
     audit_sealer_stop();
     db_thread_release();
@@ -193,6 +195,12 @@ static int serve_start(struct server *server, struct config *config)
     if (audit_sealer_start(config, error, sizeof error) != 0) {
         http_stop(server);
         delivery_stop();
+        goto fail;
+    }
+    if (intake_refusals_start(error, sizeof error) != 0) {
+        http_stop(server);
+        delivery_stop();
+        audit_sealer_stop();
         goto fail;
     }
     return 0;

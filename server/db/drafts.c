@@ -42,6 +42,14 @@ DB_STATEMENT(draft_hold_statement,
 
 DB_STATEMENT(draft_refuse_statement, "SELECT intake_refuse($1, $2, $3, $4, $5)", 5, false);
 
+/* intake_hold() commits without waiting for the WAL flush, so that an agent's posts do not
+ * queue behind each other's flushes (see sql/intake_hold.sql). This durable commit of a WAL
+ * record that follows it is what the answer waits for: once it returns, the intake is on disk.
+ * It must run on the same connection, after the same server's commit: not idempotent, so never
+ * retried elsewhere, and a reconnect in between counts as "unavailable". */
+DB_STATEMENT(draft_hold_durable_statement,
+             "SELECT pg_logical_emit_message(true, 'agentgate', 'intake')", 0, false);
+
 enum db_status drafts_hold(struct db_connection *db, const struct draft_hold *hold,
                            struct draft_hold_result *result)
 {
@@ -51,6 +59,7 @@ enum db_status drafts_hold(struct db_connection *db, const struct draft_hold *ho
     enum db_status status;
     PGresult *rows;
     int outcome;
+    unsigned long generation;
 
     memset(result, 0, sizeof *result);
     snprintf(rate_count, sizeof rate_count, "%u", hold->rate_count);
@@ -85,6 +94,14 @@ enum db_status drafts_hold(struct db_connection *db, const struct draft_hold *ho
         PQclear(rows);
         return DB_FAILED;
     }
+    generation = db_connection_generation(db);
+    PQclear(db_execute(db, &draft_hold_durable_statement, NULL, &status));
+    if (status == DB_OK && db_connection_generation(db) != generation)
+        status = DB_UNAVAILABLE;
+    if (status != DB_OK) {
+        PQclear(rows);
+        return status;
+    }
     if (db_outcome_read(draft_hold_words, DB_OUTCOME_COUNT(draft_hold_words), "intake_hold",
                         PQgetvalue(rows, 0, 0), &outcome) != DB_OK) {
         PQclear(rows);
@@ -111,6 +128,44 @@ enum db_status drafts_audit_refused(struct db_connection *db, const char *forum,
     const char *params[5] = {forum, webhook_id, agent_id, reason, field && *field ? field : NULL};
     enum db_status status;
     PGresult *rows = db_execute(db, &draft_refuse_statement, params, &status);
+    PQclear(rows);
+    return status;
+}
+
+DB_STATEMENT(draft_refusals_counted_statement,
+             "SELECT intake_refusals_record($1, $2, $3, $4::integer, $5, $6, "
+             "to_timestamp($7::bigint), to_timestamp($8::bigint))",
+             8, false);
+
+enum db_status drafts_audit_refusals_counted(struct db_connection *db, const char *forum,
+                                             const char *agent_id, const char *reason,
+                                             unsigned long count, const char *first_webhook_id,
+                                             const char *last_webhook_id, long long first_at,
+                                             long long last_at)
+{
+    char count_text[24], first_text[24], last_text[24];
+    const char *params[8] = {forum,           agent_id,   reason,   count_text, first_webhook_id,
+                             last_webhook_id, first_text, last_text};
+    enum db_status status;
+
+    snprintf(count_text, sizeof count_text, "%lu", count);
+    snprintf(first_text, sizeof first_text, "%lld", first_at);
+    snprintf(last_text, sizeof last_text, "%lld", last_at);
+    PQclear(db_execute(db, &draft_refusals_counted_statement, params, &status));
+    return status;
+}
+
+DB_STATEMENT(draft_webhook_seen_statement,
+             "SELECT 1 FROM drafts WHERE forum = $1 AND webhook_id = $2", 2, true);
+
+enum db_status drafts_webhook_seen(struct db_connection *db, const char *forum,
+                                   const char *webhook_id, bool *seen)
+{
+    const char *params[2] = {forum, webhook_id};
+    enum db_status status;
+    PGresult *rows = db_execute(db, &draft_webhook_seen_statement, params, &status);
+
+    *seen = status == DB_OK && PQntuples(rows) > 0;
     PQclear(rows);
     return status;
 }

@@ -20,6 +20,7 @@
 #include "db/drafts.h"
 #include "flags.h"
 #include "hex.h"
+#include "intake/intake_refusals.h"
 #include "web/handlers.h"
 #include "web/json_spec.h"
 #include "log.h"
@@ -182,6 +183,7 @@ enum MHD_Result intake_handle(struct request *request)
     enum agentgate_error error;
     enum db_status status;
     char draft_id[37];
+    int retry_after = 0;
 
     if (!state)
         return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
@@ -206,6 +208,26 @@ enum MHD_Result intake_handle(struct request *request)
         intake_audit_refused(request, webhook_id, post.agent_id, "category_not_allowed",
                              "post.category");
         return http_reply_error(request, ERR_CATEGORY_NOT_ALLOWED, "post.category", NULL);
+    }
+
+    /* An agent known to be over its rate limit is refused without a transaction, a second
+     * later (its flood must not slow other agents down); a replayed webhook-id still gets its
+     * first answer. */
+    if (intake_refusals_limited(forum->name, post.agent_id, webhook_id, &retry_after)) {
+        bool seen = false;
+        db = db_thread_connection();
+        status = db ? drafts_webhook_seen(db, forum->name, webhook_id, &seen) : DB_UNAVAILABLE;
+        if (status == DB_UNAVAILABLE)
+            return http_reply_error(request, ERR_DATABASE_UNAVAILABLE, NULL, NULL);
+        if (status != DB_OK)
+            return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
+        if (!seen) {
+            char seconds[16];
+            snprintf(seconds, sizeof seconds, "%d", retry_after);
+            http_reply_header(request, "Retry-After", seconds);
+            http_reply_delay(request, INTAKE_REFUSAL_DELAY_MS);
+            return http_reply_error(request, ERR_RATE_LIMITED, NULL, NULL);
+        }
     }
 
     uuid_generate(draft_id);
@@ -237,5 +259,7 @@ enum MHD_Result intake_handle(struct request *request)
         return http_reply_error(request, ERR_DATABASE_UNAVAILABLE, NULL, NULL);
     if (status != DB_OK)
         return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
+    if (state->held.outcome == DRAFT_REFUSED_RATE_LIMIT)
+        intake_refusals_note(forum->name, post.agent_id, state->held.retry_after_seconds);
     return intake_reply_outcome(request, draft_id, state);
 }

@@ -2,6 +2,7 @@
 #include "review/draft_secrets.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 

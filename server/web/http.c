@@ -50,6 +50,9 @@ static struct connection_entry connections_head = {
 static long long request_timeout_ms, header_timeout_ms;
 static pthread_t reaper_thread;
 static atomic_bool reaper_running;
+/* Replies ready but held back by http_reply_delay(); the reaper sends them when due. */
+static pthread_mutex_t delayed_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct request *delayed_head;
 /* Requests between their head and their completion, and whether serve is stopping. */
 static atomic_uint requests_in_flight;
 static atomic_bool draining;
@@ -496,11 +499,42 @@ static void *job_worker_run(void *argument)
 
         if (request->route->handle(request) != MHD_YES && !request->pending_response)
             request->handler_failed = true;
+        if (request->reply_not_before_ms > clock_monotonic_ms()) {
+            pthread_mutex_lock(&delayed_lock);
+            request->next_job = delayed_head;
+            delayed_head = request;
+            pthread_mutex_unlock(&delayed_lock);
+            continue;
+        }
         request->deferred = false;
         MHD_resume_connection(request->connection);
     }
     db_thread_release();
     return NULL;
+}
+
+void http_reply_delay(struct request *request, long long delay_ms)
+{
+    request->reply_not_before_ms = clock_monotonic_ms() + delay_ms;
+}
+
+/* Sends the delayed replies that are due (all of them with `all`). */
+static void delayed_replies_send(bool all)
+{
+    long long now = clock_monotonic_ms();
+    struct request **link, *request;
+
+    pthread_mutex_lock(&delayed_lock);
+    for (link = &delayed_head; (request = *link) != NULL;) {
+        if (!all && request->reply_not_before_ms > now) {
+            link = &request->next_job;
+            continue;
+        }
+        *link = request->next_job;
+        request->deferred = false;
+        MHD_resume_connection(request->connection);
+    }
+    pthread_mutex_unlock(&delayed_lock);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *connection, void **request_context,
@@ -588,6 +622,7 @@ static void *reaper_run(void *argument)
         unsigned late_heads = 0, late_bodies = 0;
         struct timespec pause = {0, 250 * 1000 * 1000};
         nanosleep(&pause, NULL);
+        delayed_replies_send(false);
         now = clock_monotonic_ms();
         pthread_mutex_lock(&connections_lock);
         for (struct connection_entry *entry = connections_head.next; entry != &connections_head;
@@ -732,6 +767,7 @@ void http_stop(struct server *server)
     job_worker_count = 0;
     atomic_store(&reaper_running, false);
     pthread_join(reaper_thread, NULL);
+    delayed_replies_send(true);
     MHD_stop_daemon(server->daemon);
     server->daemon = NULL;
 }
