@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
+#include "text.h"
+
 bool utf8_valid(const char *text, size_t length)
 {
     const unsigned char *p = (const unsigned char *)text, *end = p + length;
@@ -177,7 +180,6 @@ bool form_has_value(const struct form *form, const char *name, const char *value
 
 char *form_url_encode(const char *text)
 {
-    static const char hex[] = "0123456789ABCDEF";
     size_t length = strlen(text);
     char *out = malloc(3 * length + 1), *o = out;
 
@@ -189,10 +191,29 @@ char *form_url_encode(const char *text)
             *o++ = (char)*p;
         } else {
             *o++ = '%';
-            *o++ = hex[*p >> 4];
-            *o++ = hex[*p & 15];
+            *o++ = hex_digit_upper(*p >> 4);
+            *o++ = hex_digit_upper(*p);
         }
     }
     *o = '\0';
     return out;
+}
+
+char *form_query_string(const char *const (*pairs)[2], size_t count)
+{
+    struct text_buffer text = {0};
+
+    for (size_t i = 0; i < count; i++) {
+        char *encoded;
+        if (!pairs[i][1] || !*pairs[i][1])
+            continue;
+        encoded = form_url_encode(pairs[i][1]);
+        if (!encoded) {
+            text_buffer_free(&text);
+            return NULL;
+        }
+        text_buffer_printf(&text, "%s%s=%s", text.length ? "&" : "", pairs[i][0], encoded);
+        free(encoded);
+    }
+    return text_buffer_finish(&text);
 }

@@ -39,6 +39,12 @@ bool form_has_value(const struct form *form, const char *name, const char *value
 bool utf8_valid(const char *text, size_t length);
 
 /* Percent-encodes `text` for a URL query value into a new string (caller frees). */
-char *form_url_encode(const char *text);
+char *form_url_encode(const char *text) __attribute__((warn_unused_result));
+
+/* The query string "name=value&name=value" of the `count` pairs {name, value} whose value is
+ * not empty, values percent-encoded (names are fixed words, used as they are): a new string
+ * (caller frees; "" when every value is empty), or NULL when memory runs out. */
+char *form_query_string(const char *const (*pairs)[2], size_t count)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -1,4 +1,5 @@
-/* Lower-case hexadecimal text of bytes (ids, tokens, digests). */
+/* Hexadecimal text of bytes (ids, tokens, digests, UUIDs, escapes): lower case unless a
+ * format asks for upper case (percent-encoding). */
 #ifndef AGENTGATE_HEX_H
 #define AGENTGATE_HEX_H
 
@@ -9,5 +10,11 @@ void hex_encode(const unsigned char *bytes, size_t length, char *out);
 
 /* The hex digit of a nibble (0..15), lower case. */
 char hex_digit(unsigned nibble);
+
+/* The hex digit of a nibble (0..15), upper case (RFC 3986 percent-encoding). */
+char hex_digit_upper(unsigned nibble);
+
+/* The canonical text of a 16-byte UUID (8-4-4-4-12 lower-case hex digits) and a NUL. */
+void hex_uuid(const unsigned char bytes[16], char out[37]);
 
 #endif

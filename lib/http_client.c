@@ -8,6 +8,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
+#include "text.h"
+
 struct http_client {
     CURL *curl;
     long connect_timeout_ms;
@@ -50,21 +53,19 @@ static size_t on_body(char *data, size_t size, size_t count, void *user)
 static void header_value(const char *line, size_t length, char *out, size_t out_size)
 {
     const char *colon = memchr(line, ':', length);
-    size_t start, end;
+    const char *value;
+    size_t value_length;
 
     out[0] = '\0';
     if (!colon)
         return;
-    start = (size_t)(colon - line) + 1;
-    while (start < length && (line[start] == ' ' || line[start] == '\t'))
-        start++;
-    end = length;
-    while (end > start && (line[end - 1] == '\r' || line[end - 1] == '\n' || line[end - 1] == ' '))
-        end--;
-    if (end - start >= out_size)
-        end = start + out_size - 1;
-    memcpy(out, line + start, end - start);
-    out[end - start] = '\0';
+    value = colon + 1;
+    value_length = length - (size_t)(value - line);
+    text_trim_span(&value, &value_length);
+    if (value_length >= out_size)
+        value_length = out_size - 1;
+    memcpy(out, value, value_length);
+    out[value_length] = '\0';
 }
 
 static size_t on_header(char *data, size_t size, size_t count, void *user)
@@ -132,7 +133,7 @@ bool http_client_send(struct http_client *client, const char *method, const char
     CURL *curl = client->curl;
     struct curl_slist *list = NULL;
     struct answer answer = {result, 0};
-    struct timespec start, end;
+    long long start_ms;
     CURLcode code;
     char line[1100];
 
@@ -169,11 +170,9 @@ bool http_client_send(struct http_client *client, const char *method, const char
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &answer);
 
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    start_ms = clock_monotonic_ms();
     code = curl_easy_perform(curl);
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    result->duration_ms =
-        (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
+    result->duration_ms = clock_monotonic_ms() - start_ms;
     if (code == CURLE_OK) {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result->status);
     } else {

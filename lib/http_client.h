@@ -32,7 +32,7 @@ struct http_client_result {
 /* A new client that names itself `user_agent` (copied, at most 63 bytes) and has these
  * timeouts; NULL on failure. */
 struct http_client *http_client_new(const char *user_agent, long connect_timeout_ms,
-                                    long timeout_ms);
+                                    long timeout_ms) __attribute__((warn_unused_result));
 void http_client_free(struct http_client *client);
 
 /* Sends one request. Fills *result (call http_client_result_clear() after). Returns false only

@@ -90,7 +90,7 @@ size_t log_escape(const char *value, size_t length, char *out, size_t out_size, 
 
 void log_event(enum log_level level, const char *request_id, const char *format, ...)
 {
-    static const char *const names[] = {"debug", "info", "warn", "error"};
+    static const char *const names[] = {"debug", "info", "warn", "error", "notice"};
     char line[LOG_LINE_MAX], message[LOG_LINE_MAX];
     struct timespec now;
     struct tm tm;

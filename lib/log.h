@@ -12,7 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+/* LOG_NOTICE is above every threshold: lines an operator always needs (where we listen). */
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_NOTICE };
 
 void log_set_level(enum log_level level);
 void log_event(enum log_level level, const char *request_id, const char *format, ...)
@@ -27,9 +28,10 @@ size_t log_escape(const char *value, size_t length, char *out, size_t out_size, 
 /* log_escape() of a NUL-terminated value for use between double quotes; NULL becomes "-". */
 void log_value_safe(const char *value, char *out, size_t out_size);
 
-#define log_info(rid, ...)  log_event(LOG_INFO, rid, __VA_ARGS__)
-#define log_warn(rid, ...)  log_event(LOG_WARN, rid, __VA_ARGS__)
-#define log_error(rid, ...) log_event(LOG_ERROR, rid, __VA_ARGS__)
-#define log_debug(rid, ...) log_event(LOG_DEBUG, rid, __VA_ARGS__)
+#define log_info(rid, ...)   log_event(LOG_INFO, rid, __VA_ARGS__)
+#define log_warn(rid, ...)   log_event(LOG_WARN, rid, __VA_ARGS__)
+#define log_error(rid, ...)  log_event(LOG_ERROR, rid, __VA_ARGS__)
+#define log_debug(rid, ...)  log_event(LOG_DEBUG, rid, __VA_ARGS__)
+#define log_notice(rid, ...) log_event(LOG_NOTICE, rid, __VA_ARGS__)
 
 #endif

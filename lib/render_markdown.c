@@ -210,89 +210,98 @@ static bool url_is_unsafe(const char *v, size_t n)
     return false;
 }
 
+/* The first position from `p` on that is not white space. */
+static size_t skip_space(const char *html, size_t length, size_t p)
+{
+    while (is_space(at(html, length, p)))
+        p++;
+    return p;
+}
+
+/* Whether an allowed attribute's value (n bytes, still entity-encoded) is one cmark writes
+ * safely: dir only "auto", type only "checkbox" (task lists), href and src no dangerous URL. */
+static bool attribute_value_is_safe(const char *name, size_t name_length, const char *value,
+                                    size_t value_length)
+{
+    if (equals_lower(name, name_length, "dir"))
+        return equals_lower(value, value_length, "auto");
+    if (equals_lower(name, name_length, "type"))
+        return equals_lower(value, value_length, "checkbox");
+    if (equals_lower(name, name_length, "href") || equals_lower(name, name_length, "src"))
+        return !url_is_unsafe(value, value_length);
+    return true;
+}
+
+/* Parses one attribute, name="value" or name='value', starting at html[*p] and advances *p
+ * past its closing quote. False unless the name is allowed and the value safe. */
+static bool attribute_is_safe(const char *html, size_t length, size_t *p)
+{
+    size_t name = *p, name_length, value, end;
+    char quote;
+
+    while (is_alpha(at(html, length, *p)) || at(html, length, *p) == '-')
+        (*p)++;
+    name_length = *p - name;
+    if (name_length == 0 || !in_list(html + name, name_length, allowed_attributes,
+                                     sizeof allowed_attributes / sizeof allowed_attributes[0]))
+        return false;
+    *p = skip_space(html, length, *p);
+    if (at(html, length, *p) != '=')
+        return false; /* cmark writes no bare attributes */
+    *p = skip_space(html, length, *p + 1);
+    quote = at(html, length, *p);
+    if (quote != '"' && quote != '\'')
+        return false;
+    value = end = *p + 1;
+    while (end < length && html[end] != quote) {
+        if (html[end] == '<')
+            return false; /* cmark escapes '<' in attributes */
+        end++;
+    }
+    if (end >= length ||
+        !attribute_value_is_safe(html + name, name_length, html + value, end - value))
+        return false;
+    *p = end + 1;
+    return true;
+}
+
 /* Parses the tag starting at html[*i] == '<' and advances *i past its '>'. Returns false when
  * the tag is not one cmark emits or cannot be parsed. */
 static bool tag_is_safe(const char *html, size_t length, size_t *i)
 {
-    size_t p = *i + 1;
-    bool closing = false;
+    size_t p = *i + 1, name;
+    bool closing = at(html, length, p) == '/';
 
-    if (at(html, length, p) == '/') {
-        closing = true;
+    if (closing)
         p++;
-    }
-    size_t name = p;
+    name = p;
     while (is_alpha(at(html, length, p)) || is_digit(at(html, length, p)))
         p++;
     if (p == name ||
         !in_list(html + name, p - name, allowed_tags, sizeof allowed_tags / sizeof allowed_tags[0]))
         return false;
-
     if (closing) {
-        while (is_space(at(html, length, p)))
-            p++;
+        p = skip_space(html, length, p);
         if (at(html, length, p) != '>')
             return false;
         *i = p + 1;
         return true;
     }
-
     for (;;) {
-        bool spaced = false;
-        while (is_space(at(html, length, p))) {
-            p++;
-            spaced = true;
-        }
-        char c = at(html, length, p);
+        size_t spaced = skip_space(html, length, p);
+        char c = at(html, length, spaced);
+
         if (c == '>') {
-            *i = p + 1;
+            *i = spaced + 1;
             return true;
         }
-        if (c == '/' && at(html, length, p + 1) == '>') {
-            *i = p + 2;
+        if (c == '/' && at(html, length, spaced + 1) == '>') {
+            *i = spaced + 2;
             return true;
         }
-        if (!spaced)
-            return false;
-
-        size_t attribute = p;
-        while (is_alpha(at(html, length, p)) || at(html, length, p) == '-')
-            p++;
-        size_t attribute_length = p - attribute;
-        if (attribute_length == 0 ||
-            !in_list(html + attribute, attribute_length, allowed_attributes,
-                     sizeof allowed_attributes / sizeof allowed_attributes[0]))
-            return false;
-
-        while (is_space(at(html, length, p)))
-            p++;
-        if (at(html, length, p) != '=')
-            return false; /* cmark writes no bare attributes */
-        p++;
-        while (is_space(at(html, length, p)))
-            p++;
-        char quote = at(html, length, p);
-        if (quote != '"' && quote != '\'')
-            return false;
-        size_t value = ++p;
-        while (p < length && html[p] != quote) {
-            if (html[p] == '<')
-                return false; /* cmark escapes '<' in attributes */
-            p++;
-        }
-        if (p >= length)
-            return false;
-        if (equals_lower(html + attribute, attribute_length, "dir") &&
-            !equals_lower(html + value, p - value, "auto"))
-            return false;
-        if (equals_lower(html + attribute, attribute_length, "type") &&
-            !equals_lower(html + value, p - value, "checkbox"))
-            return false; /* task lists' checkboxes are the only inputs cmark-gfm writes */
-        bool is_url = equals_lower(html + attribute, attribute_length, "href") ||
-                      equals_lower(html + attribute, attribute_length, "src");
-        if (is_url && url_is_unsafe(html + value, p - value))
-            return false;
-        p++; /* closing quote */
+        if (spaced == p || !attribute_is_safe(html, length, &spaced))
+            return false; /* attributes stand apart, after white space */
+        p = spaced;
     }
 }
 

@@ -16,6 +16,7 @@
 #include "template.h"
 
 #include "embedded.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -28,7 +29,6 @@
 #define TEMPLATE_PARTIAL_DEPTH_MAX 8
 #define TEMPLATE_NAME_MAX          128 /* bytes in a tag's name */
 #define TEMPLATE_QUOTE_MAX         40  /* bytes of a tag quoted in an error message */
-#define TEMPLATE_BUFFER_INITIAL    256
 #define TEMPLATE_PARTIAL_SUFFIX    ".html"
 
 enum template_node_kind {
@@ -55,12 +55,6 @@ struct template_program {
     const char *label; /* names the template in error messages */
     struct template_node *nodes;
     size_t count, capacity;
-};
-
-/* Growing output; once allocated, capacity > length so there is always room for the NUL. */
-struct template_buffer {
-    char *data;
-    size_t length, capacity;
 };
 
 /* One entry of the context stack; parent is the next one out. */
@@ -135,41 +129,16 @@ static void template_fail_at(const struct template_error *error,
 
 /* ---- output buffer ---- */
 
-static bool template_reserve(struct template_buffer *buffer, size_t extra)
+/* Appends to the output; false once memory ran out. */
+static bool template_append(struct text_buffer *buffer, const char *bytes, size_t length)
 {
-    size_t need, capacity;
-    char *grown;
-
-    if (extra > SIZE_MAX - buffer->length - 1)
-        return false;
-    need = buffer->length + extra + 1;
-    if (need <= buffer->capacity)
-        return true;
-    capacity = buffer->capacity ? buffer->capacity : TEMPLATE_BUFFER_INITIAL;
-    while (capacity < need)
-        capacity = capacity > SIZE_MAX / 2 ? need : capacity * 2;
-    grown = realloc(buffer->data, capacity);
-    if (!grown)
-        return false;
-    buffer->data = grown;
-    buffer->capacity = capacity;
-    return true;
-}
-
-static bool template_append(struct template_buffer *buffer, const char *bytes, size_t length)
-{
-    if (!template_reserve(buffer, length))
-        return false;
-    if (length > 0)
-        memcpy(buffer->data + buffer->length, bytes, length);
-    buffer->length += length;
-    buffer->data[buffer->length] = '\0';
-    return true;
+    text_buffer_append(buffer, bytes, length);
+    return !buffer->failed;
 }
 
 /* Copies bytes verbatim, except NUL bytes (possible in JSON strings), which are dropped since
  * the result is a C string. */
-static bool template_put_raw(struct template_buffer *buffer, const char *text, size_t length)
+static bool template_put_raw(struct text_buffer *buffer, const char *text, size_t length)
 {
     while (length > 0) {
         const char *nul = memchr(text, '\0', length);
@@ -211,7 +180,7 @@ static const char *template_entity(char c)
     }
 }
 
-static bool template_put_escaped(struct template_buffer *buffer, const char *text, size_t length)
+static bool template_put_escaped(struct text_buffer *buffer, const char *text, size_t length)
 {
     size_t start = 0;
 
@@ -230,34 +199,18 @@ static bool template_put_escaped(struct template_buffer *buffer, const char *tex
 
 char *template_escape_html(const char *text)
 {
-    struct template_buffer buffer = {0};
+    struct text_buffer buffer = {0};
 
     if (!text)
         return NULL;
-    if (!template_reserve(&buffer, 0) || !template_put_escaped(&buffer, text, strlen(text))) {
-        free(buffer.data);
+    if (!template_put_escaped(&buffer, text, strlen(text))) {
+        text_buffer_free(&buffer);
         return NULL;
     }
-    buffer.data[buffer.length] = '\0';
-    return buffer.data;
+    return text_buffer_finish(&buffer);
 }
 
 /* ---- parsing ---- */
-
-static bool template_is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static void template_trim(const char **text, size_t *length)
-{
-    while (*length > 0 && template_is_space(**text)) {
-        (*text)++;
-        (*length)--;
-    }
-    while (*length > 0 && template_is_space((*text)[*length - 1]))
-        (*length)--;
-}
 
 static bool template_is_name_char(char c)
 {
@@ -338,149 +291,204 @@ static bool template_add_node(struct template_program *program, enum template_no
     return true;
 }
 
+/* A parse in progress: the program being built and the sections open at this point. */
+struct template_parser {
+    struct template_program *program;
+    const struct template_error *error;
+    size_t open[TEMPLATE_SECTION_DEPTH_MAX]; /* node indexes of the open sections */
+    size_t depth;
+};
+
+/* One tag as written: where it starts, its braces and its content without the white space. */
+struct template_tag {
+    size_t at;
+    bool triple; /* {{{...}}} */
+    const char *content;
+    size_t content_length;
+};
+
+/* Adds a node; when memory runs out, says so and returns false. */
+static bool template_parse_add(struct template_parser *parser, enum template_node_kind kind,
+                               const char *text, size_t length, size_t at)
+{
+    if (template_add_node(parser->program, kind, text, length, at))
+        return true;
+    template_fail(parser->error, "%s: out of memory", parser->program->label);
+    return false;
+}
+
+/* Reads the tag that starts at `at` into *tag and moves *position past its closing braces;
+ * false when they never come. */
+static bool template_tag_read(struct template_parser *parser, size_t at, struct template_tag *tag,
+                              size_t *position)
+{
+    const struct template_program *program = parser->program;
+    const char *text = program->text, *closer, *close;
+    size_t length = program->length, inner;
+
+    tag->at = at;
+    tag->triple = at + 2 < length && text[at + 2] == '{';
+    closer = tag->triple ? "}}}" : "}}";
+    inner = at + (tag->triple ? 3 : 2);
+    close = memmem(text + inner, length - inner, closer, strlen(closer));
+    if (!close) {
+        template_fail_at(parser->error, program, at, "unclosed tag '%s' (no '%s')",
+                         tag->triple ? "{{{" : "{{", closer);
+        return false;
+    }
+    *position = (size_t)(close - text) + strlen(closer);
+    tag->content = text + inner;
+    tag->content_length = (size_t)(close - tag->content);
+    text_trim_span(&tag->content, &tag->content_length);
+    return true;
+}
+
+/* {{name}} or {{{name}}}: a value, escaped or (triple braces) raw. */
+static bool template_parse_value(struct template_parser *parser, const struct template_tag *tag)
+{
+    if (!template_name_valid(tag->content, tag->content_length)) {
+        int quoted = template_quotable(tag->content, tag->content_length);
+        if (tag->triple)
+            template_fail_at(parser->error, parser->program, tag->at,
+                             "invalid name in '{{{%.*s}}}'", quoted, tag->content);
+        else
+            template_fail_at(parser->error, parser->program, tag->at, "invalid name in '{{%.*s}}'",
+                             quoted, tag->content);
+        return false;
+    }
+    return template_parse_add(parser, tag->triple ? TEMPLATE_NODE_RAW : TEMPLATE_NODE_ESCAPED,
+                              tag->content, tag->content_length, tag->at);
+}
+
+/* {{#name}} or {{^name}} (`sigil`): opens a section. */
+static bool template_parse_open(struct template_parser *parser, const struct template_tag *tag,
+                                char sigil, const char *name, size_t name_length)
+{
+    if (!template_name_valid(name, name_length)) {
+        template_fail_at(parser->error, parser->program, tag->at,
+                         "invalid section name in '{{%c%.*s}}'", sigil,
+                         template_quotable(name, name_length), name);
+        return false;
+    }
+    if (parser->depth == TEMPLATE_SECTION_DEPTH_MAX) {
+        template_fail_at(parser->error, parser->program, tag->at, "sections nested deeper than %d",
+                         TEMPLATE_SECTION_DEPTH_MAX);
+        return false;
+    }
+    parser->open[parser->depth++] = parser->program->count;
+    return template_parse_add(parser, sigil == '#' ? TEMPLATE_NODE_SECTION : TEMPLATE_NODE_INVERTED,
+                              name, name_length, tag->at);
+}
+
+/* {{/name}}: closes the innermost open section, which must bear that name. */
+static bool template_parse_close(struct template_parser *parser, const struct template_tag *tag,
+                                 const char *name, size_t name_length)
+{
+    struct template_program *program = parser->program;
+    const struct template_node *section;
+
+    if (parser->depth == 0) {
+        template_fail_at(parser->error, program, tag->at, "'{{/%.*s}}' closes no open section",
+                         template_quotable(name, name_length), name);
+        return false;
+    }
+    section = &program->nodes[parser->open[parser->depth - 1]];
+    if (section->length != name_length || memcmp(section->text, name, name_length) != 0) {
+        template_fail_at(parser->error, program, tag->at,
+                         "'{{/%.*s}}' does not close section '%.*s'",
+                         template_quotable(name, name_length), name,
+                         template_quotable(section->text, section->length), section->text);
+        return false;
+    }
+    program->nodes[parser->open[--parser->depth]].end = program->count;
+    return true;
+}
+
+/* {{>name}}: a partial, which must exist among the program's files. */
+static bool template_parse_partial(struct template_parser *parser, const struct template_tag *tag,
+                                   const char *name, size_t name_length)
+{
+    if (!template_partial_name_valid(name, name_length)) {
+        template_fail_at(parser->error, parser->program, tag->at,
+                         "invalid partial name in '{{>%.*s}}'",
+                         template_quotable(name, name_length), name);
+        return false;
+    }
+    if (!template_find_partial(parser->program->files, name, name_length)) {
+        template_fail_at(parser->error, parser->program, tag->at, "unknown partial '%.*s'",
+                         (int)name_length, name);
+        return false;
+    }
+    return template_parse_add(parser, TEMPLATE_NODE_PARTIAL, name, name_length, tag->at);
+}
+
+/* A double-brace tag, by its sigil: comment, section open or close, partial, or a value. */
+static bool template_parse_tag(struct template_parser *parser, const struct template_tag *tag)
+{
+    const char *name;
+    size_t name_length;
+
+    if (tag->content_length == 0) {
+        template_fail_at(parser->error, parser->program, tag->at, "empty tag '{{}}'");
+        return false;
+    }
+    name = tag->content + 1;
+    name_length = tag->content_length - 1;
+    text_trim_span(&name, &name_length);
+    switch (tag->content[0]) {
+    case '!':
+        return true;
+    case '#':
+    case '^':
+        return template_parse_open(parser, tag, tag->content[0], name, name_length);
+    case '/':
+        return template_parse_close(parser, tag, name, name_length);
+    case '>':
+        return template_parse_partial(parser, tag, name, name_length);
+    case '&':
+        template_fail_at(parser->error, parser->program, tag->at,
+                         "'{{&name}}' is not supported; use '{{{name}}}'");
+        return false;
+    case '=':
+        template_fail_at(parser->error, parser->program, tag->at,
+                         "changing delimiters is not supported");
+        return false;
+    default:
+        return template_parse_value(parser, tag);
+    }
+}
+
 /* Parses program->text into program->nodes; on failure reports why and returns false (the
  * caller frees program->nodes either way). */
 static bool template_parse(struct template_program *program, const struct template_error *error)
 {
-    size_t open[TEMPLATE_SECTION_DEPTH_MAX]; /* node indexes of the open sections */
-    size_t depth = 0;
-    size_t position = 0;
+    struct template_parser parser = {.program = program, .error = error};
     const char *text = program->text;
-    size_t length = program->length;
+    size_t length = program->length, position = 0;
 
     while (position < length) {
-        const char *tag = memmem(text + position, length - position, "{{", 2);
-        size_t at, inner;
-        bool triple;
-        const char *closer, *close, *content, *name;
-        size_t content_length, name_length;
-        char sigil;
+        const char *found = memmem(text + position, length - position, "{{", 2);
+        size_t at = found ? (size_t)(found - text) : length;
+        struct template_tag tag;
 
-        if (!tag) {
-            if (!template_add_node(program, TEMPLATE_NODE_TEXT, text + position, length - position,
-                                   position))
-                goto out_of_memory;
-            break;
-        }
-        at = (size_t)(tag - text);
-        if (at > position && !template_add_node(program, TEMPLATE_NODE_TEXT, text + position,
-                                                at - position, position))
-            goto out_of_memory;
-        triple = at + 2 < length && text[at + 2] == '{';
-        closer = triple ? "}}}" : "}}";
-        inner = at + (triple ? 3 : 2);
-        close = memmem(text + inner, length - inner, closer, strlen(closer));
-        if (!close) {
-            template_fail_at(error, program, at, "unclosed tag '%s' (no '%s')",
-                             triple ? "{{{" : "{{", closer);
+        if (at > position && !template_parse_add(&parser, TEMPLATE_NODE_TEXT, text + position,
+                                                 at - position, position))
             return false;
-        }
-        position = (size_t)(close - text) + strlen(closer);
-        content = text + inner;
-        content_length = (size_t)(close - content);
-        template_trim(&content, &content_length);
-
-        if (triple) {
-            if (!template_name_valid(content, content_length)) {
-                template_fail_at(error, program, at, "invalid name in '{{{%.*s}}}'",
-                                 template_quotable(content, content_length), content);
-                return false;
-            }
-            if (!template_add_node(program, TEMPLATE_NODE_RAW, content, content_length, at))
-                goto out_of_memory;
-            continue;
-        }
-        if (content_length == 0) {
-            template_fail_at(error, program, at, "empty tag '{{}}'");
+        if (!found)
+            break;
+        if (!template_tag_read(&parser, at, &tag, &position))
             return false;
-        }
-        sigil = content[0];
-        name = content + 1;
-        name_length = content_length - 1;
-        template_trim(&name, &name_length);
-
-        switch (sigil) {
-        case '!':
-            break;
-        case '#':
-        case '^':
-            if (!template_name_valid(name, name_length)) {
-                template_fail_at(error, program, at, "invalid section name in '{{%c%.*s}}'", sigil,
-                                 template_quotable(name, name_length), name);
-                return false;
-            }
-            if (depth == TEMPLATE_SECTION_DEPTH_MAX) {
-                template_fail_at(error, program, at, "sections nested deeper than %d",
-                                 TEMPLATE_SECTION_DEPTH_MAX);
-                return false;
-            }
-            open[depth++] = program->count;
-            if (!template_add_node(program,
-                                   sigil == '#' ? TEMPLATE_NODE_SECTION : TEMPLATE_NODE_INVERTED,
-                                   name, name_length, at))
-                goto out_of_memory;
-            break;
-        case '/': {
-            const struct template_node *section;
-
-            if (depth == 0) {
-                template_fail_at(error, program, at, "'{{/%.*s}}' closes no open section",
-                                 template_quotable(name, name_length), name);
-                return false;
-            }
-            section = &program->nodes[open[depth - 1]];
-            if (section->length != name_length || memcmp(section->text, name, name_length) != 0) {
-                template_fail_at(error, program, at, "'{{/%.*s}}' does not close section '%.*s'",
-                                 template_quotable(name, name_length), name,
-                                 template_quotable(section->text, section->length), section->text);
-                return false;
-            }
-            program->nodes[open[--depth]].end = program->count;
-            break;
-        }
-        case '>':
-            if (!template_partial_name_valid(name, name_length)) {
-                template_fail_at(error, program, at, "invalid partial name in '{{>%.*s}}'",
-                                 template_quotable(name, name_length), name);
-                return false;
-            }
-            if (!template_find_partial(program->files, name, name_length)) {
-                template_fail_at(error, program, at, "unknown partial '%.*s'", (int)name_length,
-                                 name);
-                return false;
-            }
-            if (!template_add_node(program, TEMPLATE_NODE_PARTIAL, name, name_length, at))
-                goto out_of_memory;
-            break;
-        case '&':
-            template_fail_at(error, program, at, "'{{&name}}' is not supported; use '{{{name}}}'");
+        if (!(tag.triple ? template_parse_value(&parser, &tag) : template_parse_tag(&parser, &tag)))
             return false;
-        case '=':
-            template_fail_at(error, program, at, "changing delimiters is not supported");
-            return false;
-        default:
-            if (!template_name_valid(content, content_length)) {
-                template_fail_at(error, program, at, "invalid name in '{{%.*s}}'",
-                                 template_quotable(content, content_length), content);
-                return false;
-            }
-            if (!template_add_node(program, TEMPLATE_NODE_ESCAPED, content, content_length, at))
-                goto out_of_memory;
-            break;
-        }
     }
-    if (depth > 0) {
-        const struct template_node *section = &program->nodes[open[depth - 1]];
+    if (parser.depth > 0) {
+        const struct template_node *section = &program->nodes[parser.open[parser.depth - 1]];
 
         template_fail_at(error, program, section->at, "unclosed section '%.*s'",
                          (int)section->length, section->text);
         return false;
     }
     return true;
-
-out_of_memory:
-    template_fail(error, "%s: out of memory", program->label);
-    return false;
 }
 
 /* ---- rendering ---- */
@@ -546,7 +554,7 @@ static bool template_truthy(const json_t *value)
     }
 }
 
-static bool template_put_value(struct template_buffer *buffer, const json_t *value, bool escape)
+static bool template_put_value(struct text_buffer *buffer, const json_t *value, bool escape)
 {
     char number[64];
     const char *text = "";
@@ -582,12 +590,12 @@ static bool template_put_value(struct template_buffer *buffer, const json_t *val
 
 static bool template_run(const struct template_program *program, size_t begin, size_t end,
                          const struct template_frame *frame, unsigned partial_depth,
-                         struct template_buffer *out, const struct template_error *error);
+                         struct text_buffer *out, const struct template_error *error);
 
 static bool template_run_partial(const struct template_program *program,
                                  const struct template_node *node,
                                  const struct template_frame *frame, unsigned partial_depth,
-                                 struct template_buffer *out, const struct template_error *error)
+                                 struct text_buffer *out, const struct template_error *error)
 {
     const struct embedded_file *file =
         template_find_partial(program->files, node->text, node->length);
@@ -621,7 +629,7 @@ fail:
 /* Renders nodes [begin, end) of `program` with context stack `frame` onto `out`. */
 static bool template_run(const struct template_program *program, size_t begin, size_t end,
                          const struct template_frame *frame, unsigned partial_depth,
-                         struct template_buffer *out, const struct template_error *error)
+                         struct text_buffer *out, const struct template_error *error)
 {
     size_t i = begin;
 
@@ -688,23 +696,22 @@ static char *template_render_program(const struct embedded_file *files, const ch
     struct template_program program = {
         .files = files, .text = text, .length = length, .label = label};
     struct template_frame root = {data, NULL};
-    struct template_buffer out = {0};
+    struct text_buffer out = {0};
+    char *result;
 
     if (!template_parse(&program, &error))
         goto fail;
-    if (!template_reserve(&out, 0)) {
-        template_fail(&error, "%s: out of memory", label);
-        goto fail;
-    }
-    out.data[0] = '\0';
     if (!template_run(&program, 0, program.count, &root, 0, &out, &error))
         goto fail;
+    result = text_buffer_finish(&out);
+    if (!result)
+        template_fail(&error, "%s: out of memory", label);
     free(program.nodes);
-    return out.data;
+    return result;
 
 fail:
     free(program.nodes);
-    free(out.data);
+    text_buffer_free(&out);
     return NULL;
 }
 

@@ -33,9 +33,9 @@ char *template_render(const struct embedded_file *files, const char *name, const
 char *template_render_text(const struct embedded_file *files, const char *text, const json_t *data,
                            char *error, size_t error_size) __attribute__((warn_unused_result));
 
-/* Appends `text` HTML-escaped to a growing buffer: & < > " ' ` = become entities
- * (&amp; &lt; &gt; &quot; &#39; &#96; &#61;). Exposed for tests and for code that builds HTML. */
-char *template_escape_html(const char *text); /* malloc'd */
+/* `text` HTML-escaped: & < > " ' ` = become entities (&amp; &lt; &gt; &quot; &#39; &#96;
+ * &#61;). Exposed for tests and for code that builds HTML. */
+char *template_escape_html(const char *text) __attribute__((warn_unused_result));
 /* Contract: returns a malloc'd NUL-terminated string the caller frees ("" for ""), or NULL when
  * `text` is NULL or memory runs out. */
 

@@ -22,6 +22,7 @@
  * "YYYY-MM-DD HH:MM:SS.ffffff+00" into `out` (UTC_TIME_TEXT_SIZE bytes or more). Returns false
  * for anything else.
  */
-bool utc_time_parse(const char *text, char *out, size_t out_size);
+bool utc_time_parse(const char *text, char *out, size_t out_size)
+    __attribute__((warn_unused_result));
 
 #endif

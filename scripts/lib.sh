@@ -19,6 +19,11 @@ AG_PACKAGES="build-essential cmake pkg-config clang-format libmicrohttpd-dev lib
 # Hyperscan (the flag engine's one-pass matcher) is built for x86-64 only; elsewhere the flag
 # engine uses PCRE2 alone.
 [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] && AG_PACKAGES="$AG_PACKAGES libhyperscan-dev"
+# Extra packages of single stages, passed to ag_install_packages by the scripts that need them:
+# the fuzz targets (tests/fuzz/run.sh: clang and its libFuzzer + sanitizer runtimes) and the
+# operations tests (tests/ops: systemd-analyze to check the unit file).
+AG_FUZZ_PACKAGES="clang libclang-rt-14-dev"
+AG_OPS_PACKAGES="systemd"
 ag_install_packages() {
   local missing="" p
   for p in $AG_PACKAGES "$@"; do

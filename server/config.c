@@ -17,6 +17,7 @@
 
 #include "flags.h"
 #include "log.h"
+#include "text.h"
 
 #define CONFIG_KEYS_MAX 64
 
@@ -104,23 +105,19 @@ static void string_list_parse(const char *text, struct string_list *list)
 
     string_list_free(list);
     while (*p) {
-        const char *start, *end;
-        while (*p == ',' || *p == ' ' || *p == '\t')
-            p++;
-        start = p;
-        while (*p && *p != ',')
-            p++;
-        end = p;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        if (end > start) {
+        const char *start = p;
+        size_t length = strcspn(p, ",");
+
+        p += length + (p[length] == ',');
+        text_trim_span(&start, &length);
+        if (length > 0) {
             char **items = realloc(list->items, (list->count + 1) * sizeof *items);
             if (!items) {
                 fputs("agentgate: out of memory\n", stderr);
                 exit(1);
             }
             list->items = items;
-            list->items[list->count++] = strndup(start, (size_t)(end - start));
+            list->items[list->count++] = strndup(start, length);
         }
     }
 }
@@ -935,6 +932,26 @@ static void config_check_complete(struct config_parse *parse)
     }
 }
 
+/* The default public_url: http://host:port of `listen`. The caller frees it. */
+static char *public_url_from_listen(const struct config *config)
+{
+    char url[300];
+    bool v6 = strchr(config->listen_host, ':') != NULL;
+
+    snprintf(url, sizeof url, v6 ? "http://[%s]:%u" : "http://%s:%u", config->listen_host,
+             config->listen_port);
+    return string_copy(url);
+}
+
+void config_use_bound_port(struct config *config, unsigned port)
+{
+    config->listen_port = port;
+    if (config->public_url_from_listen) {
+        free(config->public_url);
+        config->public_url = public_url_from_listen(config);
+    }
+}
+
 int config_load(const char *path, struct config *config, char *error, size_t error_size)
 {
     struct config_parse parse = {.config = config, .path = path};
@@ -973,11 +990,8 @@ int config_load(const char *path, struct config *config, char *error, size_t err
         goto fail;
     }
     if (!config->public_url) {
-        char url[300];
-        bool v6 = strchr(config->listen_host, ':') != NULL;
-        snprintf(url, sizeof url, v6 ? "http://[%s]:%u" : "http://%s:%u", config->listen_host,
-                 config->listen_port);
-        config->public_url = string_copy(url);
+        config->public_url_from_listen = true;
+        config->public_url = public_url_from_listen(config);
     }
     free(parse.directory);
     return 0;

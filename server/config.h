@@ -70,6 +70,7 @@ struct config {
     char *listen_host;
     unsigned listen_port;
     char *public_url;
+    bool public_url_from_listen; /* not configured: derived from listen (and the bound port) */
     char *database;
     enum auth_mode auth;
     struct string_list trusted_proxies;
@@ -100,6 +101,10 @@ struct config {
 int config_load(const char *path, struct config *config, char *error, size_t error_size)
     __attribute__((warn_unused_result));
 void config_free(struct config *config);
+
+/* Records the port `serve` bound (the kernel's choice for `listen = host:0`), and rebuilds
+ * public_url from it unless public_url was configured. Call before any thread reads them. */
+void config_use_bound_port(struct config *config, unsigned port);
 
 /* The table of configuration keys, for tests and documentation: section ("server", "forum",
  * "delivery"), name, default as written in a file (NULL: none), and whether any text is a

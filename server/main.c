@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "audit/audit.h"
+#include "intake/intake_refusals.h"
 #include "config.h"
 #include "db/outbox.h"
 #include "release/delivery.h"
@@ -152,6 +153,7 @@ static void serve_stop(struct server *server, int signal_number)
     if (pthread_create(&watchdog, NULL, serve_stop_watchdog, (void *)config) == 0)
         pthread_detach(watchdog);
     http_drain(server, config->shutdown_timeout_seconds * 1000);
+    intake_refusals_stop();
     delivery_stop();
     audit_sealer_stop();
     db_thread_release();
@@ -162,10 +164,79 @@ static void serve_stop(struct server *server, int signal_number)
 extern const unsigned char flags_precompiled_bytes[];
 extern const size_t flags_precompiled_length;
 
+/* Starts what `serve` runs, in order: the built-in flag rules, metrics, the HTTP front, the
+ * delivery workers and the audit sealer. On failure stops what it started, says why on stderr
+ * and returns EXIT_FAILED; 0 otherwise. */
+static int serve_start(struct server *server, struct config *config)
+{
+    char error[1400];
+
+    /* the built-in flag rules load once, here, not on the first intake; compiled at build time
+     * when this CPU can use that */
+    flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
+    if (!flags_builtin(error, sizeof error)) {
+        fprintf(stderr, "agentgate: built-in flag rules: %s\n", error);
+        return EXIT_FAILED;
+    }
+    db_configure(config->database);
+    if (metrics_init(config, routes, routes_count_total) != 0) {
+        fprintf(stderr, "agentgate: out of memory\n");
+        return EXIT_FAILED;
+    }
+    if (http_listen(server, error, sizeof error) != 0)
+        goto fail;
+    config_use_bound_port(config, server->port);
+    if (http_start(server, routes, routes_count_total, error, sizeof error) != 0)
+        goto fail;
+    if (delivery_start(config, error, sizeof error) != 0) {
+        http_stop(server);
+        goto fail;
+    }
+    if (audit_sealer_start(config, error, sizeof error) != 0) {
+        http_stop(server);
+        delivery_stop();
+        goto fail;
+    }
+    if (intake_refusals_start(error, sizeof error) != 0) {
+        http_stop(server);
+        delivery_stop();
+        audit_sealer_stop();
+        goto fail;
+    }
+    return 0;
+fail:
+    fprintf(stderr, "agentgate: %s\n", error);
+    return EXIT_FAILED;
+}
+
+/* Says what `serve` listens on, and warns of settings that leave part of it unusable. */
+static void serve_announce(const struct server *server)
+{
+    const struct config *config = server->config;
+
+    /* Shown whatever log_level says: with `listen = host:0` it is how one learns the port. */
+    log_notice(NULL, "agentgate %s listening on %s%s%s:%u (public URL %s, auth %s)",
+               AGENTGATE_VERSION, server->ipv6 ? "[" : "", config->listen_host,
+               server->ipv6 ? "]" : "", server->port, config->public_url,
+               config->auth == AUTH_DEV     ? "dev"
+               : config->auth == AUTH_PROXY ? "proxy"
+                                            : "sso");
+    for (size_t i = 0; i < config->forum_count; i++)
+        if (strcmp(config->forums[i].adapter, "generic") == 0 &&
+            (!config->forums[i].release_url || !config->forums[i].has_release_key))
+            log_warn(NULL,
+                     "forum %s has no release_url and release_secret: approved drafts cannot be "
+                     "released and will end as release_failed",
+                     config->forums[i].name);
+    if (config->auth == AUTH_DEV)
+        log_warn(NULL, "auth = dev: anyone who can reach %s can sign in as anyone",
+                 config->public_url);
+}
+
 static int command_serve(struct config *config, int argc, char **argv)
 {
     bool migrate = true;
-    struct server server = {.config = config};
+    struct server server = {.config = config, .listen_fd = -1};
     char error[1400];
     sigset_t signals;
     int signal_number = 0, status;
@@ -191,53 +262,10 @@ static int command_serve(struct config *config, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    /* the built-in flag rules load once, here, not on the first intake; compiled at build time
-     * when this CPU can use that */
-    flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
-    if (!flags_builtin(error, sizeof error)) {
-        fprintf(stderr, "agentgate: built-in flag rules: %s\n", error);
-        status = EXIT_FAILED;
+    status = serve_start(&server, config);
+    if (status != 0)
         goto out;
-    }
-    db_configure(config->database);
-    if (metrics_init(config, routes, routes_count_total) != 0) {
-        fprintf(stderr, "agentgate: out of memory\n");
-        status = EXIT_FAILED;
-        goto out;
-    }
-    if (http_start(&server, routes, routes_count_total, error, sizeof error) != 0) {
-        fprintf(stderr, "agentgate: %s\n", error);
-        status = EXIT_FAILED;
-        goto out;
-    }
-    if (delivery_start(config, error, sizeof error) != 0) {
-        fprintf(stderr, "agentgate: %s\n", error);
-        http_stop(&server);
-        status = EXIT_FAILED;
-        goto out;
-    }
-    if (audit_sealer_start(config, error, sizeof error) != 0) {
-        fprintf(stderr, "agentgate: %s\n", error);
-        http_stop(&server);
-        delivery_stop();
-        status = EXIT_FAILED;
-        goto out;
-    }
-    log_info(NULL, "agentgate %s listening on %s (public URL %s, auth %s)", AGENTGATE_VERSION,
-             config->listen_host, config->public_url,
-             config->auth == AUTH_DEV     ? "dev"
-             : config->auth == AUTH_PROXY ? "proxy"
-                                          : "sso");
-    for (size_t i = 0; i < config->forum_count; i++)
-        if (strcmp(config->forums[i].adapter, "generic") == 0 &&
-            (!config->forums[i].release_url || !config->forums[i].has_release_key))
-            log_warn(NULL,
-                     "forum %s has no release_url and release_secret: approved drafts cannot be "
-                     "released and will end as release_failed",
-                     config->forums[i].name);
-    if (config->auth == AUTH_DEV)
-        log_warn(NULL, "auth = dev: anyone who can reach %s can sign in as anyone",
-                 config->public_url);
+    serve_announce(&server);
     sigwait(&signals, &signal_number);
     serve_stop(&server, signal_number);
 out:
@@ -343,9 +371,10 @@ static int command_agent(const struct config *config, int argc, char **argv)
 
 static int command_delivery(const struct config *config, int argc, char **argv)
 {
-    char actor[96], outcome[32];
+    enum outbox_retry_outcome outcome = OUTBOX_RETRY_NOT_FOUND;
     struct db_connection *db;
     enum db_status status;
+    char actor[96];
 
     if (argc != 2 || strcmp(argv[0], "retry") != 0)
         return usage_error("delivery needs retry DRAFT");
@@ -354,22 +383,25 @@ static int command_delivery(const struct config *config, int argc, char **argv)
     cli_actor(actor, sizeof actor);
     db_configure(config->database);
     db = db_thread_connection();
-    status =
-        db ? outbox_retry_draft(db, argv[1], actor, NULL, outcome, sizeof outcome) : DB_UNAVAILABLE;
+    status = db ? outbox_retry_draft(db, argv[1], actor, NULL, &outcome) : DB_UNAVAILABLE;
     db_thread_release();
     if (status != DB_OK) {
         fprintf(stderr, "agentgate: %s\n",
                 status == DB_UNAVAILABLE ? "cannot reach the database" : "retry failed");
         return EXIT_FAILED;
     }
-    if (strcmp(outcome, "retried") != 0) {
-        fprintf(stderr, "agentgate: draft %s %s\n", argv[1],
-                strcmp(outcome, "not_found") == 0 ? "does not exist"
-                                                  : "is not release_failed; nothing to retry");
+    switch (outcome) {
+    case OUTBOX_RETRIED:
+        printf("draft %s: delivery queued again\n", argv[1]);
+        return 0;
+    case OUTBOX_RETRY_NOT_FOUND:
+        fprintf(stderr, "agentgate: draft %s does not exist\n", argv[1]);
         return EXIT_FAILED;
+    case OUTBOX_RETRY_NOT_FAILED:
+        break;
     }
-    printf("draft %s: delivery queued again\n", argv[1]);
-    return 0;
+    fprintf(stderr, "agentgate: draft %s is not release_failed; nothing to retry\n", argv[1]);
+    return EXIT_FAILED;
 }
 
 /* How long `audit verify` / `audit checkpoint` wait for another process's sealer to seal

@@ -60,8 +60,12 @@ BEGIN
                     jsonb_strip_nulls(jsonb_build_object('webhook_id', v_event.webhook_id,
                         'attempts', v_attempt, 'error', p_error, 'result', p_result)));
         ELSIF p_result = 'revoked' THEN
-            PERFORM draft_revoke(v_event.draft_id, 'agentgate', p_revoke_reason,
-                'delivery re-check');
+            -- the re-check stopped the approval: revoke the draft, unless it is no longer
+            -- approved (a moderator revoked it first; the re-check holds its row lock)
+            IF EXISTS (SELECT 1 FROM drafts WHERE id = v_event.draft_id AND state = 'approved') THEN
+                PERFORM draft_revoke(v_event.draft_id, 'agentgate', p_revoke_reason,
+                    'delivery re-check');
+            END IF;
         END IF;
     END IF;
 END $$;

@@ -6,11 +6,13 @@ DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'agentgate_app') THEN
         GRANT EXECUTE ON FUNCTION
-            intake_hold, intake_refuse, killswitch_set, agent_set_paused,
+            intake_rate_oldest, intake_hold, intake_refuse, intake_refusals_record, killswitch_set,
+            agent_set_paused,
             session_open, session_touch, session_close, sso_nonce_issue, sso_nonce_consume,
             draft_decide, draft_decide_once, draft_decision_remember, draft_coapprove, draft_edit,
             draft_delegate, draft_revoke,
-            outbox_add, outbox_claim, outbox_finish, delivery_blocked_reason, delivery_retry,
+            outbox_add, outbox_claim, outbox_finish, delivery_blocked_reason, delivery_recheck,
+            delivery_retry,
             drafts_expire_due, drafts_remind_expiring,
             audit_seal, audit_event_bytes, audit_canonical_field, audit_canonical_json,
             audit_canonical_string, audit_page,

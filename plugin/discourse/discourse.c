@@ -29,59 +29,82 @@
  */
 #include "../shared/plugin_shared.h"
 
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define DISCOURSE_APPROVED "draft.approved"
 
-static void discourse_fail(struct agentgate_failure *failure, const char *code, const char *field,
-                           const char *format, ...) __attribute__((format(printf, 4, 5)));
-
-static void discourse_fail(struct agentgate_failure *failure, const char *code, const char *field,
-                           const char *format, ...)
-{
-    va_list args;
-
-    snprintf(failure->code, sizeof failure->code, "%s", code);
-    snprintf(failure->field, sizeof failure->field, "%s", field);
-    va_start(args, format);
-    vsnprintf(failure->message, sizeof failure->message, format, args);
-    va_end(args);
-}
-
-/* An id as Discourse types it: a JSON integer when it is all digits (and fits), else the string. */
+/* An id as Discourse types it: a JSON integer when it is all digits (and fits in 64 bits), else
+ * the string. */
 static json_t *id_value(const char *text)
 {
-    if (agentgate_shared_all_digits(text) && strlen(text) <= 18)
-        return json_integer(strtoll(text, NULL, 10));
-    return json_string(text);
+    return agentgate_shared_id_value(text, 18);
 }
 
-static bool add_header(struct agentgate_http_request *request, const char *name, const char *value,
-                       struct agentgate_failure *failure)
-{
-    int written;
+/* What of an approved draft's event a Discourse post needs. */
+struct discourse_post {
+    const char *agent_name, *topic_id, *category, *title, *body;
+};
 
-    if (!agentgate_shared_header_value_safe(value)) {
-        discourse_fail(failure, "invalid_header_value", "",
-                       "the %s header value has control characters", name);
+/* Reads the event's post; false with `failure` filled when Discourse could not take it. */
+static bool discourse_post_read(const struct agentgate_event *event, struct discourse_post *post,
+                                struct agentgate_failure *failure)
+{
+    const json_t *data = json_object_get(event->payload, "data");
+    const json_t *fields = json_object_get(data, "post");
+
+    post->agent_name = agentgate_shared_string(json_object_get(data, "agent"), "name");
+    post->topic_id = agentgate_shared_string(fields, "topic_id");
+    post->category = agentgate_shared_string(fields, "category");
+    post->title = agentgate_shared_string(fields, "title");
+    post->body = agentgate_shared_string(fields, "body");
+    if (!post->agent_name || !*post->agent_name) {
+        agentgate_shared_fail(failure, "invalid_event", "agent.name",
+                              "the event names no agent to post as (Api-Username)");
         return false;
     }
-    if (request->header_count >= AGENTGATE_HTTP_HEADERS_MAX) {
-        discourse_fail(failure, "too_many_headers", "", "no room for the %s header", name);
+    if (!post->body || !*post->body) {
+        agentgate_shared_fail(failure, "invalid_event", "post.body", "the event has no post body");
         return false;
     }
-    snprintf(request->headers[request->header_count][0], sizeof request->headers[0][0], "%s", name);
-    written = snprintf(request->headers[request->header_count][1], sizeof request->headers[0][1],
-                       "%s", value);
-    if (written < 0 || (size_t)written >= sizeof request->headers[0][1]) {
-        discourse_fail(failure, "header_too_long", "", "the %s header value is too long", name);
+    /*
+     * Discourse topic ids are integers ("topic_id": integer in the API schema). The id travels
+     * in the JSON body, so it cannot inject anything into the URL, but a non-numeric one can
+     * never succeed: refuse it now rather than retry a doomed request for a day.
+     */
+    if (post->topic_id && !agentgate_shared_all_digits(post->topic_id)) {
+        agentgate_shared_fail(failure, "invalid_topic_id", "post.topic_id",
+                              "Discourse topic ids are numbers; this one is not");
         return false;
     }
-    request->header_count++;
+    if (!post->topic_id && (!post->title || !*post->title)) {
+        agentgate_shared_fail(failure, "invalid_event", "post.title", "a new topic needs a title");
+        return false;
+    }
     return true;
+}
+
+/*
+ * The request body. A reply names its topic only. The draft's reply_to_post_id is deliberately
+ * not sent: Discourse threads a reply with "reply_to_post_number", the post's position inside
+ * the topic (1, 2, 3...), not its id, and the documented request schema does not even list
+ * that field any more. Sending the id there would thread the reply under the wrong post; the
+ * reply still lands in the right topic without it.
+ */
+static json_t *discourse_post_json(const struct discourse_post *post)
+{
+    json_t *json = json_object();
+
+    if (post->topic_id) {
+        json_object_set_new(json, "raw", json_string(post->body));
+        json_object_set_new(json, "topic_id", id_value(post->topic_id));
+    } else {
+        json_object_set_new(json, "title", json_string(post->title));
+        json_object_set_new(json, "raw", json_string(post->body));
+        if (post->category && *post->category)
+            json_object_set_new(json, "category", id_value(post->category));
+    }
+    return json;
 }
 
 static enum agentgate_release_route
@@ -90,94 +113,22 @@ discourse_prepare_release(const struct agentgate_host *host,
                           const struct agentgate_event *event,
                           struct agentgate_http_request *request, struct agentgate_failure *failure)
 {
-    const json_t *data, *post;
-    const char *agent_name, *topic_id, *category, *title, *body;
+    struct discourse_post post;
     char base[sizeof request->url];
-    json_t *json;
-    int written;
     (void)host;
 
     if (!event->type || strcmp(event->type, DISCOURSE_APPROVED) != 0)
         return forum->release_url ? AGENTGATE_RELEASE_WEBHOOK : AGENTGATE_RELEASE_SKIP;
-
-    if (!forum->forum_url || !*forum->forum_url) {
-        discourse_fail(failure, "no_forum_url", "",
-                       "forum %s has no forum_url to publish to Discourse", forum->name);
+    if (!agentgate_shared_api_base(forum, "Discourse", base, sizeof base, failure) ||
+        !discourse_post_read(event, &post, failure) ||
+        !agentgate_shared_set_url(request, forum, failure, "%s/posts.json", base))
         return AGENTGATE_RELEASE_ERROR;
-    }
-    if (!forum->release_api_key || !*forum->release_api_key) {
-        discourse_fail(failure, "no_release_api_key", "",
-                       "forum %s has no release_api_key for the Discourse API", forum->name);
-        return AGENTGATE_RELEASE_ERROR;
-    }
-    if (!agentgate_shared_base_url(forum->forum_url, base, sizeof base)) {
-        discourse_fail(failure, "invalid_forum_url", "",
-                       "forum %s: forum_url is not an absolute http(s) URL without query",
-                       forum->name);
-        return AGENTGATE_RELEASE_ERROR;
-    }
-
-    data = json_object_get(event->payload, "data");
-    post = json_object_get(data, "post");
-    agent_name = agentgate_shared_string(json_object_get(data, "agent"), "name");
-    topic_id = agentgate_shared_string(post, "topic_id");
-    category = agentgate_shared_string(post, "category");
-    title = agentgate_shared_string(post, "title");
-    body = agentgate_shared_string(post, "body");
-    if (!agent_name || !*agent_name) {
-        discourse_fail(failure, "invalid_event", "agent.name",
-                       "the event names no agent to post as (Api-Username)");
-        return AGENTGATE_RELEASE_ERROR;
-    }
-    if (!body || !*body) {
-        discourse_fail(failure, "invalid_event", "post.body", "the event has no post body");
-        return AGENTGATE_RELEASE_ERROR;
-    }
-    /*
-     * Discourse topic ids are integers ("topic_id": integer in the API schema). The id travels
-     * in the JSON body, so it cannot inject anything into the URL, but a non-numeric one can
-     * never succeed: refuse it now rather than retry a doomed request for a day.
-     */
-    if (topic_id && !agentgate_shared_all_digits(topic_id)) {
-        discourse_fail(failure, "invalid_topic_id", "post.topic_id",
-                       "Discourse topic ids are numbers; this one is not");
-        return AGENTGATE_RELEASE_ERROR;
-    }
-    if (!topic_id && (!title || !*title)) {
-        discourse_fail(failure, "invalid_event", "post.title", "a new topic needs a title");
-        return AGENTGATE_RELEASE_ERROR;
-    }
-
-    written = snprintf(request->url, sizeof request->url, "%s/posts.json", base);
-    if (written < 0 || (size_t)written >= sizeof request->url) {
-        discourse_fail(failure, "url_too_long", "", "forum %s: the API URL does not fit",
-                       forum->name);
-        return AGENTGATE_RELEASE_ERROR;
-    }
     snprintf(request->method, sizeof request->method, "POST");
     request->header_count = 0;
-    if (!add_header(request, "Api-Key", forum->release_api_key, failure) ||
-        !add_header(request, "Api-Username", agent_name, failure))
+    if (!agentgate_shared_add_header(request, "Api-Key", forum->release_api_key, failure) ||
+        !agentgate_shared_add_header(request, "Api-Username", post.agent_name, failure))
         return AGENTGATE_RELEASE_ERROR;
-
-    /*
-     * A reply names its topic only. The draft's reply_to_post_id is deliberately not sent:
-     * Discourse threads a reply with "reply_to_post_number", the post's position inside the
-     * topic (1, 2, 3...), not its id, and the documented request schema does not even list
-     * that field any more. Sending the id there would thread the reply under the wrong post;
-     * the reply still lands in the right topic without it.
-     */
-    json = json_object();
-    if (topic_id) {
-        json_object_set_new(json, "raw", json_string(body));
-        json_object_set_new(json, "topic_id", id_value(topic_id));
-    } else {
-        json_object_set_new(json, "title", json_string(title));
-        json_object_set_new(json, "raw", json_string(body));
-        if (category && *category)
-            json_object_set_new(json, "category", id_value(category));
-    }
-    request->body = json;
+    request->body = discourse_post_json(&post);
     return AGENTGATE_RELEASE_REQUEST;
 }
 
@@ -237,15 +188,10 @@ static bool discourse_read_release_answer(const struct agentgate_forum_settings 
         return agentgate_shared_read_answer(forum, event, status, body, body_length, post_id,
                                             post_id_size, post_url, post_url_size);
 
-    if (post_id_size)
-        post_id[0] = '\0';
-    if (post_url_size)
-        post_url[0] = '\0';
-    answer = body && body_length ? json_loadb(body, body_length, 0, NULL) : NULL;
-    if (!json_is_object(answer)) {
-        json_decref(answer);
+    answer = agentgate_shared_answer_object(body, body_length, post_id, post_id_size, post_url,
+                                            post_url_size);
+    if (!answer)
         return true; /* a 2xx without a readable post: published, id unknown */
-    }
 
     action = agentgate_shared_string(answer, "action");
     errors = json_object_get(answer, "errors");

@@ -5,8 +5,6 @@
  */
 #include "../shared/plugin_shared.h"
 
-#include <stdio.h>
-
 static enum agentgate_release_route
 generic_prepare_release(const struct agentgate_host *host,
                         const struct agentgate_forum_settings *forum,
@@ -17,9 +15,8 @@ generic_prepare_release(const struct agentgate_host *host,
     (void)event;
     (void)request;
     if (!forum->release_url) {
-        snprintf(failure->code, sizeof failure->code, "no_release_url");
-        snprintf(failure->message, sizeof failure->message,
-                 "forum %s has no release_url to deliver to", forum->name);
+        agentgate_shared_fail(failure, "no_release_url", "",
+                              "forum %s has no release_url to deliver to", forum->name);
         return AGENTGATE_RELEASE_ERROR;
     }
     return AGENTGATE_RELEASE_WEBHOOK;

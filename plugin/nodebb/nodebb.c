@@ -33,53 +33,106 @@
  */
 #include "../shared/plugin_shared.h"
 
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define NODEBB_APPROVED "draft.approved"
 
-static void nodebb_fail(struct agentgate_failure *failure, const char *code, const char *field,
-                        const char *format, ...) __attribute__((format(printf, 4, 5)));
-
-static void nodebb_fail(struct agentgate_failure *failure, const char *code, const char *field,
-                        const char *format, ...)
-{
-    va_list args;
-
-    snprintf(failure->code, sizeof failure->code, "%s", code);
-    snprintf(failure->field, sizeof failure->field, "%s", field);
-    va_start(args, format);
-    vsnprintf(failure->message, sizeof failure->message, format, args);
-    va_end(args);
-}
-
-/* An id as NodeBB types it: a JSON number when it is all digits (and fits), else the string. */
+/* An id as NodeBB types it: a JSON number when it is all digits (and exact in a JavaScript
+ * number), else the string. */
 static json_t *id_value(const char *text)
 {
-    if (agentgate_shared_all_digits(text) && strlen(text) <= 15) /* exact in a JavaScript number */
-        return json_integer(strtoll(text, NULL, 10));
-    return json_string(text);
+    return agentgate_shared_id_value(text, 15);
 }
 
-static bool add_header(struct agentgate_http_request *request, const char *name, const char *value,
-                       struct agentgate_failure *failure)
-{
-    int written;
+/* What of an approved draft's event a NodeBB post needs. */
+struct nodebb_post {
+    const char *agent_id, *topic_id, *reply_to, *category, *title, *body;
+};
 
-    if (request->header_count >= AGENTGATE_HTTP_HEADERS_MAX) {
-        nodebb_fail(failure, "too_many_headers", "", "no room for the %s header", name);
+/* Reads the event's post; false with `failure` filled when NodeBB could not take it. */
+static bool nodebb_post_read(const struct agentgate_event *event, struct nodebb_post *post,
+                             struct agentgate_failure *failure)
+{
+    const json_t *data = json_object_get(event->payload, "data");
+    const json_t *fields = json_object_get(data, "post");
+
+    post->agent_id = agentgate_shared_string(json_object_get(data, "agent"), "id");
+    post->topic_id = agentgate_shared_string(fields, "topic_id");
+    post->reply_to = agentgate_shared_string(fields, "reply_to_post_id");
+    post->category = agentgate_shared_string(fields, "category");
+    post->title = agentgate_shared_string(fields, "title");
+    post->body = agentgate_shared_string(fields, "body");
+    /*
+     * `_uid` picks the account a master token posts as; NodeBB reads it with parseInt, so an
+     * id that is not a number would post as nobody. Refuse it here instead.
+     */
+    if (!agentgate_shared_all_digits(post->agent_id) || strlen(post->agent_id) > 15) {
+        agentgate_shared_fail(failure, "invalid_event", "agent.id",
+                              "the agent's id must be its NodeBB user id (a number) for _uid");
         return false;
     }
-    snprintf(request->headers[request->header_count][0], sizeof request->headers[0][0], "%s", name);
-    written = snprintf(request->headers[request->header_count][1], sizeof request->headers[0][1],
-                       "%s", value);
-    if (written < 0 || (size_t)written >= sizeof request->headers[0][1]) {
-        nodebb_fail(failure, "header_too_long", "", "the %s header value is too long", name);
+    if (!post->body || !*post->body) {
+        agentgate_shared_fail(failure, "invalid_event", "post.body", "the event has no post body");
         return false;
     }
-    request->header_count++;
+    /*
+     * The topic id becomes a path segment. Only plain digits are let through: anything else
+     * ("../users/1", "5?x=", "%2e%2e") could point the request, with the agent's credentials,
+     * at another API route (path injection). NodeBB tids are numbers anyway.
+     */
+    if (post->topic_id && !agentgate_shared_all_digits(post->topic_id)) {
+        agentgate_shared_fail(failure, "invalid_topic_id", "post.topic_id",
+                              "NodeBB topic ids are numbers; refusing to put this one in the URL "
+                              "path");
+        return false;
+    }
+    if (!post->topic_id && (!post->category || !*post->category)) {
+        agentgate_shared_fail(failure, "invalid_event", "post.category",
+                              "a new NodeBB topic needs a category (cid)");
+        return false;
+    }
+    if (!post->topic_id && (!post->title || !*post->title)) {
+        agentgate_shared_fail(failure, "invalid_event", "post.title", "a new topic needs a title");
+        return false;
+    }
+    return true;
+}
+
+/* The request body: a reply to topic_id, or a new topic in the category. */
+static json_t *nodebb_post_json(const struct nodebb_post *post)
+{
+    json_t *json = json_object();
+
+    if (post->topic_id) {
+        json_object_set_new(json, "content", json_string(post->body));
+        json_object_set_new(json, "_uid", id_value(post->agent_id));
+        if (post->reply_to && *post->reply_to)
+            json_object_set_new(json, "toPid", id_value(post->reply_to));
+    } else {
+        json_object_set_new(json, "cid", id_value(post->category));
+        json_object_set_new(json, "title", json_string(post->title));
+        json_object_set_new(json, "content", json_string(post->body));
+        json_object_set_new(json, "_uid", id_value(post->agent_id));
+    }
+    return json;
+}
+
+/* Authorization: Bearer {release_api_key}; false (header_too_long) when it does not fit. */
+static bool nodebb_authorize(struct agentgate_http_request *request,
+                             const struct agentgate_forum_settings *forum,
+                             struct agentgate_failure *failure)
+{
+    char authorization[sizeof request->headers[0][1] + 1];
+    int written =
+        snprintf(authorization, sizeof authorization, "Bearer %s", forum->release_api_key);
+
+    if (written < 0 || (size_t)written >= sizeof authorization ||
+        !agentgate_shared_add_header(request, "Authorization", authorization, failure)) {
+        agentgate_shared_fail(failure, "header_too_long", "",
+                              "forum %s: release_api_key is too long", forum->name);
+        return false;
+    }
     return true;
 }
 
@@ -89,119 +142,27 @@ nodebb_prepare_release(const struct agentgate_host *host,
                        const struct agentgate_event *event, struct agentgate_http_request *request,
                        struct agentgate_failure *failure)
 {
-    const json_t *data, *post;
-    const char *agent_id, *topic_id, *reply_to, *category, *title, *body;
+    struct nodebb_post post;
     char base[sizeof request->url];
-    json_t *json;
-    int written;
+    bool url_set;
     (void)host;
 
     if (!event->type || strcmp(event->type, NODEBB_APPROVED) != 0)
         return forum->release_url ? AGENTGATE_RELEASE_WEBHOOK : AGENTGATE_RELEASE_SKIP;
-
-    if (!forum->forum_url || !*forum->forum_url) {
-        nodebb_fail(failure, "no_forum_url", "", "forum %s has no forum_url to publish to NodeBB",
-                    forum->name);
+    if (!agentgate_shared_api_base(forum, "NodeBB", base, sizeof base, failure) ||
+        !nodebb_post_read(event, &post, failure))
         return AGENTGATE_RELEASE_ERROR;
-    }
-    if (!forum->release_api_key || !*forum->release_api_key) {
-        nodebb_fail(failure, "no_release_api_key", "",
-                    "forum %s has no release_api_key (a NodeBB API token)", forum->name);
+    url_set = post.topic_id
+                  ? agentgate_shared_set_url(request, forum, failure, "%s/api/v3/topics/%s", base,
+                                             post.topic_id)
+                  : agentgate_shared_set_url(request, forum, failure, "%s/api/v3/topics", base);
+    if (!url_set)
         return AGENTGATE_RELEASE_ERROR;
-    }
-    if (!agentgate_shared_header_value_safe(forum->release_api_key)) {
-        nodebb_fail(failure, "invalid_release_api_key", "",
-                    "forum %s: release_api_key has control characters", forum->name);
-        return AGENTGATE_RELEASE_ERROR;
-    }
-    if (!agentgate_shared_base_url(forum->forum_url, base, sizeof base)) {
-        nodebb_fail(failure, "invalid_forum_url", "",
-                    "forum %s: forum_url is not an absolute http(s) URL without query",
-                    forum->name);
-        return AGENTGATE_RELEASE_ERROR;
-    }
-
-    data = json_object_get(event->payload, "data");
-    post = json_object_get(data, "post");
-    agent_id = agentgate_shared_string(json_object_get(data, "agent"), "id");
-    topic_id = agentgate_shared_string(post, "topic_id");
-    reply_to = agentgate_shared_string(post, "reply_to_post_id");
-    category = agentgate_shared_string(post, "category");
-    title = agentgate_shared_string(post, "title");
-    body = agentgate_shared_string(post, "body");
-    /*
-     * `_uid` picks the account a master token posts as; NodeBB reads it with parseInt, so an
-     * id that is not a number would post as nobody. Refuse it here instead.
-     */
-    if (!agentgate_shared_all_digits(agent_id) || strlen(agent_id) > 15) {
-        nodebb_fail(failure, "invalid_event", "agent.id",
-                    "the agent's id must be its NodeBB user id (a number) for _uid");
-        return AGENTGATE_RELEASE_ERROR;
-    }
-    if (!body || !*body) {
-        nodebb_fail(failure, "invalid_event", "post.body", "the event has no post body");
-        return AGENTGATE_RELEASE_ERROR;
-    }
-
-    json = json_object();
-    if (topic_id) {
-        /*
-         * The topic id becomes a path segment. Only plain digits are let through: anything
-         * else ("../users/1", "5?x=", "%2e%2e") could point the request, with the agent's
-         * credentials, at another API route (path injection). NodeBB tids are numbers anyway.
-         */
-        if (!agentgate_shared_all_digits(topic_id)) {
-            json_decref(json);
-            nodebb_fail(failure, "invalid_topic_id", "post.topic_id",
-                        "NodeBB topic ids are numbers; refusing to put this one in the URL path");
-            return AGENTGATE_RELEASE_ERROR;
-        }
-        written =
-            snprintf(request->url, sizeof request->url, "%s/api/v3/topics/%s", base, topic_id);
-        json_object_set_new(json, "content", json_string(body));
-        json_object_set_new(json, "_uid", id_value(agent_id));
-        if (reply_to && *reply_to)
-            json_object_set_new(json, "toPid", id_value(reply_to));
-    } else {
-        if (!category || !*category) {
-            json_decref(json);
-            nodebb_fail(failure, "invalid_event", "post.category",
-                        "a new NodeBB topic needs a category (cid)");
-            return AGENTGATE_RELEASE_ERROR;
-        }
-        if (!title || !*title) {
-            json_decref(json);
-            nodebb_fail(failure, "invalid_event", "post.title", "a new topic needs a title");
-            return AGENTGATE_RELEASE_ERROR;
-        }
-        written = snprintf(request->url, sizeof request->url, "%s/api/v3/topics", base);
-        json_object_set_new(json, "cid", id_value(category));
-        json_object_set_new(json, "title", json_string(title));
-        json_object_set_new(json, "content", json_string(body));
-        json_object_set_new(json, "_uid", id_value(agent_id));
-    }
-    if (written < 0 || (size_t)written >= sizeof request->url) {
-        json_decref(json);
-        nodebb_fail(failure, "url_too_long", "", "forum %s: the API URL does not fit", forum->name);
-        return AGENTGATE_RELEASE_ERROR;
-    }
-
     snprintf(request->method, sizeof request->method, "POST");
     request->header_count = 0;
-    {
-        char authorization[sizeof request->headers[0][1] + 1];
-
-        written =
-            snprintf(authorization, sizeof authorization, "Bearer %s", forum->release_api_key);
-        if (written < 0 || (size_t)written >= sizeof authorization ||
-            !add_header(request, "Authorization", authorization, failure)) {
-            json_decref(json);
-            nodebb_fail(failure, "header_too_long", "", "forum %s: release_api_key is too long",
-                        forum->name);
-            return AGENTGATE_RELEASE_ERROR;
-        }
-    }
-    request->body = json;
+    if (!nodebb_authorize(request, forum, failure))
+        return AGENTGATE_RELEASE_ERROR;
+    request->body = nodebb_post_json(&post);
     return AGENTGATE_RELEASE_REQUEST;
 }
 
@@ -236,15 +197,10 @@ static bool nodebb_read_release_answer(const struct agentgate_forum_settings *fo
         return agentgate_shared_read_answer(forum, event, status, body, body_length, post_id,
                                             post_id_size, post_url, post_url_size);
 
-    if (post_id_size)
-        post_id[0] = '\0';
-    if (post_url_size)
-        post_url[0] = '\0';
-    answer = body && body_length ? json_loadb(body, body_length, 0, NULL) : NULL;
-    if (!json_is_object(answer)) {
-        json_decref(answer);
+    answer = agentgate_shared_answer_object(body, body_length, post_id, post_id_size, post_url,
+                                            post_url_size);
+    if (!answer)
         return true; /* a 2xx without a readable answer: published, id unknown */
-    }
 
     code = agentgate_shared_string(json_object_get(answer, "status"), "code");
     response = json_object_get(answer, "response");

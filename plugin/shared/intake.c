@@ -39,9 +39,7 @@ static void failure_fill(struct agentgate_failure *failure, const char *code, co
                          const char *message)
 {
     failure->status = 400;
-    snprintf(failure->code, sizeof failure->code, "%s", code);
-    snprintf(failure->field, sizeof failure->field, "%s", field);
-    snprintf(failure->message, sizeof failure->message, "%s", message);
+    agentgate_shared_fail(failure, code, field, "%s", message);
 }
 
 bool agentgate_shared_decode_intake(const struct agentgate_host *host, const json_t *root,

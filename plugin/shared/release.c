@@ -1,9 +1,14 @@
 /*
  * Helpers for adapters that call a platform's API (compiled into each adapter): checking ids
- * that go into URL paths, the forum's base URL, and header values.
+ * that go into URL paths, the forum's base URL and header values, and building the request
+ * (settings, URL, headers) with a failure that says what is wrong. Nothing is ever cut to fit:
+ * what does not fit is refused.
  */
 #include "plugin_shared.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool agentgate_shared_all_digits(const char *text)
@@ -14,6 +19,13 @@ bool agentgate_shared_all_digits(const char *text)
         if (*text < '0' || *text > '9')
             return false;
     return true;
+}
+
+json_t *agentgate_shared_id_value(const char *text, size_t max_digits)
+{
+    if (agentgate_shared_all_digits(text) && strlen(text) <= max_digits)
+        return json_integer(strtoll(text, NULL, 10));
+    return json_string(text);
 }
 
 /*
@@ -52,4 +64,106 @@ bool agentgate_shared_header_value_safe(const char *value)
         if ((unsigned char)*value < 0x20 || *value == 0x7f)
             return false;
     return true;
+}
+
+void agentgate_shared_fail(struct agentgate_failure *failure, const char *code, const char *field,
+                           const char *format, ...)
+{
+    va_list args;
+
+    snprintf(failure->code, sizeof failure->code, "%s", code);
+    snprintf(failure->field, sizeof failure->field, "%s", field);
+    va_start(args, format);
+    vsnprintf(failure->message, sizeof failure->message, format, args);
+    va_end(args);
+}
+
+bool agentgate_shared_api_base(const struct agentgate_forum_settings *forum, const char *platform,
+                               char *base, size_t size, struct agentgate_failure *failure)
+{
+    if (!forum->forum_url || !*forum->forum_url) {
+        agentgate_shared_fail(failure, "no_forum_url", "",
+                              "forum %s has no forum_url to publish to %s", forum->name, platform);
+        return false;
+    }
+    if (!forum->release_api_key || !*forum->release_api_key) {
+        agentgate_shared_fail(failure, "no_release_api_key", "",
+                              "forum %s has no release_api_key for the %s API", forum->name,
+                              platform);
+        return false;
+    }
+    if (!agentgate_shared_header_value_safe(forum->release_api_key)) {
+        agentgate_shared_fail(failure, "invalid_release_api_key", "",
+                              "forum %s: release_api_key has control characters", forum->name);
+        return false;
+    }
+    if (!agentgate_shared_base_url(forum->forum_url, base, size)) {
+        agentgate_shared_fail(failure, "invalid_forum_url", "",
+                              "forum %s: forum_url is not an absolute http(s) URL without query",
+                              forum->name);
+        return false;
+    }
+    return true;
+}
+
+bool agentgate_shared_set_url(struct agentgate_http_request *request,
+                              const struct agentgate_forum_settings *forum,
+                              struct agentgate_failure *failure, const char *format, ...)
+{
+    va_list args;
+    int written;
+
+    va_start(args, format);
+    written = vsnprintf(request->url, sizeof request->url, format, args);
+    va_end(args);
+    if (written < 0 || (size_t)written >= sizeof request->url) {
+        request->url[0] = '\0';
+        agentgate_shared_fail(failure, "url_too_long", "", "forum %s: the API URL does not fit",
+                              forum->name);
+        return false;
+    }
+    return true;
+}
+
+bool agentgate_shared_add_header(struct agentgate_http_request *request, const char *name,
+                                 const char *value, struct agentgate_failure *failure)
+{
+    int written;
+
+    if (!agentgate_shared_header_value_safe(value)) {
+        agentgate_shared_fail(failure, "invalid_header_value", "",
+                              "the %s header value has control characters", name);
+        return false;
+    }
+    if (request->header_count >= AGENTGATE_HTTP_HEADERS_MAX) {
+        agentgate_shared_fail(failure, "too_many_headers", "", "no room for the %s header", name);
+        return false;
+    }
+    snprintf(request->headers[request->header_count][0], sizeof request->headers[0][0], "%s", name);
+    written = snprintf(request->headers[request->header_count][1], sizeof request->headers[0][1],
+                       "%s", value);
+    if (written < 0 || (size_t)written >= sizeof request->headers[0][1]) {
+        agentgate_shared_fail(failure, "header_too_long", "", "the %s header value is too long",
+                              name);
+        return false;
+    }
+    request->header_count++;
+    return true;
+}
+
+json_t *agentgate_shared_answer_object(const char *body, size_t body_length, char *post_id,
+                                       size_t post_id_size, char *post_url, size_t post_url_size)
+{
+    json_t *answer;
+
+    if (post_id_size)
+        post_id[0] = '\0';
+    if (post_url_size)
+        post_url[0] = '\0';
+    answer = body && body_length ? json_loadb(body, body_length, 0, NULL) : NULL;
+    if (!json_is_object(answer)) {
+        json_decref(answer);
+        return NULL;
+    }
+    return answer;
 }

@@ -44,35 +44,14 @@
 
 /* ---- buffers ---------------------------------------------------------------------------- */
 
-void audit_buffer_free(struct audit_buffer *buffer)
+/* Appends to a canonical form; 0, or -1 when memory ran out. */
+static int buffer_append(struct text_buffer *buffer, const void *data, size_t length)
 {
-    free(buffer->data);
-    buffer->data = NULL;
-    buffer->length = buffer->capacity = 0;
+    text_buffer_append(buffer, data, length);
+    return buffer->failed ? -1 : 0;
 }
 
-static int buffer_append(struct audit_buffer *buffer, const void *data, size_t length)
-{
-    if (length > SIZE_MAX / 2 - buffer->length)
-        return -1;
-    if (buffer->length + length > buffer->capacity) {
-        size_t capacity = buffer->capacity ? buffer->capacity : 256;
-        char *grown;
-        while (capacity < buffer->length + length)
-            capacity *= 2;
-        grown = realloc(buffer->data, capacity);
-        if (!grown)
-            return -1;
-        buffer->data = grown;
-        buffer->capacity = capacity;
-    }
-    if (length)
-        memcpy(buffer->data + buffer->length, data, length);
-    buffer->length += length;
-    return 0;
-}
-
-static int buffer_append_text(struct audit_buffer *buffer, const char *text)
+static int buffer_append_text(struct text_buffer *buffer, const char *text)
 {
     return buffer_append(buffer, text, strlen(text));
 }
@@ -86,11 +65,11 @@ struct json_reader {
 };
 
 struct json_member {
-    struct audit_buffer key;   /* decoded bytes */
-    struct audit_buffer value; /* canonical JSON */
+    struct text_buffer key;   /* decoded bytes */
+    struct text_buffer value; /* canonical JSON */
 };
 
-static int json_value_canonical(struct json_reader *reader, struct audit_buffer *out);
+static int json_value_canonical(struct json_reader *reader, struct text_buffer *out);
 
 static void json_skip_space(struct json_reader *reader)
 {
@@ -119,7 +98,7 @@ static int json_hex4(const char *text, unsigned *value)
     return 0;
 }
 
-static int utf8_append(struct audit_buffer *out, unsigned long code_point)
+static int utf8_append(struct text_buffer *out, unsigned long code_point)
 {
     unsigned char bytes[4];
     size_t length;
@@ -147,7 +126,7 @@ static int utf8_append(struct audit_buffer *out, unsigned long code_point)
 }
 
 /* Decodes the \u escape whose 'u' was just read (a surrogate pair takes two). */
-static int json_unicode_decode(struct json_reader *reader, struct audit_buffer *out)
+static int json_unicode_decode(struct json_reader *reader, struct text_buffer *out)
 {
     unsigned high, low;
 
@@ -166,7 +145,7 @@ static int json_unicode_decode(struct json_reader *reader, struct audit_buffer *
 }
 
 /* Decodes the JSON string at the reader (its opening quote) into raw bytes appended to out. */
-static int json_string_decode(struct json_reader *reader, struct audit_buffer *out)
+static int json_string_decode(struct json_reader *reader, struct text_buffer *out)
 {
     if (reader->at >= reader->end || *reader->at != '"')
         return -1;
@@ -229,9 +208,8 @@ static int json_string_decode(struct json_reader *reader, struct audit_buffer *o
 
 /* Writes decoded string bytes as a canonical JSON string: only '"', '\' and U+0000..U+001F
  * escaped, the latter as \u00xx in lower-case hex. */
-static int json_string_write(struct audit_buffer *out, const char *bytes, size_t length)
+static int json_string_write(struct text_buffer *out, const char *bytes, size_t length)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t run = 0;
 
     if (buffer_append(out, "\"", 1) != 0)
@@ -246,8 +224,8 @@ static int json_string_write(struct audit_buffer *out, const char *bytes, size_t
             escape[1] = (char)c;
         } else if (c < 0x20) {
             memcpy(escape, "\\u00", 4);
-            escape[4] = hex[c >> 4];
-            escape[5] = hex[c & 0xF];
+            escape[4] = hex_digit(c >> 4);
+            escape[5] = hex_digit(c);
             escape_length = 6;
         } else {
             continue;
@@ -262,14 +240,14 @@ static int json_string_write(struct audit_buffer *out, const char *bytes, size_t
     return buffer_append(out, "\"", 1);
 }
 
-static int json_string_canonical(struct json_reader *reader, struct audit_buffer *out)
+static int json_string_canonical(struct json_reader *reader, struct text_buffer *out)
 {
-    struct audit_buffer decoded = {0};
+    struct text_buffer decoded = {0};
     int status = -1;
 
     if (json_string_decode(reader, &decoded) == 0)
         status = json_string_write(out, decoded.data ? decoded.data : "", decoded.length);
-    audit_buffer_free(&decoded);
+    text_buffer_free(&decoded);
     return status;
 }
 
@@ -279,7 +257,7 @@ static bool is_digit(char c)
 }
 
 /* Copies a number token verbatim after checking it against the JSON grammar. */
-static int json_number_copy(struct json_reader *reader, struct audit_buffer *out)
+static int json_number_copy(struct json_reader *reader, struct text_buffer *out)
 {
     const char *start = reader->at, *at = reader->at, *end = reader->end;
 
@@ -311,7 +289,7 @@ static int json_number_copy(struct json_reader *reader, struct audit_buffer *out
     return buffer_append(out, start, (size_t)(at - start));
 }
 
-static int json_literal_copy(struct json_reader *reader, struct audit_buffer *out)
+static int json_literal_copy(struct json_reader *reader, struct text_buffer *out)
 {
     static const char *const literals[] = {"true", "false", "null"};
 
@@ -329,8 +307,8 @@ static int json_literal_copy(struct json_reader *reader, struct audit_buffer *ou
 /* Orders keys by their UTF-8 bytes; a key that is a prefix of another comes first. */
 static int json_member_compare(const void *left, const void *right)
 {
-    const struct audit_buffer *a = &((const struct json_member *)left)->key;
-    const struct audit_buffer *b = &((const struct json_member *)right)->key;
+    const struct text_buffer *a = &((const struct json_member *)left)->key;
+    const struct text_buffer *b = &((const struct json_member *)right)->key;
     size_t common = a->length < b->length ? a->length : b->length;
     int order = common ? memcmp(a->data, b->data, common) : 0;
 
@@ -385,7 +363,7 @@ static int json_members_read(struct json_reader *reader, struct json_member **me
     }
 }
 
-static int json_object_canonical(struct json_reader *reader, struct audit_buffer *out)
+static int json_object_canonical(struct json_reader *reader, struct text_buffer *out)
 {
     struct json_member *members = NULL;
     size_t count = 0;
@@ -411,14 +389,14 @@ static int json_object_canonical(struct json_reader *reader, struct audit_buffer
     status = buffer_append(out, "}", 1);
 fail:
     for (size_t i = 0; i < count; i++) {
-        audit_buffer_free(&members[i].key);
-        audit_buffer_free(&members[i].value);
+        text_buffer_free(&members[i].key);
+        text_buffer_free(&members[i].value);
     }
     free(members);
     return status;
 }
 
-static int json_array_canonical(struct json_reader *reader, struct audit_buffer *out)
+static int json_array_canonical(struct json_reader *reader, struct text_buffer *out)
 {
     reader->at++; /* '[' */
     if (buffer_append(out, "[", 1) != 0)
@@ -446,7 +424,7 @@ static int json_array_canonical(struct json_reader *reader, struct audit_buffer 
     }
 }
 
-static int json_value_canonical(struct json_reader *reader, struct audit_buffer *out)
+static int json_value_canonical(struct json_reader *reader, struct text_buffer *out)
 {
     int status;
 
@@ -474,7 +452,7 @@ static int json_value_canonical(struct json_reader *reader, struct audit_buffer 
     }
 }
 
-int audit_json_canonicalize(const char *json, size_t length, struct audit_buffer *out)
+int audit_json_canonicalize(const char *json, size_t length, struct text_buffer *out)
 {
     struct json_reader reader = {json, json + length, 0};
 
@@ -487,7 +465,7 @@ int audit_json_canonicalize(const char *json, size_t length, struct audit_buffer
 /* ---- event bytes and hash ---------------------------------------------------------------- */
 
 /* F(text): "<byte length>:<bytes>", or "~" for NULL. */
-static int field_append(struct audit_buffer *out, const char *text)
+static int field_append(struct text_buffer *out, const char *text)
 {
     char prefix[24];
 
@@ -499,7 +477,7 @@ static int field_append(struct audit_buffer *out, const char *text)
     return buffer_append(out, "\n", 1);
 }
 
-int audit_event_encode(const struct audit_event *event, struct audit_buffer *out)
+int audit_event_encode(const struct audit_event *event, struct text_buffer *out)
 {
     char numbers[96];
 
@@ -513,12 +491,12 @@ int audit_event_encode(const struct audit_event *event, struct audit_buffer *out
 }
 
 int audit_event_hash(const unsigned char prev_hash[AUDIT_HASH_BYTES],
-                     const struct audit_event *event, struct audit_buffer *scratch,
+                     const struct audit_event *event, struct text_buffer *scratch,
                      unsigned char hash[AUDIT_HASH_BYTES])
 {
     crypto_hash_sha256_state state;
 
-    scratch->length = 0;
+    text_buffer_reset(scratch);
     if (audit_event_encode(event, scratch) != 0)
         return -1;
     crypto_hash_sha256_init(&state);
@@ -566,7 +544,7 @@ struct chain_check {
     long long expected_seq;
     long long last_id;
     unsigned char last_hash[AUDIT_HASH_BYTES];
-    struct audit_buffer scratch;
+    struct text_buffer scratch;
 };
 
 /* Records the first problem; returns false to stop the scan. */
@@ -682,7 +660,7 @@ enum audit_verdict audit_chain_verify(struct db_connection *db, long long latest
     check.checkpoint = checkpoint;
     check.expected_seq = 1;
     status = audit_events_scan(db, from_seq, chain_check_event, &check, &stopped);
-    audit_buffer_free(&check.scratch);
+    text_buffer_free(&check.scratch);
     if (status != DB_OK)
         return verify_failed(report, status);
     if (check.broken) {

@@ -29,33 +29,25 @@
 
 #include "config.h"
 #include "db/audit.h"
+#include "text.h"
 
 #define AUDIT_HASH_HEX_SIZE (2 * AUDIT_HASH_BYTES + 1)
-
-/* A growing byte buffer; zero-initialise, free with audit_buffer_free(). */
-struct audit_buffer {
-    char *data;
-    size_t length;
-    size_t capacity;
-};
-
-void audit_buffer_free(struct audit_buffer *buffer);
 
 /* Appends the canonical JSON of `json` (any valid JSON text of `length` bytes, e.g. a jsonb
  * column's text form) to `out`. Returns 0, or -1 when the text is not valid JSON (bad syntax,
  * a duplicate key, a lone surrogate, nesting deeper than 1000) or memory runs out; `out` may
  * then hold a partial result. */
-int audit_json_canonicalize(const char *json, size_t length, struct audit_buffer *out)
+int audit_json_canonicalize(const char *json, size_t length, struct text_buffer *out)
     __attribute__((warn_unused_result));
 
 /* Appends the event bytes of `event` to `out`. Returns 0, or -1 as audit_json_canonicalize. */
-int audit_event_encode(const struct audit_event *event, struct audit_buffer *out)
+int audit_event_encode(const struct audit_event *event, struct text_buffer *out)
     __attribute__((warn_unused_result));
 
 /* hash = SHA-256(prev_hash || event bytes); `scratch` is reused between calls. Returns 0, or
  * -1 when the event cannot be encoded. */
 int audit_event_hash(const unsigned char prev_hash[AUDIT_HASH_BYTES],
-                     const struct audit_event *event, struct audit_buffer *scratch,
+                     const struct audit_event *event, struct text_buffer *scratch,
                      unsigned char hash[AUDIT_HASH_BYTES]) __attribute__((warn_unused_result));
 
 /* Lower-case hex of a hash into `out` (AUDIT_HASH_HEX_SIZE bytes). */
@@ -68,7 +60,8 @@ struct audit_checkpoint {
 };
 
 /* Parses "SEQ:HEX" (decimal seq >= 0, 64 hex digits). Returns false when malformed. */
-bool audit_checkpoint_parse(const char *text, struct audit_checkpoint *checkpoint);
+bool audit_checkpoint_parse(const char *text, struct audit_checkpoint *checkpoint)
+    __attribute__((warn_unused_result));
 
 enum audit_verdict {
     AUDIT_INTACT, /* every checked event links and hashes correctly */

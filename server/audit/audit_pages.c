@@ -34,6 +34,7 @@
 #include "flags.h"
 #include "form.h"
 #include "review/draft_access.h"
+#include "text.h"
 #include "utc_time.h"
 #include "web/handlers.h"
 #include "web/json_spec.h"
@@ -426,10 +427,9 @@ static const char *action_label(const char *action)
 /* "/audit?<name>=<encoded value>" (malloc'd), or NULL. */
 static char *filter_link(const char *name, const char *value)
 {
-    char *encoded = form_url_encode(value), *link = NULL;
+    char *encoded = form_url_encode(value);
+    char *link = encoded ? text_format("/audit?%s=%s", name, encoded) : NULL;
 
-    if (encoded && asprintf(&link, "/audit?%s=%s", name, encoded) < 0)
-        link = NULL;
     free(encoded);
     return link;
 }
@@ -588,21 +588,8 @@ static char *query_string(const struct audit_query *query)
                                      {"draft", query->draft},
                                      {"from", query->from_text},
                                      {"to", query->to_text}};
-    char *text = strdup("");
 
-    for (size_t i = 0; text && i < sizeof fields / sizeof fields[0]; i++) {
-        char *encoded, *longer = NULL;
-        if (!*fields[i][1])
-            continue;
-        encoded = form_url_encode(fields[i][1]);
-        if (!encoded ||
-            asprintf(&longer, "%s%s%s=%s", text, *text ? "&" : "", fields[i][0], encoded) < 0)
-            longer = NULL;
-        free(encoded);
-        free(text);
-        text = longer;
-    }
-    return text;
+    return form_query_string(fields, sizeof fields / sizeof fields[0]);
 }
 
 /* The action filter's choices: every known action, and the one asked for if it is not known. */
@@ -675,13 +662,15 @@ static enum db_status events_add(struct db_connection *db, const struct session_
         const char *cursor =
             json_string_at(json_array_get(events, AUDIT_PAGE_EVENTS - 1), "cursor");
         char *encoded = cursor ? form_url_encode(cursor) : NULL;
-        if (encoded &&
-            asprintf(&link, "/audit?%s%sbefore=%s", filters, *filters ? "&" : "", encoded) >= 0)
+        link = encoded ? text_format("/audit?%s%sbefore=%s", filters, *filters ? "&" : "", encoded)
+                       : NULL;
+        if (link)
             json_object_set_new(data, "older_href", json_string(link));
         free(link);
         free(encoded);
     }
-    if (*query->before_us && asprintf(&link, "/audit%s%s", *filters ? "?" : "", filters) >= 0) {
+    link = *query->before_us ? text_format("/audit%s%s", *filters ? "?" : "", filters) : NULL;
+    if (link) {
         json_object_set_new(data, "newest_href", json_string(link));
         free(link);
     }

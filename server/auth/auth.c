@@ -78,15 +78,21 @@ static bool token_well_formed(const char *token)
     return true;
 }
 
-static void csrf_derive(const char *token, char out[65])
+void auth_hmac_hex(const char *key, const char *message, char out[65])
 {
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
     crypto_auth_hmacsha256_state state;
 
-    crypto_auth_hmacsha256_init(&state, (const unsigned char *)token, strlen(token));
-    crypto_auth_hmacsha256_update(&state, (const unsigned char *)"agentgate csrf v1", 17);
+    crypto_auth_hmacsha256_init(&state, (const unsigned char *)key, strlen(key));
+    crypto_auth_hmacsha256_update(&state, (const unsigned char *)message, strlen(message));
     crypto_auth_hmacsha256_final(&state, mac);
     sodium_bin2hex(out, 65, mac, sizeof mac);
+}
+
+/* The CSRF token of the session whose cookie token is `token`. */
+static void csrf_derive(const char *token, char out[65])
+{
+    auth_hmac_hex(token, "agentgate csrf v1", out);
 }
 
 bool auth_groups_moderate(const struct forum_config *forum, const char *groups)

@@ -24,6 +24,10 @@
 #include "db/sessions.h"
 #include "web/http.h"
 
+/* HMAC-SHA-256 of `message` under `key` (both text) as 64 lower-case hex digits and a NUL: the
+ * CSRF token (keyed by the session token) and Discourse Connect's sig (keyed by sso_secret). */
+void auth_hmac_hex(const char *key, const char *message, char out[65]);
+
 /* The signed-in user of this request, or NULL. Looked up once per request. */
 const struct session_identity *auth_user(struct request *request);
 

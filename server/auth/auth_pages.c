@@ -28,7 +28,6 @@
  * struct auth_failure filled in.
  */
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +35,7 @@
 #include "auth/auth.h"
 #include "form.h"
 #include "log.h"
+#include "text.h"
 #include "web/handlers.h"
 #include "web/page.h"
 
@@ -125,31 +125,6 @@ static void return_to_clean(const char *wanted, char *out, size_t size)
 static const char *query_value(struct request *request, const char *name)
 {
     return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
-}
-
-/* A new formatted string (caller frees), or NULL when out of memory. */
-static char *text_format(const char *format, ...) __attribute__((format(printf, 1, 2)));
-static char *text_format(const char *format, ...)
-{
-    va_list arguments;
-    char *text;
-    int length;
-
-    va_start(arguments, format);
-    length = vasprintf(&text, format, arguments);
-    va_end(arguments);
-    return length < 0 ? NULL : text;
-}
-
-static void hmac_hex(const char *key, const char *message, char out[65])
-{
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_state state;
-
-    crypto_auth_hmacsha256_init(&state, (const unsigned char *)key, strlen(key));
-    crypto_auth_hmacsha256_update(&state, (const unsigned char *)message, strlen(message));
-    crypto_auth_hmacsha256_final(&state, mac);
-    sodium_bin2hex(out, 65, mac, sizeof mac);
 }
 
 /* ---- GET /auth/login ---- */
@@ -301,7 +276,7 @@ static bool login_location_build(struct request *request, const struct forum_con
         return auth_fail(failure, ERR_INTERNAL, "out of memory", NULL);
     sodium_bin2base64(state->sso_base64, base64_size, (const unsigned char *)state->payload,
                       strlen(state->payload), sodium_base64_VARIANT_ORIGINAL);
-    hmac_hex(forum->sso_secret, state->sso_base64, sig);
+    auth_hmac_hex(forum->sso_secret, state->sso_base64, sig);
     state->sso_encoded = form_url_encode(state->sso_base64);
     if (state->sso_encoded)
         state->location =
@@ -393,7 +368,7 @@ static bool sso_signature_check(struct request *request, struct sso_state *state
         unsigned char expected[crypto_auth_hmacsha256_BYTES];
         if (!config->forums[i].sso_secret)
             continue;
-        hmac_hex(config->forums[i].sso_secret, state->sso, expected_hex);
+        auth_hmac_hex(config->forums[i].sso_secret, state->sso, expected_hex);
         sodium_hex2bin(expected, sizeof expected, expected_hex, 64, NULL, NULL, NULL);
         if (sodium_memcmp(expected, received, sizeof expected) == 0)
             state->forum = &config->forums[i];

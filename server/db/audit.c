@@ -105,16 +105,8 @@ enum db_status audit_events_head(struct db_connection *db, long long *head_seq,
 
 enum db_status audit_events_unsealed_ids(struct db_connection *db, char **ids)
 {
-    enum db_status status;
-    PGresult *rows = db_execute(db, &audit_unsealed_ids_statement, NULL, &status);
-
-    *ids = NULL;
-    if (status != DB_OK)
-        return status;
-    if (PQntuples(rows) == 1)
-        *ids = strdup(PQgetvalue(rows, 0, 0));
-    PQclear(rows);
-    return *ids ? DB_OK : DB_FAILED;
+    enum db_status status = db_query_text(db, &audit_unsealed_ids_statement, NULL, ids);
+    return status == DB_OK && !*ids ? DB_FAILED : status;
 }
 
 enum db_status audit_events_unsealed_among(struct db_connection *db, const char *ids,
@@ -213,19 +205,10 @@ enum db_status audit_events_page(struct db_connection *db, const struct audit_fi
                              filter->draft_id,  filter->from,      filter->to,
                              filter->before_us, filter->before_id, limit_text};
     enum db_status status;
-    PGresult *rows;
 
-    *json = NULL;
     if (!filter->before_us || !filter->before_id)
         params[6] = params[7] = NULL;
     snprintf(limit_text, sizeof limit_text, "%d", limit);
-    rows = db_execute(db, &audit_page_statement, params, &status);
-    if (status != DB_OK)
-        return status;
-    if (PQntuples(rows) == 1 && !PQgetisnull(rows, 0, 0))
-        *json = strdup(PQgetvalue(rows, 0, 0));
-    if (!*json)
-        status = DB_FAILED;
-    PQclear(rows);
-    return status;
+    status = db_query_text(db, &audit_page_statement, params, json);
+    return status == DB_OK && !*json ? DB_FAILED : status;
 }

@@ -149,6 +149,24 @@ unsigned long db_connection_generation(const struct db_connection *db)
     return db->generation;
 }
 
+enum db_status db_query_text(struct db_connection *db, const struct db_statement *statement,
+                             const char *const *params, char **text)
+{
+    enum db_status status;
+    PGresult *rows = db_execute(db, statement, params, &status);
+
+    *text = NULL;
+    if (status != DB_OK)
+        return status;
+    if (PQntuples(rows) == 1 && !PQgetisnull(rows, 0, 0)) {
+        *text = strdup(PQgetvalue(rows, 0, 0));
+        if (!*text)
+            status = DB_FAILED;
+    }
+    PQclear(rows);
+    return status;
+}
+
 enum db_status db_command(struct db_connection *db, const char *sql)
 {
     PGresult *result;

@@ -39,7 +39,7 @@ void db_configure(const char *conninfo);
 
 /* The calling thread's connection, connected if needed; NULL when the database is
  * unreachable. Owned by the thread; released when the thread exits. */
-struct db_connection *db_thread_connection(void);
+struct db_connection *db_thread_connection(void) __attribute__((warn_unused_result));
 
 /* Runs a declared statement with text parameters (NULL for SQL NULL). On DB_OK returns a
  * PGresult the caller must PQclear(); otherwise NULL. A statement on its own is a whole
@@ -52,6 +52,13 @@ PGresult *db_execute(struct db_connection *db, const struct db_statement *statem
 
 /* Opens a standalone connection (for CLI commands). Returns NULL with a message in `error`. */
 PGconn *db_connect(const char *conninfo, char *error, size_t error_size)
+    __attribute__((warn_unused_result));
+
+/* Runs a declared statement whose answer is one text value (row 0, column 0), e.g. a JSON
+ * document built in SQL. On DB_OK *text is a malloc'd copy the caller frees, or NULL when there
+ * was no row or the value was NULL; otherwise *text is NULL. */
+enum db_status db_query_text(struct db_connection *db, const struct db_statement *statement,
+                             const char *const *params, char **text)
     __attribute__((warn_unused_result));
 
 /* Runs a transaction-control or session command (BEGIN, COMMIT, ROLLBACK, LISTEN) as is. */

@@ -5,6 +5,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/outcome.h"
+
+/* intake_hold's outcome words. */
+static const struct db_outcome_word draft_hold_words[] = {
+    {"held", DRAFT_HELD},
+    {"duplicate", DRAFT_DUPLICATE},
+    {"kill_switch_on", DRAFT_REFUSED_KILL_SWITCH},
+    {"agent_paused", DRAFT_REFUSED_AGENT_PAUSED},
+    {"rate_limited", DRAFT_REFUSED_RATE_LIMIT},
+};
+
+/* The outcome words of draft_decide, draft_decide_once, draft_edit, draft_delegate and
+ * draft_coapprove: each function answers with some of them. */
+static const struct db_outcome_word draft_change_words[] = {
+    {"decided", DRAFT_CHANGED},
+    {"edited", DRAFT_CHANGED},
+    {"delegated", DRAFT_CHANGED},
+    {"coapproved", DRAFT_CHANGED},
+    {"not_found", DRAFT_NOT_FOUND},
+    {"forbidden", DRAFT_FORBIDDEN},
+    {"not_pending", DRAFT_NOT_PENDING},
+    {"not_awaiting", DRAFT_NOT_PENDING},
+    {"revision_changed", DRAFT_REVISION_CHANGED},
+    {"unknown_user", DRAFT_UNKNOWN_USER},
+    {"kill_switch_on", DRAFT_KILL_SWITCH_ON},
+    {"agent_paused", DRAFT_AGENT_PAUSED},
+    {"replayed", DRAFT_REPLAYED},
+};
+
 DB_STATEMENT(draft_hold_statement,
              "SELECT outcome, response, retry_after FROM intake_hold($1, $2, $3::uuid, $4, $5, $6, "
              "$7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17::integer, "
@@ -12,6 +41,14 @@ DB_STATEMENT(draft_hold_statement,
              21, true);
 
 DB_STATEMENT(draft_refuse_statement, "SELECT intake_refuse($1, $2, $3, $4, $5)", 5, false);
+
+/* intake_hold() commits without waiting for the WAL flush, so that an agent's posts do not
+ * queue behind each other's flushes (see sql/intake_hold.sql). This durable commit of a WAL
+ * record that follows it is what the answer waits for: once it returns, the intake is on disk.
+ * It must run on the same connection, after the same server's commit: not idempotent, so never
+ * retried elsewhere, and a reconnect in between counts as "unavailable". */
+DB_STATEMENT(draft_hold_durable_statement,
+             "SELECT pg_logical_emit_message(true, 'agentgate', 'intake')", 0, false);
 
 enum db_status drafts_hold(struct db_connection *db, const struct draft_hold *hold,
                            struct draft_hold_result *result)
@@ -21,7 +58,8 @@ enum db_status drafts_hold(struct db_connection *db, const struct draft_hold *ho
     const char *params[21];
     enum db_status status;
     PGresult *rows;
-    const char *outcome;
+    int outcome;
+    unsigned long generation;
 
     memset(result, 0, sizeof *result);
     snprintf(rate_count, sizeof rate_count, "%u", hold->rate_count);
@@ -56,21 +94,20 @@ enum db_status drafts_hold(struct db_connection *db, const struct draft_hold *ho
         PQclear(rows);
         return DB_FAILED;
     }
-    outcome = PQgetvalue(rows, 0, 0);
-    if (strcmp(outcome, "held") == 0)
-        result->outcome = DRAFT_HELD;
-    else if (strcmp(outcome, "duplicate") == 0)
-        result->outcome = DRAFT_DUPLICATE;
-    else if (strcmp(outcome, "kill_switch_on") == 0)
-        result->outcome = DRAFT_REFUSED_KILL_SWITCH;
-    else if (strcmp(outcome, "agent_paused") == 0)
-        result->outcome = DRAFT_REFUSED_AGENT_PAUSED;
-    else if (strcmp(outcome, "rate_limited") == 0)
-        result->outcome = DRAFT_REFUSED_RATE_LIMIT;
-    else {
+    generation = db_connection_generation(db);
+    PQclear(db_execute(db, &draft_hold_durable_statement, NULL, &status));
+    if (status == DB_OK && db_connection_generation(db) != generation)
+        status = DB_UNAVAILABLE;
+    if (status != DB_OK) {
+        PQclear(rows);
+        return status;
+    }
+    if (db_outcome_read(draft_hold_words, DB_OUTCOME_COUNT(draft_hold_words), "intake_hold",
+                        PQgetvalue(rows, 0, 0), &outcome) != DB_OK) {
         PQclear(rows);
         return DB_FAILED;
     }
+    result->outcome = (enum draft_hold_outcome)outcome;
     if (!PQgetisnull(rows, 0, 1)) {
         result->response = strdup(PQgetvalue(rows, 0, 1));
         if (!result->response) {
@@ -91,6 +128,44 @@ enum db_status drafts_audit_refused(struct db_connection *db, const char *forum,
     const char *params[5] = {forum, webhook_id, agent_id, reason, field && *field ? field : NULL};
     enum db_status status;
     PGresult *rows = db_execute(db, &draft_refuse_statement, params, &status);
+    PQclear(rows);
+    return status;
+}
+
+DB_STATEMENT(draft_refusals_counted_statement,
+             "SELECT intake_refusals_record($1, $2, $3, $4::integer, $5, $6, "
+             "to_timestamp($7::bigint), to_timestamp($8::bigint))",
+             8, false);
+
+enum db_status drafts_audit_refusals_counted(struct db_connection *db, const char *forum,
+                                             const char *agent_id, const char *reason,
+                                             unsigned long count, const char *first_webhook_id,
+                                             const char *last_webhook_id, long long first_at,
+                                             long long last_at)
+{
+    char count_text[24], first_text[24], last_text[24];
+    const char *params[8] = {forum,           agent_id,   reason,   count_text, first_webhook_id,
+                             last_webhook_id, first_text, last_text};
+    enum db_status status;
+
+    snprintf(count_text, sizeof count_text, "%lu", count);
+    snprintf(first_text, sizeof first_text, "%lld", first_at);
+    snprintf(last_text, sizeof last_text, "%lld", last_at);
+    PQclear(db_execute(db, &draft_refusals_counted_statement, params, &status));
+    return status;
+}
+
+DB_STATEMENT(draft_webhook_seen_statement,
+             "SELECT 1 FROM drafts WHERE forum = $1 AND webhook_id = $2", 2, true);
+
+enum db_status drafts_webhook_seen(struct db_connection *db, const char *forum,
+                                   const char *webhook_id, bool *seen)
+{
+    const char *params[2] = {forum, webhook_id};
+    enum db_status status;
+    PGresult *rows = db_execute(db, &draft_webhook_seen_statement, params, &status);
+
+    *seen = status == DB_OK && PQntuples(rows) > 0;
     PQclear(rows);
     return status;
 }
@@ -212,58 +287,17 @@ DB_STATEMENT(draft_view_statement,
              "jsonb_build_object('actor_name', $4::text, 'as', 'moderator'))",
              4, false);
 
-static enum db_status json_text_query(struct db_connection *db,
-                                      const struct db_statement *statement,
-                                      const char *const *params, char **json)
-{
-    enum db_status status;
-    PGresult *rows = db_execute(db, statement, params, &status);
-
-    *json = NULL;
-    if (status != DB_OK)
-        return status;
-    if (PQntuples(rows) == 1 && !PQgetisnull(rows, 0, 0)) {
-        *json = strdup(PQgetvalue(rows, 0, 0));
-        if (!*json)
-            status = DB_FAILED;
-    }
-    PQclear(rows);
-    return status;
-}
-
 enum db_status drafts_load(struct db_connection *db, const char *id, char **json)
 {
     const char *params[1] = {id};
-    return json_text_query(db, &draft_load_statement, params, json);
+    return db_query_text(db, &draft_load_statement, params, json);
 }
 
 enum db_status drafts_list_for_user(struct db_connection *db, const char *forum,
                                     const char *user_id, char **json)
 {
     const char *params[2] = {forum, user_id};
-    return json_text_query(db, &draft_list_statement, params, json);
-}
-
-static enum draft_change_outcome change_outcome(const char *text)
-{
-    if (strcmp(text, "decided") == 0 || strcmp(text, "edited") == 0 ||
-        strcmp(text, "delegated") == 0)
-        return DRAFT_CHANGED;
-    if (strcmp(text, "forbidden") == 0)
-        return DRAFT_FORBIDDEN;
-    if (strcmp(text, "not_pending") == 0)
-        return DRAFT_NOT_PENDING;
-    if (strcmp(text, "revision_changed") == 0)
-        return DRAFT_REVISION_CHANGED;
-    if (strcmp(text, "unknown_user") == 0)
-        return DRAFT_UNKNOWN_USER;
-    if (strcmp(text, "kill_switch_on") == 0)
-        return DRAFT_KILL_SWITCH_ON;
-    if (strcmp(text, "agent_paused") == 0)
-        return DRAFT_AGENT_PAUSED;
-    if (strcmp(text, "replayed") == 0)
-        return DRAFT_REPLAYED;
-    return DRAFT_NOT_FOUND;
+    return db_query_text(db, &draft_list_statement, params, json);
 }
 
 /* Runs a change statement whose first columns are (outcome, state, revision) and fills
@@ -273,16 +307,19 @@ static PGresult *change_execute(struct db_connection *db, const struct db_statem
                                 enum db_status *status)
 {
     PGresult *rows = db_execute(db, statement, params, status);
+    int outcome;
 
     memset(result, 0, sizeof *result);
     if (*status != DB_OK)
         return NULL;
-    if (PQntuples(rows) != 1) {
+    if (PQntuples(rows) != 1 ||
+        db_outcome_read(draft_change_words, DB_OUTCOME_COUNT(draft_change_words), statement->name,
+                        PQgetvalue(rows, 0, 0), &outcome) != DB_OK) {
         PQclear(rows);
         *status = DB_FAILED;
         return NULL;
     }
-    result->outcome = change_outcome(PQgetvalue(rows, 0, 0));
+    result->outcome = (enum draft_change_outcome)outcome;
     if (PQnfields(rows) >= 3) {
         snprintf(result->state, sizeof result->state, "%s", PQgetvalue(rows, 0, 1));
         result->revision = atoi(PQgetvalue(rows, 0, 2));
@@ -346,22 +383,7 @@ enum db_status drafts_coapprove(struct db_connection *db, const char *id, const 
                                 struct draft_change_result *result)
 {
     const char *params[4] = {id, forum, actor_id, actor_name};
-    enum db_status status;
-    PGresult *rows = db_execute(db, &draft_coapprove_statement, params, &status);
-    const char *outcome;
-
-    memset(result, 0, sizeof *result);
-    if (status != DB_OK)
-        return status;
-    outcome = PQgetvalue(rows, 0, 0);
-    result->outcome = strcmp(outcome, "coapproved") == 0       ? DRAFT_CHANGED
-                      : strcmp(outcome, "forbidden") == 0      ? DRAFT_FORBIDDEN
-                      : strcmp(outcome, "not_awaiting") == 0   ? DRAFT_NOT_PENDING
-                      : strcmp(outcome, "kill_switch_on") == 0 ? DRAFT_KILL_SWITCH_ON
-                      : strcmp(outcome, "agent_paused") == 0   ? DRAFT_AGENT_PAUSED
-                                                               : DRAFT_NOT_FOUND;
-    PQclear(rows);
-    return DB_OK;
+    return change_query(db, &draft_coapprove_statement, params, result);
 }
 
 /* Reads a stored forum answer from columns status, response, code, field, message at `first`. */
@@ -456,11 +478,11 @@ enum db_status drafts_form_echo_load(struct db_connection *db, const char *echo_
                                      const char *user_id, char **json)
 {
     const char *params[3] = {echo_id, id, user_id};
-    return json_text_query(db, &draft_echo_load_statement, params, json);
+    return db_query_text(db, &draft_echo_load_statement, params, json);
 }
 
 enum db_status drafts_state(struct db_connection *db, const char *id, char **json)
 {
     const char *params[1] = {id};
-    return json_text_query(db, &draft_state_statement, params, json);
+    return db_query_text(db, &draft_state_statement, params, json);
 }

@@ -1,8 +1,9 @@
 /*
  * Every SQL statement that touches drafts (and their revisions) lives in
- * db/drafts.c. The writes are PL/pgSQL functions from migrations/, so one
- * round trip is one transaction: state, revision and audit event commit
- * together or not at all.
+ * db/drafts.c. The writes are PL/pgSQL functions (sql/, one file each), so
+ * one round trip is one transaction: state, revision and audit event commit
+ * together or not at all. Their outcome words become the enums below here,
+ * once (db/outcome.h).
  */
 #ifndef AGENTGATE_DB_DRAFTS_H
 #define AGENTGATE_DB_DRAFTS_H
@@ -48,6 +49,21 @@ enum db_status drafts_hold(struct db_connection *db, const struct draft_hold *ho
 enum db_status drafts_audit_refused(struct db_connection *db, const char *forum,
                                     const char *webhook_id, const char *agent_id,
                                     const char *reason, const char *field)
+    __attribute__((warn_unused_result));
+
+/* Audits `count` identical refusals of one agent answered without a transaction (see
+ * intake/intake_refusals.h) as one intake.refused event with the count, the first and last
+ * webhook-id and when they came (Unix times). */
+enum db_status drafts_audit_refusals_counted(struct db_connection *db, const char *forum,
+                                             const char *agent_id, const char *reason,
+                                             unsigned long count, const char *first_webhook_id,
+                                             const char *last_webhook_id, long long first_at,
+                                             long long last_at) __attribute__((warn_unused_result));
+
+/* Whether a draft with this webhook-id exists in the forum (*seen); a read, no transaction to
+ * commit. */
+enum db_status drafts_webhook_seen(struct db_connection *db, const char *forum,
+                                   const char *webhook_id, bool *seen)
     __attribute__((warn_unused_result));
 
 /* --- review (pages and the forum's decision API) --- */

@@ -64,25 +64,6 @@ struct history_export {
     int requested; /* rows of the FETCH sent ahead and not yet read, or 0 */
 };
 
-/* Returns the single text value of a one-row result (malloc'd into *json), or NULL. */
-static enum db_status json_text(struct db_connection *db, const struct db_statement *statement,
-                                const char *const *params, char **json)
-{
-    enum db_status status;
-    PGresult *rows = db_execute(db, statement, params, &status);
-
-    *json = NULL;
-    if (status != DB_OK)
-        return status;
-    if (PQntuples(rows) == 1 && !PQgetisnull(rows, 0, 0)) {
-        *json = strdup(PQgetvalue(rows, 0, 0));
-        if (!*json)
-            status = DB_FAILED;
-    }
-    PQclear(rows);
-    return status;
-}
-
 enum db_status history_page(struct db_connection *db, const struct history_filter *filter,
                             int limit, char **json)
 {
@@ -94,13 +75,13 @@ enum db_status history_page(struct db_connection *db, const struct history_filte
     if (!filter->after_us || !filter->after_id)
         params[8] = params[9] = NULL;
     snprintf(limit_text, sizeof limit_text, "%d", limit);
-    return json_text(db, &history_page_statement, params, json);
+    return db_query_text(db, &history_page_statement, params, json);
 }
 
 enum db_status history_chart_data(struct db_connection *db, const char *forum, char **json)
 {
     const char *params[1] = {forum};
-    return json_text(db, &history_chart_statement, params, json);
+    return db_query_text(db, &history_chart_statement, params, json);
 }
 
 enum db_status history_audit_export(struct db_connection *db, const char *forum,

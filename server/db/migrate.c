@@ -46,6 +46,37 @@ static int version_compare(const char *a, const char *b)
     return 0;
 }
 
+/* The rows of a query that takes no parameters, or NULL with its error in `error`. */
+static PGresult *rows_query(PGconn *conn, const char *sql, char *error, size_t error_size)
+{
+    PGresult *result = PQexec(conn, sql);
+
+    if (PQresultStatus(result) == PGRES_TUPLES_OK)
+        return result;
+    db_error_line(PQerrorMessage(conn), error, error_size);
+    PQclear(result);
+    return NULL;
+}
+
+/* Sets *exists to whether the bookkeeping table `table` is there yet. Returns 0, or -1 with an
+ * error. */
+static int table_exists(PGconn *conn, const char *table, bool *exists, char *error,
+                        size_t error_size)
+{
+    const char *params[1] = {table};
+    PGresult *result =
+        PQexecParams(conn, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, params, NULL, NULL, 0);
+
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        db_error_line(PQerrorMessage(conn), error, error_size);
+        PQclear(result);
+        return -1;
+    }
+    *exists = strcmp(PQgetvalue(result, 0, 0), "t") == 0;
+    PQclear(result);
+    return 0;
+}
+
 /* Whether the embedded functions must be applied: *stale true when schema_functions records
  * another set and no newer agentgate recorded it. Before migration 0010 there is no table and
  * the functions are stale by definition. Returns 0, or -1 with an error. */
@@ -56,22 +87,14 @@ static int sql_functions_compare(PGconn *conn, bool *stale, char *error, size_t 
     bool exists;
 
     *stale = true;
-    result = PQexec(conn, "SELECT to_regclass('schema_functions') IS NOT NULL");
-    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
-        db_error_line(PQerrorMessage(conn), error, error_size);
-        PQclear(result);
+    if (table_exists(conn, "schema_functions", &exists, error, error_size) != 0)
         return -1;
-    }
-    exists = strcmp(PQgetvalue(result, 0, 0), "t") == 0;
-    PQclear(result);
     if (!exists)
         return 0;
-    result = PQexec(conn, "SELECT checksum, agentgate_version FROM schema_functions");
-    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
-        db_error_line(PQerrorMessage(conn), error, error_size);
-        PQclear(result);
+    result = rows_query(conn, "SELECT checksum, agentgate_version FROM schema_functions", error,
+                        error_size);
+    if (!result)
         return -1;
-    }
     sql_functions_checksum(expected);
     if (PQntuples(result) == 1)
         *stale = strcmp(PQgetvalue(result, 0, 0), expected) != 0 &&
@@ -103,24 +126,17 @@ static bool command_ok(PGconn *conn, const char *sql, char *error, size_t error_
 static int migrations_compare(PGconn *conn, bool *applied_mask, char *error, size_t error_size)
 {
     PGresult *result;
-    int exists;
+    bool exists;
 
-    result = PQexec(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL");
-    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
-        db_error_line(PQerrorMessage(conn), error, error_size);
-        PQclear(result);
+    if (table_exists(conn, "schema_migrations", &exists, error, error_size) != 0)
         return -1;
-    }
-    exists = strcmp(PQgetvalue(result, 0, 0), "t") == 0;
-    PQclear(result);
     if (!exists)
         return 0;
-    result = PQexec(conn, "SELECT version, name, checksum FROM schema_migrations ORDER BY version");
-    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
-        db_error_line(PQerrorMessage(conn), error, error_size);
-        PQclear(result);
+    result =
+        rows_query(conn, "SELECT version, name, checksum FROM schema_migrations ORDER BY version",
+                   error, error_size);
+    if (!result)
         return -1;
-    }
     for (int row = 0; row < PQntuples(result); row++) {
         unsigned version = (unsigned)strtoul(PQgetvalue(result, row, 0), NULL, 10);
         const char *name = PQgetvalue(result, row, 1);
@@ -179,43 +195,53 @@ int migrate_check(PGconn *conn, unsigned *pending, char *error, size_t error_siz
     return status;
 }
 
-static int migration_run(PGconn *conn, const struct migration *migration, char *error,
-                         size_t error_size)
+/* Runs a statement with text parameters that returns no rows; false with its error. */
+static bool params_command_ok(PGconn *conn, const char *sql, int count, const char *const *params,
+                              char *error, size_t error_size)
 {
-    char checksum[65], version[16], message[200];
-    const char *params[3];
-    PGresult *result;
+    PGresult *result = PQexecParams(conn, sql, count, NULL, params, NULL, NULL, 0);
+    bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
 
-    if (!command_ok(conn, "BEGIN", error, error_size))
-        return -1;
-    if (!command_ok(conn, migration->sql, message, sizeof message)) {
-        snprintf(error, error_size, "migration %04u_%s failed: %s", migration->version,
-                 migration->name, message);
-        goto rollback;
-    }
-    migration_checksum(migration, checksum);
-    snprintf(version, sizeof version, "%u", migration->version);
-    params[0] = version;
-    params[1] = migration->name;
-    params[2] = checksum;
-    result = PQexecParams(conn,
-                          "INSERT INTO schema_migrations (version, name, checksum) "
-                          "VALUES ($1, $2, $3)",
-                          3, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+    if (!ok)
         db_error_line(PQerrorMessage(conn), error, error_size);
-        PQclear(result);
-        goto rollback;
-    }
     PQclear(result);
-    if (!command_ok(conn, "COMMIT", error, error_size))
-        goto rollback;
-    return 0;
-rollback:
+    return ok;
+}
+
+/* Ends the transaction: COMMIT when `ok`, else (or when the COMMIT fails) ROLLBACK. Returns 0
+ * when committed, or -1 (the error was written by whatever failed). */
+static int transaction_finish(PGconn *conn, bool ok, char *error, size_t error_size)
+{
+    char message[200];
+
+    if (ok && command_ok(conn, "COMMIT", error, error_size))
+        return 0;
     if (!command_ok(conn, "ROLLBACK", message, sizeof message)) {
         /* the connection is gone; the server rolls back on its own */
     }
     return -1;
+}
+
+static int migration_run(PGconn *conn, const struct migration *migration, char *error,
+                         size_t error_size)
+{
+    char checksum[65], version[16], message[200];
+    const char *params[3] = {version, migration->name, checksum};
+    bool ok;
+
+    if (!command_ok(conn, "BEGIN", error, error_size))
+        return -1;
+    ok = command_ok(conn, migration->sql, message, sizeof message);
+    if (!ok)
+        snprintf(error, error_size, "migration %04u_%s failed: %s", migration->version,
+                 migration->name, message);
+    migration_checksum(migration, checksum);
+    snprintf(version, sizeof version, "%u", migration->version);
+    ok = ok && params_command_ok(conn,
+                                 "INSERT INTO schema_migrations (version, name, checksum) "
+                                 "VALUES ($1, $2, $3)",
+                                 3, params, error, error_size);
+    return transaction_finish(conn, ok, error, error_size);
 }
 
 /* Applies every function file and records the set, in one transaction. */
@@ -223,38 +249,25 @@ static int sql_functions_run(PGconn *conn, char *error, size_t error_size)
 {
     char checksum[65], message[200];
     const char *params[2] = {checksum, AGENTGATE_VERSION};
-    PGresult *result;
+    bool ok = true;
 
     if (!command_ok(conn, "BEGIN", error, error_size))
         return -1;
-    for (unsigned i = 0; i < sql_functions_embedded_count; i++) {
-        if (!command_ok(conn, sql_functions_embedded[i].sql, message, sizeof message)) {
+    for (unsigned i = 0; ok && i < sql_functions_embedded_count; i++) {
+        ok = command_ok(conn, sql_functions_embedded[i].sql, message, sizeof message);
+        if (!ok)
             snprintf(error, error_size, "sql/%s failed: %s", sql_functions_embedded[i].name,
                      message);
-            goto rollback;
-        }
     }
     sql_functions_checksum(checksum);
-    result = PQexecParams(conn,
-                          "INSERT INTO schema_functions (checksum, agentgate_version) "
-                          "VALUES ($1, $2) ON CONFLICT (singleton) DO UPDATE SET "
-                          "checksum = EXCLUDED.checksum, "
-                          "agentgate_version = EXCLUDED.agentgate_version, applied_at = now()",
-                          2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
-        db_error_line(PQerrorMessage(conn), error, error_size);
-        PQclear(result);
-        goto rollback;
-    }
-    PQclear(result);
-    if (!command_ok(conn, "COMMIT", error, error_size))
-        goto rollback;
-    return 0;
-rollback:
-    if (!command_ok(conn, "ROLLBACK", message, sizeof message)) {
-        /* the connection is gone; the server rolls back on its own */
-    }
-    return -1;
+    ok = ok && params_command_ok(conn,
+                                 "INSERT INTO schema_functions (checksum, agentgate_version) "
+                                 "VALUES ($1, $2) ON CONFLICT (singleton) DO UPDATE SET "
+                                 "checksum = EXCLUDED.checksum, "
+                                 "agentgate_version = EXCLUDED.agentgate_version, "
+                                 "applied_at = now()",
+                                 2, params, error, error_size);
+    return transaction_finish(conn, ok, error, error_size);
 }
 
 int migrate_apply(PGconn *conn, unsigned *applied_count, bool *functions_applied, char *error,

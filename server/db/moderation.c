@@ -34,24 +34,12 @@ DB_STATEMENT(moderation_killswitch_statement,
 DB_STATEMENT(moderation_bulk_statement, "SELECT moderation_bulk($1, $2::uuid[], $3, $4, $5, $6)", 6,
              false);
 
+/* The statement's one text value; a missing one is a failure. */
 static enum db_status json_query(struct db_connection *db, const struct db_statement *statement,
                                  const char *const *params, char **json)
 {
-    enum db_status status;
-    PGresult *rows = db_execute(db, statement, params, &status);
-
-    *json = NULL;
-    if (status != DB_OK)
-        return status;
-    if (PQntuples(rows) == 1) {
-        *json = strdup(PQgetvalue(rows, 0, 0));
-        if (!*json)
-            status = DB_FAILED;
-    } else {
-        status = DB_FAILED;
-    }
-    PQclear(rows);
-    return status;
+    enum db_status status = db_query_text(db, statement, params, json);
+    return status == DB_OK && !*json ? DB_FAILED : status;
 }
 
 enum db_status moderation_agents(struct db_connection *db, const char *forum, char **json)

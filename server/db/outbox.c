@@ -5,11 +5,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/outcome.h"
+
+/* outbox_finish's p_result words, one per delivery_result. */
+static const char *const delivery_result_words[DELIVERY_RESULT_COUNT] = {
+    [DELIVERY_DELIVERED] = "delivered", [DELIVERY_RETRY] = "retry",
+    [DELIVERY_FAILED] = "failed",       [DELIVERY_ABORTED] = "aborted",
+    [DELIVERY_SKIPPED] = "skipped",     [DELIVERY_REVOKED] = "revoked",
+};
+
+/* delivery_retry's outcome words. */
+static const struct db_outcome_word outbox_retry_words[] = {
+    {"retried", OUTBOX_RETRIED},
+    {"not_failed", OUTBOX_RETRY_NOT_FAILED},
+    {"not_found", OUTBOX_RETRY_NOT_FOUND},
+};
+
+const char *delivery_result_word(enum delivery_result result)
+{
+    return (unsigned)result < DELIVERY_RESULT_COUNT ? delivery_result_words[result] : "failed";
+}
+
 DB_STATEMENT(outbox_claim_statement,
              "SELECT id, draft_id, forum, event_type, webhook_id, payload->'data'->'agent'->>'id', "
              "payload::text, attempts FROM outbox_claim()",
              0, false);
-DB_STATEMENT(outbox_blocked_statement, "SELECT coalesce(delivery_blocked_reason($1, $2), '')", 2,
+DB_STATEMENT(outbox_blocked_statement, "SELECT coalesce(delivery_recheck($1::uuid, $2, $3), '')", 3,
              false);
 DB_STATEMENT(outbox_finish_statement,
              "SELECT outbox_finish($1::bigint, $2, $3::integer, $4::integer, $5, $6, "
@@ -57,10 +78,11 @@ enum db_status outbox_claim(struct db_connection *db, struct outbox_event *event
     return status;
 }
 
-enum db_status outbox_blocked_reason(struct db_connection *db, const char *forum,
-                                     const char *agent_id, char *reason, size_t reason_size)
+enum db_status outbox_blocked_reason(struct db_connection *db, const char *draft_id,
+                                     const char *forum, const char *agent_id, char *reason,
+                                     size_t reason_size)
 {
-    const char *params[2] = {forum, agent_id};
+    const char *params[3] = {draft_id, forum, agent_id};
     enum db_status status;
     PGresult *rows = db_execute(db, &outbox_blocked_statement, params, &status);
 
@@ -85,7 +107,7 @@ enum db_status outbox_finish(struct db_connection *db, long long id,
     snprintf(duration, sizeof duration, "%ld", outcome->duration_ms);
     snprintf(retry_in, sizeof retry_in, "%.3f", outcome->retry_in_seconds);
     params[0] = id_text;
-    params[1] = outcome->result;
+    params[1] = delivery_result_word(outcome->result);
     params[2] = outcome->http_status ? status_text : NULL;
     params[3] = duration;
     params[4] = outcome->error && *outcome->error ? outcome->error : NULL;
@@ -144,16 +166,19 @@ enum db_status outbox_remind_expiring(struct db_connection *db, const char *foru
 }
 
 enum db_status outbox_retry_draft(struct db_connection *db, const char *draft_id, const char *actor,
-                                  const char *actor_name, char *outcome, size_t outcome_size)
+                                  const char *actor_name, enum outbox_retry_outcome *outcome)
 {
     const char *params[3] = {draft_id, actor, actor_name};
     enum db_status status;
     PGresult *rows = db_execute(db, &outbox_retry_statement, params, &status);
+    int value;
 
-    outcome[0] = '\0';
     if (status != DB_OK)
         return status;
-    snprintf(outcome, outcome_size, "%s", PQgetvalue(rows, 0, 0));
+    status = db_outcome_read(outbox_retry_words, DB_OUTCOME_COUNT(outbox_retry_words),
+                             "delivery_retry", PQgetvalue(rows, 0, 0), &value);
+    if (status == DB_OK)
+        *outcome = (enum outbox_retry_outcome)value;
     PQclear(rows);
-    return DB_OK;
+    return status;
 }

@@ -2,13 +2,13 @@
 #include "history/history_chart.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "template.h"
+#include "text.h"
 
 /* Layout of the daily chart (user units of the viewBox). */
 #define DAILY_WIDTH  640
@@ -27,109 +27,42 @@
 #define AGENTS_VALUE_ROOM 64  /* room kept right of the longest bar for its value */
 #define AGENTS_NAME_CHARS 24
 
-/* A growing text buffer; after a failed allocation every append is ignored and `failed` set. */
-struct svg {
-    char *data;
-    size_t length;
-    size_t capacity;
-    bool failed;
-};
-
-static void svg_reserve(struct svg *svg, size_t extra)
-{
-    size_t capacity;
-    char *grown;
-
-    if (svg->failed || svg->length + extra + 1 <= svg->capacity)
-        return;
-    capacity = svg->capacity ? svg->capacity : 4096;
-    while (capacity < svg->length + extra + 1)
-        capacity *= 2;
-    grown = realloc(svg->data, capacity);
-    if (!grown) {
-        svg->failed = true;
-        return;
-    }
-    svg->data = grown;
-    svg->capacity = capacity;
-}
-
-/* Appends markup built by the chart itself (never text from data). */
-static void svg_printf(struct svg *svg, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
-static void svg_printf(struct svg *svg, const char *format, ...)
-{
-    va_list args;
-    int needed;
-
-    va_start(args, format);
-    needed = vsnprintf(NULL, 0, format, args);
-    va_end(args);
-    if (needed < 0) {
-        svg->failed = true;
-        return;
-    }
-    svg_reserve(svg, (size_t)needed);
-    if (svg->failed)
-        return;
-    va_start(args, format);
-    vsnprintf(svg->data + svg->length, (size_t)needed + 1, format, args);
-    va_end(args);
-    svg->length += (size_t)needed;
-}
-
 /* Appends `text` escaped for HTML/SVG text and attribute values. */
-static void svg_text(struct svg *svg, const char *text)
+static void svg_text(struct text_buffer *svg, const char *text)
 {
     char *escaped = template_escape_html(text ? text : "");
-    size_t length;
 
     if (!escaped) {
         svg->failed = true;
         return;
     }
-    length = strlen(escaped);
-    svg_reserve(svg, length);
-    if (!svg->failed) {
-        memcpy(svg->data + svg->length, escaped, length + 1);
-        svg->length += length;
-    }
+    text_buffer_append_string(svg, escaped);
     free(escaped);
 }
 
-/* The finished text, or NULL (everything freed) if memory ran out. */
-static char *svg_finish(struct svg *svg)
-{
-    if (svg->failed || !svg->data) {
-        free(svg->data);
-        return NULL;
-    }
-    return svg->data;
-}
-
 /* Opens an <svg> with its accessible name and description; `id` prefixes their element ids. */
-static void svg_open(struct svg *svg, const char *id, int width, int height, const char *title,
-                     const char *desc)
+static void svg_open(struct text_buffer *svg, const char *id, int width, int height,
+                     const char *title, const char *desc)
 {
-    svg_printf(svg,
-               "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart-svg\" role=\"img\" "
-               "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" "
-               "aria-labelledby=\"%s-title %s-desc\"><title id=\"%s-title\">",
-               width, height, width, height, id, id, id);
+    text_buffer_printf(svg,
+                       "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart-svg\" role=\"img\" "
+                       "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" "
+                       "aria-labelledby=\"%s-title %s-desc\"><title id=\"%s-title\">",
+                       width, height, width, height, id, id, id);
     svg_text(svg, title);
-    svg_printf(svg, "</title><desc id=\"%s-desc\">", id);
+    text_buffer_printf(svg, "</title><desc id=\"%s-desc\">", id);
     svg_text(svg, desc);
-    svg_printf(svg, "</desc>");
+    text_buffer_printf(svg, "</desc>");
 }
 
 /* A text element at (x, y) with `class` and anchor; the content is escaped. */
-static void svg_label(struct svg *svg, double x, double y, const char *class_name,
+static void svg_label(struct text_buffer *svg, double x, double y, const char *class_name,
                       const char *anchor, const char *text)
 {
-    svg_printf(svg, "<text class=\"%s\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", class_name, x,
-               y, anchor);
+    text_buffer_printf(svg, "<text class=\"%s\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">",
+                       class_name, x, y, anchor);
     svg_text(svg, text);
-    svg_printf(svg, "</text>");
+    text_buffer_printf(svg, "</text>");
 }
 
 /* The smallest 1, 2 or 5 times a power of ten such that `max` needs at most 4 steps of it. */
@@ -299,26 +232,26 @@ static void daily_describe(const struct history_chart_day *days, size_t count, c
 }
 
 /* The legend, and the value axis: gridlines and labels at each step up to the returned top. */
-static long daily_axes(struct svg *svg, long max, double base, double plot_height)
+static long daily_axes(struct text_buffer *svg, long max, double base, double plot_height)
 {
     long step = axis_step(max > 0 ? max : 1), top = ((max > 0 ? max : 1) + step - 1) / step * step;
     char label[32];
 
     for (int s = 0; s < 3; s++) {
         double x = DAILY_LEFT + s * 110.0;
-        svg_printf(svg,
-                   "<rect class=\"%s\" fill=\"%s\" x=\"%.1f\" y=\"8\" width=\"12\" "
-                   "height=\"12\"/>",
-                   daily_class[s], daily_fill[s], x);
+        text_buffer_printf(svg,
+                           "<rect class=\"%s\" fill=\"%s\" x=\"%.1f\" y=\"8\" width=\"12\" "
+                           "height=\"12\"/>",
+                           daily_class[s], daily_fill[s], x);
         snprintf(label, sizeof label, "%c%s", daily_name[s][0] - 'a' + 'A', daily_name[s] + 1);
         svg_label(svg, x + 17, 18.5, "chart-legend", "start", label);
     }
     for (long value = 0; value <= top; value += step) {
         double y = base - plot_height * (double)value / (double)top;
-        svg_printf(svg,
-                   "<line class=\"chart-grid\" stroke=\"#c9ced6\" x1=\"%d\" y1=\"%.1f\" "
-                   "x2=\"%d\" y2=\"%.1f\"/>",
-                   DAILY_LEFT, y, DAILY_WIDTH - DAILY_RIGHT, y);
+        text_buffer_printf(svg,
+                           "<line class=\"chart-grid\" stroke=\"#c9ced6\" x1=\"%d\" y1=\"%.1f\" "
+                           "x2=\"%d\" y2=\"%.1f\"/>",
+                           DAILY_LEFT, y, DAILY_WIDTH - DAILY_RIGHT, y);
         snprintf(label, sizeof label, "%ld", value);
         svg_label(svg, DAILY_LEFT - 6, y + 4, "chart-tick", "end", label);
     }
@@ -331,7 +264,7 @@ char *history_chart_daily_svg(const struct history_chart_day *days, size_t count
     const double plot_height = DAILY_HEIGHT - DAILY_TOP - DAILY_BOTTOM;
     const double base = DAILY_TOP + plot_height;
     const double group = count ? plot_width / (double)count : plot_width;
-    struct svg svg = {0};
+    struct text_buffer svg = {0};
     long max, top, values[3];
     char desc[400], label[120], words[24];
 
@@ -349,13 +282,14 @@ char *history_chart_daily_svg(const struct history_chart_day *days, size_t count
             double x = DAILY_LEFT + group * (double)i + 2 + bar * s;
             if (values[s] == 0)
                 continue;
-            svg_printf(&svg,
-                       "<rect class=\"%s\" fill=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                       "height=\"%.1f\"><title>",
-                       daily_class[s], daily_fill[s], x, base - height, bar, height);
+            text_buffer_printf(
+                &svg,
+                "<rect class=\"%s\" fill=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                "height=\"%.1f\"><title>",
+                daily_class[s], daily_fill[s], x, base - height, bar, height);
             snprintf(label, sizeof label, "%s: %ld %s", words, values[s], daily_name[s]);
             svg_text(&svg, label);
-            svg_printf(&svg, "</title></rect>");
+            text_buffer_printf(&svg, "</title></rect>");
         }
         /* a day label every fifth day, counted back from the last so the newest is named */
         if ((count - 1 - i) % 5 == 0) {
@@ -364,18 +298,19 @@ char *history_chart_daily_svg(const struct history_chart_day *days, size_t count
                       "middle", words);
         }
     }
-    svg_printf(&svg,
-               "<line class=\"chart-axis\" stroke=\"#868e99\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
-               "y2=\"%.1f\"/></svg>",
-               DAILY_LEFT, base, DAILY_WIDTH - DAILY_RIGHT, base);
-    return svg_finish(&svg);
+    text_buffer_printf(
+        &svg,
+        "<line class=\"chart-axis\" stroke=\"#868e99\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
+        "y2=\"%.1f\"/></svg>",
+        DAILY_LEFT, base, DAILY_WIDTH - DAILY_RIGHT, base);
+    return text_buffer_finish(&svg);
 }
 
 char *history_chart_agents_svg(const struct history_chart_agent *agents, size_t count)
 {
     const double bar_room = AGENTS_WIDTH - AGENTS_LABEL_END - 8 - AGENTS_VALUE_ROOM;
     int height = AGENTS_TOP + (int)(count ? count : 1) * AGENTS_ROW + 8;
-    struct svg svg = {0};
+    struct text_buffer svg = {0};
     double longest = 0;
     char desc[1200], label[200], name[AGENTS_NAME_CHARS * 4 + 8], value[32];
     size_t used;
@@ -420,17 +355,17 @@ char *history_chart_agents_svg(const struct history_chart_agent *agents, size_t 
                             AGENTS_NAME_CHARS, name, sizeof name);
         history_chart_duration(median, value, sizeof value);
         svg_label(&svg, AGENTS_LABEL_END - 6, y + AGENTS_BAR - 3, "chart-name", "end", name);
-        svg_printf(&svg,
-                   "<rect class=\"chart-median\" fill=\"#2f56c7\" x=\"%d\" y=\"%.1f\" "
-                   "width=\"%.1f\" height=\"%d\"><title>",
-                   AGENTS_LABEL_END, y, width, AGENTS_BAR);
+        text_buffer_printf(&svg,
+                           "<rect class=\"chart-median\" fill=\"#2f56c7\" x=\"%d\" y=\"%.1f\" "
+                           "width=\"%.1f\" height=\"%d\"><title>",
+                           AGENTS_LABEL_END, y, width, AGENTS_BAR);
         snprintf(label, sizeof label, "%s: median %s over %ld decision%s", name, value,
                  agents[i].decisions, agents[i].decisions == 1 ? "" : "s");
         svg_text(&svg, label);
-        svg_printf(&svg, "</title></rect>");
+        text_buffer_printf(&svg, "</title></rect>");
         svg_label(&svg, AGENTS_LABEL_END + width + 6, y + AGENTS_BAR - 3, "chart-value", "start",
                   value);
     }
-    svg_printf(&svg, "</svg>");
-    return svg_finish(&svg);
+    text_buffer_printf(&svg, "</svg>");
+    return text_buffer_finish(&svg);
 }

@@ -27,8 +27,10 @@
 
 #include "auth/auth.h"
 #include "db/history.h"
+#include "hex.h"
 #include "history/history_query.h"
 #include "log.h"
+#include "text.h"
 #include "web/handlers.h"
 #include "web/page.h"
 
@@ -51,11 +53,9 @@ struct export_stream {
     bool csv;
     PGresult *rows; /* the current batch */
     int next_row;
-    bool last_batch; /* the cursor has nothing after `rows` */
-    char *out;       /* formatted bytes not yet handed to libmicrohttpd */
-    size_t out_length;
+    bool last_batch;        /* the cursor has nothing after `rows` */
+    struct text_buffer out; /* formatted bytes; those from out_offset on not yet handed out */
     size_t out_offset;
-    size_t out_capacity;
     long long rows_sent;
     char request_id[17];
 };
@@ -70,34 +70,14 @@ static void export_free(void *cls)
              stream->csv ? "csv" : "ndjson");
     PQclear(stream->rows);
     history_export_close(stream->export);
-    free(stream->out);
+    text_buffer_free(&stream->out);
     free(stream);
 }
 
-/* Makes room for `extra` more output bytes; false when memory runs out. */
-static bool out_reserve(struct export_stream *stream, size_t extra)
-{
-    size_t capacity;
-    char *grown;
-
-    if (stream->out_length + extra <= stream->out_capacity)
-        return true;
-    capacity = stream->out_capacity ? stream->out_capacity : EXPORT_CHUNK;
-    while (capacity < stream->out_length + extra)
-        capacity *= 2;
-    grown = realloc(stream->out, capacity);
-    if (!grown)
-        return false;
-    stream->out = grown;
-    stream->out_capacity = capacity;
-    return true;
-}
-
-/* Appends bytes; the caller reserved room for them. */
+/* Appends bytes to the output (a failure shows in stream->out.failed). */
 static void out_bytes(struct export_stream *stream, const char *bytes, size_t length)
 {
-    memcpy(stream->out + stream->out_length, bytes, length);
-    stream->out_length += length;
+    text_buffer_append(&stream->out, bytes, length);
 }
 
 /*
@@ -111,19 +91,26 @@ static bool csv_field(struct export_stream *stream, const char *value, size_t le
     bool quote = formula || memchr(value, '"', length) || memchr(value, ',', length) ||
                  memchr(value, '\n', length) || memchr(value, '\r', length);
 
-    if (!out_reserve(stream, 2 * length + 3))
-        return false;
+    struct text_buffer *out = &stream->out;
+
     if (!quote) {
         out_bytes(stream, value, length);
-        return true;
+        return !out->failed;
     }
-    out_bytes(stream, formula ? "\"'" : "\"", formula ? 2 : 1);
+    if (!text_buffer_reserve(out, 2 * length + 3))
+        return false;
+    if (formula) {
+        out->data[out->length++] = '"';
+        out->data[out->length++] = '\'';
+    } else {
+        out->data[out->length++] = '"';
+    }
     for (size_t i = 0; i < length; i++) {
         if (value[i] == '"')
-            stream->out[stream->out_length++] = '"';
-        stream->out[stream->out_length++] = value[i];
+            out->data[out->length++] = '"';
+        out->data[out->length++] = value[i];
     }
-    stream->out[stream->out_length++] = '"';
+    out->data[out->length++] = '"';
     return true;
 }
 
@@ -131,12 +118,11 @@ static bool csv_field(struct export_stream *stream, const char *value, size_t le
  * characters escaped. */
 static bool json_string_out(struct export_stream *stream, const char *value, size_t length)
 {
-    static const char hex[] = "0123456789abcdef";
     char *out;
 
-    if (!out_reserve(stream, 6 * length + 2))
+    if (!text_buffer_reserve(&stream->out, 6 * length + 2))
         return false;
-    out = stream->out + stream->out_length;
+    out = stream->out.data + stream->out.length;
     *out++ = '"';
     for (size_t i = 0; i < length; i++) {
         unsigned char c = (unsigned char)value[i];
@@ -150,13 +136,13 @@ static bool json_string_out(struct export_stream *stream, const char *value, siz
             *out++ = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
         } else {
             memcpy(out, "\\u00", 4);
-            out[4] = hex[c >> 4];
-            out[5] = hex[c & 15];
+            out[4] = hex_digit(c >> 4);
+            out[5] = hex_digit(c);
             out += 6;
         }
     }
     *out++ = '"';
-    stream->out_length = (size_t)(out - stream->out);
+    stream->out.length = (size_t)(out - stream->out.data);
     return true;
 }
 
@@ -226,16 +212,8 @@ static size_t timestamp_text(int64_t postgres_us, char out[32])
 /* A binary uuid as its canonical lower-case text. */
 static size_t uuid_text(const unsigned char *bytes, char out[40])
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t used = 0;
-
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[used++] = '-';
-        out[used++] = hex[bytes[i] >> 4];
-        out[used++] = hex[bytes[i] & 15];
-    }
-    return used;
+    hex_uuid(bytes, out);
+    return 36;
 }
 
 /*
@@ -274,17 +252,13 @@ static bool csv_header(struct export_stream *stream)
 
     for (int c = 0; c < columns; c++) {
         const char *name = PQfname(stream->rows, c);
-        if (!out_reserve(stream, 1))
-            return false;
         if (c)
             out_bytes(stream, ",", 1);
         if (!csv_field(stream, name, strlen(name)))
             return false;
     }
-    if (!out_reserve(stream, 2))
-        return false;
     out_bytes(stream, "\r\n", 2);
-    return true;
+    return !stream->out.failed;
 }
 
 /* One column of a row, after its separator: a CSV field, or a JSON member. */
@@ -302,7 +276,7 @@ static bool column_format(struct export_stream *stream, int row, int column)
         return false;
     if (stream->csv)
         return null || csv_field(stream, text, length);
-    if (!json_string_out(stream, name, strlen(name)) || !out_reserve(stream, length + 5))
+    if (!json_string_out(stream, name, strlen(name)))
         return false;
     out_bytes(stream, ":", 1);
     if (null)
@@ -311,7 +285,7 @@ static bool column_format(struct export_stream *stream, int row, int column)
         out_bytes(stream, text, length);
     else if (!json_string_out(stream, text, length))
         return false;
-    return true;
+    return !stream->out.failed;
 }
 
 /* Formats row `row` of the current batch as one CSV record or one NDJSON line. */
@@ -319,22 +293,17 @@ static bool row_format(struct export_stream *stream, int row)
 {
     int columns = PQnfields(stream->rows);
 
-    if (!out_reserve(stream, 1))
-        return false;
     if (!stream->csv)
         out_bytes(stream, "{", 1);
     for (int c = 0; c < columns; c++) {
-        if (c) {
-            if (!out_reserve(stream, 1))
-                return false;
+        if (c)
             out_bytes(stream, ",", 1);
-        }
         if (!column_format(stream, row, c))
             return false;
     }
-    if (!out_reserve(stream, 2))
-        return false;
     out_bytes(stream, stream->csv ? "\r\n" : "}\n", 2);
+    if (stream->out.failed)
+        return false;
     stream->rows_sent++;
     return true;
 }
@@ -364,17 +333,18 @@ static ssize_t export_read(void *cls, uint64_t position, char *buffer, size_t ma
     (void)position;
 
     for (;;) {
-        if (stream->out_offset < stream->out_length) {
-            size_t count = stream->out_length - stream->out_offset;
+        if (stream->out_offset < stream->out.length) {
+            size_t count = stream->out.length - stream->out_offset;
             if (count > max)
                 count = max;
-            memcpy(buffer, stream->out + stream->out_offset, count);
+            memcpy(buffer, stream->out.data + stream->out_offset, count);
             stream->out_offset += count;
             return (ssize_t)count;
         }
-        stream->out_offset = stream->out_length = 0;
+        stream->out_offset = 0;
+        text_buffer_reset(&stream->out);
         if (stream->rows && stream->next_row < PQntuples(stream->rows)) {
-            while (stream->next_row < PQntuples(stream->rows) && stream->out_length < EXPORT_CHUNK)
+            while (stream->next_row < PQntuples(stream->rows) && stream->out.length < EXPORT_CHUNK)
                 if (!row_format(stream, stream->next_row++)) {
                     log_error(stream->request_id, "history export: a row could not be written");
                     return MHD_CONTENT_READER_END_WITH_ERROR;

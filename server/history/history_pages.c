@@ -26,12 +26,14 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "clock.h"
 #include "db/history.h"
 #include "form.h"
 #include "history/history_chart.h"
 #include "history/history_query.h"
 #include "render_markdown.h"
 #include "review/draft_secrets.h"
+#include "text.h"
 #include "web/handlers.h"
 #include "web/json_spec.h"
 #include "web/page.h"
@@ -54,13 +56,6 @@ struct chart_entry {
 
 static pthread_mutex_t chart_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct chart_entry chart_cache[CHART_FORUMS];
-
-static long long clock_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 /* The chart object for the template from a cache entry ({daily_svg, agents_svg, as_of}), or
  * NULL when it holds none. Called with chart_lock held. */
@@ -137,7 +132,7 @@ static json_t *chart_get(struct db_connection *db, const char *forum)
 {
     struct chart_entry *entry = NULL, *oldest = &chart_cache[0];
     char *daily_svg, *agents_svg, as_of[40];
-    long long now = clock_ms();
+    long long now = clock_monotonic_ms();
     json_t *chart;
     bool ok;
 
@@ -337,14 +332,11 @@ static json_t *state_options(const struct history_query *query)
 static void link_set(json_t *data, const char *key, const char *path, const char *filters,
                      const char *extra)
 {
-    size_t size = strlen(path) + strlen(filters) + strlen(extra) + 4;
-    char *link = malloc(size);
+    char *link = text_format("%s%s%s%s%s", path, *filters || *extra ? "?" : "", filters,
+                             *filters && *extra ? "&" : "", extra);
 
-    if (!link)
-        return;
-    snprintf(link, size, "%s%s%s%s%s", path, *filters || *extra ? "?" : "", filters,
-             *filters && *extra ? "&" : "", extra);
-    json_object_set_new(data, key, json_string(link));
+    if (link)
+        json_object_set_new(data, key, json_string(link));
     free(link);
 }
 
@@ -354,14 +346,13 @@ static void links_set(json_t *data, const struct page_state *state, json_t *rows
 {
     const char *cursor = json_string_at(json_array_get(rows, HISTORY_PAGE_SIZE - 1), "cursor");
     char *encoded = more && cursor ? form_url_encode(cursor) : NULL;
-    char *after = encoded ? malloc(strlen(encoded) + 8) : NULL;
+    char *after = encoded ? text_format("after=%s", encoded) : NULL;
 
     link_set(data, "csv_href", "/history.csv", state->filters, "");
     link_set(data, "ndjson_href", "/history.ndjson", state->filters, "");
     if (state->query.after_us[0])
         link_set(data, "newest_href", "/history", state->filters, "");
     if (after) {
-        snprintf(after, strlen(encoded) + 8, "after=%s", encoded);
         link_set(data, "older_href", "/history", state->filters, after);
     }
     free(after);

@@ -160,32 +160,15 @@ struct history_filter history_query_filter(const struct history_query *query, co
 
 char *history_query_string(const struct history_query *query, bool with_cursor)
 {
-    size_t capacity = 1, used = 0;
-    char *out;
+    const char *pairs[FILTER_COUNT + 1][2];
 
-    for (size_t i = 0; i <= FILTER_COUNT; i++)
-        capacity += 16 + 3 * strlen(i < FILTER_COUNT ? filter_value(query, i) : query->after);
-    out = malloc(capacity);
-    if (!out)
-        return NULL;
-    out[0] = '\0';
-    for (size_t i = 0; i <= FILTER_COUNT; i++) {
-        const char *name = i < FILTER_COUNT ? filter_fields[i].name : "after";
-        const char *value = i < FILTER_COUNT ? filter_value(query, i) : query->after;
-        char *encoded;
-
-        if (!*value || (i == FILTER_COUNT && !with_cursor))
-            continue;
-        encoded = form_url_encode(value);
-        if (!encoded) {
-            free(out);
-            return NULL;
-        }
-        used += (size_t)snprintf(out + used, capacity - used, "%s%s=%s", used ? "&" : "", name,
-                                 encoded);
-        free(encoded);
+    for (size_t i = 0; i < FILTER_COUNT; i++) {
+        pairs[i][0] = filter_fields[i].name;
+        pairs[i][1] = filter_value(query, i);
     }
-    return out;
+    pairs[FILTER_COUNT][0] = "after";
+    pairs[FILTER_COUNT][1] = with_cursor ? query->after : "";
+    return form_query_string(pairs, FILTER_COUNT + 1);
 }
 
 json_t *history_query_json(const struct history_query *query)

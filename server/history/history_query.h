@@ -51,7 +51,8 @@ const char *history_state_label(const char *state);
  * page cursor too (exports start at the newest row). Returns false with query->error set.
  */
 bool history_query_parse(struct request *request, const struct session_identity *user,
-                         struct history_query *query, bool with_cursor);
+                         struct history_query *query, bool with_cursor)
+    __attribute__((warn_unused_result));
 
 /* The SQL filter of a validated query; borrows its strings from `query`. */
 struct history_filter history_query_filter(const struct history_query *query, const char *forum);

@@ -19,6 +19,8 @@
 
 #include "db/drafts.h"
 #include "flags.h"
+#include "hex.h"
+#include "intake/intake_refusals.h"
 #include "web/handlers.h"
 #include "web/json_spec.h"
 #include "log.h"
@@ -51,20 +53,12 @@ enum agentgate_error intake_prepare(struct request *request)
 
 static void uuid_generate(char out[37])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char bytes[16];
-    size_t o = 0;
 
     randombytes_buf(bytes, sizeof bytes);
     bytes[6] = (unsigned char)((bytes[6] & 0x0f) | 0x40); /* version 4 */
     bytes[8] = (unsigned char)((bytes[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    for (size_t i = 0; i < sizeof bytes; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[bytes[i] >> 4];
-        out[o++] = hex[bytes[i] & 15];
-    }
-    out[o] = '\0';
+    hex_uuid(bytes, out);
 }
 
 static bool category_allowed(const struct forum_config *forum, const char *category)
@@ -189,6 +183,7 @@ enum MHD_Result intake_handle(struct request *request)
     enum agentgate_error error;
     enum db_status status;
     char draft_id[37];
+    int retry_after = 0;
 
     if (!state)
         return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
@@ -213,6 +208,26 @@ enum MHD_Result intake_handle(struct request *request)
         intake_audit_refused(request, webhook_id, post.agent_id, "category_not_allowed",
                              "post.category");
         return http_reply_error(request, ERR_CATEGORY_NOT_ALLOWED, "post.category", NULL);
+    }
+
+    /* An agent known to be over its rate limit is refused without a transaction, a second
+     * later (its flood must not slow other agents down); a replayed webhook-id still gets its
+     * first answer. */
+    if (intake_refusals_limited(forum->name, post.agent_id, webhook_id, &retry_after)) {
+        bool seen = false;
+        db = db_thread_connection();
+        status = db ? drafts_webhook_seen(db, forum->name, webhook_id, &seen) : DB_UNAVAILABLE;
+        if (status == DB_UNAVAILABLE)
+            return http_reply_error(request, ERR_DATABASE_UNAVAILABLE, NULL, NULL);
+        if (status != DB_OK)
+            return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
+        if (!seen) {
+            char seconds[16];
+            snprintf(seconds, sizeof seconds, "%d", retry_after);
+            http_reply_header(request, "Retry-After", seconds);
+            http_reply_delay(request, INTAKE_REFUSAL_DELAY_MS);
+            return http_reply_error(request, ERR_RATE_LIMITED, NULL, NULL);
+        }
     }
 
     uuid_generate(draft_id);
@@ -244,5 +259,7 @@ enum MHD_Result intake_handle(struct request *request)
         return http_reply_error(request, ERR_DATABASE_UNAVAILABLE, NULL, NULL);
     if (status != DB_OK)
         return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
+    if (state->held.outcome == DRAFT_REFUSED_RATE_LIMIT)
+        intake_refusals_note(forum->name, post.agent_id, state->held.retry_after_seconds);
     return intake_reply_outcome(request, draft_id, state);
 }

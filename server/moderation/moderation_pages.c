@@ -29,6 +29,7 @@
 #include "form.h"
 #include "log.h"
 #include "review/draft_access.h"
+#include "text.h"
 #include "web/handlers.h"
 #include "web/json_spec.h"
 #include "web/page.h"
@@ -242,16 +243,11 @@ moderator_form(struct request *request, struct moderation_state *state, struct r
 static const char *reason_of(const struct form *form)
 {
     char *reason = (char *)form_get(form, "reason");
-    size_t length;
 
     if (!reason)
         return NULL;
-    while (*reason == ' ' || *reason == '\t')
-        reason++;
-    length = strlen(reason);
-    while (length > 0 && (reason[length - 1] == ' ' || reason[length - 1] == '\t'))
-        reason[--length] = '\0';
-    if (length == 0 || utf8_length(reason) > REASON_MAX)
+    reason = text_trim(reason);
+    if (!*reason || utf8_length(reason) > REASON_MAX)
         return NULL;
     return reason;
 }

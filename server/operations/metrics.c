@@ -2,22 +2,28 @@
 #include "operations/metrics.h"
 
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db/metrics.h"
+#include "text.h"
 #include "web/handlers.h"
 
 /* Intake outcomes, from the answer: a label per class of answer a forum can get. */
+/* clang-format off: clang-format reflows this list differently on every pass */
 #define INTAKE_OUTCOMES(X)                                                                         \
     X(HELD, "held")                                                                                \
     X(DUPLICATE, "duplicate")                                                                      \
-    X(INVALID, "invalid") X(UNAUTHORIZED, "unauthorized") X(FORBIDDEN, "forbidden")                \
-        X(BLOCKED, "blocked") X(RATE_LIMITED, "rate_limited") X(UNAVAILABLE, "unavailable")        \
-            X(ERROR, "error")
+    X(INVALID, "invalid")                                                                          \
+    X(UNAUTHORIZED, "unauthorized")                                                                \
+    X(FORBIDDEN, "forbidden")                                                                      \
+    X(BLOCKED, "blocked")                                                                          \
+    X(RATE_LIMITED, "rate_limited")                                                                \
+    X(UNAVAILABLE, "unavailable")                                                                  \
+    X(ERROR, "error")
+/* clang-format on */
 
 enum intake_outcome {
 #define INTAKE_OUTCOME_ENUM(id, label) INTAKE_##id,
@@ -32,9 +38,8 @@ static const char *const intake_labels[] = {
 #undef INTAKE_OUTCOME_LABEL
 };
 
-static const char *const delivery_labels[] = {"delivered", "retry",   "failed",
-                                              "aborted",   "skipped", "revoked"};
-#define DELIVERY_OUTCOME_COUNT (sizeof delivery_labels / sizeof delivery_labels[0])
+/* Delivery outcomes: one counter per delivery_result, labelled with delivery_result_word(). */
+#define DELIVERY_OUTCOME_COUNT ((size_t)DELIVERY_RESULT_COUNT)
 
 static const double duration_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                           0.25,  0.5,    1,     2.5,  5,     10};
@@ -128,14 +133,12 @@ void metrics_observe_request(const struct request *request, double seconds)
     }
 }
 
-void metrics_count_delivery(const char *forum_name, const char *result)
+void metrics_count_delivery(const char *forum_name, enum delivery_result result)
 {
     long forum = metrics_forum_index(forum_name);
-    if (forum < 0 || !delivery_counters)
+    if (forum < 0 || !delivery_counters || (size_t)result >= DELIVERY_OUTCOME_COUNT)
         return;
-    for (size_t i = 0; i < DELIVERY_OUTCOME_COUNT; i++)
-        if (strcmp(delivery_labels[i], result) == 0)
-            atomic_fetch_add(&delivery_counters[(size_t)forum * DELIVERY_OUTCOME_COUNT + i], 1);
+    atomic_fetch_add(&delivery_counters[(size_t)forum * DELIVERY_OUTCOME_COUNT + result], 1);
 }
 
 bool metrics_client_allowed(const struct request *request)
@@ -166,80 +169,39 @@ bool metrics_client_allowed(const struct request *request)
     return false;
 }
 
-/* A growing text buffer for the exposition; `failed` once memory ran out. */
-struct metrics_text {
-    char *data;
-    size_t length, capacity;
-    bool failed;
-};
-
-static void metrics_printf(struct metrics_text *text, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void metrics_printf(struct metrics_text *text, const char *format, ...)
-{
-    va_list args;
-    int needed;
-
-    if (text->failed)
-        return;
-    for (;;) {
-        size_t room = text->capacity - text->length;
-        va_start(args, format);
-        needed = vsnprintf(text->data ? text->data + text->length : NULL, room, format, args);
-        va_end(args);
-        if (needed < 0) {
-            text->failed = true;
-            return;
-        }
-        if ((size_t)needed < room) {
-            text->length += (size_t)needed;
-            return;
-        }
-        {
-            size_t capacity = (text->capacity ? text->capacity * 2 : 8192) + (size_t)needed;
-            char *grown = realloc(text->data, capacity);
-            if (!grown) {
-                text->failed = true;
-                return;
-            }
-            text->data = grown;
-            text->capacity = capacity;
-        }
-    }
-}
-
 /* Label values are forum names, route patterns and fixed words: none needs escaping but a
  * route's braces are fine inside quotes. */
-static void metrics_write_counters(struct metrics_text *text)
+static void metrics_write_counters(struct text_buffer *text)
 {
     const struct config *config = metrics_config;
 
-    metrics_printf(text, "# HELP agentgate_intake_total Intake requests by forum and outcome.\n"
-                         "# TYPE agentgate_intake_total counter\n");
+    text_buffer_printf(text, "# HELP agentgate_intake_total Intake requests by forum and outcome.\n"
+                             "# TYPE agentgate_intake_total counter\n");
     for (size_t f = 0; f < config->forum_count; f++)
         for (size_t o = 0; o < INTAKE_OUTCOME_COUNT; o++)
-            metrics_printf(text, "agentgate_intake_total{forum=\"%s\",outcome=\"%s\"} %llu\n",
-                           config->forums[f].name, intake_labels[o],
-                           atomic_load(&intake_counters[f * INTAKE_OUTCOME_COUNT + o]));
-    metrics_printf(text, "# HELP agentgate_deliveries_total Delivery attempts by forum and "
-                         "outcome.\n# TYPE agentgate_deliveries_total counter\n");
+            text_buffer_printf(text, "agentgate_intake_total{forum=\"%s\",outcome=\"%s\"} %llu\n",
+                               config->forums[f].name, intake_labels[o],
+                               atomic_load(&intake_counters[f * INTAKE_OUTCOME_COUNT + o]));
+    text_buffer_printf(text, "# HELP agentgate_deliveries_total Delivery attempts by forum and "
+                             "outcome.\n# TYPE agentgate_deliveries_total counter\n");
     for (size_t f = 0; f < config->forum_count; f++)
         for (size_t o = 0; o < DELIVERY_OUTCOME_COUNT; o++)
-            metrics_printf(text, "agentgate_deliveries_total{forum=\"%s\",outcome=\"%s\"} %llu\n",
-                           config->forums[f].name, delivery_labels[o],
-                           atomic_load(&delivery_counters[f * DELIVERY_OUTCOME_COUNT + o]));
-    metrics_printf(text,
-                   "# HELP agentgate_db_errors_total Failed statements and broken connections.\n"
-                   "# TYPE agentgate_db_errors_total counter\nagentgate_db_errors_total %llu\n",
-                   db_errors_total());
+            text_buffer_printf(
+                text, "agentgate_deliveries_total{forum=\"%s\",outcome=\"%s\"} %llu\n",
+                config->forums[f].name, delivery_result_word((enum delivery_result)o),
+                atomic_load(&delivery_counters[f * DELIVERY_OUTCOME_COUNT + o]));
+    text_buffer_printf(
+        text,
+        "# HELP agentgate_db_errors_total Failed statements and broken connections.\n"
+        "# TYPE agentgate_db_errors_total counter\nagentgate_db_errors_total %llu\n",
+        db_errors_total());
 }
 
-static void metrics_write_histograms(struct metrics_text *text)
+static void metrics_write_histograms(struct text_buffer *text)
 {
-    metrics_printf(text, "# HELP agentgate_http_request_duration_seconds Time from a request's "
-                         "head to its answer, by route.\n"
-                         "# TYPE agentgate_http_request_duration_seconds histogram\n");
+    text_buffer_printf(text, "# HELP agentgate_http_request_duration_seconds Time from a request's "
+                             "head to its answer, by route.\n"
+                             "# TYPE agentgate_http_request_duration_seconds histogram\n");
     for (size_t r = 0; r <= metrics_route_count; r++) {
         const struct route_histogram *histogram = &histograms[r];
         const char *method = r < metrics_route_count ? metrics_routes[r].method : "";
@@ -247,24 +209,25 @@ static void metrics_write_histograms(struct metrics_text *text)
         unsigned long long cumulative = 0;
         for (size_t b = 0; b < BUCKET_COUNT; b++) {
             cumulative += atomic_load(&histogram->buckets[b]);
-            metrics_printf(text,
-                           "agentgate_http_request_duration_seconds_bucket{route=\"%s %s\","
-                           "le=\"%g\"} %llu\n",
-                           method, pattern, duration_buckets[b], cumulative);
+            text_buffer_printf(text,
+                               "agentgate_http_request_duration_seconds_bucket{route=\"%s %s\","
+                               "le=\"%g\"} %llu\n",
+                               method, pattern, duration_buckets[b], cumulative);
         }
-        metrics_printf(text,
-                       "agentgate_http_request_duration_seconds_bucket{route=\"%s %s\",le=\"+Inf\"}"
-                       " %llu\n"
-                       "agentgate_http_request_duration_seconds_sum{route=\"%s %s\"} %.6f\n"
-                       "agentgate_http_request_duration_seconds_count{route=\"%s %s\"} %llu\n",
-                       method, pattern, atomic_load(&histogram->count), method, pattern,
-                       (double)atomic_load(&histogram->sum_microseconds) / 1e6, method, pattern,
-                       atomic_load(&histogram->count));
+        text_buffer_printf(
+            text,
+            "agentgate_http_request_duration_seconds_bucket{route=\"%s %s\",le=\"+Inf\"}"
+            " %llu\n"
+            "agentgate_http_request_duration_seconds_sum{route=\"%s %s\"} %.6f\n"
+            "agentgate_http_request_duration_seconds_count{route=\"%s %s\"} %llu\n",
+            method, pattern, atomic_load(&histogram->count), method, pattern,
+            (double)atomic_load(&histogram->sum_microseconds) / 1e6, method, pattern,
+            atomic_load(&histogram->count));
     }
 }
 
 /* The gauges PostgreSQL knows: drafts by state, the delivery backlog. */
-static enum db_status metrics_write_gauges(struct metrics_text *text, struct db_connection *db)
+static enum db_status metrics_write_gauges(struct text_buffer *text, struct db_connection *db)
 {
     static const char *const states[] = {"pending",  "approved", "released", "release_failed",
                                          "rejected", "expired",  "revoked"};
@@ -273,8 +236,8 @@ static enum db_status metrics_write_gauges(struct metrics_text *text, struct db_
 
     if (status != DB_OK)
         return status;
-    metrics_printf(text, "# HELP agentgate_drafts Drafts by forum and state.\n"
-                         "# TYPE agentgate_drafts gauge\n");
+    text_buffer_printf(text, "# HELP agentgate_drafts Drafts by forum and state.\n"
+                             "# TYPE agentgate_drafts gauge\n");
     for (size_t f = 0; f < metrics_config->forum_count; f++) {
         for (size_t s = 0; s < sizeof states / sizeof states[0]; s++) {
             const char *count = "0";
@@ -282,36 +245,35 @@ static enum db_status metrics_write_gauges(struct metrics_text *text, struct db_
                 if (strcmp(PQgetvalue(rows, row, 0), metrics_config->forums[f].name) == 0 &&
                     strcmp(PQgetvalue(rows, row, 1), states[s]) == 0)
                     count = PQgetvalue(rows, row, 2);
-            metrics_printf(text, "agentgate_drafts{forum=\"%s\",state=\"%s\"} %s\n",
-                           metrics_config->forums[f].name, states[s], count);
+            text_buffer_printf(text, "agentgate_drafts{forum=\"%s\",state=\"%s\"} %s\n",
+                               metrics_config->forums[f].name, states[s], count);
         }
     }
     PQclear(rows);
     status = metrics_read_outbox(db, &rows);
     if (status != DB_OK)
         return status;
-    metrics_printf(text,
-                   "# HELP agentgate_delivery_backlog Events waiting to reach their forum.\n"
-                   "# TYPE agentgate_delivery_backlog gauge\nagentgate_delivery_backlog %s\n"
-                   "# HELP agentgate_delivery_oldest_due_seconds How long the oldest due event "
-                   "has waited.\n"
-                   "# TYPE agentgate_delivery_oldest_due_seconds gauge\n"
-                   "agentgate_delivery_oldest_due_seconds %s\n",
-                   PQgetvalue(rows, 0, 0), PQgetvalue(rows, 0, 1));
+    text_buffer_printf(text,
+                       "# HELP agentgate_delivery_backlog Events waiting to reach their forum.\n"
+                       "# TYPE agentgate_delivery_backlog gauge\nagentgate_delivery_backlog %s\n"
+                       "# HELP agentgate_delivery_oldest_due_seconds How long the oldest due event "
+                       "has waited.\n"
+                       "# TYPE agentgate_delivery_oldest_due_seconds gauge\n"
+                       "agentgate_delivery_oldest_due_seconds %s\n",
+                       PQgetvalue(rows, 0, 0), PQgetvalue(rows, 0, 1));
     PQclear(rows);
     return DB_OK;
 }
 
 static void metrics_text_free(void *data)
 {
-    struct metrics_text *text = data;
-    free(text->data);
-    free(text);
+    text_buffer_free(data);
+    free(data);
 }
 
 enum MHD_Result metrics_serve(struct request *request)
 {
-    struct metrics_text *text =
+    struct text_buffer *text =
         http_request_state(request, calloc(1, sizeof *text), metrics_text_free);
     struct db_connection *db;
     enum db_status status;
@@ -320,9 +282,9 @@ enum MHD_Result metrics_serve(struct request *request)
         return http_reply_error(request, ERR_NOT_FOUND, NULL, NULL);
     if (!text)
         return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
-    metrics_printf(text, "# HELP agentgate_build_info The running agentgate.\n"
-                         "# TYPE agentgate_build_info gauge\n"
-                         "agentgate_build_info{version=\"" AGENTGATE_VERSION "\"} 1\n");
+    text_buffer_printf(text, "# HELP agentgate_build_info The running agentgate.\n"
+                             "# TYPE agentgate_build_info gauge\n"
+                             "agentgate_build_info{version=\"" AGENTGATE_VERSION "\"} 1\n");
     metrics_write_counters(text);
     metrics_write_histograms(text);
     db = db_thread_connection();

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "db/outbox.h"
 
 struct route;
 struct request;
@@ -25,9 +26,8 @@ void metrics_free(void);
 /* A request is complete: its route's duration histogram, and for intake its outcome. */
 void metrics_observe_request(const struct request *request, double seconds);
 
-/* A delivery attempt was recorded with `result` (delivered, retry, failed, aborted, skipped,
- * revoked). */
-void metrics_count_delivery(const char *forum, const char *result);
+/* A delivery attempt was recorded with `result`. */
+void metrics_count_delivery(const char *forum, enum delivery_result result);
 
 /* Whether `request`'s client may read /metrics. */
 bool metrics_client_allowed(const struct request *request);

@@ -16,7 +16,9 @@
  *
  * Just before an approval goes out, the agent is checked again: kill switch
  * or pause turns the approval into a revocation, under the same advisory
- * locks the switch takes, so no approval slips past a switch.
+ * locks the switch takes, so no approval slips past a switch. The draft is
+ * checked too, under its row lock: an approval a moderator revoked while it
+ * was being retried is dropped (superseded), never sent.
  */
 #include "release/delivery.h"
 
@@ -105,12 +107,127 @@ static double retry_delay(int attempt, long retry_after_seconds)
     return delay;
 }
 
-/* Sends the event (webhook or adapter request) and judges the answer into `outcome`. The
- * strings it points to live in `error` and `post` buffers owned by the caller. */
+/* The text an attempt's outcome points into (outcome->error, post_id, post_url, and the
+ * revocation's reason), owned by the caller for the length of the attempt. */
+struct attempt_text {
+    char error[300];
+    char reason[64];
+    char post_id[128];
+    char post_url[1024];
+};
+
+/* Signs the stored event and POSTs it to the forum's release_url (Standard Webhooks). False
+ * with text->error when the forum lacks release_url or its secret, or the request could not be
+ * set up; otherwise *result holds the answer (the caller clears it). */
+static bool webhook_send(struct http_client *client, const struct forum_config *forum,
+                         const struct outbox_event *event, struct http_client_result *result,
+                         struct attempt_text *text)
+{
+    char timestamp[24], signature[WEBHOOK_SIGNATURE_TEXT_SIZE];
+    struct http_client_header headers[4] = {
+        {"Content-Type", "application/json"},
+        {"webhook-id", event->webhook_id},
+        {"webhook-timestamp", timestamp},
+        {"webhook-signature", signature},
+    };
+
+    if (!forum->release_url || !forum->has_release_key) {
+        snprintf(text->error, sizeof text->error, "forum %s needs release_url and release_secret",
+                 forum->name);
+        return false;
+    }
+    snprintf(timestamp, sizeof timestamp, "%lld", (long long)time(NULL));
+    webhook_sign(&forum->release_key, event->webhook_id, timestamp, event->payload,
+                 strlen(event->payload), signature);
+    if (!http_client_send(client, "POST", forum->release_url, headers, 4, event->payload,
+                          strlen(event->payload), result)) {
+        snprintf(text->error, sizeof text->error, "could not set up the request");
+        return false;
+    }
+    return true;
+}
+
+/* Sends the request an adapter built for a platform's API. False with text->error when it is
+ * not usable (no http(s) URL) or could not be set up; otherwise as webhook_send. */
+static bool adapter_send(struct http_client *client, const struct agentgate_http_request *request,
+                         struct http_client_result *result, struct attempt_text *text)
+{
+    struct http_client_header headers[AGENTGATE_HTTP_HEADERS_MAX + 1];
+    char *body = request->body ? json_dumps(request->body, JSON_COMPACT) : strdup("");
+    size_t count = 0;
+    bool sent;
+
+    headers[count].name = "Content-Type";
+    headers[count++].value = "application/json";
+    for (size_t i = 0; i < request->header_count && i < AGENTGATE_HTTP_HEADERS_MAX; i++) {
+        headers[count].name = request->headers[i][0];
+        headers[count++].value = request->headers[i][1];
+    }
+    if (!body || (strncmp(request->url, "http://", 7) && strncmp(request->url, "https://", 8))) {
+        free(body);
+        snprintf(text->error, sizeof text->error, "adapter built no usable request");
+        return false;
+    }
+    sent = http_client_send(client, request->method[0] ? request->method : "POST", request->url,
+                            headers, count, body, strlen(body), result);
+    free(body);
+    if (!sent)
+        snprintf(text->error, sizeof text->error, "could not set up the request");
+    return sent;
+}
+
+/* Judges the forum's answer into `outcome`: delivered (2xx, and for an approval published),
+ * aborted (accepted but not published, 410 Gone, or an abort asked for) or failed; a failure
+ * becomes a retry while the schedule has attempts left. */
+static void answer_judge(const struct forum_config *forum,
+                         const struct agentgate_forum_settings *settings,
+                         const struct agentgate_event *described, const struct outbox_event *event,
+                         const struct http_client_result *result, struct outbox_outcome *outcome,
+                         struct attempt_text *text)
+{
+    outcome->http_status = result->status;
+    outcome->duration_ms = result->duration_ms;
+    if (result->status >= 200 && result->status < 300) {
+        bool published = true;
+        if (strcmp(event->type, "draft.approved") == 0 && forum->plugin->read_release_answer)
+            published = forum->plugin->read_release_answer(
+                settings, described, result->status, result->body ? result->body : "",
+                result->body_length, text->post_id, sizeof text->post_id, text->post_url,
+                sizeof text->post_url);
+        if (published) {
+            outcome->result = DELIVERY_DELIVERED;
+            outcome->post_id = text->post_id;
+            outcome->post_url = text->post_url;
+            return;
+        }
+        /* Accepted but not published (a platform's own moderation queue): sending it again
+         * would queue a copy, so it stops here and moderators see release_failed. */
+        outcome->result = DELIVERY_ABORTED;
+        snprintf(text->error, sizeof text->error,
+                 "the forum answered %ld but did not publish the post", result->status);
+    } else if (result->status == 410 || result->abort_requested) {
+        outcome->result = DELIVERY_ABORTED;
+        snprintf(text->error, sizeof text->error, "%s",
+                 result->status == 410 ? "forum answered 410 Gone" : "forum asked to abort");
+    } else {
+        double delay = retry_delay(event->attempts + 1, result->retry_after_seconds);
+        if (result->status > 0)
+            snprintf(text->error, sizeof text->error, "forum answered %ld", result->status);
+        else
+            snprintf(text->error, sizeof text->error, "%s", result->error);
+        if (delay >= 0) {
+            outcome->result = DELIVERY_RETRY;
+            outcome->retry_in_seconds = delay;
+        }
+    }
+    outcome->error = text->error;
+}
+
+/* Sends the event (webhook or adapter request) and judges the answer into `outcome`, whose
+ * strings point into `text`. */
 static void event_send(struct http_client *client, const struct forum_config *forum,
-                       struct outbox_event *event, struct outbox_outcome *outcome, char *error,
-                       size_t error_size, char *post_id, size_t post_id_size, char *post_url,
-                       size_t post_url_size)
+                       const struct outbox_event *event, struct outbox_outcome *outcome,
+                       struct attempt_text *text)
 {
     struct agentgate_forum_settings settings = {forum->name, forum->release_url, forum->forum_url,
                                                 forum->release_api_key};
@@ -120,14 +237,12 @@ static void event_send(struct http_client *client, const struct forum_config *fo
     struct http_client_result result;
     enum agentgate_release_route route;
     json_t *payload = json_loads(event->payload, 0, NULL);
-    char *body = NULL;
-    bool sent;
 
     memset(&request, 0, sizeof request);
-    outcome->result = "failed";
+    outcome->result = DELIVERY_FAILED;
     if (!payload) {
-        snprintf(error, error_size, "stored event is not JSON");
-        outcome->error = error;
+        snprintf(text->error, sizeof text->error, "stored event is not JSON");
+        outcome->error = text->error;
         return;
     }
     described.type = event->type;
@@ -138,96 +253,19 @@ static void event_send(struct http_client *client, const struct forum_config *fo
                                                  &failure)
                 : AGENTGATE_RELEASE_WEBHOOK;
     if (route == AGENTGATE_RELEASE_SKIP) {
-        outcome->result = "skipped";
-        goto done;
-    }
-    if (route == AGENTGATE_RELEASE_ERROR) {
-        snprintf(error, error_size, "%s", failure.message[0] ? failure.message : "adapter refused");
-        outcome->error = error;
-        goto done;
-    }
-    if (route == AGENTGATE_RELEASE_WEBHOOK) {
-        char timestamp[24], signature[WEBHOOK_SIGNATURE_TEXT_SIZE];
-        struct http_client_header headers[4] = {
-            {"Content-Type", "application/json"},
-            {"webhook-id", event->webhook_id},
-            {"webhook-timestamp", timestamp},
-            {"webhook-signature", signature},
-        };
-        if (!forum->release_url || !forum->has_release_key) {
-            snprintf(error, error_size, "forum %s needs release_url and release_secret",
-                     forum->name);
-            outcome->error = error;
-            goto done;
-        }
-        snprintf(timestamp, sizeof timestamp, "%lld", (long long)time(NULL));
-        webhook_sign(&forum->release_key, event->webhook_id, timestamp, event->payload,
-                     strlen(event->payload), signature);
-        sent = http_client_send(client, "POST", forum->release_url, headers, 4, event->payload,
-                                strlen(event->payload), &result);
+        outcome->result = DELIVERY_SKIPPED;
+    } else if (route == AGENTGATE_RELEASE_ERROR) {
+        snprintf(text->error, sizeof text->error, "%s",
+                 failure.message[0] ? failure.message : "adapter refused");
+        outcome->error = text->error;
+    } else if (route == AGENTGATE_RELEASE_WEBHOOK
+                   ? webhook_send(client, forum, event, &result, text)
+                   : adapter_send(client, &request, &result, text)) {
+        answer_judge(forum, &settings, &described, event, &result, outcome, text);
+        http_client_result_clear(&result);
     } else {
-        struct http_client_header headers[AGENTGATE_HTTP_HEADERS_MAX + 1];
-        size_t count = 0;
-        body = request.body ? json_dumps(request.body, JSON_COMPACT) : strdup("");
-        headers[count].name = "Content-Type";
-        headers[count++].value = "application/json";
-        for (size_t i = 0; i < request.header_count && i < AGENTGATE_HTTP_HEADERS_MAX; i++) {
-            headers[count].name = request.headers[i][0];
-            headers[count++].value = request.headers[i][1];
-        }
-        if (!body || (strncmp(request.url, "http://", 7) && strncmp(request.url, "https://", 8))) {
-            snprintf(error, error_size, "adapter built no usable request");
-            outcome->error = error;
-            goto done;
-        }
-        sent = http_client_send(client, request.method[0] ? request.method : "POST", request.url,
-                                headers, count, body, strlen(body), &result);
+        outcome->error = text->error;
     }
-    if (!sent) {
-        snprintf(error, error_size, "could not set up the request");
-        outcome->error = error;
-        goto done;
-    }
-    outcome->http_status = result.status;
-    outcome->duration_ms = result.duration_ms;
-    if (result.status >= 200 && result.status < 300) {
-        bool published = true;
-        if (strcmp(event->type, "draft.approved") == 0 && forum->plugin->read_release_answer)
-            published = forum->plugin->read_release_answer(
-                &settings, &described, result.status, result.body ? result.body : "",
-                result.body_length, post_id, post_id_size, post_url, post_url_size);
-        if (published) {
-            outcome->result = "delivered";
-            outcome->post_id = post_id;
-            outcome->post_url = post_url;
-        } else {
-            /* Accepted but not published (a platform's own moderation queue): sending it again
-             * would queue a copy, so it stops here and moderators see release_failed. */
-            outcome->result = "aborted";
-            snprintf(error, error_size, "the forum answered %ld but did not publish the post",
-                     result.status);
-        }
-    } else if (result.status == 410 || result.abort_requested) {
-        outcome->result = "aborted";
-        snprintf(error, error_size, "%s",
-                 result.status == 410 ? "forum answered 410 Gone" : "forum asked to abort");
-    } else if (result.status > 0) {
-        snprintf(error, error_size, "forum answered %ld", result.status);
-    } else {
-        snprintf(error, error_size, "%s", result.error);
-    }
-    if (strcmp(outcome->result, "delivered") && strcmp(outcome->result, "aborted")) {
-        double delay = retry_delay(event->attempts + 1, result.retry_after_seconds);
-        if (delay >= 0) {
-            outcome->result = "retry";
-            outcome->retry_in_seconds = delay;
-        }
-    }
-    if (strcmp(outcome->result, "delivered"))
-        outcome->error = error;
-    http_client_result_clear(&result);
-done:
-    free(body);
     json_decref(request.body);
     json_decref(payload);
 }
@@ -239,7 +277,7 @@ static int delivery_one(struct delivery_worker *worker, struct db_connection *db
 {
     struct outbox_event event;
     struct outbox_outcome outcome = {0};
-    char error[300] = "", reason[64] = "", post_id[128] = "", post_url[1024] = "";
+    struct attempt_text text = {0};
     const struct forum_config *forum;
     bool found = false;
 
@@ -257,27 +295,26 @@ static int delivery_one(struct delivery_worker *worker, struct db_connection *db
         return 0;
     }
     outcome.worker = worker->name;
-    outcome.result = "failed";
+    outcome.result = DELIVERY_FAILED;
     forum = config_forum(delivery_config, event.forum);
     if (!forum) {
-        snprintf(error, sizeof error, "forum %s is not configured", event.forum);
-        outcome.error = error;
+        snprintf(text.error, sizeof text.error, "forum %s is not configured", event.forum);
+        outcome.error = text.error;
     } else if (strcmp(event.type, "draft.approved") == 0 &&
-               (outbox_blocked_reason(db, event.forum, event.agent_id, reason, sizeof reason) !=
-                    DB_OK ||
-                reason[0])) {
-        if (!reason[0]) {
+               (outbox_blocked_reason(db, event.draft_id, event.forum, event.agent_id, text.reason,
+                                      sizeof text.reason) != DB_OK ||
+                text.reason[0])) {
+        if (!text.reason[0]) {
             outbox_event_clear(&event);
             if (db_command(db, "ROLLBACK") != DB_OK) {
                 /* gone */
             }
             return -1;
         }
-        outcome.result = "revoked";
-        outcome.revoke_reason = reason;
+        outcome.result = DELIVERY_REVOKED;
+        outcome.revoke_reason = text.reason;
     } else {
-        event_send(client, forum, &event, &outcome, error, sizeof error, post_id, sizeof post_id,
-                   post_url, sizeof post_url);
+        event_send(client, forum, &event, &outcome, &text);
     }
     if (outbox_finish(db, event.id, &outcome) != DB_OK || db_command(db, "COMMIT") != DB_OK) {
         log_warn(NULL, "delivery of %s (draft %s) not recorded; it will be sent again",
@@ -290,8 +327,9 @@ static int delivery_one(struct delivery_worker *worker, struct db_connection *db
     }
     metrics_count_delivery(event.forum, outcome.result);
     log_info(NULL, "delivery %s %s draft=%s forum=%s attempt=%d status=%ld %ldms%s%s", event.type,
-             outcome.result, event.draft_id, event.forum, event.attempts + 1, outcome.http_status,
-             outcome.duration_ms, outcome.error ? ": " : "", outcome.error ? outcome.error : "");
+             delivery_result_word(outcome.result), event.draft_id, event.forum, event.attempts + 1,
+             outcome.http_status, outcome.duration_ms, outcome.error ? ": " : "",
+             outcome.error ? outcome.error : "");
     outbox_event_clear(&event);
     return 1;
 }

@@ -62,6 +62,13 @@ static const struct agentgate_plugin *plugin_load(const struct config *config, c
             *slash = '\0';
         snprintf(directory, sizeof directory, "%s/plugin", executable);
         handle = plugin_open(directory, name, tried, sizeof tried);
+        /* An installed tree moved as a whole (DESTDIR staging, a relocated prefix): the adapters
+         * sit where `cmake --install` put them relative to the binary. */
+        if (!handle) {
+            snprintf(directory, sizeof directory, "%s/%s", executable,
+                     AGENTGATE_PLUGIN_RELATIVE_DIR);
+            handle = plugin_open(directory, name, tried, sizeof tried);
+        }
     }
     if (!handle)
         handle = plugin_open(AGENTGATE_PLUGIN_INSTALL_DIR, name, tried, sizeof tried);

@@ -27,6 +27,7 @@
 #include "review/draft_pages.h"
 #include "review/draft_secrets.h"
 #include "review/draft_view.h"
+#include "text.h"
 #include "text_diff.h"
 #include "web/handlers.h"
 #include "web/json_spec.h"
@@ -61,19 +62,6 @@ static int revision_parse(const char *text)
     if (*end || value < 1 || value > 1000000)
         return 0;
     return (int)value;
-}
-
-/* Trims ASCII whitespace at both ends, in place. */
-static char *trim(char *text)
-{
-    size_t length;
-    while (*text == ' ' || *text == '\t' || *text == '\r' || *text == '\n')
-        text++;
-    length = strlen(text);
-    while (length > 0 && (text[length - 1] == ' ' || text[length - 1] == '\t' ||
-                          text[length - 1] == '\r' || text[length - 1] == '\n'))
-        text[--length] = '\0';
-    return text;
 }
 
 static bool flags_all_acknowledged(const json_t *draft, const struct form *form)
@@ -174,7 +162,7 @@ static enum MHD_Result action_reject(struct request *request, struct draft_reque
     state->text_1 = strdup(typed ? typed : "");
     if (!state->text_1)
         return page_reply_db_failure(request, DB_FAILED);
-    reason = trim(state->text_1);
+    reason = text_trim(state->text_1);
     state->fields = json_pack("{s:s}", "reason", typed ? typed : "");
     if (!*reason || utf8_length(reason) > REASON_MAX)
         return draft_refuse(request, state, ERR_REASON_REQUIRED);
@@ -333,7 +321,7 @@ static enum MHD_Result action_delegate(struct request *request, struct draft_req
     state->text_1 = strdup(typed ? typed : "");
     if (!state->text_1)
         return page_reply_db_failure(request, DB_FAILED);
-    username = trim(state->text_1);
+    username = text_trim(state->text_1);
     state->fields = json_pack("{s:s}", "username", typed ? typed : "");
     if (!*username || strlen(username) > 128)
         return draft_refuse(request, state, ERR_MISSING_FIELD);
@@ -368,18 +356,18 @@ static enum MHD_Result action_retry(struct request *request, struct draft_reques
 {
     struct db_connection *db = db_thread_connection();
     const struct session_identity *user = state->user;
-    char actor[160], outcome[32] = "";
+    enum outbox_retry_outcome outcome = OUTBOX_RETRY_NOT_FOUND;
     enum db_status status;
+    char actor[160];
 
     /* audited as the moderator's id, with their name beside it */
     snprintf(actor, sizeof actor, "user:%s", user->user_id);
     status = db ? outbox_retry_draft(db, request->params[0], actor,
-                                     user->name[0] ? user->name : user->username, outcome,
-                                     sizeof outcome)
+                                     user->name[0] ? user->name : user->username, &outcome)
                 : DB_UNAVAILABLE;
     if (status != DB_OK)
         return page_reply_db_failure(request, status);
-    if (strcmp(outcome, "retried") != 0)
+    if (outcome != OUTBOX_RETRIED)
         return draft_refuse(request, state, ERR_NOTHING_TO_RETRY);
     log_info(request->id, "draft %s: delivery retried by moderator %s", request->params[0],
              user->user_id);

@@ -2,50 +2,16 @@
 #include "review/draft_secrets.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flags.h"
+#include "text.h"
 #include "web/json_spec.h"
 
 #define PLACEHOLDER_OPEN  "\xE2\x9F\xA8" /* ⟨ */
 #define PLACEHOLDER_CLOSE "\xE2\x9F\xA9" /* ⟩ */
-
-struct text_buffer {
-    char *data;
-    size_t length, capacity;
-    bool failed;
-};
-
-static void buffer_add(struct text_buffer *buffer, const char *bytes, size_t length)
-{
-    if (buffer->failed)
-        return;
-    if (!buffer->data || buffer->length + length + 1 > buffer->capacity) {
-        size_t capacity = (buffer->length + length + 1) * 2;
-        char *data = realloc(buffer->data, capacity);
-        if (!data) {
-            buffer->failed = true;
-            return;
-        }
-        buffer->data = data;
-        buffer->capacity = capacity;
-    }
-    memcpy(buffer->data + buffer->length, bytes, length);
-    buffer->length += length;
-    buffer->data[buffer->length] = '\0';
-}
-
-/* The buffer's string (the caller frees), or NULL when it failed. */
-static char *buffer_finish(struct text_buffer *buffer)
-{
-    buffer_add(buffer, "", 0);
-    if (buffer->failed) {
-        free(buffer->data);
-        return NULL;
-    }
-    return buffer->data;
-}
 
 void draft_secrets_free(struct draft_secrets *secrets)
 {
@@ -223,11 +189,11 @@ static bool mask_span_add(struct draft_secrets *secrets, struct text_buffer *out
     number = secrets_number(secrets, text + hidden_start, hidden_end - hidden_start);
     if (number == 0)
         out->failed = true;
-    buffer_add(out, text + start, hidden_start - start);
+    text_buffer_append(out, text + start, hidden_start - start);
     snprintf(placeholder, sizeof placeholder,
              DRAFT_SECRET_MASK PLACEHOLDER_OPEN "%zu" PLACEHOLDER_CLOSE, number);
-    buffer_add(out, placeholder, strlen(placeholder));
-    buffer_add(out, text + hidden_end, end - hidden_end);
+    text_buffer_append(out, placeholder, strlen(placeholder));
+    text_buffer_append(out, text + hidden_end, end - hidden_end);
     return true;
 }
 
@@ -238,8 +204,8 @@ char *draft_secrets_mask_span(struct draft_secrets *secrets, const char *text, s
     if (!text || end > strlen(text) || end < start)
         return NULL;
     if (!mask_span_add(secrets, &out, text, start, end))
-        buffer_add(&out, text + start, end - start);
-    return buffer_finish(&out);
+        text_buffer_append(&out, text + start, end - start);
+    return text_buffer_finish(&out);
 }
 
 char *draft_secrets_mask(struct draft_secrets *secrets, const char *text, const json_t *spans,
@@ -257,17 +223,17 @@ char *draft_secrets_mask(struct draft_secrets *secrets, const char *text, const 
 
         if (start < at || end > length || end <= start)
             continue;
-        buffer_add(&out, text + at, start - at);
+        text_buffer_append(&out, text + at, start - at);
         mark_start = out.length;
         if (!mask_span_add(secrets, &out, text, start, end))
-            buffer_add(&out, text + start, end - start);
+            text_buffer_append(&out, text + start, end - start);
         else if (json_is_array(marks))
             json_array_append_new(
                 marks, json_pack("[I, I]", (json_int_t)mark_start, (json_int_t)out.length));
         at = end;
     }
-    buffer_add(&out, text ? text + at : "", length - at);
-    return buffer_finish(&out);
+    text_buffer_append(&out, text ? text + at : "", length - at);
+    return text_buffer_finish(&out);
 }
 
 char *draft_secrets_mask_scanned(struct draft_secrets *secrets, const char *field, const char *text)
@@ -304,21 +270,22 @@ char *draft_secrets_unmask(const struct draft_secrets *secrets, const char *text
         const char *next = strstr(at, DRAFT_SECRET_MASK PLACEHOLDER_OPEN);
         size_t length = 0, number;
         if (!next) {
-            buffer_add(&out, at, strlen(at));
+            text_buffer_append(&out, at, strlen(at));
             break;
         }
-        buffer_add(&out, at, (size_t)(next - at));
+        text_buffer_append(&out, at, (size_t)(next - at));
         number = placeholder_at(next, &length);
         if (number >= 1 && number <= secrets->count) {
-            buffer_add(&out, secrets->values[number - 1], strlen(secrets->values[number - 1]));
+            text_buffer_append(&out, secrets->values[number - 1],
+                               strlen(secrets->values[number - 1]));
             at = next + length;
         } else {
             /* not one of ours: the text stays as typed */
-            buffer_add(&out, next, strlen(DRAFT_SECRET_MASK));
+            text_buffer_append(&out, next, strlen(DRAFT_SECRET_MASK));
             at = next + strlen(DRAFT_SECRET_MASK);
         }
     }
-    return buffer_finish(&out);
+    return text_buffer_finish(&out);
 }
 
 char *draft_secret_redact(const char *text, size_t start, size_t end)
@@ -333,8 +300,8 @@ char *draft_secret_redact(const char *text, size_t start, size_t end)
         hidden_start = start;
         hidden_end = end;
     }
-    buffer_add(&out, text, hidden_start);
-    buffer_add(&out, DRAFT_SECRET_REDACTED, strlen(DRAFT_SECRET_REDACTED));
-    buffer_add(&out, text + hidden_end, length - hidden_end);
-    return buffer_finish(&out);
+    text_buffer_append(&out, text, hidden_start);
+    text_buffer_append(&out, DRAFT_SECRET_REDACTED, strlen(DRAFT_SECRET_REDACTED));
+    text_buffer_append(&out, text + hidden_end, length - hidden_end);
+    return text_buffer_finish(&out);
 }

@@ -1,8 +1,10 @@
 /* libmicrohttpd glue: routing, request contexts, replies and connection limits; see http.h. */
 #include "web/http.h"
 
+#include <errno.h>
 #include <netdb.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sodium.h>
@@ -19,6 +21,8 @@
 #include "hex.h"
 #include "log.h"
 #include "operations/metrics.h"
+
+#define LISTEN_BACKLOG 1024
 
 /* One live connection, for the deadline reaper. Guarded by connections_lock. */
 struct connection_entry {
@@ -46,6 +50,9 @@ static struct connection_entry connections_head = {
 static long long request_timeout_ms, header_timeout_ms;
 static pthread_t reaper_thread;
 static atomic_bool reaper_running;
+/* Replies ready but held back by http_reply_delay(); the reaper sends them when due. */
+static pthread_mutex_t delayed_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct request *delayed_head;
 /* Requests between their head and their completion, and whether serve is stopping. */
 static atomic_uint requests_in_flight;
 static atomic_bool draining;
@@ -328,100 +335,87 @@ static bool request_content_length(struct request *request, unsigned long long *
     return *end == '\0';
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **request_context)
+/* The first call for a request, with its head: creates the request, finds its route and
+ * answers at once what cannot go further (draining, no route, wrong method, refused by the
+ * route's prepare, a declared body over the limit). */
+static enum MHD_Result request_head(struct server *server, struct MHD_Connection *connection,
+                                    const char *url, const char *method, void **request_context)
 {
-    struct server *server = cls;
-    struct request *request = *request_context;
-    (void)version;
+    struct request *request = request_new(server, connection, method, url);
+    unsigned long long content_length;
+    char allow[64];
 
-    if (!request) {
-        char allow[64];
-        unsigned long long content_length;
-
-        request = request_new(server, connection, method, url);
-        if (!request)
-            return MHD_NO;
-        *request_context = request;
-        connection_headers_arrived(request);
-        log_debug(request->id, "%s %s: head received", request->method, request->path);
-        request->route = route_find(method, url, request, allow, sizeof allow);
-        if (atomic_load(&draining)) {
-            /* stopping: nothing new starts; the client retries elsewhere or later */
-            http_reply_header(request, MHD_HTTP_HEADER_CONNECTION, "close");
-            request->early_error = ERR_SHUTTING_DOWN;
-        } else if (!request->route) {
-            if (allow[0]) {
-                http_reply_header(request, "Allow", allow);
-                request->early_error = ERR_METHOD_NOT_ALLOWED;
-            } else {
-                request->early_error = ERR_NOT_FOUND;
-            }
+    if (!request)
+        return MHD_NO;
+    *request_context = request;
+    connection_headers_arrived(request);
+    log_debug(request->id, "%s %s: head received", request->method, request->path);
+    request->route = route_find(method, url, request, allow, sizeof allow);
+    if (atomic_load(&draining)) {
+        /* stopping: nothing new starts; the client retries elsewhere or later */
+        http_reply_header(request, MHD_HTTP_HEADER_CONNECTION, "close");
+        request->early_error = ERR_SHUTTING_DOWN;
+    } else if (!request->route) {
+        if (allow[0]) {
+            http_reply_header(request, "Allow", allow);
+            request->early_error = ERR_METHOD_NOT_ALLOWED;
         } else {
-            request->body_limit = request->route->body_limit;
-            if (request->route->prepare)
-                request->early_error = request->route->prepare(request);
+            request->early_error = ERR_NOT_FOUND;
         }
-        if (request->early_error == ERR_NONE && request_content_length(request, &content_length) &&
-            content_length > request->body_limit)
-            request->early_error = ERR_BODY_TOO_LARGE;
-        if (request->early_error != ERR_NONE)
-            return http_reply_error(request, request->early_error, NULL, NULL);
-        return MHD_YES;
+    } else {
+        request->body_limit = request->route->body_limit;
+        if (request->route->prepare)
+            request->early_error = request->route->prepare(request);
     }
-
-    if (*upload_data_size > 0) {
-        size_t chunk = *upload_data_size;
-        *upload_data_size = 0;
-        if (request->early_error != ERR_NONE || request->body_too_large)
-            return MHD_YES; /* discarding */
-        if (clock_monotonic_ms() - request->started_ms > request_timeout_ms)
-            return MHD_NO;
-        if (chunk > request->body_limit - request->body_length) {
-            request->body_too_large = true;
-            free(request->body);
-            request->body = NULL;
-            request->body_length = 0;
-            /* Answer now if libmicrohttpd lets us; it then discards the rest of the body. */
-            if (http_reply_error(request, ERR_BODY_TOO_LARGE, NULL, NULL) == MHD_YES)
-                request->early_error = ERR_BODY_TOO_LARGE;
-            return MHD_YES;
-        }
-        if (request->body_length + chunk > request->body_capacity) {
-            size_t capacity = request->body_capacity ? request->body_capacity : 4096;
-            char *grown;
-            while (capacity < request->body_length + chunk)
-                capacity *= 2;
-            if (capacity > request->body_limit)
-                capacity = request->body_limit;
-            grown = realloc(request->body, capacity + 1);
-            if (!grown)
-                return MHD_NO;
-            request->body = grown;
-            request->body_capacity = capacity;
-        }
-        memcpy(request->body + request->body_length, upload_data, chunk);
-        request->body_length += chunk;
-        return MHD_YES;
-    }
-
-    if (request->pending_response) {
-        /* resumed: the database worker has prepared the reply */
-        enum MHD_Result queued =
-            MHD_queue_response(connection, request->pending_status, request->pending_response);
-        MHD_destroy_response(request->pending_response);
-        request->pending_response = NULL;
-        /* still busy: the deadline bounds a request's arrival, not the sending of its answer
-         * (a long export); on_completed() clears it */
-        return queued;
-    }
-    if (request->dispatched)
-        return request->handler_failed ? MHD_NO : MHD_YES;
+    if (request->early_error == ERR_NONE && request_content_length(request, &content_length) &&
+        content_length > request->body_limit)
+        request->early_error = ERR_BODY_TOO_LARGE;
     if (request->early_error != ERR_NONE)
-        return MHD_YES; /* already answered */
-    if (request->body_too_large)
-        return http_reply_error(request, ERR_BODY_TOO_LARGE, NULL, NULL);
+        return http_reply_error(request, request->early_error, NULL, NULL);
+    return MHD_YES;
+}
+
+/* A piece of the body: kept up to the route's limit, discarded after an early answer, and the
+ * request answered 413 (or dropped) once it outgrows the limit or the request timeout. */
+static enum MHD_Result request_body_chunk(struct request *request, const char *upload_data,
+                                          size_t chunk)
+{
+    if (request->early_error != ERR_NONE || request->body_too_large)
+        return MHD_YES; /* discarding */
+    if (clock_monotonic_ms() - request->started_ms > request_timeout_ms)
+        return MHD_NO;
+    if (chunk > request->body_limit - request->body_length) {
+        request->body_too_large = true;
+        free(request->body);
+        request->body = NULL;
+        request->body_length = 0;
+        /* Answer now if libmicrohttpd lets us; it then discards the rest of the body. */
+        if (http_reply_error(request, ERR_BODY_TOO_LARGE, NULL, NULL) == MHD_YES)
+            request->early_error = ERR_BODY_TOO_LARGE;
+        return MHD_YES;
+    }
+    if (request->body_length + chunk > request->body_capacity) {
+        size_t capacity = request->body_capacity ? request->body_capacity : 4096;
+        char *grown;
+        while (capacity < request->body_length + chunk)
+            capacity *= 2;
+        if (capacity > request->body_limit)
+            capacity = request->body_limit;
+        grown = realloc(request->body, capacity + 1);
+        if (!grown)
+            return MHD_NO;
+        request->body = grown;
+        request->body_capacity = capacity;
+    }
+    memcpy(request->body + request->body_length, upload_data, chunk);
+    request->body_length += chunk;
+    return MHD_YES;
+}
+
+/* The whole body is in: hands the request to a database worker (suspending the connection),
+ * or, while shutting down with no workers left, runs its handler on this thread. */
+static enum MHD_Result request_dispatch(struct MHD_Connection *connection, struct request *request)
+{
     if (!request->body) {
         request->body = malloc(1);
         if (!request->body)
@@ -445,10 +439,43 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         return MHD_YES;
     }
     pthread_mutex_unlock(&jobs_lock);
-    {
-        /* shutting down: the workers are gone, answer on this thread */
-        return request->route->handle(request);
+    /* shutting down: the workers are gone, answer on this thread */
+    return request->route->handle(request);
+}
+
+/* libmicrohttpd's access handler: called with the head, then with each piece of the body, then
+ * once more when the body is complete, and again after a worker resumed the connection. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **request_context)
+{
+    struct request *request = *request_context;
+    (void)version;
+
+    if (!request)
+        return request_head(cls, connection, url, method, request_context);
+    if (*upload_data_size > 0) {
+        size_t chunk = *upload_data_size;
+        *upload_data_size = 0;
+        return request_body_chunk(request, upload_data, chunk);
     }
+    if (request->pending_response) {
+        /* resumed: the database worker has prepared the reply */
+        enum MHD_Result queued =
+            MHD_queue_response(connection, request->pending_status, request->pending_response);
+        MHD_destroy_response(request->pending_response);
+        request->pending_response = NULL;
+        /* still busy: the deadline bounds a request's arrival, not the sending of its answer
+         * (a long export); on_completed() clears it */
+        return queued;
+    }
+    if (request->dispatched)
+        return request->handler_failed ? MHD_NO : MHD_YES;
+    if (request->early_error != ERR_NONE)
+        return MHD_YES; /* already answered */
+    if (request->body_too_large)
+        return http_reply_error(request, ERR_BODY_TOO_LARGE, NULL, NULL);
+    return request_dispatch(connection, request);
 }
 
 /* A database worker: runs handlers of suspended connections, then resumes them. */
@@ -472,11 +499,42 @@ static void *job_worker_run(void *argument)
 
         if (request->route->handle(request) != MHD_YES && !request->pending_response)
             request->handler_failed = true;
+        if (request->reply_not_before_ms > clock_monotonic_ms()) {
+            pthread_mutex_lock(&delayed_lock);
+            request->next_job = delayed_head;
+            delayed_head = request;
+            pthread_mutex_unlock(&delayed_lock);
+            continue;
+        }
         request->deferred = false;
         MHD_resume_connection(request->connection);
     }
     db_thread_release();
     return NULL;
+}
+
+void http_reply_delay(struct request *request, long long delay_ms)
+{
+    request->reply_not_before_ms = clock_monotonic_ms() + delay_ms;
+}
+
+/* Sends the delayed replies that are due (all of them with `all`). */
+static void delayed_replies_send(bool all)
+{
+    long long now = clock_monotonic_ms();
+    struct request **link, *request;
+
+    pthread_mutex_lock(&delayed_lock);
+    for (link = &delayed_head; (request = *link) != NULL;) {
+        if (!all && request->reply_not_before_ms > now) {
+            link = &request->next_job;
+            continue;
+        }
+        *link = request->next_job;
+        request->deferred = false;
+        MHD_resume_connection(request->connection);
+    }
+    pthread_mutex_unlock(&delayed_lock);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *connection, void **request_context,
@@ -564,6 +622,7 @@ static void *reaper_run(void *argument)
         unsigned late_heads = 0, late_bodies = 0;
         struct timespec pause = {0, 250 * 1000 * 1000};
         nanosleep(&pause, NULL);
+        delayed_replies_send(false);
         now = clock_monotonic_ms();
         pthread_mutex_lock(&connections_lock);
         for (struct connection_entry *entry = connections_head.next; entry != &connections_head;
@@ -599,21 +658,15 @@ static void on_mhd_log(void *cls, const char *format, va_list args)
     log_event(LOG_DEBUG, NULL, "libmicrohttpd: %s", message);
 }
 
-int http_start(struct server *server, const struct route *routes, size_t route_count, char *error,
-               size_t error_size)
+int http_listen(struct server *server, char *error, size_t error_size)
 {
     const struct config *config = server->config;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *address;
+    struct sockaddr_storage bound;
+    socklen_t bound_length = sizeof bound;
     char port[8];
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
-    int status;
+    int fd, one = 1, status, failure;
 
-    routes_table = routes;
-    routes_count = route_count;
-    request_timeout_ms = config->request_timeout_seconds * 1000;
-    header_timeout_ms = config->header_timeout_seconds * 1000;
-    atomic_store(&draining, false);
     snprintf(port, sizeof port, "%u", config->listen_port);
     status = getaddrinfo(config->listen_host, port, &hints, &address);
     if (status != 0) {
@@ -621,24 +674,60 @@ int http_start(struct server *server, const struct route *routes, size_t route_c
                  gai_strerror(status));
         return -1;
     }
-    if (address->ai_family == AF_INET6)
+    fd = socket(address->ai_family, address->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                address->ai_protocol);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (address->ai_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
+        bind(fd, address->ai_addr, address->ai_addrlen) != 0 || listen(fd, LISTEN_BACKLOG) != 0 ||
+        getsockname(fd, (struct sockaddr *)&bound, &bound_length) != 0) {
+        failure = errno;
+        snprintf(error, error_size, "cannot listen on %s:%u: %s", config->listen_host,
+                 config->listen_port, strerror(failure));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(address);
+        return -1;
+    }
+    server->ipv6 = address->ai_family == AF_INET6;
+    freeaddrinfo(address);
+    server->listen_fd = fd;
+    server->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                     : ((struct sockaddr_in *)&bound)->sin_port);
+    return 0;
+}
+
+int http_start(struct server *server, const struct route *routes, size_t route_count, char *error,
+               size_t error_size)
+{
+    const struct config *config = server->config;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
+
+    routes_table = routes;
+    routes_count = route_count;
+    request_timeout_ms = config->request_timeout_seconds * 1000;
+    header_timeout_ms = config->header_timeout_seconds * 1000;
+    atomic_store(&draining, false);
+    if (server->ipv6)
         flags |= MHD_USE_IPv6;
+    /* libmicrohttpd takes over the socket http_listen() bound, and closes it when stopped */
     server->daemon = MHD_start_daemon(
-        flags, (uint16_t)config->listen_port, NULL, NULL, on_request, server, MHD_OPTION_SOCK_ADDR,
-        address->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->http_threads,
+        flags, 0, NULL, NULL, on_request, server, MHD_OPTION_LISTEN_SOCKET, server->listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->http_threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)config->max_connections_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->idle_timeout_seconds,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)config->connection_memory_limit,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
-    freeaddrinfo(address);
+        on_connection, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
     if (!server->daemon) {
-        snprintf(error, error_size, "cannot listen on %s:%u (address in use or not permitted)",
-                 config->listen_host, config->listen_port);
+        close(server->listen_fd);
+        server->listen_fd = -1;
+        snprintf(error, error_size, "cannot serve on %s:%u", config->listen_host, server->port);
         return -1;
     }
+    server->listen_fd = -1;
     jobs_stopping = false;
     job_workers = calloc(config->threads, sizeof *job_workers);
     if (!job_workers) {
@@ -678,6 +767,7 @@ void http_stop(struct server *server)
     job_worker_count = 0;
     atomic_store(&reaper_running, false);
     pthread_join(reaper_thread, NULL);
+    delayed_replies_send(true);
     MHD_stop_daemon(server->daemon);
     server->daemon = NULL;
 }
@@ -695,6 +785,8 @@ unsigned http_drain(struct server *server, long long timeout_ms)
         MHD_socket listener = MHD_quiesce_daemon(server->daemon);
         if (listener != MHD_INVALID_SOCKET)
             close(listener);
+        /* said once it is true, so that whoever watches the log can rely on it */
+        log_info(NULL, "no longer accepting connections");
     }
     while ((left = atomic_load(&requests_in_flight)) > 0 && clock_monotonic_ms() < deadline) {
         struct timespec pause = {0, 10 * 1000 * 1000};

@@ -89,7 +89,8 @@ struct request {
     bool handler_failed;
     struct MHD_Response *pending_response;
     unsigned pending_status;
-    struct request *next_job;
+    struct request *next_job; /* in the queue for a worker, then in the list of delayed replies */
+    long long reply_not_before_ms; /* see http_reply_delay(); 0: at once */
     char method[16];
     char path[256];
     bool intake_duplicate; /* intake answered a replayed webhook-id (for /metrics) */
@@ -102,9 +103,18 @@ struct server {
     const struct config *config;
     struct MHD_Daemon *daemon;
     unsigned schema_version; /* the newest migration this binary knows */
+    int listen_fd;           /* bound by http_listen(), handed to libmicrohttpd by http_start() */
+    bool ipv6;
+    unsigned port; /* the bound port: the kernel's choice when `listen` gives port 0 */
 };
 
-/* Starts serving `config` with `routes` (n entries). Returns 0, or -1 with a message. */
+/* Binds and listens on `listen` (port 0: a free port the kernel picks) and records the port, so
+ * it is known before any thread serves. Returns 0, or -1 with a message. */
+int http_listen(struct server *server, char *error, size_t error_size)
+    __attribute__((warn_unused_result));
+
+/* Starts serving `config` with `routes` (n entries) on the socket http_listen() bound. Returns
+ * 0, or -1 with a message. */
 int http_start(struct server *server, const struct route *routes, size_t route_count, char *error,
                size_t error_size) __attribute__((warn_unused_result));
 void http_stop(struct server *server);
@@ -136,6 +146,13 @@ enum MHD_Result http_reply_response(struct request *request, unsigned status,
                                     struct MHD_Response *response, const char *content_type);
 /* A redirect (302/303) to `location` (a path on agentgate or a URL agentgate built). */
 enum MHD_Result http_reply_redirect(struct request *request, unsigned status, const char *location);
+/* The reply this handler queues goes out no sooner than `delay_ms` from now. Meanwhile the
+ * connection stays suspended and holds no database worker: for answers that should cost a
+ * client that floods the server time, not the server (a 429 an agent far over its limit gets
+ * from memory). Only a handler running on a database worker is delayed; during a stop, replies
+ * go out at once. */
+void http_reply_delay(struct request *request, long long delay_ms);
+
 /* Adds a header to the reply of this request (both strings are copied). A header is never
  * cut: one more than HTTP_EXTRA_HEADERS_MAX, a value over HTTP_HEADER_VALUE_MAX bytes or with
  * CR/LF turns the reply into a 500 (logged), so a Location or cookie is sent whole or not at

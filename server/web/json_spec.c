@@ -177,6 +177,84 @@ static bool object_check_keys(const json_t *object, const char *path,
     return true;
 }
 
+/* An array of at most 64 strings, each no longer than spec->max_length (when set). */
+static bool string_array_check(const json_t *value, const struct agentgate_json_field *spec,
+                               struct agentgate_failure *failure)
+{
+    size_t index;
+    const json_t *item;
+
+    if (!json_is_array(value) || json_array_size(value) > 64) {
+        failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
+                           "field must be an array of at most 64 strings");
+        return false;
+    }
+    json_array_foreach((json_t *)value, index, item)
+    {
+        if (!json_is_string(item) ||
+            (spec->max_length && utf8_length(json_string_value(item)) > spec->max_length)) {
+            failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
+                               "field must be an array of short strings");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A string of min_length to max_length (when set) characters. */
+static bool string_check(const json_t *value, const struct agentgate_json_field *spec,
+                         struct agentgate_failure *failure)
+{
+    char message[160];
+    size_t length;
+
+    if (!json_is_string(value)) {
+        failure_from_error(failure, ERR_INVALID_FIELD, spec->path, "field must be a string");
+        return false;
+    }
+    length = utf8_length(json_string_value(value));
+    if (length < spec->min_length) {
+        failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
+                           spec->min_length == 1 ? "field must not be empty"
+                                                 : "field is too short");
+        return false;
+    }
+    if (spec->max_length && length > spec->max_length) {
+        snprintf(message, sizeof message, "field is longer than %zu characters", spec->max_length);
+        failure_from_error(failure, ERR_INVALID_FIELD, spec->path, message);
+        return false;
+    }
+    return true;
+}
+
+/* A present value against its field's declared type (an object's keys against the spec). */
+static bool value_check(const json_t *value, const struct agentgate_json_field *spec,
+                        const struct agentgate_json_field *fields, size_t n,
+                        struct agentgate_failure *failure)
+{
+    switch (spec->type) {
+    case AGENTGATE_JSON_OBJECT:
+        if (!json_is_object(value)) {
+            failure_from_error(failure, ERR_INVALID_FIELD, spec->path, "field must be an object");
+            return false;
+        }
+        return object_check_keys(value, spec->path, fields, n, failure);
+    case AGENTGATE_JSON_STRING_ARRAY:
+        return string_array_check(value, spec, failure);
+    case AGENTGATE_JSON_INTEGER:
+        if (!json_is_integer(value) || json_integer_value(value) < (json_int_t)spec->min_length ||
+            (spec->max_length && json_integer_value(value) > (json_int_t)spec->max_length)) {
+            failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
+                               "field must be an integer in range");
+            return false;
+        }
+        return true;
+    case AGENTGATE_JSON_STRING:
+        return string_check(value, spec, failure);
+    }
+    return true;
+}
+
 bool json_spec_check(const json_t *root, const struct agentgate_json_field *fields, size_t n,
                      struct agentgate_failure *failure)
 {
@@ -188,8 +266,8 @@ bool json_spec_check(const json_t *root, const struct agentgate_json_field *fiel
         return false;
     for (size_t i = 0; i < n; i++) {
         const struct agentgate_json_field *spec = &fields[i];
-        char parent[96], message[160];
         const json_t *value;
+        char parent[96];
 
         path_parent(spec->path, parent, sizeof parent);
         if (*parent && !json_at_path(root, parent))
@@ -202,67 +280,8 @@ bool json_spec_check(const json_t *root, const struct agentgate_json_field *fiel
             }
             continue;
         }
-        switch (spec->type) {
-        case AGENTGATE_JSON_OBJECT:
-            if (!json_is_object(value)) {
-                failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
-                                   "field must be an object");
-                return false;
-            }
-            if (!object_check_keys(value, spec->path, fields, n, failure))
-                return false;
-            break;
-        case AGENTGATE_JSON_STRING_ARRAY: {
-            size_t index;
-            const json_t *item;
-            if (!json_is_array(value) || json_array_size(value) > 64) {
-                failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
-                                   "field must be an array of at most 64 strings");
-                return false;
-            }
-            json_array_foreach((json_t *)value, index, item)
-            {
-                if (!json_is_string(item) ||
-                    (spec->max_length && utf8_length(json_string_value(item)) > spec->max_length)) {
-                    failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
-                                       "field must be an array of short strings");
-                    return false;
-                }
-            }
-            break;
-        }
-        case AGENTGATE_JSON_INTEGER:
-            if (!json_is_integer(value) ||
-                json_integer_value(value) < (json_int_t)spec->min_length ||
-                (spec->max_length && json_integer_value(value) > (json_int_t)spec->max_length)) {
-                failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
-                                   "field must be an integer in range");
-                return false;
-            }
-            break;
-        case AGENTGATE_JSON_STRING: {
-            size_t length;
-            if (!json_is_string(value)) {
-                failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
-                                   "field must be a string");
-                return false;
-            }
-            length = utf8_length(json_string_value(value));
-            if (length < spec->min_length) {
-                failure_from_error(failure, ERR_INVALID_FIELD, spec->path,
-                                   spec->min_length == 1 ? "field must not be empty"
-                                                         : "field is too short");
-                return false;
-            }
-            if (spec->max_length && length > spec->max_length) {
-                snprintf(message, sizeof message, "field is longer than %zu characters",
-                         spec->max_length);
-                failure_from_error(failure, ERR_INVALID_FIELD, spec->path, message);
-                return false;
-            }
-            break;
-        }
-        }
+        if (!value_check(value, spec, fields, n, failure))
+            return false;
     }
     return true;
 }

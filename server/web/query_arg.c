@@ -5,12 +5,8 @@
 #include <string.h>
 
 #include "form.h"
+#include "text.h"
 #include "web/json_spec.h"
-
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
 
 bool query_arg_copy(struct request *request, const char *name, const char *label, size_t max_chars,
                     char *out, size_t size, char *error, size_t error_size)
@@ -22,11 +18,8 @@ bool query_arg_copy(struct request *request, const char *name, const char *label
     out[0] = '\0';
     if (!value)
         return true;
-    while (is_space(*value))
-        value++;
     length = strlen(value);
-    while (length > 0 && is_space(value[length - 1]))
-        length--;
+    text_trim_span(&value, &length);
     if (!utf8_valid(value, length)) {
         snprintf(error, error_size, "%s is not valid UTF-8 text.", label);
         return false;

@@ -1,5 +1,5 @@
 /*
- * GET arguments of pages' filters (/audit; /history can use the same): read, trimmed and checked
+ * GET arguments of pages' filters (/audit, /history and its exports): read, trimmed and checked
  * the same way everywhere, with a sentence for people when one is refused.
  *
  * Invariants: a value is valid UTF-8 of at most the given number of characters, or refused;
@@ -21,6 +21,7 @@
  * `error` when it is not UTF-8 or longer than `max_chars` characters (or `size` - 1 bytes).
  */
 bool query_arg_copy(struct request *request, const char *name, const char *label, size_t max_chars,
-                    char *out, size_t size, char *error, size_t error_size);
+                    char *out, size_t size, char *error, size_t error_size)
+    __attribute__((warn_unused_result));
 
 #endif

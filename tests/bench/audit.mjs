@@ -39,7 +39,7 @@ const first = await startServer(options);
 const servers = [first, await startServer({ ...options, database: first.database, secret: inbound })];
 first.secret = inbound;
 const database = first.database;
-psql(database, INSTRUMENT);
+await psql(database, INSTRUMENT);
 console.log(`machine: ${os.cpus().length} cores; ${CLIENTS} clients for ${DURATION} s on two serve processes, durable commits`);
 
 // 1. load
@@ -62,19 +62,19 @@ await Promise.all(Array.from({ length: CLIENTS }, async (_, client) => {
 const loadSeconds = (Date.now() - started) / 1000;
 // let the sealers finish what the load wrote (the figure below is from commit times, not this wait)
 for (;;) {
-  const pending = Number(psql(database, `SELECT count(*) FROM audit_events WHERE seq IS NULL`));
-  const approved = Number(psql(database, `SELECT count(*) FROM drafts WHERE state = 'approved'`));
+  const pending = Number(await psql(database, `SELECT count(*) FROM audit_events WHERE seq IS NULL`));
+  const approved = Number(await psql(database, `SELECT count(*) FROM drafts WHERE state = 'approved'`));
   if (pending === 0 && approved === 0) break;
   await new Promise((r) => setTimeout(r, 200));
 }
-const written = Number(psql(database, 'SELECT count(*) FROM bench_written'));
-const [p50, p99, max, min, firstWrite, lastSeal] = psql(database, `
+const written = Number(await psql(database, 'SELECT count(*) FROM bench_written'));
+const [p50, p99, max, min, firstWrite, lastSeal] = (await psql(database, `
   WITH t AS (
     SELECT extract(epoch FROM pg_xact_commit_timestamp(e.xmin) - pg_xact_commit_timestamp(w.xmin)) * 1000 AS delay,
       pg_xact_commit_timestamp(w.xmin) AS written_at, pg_xact_commit_timestamp(e.xmin) AS sealed_at
     FROM audit_events e JOIN bench_written w ON w.event_id = e.id)
   SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY delay), percentile_cont(0.99) WITHIN GROUP (ORDER BY delay),
-    max(delay), min(delay), extract(epoch FROM min(written_at)), extract(epoch FROM max(sealed_at)) FROM t`).split('|').map(Number);
+    max(delay), min(delay), extract(epoch FROM min(written_at)), extract(epoch FROM max(sealed_at)) FROM t`)).split('|').map(Number);
 if (!(min >= 0)) fail(`impossible figure: an event was sealed ${ms(-min)} before its own commit`);
 const sealSpan = lastSeal - firstWrite;
 console.log(`load: ${intakes} intakes and ${approvals} approvals in ${loadSeconds.toFixed(1)} s (${(intakes / loadSeconds).toFixed(0)} intakes/s); ${written} audit events written, ${(written / loadSeconds).toFixed(0)} events/s`);
@@ -84,9 +84,9 @@ for (const s of servers) await s.stop();
 forumProcess.send('stop');
 
 // 2. sealing alone
-psql(database, 'DROP TRIGGER bench_written_note ON audit_events');
+await psql(database, 'DROP TRIGGER bench_written_note ON audit_events');
 let t = Date.now();
-psql(database, `INSERT INTO audit_events (actor, action, forum, draft_id, details)
+await psql(database, `INSERT INTO audit_events (actor, action, forum, draft_id, details)
   SELECT 'agent:bot-' || (n % 64), 'intake.held', 'eng', gen_random_uuid(),
     jsonb_build_object('webhook_id', 'msg_' || n, 'agent', jsonb_build_object('id', 'bot-' || (n % 64), 'name', 'bot'),
       'invoker', jsonb_build_object('id', (2000 + n % 200)::text, 'name', 'user'), 'flags', 0)
@@ -95,7 +95,7 @@ const insertSeconds = (Date.now() - t) / 1000;
 t = Date.now();
 let sealedAlone = 0;
 for (;;) {
-  const n = Number(psql(database, 'SELECT audit_seal(5000)'));
+  const n = Number(await psql(database, 'SELECT audit_seal(5000)'));
   if (n === 0) break;
   sealedAlone += n;
 }
@@ -105,7 +105,7 @@ console.log(`alone: ${BULK} events inserted in ${insertSeconds.toFixed(1)} s (${
 
 // 3. verification
 t = Date.now();
-const verify = runCli(['--config', first.configFile, 'audit', 'verify'], { timeout: 600000 });
+const verify = await runCli(['--config', first.configFile, 'audit', 'verify']);
 const verifySeconds = (Date.now() - t) / 1000;
 if (verify.status !== 0) fail(`audit verify: ${verify.stderr}`);
 const events = Number(/intact: (\d+) events/.exec(verify.stdout)[1]);

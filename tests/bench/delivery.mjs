@@ -3,8 +3,7 @@ import { fork } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decide, newSecret, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
-import { eventually } from '../lib/fake_forum.mjs';
+import { decide, eventually, newSecret, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
 
 const DRAFTS = Number(process.env.BENCH_DRAFTS || 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 8);
@@ -57,7 +56,7 @@ async function run(label, rate) {
   });
   srv.secret = inbound;
   try {
-    psql(srv.database, INSTRUMENT);
+    await psql(srv.database, INSTRUMENT);
     const ids = [];
     await pool(Array.from({ length: DRAFTS }, (_, i) => i), 16, async (i) => {
       const res = await postIntake(srv, samplePost({ agent: { id: `bot-${i % 16}`, name: `bot${i % 16}` }, post: { topic_id: String(1000 + i), body: `Answer number ${i}: restart the worker.` } }));
@@ -77,18 +76,18 @@ async function run(label, rate) {
     });
     const approveSeconds = (Date.now() - started) / 1000;
     const approved = () => forum.received.filter((e) => e.type === 'draft.approved' && mine.has(e.draft));
-    await eventually(() => new Set(approved().map((e) => e.draft)).size >= DRAFTS, 60000, 'every approval delivered');
+    await eventually(() => new Set(approved().map((e) => e.draft)).size >= DRAFTS, { what: 'every approval delivered' });
     const finished = Date.now();
     const received = new Map();
     for (const e of approved()) if (!received.has(e.draft)) received.set(e.draft, e.at);
 
     // xmin::text::bigint is the 32-bit xid; it must be the low half of the xid noted at the
     // insert, else the row was written again and its commit time is someone else's
-    const rows = psql(srv.database, `SELECT b.draft_id,
+    const rows = (await psql(srv.database, `SELECT b.draft_id,
         (extract(epoch FROM pg_xact_commit_timestamp(b.xmin)) * 1000)::text,
         (extract(epoch FROM b.written_at) * 1000)::text,
         (b.xmin::text::bigint = b.xid::text::bigint % 4294967296)::text
-      FROM bench_approval b`).split('\n').filter(Boolean).map((line) => line.split('|'));
+      FROM bench_approval b`)).split('\n').filter(Boolean).map((line) => line.split('|'));
     if (rows.length !== DRAFTS) throw new ImpossibleFigure(`${rows.length} approvals noted for ${DRAFTS} decisions`);
     const latencies = [];
     for (const [id, committedMs, writtenMs, sameXid] of rows) {

@@ -187,7 +187,7 @@ const srv = await startServer({
   delivery: { workers: 0 },
 });
 try {
-  const engDrafts = Number(psql(DATABASE, "SELECT count(*) FROM drafts WHERE forum = 'eng'"));
+  const engDrafts = Number(await psql(DATABASE, "SELECT count(*) FROM drafts WHERE forum = 'eng'"));
   const nowMs = Date.now();
 
   console.log('\nPlans at this scale: every statement a page runs (auto_explain, actual rows), forum eng.');

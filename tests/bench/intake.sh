@@ -1,96 +1,81 @@
 #!/usr/bin/env bash
-# Intake benchmark: how many signed posts per second agentgate holds durably, compared with
-# what PostgreSQL alone does running the same SQL.
+# Intake benchmark: how fast agentgate holds signed posts durably, for any mix of agents,
+# measured side by side with what PostgreSQL alone does, in one run on one PostgreSQL.
 #
-#   tests/bench/intake.sh          (as root, like scripts/run-tests; takes about a minute)
+#   tests/bench/intake.sh          (as root, like scripts/run-tests; about 3 minutes per round)
 #
-# What one run does:
-#   1. installs wrk if it is missing and builds a Release agentgate into build-bench/.
-#   2. starts a private PostgreSQL 15 in a temporary directory with DURABLE commits: fsync=on,
-#      synchronous_commit=on and full_page_writes=on. Nothing about durability is relaxed. The
-#      settings it changes (see PG_SETTINGS) only add capacity: shared_buffers=256MB,
-#      max_connections=200, wal_buffers=16MB, and max_wal_size=4GB with
-#      checkpoint_timeout=30min so that no checkpoint lands in the middle of a run.
-#      Then it creates a database and writes a config: 127.0.0.1 on a free port, auth = dev,
-#      forum "bench" with rate_limit = none, threads = $BENCH_SERVER_THREADS (default 32).
-#      It runs `agentgate migrate`, seeds $BENCH_SEED drafts (default 20000) through
-#      intake_hold() itself, runs VACUUM ANALYZE and starts `agentgate serve`. The server's
-#      log goes to a file.
-#   3. BEFORE the timed run, pre-signs $BENCH_REQUESTS requests with tests/bench/presign.mjs.
-#      Every request has its own webhook-id. They spread over 64 agents and 200 invokers and
-#      carry replies of 300-500 bytes, so each JSON document is about 800 bytes.
-#      wrk then sends them with tests/bench/intake.lua: $BENCH_CONNECTIONS connections
-#      (default 32), 2 threads, $BENCH_DURATION seconds (default 15). Each request goes out
-#      at most once, and nothing is signed during the run. Only 202 answers count as held.
-#      p50 and p99 come from wrk's latency distribution, which covers every answer.
-#   4. on the same database, at the same concurrency and for as long, runs
-#      pgbench -n -M prepared -c 32 -j 2 with tests/bench/intake_hold.pgbench. That is the one
-#      statement one intake runs, `SELECT outcome, response, retry_after FROM intake_hold(...)`,
-#      with the same kind of arguments.
-#   5. prints held posts/s, p50, p99, pgbench's tx/s and the ratio (target >= 0.8). It also
-#      prints where the CPU went in each run: PostgreSQL, agentgate, the client (wrk or
-#      pgbench) and anything else on the machine, per transaction, plus WAL flushes per
-#      transaction. wrk, agentgate and PostgreSQL share the machine's cores. When they
-#      saturate them, the ratio is decided by CPU per transaction, and these lines show it.
-#      Before the runs it also measures 2 s with no traffic, to show background work
-#      (commits/s, CPU) that competes with intake. It warns when other processes on the
-#      machine took more than 10% of the CPU during a run.
+# Each round (BENCH_RUNS rounds, default 3) measures, BENCH_DURATION seconds each (default 15):
+#   (a) many agents: signed posts of 64 agents for 200 invokers at BENCH_CONNECTIONS (32)
+#       connections against a seeded database (BENCH_SEED drafts, default 20000, analysed),
+#       and pgbench running a minimal durable intake at the same concurrency on the same
+#       PostgreSQL (intake_minimal.pgbench: one draft row with the post and one audit row per
+#       transaction, into tables with only their keys). Figure: held/s, and the ratio to
+#       pgbench's tx/s (target >= 0.8).
+#   (b) one agent posting a burst at 32 connections, its rate limit set high (1000000/h, so the
+#       limit is checked for every post): held/s as a share of (a) (target >= 0.5).
+#   (c) (a) again on a fresh install: a new database migrated by `serve` itself, empty and never
+#       analysed. Figure: held/s as a share of (a) (target within 10 %, i.e. >= 0.9).
+#   (d) another agent posting one post at a time (intake_victim.mjs) for BENCH_DURATION alone
+#       (idle), then while a runaway agent far over its limit (60/h) floods the same server at
+#       64 connections. Figure: the other agent's p99 with the flood / idle (target <= 3). It
+#       also checks that every refusal of the flood is in the audit trail (summing counted
+#       events) once the server has written them.
+# Then the median and the worst of each figure over the rounds.
 #
-# Why seed: if drafts is empty and has never been analysed, PostgreSQL plans intake_hold()'s
-# duplicate check (drafts WHERE forum = $1 AND webhook_id = $2) as a scan of the index
-# drafts_invoker_recent on `forum` alone, with webhook_id as a filter. plpgsql keeps that
-# plan for the life of the connection, or until an autovacuum ANALYZE invalidates it, which
-# can be a minute or more later. Meanwhile every intake reads all of the forum's drafts, and
-# throughput collapses within seconds. A service that has been up for a while does not
-# look like that, so the benchmark seeds first. BENCH_SEED=0 reproduces a fresh install.
+# Setup: a Release build (build-bench/), wrk, PostgreSQL 15 in a temporary directory with
+# DURABLE commits (fsync=on, synchronous_commit=on, full_page_writes=on; the other settings only
+# add capacity: shared_buffers=256MB, max_connections=300, wal_buffers=16MB, max_wal_size=4GB,
+# checkpoint_timeout=30min so no checkpoint lands in a run). Databases: `seeded`, one `fresh_N`
+# per round, `minimal` (pgbench's tables). agentgate runs with threads = BENCH_SERVER_THREADS
+# (32), log_level = BENCH_LOG_LEVEL (info, as in production), forums `bench` (rate limit
+# 1000000/h) and `limited` (60/h). Requests are pre-signed before each timed run (presign.mjs)
+# and replayed by wrk (intake.lua), each at most once; only 202 answers count as held.
+# wrk, agentgate and PostgreSQL share the machine's cores; CPU per transaction is printed for
+# (a) (intake_measure.sh) to show where it goes. Other processes on the machine disturb the
+# figures: the script says how much CPU they took.
 #
-# Files: intake.lua (wrk), presign.mjs (signing), intake_hold.pgbench (pgbench) and
-# intake_measure.sh (CPU and WAL accounting), all beside this script.
-#
-# Exit status: 0 when it measured, even if the ratio misses its target. 1 when the server did
-# not start or died, when fewer than 95% of the answers were 202, or when any step failed.
-#
-# Knobs (environment variables): BENCH_DURATION (seconds, default 15), BENCH_CONNECTIONS
-# (32), BENCH_SERVER_THREADS (32), BENCH_REQUESTS (8000 x BENCH_DURATION), BENCH_SEED
-# (20000), BENCH_LOG_LEVEL (agentgate's log_level, default info as in production).
+# Exit status: 0 when it measured (even if a target is missed), 1 when a step failed.
+# Knobs: BENCH_RUNS, BENCH_DURATION, BENCH_CONNECTIONS, BENCH_SERVER_THREADS, BENCH_SEED,
+# BENCH_LOG_LEVEL, BENCH_REQUESTS (pre-signed per run, default 5000 x BENCH_DURATION).
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 BENCH_DIR="$AG_ROOT/tests/bench"
 source "$BENCH_DIR/intake_measure.sh"
 
+RUNS=${BENCH_RUNS:-3}
 DURATION=${BENCH_DURATION:-15}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
+RUNAWAY_CONNECTIONS=64
 SERVER_THREADS=${BENCH_SERVER_THREADS:-32}
-# Enough requests for 8000 held/s, which is more than this machine's PostgreSQL reaches on
-# its own. Not many more than that: wrk reads them all into memory when it starts, which
-# costs CPU inside the timed window.
-REQUESTS=${BENCH_REQUESTS:-$((8000 * DURATION))}
+REQUESTS=${BENCH_REQUESTS:-$((5000 * DURATION))}
 SEED=${BENCH_SEED:-20000}
 LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
 WRK_THREADS=2
 AGENTS=64
-FORUM=bench
 PGPORT=55499 # only names the unix socket, which lives in the private data directory
 PG_SETTINGS=(fsync=on synchronous_commit=on full_page_writes=on shared_buffers=256MB
-  max_connections=200 wal_buffers=16MB max_wal_size=4GB checkpoint_timeout=30min)
+  max_connections=300 wal_buffers=16MB max_wal_size=4GB checkpoint_timeout=30min)
 HZ=$(getconf CLK_TCK)
-TIMEFORMAT='%U %S' # `time` prints the user and system CPU seconds of what it ran
+TIMEFORMAT='%U %S'
+STATS_DB=postgres # where intake_measure.sh reads cluster-wide statistics
 
 WORK=""
-SERVER_PID=""
 PGDATA_DIR=""
-stop_server() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=""
+declare -A PIDS=()
+stop_server() { # NAME
+  local pid=${PIDS[$1]:-}
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
   fi
-  SERVER_PID=""
+  PIDS[$1]=""
 }
 # shellcheck disable=SC2317 # called by the trap below
 cleanup() {
-  local status=$?
-  stop_server
+  local status=$? name
+  for name in "${!PIDS[@]}"; do stop_server "$name"; done
   [ -z "$PGDATA_DIR" ] || ag_pg_stop "$PGDATA_DIR"
   [ -z "$WORK" ] || rm -rf "$WORK"
   exit "$status"
@@ -98,205 +83,254 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# 1. Tools and a Release build.
 ag_install_packages wrk
 ag_say "building a Release agentgate into build-bench/"
 ag_build "$AG_ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release -DAGENTGATE_TESTS=OFF
 BIN="$AG_ROOT/build-bench/agentgate"
+(cd "$AG_ROOT/tests" && [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
-# 2. PostgreSQL, the database, the config, the seed and the server.
 WORK=$(mktemp -d /tmp/agentgate-bench.XXXXXX)
-chmod 755 "$WORK" # the postgres user must reach its data directory inside
+chmod 755 "$WORK"
 PGDATA_DIR="$WORK/pg"
 ag_say "starting PostgreSQL with durable commits (fsync=on, synchronous_commit=on)"
 ag_pg_start "$PGDATA_DIR" "$PGPORT" "${PG_SETTINGS[@]}"
-ag_psql "$PGDATA_DIR" "$PGPORT" -d postgres -c "CREATE DATABASE bench"
-
-HTTP_PORT=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => {
-  console.log(s.address().port); s.close(); })')
+psql_db() { local db=$1; shift; ag_psql "$PGDATA_DIR" "$PGPORT" -d "$db" "$@"; }
+psql_db postgres -c "CREATE DATABASE seeded" -c "CREATE DATABASE minimal" >/dev/null
+psql_db minimal -f "$BENCH_DIR/intake_minimal.sql" >/dev/null
 SECRET=$("$BIN" secret new)
-CONFIG="$WORK/agentgate.conf"
-cat >"$CONFIG" <<EOF
+
+# write_config NAME DATABASE: a config file for one server, on a port the kernel picks.
+write_config() {
+  cat >"$WORK/$1.conf" <<EOF
 [server]
-listen = 127.0.0.1:$HTTP_PORT
-public_url = http://127.0.0.1:$HTTP_PORT
-database = host=$PGDATA_DIR port=$PGPORT dbname=bench user=postgres
+listen = 127.0.0.1:0
+database = host=$PGDATA_DIR port=$PGPORT dbname=$2 user=postgres
 auth = dev
 threads = $SERVER_THREADS
 log_level = $LOG_LEVEL
 
-[forum $FORUM]
-adapter = generic
+[forum bench]
 inbound_secret = $SECRET
-rate_limit = none
+rate_limit = 1000000/h
+
+[forum limited]
+inbound_secret = $SECRET
+rate_limit = 60/h
 EOF
-"$BIN" --config "$CONFIG" migrate >/dev/null || ag_die "agentgate migrate failed"
+}
+
+# start_server NAME DATABASE: starts `serve` (it migrates first) and waits for /healthz. Sets
+# PORTS[NAME] and PIDS[NAME].
+declare -A PORTS=()
+start_server() {
+  local name=$1 port=""
+  write_config "$name" "$2"
+  : >"$WORK/$name.log"
+  "$BIN" --config "$WORK/$name.conf" serve >>"$WORK/$name.log" 2>&1 &
+  PIDS[$name]=$!
+  # agentgate names its port in the line it prints once it serves
+  while [ -z "$port" ]; do
+    kill -0 "${PIDS[$name]}" 2>/dev/null || { tail -20 "$WORK/$name.log" >&2; ag_die "agentgate ($name) exited at start"; }
+    port=$(sed -n 's/.* listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$WORK/$name.log" | head -1)
+    [ -n "$port" ] || sleep 0.1
+  done
+  PORTS[$name]=$port
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" ||
+    { tail -20 "$WORK/$name.log" >&2; ag_die "agentgate ($name) did not become healthy"; }
+}
 
 # seed_sql FIRST LAST: holds drafts FIRST..LAST through intake_hold(), in one transaction.
 seed_sql() {
   cat <<EOF
-SELECT count(*) FROM generate_series($1, $2) AS i, LATERAL intake_hold('$FORUM', 'seed_' || i,
+SELECT count(*) FROM generate_series($1, $2) AS i, LATERAL intake_hold('bench', 'seed_' || i,
     gen_random_uuid(), 'bench-agent-' || (i % $AGENTS + 1), 'helperbot-' || (i % $AGENTS + 1),
     (1001 + i % 200)::text, 'user' || (1001 + i % 200), (5000 + i)::text, NULL, NULL, NULL,
     repeat('A seeded answer of some length. ', 13), NULL,
     '{"question_url": "http://forum.example/t/1"}', '[]', '{"status": "held"}', 0,
-    '3600 seconds', '259200 seconds') AS h
+    '3600 seconds', '259200 seconds', NULL, NULL) AS h
   WHERE h.outcome = 'held'
 EOF
 }
+
+start_server main seeded
 if [ "$SEED" -gt 0 ]; then
   ag_say "seeding $SEED drafts, then VACUUM ANALYZE"
-  # A small batch and ANALYZE first, so that the big batch is not planned on an empty table.
   first=$((SEED < 500 ? SEED : 500))
-  ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -tA -c "$(seed_sql 1 "$first")" -c ANALYZE >/dev/null
-  if [ "$SEED" -gt "$first" ]; then
-    ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -tA -c "$(seed_sql $((first + 1)) "$SEED")" >/dev/null
-  fi
-  ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -c "VACUUM ANALYZE"
+  psql_db seeded -tA -c "$(seed_sql 1 "$first")" -c ANALYZE >/dev/null
+  [ "$SEED" -le "$first" ] || psql_db seeded -tA -c "$(seed_sql $((first + 1)) "$SEED")" >/dev/null
+  psql_db seeded -c "VACUUM ANALYZE" >/dev/null
 fi
 
-ag_say "starting agentgate serve on 127.0.0.1:$HTTP_PORT (threads = $SERVER_THREADS)"
-"$BIN" --config "$CONFIG" serve --no-migrate >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 200); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz" 2>/dev/null && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/server.log" >&2; ag_die "agentgate exited at start"; }
-  sleep 0.1
+# wrk_run PORT FORUM AGENTS AGENT_PREFIX CONNECTIONS: pre-signs, runs wrk, sets W_* variables.
+wrk_run() {
+  local port=$1 forum=$2 agents=$3 prefix=$4 connections=$5
+  rm -f "$WORK"/requests.*
+  node "$BENCH_DIR/presign.mjs" "$WORK/requests" "$WRK_THREADS" "$REQUESTS" "$SECRET" \
+    "127.0.0.1:$port" "$forum" "$agents" "$prefix"
+  psql_db postgres -qc CHECKPOINT
+  { time wrk -t"$WRK_THREADS" -c"$connections" -d"${DURATION}s" --timeout 10s \
+    -s "$BENCH_DIR/intake.lua" "http://127.0.0.1:$port" -- "$WORK/requests" \
+    >"$WORK/wrk.out" 2>&1; } 2>"$WORK/wrk.time" || { cat "$WORK/wrk.out" >&2; ag_die "wrk failed"; }
+  v() { sed -n "s/^bench\.$1=//p" "$WORK/wrk.out"; }
+  W_completed=$(v completed)
+  W_held=$(v held)
+  [ -n "$W_held" ] || { cat "$WORK/wrk.out" >&2; ag_die "no results from wrk"; }
+  W_rate=$(awk -v h="$W_held" -v d="$(v duration_us)" 'BEGIN {printf "%.0f", h / (d / 1e6)}')
+  W_answers=$(awk -v h="$W_completed" -v d="$(v duration_us)" 'BEGIN {printf "%.0f", h / (d / 1e6)}')
+  W_p50=$(awk -v u="$(v p50_us)" 'BEGIN {printf "%.2f", u / 1000}')
+  W_p99=$(awk -v u="$(v p99_us)" 'BEGIN {printf "%.2f", u / 1000}')
+  W_other=$(v other_statuses)
+  W_errors=$(v socket_errors)
+  W_cpu=$(awk '{printf "%.2f", $1 + $2}' "$WORK/wrk.time")
+  [ "$(v exhausted)" = 0 ] || echo "warning: wrk ran out of pre-signed requests; raise BENCH_REQUESTS" >&2
+}
+
+# victim_run PORT SECONDS: the other agent alone or beside a flood; sets V_* variables.
+victim_run() {
+  node "$BENCH_DIR/intake_victim.mjs" "http://127.0.0.1:$1" "$SECRET" bench "$2" >"$WORK/victim.out"
+  V_count=$(sed -n 's/^victim\.count=//p' "$WORK/victim.out")
+  V_p50=$(sed -n 's/^victim\.p50_ms=//p' "$WORK/victim.out")
+  V_p99=$(sed -n 's/^victim\.p99_ms=//p' "$WORK/victim.out")
+  V_non202=$(sed -n 's/^victim\.non202=//p' "$WORK/victim.out")
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
+verdict() { awk -v r="$1" -v t="$3" -v op="$2" 'BEGIN {ok = (op == ">=") ? r >= t : r <= t; print ok ? "met" : "MISSED"}'; }
+
+declare -a A_RATIO B_SHARE C_SHARE D_RATIO A_RATE PG_TPS B_RATE C_RATE
+SUMMARY=""
+for round in $(seq 1 "$RUNS"); do
+  ag_say "round $round of $RUNS"
+  SERVER_PID=${PIDS[main]}
+  PGDATA_DIR=$PGDATA_DIR
+
+  # (a) many agents, HTTP, then pgbench's minimal intake.
+  ag_say "(a) wrk: $AGENTS agents, $CONNECTIONS connections, ${DURATION}s"
+  wal_before=$(wal_stats)
+  before=$(snapshot)
+  all_ticks "$WORK/ticks.0"
+  wrk_run "${PORTS[main]}" bench "$AGENTS" bench-agent "$CONNECTIONS"
+  http_delta=$(delta "$(snapshot)" "$before")
+  all_ticks "$WORK/ticks.1"
+  http_others=$(other_top "$WORK/ticks.0" "$WORK/ticks.1" "${PIDS[main]}")
+  http_wal=$(delta "$(wal_stats)" "$wal_before")
+  a_rate=$W_rate a_p50=$W_p50 a_p99=$W_p99 a_other=$W_other a_held=$W_held a_cpu=$W_cpu
+
+  ag_say "(a) pgbench: minimal durable intake, -c $CONNECTIONS, ${DURATION}s"
+  psql_db postgres -qc CHECKPOINT
+  SERVER_PID=""
+  wal_before=$(wal_stats)
+  before=$(snapshot)
+  all_ticks "$WORK/ticks.0"
+  { time "$AG_PGBIN/pgbench" -h "$PGDATA_DIR" -p "$PGPORT" -U postgres -n -M prepared \
+    -c "$CONNECTIONS" -j 2 -T "$DURATION" -f "$BENCH_DIR/intake_minimal.pgbench" minimal \
+    >"$WORK/pgbench.out" 2>&1; } 2>"$WORK/pgbench.time" ||
+    { cat "$WORK/pgbench.out" >&2; ag_die "pgbench failed"; }
+  pgbench_delta=$(delta "$(snapshot)" "$before")
+  all_ticks "$WORK/ticks.1"
+  pgbench_others=$(other_top "$WORK/ticks.0" "$WORK/ticks.1" "${PIDS[main]}")
+  sleep 1 # its sessions end and report their WAL counts
+  pgbench_wal=$(delta "$(wal_stats)" "$wal_before")
+  SERVER_PID=${PIDS[main]}
+  tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench.out" | head -1)
+  pgbench_tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/pgbench.out")
+  [ -n "$tps" ] || { cat "$WORK/pgbench.out" >&2; ag_die "no tps from pgbench"; }
+  tps=$(awk -v t="$tps" 'BEGIN {printf "%.0f", t}')
+  pgbench_cpu=$(awk '{printf "%.2f", $1 + $2}' "$WORK/pgbench.time")
+
+  # (b) one agent, a burst at 32 connections, limit high.
+  ag_say "(b) wrk: one agent, $CONNECTIONS connections, ${DURATION}s"
+  wrk_run "${PORTS[main]}" bench 1 "burst-agent-$round" "$CONNECTIONS"
+  b_rate=$W_rate b_p50=$W_p50 b_p99=$W_p99 b_other=$W_other
+
+  # (c) a fresh install: new database, migrated by serve, never analysed.
+  ag_say "(c) wrk: fresh install (empty, never analysed)"
+  psql_db postgres -qc "CREATE DATABASE fresh_$round"
+  start_server "fresh$round" "fresh_$round"
+  analysed=$(psql_db "fresh_$round" -tA -c "SELECT coalesce(max(greatest(last_analyze, last_autoanalyze))::text, 'never')
+    FROM pg_stat_user_tables WHERE relname = 'drafts'")
+  wrk_run "${PORTS[fresh$round]}" bench "$AGENTS" bench-agent "$CONNECTIONS"
+  c_rate=$W_rate c_p50=$W_p50 c_p99=$W_p99 c_other=$W_other
+  stop_server "fresh$round"
+
+  # (d) the other agent's latency, idle and beside a runaway agent.
+  ag_say "(d) the other agent alone, ${DURATION}s"
+  victim_run "${PORTS[main]}" "$DURATION"
+  d_idle_p99=$V_p99 d_idle_p50=$V_p50 d_idle_count=$V_count
+  ag_say "(d) the other agent beside a runaway agent (limit 60/h) at $RUNAWAY_CONNECTIONS connections"
+  refused_before=$(psql_db seeded -tA -c "SELECT coalesce(sum(coalesce((details->>'count')::int, 1)), 0)
+    FROM audit_events WHERE action = 'intake.refused' AND actor = 'agent:runaway-agent-1'")
+  rm -f "$WORK"/requests.*
+  # Refusals are cheap: the flood needs more requests than an intake run.
+  node "$BENCH_DIR/presign.mjs" "$WORK/requests" "$WRK_THREADS" "$((3 * REQUESTS))" "$SECRET" \
+    "127.0.0.1:${PORTS[main]}" limited 1 runaway-agent
+  wrk -t"$WRK_THREADS" -c"$RUNAWAY_CONNECTIONS" -d"$((DURATION + 2))s" --timeout 10s \
+    -s "$BENCH_DIR/intake.lua" "http://127.0.0.1:${PORTS[main]}" -- "$WORK/requests" \
+    >"$WORK/runaway.out" 2>&1 &
+  runaway=$!
+  sleep 1 # the flood is under way
+  victim_run "${PORTS[main]}" "$DURATION"
+  wait "$runaway" || { cat "$WORK/runaway.out" >&2; ag_die "wrk (runaway) failed"; }
+  d_load_p99=$V_p99 d_load_p50=$V_p50 d_load_count=$V_count
+  runaway_completed=$(sed -n 's/^bench\.completed=//p' "$WORK/runaway.out")
+  runaway_held=$(sed -n 's/^bench\.held=//p' "$WORK/runaway.out")
+  runaway_statuses=$(sed -n 's/^bench\.other_statuses=//p' "$WORK/runaway.out")
+  runaway_refused=$(sed -n 's/.*429:\([0-9]*\).*/\1/p' <<<"$runaway_statuses")
+  runaway_refused=${runaway_refused:-0}
+  grep -q '^bench.exhausted=0$' "$WORK/runaway.out" ||
+    echo "warning: the runaway ran out of pre-signed requests before the other agent finished; raise BENCH_REQUESTS" >&2
+  audited=0
+  for _ in $(seq 1 100); do # the server writes counted refusals once a second
+    audited=$(psql_db seeded -tA -c "SELECT coalesce(sum(coalesce((details->>'count')::int, 1)), 0) - $refused_before
+      FROM audit_events WHERE action = 'intake.refused' AND actor = 'agent:runaway-agent-1'")
+    [ "$audited" -lt "$runaway_refused" ] || break
+    sleep 0.1
+  done
+  refusal_rows=$(psql_db seeded -tA -c "SELECT count(*) FROM audit_events WHERE action = 'intake.refused'
+    AND actor = 'agent:runaway-agent-1'")
+
+  # The round's figures.
+  a_ratio=$(ratio "$a_rate" "$tps")
+  b_share=$(ratio "$b_rate" "$a_rate")
+  c_share=$(ratio "$c_rate" "$a_rate")
+  d_ratio=$(ratio "$d_load_p99" "$d_idle_p99")
+  A_RATIO+=("$a_ratio") B_SHARE+=("$b_share") C_SHARE+=("$c_share") D_RATIO+=("$d_ratio")
+  A_RATE+=("$a_rate") PG_TPS+=("$tps") B_RATE+=("$b_rate") C_RATE+=("$c_rate")
+  report=$(cat <<EOF
+---- round $round ----
+(a) many agents: $a_rate held/s (p50 $a_p50 ms, p99 $a_p99 ms, non-202: $a_other) vs pgbench minimal intake $tps tx/s: ratio $a_ratio (target >= 0.8: $(verdict "$a_ratio" ">=" 0.8))
+$(cost_lines "HTTP:" "$http_delta" "$http_wal" "$a_held" "$a_cpu")
+$(cost_lines "pgbench:" "$pgbench_delta" "$pgbench_wal" "${pgbench_tx:-0}" "$pgbench_cpu")
+    other processes took $(other_cpu "$http_delta" "$a_cpu") CPU s in the HTTP run${http_others:+ ($http_others)}, $(other_cpu "$pgbench_delta" "$pgbench_cpu") in the pgbench run${pgbench_others:+ ($pgbench_others)}
+(b) one agent, burst: $b_rate held/s (p50 $b_p50 ms, p99 $b_p99 ms, non-202: $b_other): share of (a) $b_share (target >= 0.5: $(verdict "$b_share" ">=" 0.5))
+(c) fresh install (drafts analysed: $analysed): $c_rate held/s (p50 $c_p50 ms, p99 $c_p99 ms, non-202: $c_other): share of (a) $c_share (target >= 0.9: $(verdict "$c_share" ">=" 0.9))
+(d) other agent p99: idle $d_idle_p99 ms (p50 $d_idle_p50, $d_idle_count posts), beside the runaway $d_load_p99 ms (p50 $d_load_p50, $d_load_count posts): ${d_ratio}x (target <= 3: $(verdict "$d_ratio" "<=" 3))
+    runaway: $runaway_completed answers counted by wrk ($runaway_held held, $runaway_statuses); refusals in the audit trail: $audited (wrk stops counting at its deadline, the server answers what is in flight), in $refusal_rows audit events so far
+EOF
+)
+  echo "$report"
+  SUMMARY+="$report"$'\n'
 done
-curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz" ||
-  { tail -20 "$WORK/server.log" >&2; ag_die "agentgate did not become healthy"; }
 
-# 3. Pre-sign, then drive the requests with wrk.
-ag_say "pre-signing $REQUESTS requests"
-node "$BENCH_DIR/presign.mjs" "$WORK/requests" "$WRK_THREADS" "$REQUESTS" "$SECRET" \
-  "127.0.0.1:$HTTP_PORT" "$FORUM" "$AGENTS"
-
-# What the server and PostgreSQL use with no traffic at all (background work), over 2 s.
-idle_commits() {
-  ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -tA \
-    -c "SELECT xact_commit FROM pg_stat_database WHERE datname = 'bench'"
+# median_worst DIRECTION VALUES...: "median M, worst W" (worst = lowest for >=, highest for <=).
+median_worst() {
+  local direction=$1
+  shift
+  printf '%s\n' "$@" | sort -g | awk -v d="$direction" '{v[NR] = $1}
+    END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+         printf "median %.2f, worst %.2f", m, (d == ">=") ? v[1] : v[NR]}'
 }
-idle_before=$(snapshot)
-commits_before=$(idle_commits)
-sleep 2
-idle_delta=$(delta "$(snapshot)" "$idle_before")
-idle_tps=$(( ($(idle_commits) - commits_before) / 2 ))
-idle_cpu=$(calc 'p + q + a + e' p="$(cut -d' ' -f3 <<<"$idle_delta")" q="$(cut -d' ' -f4 <<<"$idle_delta")" \
-  a="$(cut -d' ' -f5 <<<"$idle_delta")" e="$(cut -d' ' -f6 <<<"$idle_delta")")
-
-ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -c CHECKPOINT
-ag_say "wrk: $CONNECTIONS connections, $WRK_THREADS threads, ${DURATION}s of signed posts"
-# Entries read from drafts indexes that do not serve intake_hold()'s lookups (see "Why seed").
-stray_index_reads() {
-  ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -tA -c "SELECT coalesce(sum(idx_tup_read), 0)
-    FROM pg_stat_user_indexes WHERE relname = 'drafts'
-    AND indexrelname NOT IN ('drafts_pkey', 'drafts_webhook_once')"
-}
-stray_before=$(stray_index_reads)
-wal_before=$(wal_stats)
-before=$(snapshot)
-all_ticks "$WORK/ticks.0"
-{ time wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s \
-  -s "$BENCH_DIR/intake.lua" "http://127.0.0.1:$HTTP_PORT" -- "$WORK/requests" \
-  >"$WORK/wrk.out" 2>&1; } 2>"$WORK/wrk.time" || { cat "$WORK/wrk.out" >&2; ag_die "wrk failed"; }
-http_delta=$(delta "$(snapshot)" "$before")
-all_ticks "$WORK/ticks.1"
-http_others=$(other_top "$WORK/ticks.0" "$WORK/ticks.1" "$SERVER_PID")
-wrk_cpu=$(awk '{printf "%.2f", $1 + $2}' "$WORK/wrk.time")
-kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/server.log" >&2; ag_die "agentgate died during the run"; }
-# Sessions whose last statement was an intake: one per pool thread that served one.
-server_db_connections=$(ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -tA -c "SELECT count(*)
-  FROM pg_stat_activity WHERE application_name = 'agentgate' AND query LIKE '%intake_hold(%'")
-# Stopping the server ends its database sessions, which then report their WAL counts.
-stop_server
-sleep 1
-http_wal=$(delta "$(wal_stats)" "$wal_before")
-stray_reads=$(($(stray_index_reads) - stray_before))
-
-val() { sed -n "s/^bench\.$1=//p" "$WORK/wrk.out"; }
-duration_us=$(val duration_us)
-completed=$(val completed)
-held=$(val held)
-if [ -z "$held" ] || [ -z "$completed" ]; then
-  cat "$WORK/wrk.out" >&2
-  ag_die "no results from wrk"
-fi
-other_statuses=$(val other_statuses)
-socket_errors=$(val socket_errors)
-exhausted=$(val exhausted)
-held_rate=$(awk -v h="$held" -v d="$duration_us" 'BEGIN {printf "%.0f", h / (d / 1e6)}')
-p50=$(awk -v u="$(val p50_us)" 'BEGIN {printf "%.2f", u / 1000}')
-p99=$(awk -v u="$(val p99_us)" 'BEGIN {printf "%.2f", u / 1000}')
-non202=$((completed - held))
-
-# 4. pgbench: the same SQL, at the same concurrency, on the same database.
-ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -c CHECKPOINT
-ag_say "pgbench: -c $CONNECTIONS -j 2 -T $DURATION, running intake_hold() as one intake does"
-wal_before=$(wal_stats)
-before=$(snapshot)
-all_ticks "$WORK/ticks.0"
-{ time "$AG_PGBIN/pgbench" -h "$PGDATA_DIR" -p "$PGPORT" -U postgres -n -M prepared \
-  -c "$CONNECTIONS" -j 2 -T "$DURATION" -f "$BENCH_DIR/intake_hold.pgbench" bench \
-  >"$WORK/pgbench.out" 2>&1; } 2>"$WORK/pgbench.time" ||
-  { cat "$WORK/pgbench.out" >&2; ag_die "pgbench failed"; }
-pgbench_delta=$(delta "$(snapshot)" "$before")
-all_ticks "$WORK/ticks.1"
-pgbench_others=$(other_top "$WORK/ticks.0" "$WORK/ticks.1")
-pgbench_cpu=$(awk '{printf "%.2f", $1 + $2}' "$WORK/pgbench.time")
-sleep 1 # its sessions end and report their WAL counts
-pgbench_wal=$(delta "$(wal_stats)" "$wal_before")
-
-pgb() { sed -n "s/^$1/\\1/p" "$WORK/pgbench.out" | head -1; }
-tps=$(pgb 'tps = \([0-9.]*\).*')
-pgbench_tx=$(pgb 'number of transactions actually processed: \([0-9]*\).*')
-pgbench_latency=$(pgb 'latency average = \([0-9.]*\) ms')
-pgbench_failed=$(pgb 'number of failed transactions: \([0-9]*\).*')
-[ -n "$tps" ] || { cat "$WORK/pgbench.out" >&2; ag_die "no tps from pgbench"; }
-tps=$(awk -v t="$tps" 'BEGIN {printf "%.0f", t}')
-ratio=$(awk -v a="$held_rate" -v b="$tps" 'BEGIN {printf "%.2f", a / b}')
-verdict=$(awk -v r="$ratio" 'BEGIN {print (r >= 0.8) ? "met" : "MISSED"}')
-
-# 5. The summary.
-cores=$(nproc)
 cat <<EOF
 
-==================== agentgate intake benchmark ====================
-machine: nproc = $cores, shared by wrk, agentgate and PostgreSQL 15, run with
+==================== agentgate intake benchmark ($RUNS rounds of ${DURATION}s runs) ====================
+machine: nproc = $(nproc), shared by the load generators, agentgate and PostgreSQL 15, run with
   ${PG_SETTINGS[*]}
-  database seeded with $SEED drafts before the runs
-idle, before the runs: agentgate + PostgreSQL used $(printf %.2f "$idle_cpu") CPU s in 2 s, $idle_tps commits/s
-intake (HTTP, signed, durable): $held_rate held/s, p50 $p50 ms, p99 $p99 ms, non-202: $non202 ($other_statuses), socket errors: $socket_errors
-  $held held of $completed answers in $(awk -v d="$duration_us" 'BEGIN {printf "%.1f", d / 1e6}') s at c=$CONNECTIONS; agentgate threads = $SERVER_THREADS, $server_db_connections of which served a request (have a database session)
-pgbench (same SQL, c=$CONNECTIONS):       $tps tx/s, latency average $pgbench_latency ms, failed: ${pgbench_failed:-0}
-ratio: $held_rate/$tps = $ratio (target >= 0.8: $verdict)
-where the CPU went (client = wrk or pgbench; other = other processes and the kernel's own work):
-$(cost_lines "HTTP:" "$http_delta" "$http_wal" "$held" "$wrk_cpu")
-$(cost_lines "pgbench:" "$pgbench_delta" "$pgbench_wal" "${pgbench_tx:-0}" "$pgbench_cpu")
-====================================================================
+$SUMMARY
+---- over $RUNS rounds ----
+(a) held/s: ${A_RATE[*]}; pgbench minimal tx/s: ${PG_TPS[*]}
+(a) ratio to pgbench minimal intake (target >= 0.8): $(median_worst ">=" "${A_RATIO[@]}")
+(b) one-agent burst, share of (a) (target >= 0.5):    $(median_worst ">=" "${B_SHARE[@]}")  [held/s ${B_RATE[*]}]
+(c) fresh install, share of (a) (target >= 0.9):      $(median_worst ">=" "${C_SHARE[@]}")  [held/s ${C_RATE[*]}]
+(d) other agent p99 beside a runaway, x idle (<= 3):  $(median_worst "<=" "${D_RATIO[@]}")
+==========================================================================================
 EOF
-
-for run in HTTP pgbench; do
-  if [ $run = HTTP ]; then
-    other=$(other_cpu "$http_delta" "$wrk_cpu") seen=$http_others
-  else
-    other=$(other_cpu "$pgbench_delta" "$pgbench_cpu") seen=$pgbench_others
-  fi
-  if awk -v o="$other" -v c="$((cores * DURATION))" 'BEGIN {exit !(o > 0.1 * c)}'; then
-    echo "warning: other processes used $(printf %.1f "$other") CPU s during the $run run, so its numbers are disturbed${seen:+ (seen: $seen)}" >&2
-  fi
-done
-if awk -v c="$idle_cpu" 'BEGIN {exit !(c > 0.2)}'; then
-  echo "warning: with no traffic agentgate and PostgreSQL used $(printf %.2f "$idle_cpu") CPU s in 2 s ($idle_tps commits/s): background work (delivery workers?) competes with intake" >&2
-fi
-if [ "$stray_reads" -gt "$held" ]; then
-  echo "warning: during the HTTP run intakes read $stray_reads entries of drafts indexes other than drafts_webhook_once and drafts_pkey: intake_hold()'s duplicate check ran with a plan made on a near-empty table (see \"Why seed\" in $0)" >&2
-fi
-if [ "${exhausted:-0}" -gt 0 ]; then
-  echo "warning: wrk ran out of pre-signed requests, so held/s is understated; raise BENCH_REQUESTS" >&2
-fi
-if [ $((held * 100)) -lt $((completed * 95)) ]; then
-  echo "error: only $held of $completed answers were 202 (less than 95%); server log tail:" >&2
-  tail -20 "$WORK/server.log" >&2
-  exit 1
-fi
-exit 0

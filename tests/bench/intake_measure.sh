@@ -47,7 +47,7 @@ snapshot() { echo "$(date +%s.%N) $(machine_busy) $(postgres_cpu) $(server_cpu)"
 # its counts when it ends or between transactions at most once a second, so read this after
 # the run's backends have ended.
 wal_stats() {
-  ag_psql "$PGDATA_DIR" "$PGPORT" -d bench -tA -F ' ' \
+  ag_psql "$PGDATA_DIR" "$PGPORT" -d "${STATS_DB:-bench}" -tA -F ' ' \
     -c "SELECT wal_records, wal_fpi, wal_bytes, wal_write, wal_sync FROM pg_stat_wal"
 }
 

@@ -1,20 +1,20 @@
 // Pre-signs intake requests for tests/bench/intake.sh, before the timed run, so that the
 // benchmark measures agentgate and not the client's HMACs.
 //
-//   node presign.mjs OUT_PREFIX THREADS COUNT SECRET HOST:PORT FORUM AGENTS
+//   node presign.mjs OUT_PREFIX THREADS COUNT SECRET HOST:PORT FORUM AGENTS [AGENT_PREFIX]
 //
 // Writes THREADS files OUT_PREFIX.1 .. OUT_PREFIX.THREADS (wrk numbers its threads from 1 in
 // intake.lua). Each holds complete raw HTTP/1.1 requests, every one followed by a NUL byte
 // (JSON text never contains one), ready for wrk to send as they are. Every request has its own
-// webhook-id; agents cycle through AGENTS ids, invokers through 200 people; bodies are realistic
+// webhook-id; agents cycle through AGENTS ids (AGENT_PREFIX-1.., default bench-agent), invokers through 200 people; bodies are realistic
 // markdown replies of about 300-500 bytes (the JSON document is about 650-900 bytes). All are
 // signed (Standard Webhooks) with a timestamp of now, which agentgate accepts for 5 minutes.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 
-const [prefix, threadsText, countText, secret, hostPort, forum, agentsText] = process.argv.slice(2);
+const [prefix, threadsText, countText, secret, hostPort, forum, agentsText, agentPrefix = 'bench-agent'] = process.argv.slice(2);
 if (!agentsText) {
-  console.error('usage: node presign.mjs OUT_PREFIX THREADS COUNT SECRET HOST:PORT FORUM AGENTS');
+  console.error('usage: node presign.mjs OUT_PREFIX THREADS COUNT SECRET HOST:PORT FORUM AGENTS [AGENT_PREFIX]');
   process.exit(2);
 }
 const threads = Number(threadsText);
@@ -42,7 +42,7 @@ function bodyFor(i) {
   const length = 300 + ((i * 37) % 200);
   const text = `**Answer ${i}.** ` + fullText.repeat(2).slice(0, length);
   return JSON.stringify({
-    agent: { id: `bench-agent-${agent}`, name: `helperbot-${agent}` },
+    agent: { id: `${agentPrefix}-${agent}`, name: `helperbot-${agent}` },
     invoker: { id: String(invoker), name: `user${invoker}` },
     post: { topic_id: String(topic), reply_to_post_id: String(topic * 10 + 1), body: text, forum_ref: `ref-${topic}` },
     context: {

@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { ROOT, decide, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
+import { launchBrowser, newPage } from '../lib/browser.mjs';
 import { devSignIn } from '../lib/web.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
@@ -21,7 +21,7 @@ before(async () => {
   const mona = await devSignIn(srv, { user_id: '4004', username: 'mona', groups: 'moderators' });
   moderatorCookie = mona.cookie;
   // older events, enough for a second page
-  psql(srv.database, `INSERT INTO audit_events (actor, action, forum, details)
+  await psql(srv.database, `INSERT INTO audit_events (actor, action, forum, details)
     SELECT 'cli:root', 'agent.pause', 'eng', jsonb_build_object('agent_id', 'bot-' || n, 'reason', 'drill ' || n) FROM generate_series(1, 60) n`);
   const held = await postIntake(srv, samplePost({ post: { category: 'infra', title: 'Disk alerts on ingest-3', body: 'The disk on ingest-3 is full.\n\nRestart the **ingest** worker, then clear /var/tmp.\n\nexport AWS_ACCESS_KEY_ID=AKIAZ7QW3ERTY6UIOP4X' } }));
   assert.equal(held.status, 202, held.text);
@@ -33,11 +33,7 @@ before(async () => {
     assert.equal((await decide(srv, other.json.draft_id, i === 1 ? { decision: 'reject', reason: 'Wrong topic: ask in #infra' } : {})).status, 200);
   }
   assert.equal((await mona.get(`/drafts/${draftId}`)).status, 200);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -47,16 +43,9 @@ after(async () => {
 
 /** A page of a fresh context signed in as the moderator, at `viewport`. */
 async function moderatorPage(viewport) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: viewport.width < 600 ? 2 : 1 });
+  const page = await newPage(browser, { viewport, deviceScaleFactor: viewport.width < 600 ? 2 : 1 });
   const [name, value] = moderatorCookie.split('=');
-  await context.addCookies([{ name, value, url: srv.url }]);
-  const page = await context.newPage();
-  page.incidents = [];
-  page.on('pageerror', (error) => page.incidents.push(`pageerror: ${error.message}`));
-  page.on('dialog', async (dialog) => {
-    page.incidents.push(`dialog: ${dialog.message()}`);
-    await dialog.dismiss();
-  });
+  await page.context().addCookies([{ name, value, url: srv.url }]);
   return page;
 }
 

@@ -9,8 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { ROOT, decide, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
+import { launchBrowser, newPage } from '../lib/browser.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
 const DESKTOP = { width: 1280, height: 900 };
@@ -40,11 +40,7 @@ before(async () => {
   held.rtl = await hold({ agent: fixer, invoker: bob, post: { category: 'infra', title: RTL_TITLE, body: '\u05d4\u05e4\u05e2\u05d9\u05dc\u05d5 \u05de\u05d7\u05d3\u05e9 \u05d0\u05ea \u05d4\u05e9\u05d9\u05e8\u05d5\u05ea.' } });
   held.decided = await hold({ agent: fixer, invoker: alice, post: { topic_id: '700', body: 'Use `VACUUM ANALYZE` after the bulk load.' } });
   assert.equal((await decide(srv, held.decided, { decision: 'reject', reason: 'not now' })).status, 200);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -57,14 +53,7 @@ after(async () => {
 
 /** A moderator's page in a fresh browser context, signed in through dev sign-in. */
 async function moderatorPage(viewport = DESKTOP) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  page.incidents = [];
-  page.on('dialog', async (dialog) => {
-    page.incidents.push(`dialog: ${dialog.message()}`);
-    await dialog.dismiss();
-  });
-  page.on('pageerror', (error) => page.incidents.push(`pageerror: ${error.message}`));
+  const page = await newPage(browser, { viewport });
   await page.goto(`${srv.url}/auth/dev`);
   await page.fill('#dev-user-id', '4004');
   await page.fill('#dev-username', 'mona');
@@ -138,10 +127,10 @@ describe('history in the browser', () => {
     assert.equal(await page.locator('#filter-agent').inputValue(), 'helperbot');
     assert.deepEqual(await page.locator('input[name="draft"]').evaluateAll((els) => els.map((e) => e.value)), [held.pending[2]]);
     assert.equal(await page.getByText('Back to your drafts').count(), 0);
-    assert.equal(psql(srv.database, `SELECT count(*) FROM drafts WHERE state = 'rejected' AND decided_by_id = '4004' AND decided_by_name = 'mona'`), '2');
+    assert.equal(await psql(srv.database, `SELECT count(*) FROM drafts WHERE state = 'rejected' AND decided_by_id = '4004' AND decided_by_name = 'mona'`), '2');
     // a reload shows the page again and changes nothing
     await page.reload();
-    assert.equal(psql(srv.database, "SELECT count(*) FROM audit_events WHERE action = 'draft.reject' AND details->>'bulk' = 'true'"), '2');
+    assert.equal(await psql(srv.database, "SELECT count(*) FROM audit_events WHERE action = 'draft.reject' AND details->>'bulk' = 'true'"), '2');
     await page.context().close();
   });
 });
@@ -175,7 +164,7 @@ describe('agents in the browser', () => {
     await page.click('button:has-text("Turn the kill switch off")');
     assert.equal(await page.locator('#killswitch-off-reason').evaluate((el) => el.validity.valueMissing), true);
     assert.equal(new URL(page.url()).searchParams.get('done'), 'killswitch-on');
-    assert.equal(psql(srv.database, 'SELECT engaged FROM killswitch'), 't');
+    assert.equal(await psql(srv.database, 'SELECT engaged FROM killswitch'), 't');
     await page.fill('#killswitch-off-reason', 'resolved');
     await page.click('button:has-text("Turn the kill switch off")');
     await page.waitForURL(/done=killswitch-off/);

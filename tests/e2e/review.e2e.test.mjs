@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { ROOT, newSecret, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
+import { launchBrowser, newPage } from '../lib/browser.mjs';
 import { startFakeIdp } from '../lib/fake_idp.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
@@ -31,11 +31,7 @@ before(async () => {
     forums: { eng: { inbound_secret: newSecret(), rate_limit: 'none', sso_url: `${idp.url}/session/sso_provider`, sso_secret: SSO_SECRET } },
   });
   srv.secret = /inbound_secret = (\S+)/.exec(fs.readFileSync(srv.configFile, 'utf8'))[1];
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -46,19 +42,6 @@ after(async () => {
     await idp?.stop();
   }
 });
-
-/** A fresh browser context that fails the test on any dialog or page error. */
-async function newPage() {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.incidents = [];
-  page.on('dialog', async (dialog) => {
-    page.incidents.push(`dialog: ${dialog.message()}`);
-    await dialog.dismiss();
-  });
-  page.on('pageerror', (error) => page.incidents.push(`pageerror: ${error.message}`));
-  return page;
-}
 
 async function signIn(page, who, target) {
   await page.goto(target);
@@ -76,7 +59,7 @@ async function hold(post) {
 describe('reviewing in the browser', () => {
   it('signs in through the forum, edits, approves the edited revision, and signs out', async () => {
     const held = await hold(samplePost({ post: { category: 'infra', title: 'Ingest is stuck', body: 'Restart the **ingest** worker:\n\n    systemctl restart ingest\n' } }));
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'alice', held.review_url);
     assert.equal(new URL(page.url()).pathname, `/drafts/${held.draft_id}`);
     await assert.doesNotReject(page.getByRole('heading', { name: 'Ingest is stuck' }).first().waitFor());
@@ -87,18 +70,18 @@ describe('reviewing in the browser', () => {
     await page.locator('#edit-body').fill('Restart the **ingest** worker, then check the queue depth.');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.waitForURL(`${srv.url}/drafts/${held.draft_id}?done=edited&revision=2`);
-    assert.equal(psql(srv.database, `SELECT revision FROM drafts WHERE id = '${held.draft_id}'`), '2');
+    assert.equal(await psql(srv.database, `SELECT revision FROM drafts WHERE id = '${held.draft_id}'`), '2');
     assert.match(await page.locator('article.preview').textContent(), /queue depth/);
     assert.match(await page.getByRole('status').first().textContent(), /Saved as revision 2\./);
     // a reload shows the page again; it never resubmits the form
     await page.reload();
-    assert.equal(psql(srv.database, `SELECT revision FROM drafts WHERE id = '${held.draft_id}'`), '2');
+    assert.equal(await psql(srv.database, `SELECT revision FROM drafts WHERE id = '${held.draft_id}'`), '2');
 
     await page.screenshot({ path: path.join(ARTIFACTS, 'draft-page.png'), fullPage: true });
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.waitForURL(`${srv.url}/drafts/${held.draft_id}?done=approved`);
-    assert.equal(psql(srv.database, `SELECT state || ' ' || revision FROM drafts WHERE id = '${held.draft_id}'`), 'approved 2');
-    assert.equal(psql(srv.database, `SELECT details->>'revision' FROM audit_events WHERE draft_id = '${held.draft_id}' AND action = 'draft.approve'`), '2');
+    assert.equal(await psql(srv.database, `SELECT state || ' ' || revision FROM drafts WHERE id = '${held.draft_id}'`), 'approved 2');
+    assert.equal(await psql(srv.database, `SELECT details->>'revision' FROM audit_events WHERE draft_id = '${held.draft_id}' AND action = 'draft.approve'`), '2');
     assert.equal(await page.getByRole('button', { name: 'Approve' }).count(), 0);
 
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -110,7 +93,7 @@ describe('reviewing in the browser', () => {
 
   it('refuses to reject without a reason', async () => {
     const held = await hold(samplePost());
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'alice', held.review_url);
     await page.locator('#reject-reason').fill('   ');
     const response = page.waitForResponse((r) => r.url().includes('error=reason_required'));
@@ -119,17 +102,17 @@ describe('reviewing in the browser', () => {
     assert.equal((await response).status(), 400);
     assert.equal(new URL(page.url()).pathname, `/drafts/${held.draft_id}`);
     assert.match(await page.getByRole('alert').textContent(), /Give a reason/);
-    assert.equal(psql(srv.database, `SELECT state FROM drafts WHERE id = '${held.draft_id}'`), 'pending');
+    assert.equal(await psql(srv.database, `SELECT state FROM drafts WHERE id = '${held.draft_id}'`), 'pending');
     await page.locator('#reject-reason').fill('The advice would expose the staging credentials.');
     await page.getByRole('button', { name: 'Reject' }).click();
     await page.waitForURL(`${srv.url}/drafts/${held.draft_id}?done=rejected`);
-    assert.equal(psql(srv.database, `SELECT state FROM drafts WHERE id = '${held.draft_id}'`), 'rejected');
+    assert.equal(await psql(srv.database, `SELECT state FROM drafts WHERE id = '${held.draft_id}'`), 'rejected');
     await page.context().close();
   });
 
   it('shows another engineer a 404 without content', async () => {
     const held = await hold(samplePost({ post: { topic_id: '1', body: 'confidential remediation steps' } }));
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'bob', held.review_url);
     const response = await page.goto(held.review_url);
     assert.equal(response.status(), 404);
@@ -139,7 +122,7 @@ describe('reviewing in the browser', () => {
 
   it('lets a moderator read but not act', async () => {
     const held = await hold(samplePost({ post: { topic_id: '1', body: 'moderators may read this' } }));
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'mona', held.review_url);
     assert.match(await page.locator('main').textContent(), /moderators may read this/);
     assert.equal(await page.getByRole('button', { name: 'Approve' }).count(), 0);
@@ -162,7 +145,7 @@ describe('hostile content in the browser', () => {
       },
       context: { question_url: "javascript:alert('ctx')", agent_run_url: evil, prompt_excerpt: evil },
     });
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'alice', held.review_url);
     await page.waitForLoadState('load');
     await page.locator('details summary').filter({ hasText: /edit/i }).first().click();
@@ -197,7 +180,7 @@ describe('what the approver sees is the truth', () => {
   it('renders GitHub-flavoured Markdown, right-to-left paragraphs and one scroll box per code block', async () => {
     const code = Array.from({ length: 80 }, (_, i) => `line ${i + 1}`).join('\n');
     const held = await hold(samplePost({ post: { topic_id: '6002', topic_title: 'Ingest is stuck again', topic_url: 'https://forum.example/t/6002', reply_to_post_id: '99001', body: `| host | state |\n|---|---|\n| db1 | ~~down~~ up |\n\n- [x] drained the queue\n- [ ] restart\n\nשלום, זו פסקה בעברית.\n\n\`\`\`\n${code}\n\`\`\`\n` } }));
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'alice', held.review_url);
     const preview = page.locator('article.preview');
     assert.equal(await preview.locator('table td').first().textContent(), 'db1');
@@ -222,7 +205,7 @@ describe('what the approver sees is the truth', () => {
   it('masks secrets everywhere, keeps an untouched one through an edit, shows a word diff, and takes screenshots', async () => {
     await hold(samplePost({ post: { topic_id: '5531', topic_title: 'Deploy keys for staging', body: 'Restart the **ingest** worker after the config change.' } }));
     const held = await hold(samplePost({ post: { category: 'infra', title: 'Staging key AKIAIOSFODNN7ABCDEFG', body: `Put this in \`~/.aws/credentials\`:\n\naws_secret_access_key = ${AWS_SECRET}\n\nThen run \`rm -rf /srv/cache\` and mail ops@corp-mail.net.` } }));
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'alice', `${srv.url}/`);
     assert.doesNotMatch(await page.content(), /q7VtZp2LxR9mW4kN|IOSFODNN7ABCDEFG/);
     assert.match(await page.locator('main').textContent(), /Put this in ~\/.aws\/credentials: aws_secret_access_key = ••••••⟨\d⟩/);
@@ -242,7 +225,7 @@ describe('what the approver sees is the truth', () => {
     await page.locator('#edit-body').fill(text.replace('Then run', 'Then carefully run'));
     await page.getByRole('button', { name: 'Save' }).click();
     await page.waitForURL(`${srv.url}/drafts/${held.draft_id}?done=edited&revision=2`);
-    const saved = psql(srv.database, `SELECT body FROM draft_revisions WHERE draft_id = '${held.draft_id}' AND revision = 2`);
+    const saved = await psql(srv.database, `SELECT body FROM draft_revisions WHERE draft_id = '${held.draft_id}' AND revision = 2`);
     assert.ok(saved.includes(`aws_secret_access_key = ${AWS_SECRET}`), 'the untouched secret is kept');
     // the changed line shows the one word added, not the whole paragraph replaced
     assert.equal((await page.locator('.diff-add .diff-word').first().textContent()).trim(), 'carefully');
@@ -253,16 +236,16 @@ describe('what the approver sees is the truth', () => {
 
     await page.locator('.flag-item', { hasText: 'aws_secret_access_key' }).getByRole('button', { name: 'Redact' }).click();
     await page.waitForURL(`${srv.url}/drafts/${held.draft_id}?done=redacted&revision=3`);
-    assert.ok(psql(srv.database, `SELECT body FROM draft_revisions WHERE draft_id = '${held.draft_id}' AND revision = 3`).includes('aws_secret_access_key = [REDACTED]'));
+    assert.ok((await psql(srv.database, `SELECT body FROM draft_revisions WHERE draft_id = '${held.draft_id}' AND revision = 3`)).includes('aws_secret_access_key = [REDACTED]'));
     assert.deepEqual(page.incidents, []);
     await page.context().close();
   });
 
   it('shows the kill switch on every page, refuses Approve and keeps the draft pending', async () => {
     const held = await hold(samplePost());
-    psql(srv.database, "UPDATE killswitch SET engaged = true, reason = 'incident 7'");
+    await psql(srv.database, "UPDATE killswitch SET engaged = true, reason = 'incident 7'");
     try {
-      const page = await newPage();
+      const page = await newPage(browser);
       await signIn(page, 'alice', held.review_url);
       assert.match(await page.locator('.stop-banner').textContent(), /Kill switch on: every agent is stopped\.\s+incident 7/);
       assert.ok(await page.getByRole('button', { name: 'Approve' }).isDisabled());
@@ -270,20 +253,20 @@ describe('what the approver sees is the truth', () => {
       assert.equal(await page.locator('.stop-banner').count(), 1);
       await page.context().close();
     } finally {
-      psql(srv.database, "UPDATE killswitch SET engaged = false, reason = NULL");
+      await psql(srv.database, "UPDATE killswitch SET engaged = false, reason = NULL");
     }
-    assert.equal(psql(srv.database, `SELECT state FROM drafts WHERE id = '${held.draft_id}'`), 'pending');
+    assert.equal(await psql(srv.database, `SELECT state FROM drafts WHERE id = '${held.draft_id}'`), 'pending');
   });
 
   it('follows an approval until it is published, without a manual reload', async () => {
     const held = await hold(samplePost());
-    const page = await newPage();
+    const page = await newPage(browser);
     await signIn(page, 'alice', held.review_url);
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.waitForURL(`${srv.url}/drafts/${held.draft_id}?done=approved`);
     assert.equal(await page.locator('#state-label').textContent(), 'Approved, being released');
     // the forum publishes it (the delivery worker's effect, written directly: no workers here)
-    psql(srv.database, `UPDATE drafts SET state = 'released', post_id = '77', post_url = 'https://forum.example/p/77' WHERE id = '${held.draft_id}'`);
+    await psql(srv.database, `UPDATE drafts SET state = 'released', post_id = '77', post_url = 'https://forum.example/p/77' WHERE id = '${held.draft_id}'`);
     await page.locator('#state-label', { hasText: 'Published' }).waitFor({ timeout: 20000 });
     assert.equal(await page.locator('#post-link').getAttribute('href'), 'https://forum.example/p/77');
     assert.equal(await page.locator('dt', { hasText: 'Expires' }).count(), 0);
@@ -292,7 +275,7 @@ describe('what the approver sees is the truth', () => {
 
   it('gives a moderator a way back to the filtered History and says who decides', async () => {
     const held = await hold(samplePost());
-    const page = await newPage();
+    const page = await newPage(browser);
     // signing in returns to the very address, its back link included
     await signIn(page, 'mona', `${srv.url}/drafts/${held.draft_id}?from=${encodeURIComponent('/history?state=pending&agent=bot-42')}`);
     const back = page.locator('.breadcrumb a');

@@ -4,8 +4,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { chromium } from 'playwright-core';
 import { countRows, newSecret, startServer } from '../lib/harness.mjs';
+import { launchBrowser, newContext } from '../lib/browser.mjs';
 import { startFakeIdp } from '../lib/fake_idp.mjs';
 
 const SSO_SECRET = crypto.randomBytes(24).toString('hex');
@@ -24,11 +24,7 @@ before(async () => {
     server: { auth: 'sso' },
     forums: { eng: { inbound_secret: newSecret(), sso_url: `${idp.url}/session/sso_provider`, sso_secret: SSO_SECRET } },
   });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -61,8 +57,8 @@ async function answerWithoutOpening(page, who) {
 
 describe('a sign-in belongs to the browser that started it', () => {
   it("signs nobody in when the forum's answer is opened in another browser", async () => {
-    const attacker = await browser.newContext();
-    const victim = await browser.newContext();
+    const attacker = await newContext(browser);
+    const victim = await newContext(browser);
     try {
       const callback = await answerWithoutOpening(await attacker.newPage(), 'mallory');
       const page = await victim.newPage();
@@ -73,7 +69,7 @@ describe('a sign-in belongs to the browser that started it', () => {
       // the victim is not signed in: agentgate sends them to sign in
       await page.goto(`${srv.url}/`);
       assert.ok(page.url().startsWith(idp.url), page.url());
-      assert.equal(countRows(srv.database, 'sessions', "user_id = '6666'"), 0);
+      assert.equal(await countRows(srv.database, 'sessions', "user_id = '6666'"), 0);
     } finally {
       await attacker.close();
       await victim.close();
@@ -81,7 +77,7 @@ describe('a sign-in belongs to the browser that started it', () => {
   });
 
   it('signs in the browser that started the sign-in', async () => {
-    const context = await browser.newContext();
+    const context = await newContext(browser);
     try {
       const page = await context.newPage();
       await page.goto(`${srv.url}/auth/login?forum=eng`);

@@ -2,16 +2,17 @@
 // check each request as the real APIs do; a moderator retries a failed release from the page.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { countRows, decide, newSecret, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
-import { eventually, startFakeForum } from '../lib/fake_forum.mjs';
+import { QUICK_RETRIES, countRows, decide, eventually, newSecret, postIntake, psql, samplePost, startServer } from '../lib/harness.mjs';
+import { startFakeForum } from '../lib/fake_forum.mjs';
 import { startFakeDiscourse, startFakeNodebb } from '../lib/fake_platforms.mjs';
 import { devSignIn } from '../lib/web.mjs';
 
-const FAST = { retry_schedule: '0s, 1s, 1s', timeout: '2s', connect_timeout: '1s' };
+// three attempts, a second apart
+const THREE_ATTEMPTS = { ...QUICK_RETRIES, retry_schedule: '0s, 1s, 1s' };
 
 async function platformServer(forumKeys) {
   const inbound = newSecret();
-  const srv = await startServer({ forums: { eng: { inbound_secret: inbound, rate_limit: 'none', ...forumKeys } }, delivery: FAST });
+  const srv = await startServer({ forums: { eng: { inbound_secret: inbound, rate_limit: 'none', ...forumKeys } }, delivery: THREE_ATTEMPTS });
   srv.secret = inbound;
   return srv;
 }
@@ -24,7 +25,7 @@ async function approveNew(srv, post) {
   return res.json.draft_id;
 }
 
-const row = (srv, id) => JSON.parse(psql(srv.database, `SELECT json_build_object('state', state, 'post_id', post_id, 'post_url', post_url) FROM drafts WHERE id = '${id}'`));
+const row = async (srv, id) => JSON.parse(await psql(srv.database, `SELECT json_build_object('state', state, 'post_id', post_id, 'post_url', post_url) FROM drafts WHERE id = '${id}'`));
 
 describe('discourse adapter', () => {
   it('publishes a reply and a new topic through /posts.json as the agent, and stores the post URL', async () => {
@@ -32,19 +33,19 @@ describe('discourse adapter', () => {
     const srv = await platformServer({ adapter: 'discourse', forum_url: discourse.url, release_api_key: 'k-123' });
     try {
       const reply = await approveNew(srv, samplePost({ post: { topic_id: '5531', body: 'A reply from the agent' } }));
-      await eventually(() => row(srv, reply).state === 'released', 10000, 'reply released');
+      await eventually(async () => (await row(srv, reply)).state === 'released', { what: 'reply released' });
       const sent = discourse.received.find((r) => r.body.raw === 'A reply from the agent');
       assert.equal(sent.method, 'POST');
       assert.equal(sent.path, '/posts.json');
       assert.equal(sent.headers['api-key'], 'k-123');
       assert.equal(sent.headers['api-username'], 'helperbot');
       assert.equal(sent.body.topic_id, 5531);
-      const stored = row(srv, reply);
+      const stored = await row(srv, reply);
       assert.match(stored.post_id, /^\d+$/);
       assert.match(stored.post_url, new RegExp(`^${discourse.url}/t/[^/]+/5531/\\d+$`));
 
       const topic = await approveNew(srv, samplePost({ post: { category: '7', title: 'Ingest runbook', body: 'New topic body from the agent' } }));
-      await eventually(() => row(srv, topic).state === 'released', 10000, 'topic released');
+      await eventually(async () => (await row(srv, topic)).state === 'released', { what: 'topic released' });
       const created = discourse.received.find((r) => r.body.title === 'Ingest runbook');
       assert.equal(created.body.category, 7);
       assert.equal(created.body.raw, 'New topic body from the agent');
@@ -60,10 +61,10 @@ describe('discourse adapter', () => {
     try {
       discourse.failNext(1, 500);
       const retried = await approveNew(srv, samplePost({ post: { topic_id: '10', body: 'retried body' } }));
-      await eventually(() => row(srv, retried).state === 'released', 10000, 'released after a 500');
+      await eventually(async () => (await row(srv, retried)).state === 'released', { what: 'released after a 500' });
       discourse.queueNext(1);
       const queued = await approveNew(srv, samplePost({ post: { topic_id: '10', body: 'queued body' } }));
-      await eventually(() => row(srv, queued).state === 'release_failed', 10000, 'release_failed when queued');
+      await eventually(async () => (await row(srv, queued)).state === 'release_failed', { what: 'release_failed when queued' });
       assert.equal(discourse.received.filter((r) => r.body.raw === 'queued body').length, 1, 'no second copy queued');
     } finally {
       await srv.stop();
@@ -76,8 +77,8 @@ describe('discourse adapter', () => {
     const srv = await platformServer({ adapter: 'discourse', forum_url: discourse.url, release_api_key: 'wrong' });
     try {
       const id = await approveNew(srv, samplePost({ post: { topic_id: '10', body: 'x' } }));
-      await eventually(() => row(srv, id).state === 'release_failed', 15000, 'release_failed');
-      assert.equal(psql(srv.database, `SELECT string_agg(http_status::text, ',' ORDER BY id) FROM delivery_attempts WHERE draft_id = '${id}'`), '403,403,403');
+      await eventually(async () => (await row(srv, id)).state === 'release_failed', { what: 'release_failed' });
+      assert.equal(await psql(srv.database, `SELECT string_agg(http_status::text, ',' ORDER BY id) FROM delivery_attempts WHERE draft_id = '${id}'`), '403,403,403');
     } finally {
       await srv.stop();
       await discourse.stop();
@@ -92,16 +93,16 @@ describe('nodebb adapter', () => {
     try {
       const agent = { id: '42', name: 'helperbot' };
       const reply = await approveNew(srv, samplePost({ agent, post: { topic_id: '77', reply_to_post_id: '880', body: 'nodebb reply' } }));
-      await eventually(() => row(srv, reply).state === 'released', 10000, 'reply released');
+      await eventually(async () => (await row(srv, reply)).state === 'released', { what: 'reply released' });
       const sent = nodebb.received.find((r) => r.body.content === 'nodebb reply');
       assert.equal(sent.path, '/api/v3/topics/77');
       assert.equal(sent.headers.authorization, 'Bearer t-456');
       assert.equal(sent.body._uid, 42);
       assert.equal(String(sent.body.toPid), '880');
-      assert.match(row(srv, reply).post_url, new RegExp(`^${nodebb.url}/post/\\d+$`));
+      assert.match((await row(srv, reply)).post_url, new RegExp(`^${nodebb.url}/post/\\d+$`));
 
       const topic = await approveNew(srv, samplePost({ agent, post: { category: '3', title: 'A topic title', body: 'nodebb topic body' } }));
-      await eventually(() => row(srv, topic).state === 'released', 10000, 'topic released');
+      await eventually(async () => (await row(srv, topic)).state === 'released', { what: 'topic released' });
       const created = nodebb.received.find((r) => r.body.title === 'A topic title');
       assert.equal(created.path, '/api/v3/topics');
       assert.equal(String(created.body.cid), '3');
@@ -121,7 +122,7 @@ describe('moderators retry a failed release from the page', () => {
     try {
       forum.behaviour.push({ status: 410 });
       const id = await approveNew(srv, samplePost());
-      await eventually(() => row(srv, id).state === 'release_failed', 10000, 'release_failed');
+      await eventually(async () => (await row(srv, id)).state === 'release_failed', { what: 'release_failed' });
       const invoker = await devSignIn(srv, { user_id: '1001', username: 'alice' });
       const moderator = await devSignIn(srv, { user_id: '4004', username: 'mona', groups: 'moderators' });
       const invokerPage = await invoker.get(`/drafts/${id}`);
@@ -132,8 +133,8 @@ describe('moderators retry a failed release from the page', () => {
       assert.match(modPage.text, /Retry delivery/);
       const retry = await moderator.post(`/drafts/${id}/retry`, {});
       assert.equal(retry.status, 303);
-      await eventually(() => row(srv, id).state === 'released', 10000, 'released after the retry');
-      assert.equal(countRows(srv.database, 'audit_events', `draft_id = '${id}' AND action = 'delivery.retry' AND actor = 'user:4004'`), 1, 'audited under the moderator\'s id');
+      await eventually(async () => (await row(srv, id)).state === 'released', { what: 'released after the retry' });
+      assert.equal(await countRows(srv.database, 'audit_events', `draft_id = '${id}' AND action = 'delivery.retry' AND actor = 'user:4004'`), 1, 'audited under the moderator\'s id');
       const page = await invoker.get(`/drafts/${id}`);
       assert.match(page.text, /http:\/\/forum\.example\/p\/\d+/, 'the post URL is shown');
     } finally {

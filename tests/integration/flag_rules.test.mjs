@@ -48,22 +48,22 @@ describe('flag_rules', () => {
     }
   });
 
-  it('refuses to start with a rule file that does not hold, naming its file and line', () => {
+  it('refuses to start with a rule file that does not hold, naming its file and line', async () => {
     const dir = tmpdir('rules-');
     const broken = RULES.replace('no_match = The nightjar is a bird.', 'no_match = Project Nightjar is late.');
     fs.writeFileSync(path.join(dir, 'bad.rules'), broken);
     const file = writeConfig(dir, {
-      server: { database: conninfo(createDatabase()), auth: 'dev' },
+      server: { listen: '127.0.0.1:0', database: conninfo(await createDatabase()), auth: 'dev' },
       forums: { eng: { inbound_secret: newSecret(), flag_rules: 'bad.rules' } },
     });
-    const r = runCli(['--config', file, 'serve']);
+    const r = await runCli(['--config', file, 'serve']);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /flag_rules: \[forum eng\]: .*bad\.rules:\d+:/);
     const missing = writeConfig(tmpdir('rules-'), {
-      server: { database: conninfo(createDatabase()), auth: 'dev' },
+      server: { listen: '127.0.0.1:0', database: conninfo(await createDatabase()), auth: 'dev' },
       forums: { eng: { inbound_secret: newSecret(), flag_rules: 'nowhere.rules' } },
     });
-    const m = runCli(['--config', missing, 'migrate']);
+    const m = await runCli(['--config', missing, 'migrate']);
     assert.equal(m.status, 2);
     assert.match(m.stderr, /flag_rules: \[forum eng\]: .*nowhere\.rules/);
   });

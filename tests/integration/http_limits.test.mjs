@@ -49,8 +49,8 @@ describe('slow clients', () => {
       }
       clearInterval(trickle);
       assert.ok(served > 0);
-      assert.ok(await srv.waitForLog(/connections cut: \d+ without a complete head/), srv.logs());
-      assert.equal(countRows(srv.database, 'drafts'), served);
+      await srv.waitForLog(/connections cut: \d+ without a complete head/);
+      assert.equal(await countRows(srv.database, 'drafts'), served);
       latencies.sort((a, b) => a - b);
       const p50 = latencies[Math.floor(latencies.length / 2)];
       const max = latencies[latencies.length - 1];
@@ -79,13 +79,13 @@ describe('log lines', () => {
       const moderator = await devSignIn(srv, { user_id: '2001', username: 'mod', groups: 'moderators' });
       const paused = await moderator.post('/agents/pause', { agent: 'bot\r\n2026 error rid=x forged\u001b[2J', reason: 'log test' });
       assert.ok(paused.status < 500, String(paused.status));
-      assert.ok(await srv.waitForLog(/GET \/nowhere\\x0d\\x0a2026/), srv.logs());
+      await srv.waitForLog(/GET \/nowhere\\x0d\\x0a2026/);
       const lines = srv.logs().split('\n');
       assert.ok(!lines.some((l) => /^2026-01-01T00:00:00.000Z/.test(l)), 'a forged line starts a line');
       assert.ok(!lines.some((l) => /^2026 error rid=x forged/.test(l)), 'a forged line from a form field');
       assert.ok(!srv.logs().includes('\u001b'), 'an ESC byte reached the log');
       assert.match(srv.logs(), /\\x1b\[31mred/);
-      assert.match(srv.logs(), /agent bot\\x0d\\x0a2026 error rid=x forged\\x1b\[2J of forum eng paused/);
+      await srv.waitForLog(/agent bot\\x0d\\x0a2026 error rid=x forged\\x1b\[2J of forum eng paused/);
     } finally {
       await srv.stop();
     }
@@ -105,7 +105,7 @@ describe('log lines from headers', () => {
         socket.on('close', resolve);
         socket.on('error', resolve);
       });
-      assert.ok(await srv.waitForLog(/it claimed eve\\x1b\]0;owned\\x07\\x1b\[2J\)/), srv.logs());
+      await srv.waitForLog(/it claimed eve\\x1b\]0;owned\\x07\\x1b\[2J\)/);
       assert.ok(!srv.logs().includes('\u001b') && !srv.logs().includes('\u0007'), 'a control byte reached the log');
     } finally {
       await srv.stop();
@@ -136,7 +136,9 @@ describe('reply headers', () => {
 
 describe('graceful stop', () => {
   it('on SIGTERM refuses new connections, finishes the request in flight and exits 0', async () => {
-    const srv = await startServer({ server: { log_level: 'debug' } });
+    // shutdown_timeout far off: this test is about what a stop finishes, not about its limit,
+    // and the test needs time for its probes before it sends the rest of the request
+    const srv = await startServer({ server: { log_level: 'debug', shutdown_timeout: '10m' } });
     // a request in flight: its head and half its body are sent
     const body = Buffer.from(JSON.stringify(samplePost()));
     const id = webhookId();
@@ -150,10 +152,12 @@ describe('graceful stop', () => {
       `webhook-id: ${id}\r\nwebhook-timestamp: ${ts}\r\nwebhook-signature: ${sign(srv.secret, id, ts, body)}\r\nConnection: close\r\n\r\n`);
     socket.write(body.subarray(0, 10));
     // the server has the request (its head) before the signal
-    assert.ok(await srv.waitForLog(/POST \/v1\/forums\/eng\/posts: head received/), srv.logs());
+    await srv.waitForLog(/POST \/v1\/forums\/eng\/posts: head received/);
     srv.child.kill('SIGTERM');
-    assert.ok(await srv.waitForLog(/signal 15: stopping/), srv.logs());
-    // no new connection is accepted...
+    await srv.waitForLog(/signal 15: stopping/);
+    // no new connection is accepted once agentgate says so (it logs the signal first, then stops
+    // accepting: a probe in between would be accepted by the kernel)...
+    await srv.waitForLog(/no longer accepting connections/);
     const refused = await new Promise((resolve) => {
       const probe = net.connect(srv.port, '127.0.0.1');
       probe.on('connect', () => { probe.destroy(); resolve(null); });
@@ -170,6 +174,6 @@ describe('graceful stop', () => {
     assert.match(answer, /^HTTP\/1\.1 202/, answer);
     const info = await srv.exited;
     assert.equal(info.code, 0, srv.logs());
-    assert.equal(countRows(srv.database, 'drafts', `webhook_id = '${id}'`), 1);
+    assert.equal(await countRows(srv.database, 'drafts', `webhook_id = '${id}'`), 1);
   });
 });

@@ -3,11 +3,12 @@
 // refused after it, never released; bulk reject and revoke; who may do any of it.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { countRows, decide, newSecret, postIntake, psql, runCli, samplePost, startServer } from '../lib/harness.mjs';
-import { eventually, startFakeForum } from '../lib/fake_forum.mjs';
+import {
+  QUICK_RETRIES, countRows, decide, eventually, newSecret, postIntake, psql, runCli, samplePost, startServer,
+} from '../lib/harness.mjs';
+import { startFakeForum } from '../lib/fake_forum.mjs';
+import { psqlSession } from '../lib/psql_session.mjs';
 import { anonymous, devSignIn } from '../lib/web.mjs';
-
-const FAST = { retry_schedule: '0s, 1s, 1s, 1s, 1s, 1s', timeout: '2s', connect_timeout: '1s' };
 
 /** Two serve processes on one database, with a test forum for deliveries. */
 async function twoServers() {
@@ -15,8 +16,8 @@ async function twoServers() {
   const forum = await startFakeForum({ secret: releaseSecret });
   const inbound = newSecret();
   const forums = { eng: { inbound_secret: inbound, rate_limit: 'none', release_url: forum.url, release_secret: releaseSecret } };
-  const a = await startServer({ forums, delivery: FAST });
-  const b = await startServer({ forums, delivery: FAST, database: a.database });
+  const a = await startServer({ forums, delivery: QUICK_RETRIES });
+  const b = await startServer({ forums, delivery: QUICK_RETRIES, database: a.database });
   a.secret = b.secret = inbound;
   const stop = async () => {
     await a.stop();
@@ -43,8 +44,8 @@ describe('who may moderate', () => {
         assert.equal((await moderator.post(path, fields, { origin: 'http://evil.example' })).status, 403, `other origin ${path}`);
         assert.equal((await anonymous(srv).post(path, fields)).status, 403, `anonymous ${path}`);
       }
-      assert.equal(psql(srv.database, 'SELECT engaged FROM killswitch'), 'f');
-      assert.equal(countRows(srv.database, 'agents', 'paused'), 0);
+      assert.equal(await psql(srv.database, 'SELECT engaged FROM killswitch'), 'f');
+      assert.equal(await countRows(srv.database, 'agents', 'paused'), 0);
     } finally {
       await srv.stop();
     }
@@ -77,7 +78,7 @@ describe('kill switch and pause', () => {
         assert.equal(refused.status, 400);
         assert.match(refused.text, /Give a reason to let agents post again/);
       }
-      assert.equal(psql(a.database, 'SELECT engaged FROM killswitch'), 't');
+      assert.equal(await psql(a.database, 'SELECT engaged FROM killswitch'), 't');
       assert.equal((await postIntake(b, samplePost())).status, 423);
       assert.equal((await moderator.post('/killswitch', { state: 'off', reason: 'resolved' })).status, 400, 'unconfirmed');
       const off = await moderator.post('/killswitch', { state: 'off', reason: 'resolved', confirm: 'yes' });
@@ -88,8 +89,8 @@ describe('kill switch and pause', () => {
       assert.match(resumed, /Kill switch off: agents may post again/);
       assert.match(resumed, /Last turned off by <span class="person"><bdi dir="auto">mona<\/bdi> <span class="person-id">\(<bdi dir="auto">4004<\/bdi>\)<\/span><\/span> <span class="when"><time [^>]+>just now<\/time> <span class="time-absolute">[^<]+ UTC<\/span><\/span>: <q dir="auto">resolved<\/q>/);
       assert.match(resumed, /<span class="badge state agent-active">active<\/span>/);
-      assert.equal(countRows(a.database, 'audit_events', "action = 'killswitch.on' AND actor = 'user:4004' AND details->>'actor_name' = 'mona'"), 1);
-      assert.equal(countRows(a.database, 'audit_events', "action = 'killswitch.off' AND actor = 'user:4004' AND details->>'reason' = 'resolved'"), 1);
+      assert.equal(await countRows(a.database, 'audit_events', "action = 'killswitch.on' AND actor = 'user:4004' AND details->>'actor_name' = 'mona'"), 1);
+      assert.equal(await countRows(a.database, 'audit_events', "action = 'killswitch.off' AND actor = 'user:4004' AND details->>'reason' = 'resolved'"), 1);
     } finally {
       await stop();
     }
@@ -105,8 +106,8 @@ describe('kill switch and pause', () => {
       assert.equal((await moderator.post('/agents/pause', { agent: 'bot-7', reason: '' })).status, 400);
       const paused = await moderator.post('/agents/pause', { agent: 'bot-7', reason: 'posting secrets', revoke_pending: 'yes' });
       assert.equal(paused.status, 303);
-      assert.equal(psql(a.database, `SELECT state FROM drafts WHERE id = '${pending.json.draft_id}'`), 'revoked');
-      await eventually(() => forum.unique('draft.revoked').some((e) => e.body.data.draft_id === pending.json.draft_id), 10000, 'forum told of the revocation');
+      assert.equal(await psql(a.database, `SELECT state FROM drafts WHERE id = '${pending.json.draft_id}'`), 'revoked');
+      await eventually(() => forum.unique('draft.revoked').some((e) => e.body.data.draft_id === pending.json.draft_id), { what: 'forum told of the revocation' });
       const refused = await postIntake(b, samplePost({ agent: bot }));
       assert.equal(refused.status, 423);
       assert.equal(refused.json.error.code, 'agent_paused');
@@ -115,10 +116,10 @@ describe('kill switch and pause', () => {
       assert.match(agents, /<span class="badge state agent-paused">paused<\/span> <span class="cell-meta">by <span class="person"><bdi dir="auto">mona<\/bdi> <span class="person-id">\(<bdi dir="auto">4004<\/bdi>\)<\/span><\/span> <span class="when"><time [^>]+>just now<\/time> <span class="time-absolute">[^<]+<\/span><\/span>: <q dir="auto">posting secrets<\/q>/);
       assert.match(agents, /<span class="person"><bdi dir="auto">seven<\/bdi> <span class="person-id">\(<bdi dir="auto">bot-7<\/bdi>\)<\/span><\/span>/);
       // the revoked draft names the moderator by id and name, as a decision does
-      assert.equal(psql(a.database, `SELECT decided_by_id || ' ' || decided_by_name FROM drafts WHERE id = '${pending.json.draft_id}'`), '4004 mona');
+      assert.equal(await psql(a.database, `SELECT decided_by_id || ' ' || decided_by_name FROM drafts WHERE id = '${pending.json.draft_id}'`), '4004 mona');
       const history = (await moderator.get('/history?agent=bot-7')).text;
       assert.match(history, /<td data-label="Decided by"><span class="decider"><span class="person"><bdi dir="auto">mona<\/bdi> <span class="person-id">\(<bdi dir="auto">4004<\/bdi>\)<\/span><\/span>/);
-      const resumed = runCli(['--config', b.configFile, 'agent', 'resume', 'eng', 'bot-7']);
+      const resumed = await runCli(['--config', b.configFile, 'agent', 'resume', 'eng', 'bot-7']);
       assert.equal(resumed.status, 0, resumed.stderr);
       assert.equal((await postIntake(a, samplePost({ agent: bot }))).status, 202);
     } finally {
@@ -132,19 +133,19 @@ describe('kill switch and pause', () => {
       const cli = (...args) => runCli(['--config', srv.configFile, 'killswitch', ...args]);
       const state = () => psql(srv.database, "SELECT engaged || ' ' || coalesce(reason, '-') || ' ' || changed_by FROM killswitch");
       for (const args of [['on'], ['on', '--reason', ''], ['off', '--reason', ''], ['off', '--reason'], ['off', 'now']]) {
-        const bad = cli(...args);
+        const bad = await cli(...args);
         assert.equal(bad.status, 2, args.join(' '));
         assert.match(bad.stderr, /killswitch/);
       }
-      assert.equal(countRows(srv.database, 'audit_events', "action LIKE 'killswitch.%'"), 0, 'bad usage changes nothing');
-      assert.equal(cli('on', '--reason', 'incident 9').status, 0);
-      assert.match(state(), /^true incident 9 cli:/);
-      assert.equal(cli('off').status, 0, 'CONTRACT §2: killswitch off without a reason');
-      assert.match(state(), /^false - cli:/);
-      assert.equal(cli('on', '--reason', 'incident 10').status, 0);
-      assert.equal(cli('off', '--reason', 'all clear').status, 0);
-      assert.match(state(), /^false all clear cli:/);
-      assert.equal(countRows(srv.database, 'audit_events', "action = 'killswitch.off' AND details->>'reason' = 'all clear'"), 1);
+      assert.equal(await countRows(srv.database, 'audit_events', "action LIKE 'killswitch.%'"), 0, 'bad usage changes nothing');
+      assert.equal((await cli('on', '--reason', 'incident 9')).status, 0);
+      assert.match(await state(), /^true incident 9 cli:/);
+      assert.equal((await cli('off')).status, 0, 'CONTRACT §2: killswitch off without a reason');
+      assert.match(await state(), /^false - cli:/);
+      assert.equal((await cli('on', '--reason', 'incident 10')).status, 0);
+      assert.equal((await cli('off', '--reason', 'all clear')).status, 0);
+      assert.match(await state(), /^false all clear cli:/);
+      assert.equal(await countRows(srv.database, 'audit_events', "action = 'killswitch.off' AND details->>'reason' = 'all clear'"), 1);
       // the page names the CLI user as it was recorded
       const moderator = await devSignIn(srv, { user_id: '4004', username: 'mona', groups: 'moderators' });
       assert.match((await moderator.get('/agents')).text, /Last turned off by <span class="person"><bdi dir="auto">cli:[^<]+<\/bdi><\/span> <span class="when"><time/);
@@ -155,31 +156,55 @@ describe('kill switch and pause', () => {
 
   it('never releases a post racing the kill switch: held before it (then revoked) or refused after it', async () => {
     const { a, b, forum, stop } = await twoServers();
+    const blocker = await psqlSession(a.database);
+    let stopped = false;
     try {
-      const sends = [];
-      for (let i = 0; i < 80; i++) {
-        sends.push(new Promise((r) => setTimeout(r, i * 2)).then(() => postIntake(i % 2 ? a : b, samplePost({ agent: { id: `race-${i % 5}`, name: 'racer' } }))));
-        if (i === 40) sends.push(new Promise((r) => setTimeout(r, 80)).then(() => runCli(['--config', a.configFile, 'killswitch', 'on', '--reason', 'race'])));
-      }
-      const results = await Promise.all(sends);
-      const intakes = results.filter((r) => 'json' in r);
-      const held = intakes.filter((r) => r.status === 202);
-      const refused = intakes.filter((r) => r.status === 423);
-      assert.equal(held.length + refused.length, 80, intakes.map((r) => r.status).join(','));
-      assert.ok(refused.length > 0, 'some posts came after the switch');
-      const switchId = Number(psql(a.database, "SELECT id FROM audit_events WHERE action = 'killswitch.on'"));
-      const heldIds = psql(a.database, "SELECT coalesce(max(id), 0) FROM audit_events WHERE action = 'intake.held'");
-      const refusedMin = psql(a.database, "SELECT min(id) FROM audit_events WHERE action = 'intake.refused' AND details->>'reason' = 'kill_switch_on'");
-      assert.ok(Number(heldIds) < switchId, 'every hold committed before the switch');
-      assert.ok(Number(refusedMin) > switchId, 'every refusal came after it');
-      assert.equal(countRows(a.database, 'drafts', "agent_id LIKE 'race-%'"), held.length);
+      const results = [];
+      let sent = 0;
+      // posters on both processes post without pause until each has been refused by the switch
+      const poster = async () => {
+        while (!stopped) {
+          const i = sent++;
+          const r = await postIntake(i % 2 ? a : b, samplePost({ agent: { id: `race-${i % 5}`, name: 'racer' } }));
+          results.push(r);
+          if (r.status === 423) return;
+          assert.equal(r.status, 202, r.text);
+        }
+      };
+      const posters = Array.from({ length: 6 }, poster);
+      await eventually(() => results.filter((r) => r.status === 202).length >= 12, { what: 'posts held before the switch' });
+      // Hold the switch's lock shared, as an intake does: the switch waits for it, and every post
+      // arriving meanwhile queues behind the switch, inside its transaction.
+      await blocker.run('SELECT pg_advisory_lock_shared(1095189319, 0);');
+      const switching = runCli(['--config', a.configFile, 'killswitch', 'on', '--reason', 'race']);
+      const waiting = (what) => countRows(a.database, 'pg_stat_activity', `datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE '%${what}(%'`);
+      await eventually(async () => (await waiting('killswitch_set')) === 1, { what: 'the kill switch waiting for its lock' });
+      // the window: posts in the middle of their transactions while the switch goes on
+      await eventually(async () => (await waiting('intake_hold')) >= 4, { what: 'four posts racing the switch' });
+      const racing = await waiting('intake_hold');
+      await blocker.close();
+      const switched = await switching;
+      assert.equal(switched.status, 0, switched.stderr);
+      await Promise.all(posters);
+      const held = results.filter((r) => r.status === 202);
+      const refused = results.filter((r) => r.status === 423);
+      assert.equal(held.length + refused.length, results.length, results.map((r) => r.status).join(','));
+      assert.ok(refused.length >= racing, `the ${racing} racing posts were refused (${refused.length} refusals)`);
+      const switchId = Number(await psql(a.database, "SELECT id FROM audit_events WHERE action = 'killswitch.on'"));
+      const lastHeld = Number(await psql(a.database, "SELECT coalesce(max(id), 0) FROM audit_events WHERE action = 'intake.held'"));
+      const firstRefused = Number(await psql(a.database, "SELECT min(id) FROM audit_events WHERE action = 'intake.refused' AND details->>'reason' = 'kill_switch_on'"));
+      assert.ok(lastHeld < switchId, 'every hold committed before the switch');
+      assert.ok(firstRefused > switchId, 'every refusal came after it');
+      assert.equal(await countRows(a.database, 'drafts', "agent_id LIKE 'race-%'"), held.length);
       // the invoker's approval of what was held is refused while the switch is on (423); the
       // drafts stay pending, so the review is not lost (CONTRACT §7)
       for (const r of held) assert.equal((await decide(a, r.json.draft_id)).status, 423);
-      assert.equal(countRows(a.database, 'drafts', "agent_id LIKE 'race-%' AND state = 'pending'"), held.length);
-      assert.equal(forum.unique('draft.approved').length, 0, 'nothing was released');
+      assert.equal(await countRows(a.database, 'drafts', "agent_id LIKE 'race-%' AND state = 'pending'"), held.length);
+      assert.equal(forum.arrivals.filter((e) => e.type === 'draft.approved').length, 0, 'nothing was released');
     } finally {
-      runCli(['--config', a.configFile, 'killswitch', 'off']);
+      stopped = true;
+      await blocker.close();
+      await runCli(['--config', a.configFile, 'killswitch', 'off']);
       await stop();
     }
   });
@@ -210,16 +235,22 @@ describe('bulk reject and revoke', () => {
       assert.match(landed.text, /<div class="notice notice-info" role="status"><p>Rejected 2 of the 3 selected drafts; the others were already decided and were left as they were.<\/p><\/div>/);
       assert.match(landed.text, /<option value="pending" selected>/);
       assert.doesNotMatch(landed.text, /Back to your drafts/);
-      assert.equal(psql(a.database, `SELECT string_agg(state, ',' ORDER BY created_at) FROM drafts WHERE id IN ('${ids.join("','")}')`), 'rejected,rejected,pending,approved');
+      assert.equal(await psql(a.database, `SELECT string_agg(state, ',' ORDER BY created_at) FROM drafts WHERE id IN ('${ids.join("','")}')`), 'rejected,rejected,pending,approved');
       // a way back that is not a History query string is not followed
       const revoked = await moderator.post('/moderation/bulk', { action: 'revoke', reason: 'agent misconfigured', draft: ids.slice(2), back: 'x=1\r\nSet-Cookie: a=b' });
       assert.equal(revoked.status, 303);
       assert.equal(revoked.headers.get('location'), '/history?done=revoked&changed=2&selected=2');
       assert.match((await moderator.get(revoked.headers.get('location'))).text, /Revoked 2 drafts\./);
-      assert.equal(psql(a.database, `SELECT string_agg(DISTINCT decided_by_id || ' ' || decided_by_name, ',') FROM drafts WHERE id IN ('${ids.join("','")}')`), '4004 mona');
-      assert.equal(psql(a.database, `SELECT string_agg(state, ',' ORDER BY created_at) FROM drafts WHERE id IN ('${ids.join("','")}')`), 'rejected,rejected,revoked,revoked');
-      assert.equal(countRows(a.database, 'audit_events', "action = 'draft.reject' AND details->>'bulk' = 'true'"), 2);
-      assert.equal(countRows(a.database, 'outbox', "event_type IN ('draft.rejected', 'draft.revoked')") + countRows(a.database, 'deliveries', "event_type IN ('draft.rejected', 'draft.revoked')"), 4);
+      assert.equal(await psql(a.database, `SELECT string_agg(DISTINCT decided_by_id || ' ' || decided_by_name, ',') FROM drafts WHERE id IN ('${ids.join("','")}')`), '4004 mona');
+      assert.equal(await psql(a.database, `SELECT string_agg(state, ',' ORDER BY created_at) FROM drafts WHERE id IN ('${ids.join("','")}')`), 'rejected,rejected,revoked,revoked');
+      assert.equal(await countRows(a.database, 'audit_events', "action = 'draft.reject' AND details->>'bulk' = 'true'"), 2);
+      // one event for the forum per draft; counted in one statement, as a worker may move an
+      // event from the outbox to deliveries at any moment
+      const events = await psql(a.database, `SELECT string_agg(n::text, ',' ORDER BY created_at) FROM (
+          SELECT d.created_at, (SELECT count(*) FROM outbox o WHERE o.draft_id = d.id AND o.event_type IN ('draft.rejected', 'draft.revoked'))
+            + (SELECT count(*) FROM deliveries x WHERE x.draft_id = d.id AND x.event_type IN ('draft.rejected', 'draft.revoked')) AS n
+          FROM drafts d WHERE d.id IN ('${ids.join("','")}')) t`);
+      assert.equal(events, '1,1,1,1');
     } finally {
       await stop();
     }

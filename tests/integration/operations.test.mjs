@@ -6,9 +6,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  BIN, conninfo, countRows, createDatabase, freePort, newSecret, postIntake, psql, runCli,
-  samplePost, spawnServer, startPrivateCluster, startServer, tmpdir, webhookId, writeConfig,
+  BIN, conninfo, countRows, createDatabase, ensureRoles, eventually, newSecret, postIntake, psql,
+  runCli, samplePost, spawnServer, sqlOutcome, startPrivateCluster, startServer, tmpdir, webhookId, writeConfig,
 } from '../lib/harness.mjs';
+import { psqlSession } from '../lib/psql_session.mjs';
 
 const MIGRATION_FILES = fs.readdirSync(path.join(path.dirname(new URL(import.meta.url).pathname), '../../migrations')).filter((f) => f.endsWith('.sql'));
 const MIGRATIONS = MIGRATION_FILES.length;
@@ -17,39 +18,40 @@ const NEWEST_MIGRATION = Math.max(...MIGRATION_FILES.map((f) => Number(f.slice(0
 function configFor(database, extraServer = {}, extraForum = {}, pg = {}) {
   const dir = tmpdir('cfg-');
   return writeConfig(dir, {
-    server: { listen: '127.0.0.1:1', database: conninfo(database, pg), auth: 'dev', ...extraServer },
+    server: { listen: '127.0.0.1:0', database: conninfo(database, pg), auth: 'dev', ...extraServer },
     forums: { eng: { inbound_secret: newSecret(), ...extraForum } },
   });
 }
 
-async function until(fn, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** A server on a private cluster, for tests that stop PostgreSQL under it. */
+async function serverOnPrivateCluster(threads) {
+  const cluster = await startPrivateCluster();
+  const pg = { host: cluster.host, port: cluster.port };
+  const database = await createDatabase(pg);
+  const secret = newSecret();
+  const file = writeConfig(tmpdir('cfg-'), {
+    server: { listen: '127.0.0.1:0', database: conninfo(database, pg), auth: 'dev', threads },
+    forums: { eng: { inbound_secret: secret, rate_limit: 'none' } },
+  });
+  const srv = Object.assign(await spawnServer(file), { secret });
+  return { cluster, pg, database, srv };
 }
+
+/** Posts until agentgate holds it (the forum's retries); resolves with the 202 answer. */
+const postUntilHeld = (srv, id) =>
+  eventually(async () => {
+    const r = await postIntake(srv, samplePost(), { id });
+    return r.status === 202 ? r : null;
+  }, { what: `intake of ${id} to succeed` });
 
 describe('database outage', () => {
   it('answers 503 with Retry-After while PostgreSQL is down, then recovers by itself', async () => {
-    const cluster = await startPrivateCluster();
-    const pg = { host: cluster.host, port: cluster.port };
-    const database = createDatabase(pg);
-    const port = await freePort();
-    const secret = newSecret();
-    const file = writeConfig(tmpdir('cfg-'), {
-      server: { listen: `127.0.0.1:${port}`, database: conninfo(database, pg), auth: 'dev', threads: 2 },
-      forums: { eng: { inbound_secret: secret, rate_limit: 'none' } },
-    });
-    const srv = await spawnServer(file);
-    Object.assign(srv, { url: `http://127.0.0.1:${port}`, port, secret });
+    const { cluster, pg, database, srv } = await serverOnPrivateCluster(2);
     try {
       assert.equal((await postIntake(srv, samplePost())).status, 202);
       assert.equal((await fetch(`${srv.url}/readyz`)).status, 200);
 
-      cluster.stop();
+      await cluster.stop();
       const id = webhookId();
       const down = await postIntake(srv, samplePost(), { id });
       assert.equal(down.status, 503, down.text);
@@ -58,59 +60,92 @@ describe('database outage', () => {
       assert.equal((await fetch(`${srv.url}/readyz`)).status, 503);
       assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
 
-      cluster.start();
+      await cluster.start();
       // the forum retries the same message; agentgate reconnects without a restart
-      const back = await until(async () => {
-        const r = await postIntake(srv, samplePost(), { id });
-        return r.status === 202 ? r : null;
-      }, 15000, 'intake to recover');
-      assert.equal(back.status, 202);
-      assert.equal(psql(database, `SELECT count(*) FROM drafts WHERE webhook_id = '${id}'`, pg), '1');
-      assert.equal(psql(database, 'SELECT count(*) FROM drafts', pg), '2');
+      await postUntilHeld(srv, id);
+      assert.equal(await countRows(database, 'drafts', `webhook_id = '${id}'`, pg), 1);
+      assert.equal(await countRows(database, 'drafts', 'true', pg), 2);
       assert.equal((await fetch(`${srv.url}/readyz`)).status, 200);
     } finally {
       await srv.stop();
-      cluster.stop('immediate', { ignoreErrors: true });
+      await cluster.stop('immediate', { ignoreErrors: true });
     }
   });
 
-  it('loses nothing it acknowledged when PostgreSQL dies mid-load, and stores nothing twice', async () => {
-    const cluster = await startPrivateCluster();
-    const pg = { host: cluster.host, port: cluster.port };
-    const database = createDatabase(pg);
-    const port = await freePort();
-    const secret = newSecret();
-    const file = writeConfig(tmpdir('cfg-'), {
-      server: { listen: `127.0.0.1:${port}`, database: conninfo(database, pg), auth: 'dev', threads: 8 },
-      forums: { eng: { inbound_secret: secret, rate_limit: 'none' } },
-    });
-    const srv = await spawnServer(file);
-    Object.assign(srv, { url: `http://127.0.0.1:${port}`, port, secret });
+  it('loses nothing it acknowledged when PostgreSQL dies mid-transaction, and stores nothing twice', async () => {
+    const threads = 8;
+    const { cluster, pg, database, srv } = await serverOnPrivateCluster(threads);
+    const blocker = await psqlSession(database, pg);
     try {
-      const ids = Array.from({ length: 120 }, () => webhookId());
-      const sends = ids.map((id, i) => new Promise((r) => setTimeout(r, i * 3)).then(() => postIntake(srv, samplePost(), { id })));
-      setTimeout(() => cluster.stop('immediate'), 120);
-      const results = await Promise.all(sends);
-      const acknowledged = ids.filter((_, i) => results[i].status === 202);
-      for (const r of results) assert.ok([202, 503].includes(r.status), `unexpected ${r.status} ${r.text}\n${srv.logs().split("\n").filter((l) => /error|warn/.test(l)).slice(0, 5).join("\n")}`);
-      cluster.start();
-      for (const id of acknowledged) {
-        assert.equal(psql(database, `SELECT count(*) FROM drafts WHERE webhook_id = '${id}'`, pg), '1', `acknowledged ${id} lost`);
+      const ids = Array.from({ length: 40 }, () => webhookId());
+      const acknowledged = ids.slice(0, 10);
+      for (const id of acknowledged) assert.equal((await postIntake(srv, samplePost(), { id })).status, 202);
+      // The kill switch's lock, held exclusively: every intake now waits for it inside its
+      // transaction, after its first read.
+      await blocker.run('SELECT pg_advisory_lock(1095189319, 0);');
+      const inFlight = ids.slice(10).map((id) => postIntake(srv, samplePost(), { id }));
+      // the window: one intake per database worker is mid-transaction when PostgreSQL dies
+      const waiting = () => countRows(database, 'pg_stat_activity', "datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE '%intake_hold(%'", pg);
+      await eventually(async () => (await waiting()) === threads, { what: `${threads} intakes inside their transactions` });
+      await cluster.stop('immediate');
+      for (const r of await Promise.all(inFlight)) {
+        assert.equal(r.status, 503, `an intake cut off by the crash is refused: ${r.status} ${r.text}`);
+        assert.equal(r.json.error.code, 'database_unavailable');
+        assert.ok(Number(r.headers.get('retry-after')) > 0);
       }
-      // the forum retries every refused one; each ends held exactly once
-      for (const id of ids) {
-        const r = await until(async () => {
-          const x = await postIntake(srv, samplePost(), { id });
-          return x.status === 202 ? x : null;
-        }, 15000, 'retry to succeed');
-        assert.equal(r.status, 202);
-      }
-      assert.equal(psql(database, 'SELECT count(*) FROM drafts', pg), String(ids.length));
-      assert.equal(psql(database, "SELECT count(*) FROM audit_events WHERE action = 'intake.held'", pg), String(ids.length));
-      assert.equal(psql(database, 'SELECT count(*) FROM draft_revisions', pg), String(ids.length));
+      await blocker.close();
+      await cluster.start();
+      const ackList = acknowledged.map((id) => `'${id}'`).join(',');
+      assert.equal(await countRows(database, 'drafts', `webhook_id IN (${ackList})`, pg), acknowledged.length, 'every acknowledged post survived');
+      assert.equal(await countRows(database, 'drafts', 'true', pg), acknowledged.length, 'nothing half-stored');
+      // the forum retries every refused one (and repeats acknowledged ones): each held once
+      for (const id of ids) await postUntilHeld(srv, id);
+      assert.equal(await countRows(database, 'drafts', 'true', pg), ids.length);
+      assert.equal(await countRows(database, 'audit_events', "action = 'intake.held'", pg), ids.length);
+      assert.equal(await countRows(database, 'draft_revisions', 'true', pg), ids.length);
+    } finally {
+      await blocker.close();
+      await srv.stop();
+      await cluster.stop('immediate', { ignoreErrors: true });
+    }
+  });
+});
+
+describe('listening', () => {
+  it('listens on a port the kernel picks, names it whatever log_level says, and builds public_url from it', async () => {
+    const srv = await startServer({ server: { log_level: 'error' } });
+    try {
+      assert.notEqual(srv.port, 0);
+      assert.equal(srv.publicUrl, srv.url);
+      assert.match(srv.logs(), /notice rid=- agentgate \S+ listening on 127\.0\.0\.1:\d+ /);
+      assert.doesNotMatch(srv.logs(), / info /, 'nothing else below error');
+      const held = await postIntake(srv, samplePost());
+      assert.equal(held.json.review_url, `${srv.url}/drafts/${held.json.draft_id}`);
     } finally {
       await srv.stop();
-      cluster.stop('immediate', { ignoreErrors: true });
+    }
+  });
+
+  it('keeps a configured public_url', async () => {
+    const srv = await startServer({ server: { public_url: 'https://gate.example' } });
+    try {
+      assert.equal(srv.publicUrl, 'https://gate.example');
+      const held = await postIntake(srv, samplePost());
+      assert.equal(held.json.review_url, `https://gate.example/drafts/${held.json.draft_id}`);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('says which address it could not listen on', async () => {
+    const blocker = await startServer();
+    try {
+      const file = configFor(await createDatabase(), { listen: `127.0.0.1:${blocker.port}` });
+      const r = await runCli(['--config', file, 'serve']);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${blocker.port}: Address already in use`));
+    } finally {
+      await blocker.stop();
     }
   });
 });
@@ -132,7 +167,7 @@ describe('health', () => {
 
 describe('migrations', () => {
   it('applies every migration once even when four migrate runs start together', async () => {
-    const database = createDatabase();
+    const database = await createDatabase();
     const file = configFor(database);
     const runs = await Promise.all(Array.from({ length: 4 }, () => new Promise((resolve) => {
       const child = spawn(BIN, ['--config', file, 'migrate']);
@@ -141,43 +176,42 @@ describe('migrations', () => {
       child.on('exit', (code) => resolve({ code, err }));
     })));
     for (const r of runs) assert.equal(r.code, 0, r.err);
-    assert.equal(countRows(database, 'schema_migrations'), MIGRATIONS);
-    const again = runCli(['--config', file, 'migrate']);
+    assert.equal(await countRows(database, 'schema_migrations'), MIGRATIONS);
+    const again = await runCli(['--config', file, 'migrate']);
     assert.equal(again.status, 0);
     assert.match(again.stdout, /0 migration\(s\) applied/);
   });
 
   it('refuses a migration edited after it was applied', async () => {
-    const database = createDatabase();
+    const database = await createDatabase();
     const file = configFor(database);
-    assert.equal(runCli(['--config', file, 'migrate']).status, 0);
-    psql(database, "UPDATE schema_migrations SET checksum = 'deadbeef' WHERE version = 1");
-    const r = runCli(['--config', file, 'migrate']);
+    assert.equal((await runCli(['--config', file, 'migrate'])).status, 0);
+    await psql(database, "UPDATE schema_migrations SET checksum = 'deadbeef' WHERE version = 1");
+    const r = await runCli(['--config', file, 'migrate']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /migration 0001_initial was edited after it was applied/);
-    const serve = runCli(['--config', file, 'serve']);
+    const serve = await runCli(['--config', file, 'serve']);
     assert.equal(serve.status, 1);
   });
 
   it('refuses a database that has a migration this binary does not know', async () => {
-    const database = createDatabase();
+    const database = await createDatabase();
     const file = configFor(database);
-    assert.equal(runCli(['--config', file, 'migrate']).status, 0);
-    psql(database, "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')");
-    const r = runCli(['--config', file, 'migrate']);
+    assert.equal((await runCli(['--config', file, 'migrate'])).status, 0);
+    await psql(database, "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')");
+    const r = await runCli(['--config', file, 'migrate']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /9999_future, which this agentgate does not know/);
   });
 
   it('serve --no-migrate refuses an out-of-date schema and starts on a current one', async () => {
-    const database = createDatabase();
-    const port = await freePort();
-    const file = configFor(database, { listen: `127.0.0.1:${port}` });
-    const r = runCli(['--config', file, 'serve', '--no-migrate']);
+    const database = await createDatabase();
+    const file = configFor(database);
+    const r = await runCli(['--config', file, 'serve', '--no-migrate']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /schema is out of date: \d+ migration\(s\) or function set pending/);
-    assert.equal(countRows(database, 'pg_tables', "tablename = 'drafts'"), 0);
-    assert.equal(runCli(['--config', file, 'migrate']).status, 0);
+    assert.equal(await countRows(database, 'pg_tables', "tablename = 'drafts'"), 0);
+    assert.equal((await runCli(['--config', file, 'migrate'])).status, 0);
     const srv = await spawnServer(file, { args: ['--no-migrate'] });
     await srv.stop();
   });
@@ -185,61 +219,42 @@ describe('migrations', () => {
 
 describe('least-privilege roles', () => {
   it('serves as agentgate_app after agentgate_owner migrated, and the app cannot rewrite history', async () => {
-    psql('postgres', `DO $$ BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'agentgate_owner') THEN CREATE ROLE agentgate_owner LOGIN; END IF;
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'agentgate_app') THEN CREATE ROLE agentgate_app LOGIN; END IF;
-      END $$`);
-    const database = 'ag_roles_' + process.pid;
-    psql('postgres', `CREATE DATABASE ${database} OWNER agentgate_owner`);
+    await ensureRoles();
+    const database = await createDatabase({ owner: 'agentgate_owner' });
     const owner = configFor(database, {}, {}, { user: 'agentgate_owner' });
-    const m = runCli(['--config', owner, 'migrate']);
+    const m = await runCli(['--config', owner, 'migrate']);
     assert.equal(m.status, 0, m.stderr);
 
-    const port = await freePort();
     const secret = newSecret();
     const appConfig = writeConfig(tmpdir('cfg-'), {
-      server: { listen: `127.0.0.1:${port}`, database: conninfo(database, { user: 'agentgate_app' }), auth: 'dev', threads: 2 },
+      server: { listen: '127.0.0.1:0', database: conninfo(database, { user: 'agentgate_app' }), auth: 'dev', threads: 2 },
       forums: { eng: { inbound_secret: secret, rate_limit: '60/h' } },
     });
     // without --no-migrate too: nothing is pending, so no DDL right is needed
     const srv = await spawnServer(appConfig);
-    Object.assign(srv, { url: `http://127.0.0.1:${port}`, port, secret });
+    srv.secret = secret;
     try {
       const res = await postIntake(srv, samplePost());
       assert.equal(res.status, 202, res.text);
-      assert.equal(runCli(['--config', appConfig, 'killswitch', 'on', '--reason', 'drill']).status, 0);
+      assert.equal((await runCli(['--config', appConfig, 'killswitch', 'on', '--reason', 'drill'])).status, 0);
       assert.equal((await postIntake(srv, samplePost())).status, 423);
-      assert.equal(runCli(['--config', appConfig, 'killswitch', 'off']).status, 0);
+      assert.equal((await runCli(['--config', appConfig, 'killswitch', 'off'])).status, 0);
     } finally {
       await srv.stop();
     }
-    const asApp = (sql) => {
-      try {
-        psql(database, sql, { user: 'agentgate_app' });
-        return 'allowed';
-      } catch (e) {
-        return String(e.stderr);
-      }
-    };
-    assert.match(asApp('DELETE FROM audit_events'), /permission denied/);
-    assert.match(asApp("UPDATE audit_events SET actor = 'x'"), /permission denied/);
-    assert.match(asApp('TRUNCATE audit_events'), /permission denied/);
-    assert.match(asApp('ALTER TABLE audit_events DISABLE TRIGGER USER'), /must be owner/);
-    assert.match(asApp('DELETE FROM drafts'), /permission denied/);
-    assert.match(asApp('CREATE TABLE sneaky (x int)'), /permission denied/);
+    const asApp = (sql) => sqlOutcome(database, sql, { user: 'agentgate_app' });
+    assert.match(await asApp('DELETE FROM audit_events'), /permission denied/);
+    assert.match(await asApp("UPDATE audit_events SET actor = 'x'"), /permission denied/);
+    assert.match(await asApp('TRUNCATE audit_events'), /permission denied/);
+    assert.match(await asApp('ALTER TABLE audit_events DISABLE TRIGGER USER'), /must be owner/);
+    assert.match(await asApp('DELETE FROM drafts'), /permission denied/);
+    assert.match(await asApp('CREATE TABLE sneaky (x int)'), /permission denied/);
     // even the owner cannot change or remove events: the triggers refuse
-    const asOwner = (sql) => {
-      try {
-        psql(database, sql, { user: 'agentgate_owner' });
-        return 'allowed';
-      } catch (e) {
-        return String(e.stderr);
-      }
-    };
-    assert.match(asOwner("UPDATE audit_events SET actor = 'x'"), /append-only/);
-    assert.match(asOwner('DELETE FROM audit_events'), /append-only/);
-    assert.match(asOwner('TRUNCATE audit_events'), /append-only/);
-    assert.ok(countRows(database, 'audit_events') >= 3);
+    const asOwner = (sql) => sqlOutcome(database, sql, { user: 'agentgate_owner' });
+    assert.match(await asOwner("UPDATE audit_events SET actor = 'x'"), /append-only/);
+    assert.match(await asOwner('DELETE FROM audit_events'), /append-only/);
+    assert.match(await asOwner('TRUNCATE audit_events'), /append-only/);
+    assert.ok(await countRows(database, 'audit_events') >= 3);
   });
 });
 
@@ -252,9 +267,9 @@ describe('configuration and command line', () => {
     ['an adapter that does not exist', '[server]\ndatabase = x\nauth = dev\n[forum eng]\nadapter = nosuch\ninbound_secret = ' + newSecret() + '\n', /adapter: adapter nosuch not found/],
   ];
   for (const [name, text, pattern] of cases) {
-    it(`exits 2 on ${name}, naming file, line and key`, () => {
+    it(`exits 2 on ${name}, naming file, line and key`, async () => {
       const file = writeConfig(tmpdir('cfg-'), text);
-      const r = runCli(['--config', file, 'serve']);
+      const r = await runCli(['--config', file, 'serve']);
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, pattern);
       assert.equal(r.stderr.trim().split('\n').length, 1, 'one line on stderr');
@@ -262,36 +277,36 @@ describe('configuration and command line', () => {
     });
   }
 
-  it('exits 2 when the config file is missing', () => {
-    const r = runCli(['--config', '/nonexistent/agentgate.conf', 'serve']);
+  it('exits 2 when the config file is missing', async () => {
+    const r = await runCli(['--config', '/nonexistent/agentgate.conf', 'serve']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /nonexistent\/agentgate\.conf.*cannot open/);
   });
 
-  it('exits 2 on bad usage', () => {
-    assert.equal(runCli(['frobnicate']).status, 2);
-    assert.equal(runCli([]).status, 2);
-    const file = configFor(createDatabase());
-    assert.equal(runCli(['--config', file, 'killswitch', 'on']).status, 2);
-    assert.equal(runCli(['--config', file, 'agent', 'pause', 'eng', 'bot']).status, 2);
-    assert.equal(runCli(['--config', file, 'agent', 'pause', 'nosuchforum', 'bot', '--reason', 'x']).status, 2);
+  it('exits 2 on bad usage', async () => {
+    assert.equal((await runCli(['frobnicate'])).status, 2);
+    assert.equal((await runCli([])).status, 2);
+    const file = configFor(await createDatabase());
+    assert.equal((await runCli(['--config', file, 'killswitch', 'on'])).status, 2);
+    assert.equal((await runCli(['--config', file, 'agent', 'pause', 'eng', 'bot'])).status, 2);
+    assert.equal((await runCli(['--config', file, 'agent', 'pause', 'nosuchforum', 'bot', '--reason', 'x'])).status, 2);
   });
 
-  it('exits 1 with one clear line when the database is unreachable', () => {
+  it('exits 1 with one clear line when the database is unreachable', async () => {
     const file = configFor('x', {}, {}, { host: '/nonexistent', port: 1 });
-    const r = runCli(['--config', file, 'migrate']);
+    const r = await runCli(['--config', file, 'migrate']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /cannot connect to the database/);
-    const k = runCli(['--config', file, 'killswitch', 'off']);
+    const k = await runCli(['--config', file, 'killswitch', 'off']);
     assert.equal(k.status, 1);
   });
 
-  it('prints the version and fresh secrets', () => {
-    const v = runCli(['version']);
+  it('prints the version and fresh secrets', async () => {
+    const v = await runCli(['version']);
     assert.equal(v.status, 0);
     assert.match(v.stdout, /^agentgate \d+\.\d+\.\d+/);
-    const a = runCli(['secret', 'new']).stdout.trim();
-    const b = runCli(['secret', 'new']).stdout.trim();
+    const a = (await runCli(['secret', 'new'])).stdout.trim();
+    const b = (await runCli(['secret', 'new'])).stdout.trim();
     assert.match(a, /^whsec_[A-Za-z0-9+/]{43}=$/);
     assert.notEqual(a, b);
     assert.equal(Buffer.from(a.slice(6), 'base64').length, 32);
@@ -301,14 +316,13 @@ describe('configuration and command line', () => {
     const dir = tmpdir('cfg-');
     const secret = newSecret();
     fs.writeFileSync(path.join(dir, 'inbound.secret'), secret + '\n');
-    const database = createDatabase();
-    const port = await freePort();
+    const database = await createDatabase();
     const file = writeConfig(dir, {
-      server: { listen: `127.0.0.1:${port}`, database: 'env:AG_TEST_DB', auth: 'dev', threads: 2 },
+      server: { listen: '127.0.0.1:0', database: 'env:AG_TEST_DB', auth: 'dev', threads: 2 },
       forums: { eng: { inbound_secret: 'file:inbound.secret', rate_limit: 'none' } },
     });
     const srv = await spawnServer(file, { env: { AG_TEST_DB: conninfo(database) } });
-    Object.assign(srv, { url: `http://127.0.0.1:${port}`, port, secret });
+    srv.secret = secret;
     try {
       assert.equal((await postIntake(srv, samplePost())).status, 202);
       assert.doesNotMatch(srv.logs(), new RegExp(secret.slice(6, 20).replace(/[+/]/g, '.')));

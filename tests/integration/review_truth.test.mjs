@@ -68,8 +68,8 @@ describe('a captured forum request acts on nothing else', () => {
     const none = await signed('POST', `/v1/forums/eng/drafts/${b}/decision`, { actor: { id: '1001', name: 'alice' }, decision: 'approve' });
     assert.equal(none.status, 400);
     assert.equal(none.json.error.code, 'missing_field');
-    assert.equal(state(a), 'pending');
-    assert.equal(state(b), 'pending');
+    assert.equal(await state(a), 'pending');
+    assert.equal(await state(b), 'pending');
   });
 
   it('refuses a captured decision replayed onto another draft of the same invoker', async () => {
@@ -78,7 +78,7 @@ describe('a captured forum request acts on nothing else', () => {
     assert.equal(first.status, 200, first.text);
     const replay = await send({ ...first.sent, url: `${srv.url}/v1/forums/eng/drafts/${b}/decision` });
     assert.equal(replay.status, 400);
-    assert.equal(state(b), 'pending');
+    assert.equal(await state(b), 'pending');
   });
 
   it('answers the same webhook-id with the first answer and decides once', async () => {
@@ -90,8 +90,8 @@ describe('a captured forum request acts on nothing else', () => {
     assert.equal(again.text, first.text);
     const racing = await Promise.all(Array.from({ length: 4 }, () => send(first.sent)));
     for (const r of racing) assert.equal(r.text, first.text);
-    assert.equal(countRows(srv.database, 'audit_events', `draft_id = '${id}' AND action = 'draft.approve'`), 1);
-    assert.equal(countRows(srv.database, 'outbox', `draft_id = '${id}'`), 1);
+    assert.equal(await countRows(srv.database, 'audit_events', `draft_id = '${id}' AND action = 'draft.approve'`), 1);
+    assert.equal(await countRows(srv.database, 'outbox', `draft_id = '${id}'`), 1);
   });
 
   it('remembers a refusal too: the same id is refused the same way after the draft changed', async () => {
@@ -111,13 +111,13 @@ describe('a captured forum request acts on nothing else', () => {
     const first = await signed('POST', `/v1/forums/eng/drafts/${id}/decision`, approveBody(id));
     assert.equal(first.status, 200);
     const key = first.sent.headers['webhook-id'];
-    psql(srv.database, `UPDATE forum_decision_requests SET received_at = now() - interval '11 minutes' WHERE webhook_id = '${key}'`);
+    await psql(srv.database, `UPDATE forum_decision_requests SET received_at = now() - interval '11 minutes' WHERE webhook_id = '${key}'`);
     const other = await newDraft();
     await signed('POST', `/v1/forums/eng/drafts/${other}/decision`, approveBody(other));
-    assert.equal(countRows(srv.database, 'forum_decision_requests', `webhook_id = '${key}'`), 1, 'kept for at least 10 minutes');
-    psql(srv.database, `UPDATE forum_decision_requests SET received_at = now() - interval '16 minutes' WHERE webhook_id = '${key}'`);
+    assert.equal(await countRows(srv.database, 'forum_decision_requests', `webhook_id = '${key}'`), 1, 'kept for at least 10 minutes');
+    await psql(srv.database, `UPDATE forum_decision_requests SET received_at = now() - interval '16 minutes' WHERE webhook_id = '${key}'`);
     await signed('POST', `/v1/forums/eng/drafts/${other}/decision`, approveBody(other));
-    assert.equal(countRows(srv.database, 'forum_decision_requests', `webhook_id = '${key}'`), 0);
+    assert.equal(await countRows(srv.database, 'forum_decision_requests', `webhook_id = '${key}'`), 0);
   });
 
   it('signs a read over its method and path: a captured read replayed onto another draft is refused', async () => {
@@ -169,10 +169,10 @@ describe('secrets are never shown in clear', () => {
     const res = await people.invoker.post(`/drafts/${id}/edit`, { revision: '1', body: edited });
     const saved = await landing(people.invoker, res);
     assert.match(saved.text, /Saved as revision 2\./);
-    assert.ok(body(id).includes(`aws_secret_access_key = ${AWS_SECRET}`), body(id));
-    assert.ok(body(id).includes('then carefully restart'));
-    assert.ok(psql(srv.database, `SELECT flags::text FROM drafts WHERE id = '${id}'`).includes('secret.'), 'the secret is still flagged');
-    const audit = psql(srv.database, `SELECT details::text FROM audit_events WHERE draft_id = '${id}' AND action = 'draft.edit'`);
+    assert.ok((await body(id)).includes(`aws_secret_access_key = ${AWS_SECRET}`), await body(id));
+    assert.ok((await body(id)).includes('then carefully restart'));
+    assert.ok((await psql(srv.database, `SELECT flags::text FROM drafts WHERE id = '${id}'`)).includes('secret.'), 'the secret is still flagged');
+    const audit = await psql(srv.database, `SELECT details::text FROM audit_events WHERE draft_id = '${id}' AND action = 'draft.edit'`);
     assert.doesNotMatch(audit, /q7VtZp2LxR9mW4kN/, 'the audited diff is masked');
     assert.doesNotMatch(saved.text, /q7VtZp2LxR9mW4kN/);
   });
@@ -181,19 +181,19 @@ describe('secrets are never shown in clear', () => {
     const id = await newDraft({ body: SECRET_BODY });
     const res = await people.invoker.post(`/drafts/${id}/edit`, { revision: '1', body: 'aws_secret_access_key = use-the-vault\n\nthen restart.' });
     await landing(people.invoker, res);
-    assert.equal(body(id), 'aws_secret_access_key = use-the-vault\n\nthen restart.');
+    assert.equal(await body(id), 'aws_secret_access_key = use-the-vault\n\nthen restart.');
   });
 
   it('redacts one secret flag into a new revision', async () => {
     const id = await newDraft({ body: SECRET_BODY });
-    const flags = JSON.parse(psql(srv.database, `SELECT flags::text FROM drafts WHERE id = '${id}'`));
+    const flags = JSON.parse(await psql(srv.database, `SELECT flags::text FROM drafts WHERE id = '${id}'`));
     const index = flags.findIndex((f) => f.code.startsWith('secret.'));
     const res = await people.invoker.post(`/drafts/${id}/redact`, { revision: '1', flag: String(index) });
     const page = await landing(people.invoker, res);
     assert.match(page.text, /The secret was redacted: saved as revision 2\./);
-    assert.ok(body(id).includes('aws_secret_access_key = [REDACTED]'), body(id));
+    assert.ok((await body(id)).includes('aws_secret_access_key = [REDACTED]'), await body(id));
     assert.doesNotMatch(page.text, /will be published in full/);
-    assert.equal(psql(srv.database, `SELECT details->'diff'->>'redacted' FROM audit_events WHERE draft_id = '${id}' AND action = 'draft.edit'`), 'true');
+    assert.equal(await psql(srv.database, `SELECT details->'diff'->>'redacted' FROM audit_events WHERE draft_id = '${id}' AND action = 'draft.edit'`), 'true');
     const notSecret = await people.invoker.post(`/drafts/${id}/redact`, { revision: '2', flag: '99' });
     assert.match(notSecret.headers.get('location'), /error=not_a_secret/);
   });
@@ -203,7 +203,7 @@ describe('the kill switch and pauses refuse approvals and keep the review', () =
   it('says so on every page, refuses Approve (page 423, API 423) and approves once resumed', async () => {
     const id = await newDraft();
     const viaApi = await newDraft();
-    assert.equal(runCli(['--config', srv.configFile, 'killswitch', 'on', '--reason', 'incident 7']).status, 0);
+    assert.equal((await runCli(['--config', srv.configFile, 'killswitch', 'on', '--reason', 'incident 7'])).status, 0);
     try {
       for (const path of ['/', `/drafts/${id}`]) assert.match((await people.invoker.get(path)).text, /Kill switch on: every agent is stopped\.[\s\S]*incident 7/);
       for (const path of ['/agents', '/history', '/audit']) assert.match((await people.moderator.get(path)).text, /Kill switch on: every agent is stopped\./, path);
@@ -211,28 +211,28 @@ describe('the kill switch and pauses refuse approvals and keep the review', () =
       const page = await landing(people.invoker, res);
       assert.equal(page.status, 423);
       assert.match(page.text, /Not approved: the kill switch is on/);
-      assert.equal(state(id), 'pending');
+      assert.equal(await state(id), 'pending');
       const api = await signed('POST', `/v1/forums/eng/drafts/${viaApi}/decision`, approveBody(viaApi));
       assert.equal(api.status, 423);
       assert.equal(api.json.status, 'blocked');
       assert.equal(api.json.error.code, 'kill_switch_on');
-      assert.equal(state(viaApi), 'pending');
+      assert.equal(await state(viaApi), 'pending');
       // a 423 is worth retrying: the same request succeeds once agents are resumed
-      assert.equal(runCli(['--config', srv.configFile, 'killswitch', 'off']).status, 0);
+      assert.equal((await runCli(['--config', srv.configFile, 'killswitch', 'off'])).status, 0);
       assert.equal((await send(api.sent)).status, 200);
-      assert.equal(state(viaApi), 'approved');
+      assert.equal(await state(viaApi), 'approved');
     } finally {
-      runCli(['--config', srv.configFile, 'killswitch', 'off']);
+      await runCli(['--config', srv.configFile, 'killswitch', 'off']);
     }
     for (const path of ['/', '/agents', `/drafts/${id}`]) assert.doesNotMatch((await people.moderator.get(path)).text, /Kill switch on/, `${path} once it is off`);
     const again = await people.invoker.post(`/drafts/${id}/approve`, { revision: '1' });
     assert.match(again.headers.get('location'), /done=approved/);
-    assert.equal(state(id), 'approved');
+    assert.equal(await state(id), 'approved');
   });
 
   it('refuses to approve a paused agent\'s draft, says so, and approves after resume', async () => {
     const id = await newDraft({}, { agent: { id: 'bot-paused', name: 'pausedbot' } });
-    assert.equal(runCli(['--config', srv.configFile, 'agent', 'pause', 'eng', 'bot-paused', '--reason', 'noisy']).status, 0);
+    assert.equal((await runCli(['--config', srv.configFile, 'agent', 'pause', 'eng', 'bot-paused', '--reason', 'noisy'])).status, 0);
     assert.match((await people.invoker.get(`/drafts/${id}`)).text, /This draft&#39;s agent is paused<\/strong> \(<bdi>noisy<\/bdi>\)|This draft's agent is paused/);
     assert.match((await people.invoker.get('/')).text, /agent paused: cannot be approved now/);
     const api = await signed('POST', `/v1/forums/eng/drafts/${id}/decision`, approveBody(id));
@@ -240,8 +240,8 @@ describe('the kill switch and pauses refuse approvals and keep the review', () =
     assert.equal(api.json.error.code, 'agent_paused');
     const page = await landing(people.invoker, await people.invoker.post(`/drafts/${id}/approve`, { revision: '1' }));
     assert.equal(page.status, 423);
-    assert.equal(state(id), 'pending');
-    assert.equal(runCli(['--config', srv.configFile, 'agent', 'resume', 'eng', 'bot-paused']).status, 0);
+    assert.equal(await state(id), 'pending');
+    assert.equal((await runCli(['--config', srv.configFile, 'agent', 'resume', 'eng', 'bot-paused'])).status, 0);
     assert.equal((await signed('POST', `/v1/forums/eng/drafts/${id}/decision`, approveBody(id))).status, 200);
   });
 });
@@ -250,11 +250,11 @@ describe('smaller defects', () => {
   it('approves a draft with 70 flags, each acknowledged', async () => {
     const mails = Array.from({ length: 70 }, (_, i) => `person${i}@corp-mail.net`).join('\n\n');
     const id = await newDraft({ body: `Contacts:\n\n${mails}` });
-    const count = Number(psql(srv.database, `SELECT jsonb_array_length(flags) FROM drafts WHERE id = '${id}'`));
+    const count = Number(await psql(srv.database, `SELECT jsonb_array_length(flags) FROM drafts WHERE id = '${id}'`));
     assert.ok(count >= 63, `flags: ${count}`);
     const res = await people.invoker.post(`/drafts/${id}/approve`, { revision: '1', ack: Array.from({ length: count }, (_, i) => String(i)) });
     assert.match(res.headers.get('location'), /done=approved/);
-    assert.equal(state(id), 'approved');
+    assert.equal(await state(id), 'approved');
   });
 
   it('refuses a top-level dotted key such as "agent.id" in an intake body', async () => {
@@ -266,17 +266,17 @@ describe('smaller defects', () => {
   it('audits a moderator\'s delivery retry under user:<id> with the name', async () => {
     const id = await newDraft();
     assert.equal((await signed('POST', `/v1/forums/eng/drafts/${id}/decision`, approveBody(id))).status, 200);
-    psql(srv.database, `INSERT INTO deliveries (webhook_id, draft_id, forum, event_type, payload, created_at, outcome, attempts) SELECT webhook_id, draft_id, forum, event_type, payload, now(), 'failed', 9 FROM outbox WHERE draft_id = '${id}'; DELETE FROM outbox WHERE draft_id = '${id}'; UPDATE drafts SET state = 'release_failed' WHERE id = '${id}'`);
+    await psql(srv.database, `INSERT INTO deliveries (webhook_id, draft_id, forum, event_type, payload, created_at, outcome, attempts) SELECT webhook_id, draft_id, forum, event_type, payload, now(), 'failed', 9 FROM outbox WHERE draft_id = '${id}'; DELETE FROM outbox WHERE draft_id = '${id}'; UPDATE drafts SET state = 'release_failed' WHERE id = '${id}'`);
     const res = await people.moderator.post(`/drafts/${id}/retry`, {});
     assert.match(res.headers.get('location'), /done=retried/);
-    assert.equal(psql(srv.database, `SELECT actor || ' ' || (details->>'actor_name') FROM audit_events WHERE draft_id = '${id}' AND action = 'delivery.retry'`), 'user:4004 Mona');
+    assert.equal(await psql(srv.database, `SELECT actor || ' ' || (details->>'actor_name') FROM audit_events WHERE draft_id = '${id}' AND action = 'delivery.retry'`), 'user:4004 Mona');
   });
 });
 
 describe('where, why and when read as people read them', () => {
   it('stores a reply\'s topic title and link and shows them on the draft page and on /', async () => {
     const id = await newDraft({ topic_title: 'Ingest is stuck again', topic_url: 'https://forum.example/t/ingest-stuck/5531', reply_to_post_id: '99001' });
-    assert.equal(psql(srv.database, `SELECT topic_title || ' ' || topic_url FROM drafts WHERE id = '${id}'`), 'Ingest is stuck again https://forum.example/t/ingest-stuck/5531');
+    assert.equal(await psql(srv.database, `SELECT topic_title || ' ' || topic_url FROM drafts WHERE id = '${id}'`), 'Ingest is stuck again https://forum.example/t/ingest-stuck/5531');
     for (const path of [`/drafts/${id}`, '/']) {
       const page = await people.invoker.get(path);
       assert.match(page.text, /<a href="https:\/\/forum.example\/t\/ingest-stuck\/5531" rel="noopener noreferrer"><bdi>Ingest is stuck again<\/bdi><\/a>/);
@@ -318,12 +318,12 @@ describe('where, why and when read as people read them', () => {
     const id = await newDraft({ body: 'then run rm -rf /srv/data' });
     const pending = await people.invoker.get(`/drafts/${id}`);
     assert.match(pending.text, /<dt>Expires<\/dt>/);
-    const flags = Number(psql(srv.database, `SELECT jsonb_array_length(flags) FROM drafts WHERE id = '${id}'`));
+    const flags = Number(await psql(srv.database, `SELECT jsonb_array_length(flags) FROM drafts WHERE id = '${id}'`));
     await people.invoker.post(`/drafts/${id}/approve`, { revision: '1', ack: Array.from({ length: flags }, (_, i) => String(i)) });
     const approved = await people.invoker.get(`/drafts/${id}?done=approved`);
     assert.match(approved.text, /Approved\. It is released to the forum now\./);
     assert.match(approved.text, /<meta http-equiv="refresh" content="3">/, 'the page follows the release');
-    psql(srv.database, `UPDATE drafts SET state = 'released', post_id = '77', post_url = 'https://forum.example/p/77' WHERE id = '${id}'`);
+    await psql(srv.database, `UPDATE drafts SET state = 'released', post_id = '77', post_url = 'https://forum.example/p/77' WHERE id = '${id}'`);
     const released = await people.invoker.get(`/drafts/${id}`);
     assert.doesNotMatch(released.text, /<dt>Expires<\/dt>/);
     assert.doesNotMatch(released.text, /Look at each one before you approve/);
@@ -341,7 +341,7 @@ describe('where, why and when read as people read them', () => {
     assert.match(page.text, /My careful rewrite<\/textarea>/);
     // another user cannot read that echo
     const other = await devSignIn(srv, { user_id: '2002', username: 'bob' });
-    psql(srv.database, `UPDATE drafts SET delegate_id = '2002', delegate_name = 'bob' WHERE id = '${id}'`);
+    await psql(srv.database, `UPDATE drafts SET delegate_id = '2002', delegate_name = 'bob' WHERE id = '${id}'`);
     assert.doesNotMatch((await other.get(page.location)).text, /My careful rewrite/);
     const empty = await landing(people.invoker, await people.invoker.post(`/drafts/${id}/edit`, { revision: '2', body: '   ' }));
     assert.equal(empty.status, 400);

@@ -9,7 +9,7 @@ import { ROOT, conninfo, createDatabase, newSecret, psql, runCli, tmpdir, writeC
 
 function configFor(database) {
   return writeConfig(tmpdir('cfg-'), {
-    server: { database: conninfo(database), auth: 'dev' },
+    server: { listen: '127.0.0.1:0', database: conninfo(database), auth: 'dev' },
     forums: { eng: { inbound_secret: newSecret() } },
   });
 }
@@ -35,49 +35,49 @@ describe('SQL functions', () => {
     }
   });
 
-  it('records the installed set and re-applies it only when the database holds another', () => {
-    const database = createDatabase();
+  it('records the installed set and re-applies it only when the database holds another', async () => {
+    const database = await createDatabase();
     const file = configFor(database);
-    const first = runCli(['--config', file, 'migrate']);
+    const first = await runCli(['--config', file, 'migrate']);
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stdout, /SQL functions updated/);
-    const recorded = psql(database, 'SELECT checksum FROM schema_functions');
+    const recorded = await psql(database, 'SELECT checksum FROM schema_functions');
     assert.match(recorded, /^[0-9a-f]{64}$/);
 
-    const again = runCli(['--config', file, 'migrate']);
+    const again = await runCli(['--config', file, 'migrate']);
     assert.equal(again.status, 0);
     assert.doesNotMatch(again.stdout, /SQL functions updated/);
 
     // Someone replaced a function by hand: migrate does not notice the body, only the set...
-    psql(database, "CREATE OR REPLACE FUNCTION killswitch_set(p_engaged boolean, p_reason text, p_actor text, p_actor_name text) RETURNS boolean LANGUAGE sql AS $$ SELECT false $$");
+    await psql(database, "CREATE OR REPLACE FUNCTION killswitch_set(p_engaged boolean, p_reason text, p_actor text, p_actor_name text) RETURNS boolean LANGUAGE sql AS $$ SELECT false $$");
     // ...but once the recorded set differs, migrate puts back what sql/ says.
-    psql(database, "UPDATE schema_functions SET checksum = 'stale'");
-    const repaired = runCli(['--config', file, 'migrate']);
+    await psql(database, "UPDATE schema_functions SET checksum = 'stale'");
+    const repaired = await runCli(['--config', file, 'migrate']);
     assert.equal(repaired.status, 0, repaired.stderr);
     assert.match(repaired.stdout, /SQL functions updated/);
-    assert.match(body(database, 'killswitch_set'), /killswitch/);
-    assert.equal(psql(database, 'SELECT checksum FROM schema_functions'), recorded);
+    assert.match(await body(database, 'killswitch_set'), /killswitch/);
+    assert.equal(await psql(database, 'SELECT checksum FROM schema_functions'), recorded);
   });
 
-  it('never replaces a set that a newer agentgate installed', () => {
-    const database = createDatabase();
+  it('never replaces a set that a newer agentgate installed', async () => {
+    const database = await createDatabase();
     const file = configFor(database);
-    assert.equal(runCli(['--config', file, 'migrate']).status, 0);
-    psql(database, "UPDATE schema_functions SET checksum = 'newer', agentgate_version = '999.0.0'");
-    psql(database, "CREATE OR REPLACE FUNCTION killswitch_set(p_engaged boolean, p_reason text, p_actor text, p_actor_name text) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$");
-    const r = runCli(['--config', file, 'migrate']);
+    assert.equal((await runCli(['--config', file, 'migrate'])).status, 0);
+    await psql(database, "UPDATE schema_functions SET checksum = 'newer', agentgate_version = '999.0.0'");
+    await psql(database, "CREATE OR REPLACE FUNCTION killswitch_set(p_engaged boolean, p_reason text, p_actor text, p_actor_name text) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$");
+    const r = await runCli(['--config', file, 'migrate']);
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /SQL functions updated/);
-    assert.equal(body(database, 'killswitch_set').trim(), 'SELECT true');
-    assert.equal(psql(database, 'SELECT agentgate_version FROM schema_functions'), '999.0.0');
+    assert.equal((await body(database, 'killswitch_set')).trim(), 'SELECT true');
+    assert.equal(await psql(database, 'SELECT agentgate_version FROM schema_functions'), '999.0.0');
   });
 
-  it('serve --no-migrate refuses a database whose functions are out of date', () => {
-    const database = createDatabase();
+  it('serve --no-migrate refuses a database whose functions are out of date', async () => {
+    const database = await createDatabase();
     const file = configFor(database);
-    assert.equal(runCli(['--config', file, 'migrate']).status, 0);
-    psql(database, "UPDATE schema_functions SET checksum = 'stale'");
-    const r = runCli(['--config', file, 'serve', '--no-migrate']);
+    assert.equal((await runCli(['--config', file, 'migrate'])).status, 0);
+    await psql(database, "UPDATE schema_functions SET checksum = 'stale'");
+    const r = await runCli(['--config', file, 'serve', '--no-migrate']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /schema is out of date: 1 /);
   });

@@ -104,14 +104,14 @@ describe('Discourse Connect sign-in', () => {
     const client = makeClient(srv, sessionCookie(res).split(';')[0]);
     const page = await client.get(`/drafts/${draft.json.draft_id}`);
     assert.equal(page.status, 200);
-    assert.equal(countRows(srv.database, 'audit_events', "action = 'auth.sign_in' AND details->>'username' = 'alice'"), 1);
+    assert.equal(await countRows(srv.database, 'audit_events', "action = 'auth.sign_in' AND details->>'username' = 'alice'"), 1);
   });
 
   it('makes members of moderator_groups moderators', async () => {
     const login = await startLogin('/');
     const res = await finish(answerFor(login, idp.users.mona), login.browser);
     assert.equal(res.status, 303);
-    assert.equal(psql(srv.database, "SELECT is_moderator FROM users WHERE user_id = '4004'"), 't');
+    assert.equal(await psql(srv.database, "SELECT is_moderator FROM users WHERE user_id = '4004'"), 't');
   });
 });
 
@@ -140,7 +140,7 @@ describe('Discourse Connect attacks are refused', () => {
 
   it('refuses an expired nonce', async () => {
     const login = await startLogin();
-    psql(srv.database, "UPDATE sso_nonces SET expires_at = now() - interval '1 second'");
+    await psql(srv.database, "UPDATE sso_nonces SET expires_at = now() - interval '1 second'");
     await refusedWithoutSession(answerFor(login, idp.users.alice), login.browser);
   });
 
@@ -198,8 +198,8 @@ describe('a sign-in belongs to the browser that started it', () => {
     assert.ok(!attributes.includes('secure'), 'no Secure under http');
     const token = login.browser.jar.get('agentgate_login');
     assert.match(token, /^[A-Za-z0-9_-]{43}$/);
-    assert.equal(countRows(srv.database, 'sso_nonces', `browser_hash = decode('${sha256(token)}', 'hex')`), 1);
-    assert.equal(countRows(srv.database, 'sso_nonces', `browser_hash = convert_to('${token}', 'UTF8')`), 0);
+    assert.equal(await countRows(srv.database, 'sso_nonces', `browser_hash = decode('${sha256(token)}', 'hex')`), 1);
+    assert.equal(await countRows(srv.database, 'sso_nonces', `browser_hash = convert_to('${token}', 'UTF8')`), 0);
   });
 
   for (const victimKind of ['no pre-login cookie', 'a pre-login cookie of its own']) {
@@ -216,8 +216,8 @@ describe('a sign-in belongs to the browser that started it', () => {
       assert.match(await pageText(res), /started in another browser/);
       assert.equal(victim.jar.has('agentgate_session'), false);
       assert.equal(victim.jar.get('agentgate_login'), victimLoginCookie, "the victim's own sign-in is left alone");
-      assert.equal(countRows(srv.database, 'sessions', "user_id = '6666'"), 0);
-      assert.equal(countRows(srv.database, 'audit_events', "action = 'auth.sign_in' AND details->>'user_id' = '6666'"), 0);
+      assert.equal(await countRows(srv.database, 'sessions', "user_id = '6666'"), 0);
+      assert.equal(await countRows(srv.database, 'audit_events', "action = 'auth.sign_in' AND details->>'user_id' = '6666'"), 0);
       // and the answer is spent: not even the attacker's browser can use it now
       await refusedWithoutSession(callback, attacker.browser);
     });
@@ -279,8 +279,8 @@ describe('identity fields are kept whole or refused', () => {
     const groups = `${'g'.repeat(1012)},moderators_readonly`;
     assert.ok(groups.slice(0, 1023).endsWith(',moderators'));
     await refused(await signInAs(gina({ external_id: '7001', groups })), /groups is 1032 bytes long; agentgate keeps at most 1023 bytes/);
-    assert.equal(countRows(srv.database, 'users', "user_id = '7001'"), 0);
-    assert.equal(countRows(srv.database, 'sessions', "user_id = '7001'"), 0);
+    assert.equal(await countRows(srv.database, 'users', "user_id = '7001'"), 0);
+    assert.equal(await countRows(srv.database, 'sessions', "user_id = '7001'"), 0);
     assert.ok(await srv.waitForLog(/sign-in refused: identity groups of 1032 bytes is too long/));
   });
 
@@ -288,7 +288,7 @@ describe('identity fields are kept whole or refused', () => {
     const groups = `${'g'.repeat(1012)},moderators`;
     assert.equal(groups.length, 1023);
     assert.equal((await signInAs(gina({ external_id: '7002', groups }))).status, 303);
-    assert.equal(psql(srv.database, "SELECT is_moderator || ' ' || array_to_string(groups, ',') FROM users WHERE user_id = '7002'"), `true ${groups}`);
+    assert.equal(await psql(srv.database, "SELECT is_moderator || ' ' || array_to_string(groups, ',') FROM users WHERE user_id = '7002'"), `true ${groups}`);
   });
 
   it('refuses a name over 256 bytes instead of cutting inside a UTF-8 character', async () => {
@@ -296,10 +296,10 @@ describe('identity fields are kept whole or refused', () => {
     for (let attempt = 0; attempt < 2; attempt++) {
       await refused(await signInAs(gina({ external_id: '7003', name })), /name is 257 bytes long; agentgate keeps at most 256 bytes/);
     }
-    assert.equal(countRows(srv.database, 'users', "user_id = '7003'"), 0);
+    assert.equal(await countRows(srv.database, 'users', "user_id = '7003'"), 0);
     const fits = `${'a'.repeat(254)}é`;
     assert.equal((await signInAs(gina({ external_id: '7003', name: fits }))).status, 303);
-    assert.equal(psql(srv.database, "SELECT name FROM users WHERE user_id = '7003'"), fits);
+    assert.equal(await psql(srv.database, "SELECT name FROM users WHERE user_id = '7003'"), fits);
   });
 
   for (const [field, value] of [
@@ -311,7 +311,7 @@ describe('identity fields are kept whole or refused', () => {
   ]) {
     it(`refuses control characters in ${field} (${JSON.stringify(value)})`, async () => {
       await refused(await signInAs(gina({ external_id: '7004', [field]: value })), new RegExp(`${field} is empty or holds characters agentgate does not accept`));
-      assert.equal(countRows(srv.database, 'users', "user_id = '7004'"), 0);
+      assert.equal(await countRows(srv.database, 'users', "user_id = '7004'"), 0);
     });
   }
 });
@@ -329,8 +329,8 @@ describe('auth = proxy', () => {
       assert.equal(other.status, 404);
       const draft2 = await postIntake(untrusted, samplePost());
       const ignored = await fetch(`${untrusted.url}/drafts/${draft2.json.draft_id}`, { headers, redirect: 'manual' });
-      assert.notEqual(ignored.status, 200);
-      assert.ok(await untrusted.waitForLog(/ignored X-Forwarded-User from an address not in trusted_proxies/), untrusted.logs());
+      assert.equal(ignored.status, 303, 'an anonymous visitor, sent to sign in');
+      await untrusted.waitForLog(/ignored X-Forwarded-User from an address not in trusted_proxies/);
     } finally {
       await trusted.stop();
       await untrusted.stop();
@@ -351,7 +351,7 @@ describe('auth = proxy', () => {
       const text = Buffer.concat(chunks).toString('utf8');
       const [head, ...body] = text.split('\r\n\r\n');
       resolve({
-        status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)[1]),
+        status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1] ?? 0),
         location: /\r\nLocation: ([^\r]*)/i.exec(head)?.[1],
         setsCookie: /\r\nSet-Cookie:/i.test(head),
         text: body.join('\r\n\r\n').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '),
@@ -378,11 +378,11 @@ describe('auth = proxy', () => {
         assert.equal(login.status, 403);
         assert.match(login.text, text);
       }
-      assert.equal(countRows(proxied.database, 'users'), 0);
-      assert.equal(countRows(proxied.database, 'sessions'), 0);
+      assert.equal(await countRows(proxied.database, 'users'), 0);
+      assert.equal(await countRows(proxied.database, 'sessions'), 0);
       // the same headers, fitting, sign in (and the long list's moderator group is not granted)
       assert.equal((await fetch(`${proxied.url}/`, { headers: base, redirect: 'manual' })).status, 200);
-      assert.equal(psql(proxied.database, "SELECT is_moderator FROM users WHERE user_id = '5005'"), 'f');
+      assert.equal(await psql(proxied.database, "SELECT is_moderator FROM users WHERE user_id = '5005'"), 'f');
     } finally {
       await proxied.stop();
     }

@@ -7,15 +7,16 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { ROOT, conninfo, createDatabase, freePort, newSecret, psql, runCli, sign, spawnServer, tmpdir, webhookId, writeConfig } from '../lib/harness.mjs';
-import { eventually } from '../lib/fake_forum.mjs';
+import {
+  ROOT, conninfo, createDatabase, eventually, newSecret, psql, runCli, sign, spawnServer, tmpdir, webhookId, writeConfig,
+} from '../lib/harness.mjs';
+import { privateLoopbackAddress } from '../lib/fake_forum.mjs';
+import { launchBrowser, newPage } from '../lib/browser.mjs';
 import { devSignIn } from '../lib/web.mjs';
 import * as nodebb from './lib/nodebb.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
 const SETUP_TIMEOUT = 20 * 60 * 1000; // a cold NodeBB: extract, npm install, setup, build
-const WAIT = 30000; // for one observable event (a delivery, a notification, a restart)
 
 const inboundSecret = newSecret();
 const releaseSecret = newSecret();
@@ -39,12 +40,15 @@ async function stopAgentgate() {
 }
 
 before(async () => {
-  // agentgate first, so that its port stays taken while NodeBB (re)starts
-  const port = await freePort();
-  const database = createDatabase();
-  const url = `http://127.0.0.1:${port}`;
-  const file = writeConfig(tmpdir('nodebb-ag-'), {
-    server: { listen: `127.0.0.1:${port}`, public_url: url, database: conninfo(database), auth: 'dev', threads: 4 },
+  // agentgate first, on a loopback address of its own and a port the kernel picks; the config
+  // then names that port, so that agentgate comes back on the same address after a restart (no
+  // other socket binds that address, so nothing can take the port meanwhile) and NodeBB keeps
+  // reaching it
+  const host = privateLoopbackAddress();
+  const database = await createDatabase();
+  const dir = tmpdir('nodebb-ag-');
+  const config = (port) => ({
+    server: { listen: `${host}:${port}`, database: conninfo(database), auth: 'dev', threads: 4 },
     forums: {
       eng: {
         adapter: 'generic',
@@ -55,6 +59,10 @@ before(async () => {
       },
     },
   });
+  const first = await spawnServer(writeConfig(dir, config(0)));
+  await first.stop();
+  const file = writeConfig(dir, config(first.port));
+  const url = first.url;
   agConfig = { file, url, database };
   await startAgentgate();
   info = await nodebb.prepare({
@@ -119,8 +127,8 @@ function agentTopic(title, content) {
   });
 }
 
-function draftOf(queueId) {
-  const row = psql(agConfig.database, `SELECT json_build_object('id', id, 'state', state, 'agent_id', agent_id, 'agent_name', agent_name, 'invoker_id', invoker_id, 'invoker_name', invoker_name, 'topic_id', topic_id, 'category', category, 'post_id', post_id, 'post_url', post_url, 'context', context) FROM drafts WHERE forum_ref = '${queueId}'`);
+async function draftOf(queueId) {
+  const row = await psql(agConfig.database, `SELECT json_build_object('id', id, 'state', state, 'agent_id', agent_id, 'agent_name', agent_name, 'invoker_id', invoker_id, 'invoker_name', invoker_name, 'topic_id', topic_id, 'category', category, 'post_id', post_id, 'post_url', post_url, 'context', context) FROM drafts WHERE forum_ref = '${queueId}'`);
   return row ? JSON.parse(row) : null;
 }
 
@@ -159,20 +167,12 @@ async function approve(draftId) {
 
 /** Waits until agentgate has a draft in `state`. */
 function reaches(draftId, state) {
-  return eventually(async () => (await stateOf(draftId)) === state, WAIT, `draft ${draftId} to be ${state}`);
+  return eventually(async () => (await stateOf(draftId)) === state, { what: `draft ${draftId} to be ${state}` });
 }
 
 async function openBrowser() {
-  browser ??= await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.incidents = [];
-  page.on('pageerror', (error) => page.incidents.push(`pageerror: ${error.message}`));
-  return page;
+  browser ??= await launchBrowser();
+  return newPage(browser);
 }
 
 /** Signs the invoker in on agentgate's dev sign-in page, on the way to `reviewUrl`. */
@@ -214,25 +214,25 @@ describe('an agent posts through NodeBB', () => {
     assert.ok(await inQueue(tp.id));
 
     // both are pending drafts in agentgate, with who, where and the invoker's context
-    const d1 = draftOf(r.id);
+    const d1 = await draftOf(r.id);
     assert.equal(d1.id, r.agentgate.draft_id);
     assert.equal(d1.state, 'pending');
     assert.deepEqual([d1.agent_id, d1.agent_name, d1.invoker_id, d1.invoker_name], [String(info.agent_uid), 'helperbot', String(info.alice_uid), 'alice']);
     assert.equal(d1.topic_id, String(topic.tid));
     assert.equal(d1.category, String(info.cid));
     assert.deepEqual(d1.context, { prompt_excerpt: 'why does the deploy fail?' });
-    const d2 = draftOf(tp.id);
+    const d2 = await draftOf(tp.id);
     assert.equal(d2.state, 'pending');
     assert.equal(d2.topic_id, null);
     assert.equal(d2.category, String(info.cid));
-    assert.equal(psql(agConfig.database, `SELECT title FROM draft_revisions WHERE draft_id = '${d2.id}'`), topicTitle);
+    assert.equal(await psql(agConfig.database, `SELECT title FROM draft_revisions WHERE draft_id = '${d2.id}'`), topicTitle);
 
     // the invoker has a NodeBB notification for each, linking to agentgate's review page
     const notes = await eventually(async () => {
       const all = await nbb.notifications(info.alice_uid);
       const mine = all.filter((n) => n.path === r.agentgate.review_url || n.path === tp.agentgate.review_url);
       return mine.length === 2 ? mine : null;
-    }, WAIT, 'the invoker\'s notifications');
+    }, { what: 'the invoker\'s notifications' });
     assert.ok(notes.some((n) => /helperbot/.test(n.bodyShort) && /reply/.test(n.bodyShort)));
     assert.ok(notes.some((n) => n.bodyShort.includes(t) && /new topic/.test(n.bodyShort)));
   });
@@ -248,7 +248,7 @@ describe('an agent posts through NodeBB', () => {
   it('refuses a post without an invoker, with an unknown one, or naming the agent itself; nothing is queued', async () => {
     const t = token();
     const queueBefore = (await nbb.queue()).length;
-    const draftsBefore = psql(agConfig.database, 'SELECT count(*) FROM drafts');
+    const draftsBefore = await psql(agConfig.database, 'SELECT count(*) FROM drafts');
     const cases = [
       [undefined, /name the person who invoked the agent/],
       [{ context: {} }, /invoker_uid/],
@@ -263,7 +263,7 @@ describe('an agent posts through NodeBB', () => {
       assert.match(res.json.status.message, message);
     }
     assert.equal((await nbb.queue()).length, queueBefore);
-    assert.equal(psql(agConfig.database, 'SELECT count(*) FROM drafts'), draftsBefore);
+    assert.equal(await psql(agConfig.database, 'SELECT count(*) FROM drafts'), draftsBefore);
     assert.deepEqual(await published(topic.tid, t), []);
   });
 
@@ -298,7 +298,7 @@ describe('the invoker decides in agentgate', () => {
     assert.match(posts[0].content, /raise its memory limit to 4 GB/);
     assert.ok(!(await inQueue(held.queueId)), 'the queue item is gone');
 
-    const draft = draftOf(held.queueId);
+    const draft = await draftOf(held.queueId);
     assert.equal(draft.post_id, String(posts[0].pid));
     assert.equal(draft.post_url, `${info.url}/post/${posts[0].pid}`);
     await page.reload();
@@ -352,9 +352,9 @@ describe('the invoker decides in agentgate', () => {
     const reason = `Too risky without a backup (${t})`;
     const res = await alice.post(`/drafts/${held.draftId}/reject`, { reason, revision: '1' });
     assert.equal(res.status, 303, res.text);
-    await eventually(() => psql(agConfig.database, `SELECT outcome FROM deliveries WHERE draft_id = '${held.draftId}' AND event_type = 'draft.rejected'`) === 'delivered', WAIT, 'the rejection to be delivered');
+    await eventually(async () => (await psql(agConfig.database, `SELECT outcome FROM deliveries WHERE draft_id = '${held.draftId}' AND event_type = 'draft.rejected'`)) === 'delivered', { what: 'the rejection to be delivered' });
     assert.ok(!(await inQueue(held.queueId)), 'the queue item is gone');
-    const note = await eventually(async () => (await nbb.notifications(info.agent_uid)).find((n) => n.bodyShort.includes(reason)), WAIT, 'the agent\'s notification');
+    const note = await eventually(async () => (await nbb.notifications(info.agent_uid)).find((n) => n.bodyShort.includes(reason)), { what: 'the agent\'s notification' });
     assert.match(note.bodyShort, /rejected/);
     assert.match(note.bodyShort, /alice/);
     assert.deepEqual(await published(topic.tid, t), []);
@@ -363,11 +363,11 @@ describe('the invoker decides in agentgate', () => {
   it('revokes when a moderator pauses the agent with its pending drafts: the queue item is gone', async () => {
     const t = token();
     const held = await holdReply(`Open the firewall for the runner (${t}).`);
-    const paused = runCli(['--config', agConfig.file, 'agent', 'pause', 'eng', String(info.agent_uid), '--reason', `incident ${t}`, '--revoke-pending']);
+    const paused = await runCli(['--config', agConfig.file, 'agent', 'pause', 'eng', String(info.agent_uid), '--reason', `incident ${t}`, '--revoke-pending']);
     assert.equal(paused.status, 0, paused.stderr);
     try {
-      await eventually(async () => !(await inQueue(held.queueId)), WAIT, 'the revoked post to leave the queue');
-      const note = await eventually(async () => (await nbb.notifications(info.agent_uid)).find((n) => n.bodyShort.includes(`incident ${t}`)), WAIT, 'the agent\'s notification');
+      await eventually(async () => !(await inQueue(held.queueId)), { what: 'the revoked post to leave the queue' });
+      const note = await eventually(async () => (await nbb.notifications(info.agent_uid)).find((n) => n.bodyShort.includes(`incident ${t}`)), { what: 'the agent\'s notification' });
       assert.match(note.bodyShort, /revoked/);
       // while paused, agentgate refuses the agent's posts: the agent's call says so, nothing is queued
       const refused = await agentReply(`Posting while paused (${t}).`);
@@ -375,7 +375,7 @@ describe('the invoker decides in agentgate', () => {
       assert.match(refused.json.status.message, /agentgate refused the post \(HTTP 423/);
       assert.deepEqual(await published(topic.tid, t), []);
     } finally {
-      assert.equal(runCli(['--config', agConfig.file, 'agent', 'resume', 'eng', String(info.agent_uid)]).status, 0);
+      assert.equal((await runCli(['--config', agConfig.file, 'agent', 'resume', 'eng', String(info.agent_uid)])).status, 0);
     }
   });
 });
@@ -394,12 +394,12 @@ describe('agentgate is unreachable', () => {
     const { response } = res.json;
     assert.equal(response.queued, true);
     assert.equal(response.agentgate.status, 'waiting');
-    const draft = await eventually(async () => draftOf(response.id), WAIT, 'the retried send to reach agentgate');
+    const draft = await eventually(async () => draftOf(response.id), { what: 'the retried send to reach agentgate' });
     assert.equal(draft.state, 'pending');
     assert.ok(await inQueue(response.id));
     assert.deepEqual(await published(topic.tid, t), []);
     const reviewUrl = `${agConfig.url}/drafts/${draft.id}`;
-    await eventually(async () => (await nbb.notifications(info.alice_uid)).some((n) => n.path === reviewUrl), WAIT, 'the invoker\'s notification');
+    await eventually(async () => (await nbb.notifications(info.alice_uid)).some((n) => n.path === reviewUrl), { what: 'the invoker\'s notification' });
   });
 
   it('removes a waiting post that agentgate refuses once it is back, and tells the agent why', async () => {
@@ -410,17 +410,17 @@ describe('agentgate is unreachable', () => {
       res = await agentReply(`Posted while agentgate was down, then refused (${t}).`);
       assert.equal(res.status, 200, res.text);
       assert.equal(res.json.response.agentgate.status, 'waiting');
-      const paused = runCli(['--config', agConfig.file, 'agent', 'pause', 'eng', String(info.agent_uid), '--reason', `paused ${t}`]);
+      const paused = await runCli(['--config', agConfig.file, 'agent', 'pause', 'eng', String(info.agent_uid), '--reason', `paused ${t}`]);
       assert.equal(paused.status, 0, paused.stderr);
       await startAgentgate();
-      await eventually(async () => !(await inQueue(res.json.response.id)), WAIT, 'the refused post to leave the queue');
-      const note = await eventually(async () => (await nbb.notifications(info.agent_uid)).find((n) => n.bodyShort.includes(t)), WAIT, 'the agent\'s notification');
+      await eventually(async () => !(await inQueue(res.json.response.id)), { what: 'the refused post to leave the queue' });
+      const note = await eventually(async () => (await nbb.notifications(info.agent_uid)).find((n) => n.bodyShort.includes(t)), { what: 'the agent\'s notification' });
       assert.match(note.bodyShort, /refused by agentgate/);
       assert.match(note.bodyShort, /agent_paused/);
       assert.deepEqual(await published(topic.tid, t), []);
     } finally {
       if (!ag) await startAgentgate();
-      assert.equal(runCli(['--config', agConfig.file, 'agent', 'resume', 'eng', String(info.agent_uid)]).status, 0);
+      assert.equal((await runCli(['--config', agConfig.file, 'agent', 'resume', 'eng', String(info.agent_uid)])).status, 0);
     }
   });
 
@@ -437,14 +437,14 @@ describe('agentgate is unreachable', () => {
       // after the restart, still queued, still unpublished, still not in agentgate
       assert.ok(await inQueue(res.json.response.id));
       assert.deepEqual(await published(topic.tid, t), []);
-      assert.equal(draftOf(res.json.response.id), null);
+      assert.equal(await draftOf(res.json.response.id), null);
     } finally {
       await startAgentgate();
     }
     const queueId = res.json.response.id;
-    const draft = await eventually(async () => draftOf(queueId), WAIT, 'the send after the restart');
+    const draft = await eventually(async () => draftOf(queueId), { what: 'the send after the restart' });
     assert.equal(draft.state, 'pending');
-    assert.equal(psql(agConfig.database, `SELECT count(*) FROM drafts WHERE forum_ref = '${queueId}'`), '1');
+    assert.equal(await psql(agConfig.database, `SELECT count(*) FROM drafts WHERE forum_ref = '${queueId}'`), '1');
     // and it is approved and published like any other
     await approve(draft.id);
     await reaches(draft.id, 'released');
@@ -501,7 +501,7 @@ describe('NodeBB moderators', () => {
     await approve(held.draftId);
     // the plugin answers 410: agentgate stops retrying and shows the failed release
     await reaches(held.draftId, 'release_failed');
-    assert.match(psql(agConfig.database, `SELECT http_status FROM delivery_attempts WHERE draft_id = '${held.draftId}'`), /^410$/);
+    assert.match(await psql(agConfig.database, `SELECT http_status FROM delivery_attempts WHERE draft_id = '${held.draftId}'`), /^410$/);
     assert.deepEqual(await published(topic.tid, t), []);
   });
 });
@@ -569,9 +569,9 @@ describe('the release route', () => {
     const held = await holdReply(`Replay me (${t}).`);
     await approve(held.draftId);
     await reaches(held.draftId, 'released');
-    const first = draftOf(held.queueId);
+    const first = await draftOf(held.queueId);
     // agentgate's own delivery, captured from its records, sent again (freshly signed)
-    const [capturedId, payload] = psql(agConfig.database, `SELECT webhook_id || E'\\t' || payload::text FROM deliveries WHERE draft_id = '${held.draftId}' AND event_type = 'draft.approved'`).split('\t');
+    const [capturedId, payload] = (await psql(agConfig.database, `SELECT webhook_id || E'\\t' || payload::text FROM deliveries WHERE draft_id = '${held.draftId}' AND event_type = 'draft.approved'`)).split('\t');
     const again = await deliver(payload, { id: capturedId });
     assert.equal(again.status, 200, again.text);
     assert.deepEqual(again.json, { post_id: first.post_id, post_url: first.post_url });
@@ -599,14 +599,14 @@ describe('the release route', () => {
     const held = await holdReply(`About to expire (${t}).`);
     const expiring = await deliver(event('draft.expiring', held.queueId, { expires_at: '2031-01-01T12:00:00Z' }));
     assert.equal(expiring.status, 200, expiring.text);
-    const reminder = await eventually(async () => (await nbb.notifications(info.alice_uid)).find((n) => /expires/.test(n.bodyShort) && n.path === held.reviewUrl), WAIT, 'the reminder');
+    const reminder = await eventually(async () => (await nbb.notifications(info.alice_uid)).find((n) => /expires/.test(n.bodyShort) && n.path === held.reviewUrl), { what: 'the reminder' });
     assert.match(reminder.bodyShort, /expires on 1 Jan 2031 12:00 UTC/);
     assert.ok(await inQueue(held.queueId));
 
     const expired = await deliver(event('draft.expired', held.queueId, { expired_at: new Date().toISOString() }));
     assert.equal(expired.status, 200, expired.text);
     assert.ok(!(await inQueue(held.queueId)));
-    const note = await eventually(async () => (await nbb.notifications(info.agent_uid)).find((n) => n.bodyShort.includes(t)), WAIT, 'the agent\'s notification');
+    const note = await eventually(async () => (await nbb.notifications(info.agent_uid)).find((n) => n.bodyShort.includes(t)), { what: 'the agent\'s notification' });
     assert.match(note.bodyShort, /expired/);
     assert.deepEqual(await published(topic.tid, t), []);
     // an approval arriving after that publishes nothing, and agentgate is told to stop (410)

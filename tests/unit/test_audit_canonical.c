@@ -70,7 +70,7 @@ static const struct json_case json_cases[] = {
 
 static char *canonical(const char *input, int *status)
 {
-    struct audit_buffer out = {0};
+    struct text_buffer out = {0};
     char *text;
 
     *status = audit_json_canonicalize(input, strlen(input), &out);
@@ -79,7 +79,7 @@ static char *canonical(const char *input, int *status)
     if (out.length)
         memcpy(text, out.data, out.length);
     text[out.length] = '\0';
-    audit_buffer_free(&out);
+    text_buffer_free(&out);
     return text;
 }
 
@@ -134,13 +134,13 @@ END_TEST
 /* The bytes of `event` as a NUL-terminated string (the test events hold no NUL). */
 static char *event_bytes(const struct audit_event *event, int *status)
 {
-    struct audit_buffer out = {0};
+    struct text_buffer out = {0};
     char *text;
 
     *status = audit_event_encode(event, &out);
     text = strndup(out.data ? out.data : "", out.length);
     ck_assert_ptr_nonnull(text);
-    audit_buffer_free(&out);
+    text_buffer_free(&out);
     return text;
 }
 
@@ -201,7 +201,7 @@ START_TEST(test_event_hash_matches_sql)
     struct audit_event second = {1, 3, -1, "user:\xC3\xA9", "auth.sign_in", NULL, NULL, "{}", 2};
     unsigned char prev[AUDIT_HASH_BYTES] = {0}, hash[AUDIT_HASH_BYTES];
     char hex[AUDIT_HASH_HEX_SIZE];
-    struct audit_buffer scratch = {0};
+    struct text_buffer scratch = {0};
 
     ck_assert_int_eq(audit_event_hash(prev, &first, &scratch, hash), 0);
     audit_hash_hex(hash, hex);
@@ -210,7 +210,7 @@ START_TEST(test_event_hash_matches_sql)
     ck_assert_int_eq(audit_event_hash(prev, &second, &scratch, hash), 0);
     audit_hash_hex(hash, hex);
     ck_assert_str_eq(hex, "a5140f62ca03d26ffa1da9fb03fd01ffac25c769d430bb22bf2485f08e0cd384");
-    audit_buffer_free(&scratch);
+    text_buffer_free(&scratch);
 }
 END_TEST
 

@@ -295,6 +295,37 @@ START_TEST(rates_parse)
 }
 END_TEST
 
+START_TEST(port_zero_takes_the_bound_port)
+{
+    struct config config;
+    char error[600];
+
+    /* port 0: the kernel picks; the default public_url follows the port serve bound */
+    ck_assert_int_eq(
+        load(VALID_SERVER "listen = 127.0.0.1:0\n" VALID_FORUM, &config, error, sizeof error), 0);
+    ck_assert_uint_eq(config.listen_port, 0);
+    config_use_bound_port(&config, 43127);
+    ck_assert_uint_eq(config.listen_port, 43127);
+    ck_assert_str_eq(config.public_url, "http://127.0.0.1:43127");
+    config_free(&config);
+
+    ck_assert_int_eq(
+        load(VALID_SERVER "listen = [::1]:0\n" VALID_FORUM, &config, error, sizeof error), 0);
+    config_use_bound_port(&config, 43128);
+    ck_assert_str_eq(config.public_url, "http://[::1]:43128");
+    config_free(&config);
+
+    /* a configured public_url (a proxy in front) is kept as written */
+    ck_assert_int_eq(load(VALID_SERVER
+                          "listen = 127.0.0.1:0\npublic_url = https://gate.example\n" VALID_FORUM,
+                          &config, error, sizeof error),
+                     0);
+    config_use_bound_port(&config, 43129);
+    ck_assert_str_eq(config.public_url, "https://gate.example");
+    config_free(&config);
+}
+END_TEST
+
 START_TEST(loopback_detection)
 {
     ck_assert(config_host_is_loopback("127.0.0.1"));
@@ -327,6 +358,7 @@ int main(void)
     tcase_add_test(tc, env_and_file_references_resolve);
     tcase_add_test(tc, durations_parse);
     tcase_add_test(tc, rates_parse);
+    tcase_add_test(tc, port_zero_takes_the_bound_port);
     tcase_add_test(tc, loopback_detection);
     suite_add_tcase(suite, tc);
     runner = srunner_create(suite);

@@ -66,6 +66,26 @@ START_TEST(test_malformed_is_refused)
 }
 END_TEST
 
+START_TEST(test_query_string_encodes_values_and_skips_empty_ones)
+{
+    const char *const pairs[][2] = {{"actor", "user:7 Zoë"},
+                                    {"action", ""},
+                                    {"q", NULL},
+                                    {"draft", "a&b=c/d"},
+                                    {"after", "1~2.x"}};
+    const char *const none[][2] = {{"actor", ""}, {"q", NULL}};
+    char *text = form_query_string(pairs, sizeof pairs / sizeof pairs[0]);
+
+    ck_assert_ptr_nonnull(text);
+    ck_assert_str_eq(text, "actor=user%3A7%20Zo%C3%AB&draft=a%26b%3Dc%2Fd&after=1~2.x");
+    free(text);
+    text = form_query_string(none, 2);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_str_eq(text, "");
+    free(text);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("form");
@@ -74,6 +94,7 @@ int main(void)
     tcase_add_test(tc, test_hundreds_of_flags_are_read);
     tcase_add_test(tc, test_beyond_the_limit_is_refused_and_said);
     tcase_add_test(tc, test_malformed_is_refused);
+    tcase_add_test(tc, test_query_string_encodes_values_and_skips_empty_ones);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Check the flag corpus: every line is a JSON object with the right keys and types,
-ids are unique and match their file, labels are known families, and each split has
-at least the required number of posts. Prints counts; exits 1 on any problem.
+ids are unique and match their file, labels are known families, no body appears twice
+(across all splits), and each split (dev, tuning, holdout) has at least the required
+number of posts and hard negatives. Prints counts only; exits 1 on any problem.
 
 Usage: python3 tests/flags/corpus/check_corpus.py [CORPUS_DIR]
 """
@@ -13,9 +14,13 @@ import sys
 FAMILIES = ("secret", "access", "destructive", "pii", "mention")
 FILES = FAMILIES + ("ordinary",)
 # minimum number of posts per file, and of hard negatives in ordinary.jsonl
+# dev: tuned on; tuning: the first held-out split, opened for tuning after its blind figures
+# were recorded; holdout: unseen, for measurement only (whoever tunes the rules never reads it)
+SPLITS = ("dev", "tuning", "holdout")
 MINIMUM = {"dev": {"risk": 60, "ordinary": 300, "hard": 75},
-           "holdout": {"risk": 25, "ordinary": 120, "hard": 30}}
-ID = re.compile(r"^(secret|access|destructive|pii|mention|ordinary)-(dev|holdout)-\d{3}$")
+           "tuning": {"risk": 25, "ordinary": 120, "hard": 30},
+           "holdout": {"risk": 40, "ordinary": 160, "hard": 50}}
+ID = re.compile(r"^(secret|access|destructive|pii|mention|ordinary)-(dev|tuning|holdout)-\d{3}$")
 
 
 def check_file(path, family, split, seen, problems):
@@ -87,7 +92,7 @@ def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     problems, seen = [], {}
     bodies = {}
-    for split in ("dev", "holdout"):
+    for split in SPLITS:
         for family in FILES:
             path = os.path.join(root, split, family + ".jsonl")
             if not os.path.exists(path):
