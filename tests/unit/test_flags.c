@@ -598,6 +598,49 @@ START_TEST(test_public_address_entropy_checksum_and_url_checks)
 }
 END_TEST
 
+/* Each check-digit scheme accepts a published or computed valid number and refuses the same
+ * number with its last character changed; a value of another scheme's shape fails. */
+START_TEST(test_checksum_schemes_accept_valid_numbers_only)
+{
+    static const struct {
+        const char *scheme, *valid, *altered;
+    } cases[] = {
+        {"luhn", "046 454 286", "046 454 287"},
+        {"iban", "DE89 3704 0044 0532 0130 00", "DE89 3704 0044 0532 0130 01"},
+        {"verhoeff", "2341 2341 2346", "2341 2341 2347"},
+        {"dni", "12345678Z", "12345678A"},
+        {"pesel", "44051401359", "44051401358"},
+        {"bsn", "111222333", "111222334"},
+        {"steuer_id", "86095742719", "86095742718"},
+        {"codice_fiscale", "RSSMRA85T10A562S", "RSSMRA85T10A562T"},
+        {"hetu", "131052-308T", "131052-308U"},
+        {"personnummer", "811218-9876", "811218-9875"},
+        {"fnr", "01010750160", "01010750161"},
+        {"be_nrn", "85.07.30-033.28", "85.07.30-033.27"},
+        {"ahv", "756.9217.0769.85", "756.9217.0769.84"},
+        {"cnp", "1800101221144", "1800101221145"},
+        {"tckn", "10000000146", "10000000147"},
+        {"nhs", "943 476 5919", "943 476 5918"},
+        {"cpf", "111.444.777-35", "111.444.777-36"},
+        {"cn_id", "11010519491231002X", "110105194912310021"},
+        {"nric", "S1234567D", "S1234567E"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "[pii.number]\nseverity = critical\nmessage = A number.\n"
+                 "pattern = id <(?<value>[^>]{1,40})>\nchecksum = %s\n"
+                 "match = id <%s>\nno_match = id <%s>\nno_match = id <123456>\n",
+                 cases[i].scheme, cases[i].valid, cases[i].altered);
+        struct flags_ruleset *rs = rules_of(text);
+        char error[4096];
+        ck_assert_msg(flags_ruleset_check_examples(rs, error, sizeof error) == 0, "%s: %s",
+                      cases[i].scheme, error);
+        flags_ruleset_free(rs);
+    }
+}
+END_TEST
+
 START_TEST(test_near_words_and_nearest_cue)
 {
     struct flags_ruleset *rs =
@@ -833,6 +876,7 @@ static Suite *flags_suite(void)
     tcase_add_test(context, test_many_mentions_give_one_flag_from_first_to_last);
     tcase_add_test(context, test_language_restricts_fenced_blocks_only);
     tcase_add_test(context, test_public_address_entropy_checksum_and_url_checks);
+    tcase_add_test(context, test_checksum_schemes_accept_valid_numbers_only);
     tcase_add_test(context, test_near_words_and_nearest_cue);
     tcase_add_test(context, test_overlapping_flags_of_one_family_keep_the_first_rule);
     suite_add_tcase(s, context);
