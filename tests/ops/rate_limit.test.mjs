@@ -6,8 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createDatabase, newSecret, postIntake, psql, ROOT, samplePost, startServer, webhookId } from '../lib/harness.mjs';
-import { until } from './ops_lib.mjs';
+import { createDatabase, eventually, newSecret, postIntake, psql, ROOT, samplePost, startServer, webhookId } from '../lib/harness.mjs';
 
 async function twoServers(rateLimit) {
   const database = createDatabase();
@@ -65,7 +64,7 @@ describe('rate limit', () => {
       // The first refusal comes from PostgreSQL, the next ones from memory (a second later each).
       const refused = await Promise.all(Array.from({ length: 30 }, () => postIntake(srv, post('bot-a'))));
       assert.deepEqual([...new Set(refused.map((r) => r.status))], [429]);
-      await until(() => refusalsAudited(srv.database, 'bot-a') === 30, 15000, '30 refusals in the audit trail');
+      await eventually(() => refusalsAudited(srv.database, 'bot-a') === 30, { what: '30 refusals in the audit trail' });
       const counted = psql(srv.database, `SELECT details->>'count', details ? 'webhook_id', details ? 'last_webhook_id'
         FROM audit_events WHERE actor = 'agent:bot-a' AND details ? 'count' ORDER BY id LIMIT 1`);
       assert.match(counted, /^\d+\|t\|t$/);
@@ -118,8 +117,8 @@ describe('rate limit', () => {
       assert.equal(refused.status, 429);
       assert.ok([1, 2, 3].includes(Number(refused.headers.get('retry-after'))), refused.headers.get('retry-after'));
       // Keep posting until admitted again: the window must have moved.
-      await until(async () => (await postIntake(srv, post('bot-s'))).status === 202, 10000, 'a slot to open');
-      for (let i = 0; i < 2; i++) await until(async () => (await postIntake(srv, post('bot-s'))).status === 202, 10000, 'another slot');
+      await eventually(async () => (await postIntake(srv, post('bot-s'))).status === 202, { what: 'a slot to open' });
+      for (let i = 0; i < 2; i++) await eventually(async () => (await postIntake(srv, post('bot-s'))).status === 202, { what: 'another slot' });
       // Any 4 consecutive drafts of the agent span at least the window.
       const spans = psql(srv.database, `SELECT extract(epoch FROM a.admitted_at - p.admitted_at) FROM agent_admissions a
         JOIN agent_admissions p ON p.agent_id = a.agent_id AND p.forum = a.forum AND p.seq = a.seq - 3
