@@ -127,7 +127,7 @@ describe('chaos', () => {
       for (const status of Object.keys(decisions)) assert.ok(['0', '200', '409', '503'].includes(status), `decision answered ${status}`);
       assert.ok(result.approved > 0);
       assert.equal(forum.rejected.length, 0, 'every delivery was signed correctly');
-      const verify = auditVerify(server.configFile);
+      const verify = await auditVerify(server.configFile);
       assert.equal(verify.status, 0, verify.stderr + verify.stdout);
     });
   });
@@ -153,7 +153,7 @@ describe('chaos', () => {
       assert.equal(found, held.length, 'every 202 has its draft');
       assert.equal(result.retries, 0, 'nothing delivered twice');
       for (const status of Object.keys(statusCounts(intake.results))) assert.ok(['0', '202', '503'].includes(status), `intake answered ${status}`);
-      const verify = auditVerify(server.configFile);
+      const verify = await auditVerify(server.configFile);
       assert.equal(verify.status, 0, verify.stderr + verify.stdout);
     });
   });

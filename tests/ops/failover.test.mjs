@@ -58,7 +58,7 @@ describe('failover to a promoted standby', () => {
       }
       assert.equal(found, held.length, 'every 202 has its draft on the new primary');
       assert.equal(standby.sql('failover', 'SELECT pg_is_in_recovery()'), 'f');
-      const verify = auditVerify(srv.configFile);
+      const verify = await auditVerify(srv.configFile);
       assert.equal(verify.status, 0, verify.stderr + verify.stdout);
     } finally {
       if (load) await load.stop();

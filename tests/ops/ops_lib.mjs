@@ -235,7 +235,7 @@ export function draftsFound(cluster, database, heldResults) {
 
 /** `agentgate audit verify` with this config: {status, stdout, stderr}. */
 export function auditVerify(configFile) {
-  return runCli(['--config', configFile, 'audit', 'verify'], { timeout: 120000 });
+  return runCli(['--config', configFile, 'audit', 'verify']);
 }
 
 /** Counts of statuses in a list of results, e.g. {202: 40, 503: 3, 0: 1}. */
