@@ -10,7 +10,7 @@ DECLARE
     v_revoked integer := 0;
     v_draft record;
 BEGIN
-    PERFORM pg_advisory_xact_lock(1095189320, hashtext(p_forum || '/' || p_agent_id));
+    PERFORM pg_advisory_xact_lock(lock_key('agent'), hashtext(p_forum || '/' || p_agent_id));
     INSERT INTO agents (forum, agent_id, name) VALUES (p_forum, p_agent_id, p_agent_id)
         ON CONFLICT DO NOTHING;
     UPDATE agents SET paused = p_paused,

@@ -21,7 +21,7 @@ DECLARE
     v_id bigint;
     v_count integer := 0;
 BEGIN
-    IF NOT pg_try_advisory_xact_lock(1095188821, 2) THEN
+    IF NOT pg_try_advisory_xact_lock(lock_key('audit_seal'), 2) THEN
         RETURN 0; -- another sealer is at work
     END IF;
     SELECT e.seq, e.hash INTO v_seq, v_hash FROM audit_events e

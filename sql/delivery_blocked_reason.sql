@@ -8,8 +8,8 @@ DECLARE
     v_engaged boolean;
     v_paused boolean;
 BEGIN
-    PERFORM pg_advisory_xact_lock_shared(1095189319, 0);
-    PERFORM pg_advisory_xact_lock_shared(1095189320, hashtext(p_forum || '/' || p_agent_id));
+    PERFORM pg_advisory_xact_lock_shared(lock_key('kill_switch'), 0);
+    PERFORM pg_advisory_xact_lock_shared(lock_key('agent'), hashtext(p_forum || '/' || p_agent_id));
     SELECT engaged INTO v_engaged FROM killswitch;
     IF v_engaged THEN
         RETURN 'kill switch on';

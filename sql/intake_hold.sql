@@ -65,7 +65,7 @@ BEGIN
         RETURN;
     END IF;
 
-    PERFORM pg_advisory_xact_lock_shared(1095189319, 0);
+    PERFORM pg_advisory_xact_lock_shared(lock_key('kill_switch'), 0);
     SELECT k.engaged INTO v_engaged FROM killswitch k;
     IF v_engaged THEN
         INSERT INTO audit_events (actor, action, forum, details)
@@ -74,7 +74,7 @@ BEGIN
         RETURN;
     END IF;
 
-    PERFORM pg_advisory_xact_lock_shared(1095189320, v_agent_key);
+    PERFORM pg_advisory_xact_lock_shared(lock_key('agent'), v_agent_key);
     SELECT a.paused, a.admitted INTO v_paused, v_admitted FROM agents a
         WHERE a.forum = p_forum AND a.agent_id = p_agent_id;
     IF NOT FOUND THEN

@@ -8,7 +8,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_was boolean;
 BEGIN
-    PERFORM pg_advisory_xact_lock(1095189319, 0);
+    PERFORM pg_advisory_xact_lock(lock_key('kill_switch'), 0);
     SELECT k.engaged INTO v_was FROM killswitch k FOR UPDATE;
     UPDATE killswitch SET engaged = p_engaged, reason = p_reason, changed_by = p_actor,
         changed_by_name = p_actor_name, changed_at = now();

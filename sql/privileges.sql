@@ -6,7 +6,7 @@ DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'agentgate_app') THEN
         GRANT EXECUTE ON FUNCTION
-            intake_rate_oldest, intake_hold, intake_refuse, intake_refusals_record, killswitch_set,
+            lock_key, intake_rate_oldest, intake_hold, intake_refuse, intake_refusals_record, killswitch_set,
             agent_set_paused,
             session_open, session_touch, session_close, sso_nonce_issue, sso_nonce_consume,
             draft_decide, draft_decide_once, draft_decision_remember, draft_coapprove, draft_edit,

@@ -165,10 +165,17 @@ describe('hostile content in the browser', () => {
   });
 });
 
-/** Takes the same page at desktop and phone widths into tests/artifacts/NAME-{desktop,phone}.png. */
-async function screenshots(page, name) {
+/**
+ * Takes the same page at desktop and phone widths into tests/artifacts/NAME-{desktop,phone}.png.
+ * At each width `check(label)` asserts what a reader would notice there; at phone width nothing
+ * may be wider than the screen (only code blocks and tables scroll, inside their own boxes).
+ */
+async function screenshots(page, name, check = async () => {}) {
   for (const [width, height, label] of [[1280, 900, 'desktop'], [390, 844, 'phone']]) {
     await page.setViewportSize({ width, height });
+    await check(label);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${name} at ${label} width is ${overflow}px wider than the window`);
     await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${label}.png`), fullPage: true });
   }
   await page.setViewportSize({ width: 1280, height: 900 });
@@ -204,20 +211,29 @@ describe('what the approver sees is the truth', () => {
 
   it('masks secrets everywhere, keeps an untouched one through an edit, shows a word diff, and takes screenshots', async () => {
     await hold(samplePost({ post: { topic_id: '5531', topic_title: 'Deploy keys for staging', body: 'Restart the **ingest** worker after the config change.' } }));
-    const held = await hold(samplePost({ post: { category: 'infra', title: 'Staging key AKIAIOSFODNN7ABCDEFG', body: `Put this in \`~/.aws/credentials\`:\n\naws_secret_access_key = ${AWS_SECRET}\n\nThen run \`rm -rf /srv/cache\` and mail ops@corp-mail.net.` } }));
+    const held = await hold(samplePost({ post: { category: 'infra', title: 'Staging key AKIAIOSFODNN7ABCDEFG', body: `Put this in \`~/.aws/credentials\`:\n\naws_secret_access_key = ${AWS_SECRET}\n\nThen run \`rm -rf /srv/cache\` and mail ops@corp-mail.net.\n\nIf the upload still fails with \"permission denied\", open the directory up and give the app every right:\n\n    chmod -R 777 /srv/app/uploads\n    psql -c 'GRANT ALL PRIVILEGES ON ALL TABLES IN SCHEMA public TO PUBLIC;'\n` } }));
     const page = await newPage(browser);
     await signIn(page, 'alice', `${srv.url}/`);
     assert.doesNotMatch(await page.content(), /q7VtZp2LxR9mW4kN|IOSFODNN7ABCDEFG/);
     assert.match(await page.locator('main').textContent(), /Put this in ~\/.aws\/credentials: aws_secret_access_key = ••••••⟨\d⟩/);
-    await screenshots(page, 'index');
+    await screenshots(page, 'index', async () => {
+      // the invoker's own pending draft is there, its title masked and its flags counted
+      await page.locator('main', { hasText: 'Staging key AKIA••••••' }).waitFor({ state: 'visible' });
+    });
 
     await page.goto(held.review_url);
     assert.doesNotMatch(await page.title(), /IOSFODNN7ABCDEFG/);
     assert.match(await page.title(), /^Staging key AKIA••••••⟨\d⟩ · agentgate$/);
     assert.doesNotMatch(await page.content(), /q7VtZp2LxR9mW4kN|IOSFODNN7ABCDEFG/);
     assert.match(await page.locator('#secret-warning').textContent(), /2 secrets masked on this page will be published in full/);
-    assert.ok(await page.locator('.flag-message').count() >= 3);
-    await screenshots(page, 'draft-flags');
+    assert.ok(await page.locator('.flag-message').count() >= 5);
+    await screenshots(page, 'draft-flags', async () => {
+      // each flag says why in words, next to the passage it is about
+      for (const message of [/An AWS access key ID/, /Makes files writable by every user/, /Grants rights to everyone/, /Deletes a directory tree/]) {
+        await page.locator('.flag-message', { hasText: message }).first().waitFor({ state: 'visible' });
+      }
+      await page.locator('.flag-excerpt', { hasText: 'chmod -R 777' }).first().waitFor({ state: 'visible' });
+    });
 
     await page.locator('details summary').filter({ hasText: /edit/i }).first().click();
     const text = await page.locator('#edit-body').inputValue();
@@ -232,7 +248,11 @@ describe('what the approver sees is the truth', () => {
     assert.equal(await page.locator('.diff-del .diff-word').count(), 0);
     assert.doesNotMatch(await page.content(), /q7VtZp2LxR9mW4kN/);
     await page.locator('#revisions-heading').scrollIntoViewIfNeeded();
-    await screenshots(page, 'draft-edited');
+    await screenshots(page, 'draft-edited', async () => {
+      // the success message and the inserted word in revision 2's diff are on screen
+      await page.getByRole('status').filter({ hasText: 'Saved as revision 2.' }).first().waitFor({ state: 'visible' });
+      await page.locator('.diff-add .diff-word', { hasText: 'carefully' }).first().waitFor({ state: 'visible' });
+    });
 
     await page.locator('.flag-item', { hasText: 'aws_secret_access_key' }).getByRole('button', { name: 'Redact' }).click();
     await page.waitForURL(`${srv.url}/drafts/${held.draft_id}?done=redacted&revision=3`);

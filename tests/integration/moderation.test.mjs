@@ -175,7 +175,7 @@ describe('kill switch and pause', () => {
       await eventually(() => results.filter((r) => r.status === 202).length >= 12, { what: 'posts held before the switch' });
       // Hold the switch's lock shared, as an intake does: the switch waits for it, and every post
       // arriving meanwhile queues behind the switch, inside its transaction.
-      await blocker.run('SELECT pg_advisory_lock_shared(1095189319, 0);');
+      await blocker.run("SELECT pg_advisory_lock_shared(lock_key('kill_switch'), 0);");
       const switching = runCli(['--config', a.configFile, 'killswitch', 'on', '--reason', 'race']);
       const waiting = (what) => countRows(a.database, 'pg_stat_activity', `datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE '%${what}(%'`);
       await eventually(async () => (await waiting('killswitch_set')) === 1, { what: 'the kill switch waiting for its lock' });

@@ -82,7 +82,7 @@ describe('database outage', () => {
       for (const id of acknowledged) assert.equal((await postIntake(srv, samplePost(), { id })).status, 202);
       // The kill switch's lock, held exclusively: every intake now waits for it inside its
       // transaction, after its first read.
-      await blocker.run('SELECT pg_advisory_lock(1095189319, 0);');
+      await blocker.run("SELECT pg_advisory_lock(lock_key('kill_switch'), 0);");
       const inFlight = ids.slice(10).map((id) => postIntake(srv, samplePost(), { id }));
       // the window: one intake per database worker is mid-transaction when PostgreSQL dies
       const waiting = () => countRows(database, 'pg_stat_activity', "datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE '%intake_hold(%'", pg);

@@ -35,6 +35,20 @@ describe('SQL functions', () => {
     }
   });
 
+  it('names advisory locks: no function carries a bare lock number, and an unknown name is an error', async () => {
+    for (const file of listed) {
+      const text = fs.readFileSync(path.join(ROOT, 'sql', file), 'utf8');
+      if (file === 'lock_key.sql') continue;
+      assert.doesNotMatch(text, /advisory\w*lock\w*\(\s*\d/, `${file} takes a lock by number`);
+    }
+    const database = await createDatabase();
+    const migrated = await runCli(['--config', configFor(database), 'migrate']);
+    assert.equal(migrated.status, 0, migrated.stderr);
+    const keys = (await psql(database, "SELECT lock_key('kill_switch'), lock_key('agent'), lock_key('audit_seal')")).split('|');
+    assert.equal(new Set(keys).size, 3, `distinct keys: ${keys}`);
+    await assert.rejects(psql(database, "SELECT lock_key('kill-switch')"), /unknown lock kill-switch/);
+  });
+
   it('records the installed set and re-applies it only when the database holds another', async () => {
     const database = await createDatabase();
     const file = configFor(database);

@@ -38,7 +38,12 @@ export function privateLoopbackAddress() {
   return `127.${1 + (a % 254)}.${b}.${1 + (c % 254)}`;
 }
 
-export async function startFakeForum({ secret }) {
+/**
+ * Starts a forum. `host` and `port` default to a private loopback address and a port the kernel
+ * picks (what the tests want); `onAnswered({id, type, body, duplicate, postId})` is called for
+ * every request answered 2xx, after the answer is decided (the demo forum prints from it).
+ */
+export async function startFakeForum({ secret, host = privateLoopbackAddress(), port = 0, onAnswered = null }) {
   const forum = {
     secret,
     arrivals: [], // every correctly signed request, in order: {id, type, draftId, body}
@@ -51,8 +56,8 @@ export async function startFakeForum({ secret }) {
     held: [], // {id, type, draftId, answer(status)} of requests waiting for the test
     nextPostId: 9000,
     server: null,
-    host: privateLoopbackAddress(),
-    port: 0,
+    host,
+    port,
     url: null,
   };
 
@@ -63,7 +68,8 @@ export async function startFakeForum({ secret }) {
       return;
     }
     forum.received.push({ id, type: body.type, body, at: Date.now() });
-    if (!forum.events.has(id)) forum.events.set(id, body);
+    const duplicate = forum.events.has(id);
+    if (!duplicate) forum.events.set(id, body);
     let reply = {};
     if (body.type === 'draft.approved') {
       const first = forum.events.get(id);
@@ -71,6 +77,7 @@ export async function startFakeForum({ secret }) {
       reply = { post_id: first.__postId, post_url: `http://forum.example/p/${first.__postId}` };
     }
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
+    onAnswered?.({ id, type: body.type, body, duplicate, postId: reply.post_id ?? null });
   }
 
   const handler = (req, res) => {

@@ -15,9 +15,9 @@
 // Prints the counts. CHAOS_STEP (default 40): 202s between two kills.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { newSecret, samplePost, startServer } from '../lib/harness.mjs';
+import { eventually, newSecret, samplePost, startServer } from '../lib/harness.mjs';
 import { startFakeForum } from '../lib/fake_forum.mjs';
-import { approvalLoad, auditVerify, draftsFound, intakeLoad, managedServer, startCluster, statusCounts, until } from './ops_lib.mjs';
+import { approvalLoad, auditVerify, draftsFound, intakeLoad, managedServer, startCluster, statusCounts } from './ops_lib.mjs';
 
 const KILLS = Number(process.env.CHAOS_KILLS || 3);
 const STEP = Number(process.env.CHAOS_STEP || 40);
@@ -76,7 +76,7 @@ function approvalsReceived(forum) {
 
 /** Waits until no draft is approved-but-undelivered, then checks approvals against the forum. */
 async function checkApprovals(cluster, database, forum, approvals) {
-  await until(() => cluster.sql(database, "SELECT count(*) FROM drafts WHERE state = 'approved'") === '0', 60000, 'every approved draft to be released');
+  await eventually(() => cluster.sql(database, "SELECT count(*) FROM drafts WHERE state = 'approved'") === '0', { what: 'every approved draft to be released' });
   const decided = cluster.sql(database, "SELECT id || ' ' || state FROM drafts WHERE state IN ('approved', 'released', 'release_failed')")
     .split('\n').filter(Boolean).map((l) => l.split(' '));
   const received = approvalsReceived(forum);
@@ -100,17 +100,17 @@ describe('chaos', () => {
     await withLoad('chaos', async ({ cluster, forum, server, intake, approvals }) => {
       let pgRestarts = 0;
       for (let k = 1; k <= KILLS; k++) {
-        await until(() => intake.count(202) >= k * STEP, 120000, `${k * STEP} posts held`);
+        await eventually(() => intake.count(202) >= k * STEP, { what: `${k * STEP} posts held` });
         if (k === Math.ceil(KILLS / 2)) {
           cluster.stop('immediate');
           cluster.start();
           pgRestarts++;
-          await until(() => intake.count(202) >= k * STEP + STEP / 2, 120000, 'posts held after PostgreSQL restarted');
+          await eventually(() => intake.count(202) >= k * STEP + STEP / 2, { what: 'posts held after PostgreSQL restarted' });
         }
         await server.kill();
         await server.start();
       }
-      await until(() => intake.count(202) >= (KILLS + 1) * STEP, 120000, 'posts held after the last kill');
+      await eventually(() => intake.count(202) >= (KILLS + 1) * STEP, { what: 'posts held after the last kill' });
       await intake.stop();
       await approvals.stop();
 
@@ -127,20 +127,20 @@ describe('chaos', () => {
       for (const status of Object.keys(decisions)) assert.ok(['0', '200', '409', '503'].includes(status), `decision answered ${status}`);
       assert.ok(result.approved > 0);
       assert.equal(forum.rejected.length, 0, 'every delivery was signed correctly');
-      const verify = auditVerify(server.configFile);
+      const verify = await auditVerify(server.configFile);
       assert.equal(verify.status, 0, verify.stderr + verify.stdout);
     });
   });
 
   it('SIGTERM during load: every 202 stored, every approval delivered after a restart, nothing delivered twice', async () => {
     await withLoad('sigterm', async ({ cluster, forum, server, intake, approvals }) => {
-      await until(() => intake.count(202) >= STEP && approvals.approved.size >= STEP / 4, 120000, 'steady intake and approvals');
+      await eventually(() => intake.count(202) >= STEP && approvals.approved.size >= STEP / 4, { what: 'steady intake and approvals' });
       const stopped = await server.terminate();
       const inFlightAnswers = statusCounts(intake.results.filter((r) => r.done >= Date.now() - stopped.ms));
       assert.equal(stopped.code, 0, `serve exited with ${stopped.code ?? stopped.signal}:\n${stopped.logs.slice(-2000)}`);
       await server.start();
       const heldAtRestart = intake.count(202);
-      await until(() => intake.count(202) >= heldAtRestart + STEP / 2, 120000, 'posts held after the restart');
+      await eventually(() => intake.count(202) >= heldAtRestart + STEP / 2, { what: 'posts held after the restart' });
       await intake.stop();
       await approvals.stop();
 
@@ -153,7 +153,7 @@ describe('chaos', () => {
       assert.equal(found, held.length, 'every 202 has its draft');
       assert.equal(result.retries, 0, 'nothing delivered twice');
       for (const status of Object.keys(statusCounts(intake.results))) assert.ok(['0', '202', '503'].includes(status), `intake answered ${status}`);
-      const verify = auditVerify(server.configFile);
+      const verify = await auditVerify(server.configFile);
       assert.equal(verify.status, 0, verify.stderr + verify.stdout);
     });
   });

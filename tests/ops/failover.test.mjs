@@ -9,8 +9,8 @@
 // and after the recovery.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { newSecret, startServer } from '../lib/harness.mjs';
-import { auditVerify, draftsFound, intakeLoad, startCluster, startStandby, statusCounts, until } from './ops_lib.mjs';
+import { eventually, newSecret, startServer } from '../lib/harness.mjs';
+import { auditVerify, draftsFound, intakeLoad, startCluster, startStandby, statusCounts } from './ops_lib.mjs';
 
 const HELD_BEFORE = Number(process.env.FAILOVER_HELD_BEFORE || 100);
 const HELD_AFTER = Number(process.env.FAILOVER_HELD_AFTER || 100);
@@ -35,15 +35,15 @@ describe('failover to a promoted standby', () => {
       assert.equal(primary.sql('failover', 'SELECT count(*) FROM drafts'), '0', 'migrated on the primary');
 
       load = intakeLoad(srv, { concurrency: 6 });
-      await until(() => load.count(202) >= HELD_BEFORE, 60000, `${HELD_BEFORE} posts held on the primary`);
+      await eventually(() => load.count(202) >= HELD_BEFORE, { what: `${HELD_BEFORE} posts held on the primary` });
 
       primary.stop('immediate'); // a crash: nothing is flushed or handed over any more
-      await until(() => load.count(503) > 0, 30000, 'a 503 while no primary is writable');
+      await eventually(() => load.count(503) > 0, { what: 'a 503 while no primary is writable' });
       standby.promote();
       const firstOutage = load.results.find((r) => r.status === 503);
-      const recovered = await until(() => load.results.find((r) => r.status === 202 && r.at >= firstOutage.done), 60000, 'a 202 from the promoted standby');
+      const recovered = await eventually(() => load.results.find((r) => r.status === 202 && r.at >= firstOutage.done), { what: 'a 202 from the promoted standby' });
       const heldAtRecovery = load.count(202);
-      await until(() => load.count(202) >= heldAtRecovery + HELD_AFTER, 60000, `${HELD_AFTER} posts held after the failover`);
+      await eventually(() => load.count(202) >= heldAtRecovery + HELD_AFTER, { what: `${HELD_AFTER} posts held after the failover` });
       await load.stop();
 
       const counts = statusCounts(load.results);
@@ -58,7 +58,7 @@ describe('failover to a promoted standby', () => {
       }
       assert.equal(found, held.length, 'every 202 has its draft on the new primary');
       assert.equal(standby.sql('failover', 'SELECT pg_is_in_recovery()'), 'f');
-      const verify = auditVerify(srv.configFile);
+      const verify = await auditVerify(srv.configFile);
       assert.equal(verify.status, 0, verify.stderr + verify.stdout);
     } finally {
       if (load) await load.stop();

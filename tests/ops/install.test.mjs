@@ -54,8 +54,8 @@ describe('cmake --install into a staging prefix', () => {
     assert.ok(mode & 0o111, 'the binary is executable');
   });
 
-  it('the installed binary prints its version', () => {
-    const result = runCli(['version']);
+  it('the installed binary prints its version', async () => {
+    const result = await runCli(['version']);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^agentgate \d+\.\d+\.\d+ \(plugin ABI \d+\)\n$/);
   });
@@ -101,18 +101,18 @@ describe('agentgate.conf.example', () => {
     assert.deepEqual(unknown, [], 'keys in agentgate.conf.example that agentgate does not know');
   });
 
-  it('is a working configuration once the database and the secret files are filled in', () => {
+  it('is a working configuration once the database and the secret files are filled in', async () => {
     const dir = tmpdir('example-');
-    const database = createDatabase();
+    const database = await createDatabase();
     const text = example().replace(/^database = .*$/m, `database = ${conninfo(database)}`);
     fs.writeFileSync(path.join(dir, 'agentgate.conf'), text);
     for (const name of ['eng.inbound_secret', 'eng.release_secret']) fs.writeFileSync(path.join(dir, name), newSecret() + '\n', { mode: 0o600 });
     fs.writeFileSync(path.join(dir, 'eng.sso_secret'), 'a shared sso secret\n', { mode: 0o600 });
-    const migrated = runCli(['--config', path.join(dir, 'agentgate.conf'), 'migrate']);
+    const migrated = await runCli(['--config', path.join(dir, 'agentgate.conf'), 'migrate']);
     assert.equal(migrated.status, 0, migrated.stderr);
     // Without its secret files it names the file, the line and the key.
     fs.rmSync(path.join(dir, 'eng.inbound_secret'));
-    const refused = runCli(['--config', path.join(dir, 'agentgate.conf'), 'migrate']);
+    const refused = await runCli(['--config', path.join(dir, 'agentgate.conf'), 'migrate']);
     assert.equal(refused.status, 2);
     assert.match(refused.stderr, /agentgate\.conf:\d+: inbound_secret: cannot read secret file .*eng\.inbound_secret/);
   });

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { decide, PGBIN, postIntake, runCli, samplePost, spawnServer, tmpdir, webhookId } from '../lib/harness.mjs';
+import { decide, eventually, PGBIN, postIntake, runCli, samplePost, spawnServer, tmpdir, webhookId } from '../lib/harness.mjs';
 
 const PORT = 5432; // names the socket file inside each cluster's own folder
 
@@ -94,24 +94,13 @@ export async function startStandby(primary, { synchronous = true, settings = ['f
   for (const f of fs.readdirSync(data)) if (f.startsWith('.s.PGSQL.')) fs.rmSync(path.join(data, f));
   const standby = makeCluster(data, settings);
   standby.start();
-  await until(() => primary.sql('postgres', "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") === '1', 30000, 'the standby to stream');
+  await eventually(() => primary.sql('postgres', "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") === '1', { what: 'the standby to stream' });
   if (synchronous) {
     primary.sql('postgres', "ALTER SYSTEM SET synchronous_standby_names = 'standby'");
     primary.sql('postgres', 'SELECT pg_reload_conf()');
-    await until(() => primary.sql('postgres', "SELECT sync_state FROM pg_stat_replication") === 'sync', 30000, 'the standby to be synchronous');
+    await eventually(() => primary.sql('postgres', "SELECT sync_state FROM pg_stat_replication") === 'sync', { what: 'the standby to be synchronous' });
   }
   return standby;
-}
-
-/** Polls `fn` (sync or async) until it returns a truthy value; throws after `ms`. */
-export async function until(fn, ms, what) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /**
@@ -246,7 +235,7 @@ export function draftsFound(cluster, database, heldResults) {
 
 /** `agentgate audit verify` with this config: {status, stdout, stderr}. */
 export function auditVerify(configFile) {
-  return runCli(['--config', configFile, 'audit', 'verify'], { timeout: 120000 });
+  return runCli(['--config', configFile, 'audit', 'verify']);
 }
 
 /** Counts of statuses in a list of results, e.g. {202: 40, 503: 3, 0: 1}. */
