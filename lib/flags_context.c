@@ -88,16 +88,28 @@ size_t flag_words_last(const char *text, size_t from, size_t to, const struct fl
     return words_scan(text, from, to, (const char *const *)words->items, words->count, true);
 }
 
-/* True when `word` (lower case) occurs in s[0, n) ASCII case-insensitively, anywhere. */
-static bool strstr_ci_bounded(const char *s, size_t n, const char *word)
+/* True when one of the lower-case words of the NULL-terminated list occurs in s[0, n), ASCII
+ * case-insensitively, anywhere. One pass: only positions whose byte starts some word are
+ * compared. */
+static bool contains_any_ci(const char *s, size_t n, const char *const *words)
 {
-    size_t k = strlen(word);
-    for (size_t i = 0; i + k <= n; i++) {
-        size_t j = 0;
-        while (j < k && lower((unsigned char)s[i + j]) == (unsigned char)word[j])
-            j++;
-        if (j == k)
-            return true;
+    unsigned char first[32] = {0};
+    for (size_t k = 0; words[k]; k++)
+        first[(unsigned char)words[k][0] >> 3] |= (unsigned char)(1u << (words[k][0] & 7));
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = lower((unsigned char)s[i]);
+        if (!(first[c >> 3] & (1u << (c & 7))))
+            continue;
+        for (size_t k = 0; words[k]; k++) {
+            const char *w = words[k];
+            if ((unsigned char)w[0] != c)
+                continue;
+            size_t j = 1;
+            while (w[j] && i + j < n && lower((unsigned char)s[i + j]) == (unsigned char)w[j])
+                j++;
+            if (!w[j])
+                return true;
+        }
     }
     return false;
 }
@@ -541,9 +553,8 @@ bool flag_is_placeholder(const char *v, size_t n)
     /* A reference, not a value: $VAR, %VAR%, @var, env lookups. */
     if (v[0] == '$' || percent_reference(v, n) || (v[0] == '@' && n > 1 && v[1] != '@'))
         return true;
-    for (size_t i = 0; placeholder_marks[i]; i++)
-        if (strstr_ci_bounded(v, n, placeholder_marks[i]))
-            return true;
+    if (contains_any_ci(v, n, placeholder_marks))
+        return true;
     for (size_t i = 0; placeholder_values[i]; i++)
         if (strlen(placeholder_values[i]) == n && starts_with_ci(v, n, placeholder_values[i]))
             return true;
@@ -726,10 +737,7 @@ static bool variable_is_scratch(const char *s, size_t n)
 {
     static const char *const words[] = {"tmp",  "temp",     "scratch",     "build", "cache",
                                         "dist", "artifact", "staging_dir", NULL};
-    for (size_t i = 0; words[i]; i++)
-        if (strstr_ci_bounded(s, n, words[i]))
-            return true;
-    return false;
+    return contains_any_ci(s, n, words);
 }
 
 static enum flag_path_kind path_kind(const char *s, size_t n)
