@@ -678,8 +678,22 @@ static const char *const build_dirs[] = {"build",
                                          ".hypothesis",
                                          NULL};
 
+/* Words that name build output only inside a project: under an absolute path they name a
+ * service's or the system's data ("/srv/cache", "/var/log", "/opt/app/vendor"). */
+static const char *const project_only_dirs[] = {"log", "logs",   "cache", "tmp",    "temp",
+                                                "out", "vendor", "deps",  "target", NULL};
+
+static bool is_project_only(const char *s, size_t n)
+{
+    for (size_t i = 0; project_only_dirs[i]; i++)
+        if (strlen(project_only_dirs[i]) == n && memcmp(s, project_only_dirs[i], n) == 0)
+            return true;
+    return false;
+}
+
 static bool dir_is_build(const char *s, size_t n)
 {
+    bool absolute = n > 0 && (s[0] == '/' || s[0] == '\\' || (n >= 2 && s[1] == ':'));
     while (n >= 2 && s[0] == '.' && s[1] == '/') {
         s += 2;
         n -= 2;
@@ -706,7 +720,7 @@ static bool dir_is_build(const char *s, size_t n)
             size_t e = at;
             while (e < n && s[e] != '/')
                 e++;
-            if (e - at == k && memcmp(s + at, b, k) == 0)
+            if (e - at == k && memcmp(s + at, b, k) == 0 && !(absolute && is_project_only(b, k)))
                 return true;
             at = e + 1;
         }
