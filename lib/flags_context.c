@@ -370,10 +370,12 @@ const struct flag_block *flag_markdown_find(const struct flag_markdown *md, size
         "resist the urge", "what not to do", "bad:", "wrong:", "don't:", "stop using",             \
         "no longer use", "refrain from", "is dangerous", "are dangerous", "a security hole",       \
         "a security risk", "don't do this", "do not do this", "tempting", "please don't",          \
-        "not safe"
+        "not safe", "forbids", "prohibits", "is forbidden", "is prohibited", "are forbidden",      \
+        "are prohibited"
 
 /* Before a code block only strong cues count: "Instead of X, do this:" and "To avoid X, use
- * this:" recommend the block. In a sentence they also mark what directly follows them. */
+ * this:" recommend the block. In a sentence they mark only what follows them in the same
+ * clause: "Instead of `chmod 777`, …" but not "Rather than adding each reviewer, click …". */
 static const char *const against_cues_block[] = {STRONG_CUES, NULL};
 static const char *const against_cues[] = {
     STRONG_CUES,    "avoid",        "instead of",  "rather than",   "would make",
@@ -478,7 +480,12 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
     /* Prose or inline code: the sentence up to the match ("don't make the bucket public"
      * starts with its cue) and "… is a bad idea" after. */
     size_t from = sentence_start(t, start, ADVICE_LOOKBACK);
-    if (any_cue(t, from, end, against_cues))
+    if (any_cue(t, from, end, against_cues_block))
+        return true;
+    size_t clause = start;
+    while (clause > from && t[clause - 1] != ',' && t[clause - 1] != ';')
+        clause--;
+    if (any_cue(t, clause, end, against_cues))
         return true;
     size_t stop = end;
     while (stop < length && stop - end < ADVICE_LOOKAHEAD && t[stop] != '\n' &&
@@ -687,10 +694,27 @@ static const char *const build_dirs[] = {"build",
                                          ".nyc_output",
                                          ".ruff_cache",
                                          ".hypothesis",
+                                         "package-lock.json",
+                                         "pnpm-lock.yaml",
+                                         "*.lock",
                                          NULL};
+
+/* Words that name build output only inside a project: under an absolute path they name a
+ * service's or the system's data ("/srv/cache", "/var/log", "/opt/app/vendor"). */
+static const char *const project_only_dirs[] = {"log", "logs",   "cache", "tmp",    "temp",
+                                                "out", "vendor", "deps",  "target", NULL};
+
+static bool is_project_only(const char *s, size_t n)
+{
+    for (size_t i = 0; project_only_dirs[i]; i++)
+        if (strlen(project_only_dirs[i]) == n && memcmp(s, project_only_dirs[i], n) == 0)
+            return true;
+    return false;
+}
 
 static bool dir_is_build(const char *s, size_t n)
 {
+    bool absolute = n > 0 && (s[0] == '/' || s[0] == '\\' || (n >= 2 && s[1] == ':'));
     while (n >= 2 && s[0] == '.' && s[1] == '/') {
         s += 2;
         n -= 2;
@@ -717,7 +741,7 @@ static bool dir_is_build(const char *s, size_t n)
             size_t e = at;
             while (e < n && s[e] != '/')
                 e++;
-            if (e - at == k && memcmp(s + at, b, k) == 0)
+            if (e - at == k && memcmp(s + at, b, k) == 0 && !(absolute && is_project_only(b, k)))
                 return true;
             at = e + 1;
         }

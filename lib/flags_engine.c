@@ -981,6 +981,25 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
     return severity;
 }
 
+/* A match that starts in inline code ends with it: "run `rm -rf /srv/cache` and mail ops@…"
+ * flags the command, not the rest of the sentence. Only a match with a backtick after its
+ * start can run past a span, so only then is the Markdown parsed. */
+static int clip_to_inline_code(struct scan *s, struct raw_match *m)
+{
+    if (m->end <= m->start + 1 || !memchr(s->text + m->start + 1, '`', m->end - m->start - 1))
+        return 0;
+    const struct flag_markdown *md = scan_markdown(s);
+    if (!md)
+        return -1;
+    const struct flag_block *b = flag_markdown_find(md, m->start);
+    if (!b || b->fenced || b->end >= m->end || b->end <= m->start)
+        return 0;
+    m->end = b->end;
+    if (m->value_end > b->end)
+        m->value_end = b->end > m->value_start ? b->end : m->value_start;
+    return 0;
+}
+
 static int compare_candidates(const void *a, const void *b)
 {
     const struct candidate *x = a, *y = b;
@@ -1130,7 +1149,10 @@ int flags_scan_with(const struct flags_ruleset *rs, const char *field, const cha
     if (!c)
         goto done;
     for (size_t i = 0; i < s.match_count; i++) {
-        const struct raw_match *m = &s.matches[i];
+        struct raw_match clipped = s.matches[i];
+        if (clip_to_inline_code(&s, &clipped) != 0)
+            goto done;
+        const struct raw_match *m = &clipped;
         size_t rule = rs->patterns[m->pattern].rule;
         bool failed = false;
         enum flag_severity severity = judge(&s, m, rule, &failed);

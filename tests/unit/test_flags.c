@@ -212,6 +212,20 @@ START_TEST(test_utf8_before_match_gives_byte_offsets)
 }
 END_TEST
 
+START_TEST(test_command_in_inline_code_ends_with_the_code_span)
+{
+    const char *text = "Then run `rm -rf /srv/cache` and mail ops@corp-mail.net.";
+    json_t *flags = scan(text);
+    ck_assert_uint_ge(json_array_size(flags), 1);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "destructive.recursive_delete");
+    ck_assert_uint_eq(int_at(flags, 0, "start"), (size_t)(strstr(text, "rm -rf") - text));
+    ck_assert_uint_eq(int_at(flags, 0, "end"), (size_t)(strstr(text, "` and") - text));
+    /* an instruction to delete a service's directory, not build output */
+    ck_assert_str_eq(str_at(flags, 0, "severity"), "critical");
+    json_decref(flags);
+}
+END_TEST
+
 START_TEST(test_field_name_is_copied_and_flags_are_appended)
 {
     json_t *flags = json_array();
@@ -481,6 +495,9 @@ START_TEST(test_local_build_output_vs_shared_paths)
     assert_severity("`rm -rf \"$tmpdir\"`", "destructive.recursive_delete", "info");
     assert_severity("`rm -rf docs/api`", "destructive.recursive_delete", "warning");
     assert_severity("`rm -rf /srv/data`", "destructive.recursive_delete", "critical");
+    /* cache, log, tmp name build output inside a project, a service's data under / */
+    assert_severity("`rm -rf /var/lib/app/cache/`", "destructive.recursive_delete", "critical");
+    assert_severity("`rm -rf .cache logs`", "destructive.recursive_delete", "info");
     assert_severity("`rm -rf ~`", "destructive.recursive_delete", "critical");
     assert_severity("`sudo rm -rf --no-preserve-root /`", "destructive.recursive_delete",
                     "critical");
@@ -895,6 +912,7 @@ static Suite *flags_suite(void)
     tcase_add_test(shape, test_secret_flag_spans_its_setting);
     tcase_add_test(shape, test_flags_come_in_start_order_across_rules);
     tcase_add_test(shape, test_utf8_before_match_gives_byte_offsets);
+    tcase_add_test(shape, test_command_in_inline_code_ends_with_the_code_span);
     tcase_add_test(shape, test_field_name_is_copied_and_flags_are_appended);
     tcase_add_test(shape, test_empty_and_null_text_give_no_flags);
     tcase_add_test(shape, test_invalid_arguments_are_refused);
