@@ -43,9 +43,7 @@ enum {
     DEPTH_LIMIT = 10000,
     SCRATCH_POOL_MAX = 16, /* idle Hyperscan scratch spaces kept for reuse */
     HYPERSCAN_GAP = 16,    /* bounded repeats at least this wide are opened for Hyperscan */
-    CLUSTER_GAP = 64,      /* candidate ends closer than this are confirmed by one search */
-    PREFIX_WIDTH = 128,    /* longest prefix of a pattern Hyperscan runs instead of the whole */
-    PREFIX_MIN_WIDTH = 4
+    CLUSTER_GAP = 64       /* candidate ends closer than this are confirmed by one search */
 };
 
 struct compiled_pattern {
@@ -327,132 +325,6 @@ static int expression_check(const char *expression, unsigned *flags, size_t *max
     return 0;
 }
 
-/* Length of the pattern item (atom and its quantifier) at p[i], or 0 at a top-level "|"
- * (an alternation is not a sequence: it has no prefix to cut). */
-static size_t item_length(const char *p, size_t n, size_t i)
-{
-    size_t j = i;
-    if (p[j] == '|')
-        return 0;
-    if (p[j] == '\\') {
-        j += 2;
-        if (j - 1 < n && (p[j - 1] == 'x' || p[j - 1] == 'p' || p[j - 1] == 'P') && j < n &&
-            p[j] == '{') {
-            while (j < n && p[j] != '}')
-                j++;
-            j++;
-        } else if (j - 1 < n && p[j - 1] == 'x') {
-            for (int k = 0; k < 2 && j < n && strchr("0123456789abcdefABCDEF", p[j]); k++)
-                j++;
-        }
-    } else if (p[j] == '[') {
-        j++;
-        if (j < n && p[j] == '^')
-            j++;
-        if (j < n && p[j] == ']')
-            j++;
-        while (j < n && p[j] != ']') {
-            if (p[j] == '\\')
-                j++;
-            else if (p[j] == '[' && j + 1 < n && p[j + 1] == ':')
-                while (j + 1 < n && !(p[j] == ':' && p[j + 1] == ']'))
-                    j++;
-            j++;
-        }
-        j++;
-    } else if (p[j] == '(') {
-        size_t depth = 0;
-        bool cls = false;
-        for (; j < n; j++) {
-            if (p[j] == '\\') {
-                j++;
-            } else if (cls) {
-                cls = p[j] != ']';
-            } else if (p[j] == '[') {
-                cls = true;
-                if (j + 1 < n && p[j + 1] == '^')
-                    j++;
-                if (j + 1 < n && p[j + 1] == ']')
-                    j++;
-            } else if (p[j] == '(') {
-                depth++;
-            } else if (p[j] == ')' && --depth == 0) {
-                break;
-            }
-        }
-        j++;
-    } else {
-        j++;
-    }
-    if (j > n)
-        return 0; /* unbalanced: leave the pattern whole */
-    bool quantified = false;
-    if (j < n && (p[j] == '*' || p[j] == '+' || p[j] == '?')) {
-        j++;
-        quantified = true;
-    } else if (j < n && p[j] == '{') {
-        size_t k = j + 1;
-        while (k < n && ((p[k] >= '0' && p[k] <= '9') || p[k] == ','))
-            k++;
-        if (k < n && p[k] == '}' && k > j + 1 && p[j + 1] != ',') {
-            j = k + 1;
-            quantified = true;
-        }
-    }
-    if (quantified && j < n && (p[j] == '?' || p[j] == '+')) /* lazy or possessive */
-        j++;
-    return j - i;
-}
-
-/* The prefix of `expression` that Hyperscan runs instead of the whole: the longest run of its
- * leading items that matches at most PREFIX_WIDTH bytes and needs no prefilter mode, when it
- * is shorter than the whole (NULL otherwise). Every match of the expression starts with a
- * match of such a prefix at the same offset, so the prefix's ends lead PCRE2 to every match;
- * the long tails it leaves out ("[^\n]*", "[A-Za-z0-9+/]{40,}") are what make Hyperscan report
- * an end at every byte and keep automata alive for a whole line. *width gets its max width. */
-static char *hyperscan_prefix(const char *expression, size_t *width)
-{
-    size_t n = strlen(expression), at = 0, best = 0, best_width = 0;
-    for (size_t i = 0; i < n;) {
-        size_t len = item_length(expression, n, i);
-        if (len == 0)
-            return NULL; /* a top-level alternation */
-        i += len;
-    }
-    while (at < n) {
-        size_t len = item_length(expression, n, at);
-        if (len == 0)
-            return NULL;
-        at += len;
-        if (at >= n)
-            break;
-        char *prefix = strndup(expression, at);
-        hs_expr_info_t *info = NULL;
-        hs_compile_error_t *compile_error = NULL;
-        if (!prefix)
-            return NULL;
-        hs_error_t rc = hs_expression_info(prefix, HS_FLAG_MULTILINE, &info, &compile_error);
-        free(prefix);
-        hs_free_compile_error(compile_error);
-        if (rc != HS_SUCCESS) {
-            free(info);
-            continue; /* e.g. a prefix that can match empty text: take more items */
-        }
-        bool bounded = info->max_width != UINT32_MAX && info->max_width <= PREFIX_WIDTH;
-        if (bounded && info->min_width >= PREFIX_MIN_WIDTH) {
-            best = at;
-            best_width = info->max_width;
-        }
-        free(info);
-        if (!bounded)
-            break;
-    }
-    if (best == 0)
-        return NULL;
-    *width = best_width;
-    return strndup(expression, best);
-}
-
 /* SHA-256 of the expressions and their flags, in order: what a precompiled database must have
  * been compiled from. */
 static void hyperscan_fingerprint(char *const *expressions, const unsigned *flags, size_t n,
@@ -508,15 +380,6 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
                 expression_check(rule->patterns.items[i], &(unsigned){0},
                                  &rs->patterns[k].max_width, rule, i, error, error_size) != 0)
                 goto done;
-            size_t prefix_width = 0;
-            char *prefix = hyperscan_prefix(expressions[k], &prefix_width);
-            if (prefix) {
-                free(expressions[k]);
-                expressions[k] = prefix;
-                flags[k] = HS_FLAG_MULTILINE;
-                if (prefix_width < rs->patterns[k].max_width)
-                    rs->patterns[k].max_width = prefix_width;
-            }
         }
     }
     hyperscan_fingerprint(expressions, flags, n, rs->fingerprint);
