@@ -3,7 +3,7 @@ import { fork } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decide, newSecret, postIntake, psql, runCli, samplePost, startServer } from '../lib/harness.mjs';
+import { decide, eventually, newSecret, postIntake, psql, runCli, samplePost, startServer } from '../lib/harness.mjs';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS || 64);
 const DURATION = Number(process.env.BENCH_DURATION || 20);
@@ -61,12 +61,11 @@ await Promise.all(Array.from({ length: CLIENTS }, async (_, client) => {
 }));
 const loadSeconds = (Date.now() - started) / 1000;
 // let the sealers finish what the load wrote (the figure below is from commit times, not this wait)
-for (;;) {
+await eventually(async () => {
   const pending = Number(await psql(database, `SELECT count(*) FROM audit_events WHERE seq IS NULL`));
   const approved = Number(await psql(database, `SELECT count(*) FROM drafts WHERE state = 'approved'`));
-  if (pending === 0 && approved === 0) break;
-  await new Promise((r) => setTimeout(r, 200));
-}
+  return pending === 0 && approved === 0;
+}, { what: 'every event sealed and every approval released' });
 const written = Number(await psql(database, 'SELECT count(*) FROM bench_written'));
 const [p50, p99, max, min, firstWrite, lastSeal] = (await psql(database, `
   WITH t AS (
