@@ -220,29 +220,29 @@ static int inline_spans(const char *t, size_t from, size_t to, struct flag_markd
 {
     size_t i = from;
     while (i < to) {
-        if (t[i] != '`') {
-            i++;
-            continue;
-        }
+        const char *tick = memchr(t + i, '`', to - i); /* most lines have none */
+        if (!tick)
+            break;
+        i = (size_t)(tick - t);
         size_t run = 0;
         while (i + run < to && t[i + run] == '`')
             run++;
         size_t j = i + run, close = 0;
         bool found = false;
         while (j < to) {
-            if (t[j] == '`') {
-                size_t r = 0;
-                while (j + r < to && t[j + r] == '`')
-                    r++;
-                if (r == run) {
-                    close = j;
-                    found = true;
-                    break;
-                }
-                j += r;
-            } else {
-                j++;
+            const char *next = memchr(t + j, '`', to - j);
+            if (!next)
+                break;
+            j = (size_t)(next - t);
+            size_t r = 0;
+            while (j + r < to && t[j + r] == '`')
+                r++;
+            if (r == run) {
+                close = j;
+                found = true;
+                break;
             }
+            j += r;
         }
         if (!found) {
             i += run;

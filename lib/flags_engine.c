@@ -66,10 +66,12 @@ struct flags_ruleset {
     struct flag_rule_file file; /* the rules and global allow-list, as read */
     struct compiled_pattern *patterns;
     size_t pattern_count;
-    pcre2_code **allow;       /* global allow-list */
-    pcre2_code ***rule_allow; /* per rule: its allow patterns (rule.allow.count each) */
-    uint32_t max_ovector;     /* capture pairs any pattern needs */
-    bool needs_markdown;      /* some rule asks where a match is or advice against */
+    pcre2_code **allow;          /* global allow-list */
+    pcre2_code ***rule_allow;    /* per rule: its allow patterns (rule.allow.count each) */
+    pcre2_code *allow_any;       /* the global allow-list as one pattern, or NULL (see joined) */
+    pcre2_code **rule_allow_any; /* per rule: its allow patterns as one pattern, or NULL */
+    uint32_t max_ovector;        /* capture pairs any pattern needs */
+    bool needs_markdown;         /* some rule asks where a match is or advice against */
 #ifdef AGENTGATE_HAVE_HYPERSCAN
     hs_database_t *database; /* NULL: scan with PCRE2 alone */
 #endif
@@ -173,6 +175,64 @@ static pcre2_code *regex_compile(const char *pattern, const char *where, char *e
     return re;
 }
 
+/* True when `pattern` means the same as one alternative of a larger pattern: nothing in it
+ * refers to groups by number or recursion, quotes to the end (\Q), starts a verb, or turns on
+ * extended mode (whose "#" comments would run past its end). Conservative: some patterns that
+ * could be joined are not. */
+static bool joinable(const char *p)
+{
+    for (size_t i = 0; p[i]; i++) {
+        if (p[i] == '\\') {
+            char c = p[i + 1];
+            if (c == 'Q' || c == 'g' || c == 'k' || (c >= '1' && c <= '9'))
+                return false;
+            if (c)
+                i++;
+        } else if (p[i] == '(' && p[i + 1] == '*') {
+            return false;
+        } else if (p[i] == '(' && p[i + 1] == '?') {
+            char c = p[i + 2];
+            if (c == ':' || c == '=' || c == '!' || c == '<' || c == '>' || c == '|' || c == '#' ||
+                c == '\'')
+                continue;
+            size_t j = i + 2;
+            while ((p[j] >= 'a' && p[j] <= 'z') || (p[j] >= 'A' && p[j] <= 'Z') || p[j] == '^' ||
+                   p[j] == '-') {
+                if (p[j] == 'x' || p[j] == 'R' || p[j] == 'P' || p[j] == 'C')
+                    return false;
+                j++;
+            }
+            if (j == i + 2 || (p[j] != ')' && p[j] != ':'))
+                return false; /* (?1), (?+1), (?&name), (?(cond)…) */
+        }
+    }
+    return true;
+}
+
+/* The patterns as one alternation "(?:p1)|(?:p2)|…": a value matches it exactly when it
+ * matches one of them, and one search costs about what one of the separate searches did.
+ * NULL when there are fewer than two, one is not joinable, or the result does not compile
+ * (the patterns are then searched one by one). */
+static pcre2_code *joined(char *const *patterns, size_t count)
+{
+    size_t length = 1;
+    if (count < 2)
+        return NULL;
+    for (size_t i = 0; i < count; i++) {
+        if (!joinable(patterns[i]))
+            return NULL;
+        length += strlen(patterns[i]) + 6;
+    }
+    char *all = malloc(length), *at = all;
+    if (!all)
+        return NULL;
+    for (size_t i = 0; i < count; i++)
+        at += sprintf(at, "%s(?:%s)", i ? "|" : "", patterns[i]);
+    pcre2_code *re = regex_compile(all, "allow", NULL, 0);
+    free(all);
+    return re;
+}
+
 void flags_ruleset_free(struct flags_ruleset *rs)
 {
     if (!rs)
@@ -193,6 +253,11 @@ void flags_ruleset_free(struct flags_ruleset *rs)
         }
     }
     free(rs->rule_allow);
+    pcre2_code_free(rs->allow_any);
+    if (rs->rule_allow_any)
+        for (size_t r = 0; r < rs->file.rule_count; r++)
+            pcre2_code_free(rs->rule_allow_any[r]);
+    free(rs->rule_allow_any);
 #ifdef AGENTGATE_HAVE_HYPERSCAN
     hs_free_database(rs->database);
     if (rs->pool) {
@@ -448,7 +513,9 @@ static int ruleset_build(struct flag_rule_file *file, bool use_hyperscan,
     rs->patterns = calloc(rs->pattern_count ? rs->pattern_count : 1, sizeof *rs->patterns);
     rs->allow = calloc(rs->file.allow.count ? rs->file.allow.count : 1, sizeof *rs->allow);
     rs->rule_allow = calloc(rs->file.rule_count ? rs->file.rule_count : 1, sizeof *rs->rule_allow);
-    if (!rs->patterns || !rs->allow || !rs->rule_allow) {
+    rs->rule_allow_any =
+        calloc(rs->file.rule_count ? rs->file.rule_count : 1, sizeof *rs->rule_allow_any);
+    if (!rs->patterns || !rs->allow || !rs->rule_allow || !rs->rule_allow_any) {
         say(error, error_size, "out of memory");
         goto fail;
     }
@@ -491,6 +558,7 @@ static int ruleset_build(struct flag_rule_file *file, bool use_hyperscan,
                 if (!rs->rule_allow[r][i])
                     goto fail;
             }
+            rs->rule_allow_any[r] = joined(rule->allow.items, rule->allow.count);
         }
     }
     for (size_t i = 0; i < rs->file.allow.count; i++) {
@@ -500,6 +568,7 @@ static int ruleset_build(struct flag_rule_file *file, bool use_hyperscan,
         if (!rs->allow[i])
             goto fail;
     }
+    rs->allow_any = joined(rs->file.allow.items, rs->file.allow.count);
 #ifdef AGENTGATE_HAVE_HYPERSCAN
     if (use_hyperscan && rs->pattern_count > 0 && hyperscan_build(rs, error, error_size) < 0)
         goto fail;
@@ -777,9 +846,9 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
     size_t value_length = m->value_end - m->value_start;
     enum flag_severity severity = r->severity;
 
-    if (allowed_by(s->rs->allow, s->rs->file.allow.count, s, m->value_start, m->value_end) ||
-        allowed_by(s->rs->rule_allow[rule_index], r->allow.count, s, m->value_start, m->value_end))
-        return FLAG_NONE;
+    /* The checks only ever drop a match (or set its severity), so their order does not change
+     * the result: the cheap ones come first, the allow-lists (a PCRE2 search per pattern, a
+     * dozen or more per match) last. */
     if (r->placeholders && flag_is_placeholder(value, value_length))
         return FLAG_NONE;
     if (r->drop_in_url && flag_inside_url(s->text, m->start))
@@ -841,6 +910,16 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
     if (r->advice_against && severity > FLAG_INFO &&
         flag_advised_against(s->text, s->length, md, m->start, m->end))
         severity = FLAG_INFO;
+    const struct flags_ruleset *rs = s->rs;
+    if (rs->allow_any
+            ? allowed_by(&rs->allow_any, 1, s, m->value_start, m->value_end)
+            : allowed_by(rs->allow, rs->file.allow.count, s, m->value_start, m->value_end))
+        return FLAG_NONE;
+    if (rs->rule_allow_any[rule_index]
+            ? allowed_by(&rs->rule_allow_any[rule_index], 1, s, m->value_start, m->value_end)
+            : allowed_by(rs->rule_allow[rule_index], r->allow.count, s, m->value_start,
+                         m->value_end))
+        return FLAG_NONE;
     return severity;
 }
 
@@ -967,11 +1046,16 @@ static int append_flags(const struct flags_ruleset *rs, const char *field, struc
         return -1;
     for (size_t i = 0; i < n; i++) {
         const struct flag_rule *r = &rs->file.rules[c[i].rule];
-        json_t *flag =
-            json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "code", r->code, "severity",
-                      flag_severity_name(c[i].severity), "field", field, "start",
-                      (json_int_t)c[i].start, "end", (json_int_t)c[i].end, "message", r->message);
-        if (!flag || json_array_append_new(found, flag) != 0) {
+        /* Built member by member: json_pack's format parsing cost as much as the values. */
+        json_t *flag = json_object();
+        if (!flag || json_array_append_new(found, flag) != 0 ||
+            json_object_set_new_nocheck(flag, "code", json_string(r->code)) != 0 ||
+            json_object_set_new_nocheck(flag, "severity",
+                                        json_string(flag_severity_name(c[i].severity))) != 0 ||
+            json_object_set_new_nocheck(flag, "field", json_string(field)) != 0 ||
+            json_object_set_new_nocheck(flag, "start", json_integer((json_int_t)c[i].start)) != 0 ||
+            json_object_set_new_nocheck(flag, "end", json_integer((json_int_t)c[i].end)) != 0 ||
+            json_object_set_new_nocheck(flag, "message", json_string(r->message)) != 0) {
             json_decref(found);
             return -1;
         }
