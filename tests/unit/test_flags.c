@@ -719,44 +719,6 @@ static const char *forum_rules = "# Acme's own rules\n"
                                  "[allow]\n"
                                  "pattern = ^AKIAKPHOJUGSDR32ASMR$\n";
 
-/* An allow-list is searched as one alternation when its patterns can be joined, one by one
- * when one of them cannot (a back-reference, extended mode whose "#" comment would swallow the
- * patterns after it): either way a value matching any entry is allowed, and only then. */
-START_TEST(test_allow_entries_hold_whether_joined_or_not)
-{
-    static const char *const files[] = {
-        /* joinable: one alternation */
-        "[allow]\npattern = (?i)^tok_demo\\d{0,3}$\npattern = ^tok_(?:aa|bb)z{3}$\n",
-        /* a back-reference: searched one by one */
-        "[allow]\npattern = (?i)^tok_(demo)\\d{0,3}$\npattern = ^tok_(a)\\1z{3}$|^tok_bbzzz$\n",
-        /* extended mode with a comment, listed first: searched one by one */
-        "[allow]\npattern = (?x) ^ tok_never $ # a comment\npattern = (?i)^tok_demo\\d{0,3}$\n"
-        "pattern = ^tok_(?:aa|bb)z{3}$\n",
-    };
-    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
-        char text[1024];
-        snprintf(text, sizeof text,
-                 "[secret.test_token]\nseverity = critical\nmessage = A test token.\n"
-                 "pattern = \\btok_\\w{3,20}\nmatch = tok_live123\n\n%s",
-                 files[f]);
-        struct flags_ruleset *rs = rules_of(text);
-        const char *allowed[] = {"tok_DEMO", "tok_demo42", "tok_aazzz", "tok_bbzzz"};
-        for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
-            json_t *flags = scan_with(rs, allowed[i]);
-            ck_assert_msg(json_array_size(flags) == 0, "file %zu: %s is allowed", f, allowed[i]);
-            json_decref(flags);
-        }
-        const char *flagged[] = {"tok_live123", "tok_demo1234", "tok_abzzz", "tok_aazz"};
-        for (size_t i = 0; i < sizeof flagged / sizeof flagged[0]; i++) {
-            json_t *flags = scan_with(rs, flagged[i]);
-            ck_assert_msg(json_array_size(flags) == 1, "file %zu: %s is flagged", f, flagged[i]);
-            json_decref(flags);
-        }
-        flags_ruleset_free(rs);
-    }
-}
-END_TEST
-
 START_TEST(test_forum_file_adds_rules_and_allow_entries)
 {
     char path[] = "/tmp/agentgate-flag-rules-XXXXXX", error[1024];
@@ -940,7 +902,6 @@ static Suite *flags_suite(void)
     TCase *loader = tcase_create("loader");
     tcase_set_timeout(loader, 120); /* a forum file compiles the whole catalogue again */
     tcase_add_test(loader, test_forum_file_adds_rules_and_allow_entries);
-    tcase_add_test(loader, test_allow_entries_hold_whether_joined_or_not);
     tcase_add_test(loader, test_missing_rule_file_names_the_path);
     tcase_add_loop_test(loader, test_bad_rule_file_is_an_error_naming_file_and_line, 0,
                         (int)(sizeof bad_files / sizeof bad_files[0]));
