@@ -66,12 +66,10 @@ struct flags_ruleset {
     struct flag_rule_file file; /* the rules and global allow-list, as read */
     struct compiled_pattern *patterns;
     size_t pattern_count;
-    pcre2_code **allow;          /* global allow-list */
-    pcre2_code ***rule_allow;    /* per rule: its allow patterns (rule.allow.count each) */
-    pcre2_code *allow_any;       /* the global allow-list as one pattern, or NULL (see joined) */
-    pcre2_code **rule_allow_any; /* per rule: its allow patterns as one pattern, or NULL */
-    uint32_t max_ovector;        /* capture pairs any pattern needs */
-    bool needs_markdown;         /* some rule asks where a match is or advice against */
+    pcre2_code **allow;       /* global allow-list */
+    pcre2_code ***rule_allow; /* per rule: its allow patterns (rule.allow.count each) */
+    uint32_t max_ovector;     /* capture pairs any pattern needs */
+    bool needs_markdown;      /* some rule asks where a match is or advice against */
 #ifdef AGENTGATE_HAVE_HYPERSCAN
     hs_database_t *database; /* NULL: scan with PCRE2 alone */
 #endif
@@ -175,64 +173,6 @@ static pcre2_code *regex_compile(const char *pattern, const char *where, char *e
     return re;
 }
 
-/* True when `pattern` means the same as one alternative of a larger pattern: nothing in it
- * refers to groups by number or recursion, quotes to the end (\Q), starts a verb, or turns on
- * extended mode (whose "#" comments would run past its end). Conservative: some patterns that
- * could be joined are not. */
-static bool joinable(const char *p)
-{
-    for (size_t i = 0; p[i]; i++) {
-        if (p[i] == '\\') {
-            char c = p[i + 1];
-            if (c == 'Q' || c == 'g' || c == 'k' || (c >= '1' && c <= '9'))
-                return false;
-            if (c)
-                i++;
-        } else if (p[i] == '(' && p[i + 1] == '*') {
-            return false;
-        } else if (p[i] == '(' && p[i + 1] == '?') {
-            char c = p[i + 2];
-            if (c == ':' || c == '=' || c == '!' || c == '<' || c == '>' || c == '|' || c == '#' ||
-                c == '\'')
-                continue;
-            size_t j = i + 2;
-            while ((p[j] >= 'a' && p[j] <= 'z') || (p[j] >= 'A' && p[j] <= 'Z') || p[j] == '^' ||
-                   p[j] == '-') {
-                if (p[j] == 'x' || p[j] == 'R' || p[j] == 'P' || p[j] == 'C')
-                    return false;
-                j++;
-            }
-            if (j == i + 2 || (p[j] != ')' && p[j] != ':'))
-                return false; /* (?1), (?+1), (?&name), (?(cond)…) */
-        }
-    }
-    return true;
-}
-
-/* The patterns as one alternation "(?:p1)|(?:p2)|…": a value matches it exactly when it
- * matches one of them, and one search costs about what one of the separate searches did.
- * NULL when there are fewer than two, one is not joinable, or the result does not compile
- * (the patterns are then searched one by one). */
-static pcre2_code *joined(char *const *patterns, size_t count)
-{
-    size_t length = 1;
-    if (count < 2)
-        return NULL;
-    for (size_t i = 0; i < count; i++) {
-        if (!joinable(patterns[i]))
-            return NULL;
-        length += strlen(patterns[i]) + 6;
-    }
-    char *all = malloc(length), *at = all;
-    if (!all)
-        return NULL;
-    for (size_t i = 0; i < count; i++)
-        at += sprintf(at, "%s(?:%s)", i ? "|" : "", patterns[i]);
-    pcre2_code *re = regex_compile(all, "allow", NULL, 0);
-    free(all);
-    return re;
-}
-
 void flags_ruleset_free(struct flags_ruleset *rs)
 {
     if (!rs)
@@ -253,11 +193,6 @@ void flags_ruleset_free(struct flags_ruleset *rs)
         }
     }
     free(rs->rule_allow);
-    pcre2_code_free(rs->allow_any);
-    if (rs->rule_allow_any)
-        for (size_t r = 0; r < rs->file.rule_count; r++)
-            pcre2_code_free(rs->rule_allow_any[r]);
-    free(rs->rule_allow_any);
 #ifdef AGENTGATE_HAVE_HYPERSCAN
     hs_free_database(rs->database);
     if (rs->pool) {
@@ -513,9 +448,7 @@ static int ruleset_build(struct flag_rule_file *file, bool use_hyperscan,
     rs->patterns = calloc(rs->pattern_count ? rs->pattern_count : 1, sizeof *rs->patterns);
     rs->allow = calloc(rs->file.allow.count ? rs->file.allow.count : 1, sizeof *rs->allow);
     rs->rule_allow = calloc(rs->file.rule_count ? rs->file.rule_count : 1, sizeof *rs->rule_allow);
-    rs->rule_allow_any =
-        calloc(rs->file.rule_count ? rs->file.rule_count : 1, sizeof *rs->rule_allow_any);
-    if (!rs->patterns || !rs->allow || !rs->rule_allow || !rs->rule_allow_any) {
+    if (!rs->patterns || !rs->allow || !rs->rule_allow) {
         say(error, error_size, "out of memory");
         goto fail;
     }
@@ -558,7 +491,6 @@ static int ruleset_build(struct flag_rule_file *file, bool use_hyperscan,
                 if (!rs->rule_allow[r][i])
                     goto fail;
             }
-            rs->rule_allow_any[r] = joined(rule->allow.items, rule->allow.count);
         }
     }
     for (size_t i = 0; i < rs->file.allow.count; i++) {
@@ -568,7 +500,6 @@ static int ruleset_build(struct flag_rule_file *file, bool use_hyperscan,
         if (!rs->allow[i])
             goto fail;
     }
-    rs->allow_any = joined(rs->file.allow.items, rs->file.allow.count);
 #ifdef AGENTGATE_HAVE_HYPERSCAN
     if (use_hyperscan && rs->pattern_count > 0 && hyperscan_build(rs, error, error_size) < 0)
         goto fail;
@@ -910,15 +841,8 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
     if (r->advice_against && severity > FLAG_INFO &&
         flag_advised_against(s->text, s->length, md, m->start, m->end))
         severity = FLAG_INFO;
-    const struct flags_ruleset *rs = s->rs;
-    if (rs->allow_any
-            ? allowed_by(&rs->allow_any, 1, s, m->value_start, m->value_end)
-            : allowed_by(rs->allow, rs->file.allow.count, s, m->value_start, m->value_end))
-        return FLAG_NONE;
-    if (rs->rule_allow_any[rule_index]
-            ? allowed_by(&rs->rule_allow_any[rule_index], 1, s, m->value_start, m->value_end)
-            : allowed_by(rs->rule_allow[rule_index], r->allow.count, s, m->value_start,
-                         m->value_end))
+    if (allowed_by(s->rs->allow, s->rs->file.allow.count, s, m->value_start, m->value_end) ||
+        allowed_by(s->rs->rule_allow[rule_index], r->allow.count, s, m->value_start, m->value_end))
         return FLAG_NONE;
     return severity;
 }
