@@ -19,27 +19,17 @@ CREATE OR REPLACE FUNCTION audit_page(p_forum text, p_actor text, p_action text,
 RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    v_where text := '(e.forum = $1 OR e.forum IS NULL)';
+    -- one filter a line; concat_ws() leaves out the absent ones (NULL)
+    v_where text := concat_ws(' AND ', '(e.forum = $1 OR e.forum IS NULL)',
+        CASE WHEN p_actor IS NOT NULL THEN 'e.actor = $2' END,
+        CASE WHEN p_action IS NOT NULL THEN 'e.action = $3' END,
+        CASE WHEN p_draft_id IS NOT NULL THEN 'e.draft_id = $4' END,
+        CASE WHEN p_from IS NOT NULL THEN 'e.occurred_at >= $5' END,
+        CASE WHEN p_to IS NOT NULL THEN 'e.occurred_at < $6' END,
+        CASE WHEN p_before_at IS NOT NULL AND p_before_id IS NOT NULL
+            THEN '(e.occurred_at, e.id) < ($7, $8)' END);
     v_page text;
 BEGIN
-    IF p_actor IS NOT NULL THEN
-        v_where := v_where || ' AND e.actor = $2';
-    END IF;
-    IF p_action IS NOT NULL THEN
-        v_where := v_where || ' AND e.action = $3';
-    END IF;
-    IF p_draft_id IS NOT NULL THEN
-        v_where := v_where || ' AND e.draft_id = $4';
-    END IF;
-    IF p_from IS NOT NULL THEN
-        v_where := v_where || ' AND e.occurred_at >= $5';
-    END IF;
-    IF p_to IS NOT NULL THEN
-        v_where := v_where || ' AND e.occurred_at < $6';
-    END IF;
-    IF p_before_at IS NOT NULL AND p_before_id IS NOT NULL THEN
-        v_where := v_where || ' AND (e.occurred_at, e.id) < ($7, $8)';
-    END IF;
     EXECUTE 'SELECT coalesce(json_agg(json_build_object('
         || '''id'', p.id, ''seq'', p.seq,'
         || '''at'', to_char(p.occurred_at AT TIME ZONE ''UTC'', ''YYYY-MM-DD"T"HH24:MI:SS"Z"''),'

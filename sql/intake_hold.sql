@@ -27,9 +27,10 @@
 --    admitting, never towards a wrong refusal.
 -- 2. Then the draft, its revision and its audit event are written: the bulk of the work, with
 --    no lock that other posts of the agent wait for.
--- 3. Last, the agent's row is locked (FOR UPDATE: across all serve processes), the check is
---    made again on committed numbers, and admission k is recorded. From here to the commit is
---    a few index operations, and the commit does not wait for the disk (see "Durability").
+-- 3. Last, the agent's row is locked and its number raised in one UPDATE (across all serve
+--    processes), the check is made again on that committed number, and admission k is
+--    recorded. From here to the commit is a few index operations, and the commit does not wait
+--    for the disk (see "Durability").
 --    If another post took the last slot meanwhile, this transaction fails with
 --    serialization_failure and the caller runs it again, which then refuses in step 1.
 -- So there are never more than p_rate_count drafts of one agent in any window, however many
@@ -51,30 +52,37 @@ DECLARE
     v_paused boolean;
     v_admitted bigint;
     v_oldest timestamptz;
-    v_agent_key integer := hashtext(p_forum || '/' || p_agent_id);
     v_actor text := 'agent:' || p_agent_id;
     v_details jsonb := jsonb_build_object('webhook_id', p_webhook_id,
         'agent', jsonb_build_object('id', p_agent_id, 'name', p_agent_name),
         'invoker', jsonb_build_object('id', p_invoker_id, 'name', p_invoker_name));
+    v_ignored text;
 BEGIN
-    PERFORM set_config('synchronous_commit', 'off', true); -- see "Durability" above
+    -- Cost (tests/bench/intake.sh): every SQL statement here pays for an executor start and end,
+    -- so what needs no table is an assignment (PL/pgSQL evaluates those without the executor)
+    -- and the answer is returned with RETURN NEXT, not RETURN QUERY SELECT. An assignment still
+    -- takes a fresh snapshot for the statements after it, as PERFORM did, so the reads that
+    -- follow a lock see everything committed before the lock was granted.
+    v_ignored := set_config('synchronous_commit', 'off', true); -- see "Durability" above
     SELECT d.intake_response INTO v_existing
         FROM drafts d WHERE d.forum = p_forum AND d.webhook_id = p_webhook_id;
     IF FOUND THEN
-        RETURN QUERY SELECT 'duplicate'::text, v_existing, NULL::integer;
+        outcome := 'duplicate'; response := v_existing; retry_after := NULL;
+        RETURN NEXT;
         RETURN;
     END IF;
 
-    PERFORM pg_advisory_xact_lock_shared(lock_key('kill_switch'), 0);
+    v_ignored := pg_advisory_xact_lock_shared(lock_key('kill_switch'), 0);
     SELECT k.engaged INTO v_engaged FROM killswitch k;
     IF v_engaged THEN
         INSERT INTO audit_events (actor, action, forum, details)
             VALUES (v_actor, 'intake.refused', p_forum, v_details || '{"reason": "kill_switch_on"}');
-        RETURN QUERY SELECT 'kill_switch_on'::text, NULL::text, NULL::integer;
+        outcome := 'kill_switch_on'; response := NULL; retry_after := NULL;
+        RETURN NEXT;
         RETURN;
     END IF;
 
-    PERFORM pg_advisory_xact_lock_shared(lock_key('agent'), v_agent_key);
+    v_ignored := pg_advisory_xact_lock_shared(lock_key('agent'), hashtext(p_forum || '/' || p_agent_id));
     SELECT a.paused, a.admitted INTO v_paused, v_admitted FROM agents a
         WHERE a.forum = p_forum AND a.agent_id = p_agent_id;
     IF NOT FOUND THEN
@@ -86,7 +94,8 @@ BEGIN
     IF v_paused THEN
         INSERT INTO audit_events (actor, action, forum, details)
             VALUES (v_actor, 'intake.refused', p_forum, v_details || '{"reason": "agent_paused"}');
-        RETURN QUERY SELECT 'agent_paused'::text, NULL::text, NULL::integer;
+        outcome := 'agent_paused'; response := NULL; retry_after := NULL;
+        RETURN NEXT;
         RETURN;
     END IF;
 
@@ -95,8 +104,9 @@ BEGIN
     IF v_oldest IS NOT NULL THEN
         INSERT INTO audit_events (actor, action, forum, details)
             VALUES (v_actor, 'intake.refused', p_forum, v_details || '{"reason": "rate_limited"}');
-        RETURN QUERY SELECT 'rate_limited'::text, NULL::text,
-            GREATEST(1, ceil(extract(epoch FROM v_oldest + p_rate_window - now())))::integer;
+        outcome := 'rate_limited'; response := NULL;
+        retry_after := GREATEST(1, ceil(extract(epoch FROM v_oldest + p_rate_window - now())))::integer;
+        RETURN NEXT;
         RETURN;
     END IF;
 
@@ -111,7 +121,8 @@ BEGIN
     IF NOT FOUND THEN
         SELECT d.intake_response INTO v_existing
             FROM drafts d WHERE d.forum = p_forum AND d.webhook_id = p_webhook_id;
-        RETURN QUERY SELECT 'duplicate'::text, v_existing, NULL::integer;
+        outcome := 'duplicate'; response := v_existing; retry_after := NULL;
+        RETURN NEXT;
         RETURN;
     END IF;
     INSERT INTO draft_revisions (draft_id, revision, title, body, author_id, author_name)
@@ -120,16 +131,18 @@ BEGIN
         VALUES (v_actor, 'intake.held', p_forum, p_draft_id,
             v_details || jsonb_build_object('flags', jsonb_array_length(p_flags)));
 
-    -- 3. The agent's turn: lock, check again, record the admission.
-    SELECT a.admitted INTO v_admitted FROM agents a
-        WHERE a.forum = p_forum AND a.agent_id = p_agent_id FOR UPDATE;
-    IF intake_rate_oldest(p_forum, p_agent_id, v_admitted, p_rate_count, p_rate_window)
+    -- 3. The agent's turn: the UPDATE locks the agent's row (waiting for any other holder, then
+    -- reading its committed number), counts this admission, and the check is made again on that
+    -- number (admission v_admitted, the one before being v_admitted - 1).
+    UPDATE agents SET admitted = admitted + 1 WHERE forum = p_forum AND agent_id = p_agent_id
+        RETURNING admitted INTO v_admitted;
+    IF intake_rate_oldest(p_forum, p_agent_id, v_admitted - 1, p_rate_count, p_rate_window)
             IS NOT NULL THEN
         RAISE EXCEPTION 'agent % took its last slot concurrently', p_agent_id
             USING ERRCODE = 'serialization_failure';
     END IF;
     INSERT INTO agent_admissions (agent_id, forum, seq, admitted_at)
-        VALUES (p_agent_id, p_forum, v_admitted + 1, now());
-    UPDATE agents SET admitted = v_admitted + 1 WHERE forum = p_forum AND agent_id = p_agent_id;
-    RETURN QUERY SELECT 'held'::text, p_response, NULL::integer;
+        VALUES (p_agent_id, p_forum, v_admitted, now());
+    outcome := 'held'; response := p_response; retry_after := NULL;
+    RETURN NEXT;
 END $$;

@@ -32,8 +32,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DISCOURSE_APPROVED "draft.approved"
-
 /* An id as Discourse types it: a JSON integer when it is all digits (and fits in 64 bits), else
  * the string. */
 static json_t *id_value(const char *text)
@@ -43,28 +41,21 @@ static json_t *id_value(const char *text)
 
 /* What of an approved draft's event a Discourse post needs. */
 struct discourse_post {
-    const char *agent_name, *topic_id, *category, *title, *body;
+    const char *agent_name;
+    struct agentgate_shared_post post;
 };
 
 /* Reads the event's post; false with `failure` filled when Discourse could not take it. */
-static bool discourse_post_read(const struct agentgate_event *event, struct discourse_post *post,
-                                struct agentgate_failure *failure)
+static bool discourse_post_read(const struct agentgate_event *event,
+                                struct discourse_post *discourse, struct agentgate_failure *failure)
 {
-    const json_t *data = json_object_get(event->payload, "data");
-    const json_t *fields = json_object_get(data, "post");
+    const struct agentgate_shared_post *post = &discourse->post;
 
-    post->agent_name = agentgate_shared_string(json_object_get(data, "agent"), "name");
-    post->topic_id = agentgate_shared_string(fields, "topic_id");
-    post->category = agentgate_shared_string(fields, "category");
-    post->title = agentgate_shared_string(fields, "title");
-    post->body = agentgate_shared_string(fields, "body");
-    if (!post->agent_name || !*post->agent_name) {
+    discourse->agent_name = agentgate_shared_string(
+        json_object_get(json_object_get(event->payload, "data"), "agent"), "name");
+    if (!discourse->agent_name || !*discourse->agent_name) {
         agentgate_shared_fail(failure, "invalid_event", "agent.name",
                               "the event names no agent to post as (Api-Username)");
-        return false;
-    }
-    if (!post->body || !*post->body) {
-        agentgate_shared_fail(failure, "invalid_event", "post.body", "the event has no post body");
         return false;
     }
     /*
@@ -72,11 +63,9 @@ static bool discourse_post_read(const struct agentgate_event *event, struct disc
      * in the JSON body, so it cannot inject anything into the URL, but a non-numeric one can
      * never succeed: refuse it now rather than retry a doomed request for a day.
      */
-    if (post->topic_id && !agentgate_shared_all_digits(post->topic_id)) {
-        agentgate_shared_fail(failure, "invalid_topic_id", "post.topic_id",
-                              "Discourse topic ids are numbers; this one is not");
+    if (!agentgate_shared_post_read(event, &discourse->post,
+                                    "Discourse topic ids are numbers; this one is not", failure))
         return false;
-    }
     if (!post->topic_id && (!post->title || !*post->title)) {
         agentgate_shared_fail(failure, "invalid_event", "post.title", "a new topic needs a title");
         return false;
@@ -91,7 +80,7 @@ static bool discourse_post_read(const struct agentgate_event *event, struct disc
  * that field any more. Sending the id there would thread the reply under the wrong post; the
  * reply still lands in the right topic without it.
  */
-static json_t *discourse_post_json(const struct discourse_post *post)
+static json_t *discourse_post_json(const struct agentgate_shared_post *post)
 {
     json_t *json = json_object();
 
@@ -113,22 +102,22 @@ discourse_prepare_release(const struct agentgate_host *host,
                           const struct agentgate_event *event,
                           struct agentgate_http_request *request, struct agentgate_failure *failure)
 {
-    struct discourse_post post;
+    struct discourse_post discourse;
     char base[sizeof request->url];
     (void)host;
 
-    if (!event->type || strcmp(event->type, DISCOURSE_APPROVED) != 0)
+    if (!agentgate_shared_approved(event))
         return forum->release_url ? AGENTGATE_RELEASE_WEBHOOK : AGENTGATE_RELEASE_SKIP;
     if (!agentgate_shared_api_base(forum, "Discourse", base, sizeof base, failure) ||
-        !discourse_post_read(event, &post, failure) ||
+        !discourse_post_read(event, &discourse, failure) ||
         !agentgate_shared_set_url(request, forum, failure, "%s/posts.json", base))
         return AGENTGATE_RELEASE_ERROR;
     snprintf(request->method, sizeof request->method, "POST");
     request->header_count = 0;
     if (!agentgate_shared_add_header(request, "Api-Key", forum->release_api_key, failure) ||
-        !agentgate_shared_add_header(request, "Api-Username", post.agent_name, failure))
+        !agentgate_shared_add_header(request, "Api-Username", discourse.agent_name, failure))
         return AGENTGATE_RELEASE_ERROR;
-    request->body = discourse_post_json(&post);
+    request->body = discourse_post_json(&discourse.post);
     return AGENTGATE_RELEASE_REQUEST;
 }
 
@@ -184,7 +173,7 @@ static bool discourse_read_release_answer(const struct agentgate_forum_settings 
     int written = -1;
 
     /* Events other than draft.approved went to release_url as the generic webhook. */
-    if (!event || !event->type || strcmp(event->type, DISCOURSE_APPROVED) != 0)
+    if (!agentgate_shared_approved(event))
         return agentgate_shared_read_answer(forum, event, status, body, body_length, post_id,
                                             post_id_size, post_url, post_url_size);
 

@@ -81,16 +81,26 @@ plugin.skipAuthentication = async (data) => {
 	return data;
 };
 
-/** filter:post.shouldQueue — every agent post is queued, and must name its invoker. */
-plugin.shouldQueue = async (data) => {
-	if (!(await agents.isAgent(data.uid))) {
-		return data;
+/**
+ * The invoker an agent's post names (agents.resolveInvoker), or null when `uid` is not an agent.
+ * Throws, refusing the post, when agentgate is not configured or the post names no valid
+ * invoker.
+ */
+async function agentPostInvoker(uid, data) {
+	if (!(await agents.isAgent(uid))) {
+		return null;
 	}
 	if (!config.get().ok) {
 		throw notConfigured();
 	}
-	await agents.resolveInvoker(data.uid, data.data);
-	data.shouldQueue = true;
+	return agents.resolveInvoker(uid, data);
+}
+
+/** filter:post.shouldQueue — every agent post is queued, and must name its invoker. */
+plugin.shouldQueue = async (data) => {
+	if (await agentPostInvoker(data.uid, data.data)) {
+		data.shouldQueue = true;
+	}
 	return data;
 };
 
@@ -99,13 +109,10 @@ plugin.shouldQueue = async (data) => {
  * (or keep it for retries). Throws when agentgate refuses it, so nothing is queued.
  */
 plugin.holdQueuedPost = async (payload) => {
-	if (!(await agents.isAgent(payload.uid))) {
+	const invoker = await agentPostInvoker(payload.uid, payload.data);
+	if (!invoker) {
 		return payload;
 	}
-	if (!config.get().ok) {
-		throw notConfigured();
-	}
-	const invoker = await agents.resolveInvoker(payload.uid, payload.data);
 	const agent = await user.getUserFields(payload.uid, ['uid', 'username']);
 	delete payload.data.agentgate;
 	const info = await intake.holdNew(payload.id, payload.type, payload.data, agent, invoker);

@@ -36,8 +36,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NODEBB_APPROVED "draft.approved"
-
 /* An id as NodeBB types it: a JSON number when it is all digits (and exact in a JavaScript
  * number), else the string. */
 static json_t *id_value(const char *text)
@@ -47,33 +45,25 @@ static json_t *id_value(const char *text)
 
 /* What of an approved draft's event a NodeBB post needs. */
 struct nodebb_post {
-    const char *agent_id, *topic_id, *reply_to, *category, *title, *body;
+    const char *agent_id;
+    struct agentgate_shared_post post;
 };
 
 /* Reads the event's post; false with `failure` filled when NodeBB could not take it. */
-static bool nodebb_post_read(const struct agentgate_event *event, struct nodebb_post *post,
+static bool nodebb_post_read(const struct agentgate_event *event, struct nodebb_post *nodebb,
                              struct agentgate_failure *failure)
 {
-    const json_t *data = json_object_get(event->payload, "data");
-    const json_t *fields = json_object_get(data, "post");
+    const struct agentgate_shared_post *post = &nodebb->post;
 
-    post->agent_id = agentgate_shared_string(json_object_get(data, "agent"), "id");
-    post->topic_id = agentgate_shared_string(fields, "topic_id");
-    post->reply_to = agentgate_shared_string(fields, "reply_to_post_id");
-    post->category = agentgate_shared_string(fields, "category");
-    post->title = agentgate_shared_string(fields, "title");
-    post->body = agentgate_shared_string(fields, "body");
+    nodebb->agent_id = agentgate_shared_string(
+        json_object_get(json_object_get(event->payload, "data"), "agent"), "id");
     /*
      * `_uid` picks the account a master token posts as; NodeBB reads it with parseInt, so an
      * id that is not a number would post as nobody. Refuse it here instead.
      */
-    if (!agentgate_shared_all_digits(post->agent_id) || strlen(post->agent_id) > 15) {
+    if (!agentgate_shared_all_digits(nodebb->agent_id) || strlen(nodebb->agent_id) > 15) {
         agentgate_shared_fail(failure, "invalid_event", "agent.id",
                               "the agent's id must be its NodeBB user id (a number) for _uid");
-        return false;
-    }
-    if (!post->body || !*post->body) {
-        agentgate_shared_fail(failure, "invalid_event", "post.body", "the event has no post body");
         return false;
     }
     /*
@@ -81,12 +71,11 @@ static bool nodebb_post_read(const struct agentgate_event *event, struct nodebb_
      * ("../users/1", "5?x=", "%2e%2e") could point the request, with the agent's credentials,
      * at another API route (path injection). NodeBB tids are numbers anyway.
      */
-    if (post->topic_id && !agentgate_shared_all_digits(post->topic_id)) {
-        agentgate_shared_fail(failure, "invalid_topic_id", "post.topic_id",
-                              "NodeBB topic ids are numbers; refusing to put this one in the URL "
-                              "path");
+    if (!agentgate_shared_post_read(event, &nodebb->post,
+                                    "NodeBB topic ids are numbers; refusing to put this one in "
+                                    "the URL path",
+                                    failure))
         return false;
-    }
     if (!post->topic_id && (!post->category || !*post->category)) {
         agentgate_shared_fail(failure, "invalid_event", "post.category",
                               "a new NodeBB topic needs a category (cid)");
@@ -100,20 +89,21 @@ static bool nodebb_post_read(const struct agentgate_event *event, struct nodebb_
 }
 
 /* The request body: a reply to topic_id, or a new topic in the category. */
-static json_t *nodebb_post_json(const struct nodebb_post *post)
+static json_t *nodebb_post_json(const struct nodebb_post *nodebb)
 {
+    const struct agentgate_shared_post *post = &nodebb->post;
     json_t *json = json_object();
 
     if (post->topic_id) {
         json_object_set_new(json, "content", json_string(post->body));
-        json_object_set_new(json, "_uid", id_value(post->agent_id));
+        json_object_set_new(json, "_uid", id_value(nodebb->agent_id));
         if (post->reply_to && *post->reply_to)
             json_object_set_new(json, "toPid", id_value(post->reply_to));
     } else {
         json_object_set_new(json, "cid", id_value(post->category));
         json_object_set_new(json, "title", json_string(post->title));
         json_object_set_new(json, "content", json_string(post->body));
-        json_object_set_new(json, "_uid", id_value(post->agent_id));
+        json_object_set_new(json, "_uid", id_value(nodebb->agent_id));
     }
     return json;
 }
@@ -142,19 +132,19 @@ nodebb_prepare_release(const struct agentgate_host *host,
                        const struct agentgate_event *event, struct agentgate_http_request *request,
                        struct agentgate_failure *failure)
 {
-    struct nodebb_post post;
+    struct nodebb_post nodebb;
     char base[sizeof request->url];
     bool url_set;
     (void)host;
 
-    if (!event->type || strcmp(event->type, NODEBB_APPROVED) != 0)
+    if (!agentgate_shared_approved(event))
         return forum->release_url ? AGENTGATE_RELEASE_WEBHOOK : AGENTGATE_RELEASE_SKIP;
     if (!agentgate_shared_api_base(forum, "NodeBB", base, sizeof base, failure) ||
-        !nodebb_post_read(event, &post, failure))
+        !nodebb_post_read(event, &nodebb, failure))
         return AGENTGATE_RELEASE_ERROR;
-    url_set = post.topic_id
+    url_set = nodebb.post.topic_id
                   ? agentgate_shared_set_url(request, forum, failure, "%s/api/v3/topics/%s", base,
-                                             post.topic_id)
+                                             nodebb.post.topic_id)
                   : agentgate_shared_set_url(request, forum, failure, "%s/api/v3/topics", base);
     if (!url_set)
         return AGENTGATE_RELEASE_ERROR;
@@ -162,7 +152,7 @@ nodebb_prepare_release(const struct agentgate_host *host,
     request->header_count = 0;
     if (!nodebb_authorize(request, forum, failure))
         return AGENTGATE_RELEASE_ERROR;
-    request->body = nodebb_post_json(&post);
+    request->body = nodebb_post_json(&nodebb);
     return AGENTGATE_RELEASE_REQUEST;
 }
 
@@ -193,7 +183,7 @@ static bool nodebb_read_release_answer(const struct agentgate_forum_settings *fo
     int written;
 
     /* Events other than draft.approved went to release_url as the generic webhook. */
-    if (!event || !event->type || strcmp(event->type, NODEBB_APPROVED) != 0)
+    if (!agentgate_shared_approved(event))
         return agentgate_shared_read_answer(forum, event, status, body, body_length, post_id,
                                             post_id_size, post_url, post_url_size);
 

@@ -66,6 +66,24 @@ AGENTGATE_HIDDEN bool agentgate_shared_add_header(struct agentgate_http_request 
                                                   const char *name, const char *value,
                                                   struct agentgate_failure *failure);
 
+/* True for draft.approved, the one event an API adapter publishes through its platform's API;
+ * every other event goes to release_url as the generic webhook (or is skipped without one). */
+AGENTGATE_HIDDEN bool agentgate_shared_approved(const struct agentgate_event *event);
+
+/* What an approved draft's event says of its post (data.post): strings borrowed from the event,
+ * NULL where absent. */
+struct agentgate_shared_post {
+    const char *topic_id, *reply_to, *category, *title, *body;
+};
+
+/* Reads data.post of `event` into `post` and checks what every platform needs of it: a body,
+ * and a topic_id of digits only when there is one (`topic_id_refusal` is the message
+ * otherwise). False with `failure` filled (invalid_event, invalid_topic_id). */
+AGENTGATE_HIDDEN bool agentgate_shared_post_read(const struct agentgate_event *event,
+                                                 struct agentgate_shared_post *post,
+                                                 const char *topic_id_refusal,
+                                                 struct agentgate_failure *failure);
+
 /* Starts reading a platform's answer to draft.approved: empties post_id and post_url and
  * returns the answer's JSON object (the caller decrefs it), or NULL when the body is not one. */
 AGENTGATE_HIDDEN json_t *agentgate_shared_answer_object(const char *body, size_t body_length,

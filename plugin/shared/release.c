@@ -151,6 +151,33 @@ bool agentgate_shared_add_header(struct agentgate_http_request *request, const c
     return true;
 }
 
+bool agentgate_shared_approved(const struct agentgate_event *event)
+{
+    return event && event->type && strcmp(event->type, "draft.approved") == 0;
+}
+
+bool agentgate_shared_post_read(const struct agentgate_event *event,
+                                struct agentgate_shared_post *post, const char *topic_id_refusal,
+                                struct agentgate_failure *failure)
+{
+    const json_t *fields = json_object_get(json_object_get(event->payload, "data"), "post");
+
+    post->topic_id = agentgate_shared_string(fields, "topic_id");
+    post->reply_to = agentgate_shared_string(fields, "reply_to_post_id");
+    post->category = agentgate_shared_string(fields, "category");
+    post->title = agentgate_shared_string(fields, "title");
+    post->body = agentgate_shared_string(fields, "body");
+    if (!post->body || !*post->body) {
+        agentgate_shared_fail(failure, "invalid_event", "post.body", "the event has no post body");
+        return false;
+    }
+    if (post->topic_id && !agentgate_shared_all_digits(post->topic_id)) {
+        agentgate_shared_fail(failure, "invalid_topic_id", "post.topic_id", "%s", topic_id_refusal);
+        return false;
+    }
+    return true;
+}
+
 json_t *agentgate_shared_answer_object(const char *body, size_t body_length, char *post_id,
                                        size_t post_id_size, char *post_url, size_t post_url_size)
 {

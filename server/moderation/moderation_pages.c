@@ -203,13 +203,17 @@ fail:
 }
 
 /*
- * The checks every moderator form passes: same Origin, readable form (into state->form), a
- * signed-in user with this session's CSRF token, a moderator. Returns the user, or NULL with
- * *refusal set.
+ * What every moderator form handler starts with: its state, hung on the request (*state, NULL
+ * when out of memory), and the checks every form passes: same Origin, readable form (into
+ * (*state)->form), a signed-in user with this session's CSRF token, a moderator. Returns the
+ * user, or NULL with *refusal set.
  */
-static const struct session_identity *
-moderator_form(struct request *request, struct moderation_state *state, struct refusal *refusal)
+static const struct session_identity *moderator_form(struct request *request,
+                                                     struct moderation_state **state_out,
+                                                     struct refusal *refusal)
 {
+    struct moderation_state *state = *state_out =
+        http_request_state(request, calloc(1, sizeof *state), moderation_state_free);
     const struct session_identity *user;
 
     *refusal = (struct refusal){ERR_INTERNAL, NULL, DB_OK};
@@ -260,10 +264,9 @@ static void user_actor(const struct session_identity *user, char *out, size_t si
 
 static enum MHD_Result agent_change(struct request *request, bool pause)
 {
-    struct moderation_state *state =
-        http_request_state(request, calloc(1, sizeof *state), moderation_state_free);
+    struct moderation_state *state;
     struct refusal refusal;
-    const struct session_identity *user = moderator_form(request, state, &refusal);
+    const struct session_identity *user = moderator_form(request, &state, &refusal);
     const char *agent, *reason;
     char actor[ACTOR_BYTES];
     struct db_connection *db;
@@ -312,10 +315,9 @@ enum MHD_Result moderation_resume(struct request *request)
  */
 enum MHD_Result moderation_killswitch_change(struct request *request)
 {
-    struct moderation_state *state =
-        http_request_state(request, calloc(1, sizeof *state), moderation_state_free);
+    struct moderation_state *state;
     struct refusal refusal;
-    const struct session_identity *user = moderator_form(request, state, &refusal);
+    const struct session_identity *user = moderator_form(request, &state, &refusal);
     const char *switch_state, *reason;
     char actor[ACTOR_BYTES];
     struct db_connection *db;
@@ -407,10 +409,9 @@ static char *bulk_location(const char *back, bool reject, int changed, size_t se
 
 enum MHD_Result moderation_bulk_action(struct request *request)
 {
-    struct moderation_state *state =
-        http_request_state(request, calloc(1, sizeof *state), moderation_state_free);
+    struct moderation_state *state;
     struct refusal refusal;
-    const struct session_identity *user = moderator_form(request, state, &refusal);
+    const struct session_identity *user = moderator_form(request, &state, &refusal);
     const char *action, *reason;
     struct db_connection *db;
     size_t count = 0;

@@ -48,6 +48,8 @@ static pthread_mutex_t connections_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct connection_entry connections_head = {
     &connections_head, &connections_head, -1, 0, 0, false, false};
 static long long request_timeout_ms, header_timeout_ms;
+/* "timeout=N": when an idle kept-alive connection is cut (see http_start()) */
+static char keep_alive_hint[32];
 static pthread_t reaper_thread;
 static atomic_bool reaper_running;
 /* Replies ready but held back by http_reply_delay(); the reaper sends them when due. */
@@ -133,6 +135,7 @@ enum MHD_Result http_reply_response(struct request *request, unsigned status,
     }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(response, "X-Request-Id", request->id);
+    MHD_add_response_header(response, "Keep-Alive", keep_alive_hint);
     MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
     /* Every answer, page or JSON: no script at all, no framing, nothing loaded from elsewhere. */
@@ -708,6 +711,14 @@ int http_start(struct server *server, const struct route *routes, size_t route_c
     routes_count = route_count;
     request_timeout_ms = config->request_timeout_seconds * 1000;
     header_timeout_ms = config->header_timeout_seconds * 1000;
+    /* An idle kept-alive connection is cut when its next head is late (the reaper, after
+     * header_timeout) or when it stays idle (libmicrohttpd, after idle_timeout), whichever comes
+     * first. Saying when lets a client close it first instead of sending a request into a
+     * connection that is being closed, which it would see as a failure with no answer. */
+    snprintf(keep_alive_hint, sizeof keep_alive_hint, "timeout=%u",
+             config->header_timeout_seconds < config->idle_timeout_seconds
+                 ? (unsigned)config->header_timeout_seconds
+                 : (unsigned)config->idle_timeout_seconds);
     atomic_store(&draining, false);
     if (server->ipv6)
         flags |= MHD_USE_IPv6;

@@ -25,6 +25,18 @@ async function setup({ delivery = QUICK_RETRIES, database, extraForum = {}, serv
   return { srv, forum };
 }
 
+/** Runs `body({ srv, forum })` against a fresh agentgate and test forum (setup(options)) and
+ * stops both afterwards, whatever happens. */
+async function withForum(options, body) {
+  const { srv, forum } = await setup(options);
+  try {
+    return await body({ srv, forum });
+  } finally {
+    await srv.stop();
+    await forum.stop();
+  }
+}
+
 async function held(srv, post) {
   const res = await postIntake(srv, post ?? samplePost());
   assert.equal(res.status, 202, res.text);
@@ -40,166 +52,123 @@ const notReleased = (database, ids, pg = {}) =>
   countRows(database, 'drafts', `id = ANY ('{${ids.join(',')}}'::uuid[]) AND state <> 'released'`, pg);
 
 describe('events reach the forum', () => {
-  it('delivers draft.approved with the approved revision, signed, and stores the post id and URL', async () => {
-    const { srv, forum } = await setup();
-    try {
-      const id = await held(srv, samplePost({ post: { category: 'infra', title: 'Disk alerts', body: 'first', forum_ref: 'ref-1' } }));
-      await psql(srv.database, `SELECT draft_edit('${id}', 'eng', 1, 'Disk alerts (edited)', 'second', '1001', 'alice', '{}', '[]')`);
-      const decision = await decide(srv, id);
-      assert.equal(decision.status, 200, decision.text);
-      const event = await eventually(() => forum.unique('draft.approved').find((e) => e.body.data.draft_id === id), { what: 'draft.approved at the forum' });
-      assert.match(event.id, /^evt_[0-9a-f]{32}$/);
-      const data = event.body.data;
-      assert.equal(data.revision, 2);
-      assert.equal(data.post.body, 'second');
-      assert.equal(data.post.title, 'Disk alerts (edited)');
-      assert.equal(data.post.category, 'infra');
-      assert.equal(data.post.forum_ref, 'ref-1');
-      assert.deepEqual(data.approved_by, { id: '1001', name: 'alice' });
-      assert.deepEqual(data.agent, { id: 'bot-42', name: 'helperbot' });
-      assert.match(event.body.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-      assert.equal(forum.rejected.length, 0, 'every request was correctly signed');
-      await until(srv, id, 'released');
-      const row = await psql(srv.database, `SELECT post_id || ' ' || post_url FROM drafts WHERE id = '${id}'`);
-      const postId = forum.events.get(event.id).__postId;
-      assert.equal(row, `${postId} http://forum.example/p/${postId}`);
-      assert.equal(await countRows(srv.database, 'outbox'), 0, 'the queue empties');
-      assert.equal(await attempts(srv, id), 1);
-      assert.equal(await countRows(srv.database, 'audit_events', `draft_id = '${id}' AND action = 'draft.release'`), 1);
-    } finally {
-      await srv.stop();
-      await forum.stop();
-    }
-  });
+  it('delivers draft.approved with the approved revision, signed, and stores the post id and URL', () => withForum({}, async ({ srv, forum }) => {
+    const id = await held(srv, samplePost({ post: { category: 'infra', title: 'Disk alerts', body: 'first', forum_ref: 'ref-1' } }));
+    await psql(srv.database, `SELECT draft_edit('${id}', 'eng', 1, 'Disk alerts (edited)', 'second', '1001', 'alice', '{}', '[]')`);
+    const decision = await decide(srv, id);
+    assert.equal(decision.status, 200, decision.text);
+    const event = await eventually(() => forum.unique('draft.approved').find((e) => e.body.data.draft_id === id), { what: 'draft.approved at the forum' });
+    assert.match(event.id, /^evt_[0-9a-f]{32}$/);
+    const data = event.body.data;
+    assert.equal(data.revision, 2);
+    assert.equal(data.post.body, 'second');
+    assert.equal(data.post.title, 'Disk alerts (edited)');
+    assert.equal(data.post.category, 'infra');
+    assert.equal(data.post.forum_ref, 'ref-1');
+    assert.deepEqual(data.approved_by, { id: '1001', name: 'alice' });
+    assert.deepEqual(data.agent, { id: 'bot-42', name: 'helperbot' });
+    assert.match(event.body.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.equal(forum.rejected.length, 0, 'every request was correctly signed');
+    await until(srv, id, 'released');
+    const row = await psql(srv.database, `SELECT post_id || ' ' || post_url FROM drafts WHERE id = '${id}'`);
+    const postId = forum.events.get(event.id).__postId;
+    assert.equal(row, `${postId} http://forum.example/p/${postId}`);
+    assert.equal(await countRows(srv.database, 'outbox'), 0, 'the queue empties');
+    assert.equal(await attempts(srv, id), 1);
+    assert.equal(await countRows(srv.database, 'audit_events', `draft_id = '${id}' AND action = 'draft.release'`), 1);
+  }));
 
-  it('delivers draft.rejected with the reason, draft.revoked on a pause, draft.expired and draft.expiring', async () => {
-    const { srv, forum } = await setup();
-    try {
-      const rejected = await held(srv);
-      assert.equal((await decide(srv, rejected, { decision: 'reject', reason: 'wrong advice' })).status, 200);
-      const revoked = await held(srv, samplePost({ agent: { id: 'bot-9', name: 'nine' } }));
-      assert.equal((await runCli(['--config', srv.configFile, 'agent', 'pause', 'eng', 'bot-9', '--reason', 'leaking', '--revoke-pending'])).status, 0);
-      const expired = await held(srv);
-      await psql(srv.database, `UPDATE drafts SET expires_at = now() - interval '1 second' WHERE id = '${expired}'`);
-      const expiring = await held(srv);
-      await psql(srv.database, `UPDATE drafts SET expires_at = now() + interval '1 hour' WHERE id = '${expiring}'`);
-      const byDraft = (id, type) => forum.unique(type).find((e) => e.body.data.draft_id === id);
-      const r = await eventually(() => byDraft(rejected, 'draft.rejected'), { what: 'draft.rejected' });
-      assert.equal(r.body.data.reason, 'wrong advice');
-      const v = await eventually(() => byDraft(revoked, 'draft.revoked'), { what: 'draft.revoked' });
-      assert.equal(v.body.data.reason, 'leaking');
-      await eventually(() => byDraft(expired, 'draft.expired'), { what: 'draft.expired' });
-      assert.equal(await stateOf(srv, expired), 'expired');
-      const soon = await eventually(() => byDraft(expiring, 'draft.expiring'), { what: 'draft.expiring' });
-      assert.ok(soon.body.data.expires_at);
-      assert.equal(await stateOf(srv, expiring), 'pending');
-    } finally {
-      await srv.stop();
-      await forum.stop();
-    }
-  });
+  it('delivers draft.rejected with the reason, draft.revoked on a pause, draft.expired and draft.expiring', () => withForum({}, async ({ srv, forum }) => {
+    const rejected = await held(srv);
+    assert.equal((await decide(srv, rejected, { decision: 'reject', reason: 'wrong advice' })).status, 200);
+    const revoked = await held(srv, samplePost({ agent: { id: 'bot-9', name: 'nine' } }));
+    assert.equal((await runCli(['--config', srv.configFile, 'agent', 'pause', 'eng', 'bot-9', '--reason', 'leaking', '--revoke-pending'])).status, 0);
+    const expired = await held(srv);
+    await psql(srv.database, `UPDATE drafts SET expires_at = now() - interval '1 second' WHERE id = '${expired}'`);
+    const expiring = await held(srv);
+    await psql(srv.database, `UPDATE drafts SET expires_at = now() + interval '1 hour' WHERE id = '${expiring}'`);
+    const byDraft = (id, type) => forum.unique(type).find((e) => e.body.data.draft_id === id);
+    const r = await eventually(() => byDraft(rejected, 'draft.rejected'), { what: 'draft.rejected' });
+    assert.equal(r.body.data.reason, 'wrong advice');
+    const v = await eventually(() => byDraft(revoked, 'draft.revoked'), { what: 'draft.revoked' });
+    assert.equal(v.body.data.reason, 'leaking');
+    await eventually(() => byDraft(expired, 'draft.expired'), { what: 'draft.expired' });
+    assert.equal(await stateOf(srv, expired), 'expired');
+    const soon = await eventually(() => byDraft(expiring, 'draft.expiring'), { what: 'draft.expiring' });
+    assert.ok(soon.body.data.expires_at);
+    assert.equal(await stateOf(srv, expiring), 'pending');
+  }));
 });
 
 describe('faults', () => {
-  it('retries while the forum refuses connections and delivers once it is back', async () => {
-    const { srv, forum } = await setup();
-    try {
-      await forum.stop();
-      const id = await held(srv);
-      await decide(srv, id);
-      await eventually(async () => (await attempts(srv, id)) >= 2, { what: 'two refused attempts' });
-      assert.equal(await stateOf(srv, id), 'approved');
-      await forum.start();
-      await until(srv, id, 'released');
-      assert.equal(forum.unique('draft.approved').length, 1);
-      const errors = await psql(srv.database, `SELECT string_agg(coalesce(error, ''), '|' ORDER BY id) FROM delivery_attempts WHERE draft_id = '${id}'`);
-      assert.match(errors, /Couldn't connect|refused/i);
-    } finally {
-      await srv.stop();
-      await forum.stop();
-    }
-  });
+  it('retries while the forum refuses connections and delivers once it is back', () => withForum({}, async ({ srv, forum }) => {
+    await forum.stop();
+    const id = await held(srv);
+    await decide(srv, id);
+    await eventually(async () => (await attempts(srv, id)) >= 2, { what: 'two refused attempts' });
+    assert.equal(await stateOf(srv, id), 'approved');
+    await forum.start();
+    await until(srv, id, 'released');
+    assert.equal(forum.unique('draft.approved').length, 1);
+    const errors = await psql(srv.database, `SELECT string_agg(coalesce(error, ''), '|' ORDER BY id) FROM delivery_attempts WHERE draft_id = '${id}'`);
+    assert.match(errors, /Couldn't connect|refused/i);
+  }));
 
-  it('retries a 500 and honours Retry-After', async () => {
-    const { srv, forum } = await setup();
-    try {
-      forum.behaviour.push({ status: 500 }, { status: 503, headers: { 'retry-after': '2' } });
-      const id = await held(srv);
-      await decide(srv, id);
-      await until(srv, id, 'released');
-      const statuses = await psql(srv.database, `SELECT string_agg(coalesce(http_status::text, '-'), ',' ORDER BY id) FROM delivery_attempts WHERE draft_id = '${id}'`);
-      assert.equal(statuses, '500,503,200');
-      // Retry-After: 2 outweighs the schedule's 1 s: PostgreSQL's own clock shows the third
-      // attempt began no sooner than 2 s after the second (a lower bound load cannot break)
-      const gap = await psql(srv.database, `SELECT (max(attempted_at) FILTER (WHERE attempt = 3) - max(attempted_at) FILTER (WHERE attempt = 2)) >= interval '2 seconds' FROM delivery_attempts WHERE draft_id = '${id}'`);
-      assert.equal(gap, 't', 'the 503 answer\'s Retry-After was honoured');
-      const ids = new Set(forum.arrivals.filter((e) => e.draftId === id).map((e) => e.id));
-      assert.equal(ids.size, 1, 'one webhook-id over all retries');
-    } finally {
-      await srv.stop();
-      await forum.stop();
-    }
-  });
+  it('retries a 500 and honours Retry-After', () => withForum({}, async ({ srv, forum }) => {
+    forum.behaviour.push({ status: 500 }, { status: 503, headers: { 'retry-after': '2' } });
+    const id = await held(srv);
+    await decide(srv, id);
+    await until(srv, id, 'released');
+    const statuses = await psql(srv.database, `SELECT string_agg(coalesce(http_status::text, '-'), ',' ORDER BY id) FROM delivery_attempts WHERE draft_id = '${id}'`);
+    assert.equal(statuses, '500,503,200');
+    // Retry-After: 2 outweighs the schedule's 1 s: PostgreSQL's own clock shows the third
+    // attempt began no sooner than 2 s after the second (a lower bound load cannot break)
+    const gap = await psql(srv.database, `SELECT (max(attempted_at) FILTER (WHERE attempt = 3) - max(attempted_at) FILTER (WHERE attempt = 2)) >= interval '2 seconds' FROM delivery_attempts WHERE draft_id = '${id}'`);
+    assert.equal(gap, 't', 'the 503 answer\'s Retry-After was honoured');
+    const ids = new Set(forum.arrivals.filter((e) => e.draftId === id).map((e) => e.id));
+    assert.equal(ids.size, 1, 'one webhook-id over all retries');
+  }));
 
-  it('stops at once on 410 and on webhook-delivery: abort-message; a moderator retry delivers', async () => {
-    const { srv, forum } = await setup();
-    try {
-      forum.behaviour.push({ status: 410 });
-      const gone = await held(srv);
-      await decide(srv, gone);
-      await until(srv, gone, 'release_failed');
-      assert.equal(await attempts(srv, gone), 1);
-      forum.behaviour.push({ status: 422, headers: { 'webhook-delivery': 'abort-message' } });
-      const aborted = await held(srv);
-      await decide(srv, aborted);
-      await until(srv, aborted, 'release_failed');
-      assert.equal(await attempts(srv, aborted), 1);
-      const webhookId = await psql(srv.database, `SELECT webhook_id FROM deliveries WHERE draft_id = '${gone}'`);
-      const retry = await runCli(['--config', srv.configFile, 'delivery', 'retry', gone]);
-      assert.equal(retry.status, 0, retry.stderr);
-      await until(srv, gone, 'released');
-      assert.equal(forum.unique('draft.approved').find((e) => e.body.data.draft_id === gone).id, webhookId, 'same webhook-id after retry');
-      const again = await runCli(['--config', srv.configFile, 'delivery', 'retry', gone]);
-      assert.equal(again.status, 1);
-    } finally {
-      await srv.stop();
-      await forum.stop();
-    }
-  });
+  it('stops at once on 410 and on webhook-delivery: abort-message; a moderator retry delivers', () => withForum({}, async ({ srv, forum }) => {
+    forum.behaviour.push({ status: 410 });
+    const gone = await held(srv);
+    await decide(srv, gone);
+    await until(srv, gone, 'release_failed');
+    assert.equal(await attempts(srv, gone), 1);
+    forum.behaviour.push({ status: 422, headers: { 'webhook-delivery': 'abort-message' } });
+    const aborted = await held(srv);
+    await decide(srv, aborted);
+    await until(srv, aborted, 'release_failed');
+    assert.equal(await attempts(srv, aborted), 1);
+    const webhookId = await psql(srv.database, `SELECT webhook_id FROM deliveries WHERE draft_id = '${gone}'`);
+    const retry = await runCli(['--config', srv.configFile, 'delivery', 'retry', gone]);
+    assert.equal(retry.status, 0, retry.stderr);
+    await until(srv, gone, 'released');
+    assert.equal(forum.unique('draft.approved').find((e) => e.body.data.draft_id === gone).id, webhookId, 'same webhook-id after retry');
+    const again = await runCli(['--config', srv.configFile, 'delivery', 'retry', gone]);
+    assert.equal(again.status, 1);
+  }));
 
-  it('gives up after the last scheduled attempt: release_failed', async () => {
-    const { srv, forum } = await setup({ delivery: { ...QUICK_RETRIES, retry_schedule: '0s, 1s, 1s' } });
-    try {
-      await forum.stop();
-      const id = await held(srv);
-      await decide(srv, id);
-      await until(srv, id, 'release_failed');
-      assert.equal(await attempts(srv, id), 3);
-    } finally {
-      await srv.stop();
-      await forum.stop();
-    }
-  });
+  it('gives up after the last scheduled attempt: release_failed', () => withForum({ delivery: { ...QUICK_RETRIES, retry_schedule: '0s, 1s, 1s' } }, async ({ srv, forum }) => {
+    await forum.stop();
+    const id = await held(srv);
+    await decide(srv, id);
+    await until(srv, id, 'release_failed');
+    assert.equal(await attempts(srv, id), 3);
+  }));
 
-  it('times out a forum that hangs and retries', async () => {
-    const { srv, forum } = await setup({ delivery: { ...QUICK_RETRIES, timeout: '1s' } });
-    try {
-      forum.behaviour.push({ hang: true });
-      const id = await held(srv);
-      await decide(srv, id);
-      await until(srv, id, 'released');
-      assert.equal(forum.hanging.length, 1, 'the forum held the first request without answering');
-      const first = await psql(srv.database, `SELECT error FROM delivery_attempts WHERE draft_id = '${id}' ORDER BY id LIMIT 1`);
-      assert.match(first, /timed out|Timeout/i);
-      assert.equal(new Set(forum.arrivals.filter((e) => e.draftId === id).map((e) => e.id)).size, 1, 'the retry has the same webhook-id');
-    } finally {
-      await srv.stop();
-      await forum.stop();
-    }
-  });
+  it('times out a forum that hangs and retries', () => withForum({ delivery: { ...QUICK_RETRIES, timeout: '1s' } }, async ({ srv, forum }) => {
+    forum.behaviour.push({ hang: true });
+    const id = await held(srv);
+    await decide(srv, id);
+    await until(srv, id, 'released');
+    assert.equal(forum.hanging.length, 1, 'the forum held the first request without answering');
+    const first = await psql(srv.database, `SELECT error FROM delivery_attempts WHERE draft_id = '${id}' ORDER BY id LIMIT 1`);
+    assert.match(first, /timed out|Timeout/i);
+    assert.equal(new Set(forum.arrivals.filter((e) => e.draftId === id).map((e) => e.id)).size, 1, 'the retry has the same webhook-id');
+  }));
 
-  it('revokes an approval when the kill switch went on before the forum accepted it', async () => {
-    const { srv, forum } = await setup();
+  it('revokes an approval when the kill switch went on before the forum accepted it', () => withForum({}, async ({ srv, forum }) => {
     try {
       await forum.stop();
       const id = await held(srv);
@@ -213,10 +182,8 @@ describe('faults', () => {
       assert.equal(forum.arrivals.filter((e) => e.type === 'draft.approved').length, 0, 'the approval never reached the forum');
     } finally {
       await runCli(['--config', srv.configFile, 'killswitch', 'off']);
-      await srv.stop();
-      await forum.stop();
     }
-  });
+  }));
 });
 
 describe('revoking an approval that is still being retried', () => {
@@ -249,20 +216,13 @@ describe('revoking an approval that is still being retried', () => {
     assert.equal(await countRows(srv.database, 'audit_events', `draft_id = '${id}' AND action IN ('draft.release', 'draft.release_failed')`), 0);
   }
 
-  it('sends draft.revoked and never the approval once the forum is back', async () => {
-    const { srv, forum } = await setup();
-    try {
-      const id = await revokedWhileRetrying(srv, forum);
-      await forum.start();
-      await assertOnlyRevocationReached(srv, forum, id);
-    } finally {
-      await srv.stop();
-      await forum.stop();
-    }
-  });
+  it('sends draft.revoked and never the approval once the forum is back', () => withForum({}, async ({ srv, forum }) => {
+    const id = await revokedWhileRetrying(srv, forum);
+    await forum.start();
+    await assertOnlyRevocationReached(srv, forum, id);
+  }));
 
-  it('revokes once when the kill switch goes on as well', async () => {
-    const { srv, forum } = await setup();
+  it('revokes once when the kill switch goes on as well', () => withForum({}, async ({ srv, forum }) => {
     try {
       const id = await revokedWhileRetrying(srv, forum);
       assert.equal((await runCli(['--config', srv.configFile, 'killswitch', 'on', '--reason', 'incident'])).status, 0);
@@ -270,10 +230,8 @@ describe('revoking an approval that is still being retried', () => {
       await assertOnlyRevocationReached(srv, forum, id);
     } finally {
       await runCli(['--config', srv.configFile, 'killswitch', 'off']);
-      await srv.stop();
-      await forum.stop();
     }
-  });
+  }));
 });
 
 /** Every approved draft was published under exactly one webhook-id (resends reuse it). */

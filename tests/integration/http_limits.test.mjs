@@ -19,6 +19,36 @@ function connectFrom(port, localAddress) {
 /** Resolves when `socket` is closed by the other side. */
 const closed = (socket) => new Promise((resolve) => (socket.destroyed ? resolve() : socket.once('close', resolve)));
 
+describe('kept-alive connections', () => {
+  /** Sends one GET on a raw socket and resolves with the answer's head, the socket left open. */
+  const headOf = (socket) => new Promise((resolve) => {
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += chunk;
+      if (text.includes('\r\n\r\n')) resolve(text.slice(0, text.indexOf('\r\n\r\n')));
+    });
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  });
+
+  it('tells the client when an idle connection will be cut, and cuts it', async () => {
+    for (const [server, expected] of [[{ header_timeout: '2s', idle_timeout: '60s' }, 2], [{ header_timeout: '60s', idle_timeout: '3s' }, 3]]) {
+      const srv = await startServer({ server });
+      try {
+        const socket = await connectFrom(srv.port, '127.0.0.1');
+        socket.on('error', () => {});
+        const head = await headOf(socket);
+        assert.match(head, /^HTTP\/1\.1 200/);
+        assert.match(head, new RegExp(`\r\nKeep-Alive: timeout=${expected}\r\n`, 'i'));
+        // the connection stays open after the answer, then agentgate closes it when idle
+        assert.equal(socket.destroyed, false);
+        await closed(socket);
+      } finally {
+        await srv.stop();
+      }
+    }
+  });
+});
+
 describe('slow clients', () => {
   it('cuts hundreds of trickling connections from several addresses while others are served', async () => {
     const srv = await startServer({ server: { header_timeout: '2s', request_timeout: '60s', idle_timeout: '60s', max_connections_per_ip: 128 } });

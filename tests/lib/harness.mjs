@@ -59,6 +59,19 @@ export async function eventually(fn, { what = 'a condition', timeout = WAIT_LIMI
   }
 }
 
+/**
+ * fetch(), with the reason a request got no answer in the error's message: undici says only
+ * "fetch failed" and keeps why (refused, reset, closed by the other side) in error.cause.
+ */
+export async function httpFetch(url, init = {}) {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const why = [error.cause?.code, error.cause?.message].filter(Boolean).join(' ');
+    throw new Error(`${error.message}${why ? ': ' + why : ''} (${init.method || 'GET'} ${url})`, { cause: error });
+  }
+}
+
 export function tmpdir(prefix = 'agentgate-') {
   const base = process.env.AGENTGATE_TEST_WORK || os.tmpdir();
   const dir = fs.mkdtempSync(path.join(base, prefix));
@@ -165,7 +178,11 @@ export async function ensureRoles() {
 /** Renders a config file from {server: {...}, forums: {name: {...}}}. */
 export function renderConfig({ server = {}, forums = {}, delivery = null }) {
   let text = '[server]\n';
-  for (const [k, v] of Object.entries(server)) text += `${k} = ${v}\n`;
+  // An idle kept-alive connection is cut after header_timeout (10 s by default). A test
+  // process starved of CPU on a busy machine can leave a pooled connection idle that long and
+  // then send into it as it closes (fetch: "other side closed"), so tests use idle limits a
+  // busy machine never reaches; the tests of those limits set their own.
+  for (const [k, v] of Object.entries({ header_timeout: '600s', idle_timeout: '600s', ...server })) text += `${k} = ${v}\n`;
   if (delivery) {
     text += '\n[delivery]\n';
     for (const [k, v] of Object.entries(delivery)) text += `${k} = ${v}\n`;
@@ -308,7 +325,7 @@ export async function spawnServer(configFile, { args = [], env = {}, expectFailu
   handle.port = Number(port);
   handle.url = `http://${host}:${port}`;
   handle.publicUrl = publicUrl;
-  const health = await fetch(`${handle.url}/healthz`);
+  const health = await httpFetch(`${handle.url}/healthz`);
   if (health.status !== 200) throw new Error(`agentgate at ${handle.url} answered /healthz with ${health.status}`);
   return handle;
 }
@@ -323,7 +340,7 @@ export async function decide(srv, draftId, { decision = 'approve', actor = { id:
   const body = JSON.stringify({ draft_id: draftId, actor, decision, reason, acknowledged_flags: flags });
   const id = webhookId();
   const ts = Math.floor(Date.now() / 1000);
-  const res = await fetch(`${srv.url}/v1/forums/eng/drafts/${draftId}/decision`, {
+  const res = await httpFetch(`${srv.url}/v1/forums/eng/drafts/${draftId}/decision`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(srv.secret, id, ts, body) },
     body,
@@ -366,7 +383,7 @@ export function signedIntake(srv, body, opts = {}) {
  */
 export async function postIntake(srv, body, opts = {}) {
   const { raw, headers, id } = signedIntake(srv, body, opts);
-  const res = await fetch(`${srv.url}/v1/forums/${opts.forum ?? 'eng'}/posts`, {
+  const res = await httpFetch(`${srv.url}/v1/forums/${opts.forum ?? 'eng'}/posts`, {
     method: opts.method ?? 'POST',
     headers,
     body: raw,

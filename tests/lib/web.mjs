@@ -1,10 +1,11 @@
 // Browser-less helpers for page tests: sign in through dev sign-in, keep the session cookie,
 // read the CSRF token from a page, submit forms the way a browser would (same Origin).
+import { httpFetch } from './harness.mjs';
 
 /** Signs in with auth = dev; returns a client {cookie, csrf, get(), post()}. */
 export async function devSignIn(srv, { forum = 'eng', user_id, username, name, groups = '' }) {
   const body = new URLSearchParams({ forum, user_id, username: username ?? user_id, name: name ?? '', groups, return_to: '/' });
-  const res = await fetch(`${srv.url}/auth/dev`, {
+  const res = await httpFetch(`${srv.url}/auth/dev`, {
     method: 'POST',
     redirect: 'manual',
     headers: { 'content-type': 'application/x-www-form-urlencoded', origin: srv.url },
@@ -28,7 +29,7 @@ export function makeClient(srv, cookie) {
     cookie,
     csrf: null,
     async get(path) {
-      const res = await fetch(`${srv.url}${path}`, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+      const res = await httpFetch(`${srv.url}${path}`, { redirect: 'manual', headers: cookie ? { cookie } : {} });
       return { status: res.status, headers: res.headers, text: await res.text() };
     },
     async post(path, fields, { origin = srv.url, withCsrf = true } = {}) {
@@ -41,7 +42,7 @@ export function makeClient(srv, cookie) {
       const headers = { 'content-type': 'application/x-www-form-urlencoded' };
       if (cookie) headers.cookie = cookie;
       if (origin) headers.origin = origin;
-      const res = await fetch(`${srv.url}${path}`, { method: 'POST', redirect: 'manual', headers, body });
+      const res = await httpFetch(`${srv.url}${path}`, { method: 'POST', redirect: 'manual', headers, body });
       return { status: res.status, headers: res.headers, text: await res.text() };
     },
     async refreshCsrf() {

@@ -169,7 +169,8 @@ export function intakeLoad(target, { concurrency = 4, onHeld = () => {}, post = 
           onHeld(draftId);
         }
       } catch {
-        // the server is not there (killed, restarting): no answer
+        // the server is not there (killed, restarting): no answer; a short pause paces the
+        // load until it is back (load pacing, not a wait for an event)
         await new Promise((r) => setTimeout(r, 20));
       }
       load.results.push({ id, status, draftId, at, done: Date.now() });
@@ -193,12 +194,19 @@ export function intakeLoad(target, { concurrency = 4, onHeld = () => {}, post = 
  */
 export function approvalLoad(target, { concurrency = 2 } = {}) {
   const load = { queue: [], attempts: [], approved: new Set(), running: true, loops: [] };
+  // An idle loop sleeps until add() or stop() wakes it, rather than polling the queue.
+  let wake = null;
+  let woken = new Promise((r) => { wake = r; });
+  const wakeAll = () => {
+    wake();
+    woken = new Promise((r) => { wake = r; });
+  };
   const loop = async () => {
     while (load.running || load.queue.length) {
       const draftId = load.queue.shift();
       if (!draftId) {
         if (!load.running) break;
-        await new Promise((r) => setTimeout(r, 10));
+        await woken;
         continue;
       }
       let status = 0;
@@ -210,16 +218,23 @@ export function approvalLoad(target, { concurrency = 2 } = {}) {
       load.attempts.push({ draftId, status });
       if (status === 200) load.approved.add(draftId);
       else if (status === 0 || status === 503) {
+        // back in the queue, tried again after a short pause: load pacing while the server or
+        // the database is away, not a wait for an event
         load.queue.push(draftId);
         await new Promise((r) => setTimeout(r, 20));
       }
     }
   };
   for (let i = 0; i < concurrency; i++) load.loops.push(loop());
-  load.add = (draftId) => draftId && load.queue.push(draftId);
+  load.add = (draftId) => {
+    if (!draftId) return;
+    load.queue.push(draftId);
+    wakeAll();
+  };
   /** Stops taking new drafts once the queue is empty (retries of unanswered ones included). */
   load.stop = async () => {
     load.running = false;
+    wakeAll();
     await Promise.all(load.loops);
   };
   return load;

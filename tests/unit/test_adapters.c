@@ -15,6 +15,7 @@
 #include <agentgate/plugin.h>
 
 #include "release/plugin_loader.h"
+#include "unit.h"
 
 #define BODY "Try `make clean` first.\n\nThen \"rebuild\" \xe2\x9c\x93"
 /* BODY as a JSON string literal */
@@ -731,10 +732,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("adapters");
-    TCase *tc = tcase_create("core");
-    SRunner *runner;
-    int failed;
+    TCase *tc;
+    Suite *suite = unit_suite("adapters", "core", &tc);
 
     tcase_add_loop_test(tc, prepare_release_cases, 0,
                         sizeof prepare_cases / sizeof prepare_cases[0]);
@@ -743,10 +742,5 @@ int main(void)
     tcase_add_loop_test(tc, read_release_answer_cases, 0, sizeof read_cases / sizeof read_cases[0]);
     tcase_add_loop_test(tc, small_buffers_get_no_cut_values, 0, 2);
     tcase_add_loop_test(tc, entry_and_intake, 0, 2);
-    suite_add_tcase(suite, tc);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? 0 : 1;
+    return unit_run(suite);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "unit.h"
 
 struct json_case {
     const char *name;
@@ -263,11 +264,5 @@ static Suite *audit_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(audit_suite());
-    int failed;
-
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return unit_run(audit_suite());
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "unit.h"
 
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -340,10 +341,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("config");
-    TCase *tc = tcase_create("core");
-    SRunner *runner;
-    int failed;
+    TCase *tc;
+    Suite *suite = unit_suite("config", "core", &tc);
+    int status;
 
     if (!mkdtemp(directory))
         return 1;
@@ -360,12 +360,8 @@ int main(void)
     tcase_add_test(tc, rates_parse);
     tcase_add_test(tc, port_zero_takes_the_bound_port);
     tcase_add_test(tc, loopback_detection);
-    suite_add_tcase(suite, tc);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    status = unit_run(suite);
     unlink(path);
     rmdir(directory);
-    return failed == 0 ? 0 : 1;
+    return status;
 }

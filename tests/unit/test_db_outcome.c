@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "db/outcome.h"
+#include "unit.h"
 
 enum colour { RED, GREEN, BLUE };
 
@@ -87,18 +88,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("db_outcome");
-    TCase *tcase = tcase_create("core");
-    SRunner *runner;
-    int failed;
+    TCase *tcase;
+    Suite *suite = unit_suite("db_outcome", "core", &tcase);
 
     tcase_add_test(tcase, known_words_give_their_values);
     tcase_add_test(tcase, unknown_word_fails_and_is_logged_once);
     tcase_add_test(tcase, missing_word_fails);
-    suite_add_tcase(suite, tcase);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(suite);
 }

@@ -7,6 +7,7 @@
 
 #include "review/draft_secrets.h"
 #include "web/page.h"
+#include "unit.h"
 
 #define M DRAFT_SECRET_MASK
 
@@ -157,8 +158,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("draft_secrets");
-    TCase *tc = tcase_create("secrets");
+    TCase *tc;
+    Suite *suite = unit_suite("draft_secrets", "secrets", &tc);
     tcase_add_test(tc, test_key_name_stays_visible);
     tcase_add_test(tc, test_numbers_follow_values);
     tcase_add_test(tc, test_untouched_placeholder_keeps_the_secret);
@@ -166,10 +167,5 @@ int main(void)
     tcase_add_test(tc, test_spans_cut_by_a_shortened_text_are_masked_to_the_cut);
     tcase_add_test(tc, test_times_read_as_people_read_them);
     tcase_add_test(tc, test_back_paths_are_local_only);
-    suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return unit_run(suite);
 }

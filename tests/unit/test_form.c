@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "form.h"
+#include "unit.h"
 
 START_TEST(test_decodes_and_repeats)
 {
@@ -88,17 +89,12 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("form");
-    TCase *tc = tcase_create("form");
+    TCase *tc;
+    Suite *suite = unit_suite("form", "form", &tc);
     tcase_add_test(tc, test_decodes_and_repeats);
     tcase_add_test(tc, test_hundreds_of_flags_are_read);
     tcase_add_test(tc, test_beyond_the_limit_is_refused_and_said);
     tcase_add_test(tc, test_malformed_is_refused);
     tcase_add_test(tc, test_query_string_encodes_values_and_skips_empty_ones);
-    suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return unit_run(suite);
 }

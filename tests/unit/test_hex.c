@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hex.h"
+#include "unit.h"
 
 START_TEST(bytes_become_lower_case_pairs)
 {
@@ -42,18 +43,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("hex");
-    TCase *tcase = tcase_create("core");
-    SRunner *runner;
-    int failed;
+    TCase *tcase;
+    Suite *suite = unit_suite("hex", "core", &tcase);
 
     tcase_add_test(tcase, bytes_become_lower_case_pairs);
     tcase_add_test(tcase, digits_of_each_case);
     tcase_add_test(tcase, uuid_text_is_canonical);
-    suite_add_tcase(suite, tcase);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(suite);
 }

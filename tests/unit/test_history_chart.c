@@ -10,6 +10,7 @@
 
 #include "form.h"
 #include "history/history_chart.h"
+#include "unit.h"
 
 static size_t count_of(const char *text, const char *needle)
 {
@@ -201,8 +202,8 @@ END_TEST
 
 static Suite *history_chart_suite(void)
 {
-    Suite *suite = suite_create("history_chart");
-    TCase *tc = tcase_create("core");
+    TCase *tc;
+    Suite *suite = unit_suite("history_chart", "core", &tc);
 
     tcase_add_test(tc, daily_has_title_desc_bars_and_labels);
     tcase_add_test(tc, daily_handles_empty_zero_and_negative);
@@ -211,17 +212,10 @@ static Suite *history_chart_suite(void)
     tcase_add_test(tc, agents_empty_and_odd_medians);
     tcase_add_test(tc, labels_cut_whole_characters_without_controls);
     tcase_add_test(tc, durations_in_words);
-    suite_add_tcase(suite, tc);
     return suite;
 }
 
 int main(void)
 {
-    SRunner *runner = srunner_create(history_chart_suite());
-    int failed;
-
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return unit_run(history_chart_suite());
 }

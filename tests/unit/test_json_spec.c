@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "web/json_spec.h"
+#include "unit.h"
 
 static const struct agentgate_json_field fields[] = {
     {"agent", AGENTGATE_JSON_OBJECT, true, 0, 0},
@@ -128,20 +129,13 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("json_spec");
-    TCase *tc = tcase_create("core");
-    SRunner *runner;
-    int failed;
+    TCase *tc;
+    Suite *suite = unit_suite("json_spec", "core", &tc);
 
     tcase_add_loop_test(tc, spec_cases, 0, sizeof cases / sizeof cases[0]);
     tcase_add_loop_test(tc, parse_cases_map_to_errors, 0,
                         sizeof parse_cases / sizeof parse_cases[0]);
     tcase_add_test(tc, nesting_depth_counts_outside_strings);
     tcase_add_test(tc, utf8_length_counts_code_points);
-    suite_add_tcase(suite, tc);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? 0 : 1;
+    return unit_run(suite);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "web/page.h"
+#include "unit.h"
 
 /* 2026-12-01T12:18:00Z */
 #define NOW ((time_t)1796127480)
@@ -58,17 +59,10 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("page_time");
-    TCase *tc = tcase_create("core");
-    SRunner *runner;
-    int failed;
+    TCase *tc;
+    Suite *suite = unit_suite("page_time", "core", &tc);
 
     tcase_add_test(tc, long_ago_reads_in_weeks_months_and_years);
     tcase_add_test(tc, people_show_names_beside_ids);
-    suite_add_tcase(suite, tc);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return unit_run(suite);
 }

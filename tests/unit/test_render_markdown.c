@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "render_markdown.h"
+#include "unit.h"
 
 #define MAX_EXPECT 4
 
@@ -270,9 +271,5 @@ static Suite *render_markdown_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(render_markdown_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return unit_run(render_markdown_suite());
 }

@@ -12,6 +12,7 @@
 #include "template.h"
 
 #include "web/assets.h"
+#include "unit.h"
 
 /* ---- helpers ---- */
 
@@ -541,10 +542,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("template");
-    TCase *tc = tcase_create("core");
-    SRunner *runner;
-    int failed;
+    TCase *tc;
+    Suite *suite = unit_suite("template", "core", &tc);
 
     tcase_add_loop_test(tc, escape_html_golden, 0, ESCAPE_CASES);
     tcase_add_loop_test(tc, variables_are_escaped_golden, 0, ESCAPE_CASES);
@@ -579,10 +578,5 @@ int main(void)
     tcase_add_test(tc, sections_nested_deeper_than_32_are_an_error);
     tcase_add_test(tc, output_grows_as_needed);
     tcase_add_test(tc, empty_template_renders_empty);
-    suite_add_tcase(suite, tc);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? 0 : 1;
+    return unit_run(suite);
 }

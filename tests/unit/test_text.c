@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "text.h"
+#include "unit.h"
 
 START_TEST(format_builds_a_new_string)
 {
@@ -120,10 +121,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("text");
-    TCase *tcase = tcase_create("core");
-    SRunner *runner;
-    int failed;
+    TCase *tcase;
+    Suite *suite = unit_suite("text", "core", &tcase);
 
     tcase_add_test(tcase, format_builds_a_new_string);
     tcase_add_test(tcase, trim_removes_typed_white_space_at_both_ends_only);
@@ -131,10 +130,5 @@ int main(void)
     tcase_add_test(tcase, empty_buffer_finishes_as_empty_string);
     tcase_add_test(tcase, reset_empties_and_keeps_memory);
     tcase_add_test(tcase, failure_sticks_until_reset_and_finish_gives_null);
-    suite_add_tcase(suite, tcase);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(suite);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "text_diff.h"
+#include "unit.h"
 
 #define MAX_ENTRIES 12
 
@@ -278,9 +279,5 @@ static Suite *text_diff_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(text_diff_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return unit_run(text_diff_suite());
 }

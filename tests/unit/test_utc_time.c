@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "utc_time.h"
+#include "unit.h"
 
 static const char *const accepted[][2] = {
     {"2026-11-01", "2026-11-01 00:00:00.000000+00"},
@@ -107,24 +108,17 @@ END_TEST
 
 static Suite *utc_time_suite(void)
 {
-    Suite *suite = suite_create("utc_time");
-    TCase *tc = tcase_create("parse");
+    TCase *tc;
+    Suite *suite = unit_suite("utc_time", "parse", &tc);
 
     tcase_add_loop_test(tc, test_accepted, 0, sizeof accepted / sizeof accepted[0]);
     tcase_add_loop_test(tc, test_refused, 0, sizeof refused / sizeof refused[0]);
     tcase_add_test(tc, test_small_buffer_and_null);
     tcase_add_test(tc, test_every_prefix);
-    suite_add_tcase(suite, tc);
     return suite;
 }
 
 int main(void)
 {
-    SRunner *runner = srunner_create(utc_time_suite());
-    int failed;
-
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return unit_run(utc_time_suite());
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "webhook_signature.h"
+#include "unit.h"
 
 struct vector {
     const char *secret, *id, *timestamp, *body, *signature;
@@ -163,10 +164,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("webhook_signature");
-    TCase *tc = tcase_create("core");
-    SRunner *runner;
-    int failed;
+    TCase *tc;
+    Suite *suite = unit_suite("webhook_signature", "core", &tc);
 
     if (sodium_init() < 0)
         return 1;
@@ -183,10 +182,5 @@ int main(void)
     tcase_add_test(tc, missing_headers_are_reported_as_missing);
     tcase_add_test(tc, secrets_parse_with_or_without_prefix_and_reject_garbage);
     tcase_add_test(tc, generated_secrets_round_trip);
-    suite_add_tcase(suite, tc);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? 0 : 1;
+    return unit_run(suite);
 }
