@@ -214,29 +214,33 @@ static int block_push(struct flag_markdown *md, size_t *cap, struct flag_block b
     return 0;
 }
 
+/* The next run of backticks in t[at, to): its offset (to when there is none) and length. */
+static size_t backtick_run(const char *t, size_t at, size_t to, size_t *run)
+{
+    const char *tick = memchr(t + at, '`', to - at); /* most lines have none */
+    at = tick ? (size_t)(tick - t) : to;
+    *run = 0;
+    while (at + *run < to && t[at + *run] == '`')
+        (*run)++;
+    return at;
+}
+
 /* Inline code spans `like this` within one line [from, to) (single backticks, or runs). */
 static int inline_spans(const char *t, size_t from, size_t to, struct flag_markdown *md,
                         size_t *cap)
 {
     size_t i = from;
     while (i < to) {
-        const char *tick = memchr(t + i, '`', to - i); /* most lines have none */
-        if (!tick)
+        size_t run, r;
+        i = backtick_run(t, i, to, &run);
+        if (i == to)
             break;
-        i = (size_t)(tick - t);
-        size_t run = 0;
-        while (i + run < to && t[i + run] == '`')
-            run++;
         size_t j = i + run, close = 0;
         bool found = false;
         while (j < to) {
-            const char *next = memchr(t + j, '`', to - j);
-            if (!next)
+            j = backtick_run(t, j, to, &r);
+            if (j == to)
                 break;
-            j = (size_t)(next - t);
-            size_t r = 0;
-            while (j + r < to && t[j + r] == '`')
-                r++;
             if (r == run) {
                 close = j;
                 found = true;
