@@ -72,7 +72,14 @@ struct flags_ruleset {
     bool needs_markdown;      /* some rule asks where a match is or advice against */
 #ifdef AGENTGATE_HAVE_HYPERSCAN
     hs_database_t *database; /* NULL: scan with PCRE2 alone */
+    /* A forum's rule set puts its own rules first, then the built-in ones. When those are the
+     * rules the precompiled database was compiled from, `database` is that one (its pattern
+     * ids start at 0: add database_id_base) and extra_database holds the forum's own patterns
+     * (ids 0 up); otherwise extra_database is NULL and database holds every pattern. */
+    hs_database_t *extra_database;
+    unsigned database_id_base;
 #endif
+    size_t own_rules; /* leading rules that are a forum's own, before the built-in ones */
     unsigned char fingerprint[32]; /* of the Hyperscan expressions and flags, in order */
     struct scratch_pool *pool;
 };
@@ -195,6 +202,7 @@ void flags_ruleset_free(struct flags_ruleset *rs)
     free(rs->rule_allow);
 #ifdef AGENTGATE_HAVE_HYPERSCAN
     hs_free_database(rs->database);
+    hs_free_database(rs->extra_database);
     if (rs->pool) {
         for (size_t i = 0; i < rs->pool->idle_count; i++)
             hs_free_scratch(rs->pool->idle[i]);
@@ -345,6 +353,51 @@ static void hyperscan_fingerprint(char *const *expressions, const unsigned *flag
     crypto_hash_sha256_final(&state, out);
 }
 
+/* Loads the precompiled database into rs->database when it was compiled from exactly these n
+ * expressions; true when it did. */
+static bool precompiled_load(struct flags_ruleset *rs, char *const *expressions,
+                             const unsigned *flags, size_t n)
+{
+    unsigned char fingerprint[32];
+
+    if (precompiled_length <= sizeof fingerprint)
+        return false;
+    hyperscan_fingerprint(expressions, flags, n, fingerprint);
+    if (memcmp(precompiled_bytes, fingerprint, sizeof fingerprint) != 0 ||
+        hs_deserialize_database((const char *)precompiled_bytes + sizeof fingerprint,
+                                precompiled_length - sizeof fingerprint,
+                                &rs->database) != HS_SUCCESS) {
+        rs->database = NULL;
+        return false;
+    }
+    return true;
+}
+
+/* Compiles `count` expressions (pattern ids first..first+count-1) into *database. Returns 0,
+ * or -1 with an error naming the rule Hyperscan rejected. */
+static int hyperscan_compile(struct flags_ruleset *rs, char *const *expressions,
+                             const unsigned *flags, const unsigned *ids, size_t first, size_t count,
+                             hs_database_t **database, char *error, size_t error_size)
+{
+    hs_compile_error_t *compile_error = NULL;
+
+    if (hs_compile_multi((const char *const *)expressions + first, flags + first, ids + first,
+                         (unsigned)count, HS_MODE_BLOCK, NULL, database,
+                         &compile_error) == HS_SUCCESS)
+        return 0;
+    int index = compile_error ? compile_error->expression : -1;
+    if (index >= 0 && (size_t)index < count) {
+        const struct flag_rule *rule = &rs->file.rules[rs->patterns[first + index].rule];
+        say(error, error_size, "%s: [%s]: %s", rule->source, rule->code, compile_error->message);
+    } else {
+        say(error, error_size, "rule patterns: %s",
+            compile_error ? compile_error->message : "cannot compile");
+    }
+    hs_free_compile_error(compile_error);
+    *database = NULL;
+    return -1;
+}
+
 /* Compiles every pattern into one Hyperscan database, recording each pattern's max width.
  * Returns 0; 1 when Hyperscan cannot run on this CPU (the caller uses PCRE2 alone); -1 on a
  * pattern Hyperscan rejects even in prefilter mode (a config error naming the rule). */
@@ -355,7 +408,6 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
     size_t n = rs->pattern_count;
     char **expressions = calloc(n, sizeof *expressions);
     unsigned *flags = calloc(n, sizeof *flags), *ids = calloc(n, sizeof *ids);
-    hs_compile_error_t *compile_error = NULL;
     int rc = -1;
 
     if (!expressions || !flags || !ids) {
@@ -383,33 +435,31 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
         }
     }
     hyperscan_fingerprint(expressions, flags, n, rs->fingerprint);
-    if (precompiled_length > sizeof rs->fingerprint &&
-        memcmp(precompiled_bytes, rs->fingerprint, sizeof rs->fingerprint) == 0 &&
-        hs_deserialize_database((const char *)precompiled_bytes + sizeof rs->fingerprint,
-                                precompiled_length - sizeof rs->fingerprint,
-                                &rs->database) == HS_SUCCESS) {
-        /* the same expressions, compiled at build time for this kind of CPU */
-    } else if (hs_compile_multi((const char *const *)expressions, flags, ids, (unsigned)n,
-                                HS_MODE_BLOCK, NULL, &rs->database, &compile_error) != HS_SUCCESS) {
-        int index = compile_error ? compile_error->expression : -1;
-        if (index >= 0 && (size_t)index < n) {
-            const struct flag_rule *rule = &rs->file.rules[rs->patterns[index].rule];
-            say(error, error_size, "%s: [%s]: %s", rule->source, rule->code,
-                compile_error->message);
-        } else {
-            say(error, error_size, "rule patterns: %s",
-                compile_error ? compile_error->message : "cannot compile");
-        }
-        rs->database = NULL;
+    /* Loading the database compiled at build time takes milliseconds; compiling the built-in
+     * patterns takes seconds of CPU (more under a sanitizer) at every start with a forum's
+     * rules. So a forum's rule set loads it for the built-in patterns, which follow the
+     * forum's own, and compiles only its own patterns. */
+    size_t own = 0;
+    for (size_t r = 0; r < rs->own_rules; r++)
+        own += rs->file.rules[r].patterns.count;
+    if (own < n && precompiled_load(rs, expressions + own, flags + own, n - own)) {
+        rs->database_id_base = (unsigned)own;
+        if (own > 0 && hyperscan_compile(rs, expressions, flags, ids, 0, own, &rs->extra_database,
+                                         error, error_size) != 0)
+            goto done;
+    } else if (hyperscan_compile(rs, expressions, flags, ids, 0, n, &rs->database, error,
+                                 error_size) != 0) {
         goto done;
     }
-    if (hs_alloc_scratch(rs->database, &rs->pool->prototype) != HS_SUCCESS) {
+    /* one scratch serves both databases (Hyperscan grows it to fit the second) */
+    if (hs_alloc_scratch(rs->database, &rs->pool->prototype) != HS_SUCCESS ||
+        (rs->extra_database &&
+         hs_alloc_scratch(rs->extra_database, &rs->pool->prototype) != HS_SUCCESS)) {
         say(error, error_size, "out of memory (Hyperscan scratch)");
         goto done;
     }
     rc = 0;
 done:
-    hs_free_compile_error(compile_error);
     for (size_t i = 0; expressions && i < n; i++)
         free(expressions[i]);
     free(expressions);
@@ -420,7 +470,7 @@ done:
 #endif
 
 /* Compiles the rules of `file` (taken over: freed with the rule set, or here on failure). */
-static int ruleset_build(struct flag_rule_file *file, bool use_hyperscan,
+static int ruleset_build(struct flag_rule_file *file, size_t own_rules, bool use_hyperscan,
                          struct flags_ruleset **out, char *error, size_t error_size)
 {
     struct flags_ruleset *rs = calloc(1, sizeof *rs);
@@ -431,6 +481,7 @@ static int ruleset_build(struct flag_rule_file *file, bool use_hyperscan,
         return -1;
     }
     rs->file = *file;
+    rs->own_rules = own_rules;
     memset(file, 0, sizeof *file);
     rs->pool = calloc(1, sizeof *rs->pool);
     if (!rs->pool || pthread_mutex_init(&rs->pool->lock, NULL) != 0) {
@@ -518,7 +569,9 @@ int flags_ruleset_serialize(const struct flags_ruleset *rs, unsigned char **byte
 #ifdef AGENTGATE_HAVE_HYPERSCAN
     char *serialized = NULL;
     size_t size = 0;
-    if (!rs->database || hs_serialize_database(rs->database, &serialized, &size) != HS_SUCCESS)
+    /* only a rule set held whole in one database can be loaded back as one */
+    if (!rs->database || rs->extra_database ||
+        hs_serialize_database(rs->database, &serialized, &size) != HS_SUCCESS)
         return -1;
     *bytes = malloc(sizeof rs->fingerprint + size);
     if (*bytes) {
@@ -588,7 +641,8 @@ struct scan {
     size_t cluster_count, cluster_cap;
     struct raw_match *matches;
     size_t match_count, match_cap;
-    bool failed; /* out of memory */
+    bool failed;      /* out of memory */
+    unsigned id_base; /* added to the ids the database being scanned reports */
     struct flag_markdown markdown;
     bool markdown_ready;
 };
@@ -640,6 +694,7 @@ static int on_candidate(unsigned int id, unsigned long long from, unsigned long 
                         unsigned int flags, void *context)
 {
     struct scan *s = context;
+    id += s->id_base;
     struct cluster *open = &s->open[id];
     (void)from;
     (void)flags;
@@ -707,10 +762,17 @@ static int collect_matches(struct scan *s)
             return -1;
         /* Hyperscan takes an unsigned int length: scan longer texts in PCRE2 (never here:
          * bodies are limited far below 4 GiB, but the bound is stated, not assumed). */
+        s->id_base = s->rs->database_id_base;
         hs_error_t rc = s->length <= UINT32_MAX
                             ? hs_scan(s->rs->database, s->length ? s->text : "",
                                       (unsigned)s->length, 0, scratch, on_candidate, s)
                             : HS_INVALID;
+        /* a forum's own patterns: each pattern is in one database only, so its candidates
+         * still arrive in order of their ends, which is all on_candidate relies on */
+        s->id_base = 0;
+        if (rc == HS_SUCCESS && s->rs->extra_database)
+            rc = hs_scan(s->rs->extra_database, s->length ? s->text : "", (unsigned)s->length, 0,
+                         scratch, on_candidate, s);
         pthread_mutex_lock(&pool->lock);
         if (pool->idle_count < SCRATCH_POOL_MAX) {
             pool->idle[pool->idle_count++] = scratch;
@@ -1161,7 +1223,7 @@ int flag_ruleset_from_texts(const char *const *names, const char *const *texts,
 {
     struct flag_rule_file file = {0};
     char scratch[1];
-    size_t before_last = 0;
+    size_t before_last = 0, own_rules = 0;
     *out = NULL;
     for (size_t i = 0; i < count; i++) {
         if (i + 1 == count)
@@ -1186,6 +1248,7 @@ int flag_ruleset_from_texts(const char *const *names, const char *const *texts,
         memcpy(rotated + tail, file.rules, before_last * sizeof *rotated);
         free(file.rules);
         file.rules = rotated;
+        own_rules = tail;
     }
-    return ruleset_build(&file, use_hyperscan, out, error, error_size);
+    return ruleset_build(&file, own_rules, use_hyperscan, out, error, error_size);
 }

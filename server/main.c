@@ -171,9 +171,7 @@ static int serve_start(struct server *server, struct config *config)
 {
     char error[1400];
 
-    /* the built-in flag rules load once, here, not on the first intake; compiled at build time
-     * when this CPU can use that */
-    flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
+    /* the built-in flag rules load once, here, not on the first intake */
     if (!flags_builtin(error, sizeof error)) {
         fprintf(stderr, "agentgate: built-in flag rules: %s\n", error);
         return EXIT_FAILED;
@@ -502,6 +500,10 @@ int main(int argc, char **argv)
         fputs("agentgate: cannot initialise libsodium\n", stderr);
         return EXIT_FAILED;
     }
+    /* Before the configuration is read: a forum's flag_rules are compiled while it is, and
+     * load the built-in rules' database compiled at build time (when this CPU can use it)
+     * instead of compiling them again. */
+    flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
     while (index < argc && strncmp(argv[index], "--", 2) == 0) {
         if (strcmp(argv[index], "--config") == 0 && index + 1 < argc) {
             config_path = argv[index + 1];

@@ -372,7 +372,8 @@ END_TEST
 
 /* A database compiled ahead (as tools/flags_precompile does at build time) and registered is
  * loaded by a rule set of the same expressions, and scans exactly like a freshly compiled one;
- * a rule set of other expressions ignores it and compiles. */
+ * a forum's rule set (the built-in rules, then its own) loads it too and compiles only its own
+ * patterns into a second database: it finds what the built-in rules find, and its own. */
 START_TEST(test_precompiled_database_is_used_only_for_its_rules)
 {
 #ifdef AGENTGATE_HAVE_HYPERSCAN
@@ -394,11 +395,19 @@ START_TEST(test_precompiled_database_is_used_only_for_its_rules)
         assert_engines_agree(builtin(), same, samples[i], strlen(samples[i]));
     ck_assert_int_eq(
         flags_ruleset_parse("extra", extra, strlen(extra), 1, &other, error, sizeof error), 0);
+    for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)
+        assert_engines_agree(builtin(), other, samples[i], strlen(samples[i]));
     {
-        json_t *found = json_array();
+        static const char both[] = "chmod -R 777 /srv/data zqxjzqxj";
+        json_t *found = json_array(), *expected = json_array();
         ck_assert_int_eq(flags_scan_with(other, "body", "zqxjzqxj", 8, found), 0);
         ck_assert_uint_eq(json_array_size(found), 1);
+        json_array_clear(found);
+        ck_assert_int_eq(flags_scan_with(other, "body", both, sizeof both - 1, found), 0);
+        ck_assert_int_eq(flags_scan_with(builtin(), "body", both, sizeof both - 1, expected), 0);
+        ck_assert_uint_eq(json_array_size(found), json_array_size(expected) + 1);
         json_decref(found);
+        json_decref(expected);
     }
     flags_precompiled_register(NULL, 0);
     flags_ruleset_free(same);
