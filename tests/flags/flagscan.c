@@ -84,6 +84,10 @@ static int time_post(const struct flags_ruleset *rs, json_t *post, long rounds)
     return 0;
 }
 
+/* The built-in rules' Hyperscan database compiled at build time (tools/flags_precompile). */
+extern const unsigned char flags_precompiled_bytes[];
+extern const size_t flags_precompiled_length;
+
 int main(int argc, char **argv)
 {
     const char *rules = NULL;
@@ -107,6 +111,7 @@ int main(int argc, char **argv)
         }
     }
 
+    flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
     struct flags_ruleset *loaded = NULL;
     const struct flags_ruleset *rs;
     if (rules) {
