@@ -23,8 +23,8 @@
 #   4. the share of an intake: with --intake it runs tests/bench/intake.sh for
 #      BENCH_DURATION=5 and reads agentgate's and PostgreSQL's CPU per held post from its
 #      "per tx" line (the whole request path: TLS-less HTTP, signature check, JSON, flags,
-#      SQL); otherwise it uses INTAKE_CPU_MS (agentgate's CPU per intake in ms, default 1.08,
-#      measured with --intake on the development machine) and INTAKE_PG_MS (PostgreSQL's,
+#      SQL); otherwise it uses INTAKE_CPU_MS (agentgate's CPU per intake in ms, default 0.20,
+#      from tests/bench/intake.sh's "per tx" lines on 2026-12-01: 0.18-0.21 ms) and INTAKE_PG_MS (PostgreSQL's,
 #      optional). Share = 1 KiB scan time /
 #      agentgate's CPU per intake (the intake body is a ~800 byte reply, so the 1 KiB figure
 #      is the one that applies).
@@ -68,7 +68,7 @@ for set in builtin forum; do
   done
 done
 
-INTAKE_CPU_MS=${INTAKE_CPU_MS:-1.08}
+INTAKE_CPU_MS=${INTAKE_CPU_MS:-0.20}
 PG_CPU_MS=${INTAKE_PG_MS:-}
 if [ "$WITH_INTAKE" = 1 ]; then
   ag_say "measuring an intake's CPU with tests/bench/intake.sh (BENCH_DURATION=5)"
