@@ -387,17 +387,21 @@ static const char *const against_cues[] = {
     "would grant",  "would delete", "would wipe",  "would destroy", NULL};
 
 /* Cues after a match in the same sentence: "`chmod 777` is a bad idea". */
-static const char *const against_after[] = {"is a bad idea",      "is dangerous",
-                                            "is insecure",        "is never",
-                                            "should never",       "is not safe",
-                                            "is unsafe",          "is a security",
-                                            "is not recommended", "would be a mistake",
-                                            "would make",         "would expose",
-                                            "would open",         "would allow",
-                                            "would give",         "would let",
-                                            "would grant",        "would delete",
-                                            "would wipe",         "would destroy",
-                                            "would break",        NULL};
+static const char *const against_after[] = {"is a bad idea",       "is dangerous",
+                                            "is insecure",         "is never",
+                                            "should never",        "is not safe",
+                                            "is unsafe",           "is a security",
+                                            "is not recommended",  "would be a mistake",
+                                            "would make",          "would expose",
+                                            "would open",          "would allow",
+                                            "would give",          "would let",
+                                            "would grant",         "would delete",
+                                            "would wipe",          "would destroy",
+                                            "would break",         "is how the last incident",
+                                            "is how the incident", "caused the incident",
+                                            "caused an incident",  "caused the outage",
+                                            "caused the breach",   "led to the breach",
+                                            "led to the incident", NULL};
 
 static size_t cue_count(const char *const *cues)
 {
