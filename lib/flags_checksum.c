@@ -372,6 +372,52 @@ static bool pt_nif(const char *s, size_t n)
     return (r < 2 ? 0 : 11 - r) == digit(s[8]);
 }
 
+/* Estonia and Lithuania: isikukood / asmens kodas, 11 digits (century-sex digit 1-6, YYMMDD,
+ * serial, check digit with two rounds of weights). */
+static bool ee_ik(const char *s, size_t n)
+{
+    static const int w1[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 1};
+    static const int w2[10] = {3, 4, 5, 6, 7, 8, 9, 1, 2, 3};
+    if (n != 11 || !all_digits(s, n) || s[0] < '1' || s[0] > '6' ||
+        !plausible_day_month(digit(s[5]) * 10 + digit(s[6]), digit(s[3]) * 10 + digit(s[4])))
+        return false;
+    int r = weighted(s, w1, 10) % 11;
+    if (r == 10) {
+        r = weighted(s, w2, 10) % 11;
+        r = r == 10 ? 0 : r;
+    }
+    return r == digit(s[10]);
+}
+
+/* Croatia: OIB, 11 digits, ISO 7064 MOD 11,10. */
+static bool hr_oib(const char *s, size_t n)
+{
+    if (n != 11 || !all_digits(s, n) || repeated(s, n))
+        return false;
+    int a = 10;
+    for (size_t i = 0; i < 10; i++) {
+        a = (a + digit(s[i])) % 10;
+        a = (a == 0 ? 10 : a) * 2 % 11;
+    }
+    int check = 11 - a;
+    return (check == 10 ? 0 : check) == digit(s[10]);
+}
+
+/* Hungary: TAJ (social insurance number), 9 digits, weights 3 and 7, mod 10. */
+static bool hu_taj(const char *s, size_t n)
+{
+    static const int w[8] = {3, 7, 3, 7, 3, 7, 3, 7};
+    return n == 9 && all_digits(s, n) && !repeated(s, n) && weighted(s, w, 8) % 10 == digit(s[8]);
+}
+
+/* Greece: AMKA, 11 digits, DDMMYY date of birth first, Luhn. */
+static bool gr_amka(const char *s, size_t n)
+{
+    return n == 11 && all_digits(s, n) &&
+           plausible_day_month(digit(s[0]) * 10 + digit(s[1]), digit(s[2]) * 10 + digit(s[3])) &&
+           luhn(s, n);
+}
+
 /* ---------------------------------------------------------------- the Americas ---- */
 
 /* Brazil: CPF, 11 digits with two mod 11 check digits. */
@@ -388,6 +434,17 @@ static bool cpf(const char *s, size_t n)
             return false;
     }
     return true;
+}
+
+/* Argentina: CUIL/CUIT, 11 digits (type 20, 23, 24, 27, 30, 33, 34), mod 11. */
+static bool ar_cuil(const char *s, size_t n)
+{
+    static const int w[10] = {5, 4, 3, 2, 7, 6, 5, 4, 3, 2};
+    if (n != 11 || !all_digits(s, n) || repeated(s, n))
+        return false;
+    int check = 11 - weighted(s, w, 10) % 11;
+    check = check == 11 ? 0 : check;
+    return check != 10 && check == digit(s[10]);
 }
 
 /* -------------------------------------------------------------------------- Asia ---- */
@@ -442,6 +499,33 @@ static bool kr_rrn(const char *s, size_t n)
     return (11 - weighted(s, w, 12) % 11) % 10 == digit(s[12]);
 }
 
+/* Thailand: national identification number, 13 digits, mod 11. */
+static bool th_id(const char *s, size_t n)
+{
+    if (n != 13 || !all_digits(s, n) || repeated(s, n) || s[0] == '0')
+        return false;
+    int sum = 0;
+    for (size_t i = 0; i < 12; i++)
+        sum += digit(s[i]) * (int)(13 - i);
+    return (11 - sum % 11) % 10 == digit(s[12]);
+}
+
+/* Taiwan: national identification card, a letter (the place of registration), 1 or 2 (sex),
+ * 8 digits; the letter counts as two digits. */
+static bool tw_id(const char *s, size_t n)
+{
+    static const int area[26] = {10, 11, 12, 13, 14, 15, 16, 17, 34, 18, 19, 20, 21,
+                                 22, 35, 23, 24, 25, 26, 27, 28, 29, 32, 30, 31, 33};
+    if (n != 10 || s[0] < 'A' || s[0] > 'Z' || !all_digits(s + 1, 9) ||
+        (s[1] != '1' && s[1] != '2'))
+        return false;
+    int a = area[s[0] - 'A'];
+    int sum = a / 10 + a % 10 * 9;
+    for (size_t i = 1; i < 9; i++)
+        sum += digit(s[i]) * (int)(9 - i);
+    return (sum + digit(s[9])) % 10 == 0;
+}
+
 /* ------------------------------------------------------------------------ Oceania ---- */
 
 /* Australia: tax file number, 9 digits, weights 1 4 3 7 5 8 6 9 10, mod 11. */
@@ -482,6 +566,13 @@ static const struct {
     {"my_number", my_number},
     {"kr_rrn", kr_rrn},
     {"tfn", tfn},
+    {"ee_ik", ee_ik},
+    {"hr_oib", hr_oib},
+    {"hu_taj", hu_taj},
+    {"gr_amka", gr_amka},
+    {"ar_cuil", ar_cuil},
+    {"th_id", th_id},
+    {"tw_id", tw_id},
 };
 
 _Static_assert(sizeof schemes / sizeof *schemes <= 32, "checksum masks are 32 bits");

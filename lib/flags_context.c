@@ -710,9 +710,10 @@ static const char *const build_dirs[] = {"build",
                                          NULL};
 
 /* Words that name build output only inside a project: under an absolute path they name a
- * service's or the system's data ("/srv/cache", "/var/log", "/opt/app/vendor"). */
-static const char *const project_only_dirs[] = {"log", "logs",   "cache", "tmp",    "temp",
-                                                "out", "vendor", "deps",  "target", NULL};
+ * service's or the system's data ("/srv/cache", "/var/log", "/opt/app/vendor"). A directory
+ * named tmp or temp is scratch space wherever it is ("/var/lib/ci-runner/tmp"). */
+static const char *const project_only_dirs[] = {"log",    "logs", "cache",  "out",
+                                                "vendor", "deps", "target", NULL};
 
 static bool is_project_only(const char *s, size_t n)
 {
