@@ -370,12 +370,14 @@ const struct flag_block *flag_markdown_find(const struct flag_markdown *md, size
         "don't make", "don't open", "don't disable", "don't give", "don't grant", "don't add",     \
         "don't put", "don't paste", "don't commit", "don't push", "don't delete", "don't drop",    \
         "don't expose", "don't turn", "don't chmod", "don't copy", "don't just", "don't ever",     \
-        "dont use", "dont run", "not recommended", "bad idea", "anti-pattern", "antipattern",      \
-        "resist the urge", "what not to do", "bad:", "wrong:", "don't:", "stop using",             \
-        "no longer use", "refrain from", "is dangerous", "are dangerous", "a security hole",       \
-        "a security risk", "don't do this", "do not do this", "tempting", "please don't",          \
-        "not safe", "forbids", "prohibits", "is forbidden", "is prohibited", "are forbidden",      \
-        "are prohibited"
+        "don't remove", "do not remove", "don't wipe", "do not wipe", "don't purge",               \
+        "do not purge", "don't allow", "do not allow", "don't enable", "do not enable",            \
+        "don't assign", "do not assign", "don't switch", "do not switch", "dont use", "dont run",  \
+        "not recommended", "bad idea", "anti-pattern", "antipattern", "resist the urge",           \
+        "what not to do", "bad:", "wrong:", "don't:", "stop using", "no longer use",               \
+        "refrain from", "is dangerous", "are dangerous", "a security hole", "a security risk",     \
+        "don't do this", "do not do this", "tempting", "please don't", "not safe", "forbids",      \
+        "prohibits", "is forbidden", "is prohibited", "are forbidden", "are prohibited"
 
 /* Before a code block only strong cues count: "Instead of X, do this:" and "To avoid X, use
  * this:" recommend the block. In a sentence they mark only what follows them in the same
@@ -387,17 +389,21 @@ static const char *const against_cues[] = {
     "would grant",  "would delete", "would wipe",  "would destroy", NULL};
 
 /* Cues after a match in the same sentence: "`chmod 777` is a bad idea". */
-static const char *const against_after[] = {"is a bad idea",      "is dangerous",
-                                            "is insecure",        "is never",
-                                            "should never",       "is not safe",
-                                            "is unsafe",          "is a security",
-                                            "is not recommended", "would be a mistake",
-                                            "would make",         "would expose",
-                                            "would open",         "would allow",
-                                            "would give",         "would let",
-                                            "would grant",        "would delete",
-                                            "would wipe",         "would destroy",
-                                            "would break",        NULL};
+static const char *const against_after[] = {"is a bad idea",       "is dangerous",
+                                            "is insecure",         "is never",
+                                            "should never",        "is not safe",
+                                            "is unsafe",           "is a security",
+                                            "is not recommended",  "would be a mistake",
+                                            "would make",          "would expose",
+                                            "would open",          "would allow",
+                                            "would give",          "would let",
+                                            "would grant",         "would delete",
+                                            "would wipe",          "would destroy",
+                                            "would break",         "is how the last incident",
+                                            "is how the incident", "caused the incident",
+                                            "caused an incident",  "caused the outage",
+                                            "caused the breach",   "led to the breach",
+                                            "led to the incident", NULL};
 
 static size_t cue_count(const char *const *cues)
 {

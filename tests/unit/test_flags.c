@@ -481,6 +481,15 @@ START_TEST(test_advice_against_is_not_critical)
     assert_severity("```bash\n# never do this on a shared host\ngit push --force origin main\n```",
                     "destructive.force_push_shared", "info");
     assert_severity("`DROP TABLE users` is a bad idea here.", "destructive.drop_database", "info");
+    assert_severity("Don't remove the IP allowlist on the gateway; add the new office range.",
+                    "access.prose_opening", "info");
+    assert_severity("Remove the IP allowlist on the gateway; add the new office range later.",
+                    "access.prose_opening", "warning");
+    assert_severity("Opening port 22 in the firewall to `0.0.0.0/0` \"just for a day\" is how "
+                    "the last incident started. Use Session Manager.",
+                    "access.open_cidr", "info");
+    assert_severity("Open port 22 to `0.0.0.0/0` in the firewall: that is how the team works.",
+                    "access.open_cidr", "critical");
 }
 END_TEST
 
