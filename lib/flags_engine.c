@@ -217,19 +217,40 @@ void flags_ruleset_free(struct flags_ruleset *rs)
 }
 
 #ifdef AGENTGATE_HAVE_HYPERSCAN
+/* Length of the option setting a pattern opens with ("(?i)", "(?im)"), or 0. */
+static size_t leading_options_length(const char *pattern)
+{
+    size_t i;
+    if (pattern[0] != '(' || pattern[1] != '?')
+        return 0;
+    for (i = 2; (pattern[i] >= 'a' && pattern[i] <= 'z') || pattern[i] == '-'; i++)
+        ;
+    return pattern[i] == ')' && i > 2 ? i + 1 : 0;
+}
+
 /* The pattern Hyperscan runs for `pattern`: the same without look-arounds and with wide
  * bounded repeats made open ("[^\n]{0,300}" -> "[^\n]*", "{20,255}" -> "{20,}").
  * Hyperscan only proposes candidates, so a superset is correct; bounded gaps and
  * look-arounds (prefilter mode) are what make its compile slow, open repeats cost nothing.
- * PCRE2 still confirms every candidate with the exact pattern. */
-static char *hyperscan_expression(const char *pattern)
+ * PCRE2 still confirms every candidate with the exact pattern.
+ * With `keep_lookbehind`, a look-behind the pattern opens with is matched as text instead
+ * ("(?<=://)x" -> "(?:://)x"): every match still ends where it did, and Hyperscan no longer
+ * proposes the many ends without it ("host:8080" for a password in a URL). */
+static char *hyperscan_expression(const char *pattern, bool keep_lookbehind)
 {
     size_t n = strlen(pattern), o = 0;
     char *out = malloc(n + 1);
     bool in_class = false;
     if (!out)
         return NULL;
-    for (size_t i = 0; i < n;) {
+    size_t i = 0, lead = leading_options_length(pattern);
+    if (keep_lookbehind && strncmp(pattern + lead, "(?<=", 4) == 0) {
+        memcpy(out, pattern, lead);
+        memcpy(out + lead, "(?:", 3); /* its ")" is copied with the rest */
+        o = lead + 3;
+        i = lead + 4;
+    }
+    while (i < n) {
         char c = pattern[i];
         if (c == '\\' && i + 1 < n) {
             out[o++] = pattern[i++];
@@ -418,15 +439,21 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
     for (size_t r = 0; r < rs->file.rule_count; r++) {
         const struct flag_rule *rule = &rs->file.rules[r];
         for (size_t i = 0; i < rule->patterns.count; i++, k++) {
-            expressions[k] = hyperscan_expression(rule->patterns.items[i]);
+            ids[k] = (unsigned)k;
+            /* How Hyperscan runs the relaxed pattern (exactly, or as a prefilter), and how
+             * long a match of the exact one can be (the confirmation window). A leading
+             * look-behind Hyperscan cannot take as text is dropped like the others. */
+            size_t ignored;
+            expressions[k] = hyperscan_expression(rule->patterns.items[i], true);
+            if (expressions[k] &&
+                expression_check(expressions[k], &flags[k], &ignored, rule, i, NULL, 0) != 0) {
+                free(expressions[k]);
+                expressions[k] = hyperscan_expression(rule->patterns.items[i], false);
+            }
             if (!expressions[k]) {
                 say(error, error_size, "out of memory");
                 goto done;
             }
-            ids[k] = (unsigned)k;
-            /* How Hyperscan runs the relaxed pattern (exactly, or as a prefilter), and how
-             * long a match of the exact one can be (the confirmation window). */
-            size_t ignored;
             if (expression_check(expressions[k], &flags[k], &ignored, rule, i, error, error_size) !=
                     0 ||
                 expression_check(rule->patterns.items[i], &(unsigned){0},

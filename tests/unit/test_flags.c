@@ -731,6 +731,31 @@ START_TEST(test_patterns_hyperscan_cannot_run_are_prefiltered)
 }
 END_TEST
 
+START_TEST(test_leading_look_behind_keeps_matches_exact)
+{
+    /* Hyperscan takes a leading look-behind as text, to propose fewer candidates; the flag still
+     * spans the match without it. One it cannot take as text (an anchor inside, "(?<=\\n^)")
+     * is dropped instead and the rule still loads. */
+    struct flags_ruleset *rs =
+        rules_of("[secret.after_scheme]\nseverity = warning\nmessage = After a scheme.\n"
+                 "pattern = (?i)(?<=://)(?<value>[a-z]{3,8}):\\d{2,5}\n"
+                 "match = see http://alpha:8080/\nno_match = alpha:8080\n"
+                 "[secret.after_break]\nseverity = warning\nmessage = After a line break.\n"
+                 "pattern = (?<=\\n^)-(?<value>\\d{4})\n"
+                 "match = a\\n-1234\nno_match = x-1234\n");
+    json_t *flags = scan_with(rs, "host:8080 and HTTP://Beta:9090 then\n-4321 x-1234");
+    ck_assert_uint_eq(json_array_size(flags), 2);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "secret.after_scheme");
+    ck_assert_uint_eq(int_at(flags, 0, "start"), 21);
+    ck_assert_uint_eq(int_at(flags, 0, "end"), 30);
+    ck_assert_str_eq(str_at(flags, 1, "code"), "secret.after_break");
+    ck_assert_uint_eq(int_at(flags, 1, "start"), 36);
+    ck_assert_uint_eq(int_at(flags, 1, "end"), 41);
+    json_decref(flags);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ forum rule files ---- */
 
 static const char *forum_rules = "# Acme's own rules\n"
@@ -906,6 +931,7 @@ static Suite *flags_suite(void)
     tcase_add_test(engines, test_engines_agree_on_the_dev_corpus);
     tcase_add_test(engines, test_any_bytes_scan_safely_and_engines_agree);
     tcase_add_test(engines, test_patterns_hyperscan_cannot_run_are_prefiltered);
+    tcase_add_test(engines, test_leading_look_behind_keeps_matches_exact);
     suite_add_tcase(s, engines);
 
     TCase *context = tcase_create("context");
