@@ -61,6 +61,11 @@ int flags_ruleset_check_examples(const struct flags_ruleset *ruleset, char *erro
  * flags_builtin(); `bytes` must stay valid. Ignored without Hyperscan. */
 void flags_precompiled_register(const unsigned char *bytes, size_t length);
 
+/* The built-in rules' database, defined in the build's flags_precompiled.c (written by
+ * tools/flags_precompile), which the programs that register it link in. */
+extern const unsigned char flags_precompiled_bytes[];
+extern const size_t flags_precompiled_length;
+
 /* The rule set's Hyperscan database with its fingerprint, for flags_precompiled_register():
  * 0 and a malloc'd buffer, or -1 when it has none (PCRE2 alone). */
 int flags_ruleset_serialize(const struct flags_ruleset *ruleset, unsigned char **bytes,

@@ -419,6 +419,26 @@ static int hyperscan_compile(struct flags_ruleset *rs, char *const *expressions,
     return -1;
 }
 
+/* Pattern i of `rule` as Hyperscan runs it (*expression, malloc'd) and the flags it runs with
+ * (*flags: exactly, or as a prefilter). A leading look-behind is kept as text when Hyperscan
+ * takes it so, and dropped like other look-arounds when it does not. Returns 0, or -1 with an
+ * error (memory, or a pattern Hyperscan rejects even as a prefilter). */
+static int relaxed_expression(const struct flag_rule *rule, size_t i, char **expression,
+                              unsigned *flags, char *error, size_t error_size)
+{
+    size_t ignored;
+    *expression = hyperscan_expression(rule->patterns.items[i], true);
+    if (*expression && expression_check(*expression, flags, &ignored, rule, i, NULL, 0) == 0)
+        return 0;
+    free(*expression);
+    *expression = hyperscan_expression(rule->patterns.items[i], false);
+    if (!*expression) {
+        say(error, error_size, "out of memory");
+        return -1;
+    }
+    return expression_check(*expression, flags, &ignored, rule, i, error, error_size);
+}
+
 /* Compiles every pattern into one Hyperscan database, recording each pattern's max width.
  * Returns 0; 1 when Hyperscan cannot run on this CPU (the caller uses PCRE2 alone); -1 on a
  * pattern Hyperscan rejects even in prefilter mode (a config error naming the rule). */
@@ -440,22 +460,8 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
         const struct flag_rule *rule = &rs->file.rules[r];
         for (size_t i = 0; i < rule->patterns.count; i++, k++) {
             ids[k] = (unsigned)k;
-            /* How Hyperscan runs the relaxed pattern (exactly, or as a prefilter), and how
-             * long a match of the exact one can be (the confirmation window). A leading
-             * look-behind Hyperscan cannot take as text is dropped like the others. */
-            size_t ignored;
-            expressions[k] = hyperscan_expression(rule->patterns.items[i], true);
-            if (expressions[k] &&
-                expression_check(expressions[k], &flags[k], &ignored, rule, i, NULL, 0) != 0) {
-                free(expressions[k]);
-                expressions[k] = hyperscan_expression(rule->patterns.items[i], false);
-            }
-            if (!expressions[k]) {
-                say(error, error_size, "out of memory");
-                goto done;
-            }
-            if (expression_check(expressions[k], &flags[k], &ignored, rule, i, error, error_size) !=
-                    0 ||
+            /* How long a match of the exact pattern can be: the confirmation window. */
+            if (relaxed_expression(rule, i, &expressions[k], &flags[k], error, error_size) != 0 ||
                 expression_check(rule->patterns.items[i], &(unsigned){0},
                                  &rs->patterns[k].max_width, rule, i, error, error_size) != 0)
                 goto done;

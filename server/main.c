@@ -160,10 +160,6 @@ static void serve_stop(struct server *server, int signal_number)
     log_info(NULL, "stopped");
 }
 
-/* The built-in flag rules compiled at build time (tools/flags_precompile). */
-extern const unsigned char flags_precompiled_bytes[];
-extern const size_t flags_precompiled_length;
-
 /* Starts what `serve` runs, in order: the built-in flag rules, metrics, the HTTP front, the
  * delivery workers and the audit sealer. On failure stops what it started, says why on stderr
  * and returns EXIT_FAILED; 0 otherwise. */

@@ -24,8 +24,8 @@
 #      BENCH_DURATION=5 and reads agentgate's and PostgreSQL's CPU per held post from its
 #      "per tx" line (the whole request path: TLS-less HTTP, signature check, JSON, flags,
 #      SQL); otherwise it uses INTAKE_CPU_MS (agentgate's CPU per intake in ms, default 0.20,
-#      from tests/bench/intake.sh's "per tx" lines on 2026-12-01: 0.18-0.21 ms) and INTAKE_PG_MS (PostgreSQL's,
-#      optional). Share = 1 KiB scan time /
+#      from tests/bench/intake.sh's "per tx" lines on 2026-12-01: 0.18-0.21 ms) and
+#      INTAKE_PG_MS (PostgreSQL's, optional). Share = 1 KiB scan time /
 #      agentgate's CPU per intake (the intake body is a ~800 byte reply, so the 1 KiB figure
 #      is the one that applies).
 # Knobs: RUNS (3), ROUNDS (300), INTAKE_CPU_MS, INTAKE_PG_MS.

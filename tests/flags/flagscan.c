@@ -84,10 +84,6 @@ static int time_post(const struct flags_ruleset *rs, json_t *post, long rounds)
     return 0;
 }
 
-/* The built-in rules' Hyperscan database compiled at build time (tools/flags_precompile). */
-extern const unsigned char flags_precompiled_bytes[];
-extern const size_t flags_precompiled_length;
-
 int main(int argc, char **argv)
 {
     const char *rules = NULL;
