@@ -384,9 +384,10 @@ const struct flag_block *flag_markdown_find(const struct flag_markdown *md, size
  * clause: "Instead of `chmod 777`, …" but not "Rather than adding each reviewer, click …". */
 static const char *const against_cues_block[] = {STRONG_CUES, NULL};
 static const char *const against_cues[] = {
-    STRONG_CUES,    "avoid",        "instead of",  "rather than",   "would make",
-    "would expose", "would open",   "would allow", "would give",    "would let",
-    "would grant",  "would delete", "would wipe",  "would destroy", NULL};
+    STRONG_CUES,     "avoid",         "instead of",  "rather than",     "would make",
+    "would expose",  "would open",    "would allow", "would give",      "would let",
+    "would grant",   "would delete",  "would wipe",  "would destroy",   "safer than",
+    "than deleting", "than dropping", "than wiping", "than truncating", NULL};
 
 /* Cues after a match in the same sentence: "`chmod 777` is a bad idea". */
 static const char *const against_after[] = {"is a bad idea",       "is dangerous",
