@@ -228,6 +228,80 @@ static size_t leading_options_length(const char *pattern)
     return pattern[i] == ')' && i > 2 ? i + 1 : 0;
 }
 
+/* Length of the openers a pattern part starts with that match nothing by themselves: groups
+ * ("(", "(?:", "(?<name>", "(?-i:"), "\b" and "^". */
+static size_t openers_length(const char *p)
+{
+    size_t i = 0;
+    for (;;) {
+        if (p[i] == '\\' && p[i + 1] == 'b') {
+            i += 2;
+        } else if (p[i] == '^') {
+            i++;
+        } else if (p[i] == '(' && p[i + 1] != '?') {
+            i++;
+        } else if (p[i] == '(' && p[i + 1] == '?' && p[i + 2] == ':') {
+            i += 3;
+        } else if (p[i] == '(' && p[i + 1] == '?' && p[i + 2] == '<' && p[i + 3] != '=' &&
+                   p[i + 3] != '!') {
+            const char *close = strchr(p + i, '>');
+            if (!close)
+                return i;
+            i = (size_t)(close - p) + 1;
+        } else if (p[i] == '(' && p[i + 1] == '?' && strspn(p + i + 2, "imsx-") > 0 &&
+                   p[i + 2 + strspn(p + i + 2, "imsx-")] == ':') {
+            i += 3 + strspn(p + i + 2, "imsx-");
+        } else {
+            return i;
+        }
+    }
+}
+
+/* Drops from a Hyperscan expression what comes before its first open gap ("[^\n]*") when that
+ * part starts with a character class: "Name Surname ... diagnosis" becomes "diagnosis".
+ * Hyperscan has no literal to find a class-led part by, so it runs an automaton for it at
+ * every byte; the part after the gap is what it can find cheaply. Every end of a match of the
+ * whole pattern is an end of a match of that part, so the candidates stay a superset, and
+ * PCRE2 still confirms each within the exact pattern's width. Only a gap outside every group
+ * and alternation qualifies, and only when the dropped part sets no option for the rest. */
+static void drop_class_led_prefix(char *expression)
+{
+    static const char gap[] = "[^\\n]*";
+    char *body = expression + leading_options_length(expression);
+    size_t depth = 0;
+    bool in_class = false;
+    for (char *p = body; *p; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+        } else if (in_class) {
+            in_class = *p != ']';
+        } else if (depth == 0 && strncmp(p, gap, sizeof gap - 1) == 0) {
+            char *rest = p + sizeof gap - 1;
+            rest += *rest == '?';
+            size_t open = openers_length(body);
+            bool class_led =
+                body[open] == '[' ||
+                (body[open] == '\\' && strchr("dwsDWS", body[open + 1]) && body[open + 1] != '\0');
+            if (class_led && *rest != '\0')
+                memmove(body, rest, strlen(rest) + 1);
+            return;
+        } else if (*p == '[') {
+            in_class = true;
+            p += p[1] == '^';
+            p += p[1] == ']';
+        } else if (*p == '(') {
+            if (p[1] == '?' && strspn(p + 2, "imsx-") > 0 && p[2 + strspn(p + 2, "imsx-")] == ')')
+                return; /* an option set for the rest of the pattern */
+            depth++;
+        } else if (*p == ')') {
+            if (depth-- == 0)
+                return;
+        } else if (*p == '|' && depth == 0) {
+            return;
+        }
+    }
+}
+
 /* The pattern Hyperscan runs for `pattern`: the same without look-arounds and with wide
  * bounded repeats made open ("[^\n]{0,300}" -> "[^\n]*", "{20,255}" -> "{20,}").
  * Hyperscan only proposes candidates, so a superset is correct; bounded gaps and
@@ -235,7 +309,8 @@ static size_t leading_options_length(const char *pattern)
  * PCRE2 still confirms every candidate with the exact pattern.
  * With `keep_lookbehind`, a look-behind the pattern opens with is matched as text instead
  * ("(?<=://)x" -> "(?:://)x"): every match still ends where it did, and Hyperscan no longer
- * proposes the many ends without it ("host:8080" for a password in a URL). */
+ * proposes the many ends without it ("host:8080" for a password in a URL). A class-led part
+ * before an open gap is dropped (drop_class_led_prefix). */
 static char *hyperscan_expression(const char *pattern, bool keep_lookbehind)
 {
     size_t n = strlen(pattern), o = 0;
@@ -325,6 +400,7 @@ static char *hyperscan_expression(const char *pattern, bool keep_lookbehind)
         out[o++] = pattern[i++];
     }
     out[o] = '\0';
+    drop_class_led_prefix(out);
     return out;
 }
 

@@ -756,6 +756,27 @@ START_TEST(test_leading_look_behind_keeps_matches_exact)
 }
 END_TEST
 
+START_TEST(test_class_led_part_before_a_gap_keeps_matches_exact)
+{
+    /* Hyperscan runs only what follows the gap of a pattern that opens with a class ("Name
+     * Surname ... diagnosis" as "diagnosis"); the flag still starts at the name, and the word
+     * alone, or a name on another line, is no match. */
+    struct flags_ruleset *rs =
+        rules_of("[pii.named_diagnosis]\nseverity = warning\nmessage = A named diagnosis.\n"
+                 "pattern = (?m)\\b[A-Z][a-z]{1,20} [A-Z][a-z]{1,20}\\b[^\\n]{0,100}?"
+                 "\\b(?<value>diagnos\\w{0,8})\n"
+                 "match = Anna Berg was diagnosed\nno_match = the diagnosis was late\n");
+    json_t *flags = scan_with(rs, "the diagnosis first\nJonas Weber\ndiagnosis next\n"
+                                  "then Anna Berg, Legal, diagnosed in May");
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "pii.named_diagnosis");
+    ck_assert_uint_eq(int_at(flags, 0, "start"), 52);
+    ck_assert_uint_eq(int_at(flags, 0, "end"), 79);
+    json_decref(flags);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ forum rule files ---- */
 
 static const char *forum_rules = "# Acme's own rules\n"
@@ -932,6 +953,7 @@ static Suite *flags_suite(void)
     tcase_add_test(engines, test_any_bytes_scan_safely_and_engines_agree);
     tcase_add_test(engines, test_patterns_hyperscan_cannot_run_are_prefiltered);
     tcase_add_test(engines, test_leading_look_behind_keeps_matches_exact);
+    tcase_add_test(engines, test_class_led_part_before_a_gap_keeps_matches_exact);
     suite_add_tcase(s, engines);
 
     TCase *context = tcase_create("context");
