@@ -257,6 +257,48 @@ static size_t openers_length(const char *p)
     }
 }
 
+/* Hyperscan's view of `expression`: compiled exactly, else as a prefilter (*flags gets the
+ * flags that worked). NULL when it takes neither way, with *message saying why (free it with
+ * hs_free_compile_error). */
+static hs_expr_info_t *expression_info(const char *expression, unsigned *flags,
+                                       hs_compile_error_t **message)
+{
+    hs_expr_info_t *info = NULL;
+    *flags = HS_FLAG_MULTILINE;
+    *message = NULL;
+    if (hs_expression_info(expression, *flags, &info, message) == HS_SUCCESS)
+        return info;
+    hs_free_compile_error(*message);
+    *message = NULL;
+    *flags |= HS_FLAG_PREFILTER;
+    if (hs_expression_info(expression, *flags, &info, message) == HS_SUCCESS)
+        return info;
+    return NULL;
+}
+
+/* Whether Hyperscan takes the expression's leading options followed by `rest` alone, and every
+ * match of it has at least one byte: a part that can match nothing ("(?:x)?") would propose
+ * every offset, and Hyperscan refuses it. */
+static bool finds_text_alone(const char *expression, const char *body, const char *rest)
+{
+    size_t lead = (size_t)(body - expression), n = strlen(rest);
+    char *alone = malloc(lead + n + 1);
+    hs_compile_error_t *message = NULL;
+    unsigned flags;
+    bool found = false;
+    if (!alone)
+        return false;
+    memcpy(alone, expression, lead);
+    memcpy(alone + lead, rest, n + 1);
+    hs_expr_info_t *info = expression_info(alone, &flags, &message);
+    if (info)
+        found = info->min_width > 0;
+    hs_free_compile_error(message);
+    free(info);
+    free(alone);
+    return found;
+}
+
 /* Drops from a Hyperscan expression what comes before its first open gap ("[^\n]*") when that
  * part starts with a character class: "Name Surname ... diagnosis" becomes "diagnosis".
  * Hyperscan has no literal to find a class-led part by, so it runs an automaton for it at
@@ -282,7 +324,7 @@ static void drop_class_led_prefix(char *expression)
             bool class_led =
                 body[open] == '[' ||
                 (body[open] == '\\' && strchr("dwsDWS", body[open + 1]) && body[open + 1] != '\0');
-            if (class_led && *rest != '\0')
+            if (class_led && finds_text_alone(expression, body, rest))
                 memmove(body, rest, strlen(rest) + 1);
             return;
         } else if (*p == '[') {
@@ -411,19 +453,13 @@ static int expression_check(const char *expression, unsigned *flags, size_t *max
                             const struct flag_rule *rule, size_t index, char *error,
                             size_t error_size)
 {
-    hs_expr_info_t *info = NULL;
-    hs_compile_error_t *compile_error = NULL;
-    *flags = HS_FLAG_MULTILINE;
-    if (hs_expression_info(expression, *flags, &info, &compile_error) != HS_SUCCESS) {
-        hs_free_compile_error(compile_error);
-        compile_error = NULL;
-        *flags |= HS_FLAG_PREFILTER;
-        if (hs_expression_info(expression, *flags, &info, &compile_error) != HS_SUCCESS) {
-            say(error, error_size, "%s: [%s] pattern %zu: %s", rule->source, rule->code, index + 1,
-                compile_error ? compile_error->message : "not supported");
-            hs_free_compile_error(compile_error);
-            return -1;
-        }
+    hs_compile_error_t *message = NULL;
+    hs_expr_info_t *info = expression_info(expression, flags, &message);
+    if (!info) {
+        say(error, error_size, "%s: [%s] pattern %zu: %s", rule->source, rule->code, index + 1,
+            message ? message->message : "not supported");
+        hs_free_compile_error(message);
+        return -1;
     }
     *max_width = info->max_width == UINT32_MAX ? SIZE_MAX : (size_t)info->max_width;
     free(info);

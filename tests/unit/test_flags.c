@@ -777,6 +777,23 @@ START_TEST(test_class_led_part_before_a_gap_keeps_matches_exact)
 }
 END_TEST
 
+START_TEST(test_class_led_part_is_kept_when_the_rest_can_match_nothing)
+{
+    /* What follows the gap can match nothing here ("(?:!)?"): Hyperscan would refuse it alone,
+     * so the whole pattern is run and the rule loads and matches as written. */
+    struct flags_ruleset *rs =
+        rules_of("[pii.named_line]\nseverity = warning\nmessage = A named line.\n"
+                 "pattern = \\b[A-Z][a-z]{1,20} [A-Z][a-z]{1,20}\\b[^\\n]{0,40}(?:!)?\n"
+                 "match = Anna Berg\nno_match = anna berg\n");
+    json_t *flags = scan_with(rs, "hello Anna Berg!\nno names here");
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_uint_eq(int_at(flags, 0, "start"), 6);
+    ck_assert_uint_eq(int_at(flags, 0, "end"), 16);
+    json_decref(flags);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ forum rule files ---- */
 
 static const char *forum_rules = "# Acme's own rules\n"
@@ -954,6 +971,7 @@ static Suite *flags_suite(void)
     tcase_add_test(engines, test_patterns_hyperscan_cannot_run_are_prefiltered);
     tcase_add_test(engines, test_leading_look_behind_keeps_matches_exact);
     tcase_add_test(engines, test_class_led_part_before_a_gap_keeps_matches_exact);
+    tcase_add_test(engines, test_class_led_part_is_kept_when_the_rest_can_match_nothing);
     suite_add_tcase(s, engines);
 
     TCase *context = tcase_create("context");
