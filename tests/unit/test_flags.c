@@ -756,24 +756,32 @@ START_TEST(test_leading_look_behind_keeps_matches_exact)
 }
 END_TEST
 
+/* Loads `rules`, scans `text` and asserts exactly one flag, of `code`, over [start, end). */
+static void assert_one_flag(const char *rules, const char *text, const char *code, size_t start,
+                            size_t end)
+{
+    struct flags_ruleset *rs = rules_of(rules);
+    json_t *flags = scan_with(rs, text);
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_str_eq(str_at(flags, 0, "code"), code);
+    ck_assert_uint_eq(int_at(flags, 0, "start"), start);
+    ck_assert_uint_eq(int_at(flags, 0, "end"), end);
+    json_decref(flags);
+    flags_ruleset_free(rs);
+}
+
 START_TEST(test_class_led_part_before_a_gap_keeps_matches_exact)
 {
     /* Hyperscan runs only what follows the gap of a pattern that opens with a class ("Name
      * Surname ... diagnosis" as "diagnosis"); the flag still starts at the name, and the word
      * alone, or a name on another line, is no match. */
-    struct flags_ruleset *rs =
-        rules_of("[pii.named_diagnosis]\nseverity = warning\nmessage = A named diagnosis.\n"
-                 "pattern = (?m)\\b[A-Z][a-z]{1,20} [A-Z][a-z]{1,20}\\b[^\\n]{0,100}?"
-                 "\\b(?<value>diagnos\\w{0,8})\n"
-                 "match = Anna Berg was diagnosed\nno_match = the diagnosis was late\n");
-    json_t *flags = scan_with(rs, "the diagnosis first\nJonas Weber\ndiagnosis next\n"
-                                  "then Anna Berg, Legal, diagnosed in May");
-    ck_assert_uint_eq(json_array_size(flags), 1);
-    ck_assert_str_eq(str_at(flags, 0, "code"), "pii.named_diagnosis");
-    ck_assert_uint_eq(int_at(flags, 0, "start"), 52);
-    ck_assert_uint_eq(int_at(flags, 0, "end"), 79);
-    json_decref(flags);
-    flags_ruleset_free(rs);
+    assert_one_flag("[pii.named_diagnosis]\nseverity = warning\nmessage = A named diagnosis.\n"
+                    "pattern = (?m)\\b[A-Z][a-z]{1,20} [A-Z][a-z]{1,20}\\b[^\\n]{0,100}?"
+                    "\\b(?<value>diagnos\\w{0,8})\n"
+                    "match = Anna Berg was diagnosed\nno_match = the diagnosis was late\n",
+                    "the diagnosis first\nJonas Weber\ndiagnosis next\n"
+                    "then Anna Berg, Legal, diagnosed in May",
+                    "pii.named_diagnosis", 52, 79);
 }
 END_TEST
 
@@ -781,16 +789,10 @@ START_TEST(test_class_led_part_is_kept_when_the_rest_can_match_nothing)
 {
     /* What follows the gap can match nothing here ("(?:!)?"): Hyperscan would refuse it alone,
      * so the whole pattern is run and the rule loads and matches as written. */
-    struct flags_ruleset *rs =
-        rules_of("[pii.named_line]\nseverity = warning\nmessage = A named line.\n"
-                 "pattern = \\b[A-Z][a-z]{1,20} [A-Z][a-z]{1,20}\\b[^\\n]{0,40}(?:!)?\n"
-                 "match = Anna Berg\nno_match = anna berg\n");
-    json_t *flags = scan_with(rs, "hello Anna Berg!\nno names here");
-    ck_assert_uint_eq(json_array_size(flags), 1);
-    ck_assert_uint_eq(int_at(flags, 0, "start"), 6);
-    ck_assert_uint_eq(int_at(flags, 0, "end"), 16);
-    json_decref(flags);
-    flags_ruleset_free(rs);
+    assert_one_flag("[pii.named_line]\nseverity = warning\nmessage = A named line.\n"
+                    "pattern = \\b[A-Z][a-z]{1,20} [A-Z][a-z]{1,20}\\b[^\\n]{0,40}(?:!)?\n"
+                    "match = Anna Berg\nno_match = anna berg\n",
+                    "hello Anna Berg!\nno names here", "pii.named_line", 6, 16);
 }
 END_TEST
 
