@@ -11,7 +11,7 @@
 #   - the benchmark's inputs (tests/flags/bench_inputs.py: 1 KiB answer, 64 KiB ordinary,
 #     64 KiB risky) and 8 shuffled mixes of dev and tuning posts (16 and 64 KiB, some cut at
 #     an odd offset), each with the built-in rules and with the benchmark's 200 forum rules.
-# The holdout split is left out: nobody tuning rules should see its flags.
+# The holdout splits are left out: nobody tuning rules should see its flags.
 # Exit status: 0 when recorded or identical; 1 when the output differs (the first differing
 # lines are printed) or the scanner failed; 2 on bad usage.
 set -euo pipefail
