@@ -505,6 +505,193 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
     return any_cue(t, end, stop, against_after);
 }
 
+/* ------------------------------------------------------- critical held to warning ---- */
+
+/* Cues that the target is made for one job, test or run and gone after it (scratch space, a
+ * throwaway instance, a per-test database, a per-PR preview, a CI job's own prefix). */
+static const char *const scratch_cues[] = {"scratch prefix",
+                                           "scratch space",
+                                           "scratch dir",
+                                           "scratch dirs",
+                                           "scratch directory",
+                                           "scratch directories",
+                                           "scratch bucket",
+                                           "scratch database",
+                                           "scratch db",
+                                           "scratch schema",
+                                           "scratch checkout",
+                                           "scratch instance",
+                                           "scratch cluster",
+                                           "scratch namespace",
+                                           "scratch volume",
+                                           "-scratch",
+                                           "scratch-",
+                                           "throwaway",
+                                           "throw-away",
+                                           "ephemeral",
+                                           "temporary",
+                                           "disposable",
+                                           "per-test",
+                                           "per test",
+                                           "per-job",
+                                           "per job",
+                                           "per-run",
+                                           "per run",
+                                           "per-pr",
+                                           "per pr",
+                                           "each pr",
+                                           "preview environment",
+                                           "preview environments",
+                                           "preview namespace",
+                                           "preview app",
+                                           "preview deployment",
+                                           "testcontainers",
+                                           "test container",
+                                           "test containers",
+                                           "ci job",
+                                           "ci_job_id",
+                                           "ci_pipeline_id",
+                                           "ci_merge_request_iid",
+                                           "github_run_id",
+                                           "github_run_number",
+                                           "build_id",
+                                           "build_number",
+                                           "buildkite_build_id",
+                                           "circle_build_num",
+                                           NULL};
+
+/* Cues that the text says the value or action carries no risk: a value declared not secret
+ * or not personal, a hash, a documented example, a value meant to be printed or shared. */
+static const char *const harmless_cues[] = {"not secret",
+                                            "not a secret",
+                                            "isn't secret",
+                                            "isn't a secret",
+                                            "is not a secret",
+                                            "not sensitive",
+                                            "isn't sensitive",
+                                            "not personal data",
+                                            "isn't personal data",
+                                            "not the password",
+                                            "not a password",
+                                            "documented example",
+                                            "documentation example",
+                                            "reserved for documentation",
+                                            "reserved for advertising",
+                                            "reserves for",
+                                            "publishable",
+                                            "browser-side",
+                                            "public identifier",
+                                            "fine to print",
+                                            "fine to share",
+                                            "fine to commit",
+                                            "fine to publish",
+                                            "fine in the repo",
+                                            "safe to print",
+                                            "safe to share",
+                                            "safe to commit",
+                                            "safe to publish",
+                                            NULL};
+
+/* Cues that access is being taken away or locked, not given: "revoke", "enforce public access
+ * prevention", "stops serving publicly". (Not "remove" or "disable": removing a check opens.) */
+static const char *const tightening_cues[] = {
+    "revoke",     "revoked",     "revokes",      "revoking",      "lock down",
+    "locks down", "locked down", "tighten",      "tightens",      "tightened",
+    "tightening", "prevention",  "stop serving", "stops serving", "no longer public",
+    "enforce",    "enforces",    "enforced",     "enforcing",     NULL};
+
+/* End of the sentence containing `at`, looking ahead at most `limit` bytes. */
+static size_t sentence_end(const char *t, size_t length, size_t at, size_t limit)
+{
+    size_t ceiling = length - at > limit ? at + limit : length;
+    for (size_t i = at; i < ceiling; i++) {
+        if (t[i] == '\n' && i + 1 < length && t[i + 1] == '\n')
+            return i;
+        if ((t[i] == '.' || t[i] == '!' || t[i] == '?') &&
+            (i + 1 == length || t[i + 1] == ' ' || t[i + 1] == '\n'))
+            return i;
+    }
+    return ceiling;
+}
+
+/* True when the text that speaks about [start, end) holds one of the cues: in a fenced block
+ * the match's line, the line above and the sentence that introduces the block; elsewhere the
+ * match's sentence. */
+static bool context_has(const char *t, size_t length, const struct flag_markdown *md, size_t start,
+                        size_t end, const char *const *cues)
+{
+    const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
+    if (block && block->fenced) {
+        size_t ls = line_start(t, start), le = line_end(t, length, end);
+        if (ls > block->start)
+            ls = line_start(t, ls - 1);
+        if (any_cue(t, ls, le, cues))
+            return true;
+        size_t fence = block->fence;
+        while (fence > 0 && (t[fence - 1] == '\n' || t[fence - 1] == ' ' || t[fence - 1] == '\r'))
+            fence--;
+        return any_cue(t, sentence_start(t, fence, FENCE_LOOKBACK), fence, cues);
+    }
+    return any_cue(t, sentence_start(t, start, ADVICE_LOOKBACK), start, cues) ||
+           any_cue(t, start, sentence_end(t, length, end, ADVICE_LOOKBACK), cues);
+}
+
+unsigned flag_critical_excuse(const char *t, size_t length, const struct flag_markdown *md,
+                              size_t start, size_t end, unsigned excuses)
+{
+    if ((excuses & FLAG_EXCUSE_SCRATCH) && context_has(t, length, md, start, end, scratch_cues))
+        return FLAG_EXCUSE_SCRATCH;
+    if ((excuses & FLAG_EXCUSE_HARMLESS) && context_has(t, length, md, start, end, harmless_cues))
+        return FLAG_EXCUSE_HARMLESS;
+    if ((excuses & FLAG_EXCUSE_TIGHTENING) &&
+        context_has(t, length, md, start, end, tightening_cues))
+        return FLAG_EXCUSE_TIGHTENING;
+    return 0;
+}
+
+void flag_clause_bounds(const char *t, size_t length, size_t start, size_t end, size_t *from,
+                        size_t *to)
+{
+    /* Back to a sentence end or a blank line, or to ": " ("safer than deleting the prod
+     * table: … drop the old table"); a colon at the end of a line introduces its match. */
+    size_t a = start, b = end;
+    while (a > *from) {
+        char c = t[a - 1], p = a >= 2 ? t[a - 2] : '\0';
+        if ((c == '\n' && p == '\n') || (c == ' ' && p == ':') ||
+            ((c == ' ' || c == '\n') && (p == '.' || p == '!' || p == '?')))
+            break;
+        a--;
+    }
+    /* Forward only to a sentence that goes on in the same paragraph: "Remove the dataset and
+     * its tables:" and the block after it, "disabled: true" and the line after it, speak of
+     * one thing. */
+    while (b < *to && b < length) {
+        if ((t[b] == '.' || t[b] == '!' || t[b] == '?') && b + 1 < length && t[b + 1] == ' ')
+            break;
+        b++;
+    }
+    *from = a;
+    *to = b;
+}
+
+bool flag_is_digest(const char *v, size_t n)
+{
+    static const char *const prefixes[] = {"$2a$",    "$2b$",      "$2y$",      "$argon2", "$1$",
+                                           "$5$",     "$6$",       "$y$",       "pbkdf2_", "{ssha}",
+                                           "{sha}",   "{ssha256}", "{ssha512}", "scrypt$", "sha1$",
+                                           "sha256$", "md5$",      "bcrypt$",   NULL};
+    while (n > 0 && (*v == '"' || *v == '\'')) {
+        v++;
+        n--;
+    }
+    for (size_t i = 0; prefixes[i]; i++) {
+        size_t k = strlen(prefixes[i]);
+        if (n > k + 8 && starts_with_ci(v, n, prefixes[i]))
+            return true;
+    }
+    return false;
+}
+
 bool flag_inside_url(const char *t, size_t at)
 {
     size_t floor = at > 512 ? at - 512 : 0;
