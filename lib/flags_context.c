@@ -21,7 +21,8 @@
 enum {
     ADVICE_LOOKBACK = 160, /* bytes of the sentence before a match read for advice against */
     ADVICE_LOOKAHEAD = 60, /* bytes after a match read for "… is a bad idea" */
-    FENCE_LOOKBACK = 240   /* bytes of prose before a code block read for advice against */
+    FENCE_LOOKBACK = 240,  /* bytes of prose before a code block read for advice against */
+    STANZA_LOOKBACK = 400  /* bytes of indented code above a match read for its context */
 };
 
 static unsigned char lower(unsigned char c)
@@ -600,6 +601,36 @@ static const char *const tightening_cues[] = {
     "tightening", "prevention",  "stop serving", "stops serving", "no longer public",
     "enforce",    "enforces",    "enforced",     "enforcing",     NULL};
 
+/* Cues that the loss can be undone: a backup taken first, a reversible step. (Not "soft
+ * delete": "soft delete is off" says the opposite.) */
+static const char *const recoverable_cues[] = {"after a backup",        "after backing up",
+                                               "after taking a backup", "take a backup first",
+                                               "back it up first",      "is reversible",
+                                               "are reversible",        "step is reversible",
+                                               "can be undeleted",      NULL};
+
+/* Cues that what is opened to everyone is a web endpoint, public by design: HTTP(S) ports. */
+static const char *const web_port_cues[] = {"from_port = 443",
+                                            "from_port = 80",
+                                            "from_port  = 443",
+                                            "fromport: 443",
+                                            "fromport: 80",
+                                            "port = 443",
+                                            "port: 443",
+                                            "port 443",
+                                            "--port 443",
+                                            "--port=443",
+                                            "tcp:443",
+                                            "tcp:80",
+                                            "tcp/443",
+                                            "tcp/80",
+                                            "ports 80 and 443",
+                                            "80,443",
+                                            "80, 443",
+                                            "https from",
+                                            "containerport: 443",
+                                            NULL};
+
 /* End of the sentence containing `at`, looking ahead at most `limit` bytes. */
 static size_t sentence_end(const char *t, size_t length, size_t at, size_t limit)
 {
@@ -622,8 +653,12 @@ static bool context_has(const char *t, size_t length, const struct flag_markdown
 {
     const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
     if (block && block->fenced) {
+        /* the match's line and the line above, and the indented lines above them up to the
+         * unindented line that opens their stanza ("resource … {", "job:") */
         size_t ls = line_start(t, start), le = line_end(t, length, end);
         if (ls > block->start)
+            ls = line_start(t, ls - 1);
+        while (ls > block->start && le - ls < STANZA_LOOKBACK && (t[ls] == ' ' || t[ls] == '\t'))
             ls = line_start(t, ls - 1);
         if (any_cue(t, ls, le, cues))
             return true;
@@ -646,6 +681,11 @@ unsigned flag_critical_excuse(const char *t, size_t length, const struct flag_ma
     if ((excuses & FLAG_EXCUSE_TIGHTENING) &&
         context_has(t, length, md, start, end, tightening_cues))
         return FLAG_EXCUSE_TIGHTENING;
+    if ((excuses & FLAG_EXCUSE_RECOVERABLE) &&
+        context_has(t, length, md, start, end, recoverable_cues))
+        return FLAG_EXCUSE_RECOVERABLE;
+    if ((excuses & FLAG_EXCUSE_WEB_PORT) && context_has(t, length, md, start, end, web_port_cues))
+        return FLAG_EXCUSE_WEB_PORT;
     return 0;
 }
 

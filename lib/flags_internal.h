@@ -129,13 +129,16 @@ bool flag_advised_against(const char *text, size_t length, const struct flag_mar
                           size_t start, size_t end);
 /* Contexts that keep a would-be critical flag at warning (a rule's `critical_unless`). */
 enum {
-    FLAG_EXCUSE_SCRATCH = 1u << 0,   /* the target is scratch: one job's, test's or run's */
-    FLAG_EXCUSE_HARMLESS = 1u << 1,  /* the text says it is no secret, a hash, an example */
-    FLAG_EXCUSE_TIGHTENING = 1u << 2 /* access is revoked or locked, not given */
+    FLAG_EXCUSE_SCRATCH = 1u << 0,     /* the target is scratch: one job's, test's or run's */
+    FLAG_EXCUSE_HARMLESS = 1u << 1,    /* the text says it is no secret, a hash, an example */
+    FLAG_EXCUSE_TIGHTENING = 1u << 2,  /* access is revoked or locked, not given */
+    FLAG_EXCUSE_RECOVERABLE = 1u << 3, /* a backup taken first, a reversible step */
+    FLAG_EXCUSE_WEB_PORT = 1u << 4     /* opened to all on HTTP(S) ports: public by design */
 };
 /* The first of `excuses` (FLAG_EXCUSE_… bits) whose cues occur in the text that speaks about
- * [start, end): its sentence in prose; in a fenced block its line, the line above and the
- * sentence before the block. 0 for none. */
+ * [start, end): its sentence in prose; in a fenced block its line, the line above, the
+ * indented lines above up to their stanza's opening line, and the sentence before the block.
+ * 0 for none. */
 unsigned flag_critical_excuse(const char *text, size_t length, const struct flag_markdown *md,
                               size_t start, size_t end, unsigned excuses);
 /* Narrows [*from, *to) to the clause of [start, end) in prose: back to a sentence end, a

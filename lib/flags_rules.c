@@ -308,16 +308,16 @@ static int parse_languages(struct parser *p, const char *value, unsigned *mask)
     return 0;
 }
 
-/* The contexts that hold a rule's critical to warning, by family: scratch targets for
- * destructive rules, revoking or locking for access rules, a text saying the value is no risk
- * for every family but mentions (which are never critical). */
+/* The contexts that hold a rule's critical to warning, by family: scratch targets and
+ * recoverable loss for destructive rules, revoking or locking and web ports for access rules,
+ * a text saying the value is no risk for every family but mentions (never critical). */
 static unsigned default_excuses(enum flag_family family)
 {
     switch (family) {
     case FAMILY_DESTRUCTIVE:
-        return FLAG_EXCUSE_SCRATCH | FLAG_EXCUSE_HARMLESS;
+        return FLAG_EXCUSE_SCRATCH | FLAG_EXCUSE_RECOVERABLE | FLAG_EXCUSE_HARMLESS;
     case FAMILY_ACCESS:
-        return FLAG_EXCUSE_TIGHTENING | FLAG_EXCUSE_HARMLESS;
+        return FLAG_EXCUSE_TIGHTENING | FLAG_EXCUSE_WEB_PORT | FLAG_EXCUSE_HARMLESS;
     case FAMILY_SECRET:
     case FAMILY_PII:
         return FLAG_EXCUSE_HARMLESS;
@@ -326,16 +326,15 @@ static unsigned default_excuses(enum flag_family family)
     }
 }
 
-/* `critical_unless = scratch, harmless, tightening` or `none`. */
+/* `critical_unless = scratch, recoverable, tightening, web_port, harmless` or `none`. */
 static int parse_excuses(struct parser *p, const char *value, unsigned *mask)
 {
     static const struct {
         const char *name;
         unsigned bit;
-    } names[] = {{"scratch", FLAG_EXCUSE_SCRATCH},
-                 {"harmless", FLAG_EXCUSE_HARMLESS},
-                 {"tightening", FLAG_EXCUSE_TIGHTENING},
-                 {"none", 0}};
+    } names[] = {{"scratch", FLAG_EXCUSE_SCRATCH},       {"harmless", FLAG_EXCUSE_HARMLESS},
+                 {"tightening", FLAG_EXCUSE_TIGHTENING}, {"recoverable", FLAG_EXCUSE_RECOVERABLE},
+                 {"web_port", FLAG_EXCUSE_WEB_PORT},     {"none", 0}};
     struct flag_text_list words = {0};
     if (parse_words(p, value, &words) != 0) {
         text_list_free(&words);
@@ -347,7 +346,9 @@ static int parse_excuses(struct parser *p, const char *value, unsigned *mask)
         while (k < sizeof names / sizeof names[0] && strcmp(words.items[i], names[k].name) != 0)
             k++;
         if (k == sizeof names / sizeof names[0]) {
-            fail(p, "unknown critical_unless \"%s\" (scratch, harmless, tightening, none)",
+            fail(p,
+                 "unknown critical_unless \"%s\" (scratch, recoverable, tightening, web_port, "
+                 "harmless, none)",
                  words.items[i]);
             text_list_free(&words);
             return -1;

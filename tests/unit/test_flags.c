@@ -614,6 +614,27 @@ START_TEST(test_access_taken_away_is_not_critical)
 }
 END_TEST
 
+START_TEST(test_recoverable_loss_and_web_ports_are_not_critical)
+{
+    assert_severity_with(DROP_RULE, "Only after a backup, run `DROP TABLE orders_old` in prod.",
+                         "destructive.t_drop", "warning");
+    const char *rule = "[access.t_any]\nseverity = critical\nmessage = Open.\n"
+                       "pattern = (?<value>0\\.0\\.0\\.0/0)\nmatch = 0.0.0.0/0\n";
+    /* the port three lines above, in the same stanza */
+    assert_severity_with(rule,
+                         "```hcl\nresource \"aws_security_group_rule\" \"www\" {\n  type = "
+                         "\"ingress\"\n  from_port = 443\n  to_port = 443\n  protocol = \"tcp\"\n"
+                         "  cidr_blocks = [\"0.0.0.0/0\"]\n}\n```\n",
+                         "access.t_any", "warning");
+    /* a port in another stanza does not count */
+    assert_severity_with(rule,
+                         "```hcl\nresource \"a\" \"web\" {\n  from_port = 443\n}\n"
+                         "resource \"a\" \"db\" {\n  from_port = 5432\n  cidr_blocks = "
+                         "[\"0.0.0.0/0\"]\n}\n```\n",
+                         "access.t_any", "critical");
+}
+END_TEST
+
 START_TEST(test_critical_cue_counts_in_its_own_clause_in_prose)
 {
     const char *rule = "[destructive.t_old]\nseverity = warning\nmessage = Drops it.\n"
@@ -1087,6 +1108,7 @@ static Suite *flags_suite(void)
     tcase_add_test(context, test_text_saying_no_risk_is_not_critical);
     tcase_add_test(context, test_access_taken_away_is_not_critical);
     tcase_add_test(context, test_critical_cue_counts_in_its_own_clause_in_prose);
+    tcase_add_test(context, test_recoverable_loss_and_web_ports_are_not_critical);
     tcase_add_test(context, test_placeholders_and_documented_keys_are_not_secrets);
     tcase_add_test(context, test_personal_data_in_bulk_is_critical);
     tcase_add_test(context, test_mentions_count_in_prose_only);
