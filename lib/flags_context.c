@@ -467,6 +467,15 @@ static bool comment_has_cue(const char *t, size_t from, size_t to)
     return false;
 }
 
+/* True when the last sentence of the prose before the fenced block holds one of the cues. */
+static bool lead_in_has(const char *t, const struct flag_block *block, const char *const *cues)
+{
+    size_t fence = block->fence;
+    while (fence > 0 && (t[fence - 1] == '\n' || t[fence - 1] == ' ' || t[fence - 1] == '\r'))
+        fence--;
+    return any_cue(t, sentence_start(t, fence, FENCE_LOOKBACK), fence, cues);
+}
+
 bool flag_advised_against(const char *t, size_t length, const struct flag_markdown *md,
                           size_t start, size_t end)
 {
@@ -483,11 +492,7 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
                 return true;
         }
         /* The last sentence of the prose before the block ("Never do this:"). */
-        size_t fence = block->fence;
-        while (fence > 0 && (t[fence - 1] == '\n' || t[fence - 1] == ' ' || t[fence - 1] == '\r'))
-            fence--;
-        size_t from = sentence_start(t, fence, FENCE_LOOKBACK);
-        return any_cue(t, from, fence, against_cues_block);
+        return lead_in_has(t, block, against_cues_block);
     }
     /* Prose or inline code: the sentence up to the match ("don't make the bucket public"
      * starts with its cue) and "… is a bad idea" after. */
@@ -662,10 +667,7 @@ static bool context_has(const char *t, size_t length, const struct flag_markdown
             ls = line_start(t, ls - 1);
         if (any_cue(t, ls, le, cues))
             return true;
-        size_t fence = block->fence;
-        while (fence > 0 && (t[fence - 1] == '\n' || t[fence - 1] == ' ' || t[fence - 1] == '\r'))
-            fence--;
-        return any_cue(t, sentence_start(t, fence, FENCE_LOOKBACK), fence, cues);
+        return lead_in_has(t, block, cues);
     }
     return any_cue(t, sentence_start(t, start, ADVICE_LOOKBACK), start, cues) ||
            any_cue(t, start, sentence_end(t, length, end, ADVICE_LOOKBACK), cues);
