@@ -691,31 +691,6 @@ unsigned flag_critical_excuse(const char *t, size_t length, const struct flag_ma
     return 0;
 }
 
-void flag_clause_bounds(const char *t, size_t length, size_t start, size_t end, size_t *from,
-                        size_t *to)
-{
-    /* Back to a sentence end or a blank line, or to ": " ("safer than deleting the prod
-     * table: … drop the old table"); a colon at the end of a line introduces its match. */
-    size_t a = start, b = end;
-    while (a > *from) {
-        char c = t[a - 1], p = a >= 2 ? t[a - 2] : '\0';
-        if ((c == '\n' && p == '\n') || (c == ' ' && p == ':') ||
-            ((c == ' ' || c == '\n') && (p == '.' || p == '!' || p == '?')))
-            break;
-        a--;
-    }
-    /* Forward only to a sentence that goes on in the same paragraph: "Remove the dataset and
-     * its tables:" and the block after it, "disabled: true" and the line after it, speak of
-     * one thing. */
-    while (b < *to && b < length) {
-        if ((t[b] == '.' || t[b] == '!' || t[b] == '?') && b + 1 < length && t[b + 1] == ' ')
-            break;
-        b++;
-    }
-    *from = a;
-    *to = b;
-}
-
 bool flag_is_digest(const char *v, size_t n)
 {
     static const char *const prefixes[] = {"$2a$",    "$2b$",      "$2y$",      "$argon2", "$1$",

@@ -1011,25 +1011,17 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
             flag_words_last(s->text, from, m->start, &r->unless_after) >
                 flag_words_last(s->text, from, m->start, &r->near))
             return FLAG_NONE;
+        if (r->critical_near.count > 0 && severity >= FLAG_WARNING &&
+            flag_words_in(s->text, from, to, &r->critical_near))
+            severity = FLAG_CRITICAL;
     }
     const struct flag_markdown *md = NULL;
-    if (r->where != WHERE_ANY || r->languages || r->advice_against || r->excuses ||
-        r->critical_near.count > 0) {
+    if (r->where != WHERE_ANY || r->languages || r->advice_against || r->excuses) {
         md = scan_markdown(s);
         if (!md) {
             *error = true;
             return FLAG_NONE;
         }
-    }
-    if (r->near_bytes > 0 && r->critical_near.count > 0 && severity >= FLAG_WARNING) {
-        /* In prose a cue counts only in the match's own clause: in "safer than deleting the
-         * prod table: … drop the old table later", "prod" belongs to the other clause. */
-        size_t from = m->start > r->near_bytes ? m->start - r->near_bytes : 0;
-        size_t to = s->length - m->end > r->near_bytes ? m->end + r->near_bytes : s->length;
-        if (!flag_markdown_find(md, m->start))
-            flag_clause_bounds(s->text, s->length, m->start, m->end, &from, &to);
-        if (flag_words_in(s->text, from, to, &r->critical_near))
-            severity = FLAG_CRITICAL;
     }
     if (r->where != WHERE_ANY || r->languages) {
         const struct flag_block *b = flag_markdown_find(md, m->start);

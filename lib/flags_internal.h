@@ -141,10 +141,6 @@ enum {
  * 0 for none. */
 unsigned flag_critical_excuse(const char *text, size_t length, const struct flag_markdown *md,
                               size_t start, size_t end, unsigned excuses);
-/* Narrows [*from, *to) to the clause of [start, end) in prose: back to a sentence end, a
- * blank line or ": "; forward to a sentence end followed by a space. */
-void flag_clause_bounds(const char *text, size_t length, size_t start, size_t end, size_t *from,
-                        size_t *to);
 /* True when the value is a password hash in a known format ("$2b$…", "pbkdf2_sha256$…"). */
 bool flag_is_digest(const char *value, size_t length);
 /* True when the bytes look like a placeholder, not a real value ("<your-token>", "${PASS}",
