@@ -530,6 +530,10 @@ static const char *const scratch_cues[] = {"scratch prefix",
                                            "scratch cluster",
                                            "scratch namespace",
                                            "scratch volume",
+                                           "scratch area",
+                                           "scratch folder",
+                                           "scratch path",
+                                           "mktemp",
                                            "-scratch",
                                            "scratch-",
                                            "throwaway",
@@ -653,6 +657,38 @@ static size_t sentence_end(const char *t, size_t length, size_t at, size_t limit
 /* True when the text that speaks about [start, end) holds one of the cues: in a fenced block
  * the match's line, the line above and the sentence that introduces the block; elsewhere the
  * match's sentence. */
+/* True when a shell variable the match uses ("rm -r \"$work\"", "${TMP_DIR}") is assigned in
+ * the block before it ("work=\"$CI_PROJECT_DIR/.pkg-scratch\"", "tmp=$(mktemp -d)") by a line
+ * that holds one of the cues: the assignment says what the variable names. */
+static bool assignment_has(const char *t, const struct flag_block *block, size_t start, size_t end,
+                           const char *const *cues)
+{
+    for (size_t i = start; i < end; i++) {
+        if (t[i] != '$')
+            continue;
+        size_t a = i + 1 + (i + 1 < end && t[i + 1] == '{'), b = a;
+        while (b < end && is_word_byte((unsigned char)t[b]))
+            b++;
+        if (b == a)
+            continue;
+        /* each earlier line of the block that starts with NAME= (after export, local, …) */
+        for (size_t ls = block->start; ls < start; ls = line_end(t, start, ls) + 1) {
+            size_t k = ls;
+            while (k < start && (t[k] == ' ' || t[k] == '\t'))
+                k++;
+            static const char *const keywords[] = {"export ", "local ", "readonly ", "declare ",
+                                                   NULL};
+            for (size_t w = 0; keywords[w]; w++)
+                if (starts_with_ci(t + k, start - k, keywords[w]))
+                    k += strlen(keywords[w]);
+            if (start - k > b - a && memcmp(t + k, t + a, b - a) == 0 && t[k + (b - a)] == '=' &&
+                any_cue(t, k, line_end(t, start, k), cues))
+                return true;
+        }
+    }
+    return false;
+}
+
 static bool context_has(const char *t, size_t length, const struct flag_markdown *md, size_t start,
                         size_t end, const char *const *cues)
 {
@@ -665,7 +701,7 @@ static bool context_has(const char *t, size_t length, const struct flag_markdown
             ls = line_start(t, ls - 1);
         while (ls > block->start && le - ls < STANZA_LOOKBACK && (t[ls] == ' ' || t[ls] == '\t'))
             ls = line_start(t, ls - 1);
-        if (any_cue(t, ls, le, cues))
+        if (any_cue(t, ls, le, cues) || assignment_has(t, block, start, end, cues))
             return true;
         return lead_in_has(t, block, cues);
     }

@@ -548,6 +548,30 @@ static void assert_severity_with(const char *rules, const char *text, const char
     "[destructive.t_drop]\nseverity = critical\nmessage = Drops a table.\n"                        \
     "pattern = (?<value>DROP TABLE [\\w-]{1,40})\nmatch = DROP TABLE x\n"
 
+#define RM_RULE                                                                                    \
+    "[destructive.t_rm]\nseverity = critical\nmessage = Deletes a tree.\n"                         \
+    "pattern = (?<value>rm -r \\S{1,80})\nmatch = rm -r x\n"
+
+START_TEST(test_scratch_variable_is_read_from_its_assignment)
+{
+    /* the variable is assigned a scratch path earlier in the block */
+    assert_severity_with(RM_RULE,
+                         "```sh\nwork=\"$CI_PROJECT_DIR/.pkg-scratch\"\n./pack.sh \"$work\"\n"
+                         "rm -r \"$work\"\n```\n",
+                         "destructive.t_rm", "warning");
+    assert_severity_with(RM_RULE, "```sh\nexport OUT=$(mktemp -d)\nrm -r ${OUT}\n```\n",
+                         "destructive.t_rm", "warning");
+    /* a shared path, another variable's assignment, or one after the match do not count */
+    assert_severity_with(RM_RULE, "```sh\nwork=/srv/data\nrm -r \"$work\"\n```\n",
+                         "destructive.t_rm", "critical");
+    assert_severity_with(RM_RULE,
+                         "```sh\nworkdir=$(mktemp -d)\ndata=/srv/data\nrm -r \"$data\"\n```\n",
+                         "destructive.t_rm", "critical");
+    assert_severity_with(RM_RULE, "```sh\nrm -r \"$work\"\nwork=$(mktemp -d)\n```\n",
+                         "destructive.t_rm", "critical");
+}
+END_TEST
+
 START_TEST(test_scratch_target_is_not_critical)
 {
     /* a per-test, per-job or throwaway target, said in the lead-in, the line or the name */
@@ -1089,6 +1113,7 @@ static Suite *flags_suite(void)
     tcase_add_test(context, test_local_build_output_vs_shared_paths);
     tcase_add_test(context, test_delete_with_where_is_not_flagged);
     tcase_add_test(context, test_scratch_target_is_not_critical);
+    tcase_add_test(context, test_scratch_variable_is_read_from_its_assignment);
     tcase_add_test(context, test_text_saying_no_risk_is_not_critical);
     tcase_add_test(context, test_access_taken_away_is_not_critical);
     tcase_add_test(context, test_recoverable_loss_and_web_ports_are_not_critical);
