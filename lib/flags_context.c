@@ -21,7 +21,8 @@
 enum {
     ADVICE_LOOKBACK = 160, /* bytes of the sentence before a match read for advice against */
     ADVICE_LOOKAHEAD = 60, /* bytes after a match read for "… is a bad idea" */
-    FENCE_LOOKBACK = 240   /* bytes of prose before a code block read for advice against */
+    FENCE_LOOKBACK = 240,  /* bytes of prose before a code block read for advice against */
+    STANZA_LOOKBACK = 400  /* bytes of indented code above a match read for its context */
 };
 
 static unsigned char lower(unsigned char c)
@@ -466,6 +467,15 @@ static bool comment_has_cue(const char *t, size_t from, size_t to)
     return false;
 }
 
+/* True when the last sentence of the prose before the fenced block holds one of the cues. */
+static bool lead_in_has(const char *t, const struct flag_block *block, const char *const *cues)
+{
+    size_t fence = block->fence;
+    while (fence > 0 && (t[fence - 1] == '\n' || t[fence - 1] == ' ' || t[fence - 1] == '\r'))
+        fence--;
+    return any_cue(t, sentence_start(t, fence, FENCE_LOOKBACK), fence, cues);
+}
+
 bool flag_advised_against(const char *t, size_t length, const struct flag_markdown *md,
                           size_t start, size_t end)
 {
@@ -482,11 +492,7 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
                 return true;
         }
         /* The last sentence of the prose before the block ("Never do this:"). */
-        size_t fence = block->fence;
-        while (fence > 0 && (t[fence - 1] == '\n' || t[fence - 1] == ' ' || t[fence - 1] == '\r'))
-            fence--;
-        size_t from = sentence_start(t, fence, FENCE_LOOKBACK);
-        return any_cue(t, from, fence, against_cues_block);
+        return lead_in_has(t, block, against_cues_block);
     }
     /* Prose or inline code: the sentence up to the match ("don't make the bucket public"
      * starts with its cue) and "… is a bad idea" after. */
@@ -503,6 +509,240 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
            !(t[stop] == '.' && (stop + 1 == length || t[stop + 1] == ' ')))
         stop++;
     return any_cue(t, end, stop, against_after);
+}
+
+/* ------------------------------------------------------- critical held to warning ---- */
+
+/* Cues that the target is made for one job, test or run and gone after it (scratch space, a
+ * throwaway instance, a per-test database, a per-PR preview, a CI job's own prefix). */
+static const char *const scratch_cues[] = {"scratch prefix",
+                                           "scratch space",
+                                           "scratch dir",
+                                           "scratch dirs",
+                                           "scratch directory",
+                                           "scratch directories",
+                                           "scratch bucket",
+                                           "scratch database",
+                                           "scratch db",
+                                           "scratch schema",
+                                           "scratch checkout",
+                                           "scratch instance",
+                                           "scratch cluster",
+                                           "scratch namespace",
+                                           "scratch volume",
+                                           "scratch area",
+                                           "scratch folder",
+                                           "scratch path",
+                                           "mktemp",
+                                           "-scratch",
+                                           "scratch-",
+                                           "throwaway",
+                                           "throw-away",
+                                           "ephemeral",
+                                           "temporary",
+                                           "disposable",
+                                           "per-test",
+                                           "per test",
+                                           "per-job",
+                                           "per job",
+                                           "per-run",
+                                           "per run",
+                                           "per-pr",
+                                           "per pr",
+                                           "each pr",
+                                           "preview environment",
+                                           "preview environments",
+                                           "preview namespace",
+                                           "preview app",
+                                           "preview deployment",
+                                           "testcontainers",
+                                           "test container",
+                                           "test containers",
+                                           "ci job",
+                                           "ci_job_id",
+                                           "ci_pipeline_id",
+                                           "ci_merge_request_iid",
+                                           "github_run_id",
+                                           "github_run_number",
+                                           "build_id",
+                                           "build_number",
+                                           "buildkite_build_id",
+                                           "circle_build_num",
+                                           NULL};
+
+/* Cues that the text says the value or action carries no risk: a value declared not secret
+ * or not personal, a hash, a documented example, a value meant to be printed or shared. */
+static const char *const harmless_cues[] = {"not secret",
+                                            "not a secret",
+                                            "isn't secret",
+                                            "isn't a secret",
+                                            "is not a secret",
+                                            "not sensitive",
+                                            "isn't sensitive",
+                                            "not personal data",
+                                            "isn't personal data",
+                                            "not the password",
+                                            "not a password",
+                                            "documented example",
+                                            "documentation example",
+                                            "reserved for documentation",
+                                            "reserved for advertising",
+                                            "reserves for",
+                                            "publishable",
+                                            "browser-side",
+                                            "public identifier",
+                                            "fine to print",
+                                            "fine to share",
+                                            "fine to commit",
+                                            "fine to publish",
+                                            "fine in the repo",
+                                            "safe to print",
+                                            "safe to share",
+                                            "safe to commit",
+                                            "safe to publish",
+                                            NULL};
+
+/* Cues that access is being taken away or locked, not given: "revoke", "enforce public access
+ * prevention", "stops serving publicly". (Not "remove" or "disable": removing a check opens.) */
+static const char *const tightening_cues[] = {
+    "revoke",     "revoked",     "revokes",      "revoking",      "lock down",
+    "locks down", "locked down", "tighten",      "tightens",      "tightened",
+    "tightening", "prevention",  "stop serving", "stops serving", "no longer public",
+    "enforce",    "enforces",    "enforced",     "enforcing",     NULL};
+
+/* Cues that the loss can be undone: a backup taken first, a reversible step. (Not "soft
+ * delete": "soft delete is off" says the opposite.) */
+static const char *const recoverable_cues[] = {"after a backup",        "after backing up",
+                                               "after taking a backup", "take a backup first",
+                                               "back it up first",      "is reversible",
+                                               "are reversible",        "step is reversible",
+                                               "can be undeleted",      NULL};
+
+/* Cues that what is opened to everyone is a web endpoint, public by design: HTTP(S) ports. */
+static const char *const web_port_cues[] = {"from_port = 443",
+                                            "from_port = 80",
+                                            "from_port  = 443",
+                                            "fromport: 443",
+                                            "fromport: 80",
+                                            "port = 443",
+                                            "port: 443",
+                                            "port 443",
+                                            "--port 443",
+                                            "--port=443",
+                                            "tcp:443",
+                                            "tcp:80",
+                                            "tcp/443",
+                                            "tcp/80",
+                                            "ports 80 and 443",
+                                            "80,443",
+                                            "80, 443",
+                                            "https from",
+                                            "containerport: 443",
+                                            NULL};
+
+/* End of the sentence containing `at`, looking ahead at most `limit` bytes. */
+static size_t sentence_end(const char *t, size_t length, size_t at, size_t limit)
+{
+    size_t ceiling = length - at > limit ? at + limit : length;
+    for (size_t i = at; i < ceiling; i++) {
+        if (t[i] == '\n' && i + 1 < length && t[i + 1] == '\n')
+            return i;
+        if ((t[i] == '.' || t[i] == '!' || t[i] == '?') &&
+            (i + 1 == length || t[i + 1] == ' ' || t[i + 1] == '\n'))
+            return i;
+    }
+    return ceiling;
+}
+
+/* True when the text that speaks about [start, end) holds one of the cues: in a fenced block
+ * the match's line, the line above and the sentence that introduces the block; elsewhere the
+ * match's sentence. */
+/* True when a shell variable the match uses ("rm -r \"$work\"", "${TMP_DIR}") is assigned in
+ * the block before it ("work=\"$CI_PROJECT_DIR/.pkg-scratch\"", "tmp=$(mktemp -d)") by a line
+ * that holds one of the cues: the assignment says what the variable names. */
+static bool assignment_has(const char *t, const struct flag_block *block, size_t start, size_t end,
+                           const char *const *cues)
+{
+    for (size_t i = start; i < end; i++) {
+        if (t[i] != '$')
+            continue;
+        size_t a = i + 1 + (i + 1 < end && t[i + 1] == '{'), b = a;
+        while (b < end && is_word_byte((unsigned char)t[b]))
+            b++;
+        if (b == a)
+            continue;
+        /* each earlier line of the block that starts with NAME= (after export, local, …) */
+        for (size_t ls = block->start; ls < start; ls = line_end(t, start, ls) + 1) {
+            size_t k = ls;
+            while (k < start && (t[k] == ' ' || t[k] == '\t'))
+                k++;
+            static const char *const keywords[] = {"export ", "local ", "readonly ", "declare ",
+                                                   NULL};
+            for (size_t w = 0; keywords[w]; w++)
+                if (starts_with_ci(t + k, start - k, keywords[w]))
+                    k += strlen(keywords[w]);
+            if (start - k > b - a && memcmp(t + k, t + a, b - a) == 0 && t[k + (b - a)] == '=' &&
+                any_cue(t, k, line_end(t, start, k), cues))
+                return true;
+        }
+    }
+    return false;
+}
+
+static bool context_has(const char *t, size_t length, const struct flag_markdown *md, size_t start,
+                        size_t end, const char *const *cues)
+{
+    const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
+    if (block && block->fenced) {
+        /* the match's line and the line above, and the indented lines above them up to the
+         * unindented line that opens their stanza ("resource … {", "job:") */
+        size_t ls = line_start(t, start), le = line_end(t, length, end);
+        if (ls > block->start)
+            ls = line_start(t, ls - 1);
+        while (ls > block->start && le - ls < STANZA_LOOKBACK && (t[ls] == ' ' || t[ls] == '\t'))
+            ls = line_start(t, ls - 1);
+        if (any_cue(t, ls, le, cues) || assignment_has(t, block, start, end, cues))
+            return true;
+        return lead_in_has(t, block, cues);
+    }
+    return any_cue(t, sentence_start(t, start, ADVICE_LOOKBACK), start, cues) ||
+           any_cue(t, start, sentence_end(t, length, end, ADVICE_LOOKBACK), cues);
+}
+
+unsigned flag_critical_excuse(const char *t, size_t length, const struct flag_markdown *md,
+                              size_t start, size_t end, unsigned excuses)
+{
+    if ((excuses & FLAG_EXCUSE_SCRATCH) && context_has(t, length, md, start, end, scratch_cues))
+        return FLAG_EXCUSE_SCRATCH;
+    if ((excuses & FLAG_EXCUSE_HARMLESS) && context_has(t, length, md, start, end, harmless_cues))
+        return FLAG_EXCUSE_HARMLESS;
+    if ((excuses & FLAG_EXCUSE_TIGHTENING) &&
+        context_has(t, length, md, start, end, tightening_cues))
+        return FLAG_EXCUSE_TIGHTENING;
+    if ((excuses & FLAG_EXCUSE_RECOVERABLE) &&
+        context_has(t, length, md, start, end, recoverable_cues))
+        return FLAG_EXCUSE_RECOVERABLE;
+    if ((excuses & FLAG_EXCUSE_WEB_PORT) && context_has(t, length, md, start, end, web_port_cues))
+        return FLAG_EXCUSE_WEB_PORT;
+    return 0;
+}
+
+bool flag_is_digest(const char *v, size_t n)
+{
+    static const char *const prefixes[] = {"$2a$",    "$2b$",      "$2y$",      "$argon2", "$1$",
+                                           "$5$",     "$6$",       "$y$",       "pbkdf2_", "{ssha}",
+                                           "{sha}",   "{ssha256}", "{ssha512}", "scrypt$", "sha1$",
+                                           "sha256$", "md5$",      "bcrypt$",   NULL};
+    while (n > 0 && (*v == '"' || *v == '\'')) {
+        v++;
+        n--;
+    }
+    for (size_t i = 0; prefixes[i]; i++) {
+        size_t k = strlen(prefixes[i]);
+        if (n > k + 8 && starts_with_ci(v, n, prefixes[i]))
+            return true;
+    }
+    return false;
 }
 
 bool flag_inside_url(const char *t, size_t at)

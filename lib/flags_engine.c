@@ -638,7 +638,7 @@ static int ruleset_build(struct flag_rule_file *file, size_t own_rules, bool use
     for (size_t r = 0; r < rs->file.rule_count; r++) {
         const struct flag_rule *rule = &rs->file.rules[r];
         rs->pattern_count += rule->patterns.count;
-        if (rule->where != WHERE_ANY || rule->languages || rule->advice_against)
+        if (rule->where != WHERE_ANY || rule->languages || rule->advice_against || rule->excuses)
             rs->needs_markdown = true;
     }
     rs->patterns = calloc(rs->pattern_count ? rs->pattern_count : 1, sizeof *rs->patterns);
@@ -765,6 +765,7 @@ struct raw_match {
 struct candidate {
     size_t rule, start, end, value_start, value_end;
     enum flag_severity severity;
+    bool excused; /* held to warning by its context (critical_unless): bulk does not raise it */
 };
 
 /* Hyperscan reports every offset where a pattern may end: a long token can give one report
@@ -977,7 +978,7 @@ static bool allowed_by(pcre2_code *const *list, size_t count, struct scan *s, si
 
 /* Applies the rule's checks to a match: FLAG_NONE when it is no flag, else its severity. */
 static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_t rule_index,
-                                bool *error)
+                                bool *error, bool *excused)
 {
     const struct flag_rule *r = &s->rs->file.rules[rule_index];
     const char *value = s->text + m->value_start;
@@ -987,7 +988,8 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
     /* The checks only ever drop a match (or set its severity), so their order does not change
      * the result: the cheap ones come first, the allow-lists (a PCRE2 search per pattern, a
      * dozen or more per match) last. */
-    if (r->placeholders && flag_is_placeholder(value, value_length))
+    if (r->placeholders &&
+        (flag_is_placeholder(value, value_length) || flag_is_digest(value, value_length)))
         return FLAG_NONE;
     if (r->drop_in_url && flag_inside_url(s->text, m->start))
         return FLAG_NONE;
@@ -1014,7 +1016,7 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
             severity = FLAG_CRITICAL;
     }
     const struct flag_markdown *md = NULL;
-    if (r->where != WHERE_ANY || r->languages || r->advice_against) {
+    if (r->where != WHERE_ANY || r->languages || r->advice_against || r->excuses) {
         md = scan_markdown(s);
         if (!md) {
             *error = true;
@@ -1048,6 +1050,11 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
     if (r->advice_against && severity > FLAG_INFO &&
         flag_advised_against(s->text, s->length, md, m->start, m->end))
         severity = FLAG_INFO;
+    if (r->excuses && (severity == FLAG_CRITICAL || r->bulk) &&
+        flag_critical_excuse(s->text, s->length, md, m->start, m->end, r->excuses)) {
+        severity = FLAG_WARNING;
+        *excused = true;
+    }
     if (allowed_by(s->rs->allow, s->rs->file.allow.count, s, m->value_start, m->value_end) ||
         allowed_by(s->rs->rule_allow[rule_index], r->allow.count, s, m->value_start, m->value_end))
         return FLAG_NONE;
@@ -1164,7 +1171,8 @@ static void apply_bulk(const struct flags_ruleset *rs, struct candidate *c, size
             per_family[rs->file.rules[c[i].rule].family]++;
     for (size_t i = 0; i < n; i++) {
         const struct flag_rule *r = &rs->file.rules[c[i].rule];
-        if (r->bulk > 0 && c[i].severity >= FLAG_WARNING && per_family[r->family] >= r->bulk)
+        if (r->bulk > 0 && c[i].severity >= FLAG_WARNING && !c[i].excused &&
+            per_family[r->family] >= r->bulk)
             c[i].severity = FLAG_CRITICAL;
     }
 }
@@ -1232,8 +1240,8 @@ int flags_scan_with(const struct flags_ruleset *rs, const char *field, const cha
             goto done;
         const struct raw_match *m = &clipped;
         size_t rule = rs->patterns[m->pattern].rule;
-        bool failed = false;
-        enum flag_severity severity = judge(&s, m, rule, &failed);
+        bool failed = false, excused = false;
+        enum flag_severity severity = judge(&s, m, rule, &failed, &excused);
         if (failed)
             goto done;
         if (severity == FLAG_NONE)
@@ -1243,7 +1251,8 @@ int flags_scan_with(const struct flags_ruleset *rs, const char *field, const cha
                                     .end = m->end,
                                     .value_start = m->value_start,
                                     .value_end = m->value_end,
-                                    .severity = severity};
+                                    .severity = severity,
+                                    .excused = excused};
     }
     qsort(c, n, sizeof *c, compare_candidates);
     apply_counts(&s, c, n);

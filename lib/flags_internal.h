@@ -69,6 +69,7 @@ struct flag_rule {
     enum flag_where where;       /* in code, in prose, anywhere */
     unsigned languages;          /* bit mask of enum flag_language; 0: any */
     bool advice_against;         /* downgrade to info when the text advises against it */
+    unsigned excuses;            /* FLAG_EXCUSE_… bits: contexts that hold critical to warning */
     bool drop_in_url;            /* drop a match inside a URL ("user:p=w@host" is no e-mail) */
     enum flag_target target;     /* classify the value as a path */
     enum flag_severity target_local, target_build; /* severities for local / build paths */
@@ -126,6 +127,22 @@ const struct flag_block *flag_markdown_find(const struct flag_markdown *md, size
  * "don't make the bucket public", a "# don't do this" comment before the code). */
 bool flag_advised_against(const char *text, size_t length, const struct flag_markdown *md,
                           size_t start, size_t end);
+/* Contexts that keep a would-be critical flag at warning (a rule's `critical_unless`). */
+enum {
+    FLAG_EXCUSE_SCRATCH = 1u << 0,     /* the target is scratch: one job's, test's or run's */
+    FLAG_EXCUSE_HARMLESS = 1u << 1,    /* the text says it is no secret, a hash, an example */
+    FLAG_EXCUSE_TIGHTENING = 1u << 2,  /* access is revoked or locked, not given */
+    FLAG_EXCUSE_RECOVERABLE = 1u << 3, /* a backup taken first, a reversible step */
+    FLAG_EXCUSE_WEB_PORT = 1u << 4     /* opened to all on HTTP(S) ports: public by design */
+};
+/* The first of `excuses` (FLAG_EXCUSE_… bits) whose cues occur in the text that speaks about
+ * [start, end): its sentence in prose; in a fenced block its line, the line above, the
+ * indented lines above up to their stanza's opening line, and the sentence before the block.
+ * 0 for none. */
+unsigned flag_critical_excuse(const char *text, size_t length, const struct flag_markdown *md,
+                              size_t start, size_t end, unsigned excuses);
+/* True when the value is a password hash in a known format ("$2b$…", "pbkdf2_sha256$…"). */
+bool flag_is_digest(const char *value, size_t length);
 /* True when the bytes look like a placeholder, not a real value ("<your-token>", "${PASS}",
  * "xxxxxxxx", "changeme", "…EXAMPLE"). */
 bool flag_is_placeholder(const char *value, size_t length);

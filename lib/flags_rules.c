@@ -261,6 +261,7 @@ enum single_key {
     KEY_WHERE,
     KEY_LANGUAGES,
     KEY_ADVICE,
+    KEY_CRITICAL_UNLESS,
     KEY_TARGET,
     KEY_TARGET_LOCAL,
     KEY_TARGET_BUILD,
@@ -302,6 +303,57 @@ static int parse_languages(struct parser *p, const char *value, unsigned *mask)
             return -1;
         }
         *mask |= 1u << found;
+    }
+    text_list_free(&words);
+    return 0;
+}
+
+/* The contexts that hold a rule's critical to warning, by family: scratch targets and
+ * recoverable loss for destructive rules, revoking or locking and web ports for access rules,
+ * a text saying the value is no risk for every family but mentions (never critical). */
+static unsigned default_excuses(enum flag_family family)
+{
+    switch (family) {
+    case FAMILY_DESTRUCTIVE:
+        return FLAG_EXCUSE_SCRATCH | FLAG_EXCUSE_RECOVERABLE | FLAG_EXCUSE_HARMLESS;
+    case FAMILY_ACCESS:
+        return FLAG_EXCUSE_TIGHTENING | FLAG_EXCUSE_WEB_PORT | FLAG_EXCUSE_HARMLESS;
+    case FAMILY_SECRET:
+    case FAMILY_PII:
+        return FLAG_EXCUSE_HARMLESS;
+    default:
+        return 0;
+    }
+}
+
+/* `critical_unless = scratch, recoverable, tightening, web_port, harmless` or `none`. */
+static int parse_excuses(struct parser *p, const char *value, unsigned *mask)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"scratch", FLAG_EXCUSE_SCRATCH},       {"harmless", FLAG_EXCUSE_HARMLESS},
+                 {"tightening", FLAG_EXCUSE_TIGHTENING}, {"recoverable", FLAG_EXCUSE_RECOVERABLE},
+                 {"web_port", FLAG_EXCUSE_WEB_PORT},     {"none", 0}};
+    struct flag_text_list words = {0};
+    if (parse_words(p, value, &words) != 0) {
+        text_list_free(&words);
+        return -1;
+    }
+    *mask = 0;
+    for (size_t i = 0; i < words.count; i++) {
+        size_t k = 0;
+        while (k < sizeof names / sizeof names[0] && strcmp(words.items[i], names[k].name) != 0)
+            k++;
+        if (k == sizeof names / sizeof names[0]) {
+            fail(p,
+                 "unknown critical_unless \"%s\" (scratch, recoverable, tightening, web_port, "
+                 "harmless, none)",
+                 words.items[i]);
+            text_list_free(&words);
+            return -1;
+        }
+        *mask |= names[k].bit;
     }
     text_list_free(&words);
     return 0;
@@ -446,6 +498,8 @@ static int rule_key(struct parser *p, const char *key, const char *value)
             return fail(p, "advice_against must be downgrade or ignore");
         return 0;
     }
+    if (strcmp(key, "critical_unless") == 0)
+        return once(p, KEY_CRITICAL_UNLESS, key) != 0 ? -1 : parse_excuses(p, value, &r->excuses);
     if (strcmp(key, "in_url") == 0) {
         if (once(p, KEY_IN_URL, key) != 0)
             return -1;
@@ -575,6 +629,7 @@ static int header(struct parser *p, const char *name, size_t n)
     }
     r->placeholders = r->family == FAMILY_SECRET;
     r->advice_against = r->family == FAMILY_ACCESS || r->family == FAMILY_DESTRUCTIVE;
+    r->excuses = default_excuses(r->family);
     r->target_local = FLAG_WARNING;
     r->target_build = FLAG_INFO;
     p->out->rule_count++;

@@ -530,6 +530,135 @@ START_TEST(test_delete_with_where_is_not_flagged)
 }
 END_TEST
 
+/* Severity of `code`'s first flag in `text` scanned with the rule set `rules` alone. */
+static void assert_severity_with(const char *rules, const char *text, const char *code,
+                                 const char *severity)
+{
+    struct flags_ruleset *rs = rules_of(rules);
+    json_t *flags = scan_with(rs, text);
+    char *dump = json_dumps(flags, JSON_COMPACT);
+    ck_assert_msg(strcmp(severity_of(flags, code), severity) == 0, "%s in \"%s\": want %s, got %s",
+                  code, text, severity, dump);
+    free(dump);
+    json_decref(flags);
+    flags_ruleset_free(rs);
+}
+
+#define DROP_RULE                                                                                  \
+    "[destructive.t_drop]\nseverity = critical\nmessage = Drops a table.\n"                        \
+    "pattern = (?<value>DROP TABLE [\\w-]{1,40})\nmatch = DROP TABLE x\n"
+
+#define RM_RULE                                                                                    \
+    "[destructive.t_rm]\nseverity = critical\nmessage = Deletes a tree.\n"                         \
+    "pattern = (?<value>rm -r \\S{1,80})\nmatch = rm -r x\n"
+
+START_TEST(test_scratch_variable_is_read_from_its_assignment)
+{
+    /* the variable is assigned a scratch path earlier in the block */
+    assert_severity_with(RM_RULE,
+                         "```sh\nwork=\"$CI_PROJECT_DIR/.pkg-scratch\"\n./pack.sh \"$work\"\n"
+                         "rm -r \"$work\"\n```\n",
+                         "destructive.t_rm", "warning");
+    assert_severity_with(RM_RULE, "```sh\nexport OUT=$(mktemp -d)\nrm -r ${OUT}\n```\n",
+                         "destructive.t_rm", "warning");
+    /* a shared path, another variable's assignment, or one after the match do not count */
+    assert_severity_with(RM_RULE, "```sh\nwork=/srv/data\nrm -r \"$work\"\n```\n",
+                         "destructive.t_rm", "critical");
+    assert_severity_with(RM_RULE,
+                         "```sh\nworkdir=$(mktemp -d)\ndata=/srv/data\nrm -r \"$data\"\n```\n",
+                         "destructive.t_rm", "critical");
+    assert_severity_with(RM_RULE, "```sh\nrm -r \"$work\"\nwork=$(mktemp -d)\n```\n",
+                         "destructive.t_rm", "critical");
+}
+END_TEST
+
+START_TEST(test_scratch_target_is_not_critical)
+{
+    /* a per-test, per-job or throwaway target, said in the lead-in, the line or the name */
+    assert_severity_with(DROP_RULE,
+                         "In tests we recreate it in the ephemeral testcontainers DB:\n\n"
+                         "```sql\nDROP TABLE orders;\n```\n",
+                         "destructive.t_drop", "warning");
+    assert_severity_with(DROP_RULE, "```sql\nDROP TABLE orders; -- the per-job schema\n```\n",
+                         "destructive.t_drop", "warning");
+    assert_severity_with(DROP_RULE, "`DROP TABLE run-scratch` after the job.", "destructive.t_drop",
+                         "warning");
+    /* "from scratch" is no scratch target; no cue at all stays critical */
+    assert_severity_with(DROP_RULE, "Rebuild it from scratch:\n\n```sql\nDROP TABLE orders;\n```\n",
+                         "destructive.t_drop", "critical");
+    assert_severity_with(DROP_RULE, "```sql\nDROP TABLE orders;\n```\n", "destructive.t_drop",
+                         "critical");
+    /* a rule can keep its critical whatever the context */
+    assert_severity_with(DROP_RULE "critical_unless = none\n",
+                         "```sql\nDROP TABLE orders; -- the per-job schema\n```\n",
+                         "destructive.t_drop", "critical");
+}
+END_TEST
+
+#define KEY_RULE                                                                                   \
+    "[secret.t_key]\nseverity = critical\nmessage = A key.\n"                                      \
+    "pattern = key = \"(?<value>[A-Za-z0-9$./_]{20,80})\"\n"                                       \
+    "match = key = \"Qm9Jx2LtYv8wHk3pV9sZrX7\"\n"
+
+START_TEST(test_text_saying_no_risk_is_not_critical)
+{
+    assert_severity_with(KEY_RULE,
+                         "This key is not secret, it identifies the app:\n\n"
+                         "```js\nkey = \"AIzaQm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\"\n```\n",
+                         "secret.t_key", "warning");
+    assert_severity_with(KEY_RULE, "```js\nkey = \"AIzaQm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\"\n```\n",
+                         "secret.t_key", "critical");
+    /* a password hash is no secret, whatever is said around it */
+    assert_severity_with(KEY_RULE, "key = \"$2b$12$Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB5nD0f\"",
+                         "secret.t_key", "none");
+    assert_severity_with(KEY_RULE, "key = \"pbkdf2_sha256$600000$Qm9Jx2LtYv8w\"", "secret.t_key",
+                         "none");
+    /* personal data the text calls a documented example is not raised by bulk */
+    const char *bulk = "[pii.t_ssn]\nseverity = warning\nmessage = An SSN.\nbulk = 2\n"
+                       "pattern = (?<value>\\d{3}-\\d{2}-\\d{4})\nmatch = 219-09-9999\n";
+    assert_severity_with(bulk, "Use the documented example numbers 987-65-4320 and 987-65-4321.",
+                         "pii.t_ssn", "warning");
+    assert_severity_with(bulk, "Her numbers are 219-09-9999 and 078-05-1120.", "pii.t_ssn",
+                         "critical");
+}
+END_TEST
+
+START_TEST(test_access_taken_away_is_not_critical)
+{
+    const char *rule = "[access.t_all]\nseverity = critical\nmessage = Everyone.\n"
+                       "pattern = (?<value>allUsers)\nmatch = allUsers\n";
+    assert_severity_with(rule,
+                         "Buckets with `allUsers` bindings stop serving publicly once the "
+                         "prevention policy is enforced.",
+                         "access.t_all", "warning");
+    assert_severity_with(rule, "Revoke the viewer role from `allUsers` today.", "access.t_all",
+                         "warning");
+    assert_severity_with(rule, "Grant the viewer role to `allUsers` so the page loads.",
+                         "access.t_all", "critical");
+}
+END_TEST
+
+START_TEST(test_recoverable_loss_and_web_ports_are_not_critical)
+{
+    assert_severity_with(DROP_RULE, "Only after a backup, run `DROP TABLE orders_old` in prod.",
+                         "destructive.t_drop", "warning");
+    const char *rule = "[access.t_any]\nseverity = critical\nmessage = Open.\n"
+                       "pattern = (?<value>0\\.0\\.0\\.0/0)\nmatch = 0.0.0.0/0\n";
+    /* the port three lines above, in the same stanza */
+    assert_severity_with(rule,
+                         "```hcl\nresource \"aws_security_group_rule\" \"www\" {\n  type = "
+                         "\"ingress\"\n  from_port = 443\n  to_port = 443\n  protocol = \"tcp\"\n"
+                         "  cidr_blocks = [\"0.0.0.0/0\"]\n}\n```\n",
+                         "access.t_any", "warning");
+    /* a port in another stanza does not count */
+    assert_severity_with(rule,
+                         "```hcl\nresource \"a\" \"web\" {\n  from_port = 443\n}\n"
+                         "resource \"a\" \"db\" {\n  from_port = 5432\n  cidr_blocks = "
+                         "[\"0.0.0.0/0\"]\n}\n```\n",
+                         "access.t_any", "critical");
+}
+END_TEST
+
 START_TEST(test_placeholders_and_documented_keys_are_not_secrets)
 {
     const char *texts[] = {
@@ -849,6 +978,8 @@ static const struct {
     const char *error;
 } bad_files[] = {
     {RULE_HEAD "pattern = x\nmatch = x\ncolour = red\n", "forum.rules:6: unknown key \"colour\""},
+    {RULE_HEAD "pattern = x\nmatch = x\ncritical_unless = sometimes\n",
+     "forum.rules:6: unknown critical_unless \"sometimes\""},
     {"[access.x]\nmessage = X.\npattern = x\nmatch = x\n", "forum.rules:1: [access.x] has no "
                                                            "severity"},
     {RULE_HEAD "match = x\n", "forum.rules:1: [access.x] has no pattern"},
@@ -981,6 +1112,11 @@ static Suite *flags_suite(void)
     tcase_add_test(context, test_doing_it_is_flagged_even_near_negations);
     tcase_add_test(context, test_local_build_output_vs_shared_paths);
     tcase_add_test(context, test_delete_with_where_is_not_flagged);
+    tcase_add_test(context, test_scratch_target_is_not_critical);
+    tcase_add_test(context, test_scratch_variable_is_read_from_its_assignment);
+    tcase_add_test(context, test_text_saying_no_risk_is_not_critical);
+    tcase_add_test(context, test_access_taken_away_is_not_critical);
+    tcase_add_test(context, test_recoverable_loss_and_web_ports_are_not_critical);
     tcase_add_test(context, test_placeholders_and_documented_keys_are_not_secrets);
     tcase_add_test(context, test_personal_data_in_bulk_is_critical);
     tcase_add_test(context, test_mentions_count_in_prose_only);
