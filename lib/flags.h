@@ -71,6 +71,15 @@ extern const size_t flags_precompiled_length;
 int flags_ruleset_serialize(const struct flags_ruleset *ruleset, unsigned char **bytes,
                             size_t *length) __attribute__((warn_unused_result));
 
+/* Calls `each` for every pattern of the rule set, in database order, with its rule's code and
+ * family, the expression Hyperscan runs for it and that expression's Hyperscan flags: what
+ * tests/bench/flags.sh --by-rule compiles one rule at a time to see what each costs. Returns 0;
+ * 1 when the rule set scans with PCRE2 alone; -1 when an expression cannot be rebuilt. */
+typedef void flags_expression_fn(void *context, const char *code, const char *family,
+                                 const char *expression, unsigned hyperscan_flags);
+int flags_ruleset_each_expression(const struct flags_ruleset *ruleset, flags_expression_fn *each,
+                                  void *context);
+
 /* "hyperscan" or "pcre2": the engine the rule set scans with. */
 const char *flags_ruleset_engine(const struct flags_ruleset *ruleset);
 

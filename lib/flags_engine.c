@@ -745,6 +745,33 @@ const char *flags_ruleset_engine(const struct flags_ruleset *rs)
     return "pcre2";
 }
 
+int flags_ruleset_each_expression(const struct flags_ruleset *rs, flags_expression_fn *each,
+                                  void *context)
+{
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+    if (!rs || !rs->database)
+        return 1;
+    for (size_t k = 0; k < rs->pattern_count; k++) {
+        const struct flag_rule *rule = &rs->file.rules[rs->patterns[k].rule];
+        size_t i = 0; /* the pattern's index within its rule */
+        while (k - i > 0 && rs->patterns[k - i - 1].rule == rs->patterns[k].rule)
+            i++;
+        char *expression = NULL;
+        unsigned flags = 0;
+        if (relaxed_expression(rule, i, &expression, &flags, NULL, 0) != 0)
+            return -1;
+        each(context, rule->code, flag_family_name(rule->family), expression, flags);
+        free(expression);
+    }
+    return 0;
+#else
+    (void)rs;
+    (void)each;
+    (void)context;
+    return 1;
+#endif
+}
+
 size_t flags_ruleset_rule_count(const struct flags_ruleset *rs, const char *family)
 {
     size_t n = 0;

@@ -2,7 +2,7 @@
 # Flag scanner benchmark: microseconds to scan one body, and that time's share of one
 # intake's CPU (issue 11: <= 1 ms for 64 KiB, never more than 10 % of an intake's CPU).
 #
-#   tests/bench/flags.sh [--intake]
+#   tests/bench/flags.sh [--intake] [--by-rule]
 #
 # What one run does:
 #   1. builds a Release tree into build-bench/ (flagscan, and agentgate for --intake).
@@ -28,20 +28,34 @@
 #      INTAKE_PG_MS (PostgreSQL's, optional). Share = 1 KiB scan time /
 #      agentgate's CPU per intake (the intake body is a ~800 byte reply, so the 1 KiB figure
 #      is the one that applies).
-# Knobs: RUNS (3), ROUNDS (300), INTAKE_CPU_MS, INTAKE_PG_MS.
+#   5. with --by-rule, where the Hyperscan pass spends its time (tests/flags/flagcost.c): per
+#      input, one scan of the whole database, of the database without each family (the
+#      family's share is the difference) and of each rule's patterns alone (the TOP costliest,
+#      default 15; alone costs overlap and do not add up to the whole). Each figure is the
+#      median CPU µs of 21 scans, from RUNS runs: the median and the worst of those medians.
+# Knobs: RUNS (3), ROUNDS (300), TOP (15), INTAKE_CPU_MS, INTAKE_PG_MS.
 # Exit status: 0 when it measured (targets are printed, not asserted); 1 when a step failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
 RUNS=${RUNS:-3}
 ROUNDS=${ROUNDS:-300}
-WITH_INTAKE=0
-[ "${1:-}" = "--intake" ] && WITH_INTAKE=1
+WITH_INTAKE=0 BY_RULE=0
+for arg in "$@"; do
+  case "$arg" in
+    --intake) WITH_INTAKE=1 ;;
+    --by-rule) BY_RULE=1 ;;
+    *) ag_die "usage: tests/bench/flags.sh [--intake] [--by-rule]" ;;
+  esac
+done
 
 BUILD="$AG_ROOT/build-bench"
 ag_say "building a Release flagscan into $BUILD"
 ag_build "$BUILD" -DCMAKE_BUILD_TYPE=Release -DAGENTGATE_TESTS=OFF
 FLAGSCAN="$BUILD/flagscan"
+if [ "$BY_RULE" = 1 ]; then
+  cmake --build "$BUILD" --target flagcost >/dev/null || ag_die "--by-rule needs a Hyperscan build (flagcost)"
+fi
 WORK=$(mktemp -d /tmp/agentgate-flags-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -103,4 +117,34 @@ for label, us in (("built-in", scan), ("+200 forum rules", scan_forum)):
     if pg is not None:
         line += ", %.1f %% with PostgreSQL's" % (100 * us / ((intake_ms + pg) * 1000))
     print(line + " (target <= 10 %)")
+EOF
+
+[ "$BY_RULE" = 1 ] || exit 0
+printf '\nwhere the Hyperscan pass spends its time (%d runs; µs per scan: median of runs / worst run)\n' "$RUNS"
+for run in $(seq "$RUNS"); do
+  "$BUILD/flagcost" --top "${TOP:-15}" <"$WORK/inputs.jsonl" >"$WORK/cost.$run.jsonl" || ag_die "flagcost failed"
+done
+python3 - "$WORK" "$RUNS" <<'EOF'
+import json, statistics, sys
+work, runs = sys.argv[1], int(sys.argv[2])
+results = [[json.loads(l) for l in open("%s/cost.%d.jsonl" % (work, r + 1))] for r in range(runs)]
+def fig(values):
+    return "%8.1f / %8.1f" % (statistics.median(values), max(values))
+for i, post in enumerate(results[0]):
+    runs_of = [r[i] for r in results]
+    whole = [p["whole_us"] for p in runs_of]
+    print("  %s (%d bytes, %d candidate ends): whole database %s" % (
+        post["id"], post["bytes"], post["candidates"], fig(whole)))
+    for family in post["without"]:
+        share = [p["whole_us"] - p["without"][family] for p in runs_of]
+        print("    %-12s share (whole - without it) %s%s" % (family, fig(share),
+              " (below the noise)" if statistics.median(share) <= 0 else ""))
+    solo = {}
+    for p in runs_of:
+        for rule in p["rules"]:
+            solo.setdefault(rule["code"], []).append(rule["solo_us"])
+    ranked = sorted(solo.items(), key=lambda kv: -statistics.median(kv[1]))
+    for code, values in ranked[:len(post["rules"])]:
+        print("    %-44s alone %s%s" % (code, fig(values),
+              "" if len(values) == runs else " (in the top of %d runs)" % len(values)))
 EOF

@@ -154,6 +154,59 @@ START_TEST(test_builtin_uses_hyperscan_when_built_with_it)
 }
 END_TEST
 
+struct seen_expressions {
+    size_t count;
+    char codes[4][64], families[4][16], expressions[4][256];
+};
+
+static void record_expression(void *context, const char *code, const char *family,
+                              const char *expression, unsigned hyperscan_flags)
+{
+    struct seen_expressions *seen = context;
+    (void)hyperscan_flags;
+    if (seen->count < 4) {
+        snprintf(seen->codes[seen->count], sizeof seen->codes[0], "%s", code);
+        snprintf(seen->families[seen->count], sizeof seen->families[0], "%s", family);
+        snprintf(seen->expressions[seen->count], sizeof seen->expressions[0], "%s", expression);
+    }
+    seen->count++;
+}
+
+/* The per-rule cost benchmark (tests/flags/flagcost.c) compiles what this hands out: every
+ * pattern, in order, under its rule, as Hyperscan runs it (a wide gap opened), and nothing
+ * when the set scans with PCRE2 alone. */
+START_TEST(test_each_expression_is_every_pattern_as_hyperscan_runs_it)
+{
+    struct flags_ruleset *rs =
+        rules_of("[secret.two]\nseverity = warning\nmessage = Two.\n"
+                 "pattern = alpha-\\d{4}\npattern = beta[^\\n]{0,300}gamma\n"
+                 "match = alpha-1234\nmatch = beta, then gamma\n\n"
+                 "[mention.one]\nseverity = warning\nmessage = One.\npattern = @crew\\b\n"
+                 "match = hi @crew\n");
+    struct seen_expressions seen = {0};
+    struct flags_ruleset *pcre2_only = builtin_pcre2();
+    struct seen_expressions none = {0};
+#ifdef AGENTGATE_HAVE_HYPERSCAN
+    ck_assert_int_eq(flags_ruleset_each_expression(rs, record_expression, &seen), 0);
+    ck_assert_uint_eq(seen.count, 3);
+    ck_assert_str_eq(seen.codes[0], "secret.two");
+    ck_assert_str_eq(seen.codes[1], "secret.two");
+    ck_assert_str_eq(seen.codes[2], "mention.one");
+    ck_assert_str_eq(seen.families[1], "secret");
+    ck_assert_str_eq(seen.families[2], "mention");
+    ck_assert_str_eq(seen.expressions[0], "alpha-\\d{4}");
+    ck_assert_str_eq(seen.expressions[1], "beta[^\\n]*gamma");
+    ck_assert_str_eq(seen.expressions[2], "@crew\\b");
+#else
+    ck_assert_int_eq(flags_ruleset_each_expression(rs, record_expression, &seen), 1);
+#endif
+    ck_assert_int_eq(flags_ruleset_each_expression(pcre2_only, record_expression, &none), 1);
+    ck_assert_uint_eq(none.count, 0);
+    flags_ruleset_free(pcre2_only);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------- shape ---- */
 
 START_TEST(test_flag_has_contract_shape_and_exact_span)
@@ -1082,6 +1135,7 @@ static Suite *flags_suite(void)
     tcase_add_test(catalogue, test_every_builtin_rule_example_holds_with_pcre2_alone);
     tcase_add_test(catalogue, test_catalogue_covers_every_family);
     tcase_add_test(catalogue, test_builtin_uses_hyperscan_when_built_with_it);
+    tcase_add_test(catalogue, test_each_expression_is_every_pattern_as_hyperscan_runs_it);
     tcase_add_test(catalogue, test_precompiled_database_is_used_only_for_its_rules);
     suite_add_tcase(s, catalogue);
 
