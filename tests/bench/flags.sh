@@ -146,5 +146,5 @@ for i, post in enumerate(results[0]):
     ranked = sorted(solo.items(), key=lambda kv: -statistics.median(kv[1]))
     for code, values in ranked[:len(post["rules"])]:
         print("    %-44s alone %s%s" % (code, fig(values),
-              "" if len(values) == runs else " (in the top of %d runs)" % len(values)))
+              "" if len(values) == runs else " (among the costliest in %d of %d runs)" % (len(values), runs)))
 EOF
