@@ -16,6 +16,7 @@
  * with PCRE2 alone; 2 on bad usage or input.
  */
 #include "flags.h"
+#include "ruleset_arg.h"
 
 #include <hs/hs.h>
 #include <jansson.h>
@@ -255,7 +256,6 @@ int main(int argc, char **argv)
 {
     const char *rules_path = NULL;
     long rounds = 21, top = 20;
-    char error[16384];
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc)
@@ -270,19 +270,10 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
-    struct flags_ruleset *loaded = NULL;
-    const struct flags_ruleset *rs;
-    if (rules_path) {
-        if (flags_ruleset_load(rules_path, &loaded, error, sizeof error) != 0) {
-            fprintf(stderr, "flagcost: %s\n", error);
-            return 1;
-        }
-        rs = loaded;
-    } else if (!(rs = flags_builtin(error, sizeof error))) {
-        fprintf(stderr, "flagcost: %s\n", error);
+    struct flags_ruleset *loaded;
+    const struct flags_ruleset *rs = ruleset_arg("flagcost", rules_path, &loaded);
+    if (!rs)
         return 1;
-    }
     struct patterns all = {0};
     struct databases databases = {0};
     int each = flags_ruleset_each_expression(rs, collect, &all);

@@ -14,6 +14,7 @@
  * Exit status: 0, 1 on a scan or rule error, 2 on bad usage or input.
  */
 #include "flags.h"
+#include "ruleset_arg.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -107,19 +108,10 @@ int main(int argc, char **argv)
         }
     }
 
-    flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
-    struct flags_ruleset *loaded = NULL;
-    const struct flags_ruleset *rs;
-    if (rules) {
-        if (flags_ruleset_load(rules, &loaded, error, sizeof error) != 0) {
-            fprintf(stderr, "flagscan: %s\n", error);
-            return 1;
-        }
-        rs = loaded;
-    } else if (!(rs = flags_builtin(error, sizeof error))) {
-        fprintf(stderr, "flagscan: %s\n", error);
+    struct flags_ruleset *loaded;
+    const struct flags_ruleset *rs = ruleset_arg("flagscan", rules, &loaded);
+    if (!rs)
         return 1;
-    }
     if (info) {
         const char *families[] = {"secret", "access", "destructive", "pii", "mention"};
         printf("engine %s, %zu rules:", flags_ruleset_engine(rs),
