@@ -16,7 +16,7 @@
  * with PCRE2 alone; 2 on bad usage or input.
  */
 #include "flags.h"
-#include "ruleset_arg.h"
+#include "tool.h"
 
 #include <hs/hs.h>
 #include <jansson.h>
@@ -77,20 +77,6 @@ static void collect(void *context, const char *code, const char *family, const c
     if (!p->code || !p->family || !p->expression)
         all->failed = 1;
     all->count++;
-}
-
-/* CPU time of this thread: on a shared machine, wall time would count other processes. */
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int count_candidate(unsigned id, unsigned long long from, unsigned long long to,

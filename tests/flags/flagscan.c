@@ -14,27 +14,13 @@
  * Exit status: 0, 1 on a scan or rule error, 2 on bad usage or input.
  */
 #include "flags.h"
-#include "ruleset_arg.h"
+#include "tool.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* CPU time of this thread: on a shared machine, wall time would count other processes. */
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static int scan_post(const struct flags_ruleset *rs, json_t *post, json_t *flags)
 {
