@@ -5,7 +5,8 @@
  * The scan's time is mostly Hyperscan's, and Hyperscan's time is not the sum of its patterns':
  * one database shares its literal matcher and engines. So for each post's body it prints the
  * CPU microseconds of one hs_scan (median of N rounds, default 21) of
- *   - the whole database, as flags_scan runs it ("whole_us");
+ *   - every pattern in one database ("whole_us"), as flags_scan runs the built-in rules (a
+ *     forum's own patterns are a second database there, small beside the built-in one);
  *   - the whole database without each family's patterns ("without": {"secret": µs, …}): the
  *     family's share is the difference;
  *   - each rule's patterns alone in a database of their own ("rules": the --top N, default 20,
