@@ -751,17 +751,16 @@ int flags_ruleset_each_expression(const struct flags_ruleset *rs, flags_expressi
 #ifdef AGENTGATE_HAVE_HYPERSCAN
     if (!rs || !rs->database)
         return 1;
-    for (size_t k = 0; k < rs->pattern_count; k++) {
-        const struct flag_rule *rule = &rs->file.rules[rs->patterns[k].rule];
-        size_t i = 0; /* the pattern's index within its rule */
-        while (k - i > 0 && rs->patterns[k - i - 1].rule == rs->patterns[k].rule)
-            i++;
-        char *expression = NULL;
-        unsigned flags = 0;
-        if (relaxed_expression(rule, i, &expression, &flags, NULL, 0) != 0)
-            return -1;
-        each(context, rule->code, flag_family_name(rule->family), expression, flags);
-        free(expression);
+    for (size_t r = 0; r < rs->file.rule_count; r++) { /* the order hyperscan_build uses */
+        const struct flag_rule *rule = &rs->file.rules[r];
+        for (size_t i = 0; i < rule->patterns.count; i++) {
+            char *expression = NULL;
+            unsigned flags = 0;
+            if (relaxed_expression(rule, i, &expression, &flags, NULL, 0) != 0)
+                return -1;
+            each(context, rule->code, flag_family_name(rule->family), expression, flags);
+            free(expression);
+        }
     }
     return 0;
 #else

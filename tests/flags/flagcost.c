@@ -45,16 +45,12 @@ struct rule_cost {
     unsigned long candidates;
 };
 
-enum { FAMILIES = 5 };
-
 /* Compiled once, measured on every post. */
 struct databases {
-    hs_database_t *whole, *without[FAMILIES];
+    hs_database_t *whole, *without[TOOL_FAMILIES];
     struct rule_cost *rules;
     size_t rule_count;
 };
-
-static const char *const families[FAMILIES] = {"secret", "access", "destructive", "pii", "mention"};
 
 static void collect(void *context, const char *code, const char *family, const char *expression,
                     unsigned flags)
@@ -158,8 +154,8 @@ static int databases_build(const struct patterns *all, struct databases *d)
 {
     if (!(d->whole = database_of(all, NULL, NULL)))
         return -1;
-    for (size_t f = 0; f < FAMILIES; f++)
-        if (!(d->without[f] = database_of(all, NULL, families[f])))
+    for (size_t f = 0; f < TOOL_FAMILIES; f++)
+        if (!(d->without[f] = database_of(all, NULL, tool_families[f])))
             return -1;
     if (!(d->rules = calloc(all->count, sizeof *d->rules)))
         return -1;
@@ -180,7 +176,7 @@ static int databases_build(const struct patterns *all, struct databases *d)
 static void databases_free(struct databases *d)
 {
     hs_free_database(d->whole);
-    for (size_t f = 0; f < FAMILIES; f++)
+    for (size_t f = 0; f < TOOL_FAMILIES; f++)
         hs_free_database(d->without[f]);
     for (size_t r = 0; r < d->rule_count; r++)
         hs_free_database(d->rules[r].database);
@@ -204,9 +200,9 @@ static int cost_post(struct databases *d, json_t *post, long rounds, long top)
     if (whole < 0 || json_object_set_new(out, "whole_us", json_real(whole)) != 0 ||
         json_object_set_new(out, "candidates", json_integer((json_int_t)candidates)) != 0)
         goto done;
-    for (size_t f = 0; f < FAMILIES; f++) {
+    for (size_t f = 0; f < TOOL_FAMILIES; f++) {
         double us = scan_cost(d->without[f], text, length, rounds, &candidates);
-        if (us < 0 || json_object_set_new(without, families[f], json_real(us)) != 0)
+        if (us < 0 || json_object_set_new(without, tool_families[f], json_real(us)) != 0)
             goto done;
     }
     for (size_t r = 0; r < d->rule_count; r++) {

@@ -99,11 +99,10 @@ int main(int argc, char **argv)
     if (!rs)
         return 1;
     if (info) {
-        const char *families[] = {"secret", "access", "destructive", "pii", "mention"};
         printf("engine %s, %zu rules:", flags_ruleset_engine(rs),
                flags_ruleset_rule_count(rs, NULL));
-        for (size_t i = 0; i < 5; i++)
-            printf(" %s %zu", families[i], flags_ruleset_rule_count(rs, families[i]));
+        for (size_t i = 0; i < TOOL_FAMILIES; i++)
+            printf(" %s %zu", tool_families[i], flags_ruleset_rule_count(rs, tool_families[i]));
         printf("\n");
         flags_ruleset_free(loaded);
         return 0;

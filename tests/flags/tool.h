@@ -28,6 +28,10 @@ static inline const struct flags_ruleset *ruleset_arg(const char *program, const
     return rs;
 }
 
+/* The families, in the order the tools print them. */
+static const char *const tool_families[] = {"secret", "access", "destructive", "pii", "mention"};
+enum { TOOL_FAMILIES = sizeof tool_families / sizeof *tool_families };
+
 /* CPU time of this thread: on a shared machine, wall time would count other processes. */
 static inline double now_us(void)
 {
