@@ -56,9 +56,10 @@ int flags_ruleset_check_examples(const struct flags_ruleset *ruleset, char *erro
                                  size_t error_size);
 
 /* A Hyperscan database compiled at build time (flags_ruleset_serialize's bytes, written into
- * the program by tools/flags_precompile): rule sets compiled from exactly those expressions
- * load it instead of compiling (about a CPU second for the built-in rules). Call before
- * flags_builtin(); `bytes` must stay valid. Ignored without Hyperscan. */
+ * the program by tools/flags_precompile): rule sets whose built-in part has exactly those
+ * patterns load it, with each pattern's match width, instead of compiling and analysing them
+ * (about a CPU second for the built-in rules). Call before flags_builtin(); `bytes` must stay
+ * valid. Ignored without Hyperscan. */
 void flags_precompiled_register(const unsigned char *bytes, size_t length);
 
 /* The built-in rules' database, defined in the build's flags_precompiled.c (written by
@@ -66,8 +67,8 @@ void flags_precompiled_register(const unsigned char *bytes, size_t length);
 extern const unsigned char flags_precompiled_bytes[];
 extern const size_t flags_precompiled_length;
 
-/* The rule set's Hyperscan database with its fingerprint, for flags_precompiled_register():
- * 0 and a malloc'd buffer, or -1 when it has none (PCRE2 alone). */
+/* The rule set's Hyperscan database with its fingerprint and widths, for
+ * flags_precompiled_register(): 0 and a malloc'd buffer, or -1 when it has none (PCRE2 alone). */
 int flags_ruleset_serialize(const struct flags_ruleset *ruleset, unsigned char **bytes,
                             size_t *length) __attribute__((warn_unused_result));
 

@@ -80,12 +80,12 @@ struct flags_ruleset {
     unsigned database_id_base;
 #endif
     size_t own_rules; /* leading rules that are a forum's own, before the built-in ones */
-    unsigned char fingerprint[32]; /* of the Hyperscan expressions and flags, in order */
+    unsigned char fingerprint[32]; /* of the patterns, in order (patterns_fingerprint) */
     struct scratch_pool *pool;
 };
 
-/* A Hyperscan database compiled when the program was built (tools/flags_precompile writes it:
- * fingerprint, then hs_serialize_database's bytes). A rule set whose expressions have that
+/* A Hyperscan database compiled when the program was built (tools/flags_precompile writes it,
+ * with its patterns' widths: precompiled_header_size). A rule set whose patterns have its
  * fingerprint loads it instead of compiling, which takes about a CPU second for the built-in
  * rules. Registered once at start-up, before any rule set is built. */
 static const unsigned char *precompiled_bytes;
@@ -466,42 +466,70 @@ static int expression_check(const char *expression, unsigned *flags, size_t *max
     return 0;
 }
 
-/* SHA-256 of the expressions and their flags, in order: what a precompiled database must have
- * been compiled from. */
-static void hyperscan_fingerprint(char *const *expressions, const unsigned *flags, size_t n,
-                                  unsigned char out[32])
+/* SHA-256 of what a precompiled database and its widths follow from: the format, Hyperscan's
+ * version and the exact text of every pattern of the rules from `first_rule` on, in order. */
+static void patterns_fingerprint(const struct flags_ruleset *rs, size_t first_rule,
+                                 unsigned char out[32])
 {
+    static const char format[] = "agentgate flags precompiled 2";
     crypto_hash_sha256_state state;
     crypto_hash_sha256_init(&state);
+    crypto_hash_sha256_update(&state, (const unsigned char *)format, sizeof format);
     crypto_hash_sha256_update(&state, (const unsigned char *)hs_version(),
                               strlen(hs_version()) + 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char flag_bytes[4] = {(unsigned char)(flags[i] >> 24),
-                                       (unsigned char)(flags[i] >> 16),
-                                       (unsigned char)(flags[i] >> 8), (unsigned char)flags[i]};
-        crypto_hash_sha256_update(&state, (const unsigned char *)expressions[i],
-                                  strlen(expressions[i]) + 1);
-        crypto_hash_sha256_update(&state, flag_bytes, sizeof flag_bytes);
+    for (size_t r = first_rule; r < rs->file.rule_count; r++) {
+        const struct flag_rule *rule = &rs->file.rules[r];
+        for (size_t i = 0; i < rule->patterns.count; i++)
+            crypto_hash_sha256_update(&state, (const unsigned char *)rule->patterns.items[i],
+                                      strlen(rule->patterns.items[i]) + 1);
+        crypto_hash_sha256_update(&state, (const unsigned char *)"", 1); /* end of a rule */
     }
     crypto_hash_sha256_final(&state, out);
 }
 
-/* Loads the precompiled database into rs->database when it was compiled from exactly these n
- * expressions; true when it did. */
-static bool precompiled_load(struct flags_ruleset *rs, char *const *expressions,
-                             const unsigned *flags, size_t n)
+/* The precompiled bytes: the fingerprint (32 bytes), the pattern count and each pattern's
+ * max_width (4 bytes each, big-endian, UINT32_MAX for unbounded), zeros up to a multiple of 16,
+ * then hs_serialize_database's bytes. The widths are carried because asking Hyperscan for
+ * them costs most of a start-up's CPU. */
+static size_t precompiled_header_size(size_t patterns)
 {
+    return (32 + 4 + 4 * patterns + 15) / 16 * 16;
+}
+
+static void put_u32(unsigned char *at, uint32_t value)
+{
+    at[0] = (unsigned char)(value >> 24);
+    at[1] = (unsigned char)(value >> 16);
+    at[2] = (unsigned char)(value >> 8);
+    at[3] = (unsigned char)value;
+}
+
+static uint32_t get_u32(const unsigned char *at)
+{
+    return (uint32_t)at[0] << 24 | (uint32_t)at[1] << 16 | (uint32_t)at[2] << 8 | at[3];
+}
+
+/* Loads the precompiled database into rs->database, and the widths of the patterns after the
+ * first `own` ones, when it was compiled from exactly the patterns of the rules after the
+ * forum's own; true when it did. */
+static bool precompiled_load(struct flags_ruleset *rs, size_t own)
+{
+    size_t n = rs->pattern_count - own, header = precompiled_header_size(n);
     unsigned char fingerprint[32];
 
-    if (precompiled_length <= sizeof fingerprint)
+    if (precompiled_length <= header)
         return false;
-    hyperscan_fingerprint(expressions, flags, n, fingerprint);
+    patterns_fingerprint(rs, rs->own_rules, fingerprint);
     if (memcmp(precompiled_bytes, fingerprint, sizeof fingerprint) != 0 ||
-        hs_deserialize_database((const char *)precompiled_bytes + sizeof fingerprint,
-                                precompiled_length - sizeof fingerprint,
-                                &rs->database) != HS_SUCCESS) {
+        get_u32(precompiled_bytes + 32) != n ||
+        hs_deserialize_database((const char *)precompiled_bytes + header,
+                                precompiled_length - header, &rs->database) != HS_SUCCESS) {
         rs->database = NULL;
         return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t width = get_u32(precompiled_bytes + 36 + 4 * i);
+        rs->patterns[own + i].max_width = width == UINT32_MAX ? SIZE_MAX : width;
     }
     return true;
 }
@@ -558,9 +586,18 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
 {
     if (hs_valid_platform() != HS_SUCCESS)
         return 1;
-    size_t n = rs->pattern_count;
-    char **expressions = calloc(n, sizeof *expressions);
-    unsigned *flags = calloc(n, sizeof *flags), *ids = calloc(n, sizeof *ids);
+    size_t n = rs->pattern_count, own = 0;
+    for (size_t r = 0; r < rs->own_rules; r++)
+        own += rs->file.rules[r].patterns.count;
+    patterns_fingerprint(rs, 0, rs->fingerprint);
+    /* Loading the database compiled at build time, with its widths, takes milliseconds;
+     * compiling the built-in patterns takes seconds of CPU (more under a sanitizer) at every
+     * start. So a forum's rule set loads it for the built-in patterns, which follow the forum's
+     * own, and compiles only its own patterns, into a second database. */
+    bool loaded = own < n && precompiled_load(rs, own);
+    size_t count = loaded ? own : n; /* the leading patterns compiled here */
+    char **expressions = calloc(count + 1, sizeof *expressions);
+    unsigned *flags = calloc(count + 1, sizeof *flags), *ids = calloc(count + 1, sizeof *ids);
     int rc = -1;
 
     if (!expressions || !flags || !ids) {
@@ -568,7 +605,7 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
         goto done;
     }
     size_t k = 0;
-    for (size_t r = 0; r < rs->file.rule_count; r++) {
+    for (size_t r = 0; r < rs->file.rule_count && k < count; r++) {
         const struct flag_rule *rule = &rs->file.rules[r];
         for (size_t i = 0; i < rule->patterns.count; i++, k++) {
             ids[k] = (unsigned)k;
@@ -579,23 +616,12 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
                 goto done;
         }
     }
-    hyperscan_fingerprint(expressions, flags, n, rs->fingerprint);
-    /* Loading the database compiled at build time takes milliseconds; compiling the built-in
-     * patterns takes seconds of CPU (more under a sanitizer) at every start with a forum's
-     * rules. So a forum's rule set loads it for the built-in patterns, which follow the
-     * forum's own, and compiles only its own patterns. */
-    size_t own = 0;
-    for (size_t r = 0; r < rs->own_rules; r++)
-        own += rs->file.rules[r].patterns.count;
-    if (own < n && precompiled_load(rs, expressions + own, flags + own, n - own)) {
-        rs->database_id_base = (unsigned)own;
-        if (own > 0 && hyperscan_compile(rs, expressions, flags, ids, 0, own, &rs->extra_database,
-                                         error, error_size) != 0)
-            goto done;
-    } else if (hyperscan_compile(rs, expressions, flags, ids, 0, n, &rs->database, error,
-                                 error_size) != 0) {
+    if (count > 0 &&
+        hyperscan_compile(rs, expressions, flags, ids, 0, count,
+                          loaded ? &rs->extra_database : &rs->database, error, error_size) != 0)
         goto done;
-    }
+    if (loaded)
+        rs->database_id_base = (unsigned)own;
     /* one scratch serves both databases (Hyperscan grows it to fit the second) */
     if (hs_alloc_scratch(rs->database, &rs->pool->prototype) != HS_SUCCESS ||
         (rs->extra_database &&
@@ -605,7 +631,7 @@ static int hyperscan_build(struct flags_ruleset *rs, char *error, size_t error_s
     }
     rc = 0;
 done:
-    for (size_t i = 0; expressions && i < n; i++)
+    for (size_t i = 0; expressions && i < count; i++)
         free(expressions[i]);
     free(expressions);
     free(flags);
@@ -713,16 +739,21 @@ int flags_ruleset_serialize(const struct flags_ruleset *rs, unsigned char **byte
 {
 #ifdef AGENTGATE_HAVE_HYPERSCAN
     char *serialized = NULL;
-    size_t size = 0;
+    size_t size = 0, header = precompiled_header_size(rs->pattern_count);
     /* only a rule set held whole in one database can be loaded back as one */
-    if (!rs->database || rs->extra_database ||
+    if (!rs->database || rs->extra_database || rs->pattern_count >= UINT32_MAX ||
         hs_serialize_database(rs->database, &serialized, &size) != HS_SUCCESS)
         return -1;
-    *bytes = malloc(sizeof rs->fingerprint + size);
+    *bytes = calloc(1, header + size);
     if (*bytes) {
         memcpy(*bytes, rs->fingerprint, sizeof rs->fingerprint);
-        memcpy(*bytes + sizeof rs->fingerprint, serialized, size);
-        *length = sizeof rs->fingerprint + size;
+        put_u32(*bytes + 32, (uint32_t)rs->pattern_count);
+        for (size_t k = 0; k < rs->pattern_count; k++)
+            put_u32(*bytes + 36 + 4 * k, rs->patterns[k].max_width >= UINT32_MAX
+                                             ? UINT32_MAX
+                                             : (uint32_t)rs->patterns[k].max_width);
+        memcpy(*bytes + header, serialized, size);
+        *length = header + size;
     }
     free(serialized);
     return *bytes ? 0 : -1;

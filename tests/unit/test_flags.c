@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "unit.h"
+
 #ifndef AGENTGATE_SOURCE_DIR
 #define AGENTGATE_SOURCE_DIR ".."
 #endif
@@ -432,24 +434,27 @@ START_TEST(test_precompiled_database_is_used_only_for_its_rules)
 #ifdef AGENTGATE_HAVE_HYPERSCAN
     unsigned char *bytes = NULL;
     size_t length = 0;
-    struct flags_ruleset *same = NULL, *other = NULL;
+    struct flags_ruleset *fresh = NULL, *same = NULL, *other = NULL;
     char error[512];
     const char *extra = "[secret.test_only]\nseverity = warning\nmessage = A test rule.\n"
                         "pattern = zqxjzqxj\nmatch = zqxjzqxj\n";
     const char *samples[] = {"aws_secret_access_key = wJa1rXUtnFEMI/K7MDENG/bPxRfiCYzK8mNq2Lw9",
                              "chmod -R 777 /srv/data && rm -rf /var/lib/postgresql", "@everyone"};
 
-    ck_assert_int_eq(flags_ruleset_serialize(builtin(), &bytes, &length), 0);
+    /* compiled here, with nothing registered, then serialized as the build step does */
+    flags_precompiled_register(NULL, 0);
+    ck_assert_int_eq(flags_ruleset_parse("empty", "", 0, 1, &fresh, error, sizeof error), 0);
+    ck_assert_int_eq(flags_ruleset_serialize(fresh, &bytes, &length), 0);
     ck_assert_uint_gt(length, 32);
     flags_precompiled_register(bytes, length);
     ck_assert_int_eq(flags_ruleset_parse("empty", "", 0, 1, &same, error, sizeof error), 0);
     ck_assert_str_eq(flags_ruleset_engine(same), "hyperscan");
     for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)
-        assert_engines_agree(builtin(), same, samples[i], strlen(samples[i]));
+        assert_engines_agree(fresh, same, samples[i], strlen(samples[i]));
     ck_assert_int_eq(
         flags_ruleset_parse("extra", extra, strlen(extra), 1, &other, error, sizeof error), 0);
     for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)
-        assert_engines_agree(builtin(), other, samples[i], strlen(samples[i]));
+        assert_engines_agree(fresh, other, samples[i], strlen(samples[i]));
     {
         static const char both[] = "chmod -R 777 /srv/data zqxjzqxj";
         json_t *found = json_array(), *expected = json_array();
@@ -457,12 +462,13 @@ START_TEST(test_precompiled_database_is_used_only_for_its_rules)
         ck_assert_uint_eq(json_array_size(found), 1);
         json_array_clear(found);
         ck_assert_int_eq(flags_scan_with(other, "body", both, sizeof both - 1, found), 0);
-        ck_assert_int_eq(flags_scan_with(builtin(), "body", both, sizeof both - 1, expected), 0);
+        ck_assert_int_eq(flags_scan_with(fresh, "body", both, sizeof both - 1, expected), 0);
         ck_assert_uint_eq(json_array_size(found), json_array_size(expected) + 1);
         json_decref(found);
         json_decref(expected);
     }
-    flags_precompiled_register(NULL, 0);
+    flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
+    flags_ruleset_free(fresh);
     flags_ruleset_free(same);
     flags_ruleset_free(other);
     free(bytes);
@@ -1201,15 +1207,12 @@ static Suite *flags_suite(void)
 
 int main(void)
 {
-    /* Compile the built-in rules once, before Check forks a process per test. */
+    /* Load the built-in rules once, as agentgate does, before Check forks a process per test. */
     char error[512];
+    flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
     if (!flags_builtin(error, sizeof error)) {
         fprintf(stderr, "%s\n", error);
         return EXIT_FAILURE;
     }
-    SRunner *runner = srunner_create(flags_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return unit_run(flags_suite());
 }

@@ -7,6 +7,8 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "flags.h"
+
 /* A new suite named `suite_name` holding one test case named `case_name`, which *tcase
  * receives for the tests to be added to it. Check owns both; unit_run() frees them. */
 static inline Suite *unit_suite(const char *suite_name, const char *case_name, TCase **tcase)
@@ -18,13 +20,15 @@ static inline Suite *unit_suite(const char *suite_name, const char *case_name, T
     return suite;
 }
 
-/* Runs every test of `suite` with Check's normal output (forking as CK_FORK says) and frees it.
- * Returns EXIT_SUCCESS when all passed, else EXIT_FAILURE: main()'s status. */
+/* Runs every test of `suite` with Check's normal output (forking as CK_FORK says) and frees it,
+ * with the build's precompiled flag database registered as agentgate registers it. Returns
+ * EXIT_SUCCESS when all passed, else EXIT_FAILURE: main()'s status. */
 static inline int unit_run(Suite *suite)
 {
     SRunner *runner = srunner_create(suite);
     int failed;
 
+    flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);
