@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check the flag corpus: every line is a JSON object with the right keys and types,
 ids are unique and match their file, labels are known families, no body appears twice
-(across all splits), and each split (dev, tuning, tuning2, tuning3 to tuning8, holdout3) has at least the required
+(across all splits), and each split (dev, tuning, tuning2, tuning3 to tuning9, holdout4) has at least the required
 number of posts and hard negatives. Prints counts only; exits 1 on any problem.
 
 Usage: python3 tests/flags/corpus/check_corpus.py [CORPUS_DIR]
@@ -17,10 +17,11 @@ FILES = FAMILIES + ("ordinary",)
 # dev: tuned on; tuning: the first held-out split, opened for tuning after its blind figures
 # were recorded; tuning2: access, destructive and ordinary posts written to cover the general
 # forms of those families (tuned on); tuning3: the second held-out split, opened for tuning
-# after its blind figures were recorded; tuning4 to tuning8: the third to seventh, likewise
-# (tuning7 was holdout/, tuning8 holdout2/); holdout3: an unseen split of the same shape, for
-# measurement only (whoever tunes the rules never reads it)
-SPLITS = ("dev", "tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "holdout3")
+# after its blind figures were recorded; tuning4 to tuning9: the third to eighth, likewise
+# (tuning7 was holdout/, tuning8 holdout2/, tuning9 holdout3/); holdout4: an unseen split of the
+# same shape, for measurement only (whoever tunes the rules never reads it)
+SPLITS = ("dev", "tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
+          "holdout4")
 # the files each split holds (every split but tuning2 holds all families)
 SPLIT_FILES = {"tuning2": ("access", "destructive", "ordinary")}
 MINIMUM = {"dev": {"risk": 60, "ordinary": 300, "hard": 75},
@@ -32,8 +33,9 @@ MINIMUM = {"dev": {"risk": 60, "ordinary": 300, "hard": 75},
            "tuning6": {"risk": 40, "ordinary": 160, "hard": 50},
            "tuning7": {"risk": 40, "ordinary": 160, "hard": 50},
            "tuning8": {"risk": 40, "ordinary": 160, "hard": 50},
-           "holdout3": {"risk": 40, "ordinary": 160, "hard": 50}}
-ID = re.compile(r"^(secret|access|destructive|pii|mention|ordinary)-(dev|tuning2|tuning3|tuning4|tuning5|tuning6|tuning7|tuning8|tuning|holdout3)-\d{3}$")
+           "tuning9": {"risk": 40, "ordinary": 160, "hard": 50},
+           "holdout4": {"risk": 40, "ordinary": 160, "hard": 50}}
+ID = re.compile(r"^(secret|access|destructive|pii|mention|ordinary)-(dev|tuning2|tuning3|tuning4|tuning5|tuning6|tuning7|tuning8|tuning9|tuning|holdout4)-\d{3}$")
 
 
 def check_file(path, family, split, seen, problems):
