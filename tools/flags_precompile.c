@@ -1,9 +1,8 @@
 /* Build step: compiles the built-in flag rules with Hyperscan once and writes the serialized
  * database, with each pattern's longest match, as a C file that the agentgate binary carries
  * (flags_precompiled_register), so that `serve` starts without spending a CPU second compiling
- * and analysing them. The database is for the build
- * machine's CPU; another CPU, or rules that changed, make agentgate compile at start-up
- * instead. Usage: flags_precompile OUTPUT.c */
+ * and analysing them. The database is for the build machine's CPU; another CPU, or rules that
+ * changed, make agentgate compile at start-up instead. Usage: flags_precompile OUTPUT.c */
 #include <stdio.h>
 #include <stdlib.h>
 
