@@ -467,26 +467,27 @@ START_TEST(test_precompiled_database_is_used_only_for_its_rules)
         json_decref(found);
         json_decref(expected);
     }
-    /* bytes cut short, or of other patterns, are not used: the set compiles its own */
+    /* bytes cut short, or of other patterns, are not used: the set compiles its own (cut
+     * bytes are tried with a one-rule set, which compiles in milliseconds even under ASan) */
     {
-        unsigned char *altered = malloc(length);
-        ck_assert_ptr_nonnull(altered);
-        memcpy(altered, bytes, length);
-        altered[0] ^= 1;
-        const struct {
-            const unsigned char *bytes;
-            size_t length;
-        } bad[] = {{bytes, 40}, {bytes, 1}, {altered, length}};
-        for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
-            struct flags_ruleset *own = NULL;
-            flags_precompiled_register(bad[b].bytes, bad[b].length);
-            ck_assert_int_eq(flags_ruleset_parse("empty", "", 0, 1, &own, error, sizeof error), 0);
-            ck_assert_str_eq(flags_ruleset_engine(own), "hyperscan");
-            for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)
-                assert_engines_agree(fresh, own, samples[i], strlen(samples[i]));
-            flags_ruleset_free(own);
+        static const size_t cut[] = {40, 1};
+        for (size_t c = 0; c < sizeof cut / sizeof cut[0]; c++) {
+            flags_precompiled_register(bytes, cut[c]);
+            struct flags_ruleset *small = rules_of(extra);
+            json_t *found = json_array();
+            ck_assert_int_eq(flags_scan_with(small, "body", "zqxjzqxj", 8, found), 0);
+            ck_assert_uint_eq(json_array_size(found), 1);
+            json_decref(found);
+            flags_ruleset_free(small);
         }
-        free(altered);
+        struct flags_ruleset *own = NULL;
+        bytes[0] ^= 1;
+        flags_precompiled_register(bytes, length);
+        ck_assert_int_eq(flags_ruleset_parse("empty", "", 0, 1, &own, error, sizeof error), 0);
+        ck_assert_str_eq(flags_ruleset_engine(own), "hyperscan");
+        for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)
+            assert_engines_agree(fresh, own, samples[i], strlen(samples[i]));
+        flags_ruleset_free(own);
     }
     flags_precompiled_register(flags_precompiled_bytes, flags_precompiled_length);
     flags_ruleset_free(fresh);
