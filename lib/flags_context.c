@@ -22,7 +22,8 @@ enum {
     ADVICE_LOOKBACK = 160, /* bytes of the sentence before a match read for advice against */
     ADVICE_LOOKAHEAD = 60, /* bytes after a match read for "… is a bad idea" */
     FENCE_LOOKBACK = 240,  /* bytes of prose before a code block read for advice against */
-    STANZA_LOOKBACK = 400  /* bytes of indented code above a match read for its context */
+    STANZA_LOOKBACK = 400, /* bytes of indented code above a match read for its context */
+    FRAME_LOOKAROUND = 600 /* bytes of a paragraph read around a match or its block */
 };
 
 static unsigned char lower(unsigned char c)
@@ -602,6 +603,21 @@ static const char *const harmless_cues[] = {"not secret",
                                             "safe to publish",
                                             NULL};
 
+/* Cues that a credential opens only a sandbox or a throwaway local service: a payment
+ * provider's test mode, a playground account, a container or dev server that lives on one
+ * machine and holds no real data. */
+static const char *const sandbox_cues[] = {
+    "sandbox",           "test mode",          "test-mode",  "testmode",     "playground",
+    "test environment",  "test data only",     "test keys",  "test key",     "throwaway",
+    "throw-away",        "local only",         "local-only", "only locally", "local dev",
+    "local development", "in-memory",          "dev server", "dev mode",     "development mode",
+    "development key",   "development secret", NULL};
+/* …unless the same text says the credential is a live or a shared one ("it silently talks to
+ * the sandbox unless environment is production", "staging is shared with the partner
+ * sandbox"). */
+static const char *const live_cues[] = {"prod",      "production", "live mode", "live key",
+                                        "live keys", "shared",     NULL};
+
 /* Cues that access is being taken away or locked, not given: "revoke", "enforce public access
  * prevention", "stops serving publicly". (Not "remove" or "disable": removing a check opens.) */
 static const char *const tightening_cues[] = {
@@ -724,7 +740,104 @@ unsigned flag_critical_excuse(const char *t, size_t length, const struct flag_ma
         return FLAG_EXCUSE_RECOVERABLE;
     if ((excuses & FLAG_EXCUSE_WEB_PORT) && context_has(t, length, md, start, end, web_port_cues))
         return FLAG_EXCUSE_WEB_PORT;
+    if ((excuses & FLAG_EXCUSE_SANDBOX) && context_has(t, length, md, start, end, sandbox_cues) &&
+        !context_has(t, length, md, start, end, live_cues))
+        return FLAG_EXCUSE_SANDBOX;
     return 0;
+}
+
+/* ------------------------------------------------ critical raised by the framing prose ---- */
+
+/* What a post says is at stake around the command it shows: whose data it is ("on the
+ * production instance", "the shared runner", "other teams' volumes"), and that the loss is
+ * final ("there's no other copy", "this can't be undone"). Word-bounded, lower case. */
+static const char *const destructive_stakes[] = {"prod",
+                                                 "production",
+                                                 "shared",
+                                                 "live",
+                                                 "customer data",
+                                                 "customers' data",
+                                                 "other teams",
+                                                 "every team",
+                                                 "all teams",
+                                                 "only copy",
+                                                 "only copies",
+                                                 "no other copy",
+                                                 "no copy",
+                                                 "no backup",
+                                                 "no backups",
+                                                 "without a backup",
+                                                 "without backups",
+                                                 "no snapshot",
+                                                 "no snapshots",
+                                                 "without a snapshot",
+                                                 "permanently",
+                                                 "permanent",
+                                                 "can't be undone",
+                                                 "cannot be undone",
+                                                 "can't be recovered",
+                                                 "cannot be recovered",
+                                                 "can't be restored",
+                                                 "cannot be restored",
+                                                 "irreversible",
+                                                 "irreversibly",
+                                                 "for good",
+                                                 "no way back",
+                                                 "unrecoverable",
+                                                 "no undo",
+                                                 NULL};
+
+/* Paragraph bounds: back from `at` to the blank line before it (at most `limit` bytes), or on
+ * from `at` to the blank line after it. */
+static size_t paragraph_start(const char *t, size_t at, size_t limit)
+{
+    size_t floor = at > limit ? at - limit : 0;
+    for (size_t i = at; i > floor; i--)
+        if (t[i - 1] == '\n' && i >= 2 && t[i - 2] == '\n')
+            return i;
+    return floor;
+}
+
+static size_t paragraph_end(const char *t, size_t length, size_t at, size_t limit)
+{
+    size_t ceiling = length - at > limit ? at + limit : length;
+    for (size_t i = at; i < ceiling; i++)
+        if (t[i] == '\n' && i + 1 < length && t[i + 1] == '\n')
+            return i;
+    return ceiling;
+}
+
+bool flag_frame_states_stakes(const char *t, size_t length, const struct flag_markdown *md,
+                              size_t start, enum flag_family family,
+                              const struct flag_text_list *words)
+{
+    const char *const *cues = family == FAMILY_DESTRUCTIVE ? destructive_stakes : NULL;
+    const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
+    size_t ranges[2][2];
+    size_t n = 0;
+
+    if (block && block->fenced) {
+        /* the paragraph that leads into the block, and the one that follows it */
+        size_t fence = block->fence;
+        while (fence > 0 && (t[fence - 1] == '\n' || t[fence - 1] == ' ' || t[fence - 1] == '\r'))
+            fence--;
+        ranges[n][0] = paragraph_start(t, fence, FRAME_LOOKAROUND);
+        ranges[n++][1] = fence;
+        size_t after = line_end(t, length, block->end);
+        while (after < length && (t[after] == '\n' || t[after] == ' ' || t[after] == '\r'))
+            after++;
+        if (after < length && !(length - after >= 3 && memcmp(t + after, "```", 3) == 0)) {
+            ranges[n][0] = after;
+            ranges[n++][1] = paragraph_end(t, length, after, FRAME_LOOKAROUND);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (cues && any_cue(t, ranges[i][0], ranges[i][1], cues))
+            return true;
+        if (words->count > 0 && flag_words_in(t, ranges[i][0], ranges[i][1], words))
+            return true;
+    }
+    return false;
 }
 
 bool flag_is_digest(const char *v, size_t n)

@@ -1073,7 +1073,9 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
             severity = FLAG_CRITICAL;
     }
     const struct flag_markdown *md = NULL;
-    if (r->where != WHERE_ANY || r->languages || r->advice_against || r->excuses) {
+    bool framed = severity == FLAG_WARNING && r->severity == FLAG_WARNING &&
+                  (r->family == FAMILY_DESTRUCTIVE || r->family == FAMILY_ACCESS);
+    if (framed || r->where != WHERE_ANY || r->languages || r->advice_against || r->excuses) {
         md = scan_markdown(s);
         if (!md) {
             *error = true;
@@ -1090,6 +1092,11 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
             !(r->languages & (1u << b->language)))
             return FLAG_NONE;
     }
+    /* A command at warning in a code block is critical when the prose around the block says
+     * it runs on production or shared data, or that the loss is final. */
+    if (framed &&
+        flag_frame_states_stakes(s->text, s->length, md, m->start, r->family, &r->critical_near))
+        severity = FLAG_CRITICAL;
     if (r->target == TARGET_PATH) {
         switch (flag_path_classify(value, value_length)) {
         case PATH_SHARED:

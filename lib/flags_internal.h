@@ -133,7 +133,8 @@ enum {
     FLAG_EXCUSE_HARMLESS = 1u << 1,    /* the text says it is no secret, a hash, an example */
     FLAG_EXCUSE_TIGHTENING = 1u << 2,  /* access is revoked or locked, not given */
     FLAG_EXCUSE_RECOVERABLE = 1u << 3, /* a backup taken first, a reversible step */
-    FLAG_EXCUSE_WEB_PORT = 1u << 4     /* opened to all on HTTP(S) ports: public by design */
+    FLAG_EXCUSE_WEB_PORT = 1u << 4,    /* opened to all on HTTP(S) ports: public by design */
+    FLAG_EXCUSE_SANDBOX = 1u << 5      /* a credential of a sandbox or a throwaway local service */
 };
 /* The first of `excuses` (FLAG_EXCUSE_… bits) whose cues occur in the text that speaks about
  * [start, end): its sentence in prose; in a fenced block its line, the line above, the
@@ -141,6 +142,13 @@ enum {
  * 0 for none. */
 unsigned flag_critical_excuse(const char *text, size_t length, const struct flag_markdown *md,
                               size_t start, size_t end, unsigned excuses);
+/* True when the prose that frames [start, …) says what is at stake: for a match in a fenced
+ * block the paragraph leading into the block and the paragraph after it, elsewhere the match's
+ * paragraph, holds one of the family's stakes cues (destructive: production, shared, no other
+ * copy, can't be undone; access: everyone, the internet, production) or one of `words`. */
+bool flag_frame_states_stakes(const char *text, size_t length, const struct flag_markdown *md,
+                              size_t start, enum flag_family family,
+                              const struct flag_text_list *words);
 /* True when the value is a password hash in a known format ("$2b$…", "pbkdf2_sha256$…"). */
 bool flag_is_digest(const char *value, size_t length);
 /* True when the bytes look like a placeholder, not a real value ("<your-token>", "${PASS}",

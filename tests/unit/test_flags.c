@@ -740,6 +740,80 @@ START_TEST(test_recoverable_loss_and_web_ports_are_not_critical)
 }
 END_TEST
 
+START_TEST(test_sandbox_credential_is_not_critical)
+{
+    /* a payment sandbox or a throwaway local service, said on the line or in the lead-in */
+    assert_severity_with(KEY_RULE,
+                         "Our team's Braintree sandbox account, for the test suite:\n\n"
+                         "```js\nkey = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\"\n```\n",
+                         "secret.t_key", "warning");
+    assert_severity_with(KEY_RULE, "key = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\" # throwaway container",
+                         "secret.t_key", "warning");
+    /* the same text saying the key is a production or a shared one keeps it critical */
+    assert_severity_with(KEY_RULE,
+                         "Without `environment: production` the SDK talks to the sandbox:\n\n"
+                         "```js\nkey = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\"\n```\n",
+                         "secret.t_key", "critical");
+    assert_severity_with(KEY_RULE,
+                         "Staging is shared with the partner sandbox:\n\n"
+                         "```js\nkey = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\"\n```\n",
+                         "secret.t_key", "critical");
+    /* a sandbox said elsewhere in the post does not count */
+    assert_severity_with(KEY_RULE,
+                         "The sandbox is down today.\n\nUse this one:\n\n"
+                         "```js\nkey = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\"\n```\n",
+                         "secret.t_key", "critical");
+    /* a rule can leave the sandbox excuse out */
+    assert_severity_with(KEY_RULE "critical_unless = harmless\n",
+                         "key = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\" # throwaway container",
+                         "secret.t_key", "critical");
+}
+END_TEST
+
+#define PRUNE_RULE                                                                                 \
+    "[destructive.t_prune]\nseverity = warning\nmessage = Prunes volumes.\n"                       \
+    "pattern = (?<value>prune --volumes)\nmatch = prune --volumes\n"
+
+START_TEST(test_stakes_stated_around_a_block_raise_it)
+{
+    const char *block = "```sh\ndocker system prune --volumes -f\n```\n";
+    char text[512];
+    /* no stakes said: the rule's warning */
+    snprintf(text, sizeof text, "Free the disk:\n\n%sThen restart the daemon.", block);
+    assert_severity_with(PRUNE_RULE, text, "destructive.t_prune", "warning");
+    /* whose data it is, in the paragraph that leads into the block */
+    snprintf(text, sizeof text, "On the shared runner, free the disk:\n\n%s", block);
+    assert_severity_with(PRUNE_RULE, text, "destructive.t_prune", "critical");
+    /* that the loss is final, in the paragraph after it */
+    snprintf(text, sizeof text,
+             "Free the disk:\n\n%s\nThe Nexus volume goes with it and "
+             "there is no backup.\n",
+             block);
+    assert_severity_with(PRUNE_RULE, text, "destructive.t_prune", "critical");
+    /* a paragraph further on does not count */
+    snprintf(text, sizeof text,
+             "Free the disk:\n\n%s\nThen restart.\n\nOur production "
+             "cluster is elsewhere.\n",
+             block);
+    assert_severity_with(PRUNE_RULE, text, "destructive.t_prune", "warning");
+    /* nor does prose around a command that is not in a block */
+    assert_severity_with(PRUNE_RULE, "On the shared runner run `prune --volumes` to free it.",
+                         "destructive.t_prune", "warning");
+    /* a scratch target stated in the lead-in still holds it at warning */
+    snprintf(text, sizeof text, "On the shared runner's scratch space:\n\n%s", block);
+    assert_severity_with(PRUNE_RULE, text, "destructive.t_prune", "warning");
+    /* an access rule is raised only by its own critical_near words, read in the same prose */
+    const char *open = "[access.t_open]\nseverity = warning\nmessage = Opens it.\n"
+                       "pattern = (?<value>auth: off)\nmatch = auth: off\n";
+    const char *yaml = "Set it in the gateway:\n\n```yaml\nauth: off\n```\n\nIt is "
+                       "reachable from the internet.\n";
+    assert_severity_with(open, yaml, "access.t_open", "warning");
+    char rule[256];
+    snprintf(rule, sizeof rule, "%scritical_near = internet\n", open);
+    assert_severity_with(rule, yaml, "access.t_open", "critical");
+}
+END_TEST
+
 START_TEST(test_placeholders_and_documented_keys_are_not_secrets)
 {
     const char *texts[] = {
@@ -1199,6 +1273,8 @@ static Suite *flags_suite(void)
     tcase_add_test(context, test_text_saying_no_risk_is_not_critical);
     tcase_add_test(context, test_access_taken_away_is_not_critical);
     tcase_add_test(context, test_recoverable_loss_and_web_ports_are_not_critical);
+    tcase_add_test(context, test_sandbox_credential_is_not_critical);
+    tcase_add_test(context, test_stakes_stated_around_a_block_raise_it);
     tcase_add_test(context, test_placeholders_and_documented_keys_are_not_secrets);
     tcase_add_test(context, test_personal_data_in_bulk_is_critical);
     tcase_add_test(context, test_mentions_count_in_prose_only);
