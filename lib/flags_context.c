@@ -787,6 +787,40 @@ static const char *const destructive_stakes[] = {"prod",
                                                  "no undo",
                                                  NULL};
 
+/* Who is let in, stated about a block that opens access: the internet, every user of a shared
+ * host, or data that must not leak. Not the bare "internet", "anyone" or "everyone": harmless
+ * posts use them as their subject ("it doesn't accept any inbound connection from the
+ * internet"). */
+static const char *const access_stakes[] = {"internet-facing",
+                                            "internet-reachable",
+                                            "reachable from the internet",
+                                            "exposed to the internet",
+                                            "public ip",
+                                            "public ips",
+                                            "public address",
+                                            "public addresses",
+                                            "public host",
+                                            "public interface",
+                                            "public edge",
+                                            "public ingress",
+                                            "public endpoint",
+                                            "every user",
+                                            "every local user",
+                                            "all users",
+                                            "all local users",
+                                            "any local user",
+                                            "every employee",
+                                            "all employees",
+                                            "shared host",
+                                            "shared build",
+                                            "production data",
+                                            "customer data",
+                                            "customers' data",
+                                            "finance",
+                                            "confidential",
+                                            "every account",
+                                            NULL};
+
 /* Paragraph bounds: back from `at` to the blank line before it (at most `limit` bytes), or on
  * from `at` to the blank line after it. */
 static size_t paragraph_start(const char *t, size_t at, size_t limit)
@@ -811,7 +845,9 @@ bool flag_frame_states_stakes(const char *t, size_t length, const struct flag_ma
                               size_t start, enum flag_family family,
                               const struct flag_text_list *words)
 {
-    const char *const *cues = family == FAMILY_DESTRUCTIVE ? destructive_stakes : NULL;
+    const char *const *cues = family == FAMILY_DESTRUCTIVE ? destructive_stakes
+                              : family == FAMILY_ACCESS    ? access_stakes
+                                                           : NULL;
     const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
     size_t ranges[2][2];
     size_t n = 0;

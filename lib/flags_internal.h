@@ -142,10 +142,10 @@ enum {
  * 0 for none. */
 unsigned flag_critical_excuse(const char *text, size_t length, const struct flag_markdown *md,
                               size_t start, size_t end, unsigned excuses);
-/* True when the prose that frames [start, …) says what is at stake: for a match in a fenced
- * block the paragraph leading into the block and the paragraph after it, elsewhere the match's
- * paragraph, holds one of the family's stakes cues (destructive: production, shared, no other
- * copy, can't be undone; access: everyone, the internet, production) or one of `words`. */
+/* True when the prose that frames [start, …) says what is at stake: the match is in a fenced
+ * block and the paragraph leading into the block or the paragraph after it holds one of the
+ * family's stakes cues (destructive: production, shared, no other copy, can't be undone;
+ * access: internet-facing, a public IP, every user, customer data) or one of `words`. */
 bool flag_frame_states_stakes(const char *text, size_t length, const struct flag_markdown *md,
                               size_t start, enum flag_family family,
                               const struct flag_text_list *words);

@@ -802,12 +802,15 @@ START_TEST(test_stakes_stated_around_a_block_raise_it)
     /* a scratch target stated in the lead-in still holds it at warning */
     snprintf(text, sizeof text, "On the shared runner's scratch space:\n\n%s", block);
     assert_severity_with(PRUNE_RULE, text, "destructive.t_prune", "warning");
-    /* an access rule is raised only by its own critical_near words, read in the same prose */
+    /* an access rule: "internet-facing" around the block raises it, the bare "internet" does
+     * not, unless the rule names it among its critical_near words */
     const char *open = "[access.t_open]\nseverity = warning\nmessage = Opens it.\n"
                        "pattern = (?<value>auth: off)\nmatch = auth: off\n";
-    const char *yaml = "Set it in the gateway:\n\n```yaml\nauth: off\n```\n\nIt is "
-                       "reachable from the internet.\n";
+    const char *yaml = "Set it in the gateway:\n\n```yaml\nauth: off\n```\n\nIt accepts no "
+                       "inbound connection from the internet.\n";
     assert_severity_with(open, yaml, "access.t_open", "warning");
+    assert_severity_with(open, "On the internet-facing gateway:\n\n```yaml\nauth: off\n```\n",
+                         "access.t_open", "critical");
     char rule[256];
     snprintf(rule, sizeof rule, "%scritical_near = internet\n", open);
     assert_severity_with(rule, yaml, "access.t_open", "critical");
