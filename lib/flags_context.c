@@ -841,6 +841,33 @@ static size_t paragraph_end(const char *t, size_t length, size_t at, size_t limi
     return ceiling;
 }
 
+/* True when the paragraph that leads into the fenced block, or the one that follows it, holds
+ * one of `cues` (may be NULL) or of `words` (may be NULL). */
+static bool frame_has(const char *t, size_t length, const struct flag_block *block,
+                      const char *const *cues, const struct flag_text_list *words)
+{
+    size_t ranges[2][2], n = 0;
+    size_t fence = block->fence;
+    while (fence > 0 && (t[fence - 1] == '\n' || t[fence - 1] == ' ' || t[fence - 1] == '\r'))
+        fence--;
+    ranges[n][0] = paragraph_start(t, fence, FRAME_LOOKAROUND);
+    ranges[n++][1] = fence;
+    size_t after = line_end(t, length, block->end);
+    while (after < length && (t[after] == '\n' || t[after] == ' ' || t[after] == '\r'))
+        after++;
+    if (after < length && !(length - after >= 3 && memcmp(t + after, "```", 3) == 0)) {
+        ranges[n][0] = after;
+        ranges[n++][1] = paragraph_end(t, length, after, FRAME_LOOKAROUND);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (cues && any_cue(t, ranges[i][0], ranges[i][1], cues))
+            return true;
+        if (words && words->count > 0 && flag_words_in(t, ranges[i][0], ranges[i][1], words))
+            return true;
+    }
+    return false;
+}
+
 bool flag_frame_states_stakes(const char *t, size_t length, const struct flag_markdown *md,
                               size_t start, enum flag_family family,
                               const struct flag_text_list *words)
@@ -849,31 +876,78 @@ bool flag_frame_states_stakes(const char *t, size_t length, const struct flag_ma
                               : family == FAMILY_ACCESS    ? access_stakes
                                                            : NULL;
     const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
-    size_t ranges[2][2];
-    size_t n = 0;
+    return block && block->fenced && frame_has(t, length, block, cues, words);
+}
 
-    if (block && block->fenced) {
-        /* the paragraph that leads into the block, and the one that follows it */
-        size_t fence = block->fence;
-        while (fence > 0 && (t[fence - 1] == '\n' || t[fence - 1] == ' ' || t[fence - 1] == '\r'))
-            fence--;
-        ranges[n][0] = paragraph_start(t, fence, FRAME_LOOKAROUND);
-        ranges[n++][1] = fence;
-        size_t after = line_end(t, length, block->end);
-        while (after < length && (t[after] == '\n' || t[after] == ' ' || t[after] == '\r'))
-            after++;
-        if (after < length && !(length - after >= 3 && memcmp(t + after, "```", 3) == 0)) {
-            ranges[n][0] = after;
-            ranges[n++][1] = paragraph_end(t, length, after, FRAME_LOOKAROUND);
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (cues && any_cue(t, ranges[i][0], ranges[i][1], cues))
-            return true;
-        if (words->count > 0 && flag_words_in(t, ranges[i][0], ranges[i][1], words))
-            return true;
-    }
-    return false;
+/* Personal data of a sensitive kind (CONTRACT §8): health, genetics, biometrics, criminal
+ * records, union membership, a child's data, a refuge address. (Not pay or "minor": a
+ * candidate's salary is one more detail, an age gate speaks of minors.) */
+static const char *const sensitive_cues[] = {"diagnosis",
+                                             "diagnoses",
+                                             "diagnosed",
+                                             "hiv",
+                                             "diabetes",
+                                             "diabetic",
+                                             "epilepsy",
+                                             "cancer",
+                                             "pregnancy",
+                                             "pregnant",
+                                             "genetic",
+                                             "brca1",
+                                             "brca2",
+                                             "allergy",
+                                             "allergic",
+                                             "coeliac",
+                                             "celiac",
+                                             "disease",
+                                             "medication",
+                                             "medications",
+                                             "prescription",
+                                             "psychiatric",
+                                             "mental health",
+                                             "therapy",
+                                             "patient",
+                                             "patients",
+                                             "mrn",
+                                             "medical record",
+                                             "health insurance",
+                                             "health card",
+                                             "sick leave",
+                                             "sick-leave",
+                                             "disability",
+                                             "criminal record",
+                                             "criminal records",
+                                             "conviction",
+                                             "convictions",
+                                             "union membership",
+                                             "trade union",
+                                             "biometric",
+                                             "voiceprint",
+                                             "fingerprint",
+                                             "fingerprints",
+                                             "religion",
+                                             "sexual orientation",
+                                             "ethnicity",
+
+                                             "refuge",
+                                             "domestic violence",
+                                             "child's",
+                                             "children's",
+
+                                             "kindergarten",
+                                             "school",
+                                             "pupil",
+                                             NULL};
+
+bool flag_record_is_sensitive(const char *t, size_t length, const struct flag_markdown *md,
+                              size_t start)
+{
+    const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
+    if (block && block->fenced)
+        return any_cue(t, block->start, block->end, sensitive_cues) ||
+               frame_has(t, length, block, sensitive_cues, NULL);
+    return any_cue(t, paragraph_start(t, start, FRAME_LOOKAROUND),
+                   paragraph_end(t, length, start, FRAME_LOOKAROUND), sensitive_cues);
 }
 
 bool flag_is_digest(const char *v, size_t n)

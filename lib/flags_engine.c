@@ -1073,8 +1073,9 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
             severity = FLAG_CRITICAL;
     }
     const struct flag_markdown *md = NULL;
-    bool framed = severity == FLAG_WARNING && r->severity == FLAG_WARNING &&
-                  (r->family == FAMILY_DESTRUCTIVE || r->family == FAMILY_ACCESS);
+    bool framed =
+        severity == FLAG_WARNING && r->severity == FLAG_WARNING &&
+        (r->family == FAMILY_DESTRUCTIVE || r->family == FAMILY_ACCESS || r->family == FAMILY_PII);
     if (framed || r->where != WHERE_ANY || r->languages || r->advice_against || r->excuses) {
         md = scan_markdown(s);
         if (!md) {
@@ -1093,9 +1094,12 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
             return FLAG_NONE;
     }
     /* A command at warning in a code block is critical when the prose around the block says
-     * it runs on production or shared data, or that the loss is final. */
+     * it runs on production or shared data, or that the loss is final; a personal detail is
+     * critical when it comes with data of a sensitive kind (a diagnosis, a child's school). */
     if (framed &&
-        flag_frame_states_stakes(s->text, s->length, md, m->start, r->family, &r->critical_near))
+        (r->family == FAMILY_PII ? flag_record_is_sensitive(s->text, s->length, md, m->start)
+                                 : flag_frame_states_stakes(s->text, s->length, md, m->start,
+                                                            r->family, &r->critical_near)))
         severity = FLAG_CRITICAL;
     if (r->target == TARGET_PATH) {
         switch (flag_path_classify(value, value_length)) {

@@ -149,6 +149,11 @@ unsigned flag_critical_excuse(const char *text, size_t length, const struct flag
 bool flag_frame_states_stakes(const char *text, size_t length, const struct flag_markdown *md,
                               size_t start, enum flag_family family,
                               const struct flag_text_list *words);
+/* True when personal data at `start` comes with data of a sensitive kind (a diagnosis, a
+ * medication, a child's school, a criminal record, a salary, biometrics): in a fenced block
+ * the block and the paragraphs before and after it, elsewhere the match's paragraph. */
+bool flag_record_is_sensitive(const char *text, size_t length, const struct flag_markdown *md,
+                              size_t start);
 /* True when the value is a password hash in a known format ("$2b$…", "pbkdf2_sha256$…"). */
 bool flag_is_digest(const char *value, size_t length);
 /* True when the bytes look like a placeholder, not a real value ("<your-token>", "${PASS}",

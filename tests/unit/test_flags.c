@@ -817,6 +817,29 @@ START_TEST(test_stakes_stated_around_a_block_raise_it)
 }
 END_TEST
 
+START_TEST(test_personal_detail_with_sensitive_data_is_critical)
+{
+    const char *rule = "[pii.t_mail]\nseverity = warning\nmessage = An e-mail.\n"
+                       "pattern = (?<value>[a-z.]{1,40}@example\\.org)\nmatch = a.b@example.org\n";
+    /* one detail: the rule's warning */
+    assert_severity_with(rule, "Write to lena.berg@example.org about the invoice.", "pii.t_mail",
+                         "warning");
+    /* with a diagnosis in the same block, or a child's school in the same paragraph */
+    assert_severity_with(rule,
+                         "The breadcrumb shows:\n\n```\nuser=lena.berg@example.org "
+                         "medication=levetiracetam (epilepsy)\n```\n",
+                         "pii.t_mail", "critical");
+    assert_severity_with(rule,
+                         "Her mother is lena.berg@example.org; the kindergarten is Sunnyside.",
+                         "pii.t_mail", "critical");
+    /* a sensitive word in another paragraph does not count */
+    assert_severity_with(rule,
+                         "Write to lena.berg@example.org about the invoice.\n\nThe diagnosis "
+                         "module is unrelated.",
+                         "pii.t_mail", "warning");
+}
+END_TEST
+
 START_TEST(test_placeholders_and_documented_keys_are_not_secrets)
 {
     const char *texts[] = {
@@ -1278,6 +1301,7 @@ static Suite *flags_suite(void)
     tcase_add_test(context, test_recoverable_loss_and_web_ports_are_not_critical);
     tcase_add_test(context, test_sandbox_credential_is_not_critical);
     tcase_add_test(context, test_stakes_stated_around_a_block_raise_it);
+    tcase_add_test(context, test_personal_detail_with_sensitive_data_is_critical);
     tcase_add_test(context, test_placeholders_and_documented_keys_are_not_secrets);
     tcase_add_test(context, test_personal_data_in_bulk_is_critical);
     tcase_add_test(context, test_mentions_count_in_prose_only);
