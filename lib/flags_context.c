@@ -928,12 +928,10 @@ static const char *const sensitive_cues[] = {"diagnosis",
                                              "religion",
                                              "sexual orientation",
                                              "ethnicity",
-
                                              "refuge",
                                              "domestic violence",
                                              "child's",
                                              "children's",
-
                                              "kindergarten",
                                              "school",
                                              "pupil",
