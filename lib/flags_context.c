@@ -841,7 +841,14 @@ static size_t paragraph_end(const char *t, size_t length, size_t at, size_t limi
     return ceiling;
 }
 
-/* True when the paragraph that leads into the fenced block, or the one that follows it, holds
+/* True when a fence ("```" or "~~~") starts at `at`. */
+static bool opens_fence(const char *t, size_t length, size_t at)
+{
+    return length - at >= 3 && (memcmp(t + at, "```", 3) == 0 || memcmp(t + at, "~~~", 3) == 0);
+}
+
+/* True when the paragraph that leads into the fenced block, or the one that follows it (when
+ * that one does not lead into another block), holds
  * one of `cues` (may be NULL) or of `words` (may be NULL). */
 static bool frame_has(const char *t, size_t length, const struct flag_block *block,
                       const char *const *cues, const struct flag_text_list *words)
@@ -855,9 +862,15 @@ static bool frame_has(const char *t, size_t length, const struct flag_block *blo
     size_t after = line_end(t, length, block->end);
     while (after < length && (t[after] == '\n' || t[after] == ' ' || t[after] == '\r'))
         after++;
-    if (after < length && !(length - after >= 3 && memcmp(t + after, "```", 3) == 0)) {
-        ranges[n][0] = after;
-        ranges[n++][1] = paragraph_end(t, length, after, FRAME_LOOKAROUND);
+    if (after < length && !opens_fence(t, length, after)) {
+        /* the paragraph after, unless it is the lead-in of the next block */
+        size_t end = paragraph_end(t, length, after, FRAME_LOOKAROUND), next = end;
+        while (next < length && (t[next] == '\n' || t[next] == ' ' || t[next] == '\r'))
+            next++;
+        if (!opens_fence(t, length, next)) {
+            ranges[n][0] = after;
+            ranges[n++][1] = end;
+        }
     }
     for (size_t i = 0; i < n; i++) {
         if (cues && any_cue(t, ranges[i][0], ranges[i][1], cues))
@@ -868,15 +881,45 @@ static bool frame_has(const char *t, size_t length, const struct flag_block *blo
     return false;
 }
 
+/* The memo's answer for `family` at `key`, computing it with `compute` on a miss. */
+static bool memo_lookup(struct flag_frame_memo *memo, enum flag_family family, size_t key,
+                        bool (*compute)(const char *, size_t, const struct flag_block *, size_t),
+                        const char *t, size_t length, const struct flag_block *block, size_t at)
+{
+    if (memo->key[family] != key + 1) {
+        memo->key[family] = key + 1;
+        memo->found[family] = compute(t, length, block, at);
+    }
+    return memo->found[family];
+}
+
+static bool frame_has_destructive(const char *t, size_t length, const struct flag_block *block,
+                                  size_t at)
+{
+    (void)at;
+    return frame_has(t, length, block, destructive_stakes, NULL);
+}
+
+static bool frame_has_access(const char *t, size_t length, const struct flag_block *block,
+                             size_t at)
+{
+    (void)at;
+    return frame_has(t, length, block, access_stakes, NULL);
+}
+
 bool flag_frame_states_stakes(const char *t, size_t length, const struct flag_markdown *md,
                               size_t start, enum flag_family family,
-                              const struct flag_text_list *words)
+                              const struct flag_text_list *words, struct flag_frame_memo *memo)
 {
-    const char *const *cues = family == FAMILY_DESTRUCTIVE ? destructive_stakes
-                              : family == FAMILY_ACCESS    ? access_stakes
-                                                           : NULL;
     const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
-    return block && block->fenced && frame_has(t, length, block, cues, words);
+    if (!block || !block->fenced)
+        return false;
+    if ((family == FAMILY_DESTRUCTIVE || family == FAMILY_ACCESS) &&
+        memo_lookup(memo, family, block->fence,
+                    family == FAMILY_DESTRUCTIVE ? frame_has_destructive : frame_has_access, t,
+                    length, block, start))
+        return true;
+    return words->count > 0 && frame_has(t, length, block, NULL, words);
 }
 
 /* Personal data of a sensitive kind (CONTRACT §8): health, genetics, biometrics, criminal
@@ -937,15 +980,27 @@ static const char *const sensitive_cues[] = {"diagnosis",
                                              "pupil",
                                              NULL};
 
+static bool record_has_sensitive(const char *t, size_t length, const struct flag_block *block,
+                                 size_t at)
+{
+    if (block)
+        return any_cue(t, block->start, block->end, sensitive_cues) ||
+               frame_has(t, length, block, sensitive_cues, NULL);
+    /* `at` is the paragraph's start, at most FRAME_LOOKAROUND before the match: read as far
+     * past the match */
+    return any_cue(t, at, paragraph_end(t, length, at, 2 * FRAME_LOOKAROUND), sensitive_cues);
+}
+
 bool flag_record_is_sensitive(const char *t, size_t length, const struct flag_markdown *md,
-                              size_t start)
+                              size_t start, struct flag_frame_memo *memo)
 {
     const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
     if (block && block->fenced)
-        return any_cue(t, block->start, block->end, sensitive_cues) ||
-               frame_has(t, length, block, sensitive_cues, NULL);
-    return any_cue(t, paragraph_start(t, start, FRAME_LOOKAROUND),
-                   paragraph_end(t, length, start, FRAME_LOOKAROUND), sensitive_cues);
+        return memo_lookup(memo, FAMILY_PII, 2 * block->fence, record_has_sensitive, t, length,
+                           block, start);
+    /* in prose, the match's paragraph (from its start: matches of one paragraph share it) */
+    size_t from = paragraph_start(t, start, FRAME_LOOKAROUND);
+    return memo_lookup(memo, FAMILY_PII, 2 * from + 1, record_has_sensitive, t, length, NULL, from);
 }
 
 bool flag_is_digest(const char *v, size_t n)

@@ -848,6 +848,7 @@ struct scan {
     unsigned id_base; /* added to the ids the database being scanned reports */
     struct flag_markdown markdown;
     bool markdown_ready;
+    struct flag_frame_memo frames; /* the severity steps' answers per block (flag_frame_memo) */
 };
 
 static int raw_push(struct scan *s, struct raw_match m)
@@ -1096,10 +1097,10 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
     /* A command at warning in a code block is critical when the prose around the block says
      * it runs on production or shared data, or that the loss is final; a personal detail is
      * critical when it comes with data of a sensitive kind (a diagnosis, a child's school). */
-    if (framed &&
-        (r->family == FAMILY_PII ? flag_record_is_sensitive(s->text, s->length, md, m->start)
-                                 : flag_frame_states_stakes(s->text, s->length, md, m->start,
-                                                            r->family, &r->critical_near)))
+    if (framed && (r->family == FAMILY_PII
+                       ? flag_record_is_sensitive(s->text, s->length, md, m->start, &s->frames)
+                       : flag_frame_states_stakes(s->text, s->length, md, m->start, r->family,
+                                                  &r->critical_near, &s->frames)))
         severity = FLAG_CRITICAL;
     if (r->target == TARGET_PATH) {
         switch (flag_path_classify(value, value_length)) {

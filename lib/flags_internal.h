@@ -142,18 +142,26 @@ enum {
  * 0 for none. */
 unsigned flag_critical_excuse(const char *text, size_t length, const struct flag_markdown *md,
                               size_t start, size_t end, unsigned excuses);
+/* What the stakes and sensitive-data steps found for each family's last block or paragraph:
+ * every match in one block shares the answer, so the cue lists are read once per block. Zero
+ * it once per scan. */
+struct flag_frame_memo {
+    size_t key[FAMILY_COUNT]; /* 2 × block's fence, or 2 × paragraph's start + 1; plus 1 (0:
+                                 nothing yet) */
+    bool found[FAMILY_COUNT];
+};
 /* True when the prose that frames [start, …) says what is at stake: the match is in a fenced
  * block and the paragraph leading into the block or the paragraph after it holds one of the
  * family's stakes cues (destructive: production, shared, no other copy, can't be undone;
  * access: internet-facing, a public IP, every user, customer data) or one of `words`. */
 bool flag_frame_states_stakes(const char *text, size_t length, const struct flag_markdown *md,
                               size_t start, enum flag_family family,
-                              const struct flag_text_list *words);
+                              const struct flag_text_list *words, struct flag_frame_memo *memo);
 /* True when personal data at `start` comes with data of a sensitive kind (a diagnosis, a
- * medication, a child's school, a criminal record, a salary, biometrics): in a fenced block
- * the block and the paragraphs before and after it, elsewhere the match's paragraph. */
+ * medication, a child's school, a criminal record, biometrics): in a fenced block the block
+ * and the paragraphs before and after it, elsewhere the match's paragraph. */
 bool flag_record_is_sensitive(const char *text, size_t length, const struct flag_markdown *md,
-                              size_t start);
+                              size_t start, struct flag_frame_memo *memo);
 /* True when the value is a password hash in a known format ("$2b$…", "pbkdf2_sha256$…"). */
 bool flag_is_digest(const char *value, size_t length);
 /* True when the bytes look like a placeholder, not a real value ("<your-token>", "${PASS}",

@@ -799,6 +799,18 @@ START_TEST(test_stakes_stated_around_a_block_raise_it)
     /* nor does prose around a command that is not in a block */
     assert_severity_with(PRUNE_RULE, "On the shared runner run `prune --volumes` to free it.",
                          "destructive.t_prune", "warning");
+    /* each block is judged by its own frame: the shared one is critical, the local one not */
+    struct flags_ruleset *rs = rules_of(PRUNE_RULE);
+    json_t *flags =
+        scan_with(rs, "On the shared runner:\n\n```sh\ndocker system prune --volumes\n```\n"
+                      "\nOn your laptop:\n\n```sh\ndocker system prune --volumes\n```\n"
+                      "\nAgain on the shared runner:\n\n```sh\nprune --volumes\n```\n");
+    ck_assert_int_eq(json_array_size(flags), 3);
+    ck_assert_str_eq(str_at(flags, 0, "severity"), "critical");
+    ck_assert_str_eq(str_at(flags, 1, "severity"), "warning");
+    ck_assert_str_eq(str_at(flags, 2, "severity"), "critical");
+    json_decref(flags);
+    flags_ruleset_free(rs);
     /* a scratch target stated in the lead-in still holds it at warning */
     snprintf(text, sizeof text, "On the shared runner's scratch space:\n\n%s", block);
     assert_severity_with(PRUNE_RULE, text, "destructive.t_prune", "warning");
