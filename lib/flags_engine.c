@@ -822,8 +822,26 @@ struct raw_match {
 struct candidate {
     size_t rule, start, end, value_start, value_end;
     enum flag_severity severity;
-    bool excused; /* held to warning by its context (critical_unless): bulk does not raise it */
+    bool excused;    /* held to warning by its context (critical_unless): bulk does not raise it */
+    const char *why; /* NULL, or why the post's own words made it critical (see raised_why) */
 };
+
+/* Added to the rule's message when the prose around a match raised it to critical, so that the
+ * approver reads why a rule that is a warning on its own ("deletes local data") is critical. */
+static const char *raised_why(enum flag_family family)
+{
+    switch (family) {
+    case FAMILY_DESTRUCTIVE:
+        return "Critical here: the post says this runs on production or shared data, or that the "
+               "loss is final.";
+    case FAMILY_ACCESS:
+        return "Critical here: the post says this opens it to the internet, to every user or to "
+               "data that must not leak.";
+    default:
+        return "Critical here: it comes with personal data of a sensitive kind (health, a "
+               "child's data, a criminal record).";
+    }
+}
 
 /* Hyperscan reports every offset where a pattern may end: a long token can give one report
  * per byte. Reports of one pattern closer than CLUSTER_GAP bytes are merged into one range
@@ -1034,9 +1052,10 @@ static bool allowed_by(pcre2_code *const *list, size_t count, struct scan *s, si
     return false;
 }
 
-/* Applies the rule's checks to a match: FLAG_NONE when it is no flag, else its severity. */
+/* Applies the rule's checks to a match: FLAG_NONE when it is no flag, else its severity.
+ * *excused: a context held it at warning; *raised: the prose around it raised it. */
 static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_t rule_index,
-                                bool *error, bool *excused)
+                                bool *error, bool *excused, bool *raised)
 {
     const struct flag_rule *r = &s->rs->file.rules[rule_index];
     const char *value = s->text + m->value_start;
@@ -1100,8 +1119,10 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
     if (framed && (r->family == FAMILY_PII
                        ? flag_record_is_sensitive(s->text, s->length, md, m->start, &s->frames)
                        : flag_frame_states_stakes(s->text, s->length, md, m->start, r->family,
-                                                  &r->critical_near, &s->frames)))
+                                                  &r->critical_near, &s->frames))) {
         severity = FLAG_CRITICAL;
+        *raised = true;
+    }
     if (r->target == TARGET_PATH) {
         switch (flag_path_classify(value, value_length)) {
         case PATH_SHARED:
@@ -1263,7 +1284,9 @@ static int append_flags(const struct flags_ruleset *rs, const char *field, struc
             json_object_set_new_nocheck(flag, "field", json_string(field)) != 0 ||
             json_object_set_new_nocheck(flag, "start", json_integer((json_int_t)c[i].start)) != 0 ||
             json_object_set_new_nocheck(flag, "end", json_integer((json_int_t)c[i].end)) != 0 ||
-            json_object_set_new_nocheck(flag, "message", json_string(r->message)) != 0) {
+            json_object_set_new_nocheck(flag, "message",
+                                        c[i].why ? json_sprintf("%s %s", r->message, c[i].why)
+                                                 : json_string(r->message)) != 0) {
             json_decref(found);
             return -1;
         }
@@ -1309,8 +1332,8 @@ int flags_scan_with(const struct flags_ruleset *rs, const char *field, const cha
             goto done;
         const struct raw_match *m = &clipped;
         size_t rule = rs->patterns[m->pattern].rule;
-        bool failed = false, excused = false;
-        enum flag_severity severity = judge(&s, m, rule, &failed, &excused);
+        bool failed = false, excused = false, raised = false;
+        enum flag_severity severity = judge(&s, m, rule, &failed, &excused, &raised);
         if (failed)
             goto done;
         if (severity == FLAG_NONE)
@@ -1321,7 +1344,10 @@ int flags_scan_with(const struct flags_ruleset *rs, const char *field, const cha
                                     .value_start = m->value_start,
                                     .value_end = m->value_end,
                                     .severity = severity,
-                                    .excused = excused};
+                                    .excused = excused,
+                                    .why = raised && severity == FLAG_CRITICAL
+                                               ? raised_why(rs->file.rules[rule].family)
+                                               : NULL};
     }
     qsort(c, n, sizeof *c, compare_candidates);
     apply_counts(&s, c, n);

@@ -809,6 +809,11 @@ START_TEST(test_stakes_stated_around_a_block_raise_it)
     ck_assert_str_eq(str_at(flags, 0, "severity"), "critical");
     ck_assert_str_eq(str_at(flags, 1, "severity"), "warning");
     ck_assert_str_eq(str_at(flags, 2, "severity"), "critical");
+    /* the message says why a rule that is a warning on its own is critical here */
+    ck_assert_str_eq(str_at(flags, 0, "message"),
+                     "Prunes volumes. Critical here: the post says this runs on production or "
+                     "shared data, or that the loss is final.");
+    ck_assert_str_eq(str_at(flags, 1, "message"), "Prunes volumes.");
     json_decref(flags);
     flags_ruleset_free(rs);
     /* a scratch target stated in the lead-in still holds it at warning */
