@@ -822,8 +822,8 @@ struct raw_match {
 struct candidate {
     size_t rule, start, end, value_start, value_end;
     enum flag_severity severity;
-    bool excused;    /* held to warning by its context (critical_unless): bulk does not raise it */
-    const char *why; /* NULL, or why the post's own words made it critical (see raised_why) */
+    bool excused; /* held to warning by its context (critical_unless): bulk does not raise it */
+    bool raised;  /* made critical by the prose around it: its message says why (raised_why) */
 };
 
 /* Added to the rule's message when the prose around a match raised it to critical, so that the
@@ -1284,9 +1284,10 @@ static int append_flags(const struct flags_ruleset *rs, const char *field, struc
             json_object_set_new_nocheck(flag, "field", json_string(field)) != 0 ||
             json_object_set_new_nocheck(flag, "start", json_integer((json_int_t)c[i].start)) != 0 ||
             json_object_set_new_nocheck(flag, "end", json_integer((json_int_t)c[i].end)) != 0 ||
-            json_object_set_new_nocheck(flag, "message",
-                                        c[i].why ? json_sprintf("%s %s", r->message, c[i].why)
-                                                 : json_string(r->message)) != 0) {
+            json_object_set_new_nocheck(
+                flag, "message",
+                c[i].raised ? json_sprintf("%s %s", r->message, raised_why(r->family))
+                            : json_string(r->message)) != 0) {
             json_decref(found);
             return -1;
         }
@@ -1345,9 +1346,7 @@ int flags_scan_with(const struct flags_ruleset *rs, const char *field, const cha
                                     .value_end = m->value_end,
                                     .severity = severity,
                                     .excused = excused,
-                                    .why = raised && severity == FLAG_CRITICAL
-                                               ? raised_why(rs->file.rules[rule].family)
-                                               : NULL};
+                                    .raised = raised && severity == FLAG_CRITICAL};
     }
     qsort(c, n, sizeof *c, compare_candidates);
     apply_counts(&s, c, n);

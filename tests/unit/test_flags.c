@@ -763,6 +763,13 @@ START_TEST(test_sandbox_credential_is_not_critical)
                          "The sandbox is down today.\n\nUse this one:\n\n"
                          "```js\nkey = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\"\n```\n",
                          "secret.t_key", "critical");
+    /* a rule can name the sandbox excuse alone: then "not secret" no longer holds it */
+    assert_severity_with(KEY_RULE "critical_unless = sandbox\n",
+                         "key = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\" # not secret", "secret.t_key",
+                         "critical");
+    assert_severity_with(KEY_RULE "critical_unless = sandbox\n",
+                         "key = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\" # throwaway container",
+                         "secret.t_key", "warning");
     /* a rule can leave the sandbox excuse out */
     assert_severity_with(KEY_RULE "critical_unless = harmless\n",
                          "key = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\" # throwaway container",
