@@ -359,6 +359,27 @@ const struct flag_block *flag_markdown_find(const struct flag_markdown *md, size
     return NULL;
 }
 
+bool flag_words_in_own_text(const char *text, const struct flag_markdown *md, size_t at,
+                            size_t from, size_t to, const struct flag_text_list *words)
+{
+    const struct flag_block *own = flag_markdown_find(md, at);
+    if (!own || !own->fenced) /* prose discusses the blocks around it: they all count */
+        return flag_words_in(text, from, to, words);
+    size_t pos = from;
+    for (size_t i = 0; i < md->count && pos < to; i++) {
+        const struct flag_block *b = &md->blocks[i];
+        if (!b->fenced || b == own || b->end <= pos)
+            continue;
+        if (b->fence >= to)
+            break;
+        /* From the opening fence line (its info string names the block) to the body's end. */
+        if (b->fence > pos && flag_words_in(text, pos, b->fence, words))
+            return true;
+        pos = b->end;
+    }
+    return pos < to && flag_words_in(text, pos, to, words);
+}
+
 /* --------------------------------------------------------------- advice against ---- */
 
 /* Cues that what follows is advised against. "don't"/"do not" count only before a verb of

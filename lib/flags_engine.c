@@ -1081,8 +1081,15 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
         size_t to = s->length - m->end > r->near_bytes ? m->end + r->near_bytes : s->length;
         if (r->near.count > 0 && !flag_words_in(s->text, from, to, &r->near))
             return FLAG_NONE;
-        if (r->not_near.count > 0 && flag_words_in(s->text, from, to, &r->not_near))
-            return FLAG_NONE;
+        if (r->not_near.count > 0 && flag_words_in(s->text, from, to, &r->not_near)) {
+            const struct flag_markdown *own = scan_markdown(s);
+            if (!own) {
+                *error = true;
+                return FLAG_NONE;
+            }
+            if (flag_words_in_own_text(s->text, own, m->start, from, to, &r->not_near))
+                return FLAG_NONE;
+        }
         /* "egress { cidr_blocks = [0.0.0.0/0] }": the nearest cue before decides. */
         if (r->unless_after.count > 0 &&
             flag_words_last(s->text, from, m->start, &r->unless_after) >

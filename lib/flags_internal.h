@@ -122,6 +122,11 @@ int flag_markdown_parse(const char *text, size_t length, struct flag_markdown *o
 void flag_markdown_free(struct flag_markdown *md);
 /* The block containing offset `at`, or NULL when `at` is in prose. */
 const struct flag_block *flag_markdown_find(const struct flag_markdown *md, size_t at);
+/* flag_words_in over text[from, to); when `at` is in a fenced block, without the other fenced
+ * blocks there: an excuse written in another code block ("environment: sandbox" in the next
+ * step's config) is not about the command at `at`. Prose counts whichever block it follows. */
+bool flag_words_in_own_text(const char *text, const struct flag_markdown *md, size_t at,
+                            size_t from, size_t to, const struct flag_text_list *words);
 
 /* True when the text around [start, end) advises against what it shows ("never run …",
  * "don't make the bucket public", a "# don't do this" comment before the code). */

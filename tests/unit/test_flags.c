@@ -1038,6 +1038,43 @@ START_TEST(test_near_words_and_nearest_cue)
 }
 END_TEST
 
+START_TEST(test_not_near_reads_prose_and_its_own_block_not_other_blocks)
+{
+    struct flags_ruleset *rs = rules_of("[destructive.t_drop]\nseverity = critical\n"
+                                        "message = Drops.\npattern = \\bdrop all\\b\n"
+                                        "not_near = sandbox\nnear_bytes = 200\n"
+                                        "match = drop all\nno_match = sandbox: drop all\n");
+    /* no excuse: flagged */
+    json_t *flags = scan_with(rs, "```sh\ndrop all\n```\n");
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    json_decref(flags);
+    /* the excuse in the match's own block, or in the prose after it: not flagged */
+    const char *excused[] = {
+        "```sh\n# sandbox only\ndrop all\n```\n",
+        "```sh\ndrop all\n```\n\nThis runs in the sandbox.\n",
+        /* a command in prose is read with the blocks it talks about */
+        "Then `drop all`:\n\n```yaml\nenvironment: sandbox\n```\n",
+    };
+    for (size_t i = 0; i < sizeof excused / sizeof excused[0]; i++) {
+        flags = scan_with(rs, excused[i]);
+        ck_assert_msg(json_array_size(flags) == 0, "flagged: %s", excused[i]);
+        json_decref(flags);
+    }
+    /* the word in another code block, after or before, is another step's: still flagged */
+    const char *other_block[] = {
+        "```sh\ndrop all\n```\n\nNext:\n\n```yaml\nenvironment: sandbox\n```\n",
+        "```yaml\nenvironment: sandbox\n```\n\nThen:\n\n```sh\ndrop all\n```\n",
+        "```sandbox\nx\n```\n```sh\ndrop all\n```\n",
+    };
+    for (size_t i = 0; i < sizeof other_block / sizeof other_block[0]; i++) {
+        flags = scan_with(rs, other_block[i]);
+        ck_assert_msg(json_array_size(flags) == 1, "not flagged: %s", other_block[i]);
+        json_decref(flags);
+    }
+    flags_ruleset_free(rs);
+}
+END_TEST
+
 START_TEST(test_overlapping_flags_of_one_family_keep_the_first_rule)
 {
     /* A Stripe test key also reads as "KEY=value": the specific rule (listed first) wins. */
@@ -1334,6 +1371,7 @@ static Suite *flags_suite(void)
     tcase_add_test(context, test_public_address_entropy_checksum_and_url_checks);
     tcase_add_test(context, test_checksum_schemes_accept_valid_numbers_only);
     tcase_add_test(context, test_near_words_and_nearest_cue);
+    tcase_add_test(context, test_not_near_reads_prose_and_its_own_block_not_other_blocks);
     tcase_add_test(context, test_overlapping_flags_of_one_family_keep_the_first_rule);
     suite_add_tcase(s, context);
 
