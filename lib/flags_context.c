@@ -437,9 +437,38 @@ static size_t cue_count(const char *const *cues)
     return n;
 }
 
+/* True when the cue ending at `end` is "never" followed by a past form ("we never exported
+ * them", "it was never pushed"): a statement of what happened, not advice. */
+static bool never_states_a_fact(const char *t, size_t end, size_t to)
+{
+    if (end < 5 || !starts_with_ci(t + end - 5, 5, "never"))
+        return false;
+    size_t i = end;
+    while (i < to && t[i] == ' ')
+        i++;
+    size_t word = i;
+    while (i < to && is_word_byte((unsigned char)t[i]))
+        i++;
+    if (i - word >= 4 && lower((unsigned char)t[i - 2]) == 'e' &&
+        lower((unsigned char)t[i - 1]) == 'd')
+        return true;
+    static const char *const past[] = {"been", "had",  "was",  "were", "got",  "made", "ran", "did",
+                                       "saw",  "left", "kept", "took", "went", "knew", NULL};
+    for (size_t k = 0; past[k]; k++)
+        if (i - word == strlen(past[k]) && starts_with_ci(t + word, i - word, past[k]))
+            return true;
+    return false;
+}
+
 static bool any_cue(const char *t, size_t from, size_t to, const char *const *cues)
 {
-    return from < to && words_scan(t, from, to, cues, cue_count(cues), false) != 0;
+    size_t end;
+    while (from < to && (end = words_scan(t, from, to, cues, cue_count(cues), false)) != 0) {
+        if (!never_states_a_fact(t, end, to))
+            return true;
+        from = end;
+    }
+    return false;
 }
 
 /* Start of the sentence containing `at` (after ". ", "! ", "? ", ":\n" or a blank line),

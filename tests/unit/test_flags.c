@@ -559,6 +559,14 @@ START_TEST(test_advice_against_is_not_critical)
                     "info");
     assert_severity("Don't do this:\n\n```bash\nsudo rm -rf /srv/data\n```\n",
                     "destructive.recursive_delete", "info");
+    assert_severity("Never do it like this:\n\n```bash\nsudo rm -rf /srv/data\n```\n",
+                    "destructive.recursive_delete", "info");
+    /* "never" before a past form states what happened: the command is done, not advised
+     * against */
+    assert_severity("The data was never backed up, so:\n\n```bash\nsudo rm -rf /srv/data\n```\n",
+                    "destructive.recursive_delete", "critical");
+    assert_severity("It never was copied anywhere:\n\n```bash\nsudo rm -rf /srv/data\n```\n",
+                    "destructive.recursive_delete", "critical");
     assert_severity("```bash\n# never do this on a shared host\ngit push --force origin main\n```",
                     "destructive.force_push_shared", "info");
     assert_severity("`DROP TABLE users` is a bad idea here.", "destructive.drop_database", "info");
