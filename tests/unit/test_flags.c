@@ -1046,6 +1046,18 @@ START_TEST(test_near_words_and_nearest_cue)
 }
 END_TEST
 
+/* Scans each of `texts` with `rs` and checks it gives `want` flags. */
+static void assert_each_gives(struct flags_ruleset *rs, const char *const *texts, size_t count,
+                              size_t want)
+{
+    for (size_t i = 0; i < count; i++) {
+        json_t *flags = scan_with(rs, texts[i]);
+        ck_assert_msg(json_array_size(flags) == want, "%zu flags, not %zu: %s",
+                      json_array_size(flags), want, texts[i]);
+        json_decref(flags);
+    }
+}
+
 START_TEST(test_not_near_reads_prose_and_its_own_block_not_other_blocks)
 {
     struct flags_ruleset *rs = rules_of("[destructive.t_drop]\nseverity = critical\n"
@@ -1053,9 +1065,8 @@ START_TEST(test_not_near_reads_prose_and_its_own_block_not_other_blocks)
                                         "not_near = sandbox\nnear_bytes = 200\n"
                                         "match = drop all\nno_match = sandbox: drop all\n");
     /* no excuse: flagged */
-    json_t *flags = scan_with(rs, "```sh\ndrop all\n```\n");
-    ck_assert_uint_eq(json_array_size(flags), 1);
-    json_decref(flags);
+    const char *plain[] = {"```sh\ndrop all\n```\n"};
+    assert_each_gives(rs, plain, 1, 1);
     /* the excuse in the match's own block, or in the prose after it: not flagged */
     const char *excused[] = {
         "```sh\n# sandbox only\ndrop all\n```\n",
@@ -1063,22 +1074,14 @@ START_TEST(test_not_near_reads_prose_and_its_own_block_not_other_blocks)
         /* a command in prose is read with the blocks it talks about */
         "Then `drop all`:\n\n```yaml\nenvironment: sandbox\n```\n",
     };
-    for (size_t i = 0; i < sizeof excused / sizeof excused[0]; i++) {
-        flags = scan_with(rs, excused[i]);
-        ck_assert_msg(json_array_size(flags) == 0, "flagged: %s", excused[i]);
-        json_decref(flags);
-    }
+    assert_each_gives(rs, excused, sizeof excused / sizeof excused[0], 0);
     /* the word in another code block, after or before, is another step's: still flagged */
     const char *other_block[] = {
         "```sh\ndrop all\n```\n\nNext:\n\n```yaml\nenvironment: sandbox\n```\n",
         "```yaml\nenvironment: sandbox\n```\n\nThen:\n\n```sh\ndrop all\n```\n",
         "```sandbox\nx\n```\n```sh\ndrop all\n```\n",
     };
-    for (size_t i = 0; i < sizeof other_block / sizeof other_block[0]; i++) {
-        flags = scan_with(rs, other_block[i]);
-        ck_assert_msg(json_array_size(flags) == 1, "not flagged: %s", other_block[i]);
-        json_decref(flags);
-    }
+    assert_each_gives(rs, other_block, sizeof other_block / sizeof other_block[0], 1);
     flags_ruleset_free(rs);
 }
 END_TEST
