@@ -595,7 +595,7 @@ static const struct config_key config_keys[] = {
      NULL, "must be a list of IP addresses"},
     {SECTION_SERVER, "shutdown_timeout", set_duration, SERVER(shutdown_timeout_seconds), "10s", 1,
      3600, NULL, "must be a duration from 1s to 1h, such as 10s"},
-    {SECTION_SERVER, "threads", set_unsigned, SERVER(threads), "32", 1, 256, NULL,
+    {SECTION_SERVER, "threads", set_unsigned, SERVER(threads), "8", 1, 256, NULL,
      "must be a number from 1 to 256"},
     {SECTION_SERVER, "http_threads", set_unsigned, SERVER(http_threads), "4", 1, 64, NULL,
      "must be a number from 1 to 64"},

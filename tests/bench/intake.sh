@@ -27,7 +27,7 @@
 # add capacity: shared_buffers=256MB, max_connections=300, wal_buffers=16MB, max_wal_size=4GB,
 # checkpoint_timeout=30min so no checkpoint lands in a run). Databases: `seeded`, one `fresh_N`
 # per round, `minimal` (pgbench's tables). agentgate runs with threads = BENCH_SERVER_THREADS
-# (32), log_level = BENCH_LOG_LEVEL (info, as in production), forums `bench` (rate limit
+# (8, the default), log_level = BENCH_LOG_LEVEL (info, as in production), forums `bench` (rate limit
 # 1000000/h) and `limited` (60/h). Requests are pre-signed before each timed run (presign.mjs)
 # and replayed by wrk (intake.lua), each at most once; only 202 answers count as held.
 # wrk, agentgate and PostgreSQL share the machine's cores; CPU per transaction is printed for
@@ -47,7 +47,7 @@ RUNS=${BENCH_RUNS:-3}
 DURATION=${BENCH_DURATION:-15}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 RUNAWAY_CONNECTIONS=64
-SERVER_THREADS=${BENCH_SERVER_THREADS:-32}
+SERVER_THREADS=${BENCH_SERVER_THREADS:-8}
 REQUESTS=${BENCH_REQUESTS:-$((5000 * DURATION))}
 SEED=${BENCH_SEED:-20000}
 LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
