@@ -449,6 +449,12 @@ static bool never_states_a_fact(const char *t, size_t end, size_t to)
     size_t word = i;
     while (i < to && is_word_byte((unsigned char)t[i]))
         i++;
+    /* verbs whose present form ends in -ed: "never embed secrets" is advice */
+    static const char *const not_past[] = {"embed", "need", "proceed", "exceed", "feed",
+                                           "seed",  "shed", "shred",   "speed",  NULL};
+    for (size_t k = 0; not_past[k]; k++)
+        if (i - word == strlen(not_past[k]) && starts_with_ci(t + word, i - word, not_past[k]))
+            return false;
     if (i - word >= 4 && lower((unsigned char)t[i - 2]) == 'e' &&
         lower((unsigned char)t[i - 1]) == 'd')
         return true;

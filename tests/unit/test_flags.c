@@ -565,6 +565,9 @@ START_TEST(test_advice_against_is_not_critical)
      * against */
     assert_severity("The data was never backed up, so:\n\n```bash\nsudo rm -rf /srv/data\n```\n",
                     "destructive.recursive_delete", "critical");
+    assert_severity(
+        "Never embed it in a script like this:\n\n```bash\nsudo rm -rf /srv/data\n```\n",
+        "destructive.recursive_delete", "info");
     assert_severity("It never was copied anywhere:\n\n```bash\nsudo rm -rf /srv/data\n```\n",
                     "destructive.recursive_delete", "critical");
     assert_severity("```bash\n# never do this on a shared host\ngit push --force origin main\n```",
