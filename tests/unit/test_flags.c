@@ -553,6 +553,17 @@ END_TEST
 
 /* -------------------------------------------------------------------- severities ---- */
 
+START_TEST(test_scratch_target_holds_critical_to_warning)
+{
+    /* a step that names its target as the drill's scratch server */
+    assert_severity("**4. Remove the scratch target**\n\n```bash\nopenstack server delete "
+                    "drill-vm\n```\n",
+                    "destructive.platform_delete", "warning");
+    assert_severity("```bash\nopenstack server delete drill-vm\n```\n",
+                    "destructive.platform_delete", "critical");
+}
+END_TEST
+
 START_TEST(test_advice_against_is_not_critical)
 {
     assert_severity("Never run `chmod 777` on the web root; use a group.", "access.world_writable",
@@ -582,6 +593,11 @@ START_TEST(test_advice_against_is_not_critical)
                     "access.open_cidr", "info");
     assert_severity("Open port 22 to `0.0.0.0/0` in the firewall: that is how the team works.",
                     "access.open_cidr", "critical");
+    /* a guardrail that stops the action describes a prohibition, like "forbids" */
+    assert_severity("The SCP we attach stops anyone there from making buckets public.",
+                    "access.concept_made_public", "info");
+    assert_severity("The SCP we attach lets anyone there make buckets public.",
+                    "access.public_storage", "critical");
 }
 END_TEST
 
@@ -1366,6 +1382,7 @@ static Suite *flags_suite(void)
 
     TCase *context = tcase_create("context");
     tcase_add_test(context, test_advice_against_is_not_critical);
+    tcase_add_test(context, test_scratch_target_holds_critical_to_warning);
     tcase_add_test(context, test_doing_it_is_flagged_even_near_negations);
     tcase_add_test(context, test_local_build_output_vs_shared_paths);
     tcase_add_test(context, test_delete_with_where_is_not_flagged);

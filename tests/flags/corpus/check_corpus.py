@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check the flag corpus: every line is a JSON object with the right keys and types,
 ids are unique and match their file, labels are known families, no body appears twice
-(across all splits), and each split (dev, tuning, tuning2, tuning3 to tuning10, tuning11, holdout6) has at least the required
+(across all splits), and each split (dev, tuning, tuning2, tuning3 to tuning10, tuning11, tuning12, holdout7) has at least the required
 number of posts and hard negatives. Prints counts only; exits 1 on any problem.
 
 Usage: python3 tests/flags/corpus/check_corpus.py [CORPUS_DIR]
@@ -19,11 +19,11 @@ FILES = FAMILIES + ("ordinary",)
 # forms of those families (tuned on); tuning3: the second held-out split, opened for tuning
 # after its blind figures were recorded; tuning4 to tuning9: the third to eighth, likewise
 # (tuning7 was holdout/, tuning8 holdout2/, tuning9 holdout3/); tuning10 (was holdout4/): the
-# ninth, opened after its blind figures were recorded; tuning11 (was holdout5/): the tenth, likewise;
-# holdout6: an unseen split of the same shape, for measurement only (whoever tunes the rules never
-# reads it)
+# ninth, opened after its blind figures were recorded; tuning11 (was holdout5/) and tuning12 (was
+# holdout6/): the tenth and eleventh, likewise; holdout7: an unseen split of the same shape, for
+# measurement only (whoever tunes the rules never reads it)
 SPLITS = ("dev", "tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
-          "tuning10", "tuning11", "holdout6")
+          "tuning10", "tuning11", "tuning12", "holdout7")
 # the files each split holds (every split but tuning2 holds all families)
 SPLIT_FILES = {"tuning2": ("access", "destructive", "ordinary")}
 MINIMUM = {"dev": {"risk": 60, "ordinary": 300, "hard": 75},
@@ -38,8 +38,9 @@ MINIMUM = {"dev": {"risk": 60, "ordinary": 300, "hard": 75},
            "tuning9": {"risk": 40, "ordinary": 160, "hard": 50},
            "tuning10": {"risk": 40, "ordinary": 160, "hard": 50},
            "tuning11": {"risk": 40, "ordinary": 160, "hard": 50},
-           "holdout6": {"risk": 40, "ordinary": 160, "hard": 50}}
-ID = re.compile(r"^(secret|access|destructive|pii|mention|ordinary)-(dev|tuning2|tuning3|tuning4|tuning5|tuning6|tuning7|tuning8|tuning9|tuning10|tuning11|tuning|holdout6)-\d{3}$")
+           "tuning12": {"risk": 40, "ordinary": 160, "hard": 50},
+           "holdout7": {"risk": 40, "ordinary": 160, "hard": 50}}
+ID = re.compile(r"^(secret|access|destructive|pii|mention|ordinary)-(dev|tuning2|tuning3|tuning4|tuning5|tuning6|tuning7|tuning8|tuning9|tuning10|tuning11|tuning12|tuning|holdout7)-\d{3}$")
 
 
 def check_file(path, family, split, seen, problems):
