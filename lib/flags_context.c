@@ -401,7 +401,8 @@ bool flag_words_in_own_text(const char *text, const struct flag_markdown *md, si
         "refrain from", "is dangerous", "are dangerous", "a security hole", "a security risk",     \
         "don't do this", "do not do this", "tempting", "please don't", "not safe", "forbids",      \
         "prohibits", "is forbidden", "is prohibited", "are forbidden", "are prohibited",           \
-        "prevents", "stops anyone", "stop anyone", "blocks anyone", "block anyone"
+        "prevents anyone", "prevent anyone", "stops anyone", "stop anyone", "blocks anyone",       \
+        "block anyone"
 
 /* Before a code block only strong cues count: "Instead of X, do this:" and "To avoid X, use
  * this:" recommend the block. In a sentence they mark only what follows them in the same

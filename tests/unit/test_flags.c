@@ -598,6 +598,10 @@ START_TEST(test_advice_against_is_not_critical)
                     "access.concept_made_public", "info");
     assert_severity("The SCP we attach lets anyone there make buckets public.",
                     "access.public_storage", "critical");
+    /* …but removing the guardrail is the risky step itself */
+    assert_severity("Detach the SCP that prevents public buckets, then:\n\n```bash\naws s3api "
+                    "put-bucket-acl --bucket exports --acl public-read\n```\n",
+                    "access.public_storage", "critical");
 }
 END_TEST
 
