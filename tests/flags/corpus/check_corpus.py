@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Check the flag corpus: every line is a JSON object with the right keys and types,
 ids are unique and match their file, labels are known families, no body appears twice
-(across all splits), and each split (dev, tuning, tuning2, tuning3 to tuning10, tuning11, tuning12, tuning13, holdout8) has at least the required
-number of posts and hard negatives. Prints counts only; exits 1 on any problem.
+(across all splits), and each split (dev, tuning, tuning2, tuning3 to tuning13, holdout8) has at
+least the required number of posts and hard negatives. Prints counts only; exits 1 on any problem.
 
 Usage: python3 tests/flags/corpus/check_corpus.py [CORPUS_DIR]
 """
