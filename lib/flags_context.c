@@ -677,6 +677,22 @@ static const char *const harmless_cues[] = {"not secret",
                                             "cannot be used without",
                                             "useless without",
                                             "public identifier",
+                                            "public by design",
+                                            "public on purpose",
+                                            "meant to be public",
+                                            "designed to be public",
+                                            "intended to be public",
+                                            "expected to be public",
+                                            "the public half",
+                                            "the public part",
+                                            "built to be embedded",
+                                            "meant to be embedded",
+                                            "designed to be embedded",
+                                            "safe to embed",
+                                            "browser key",
+                                            "client sdk key",
+                                            "client-side key",
+                                            "ciphertext",
                                             "fine to print",
                                             "fine to share",
                                             "fine to commit",
@@ -696,7 +712,7 @@ static const char *const sandbox_cues[] = {
     "test environment",  "test data only",     "test keys",  "test key",     "throwaway",
     "throw-away",        "local only",         "local-only", "only locally", "local dev",
     "local development", "in-memory",          "dev server", "dev mode",     "development mode",
-    "development key",   "development secret", NULL};
+    "development key",   "development secret", "localhost",  "127.0.0.1",    NULL};
 /* …unless the same text says the credential is a live or a shared one ("it silently talks to
  * the sandbox unless environment is production", "staging is shared with the partner
  * sandbox"). */

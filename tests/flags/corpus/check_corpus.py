@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check the flag corpus: every line is a JSON object with the right keys and types,
 ids are unique and match their file, labels are known families, no body appears twice
-(across all splits), and each split (dev, tuning, tuning2, tuning3 to tuning13, holdout8) has at
+(across all splits), and each split (dev, tuning, tuning2, tuning3 to tuning14, holdout9) has at
 least the required number of posts and hard negatives. Prints counts only; exits 1 on any problem.
 
 Usage: python3 tests/flags/corpus/check_corpus.py [CORPUS_DIR]
@@ -20,11 +20,11 @@ FILES = FAMILIES + ("ordinary",)
 # after its blind figures were recorded; tuning4 to tuning9: the third to eighth, likewise
 # (tuning7 was holdout/, tuning8 holdout2/, tuning9 holdout3/); tuning10 (was holdout4/): the
 # ninth, opened after its blind figures were recorded; tuning11 (was holdout5/) and tuning12 (was
-# holdout6/): the tenth and eleventh, likewise; tuning13 (was holdout7/): the twelfth, likewise;
-# holdout8: an unseen split of the same shape, for measurement only (whoever tunes the rules never
-# reads it)
+# holdout6/): the tenth and eleventh, likewise; tuning13 (was holdout7/) and tuning14 (was
+# holdout8/): the twelfth and thirteenth, likewise; holdout9: an unseen split of the same shape,
+# for measurement only (whoever tunes the rules never reads it)
 SPLITS = ("dev", "tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
-          "tuning10", "tuning11", "tuning12", "tuning13", "holdout8")
+          "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "holdout9")
 # the files each split holds (every split but tuning2 holds all families)
 SPLIT_FILES = {"tuning2": ("access", "destructive", "ordinary")}
 MINIMUM = {"dev": {"risk": 60, "ordinary": 300, "hard": 75},
@@ -41,8 +41,9 @@ MINIMUM = {"dev": {"risk": 60, "ordinary": 300, "hard": 75},
            "tuning11": {"risk": 40, "ordinary": 160, "hard": 50},
            "tuning12": {"risk": 40, "ordinary": 160, "hard": 50},
            "tuning13": {"risk": 40, "ordinary": 160, "hard": 50},
-           "holdout8": {"risk": 40, "ordinary": 160, "hard": 50}}
-ID = re.compile(r"^(secret|access|destructive|pii|mention|ordinary)-(dev|tuning2|tuning3|tuning4|tuning5|tuning6|tuning7|tuning8|tuning9|tuning10|tuning11|tuning12|tuning13|tuning|holdout8)-\d{3}$")
+           "tuning14": {"risk": 40, "ordinary": 160, "hard": 50},
+           "holdout9": {"risk": 40, "ordinary": 160, "hard": 50}}
+ID = re.compile(r"^(secret|access|destructive|pii|mention|ordinary)-(dev|tuning2|tuning3|tuning4|tuning5|tuning6|tuning7|tuning8|tuning9|tuning10|tuning11|tuning12|tuning13|tuning14|tuning|holdout9)-\d{3}$")
 
 
 def check_file(path, family, split, seen, problems):
