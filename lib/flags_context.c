@@ -460,8 +460,15 @@ static bool never_states_a_fact(const char *t, size_t end, size_t to)
     if (i - word >= 4 && lower((unsigned char)t[i - 2]) == 'e' &&
         lower((unsigned char)t[i - 1]) == 'd')
         return true;
-    static const char *const past[] = {"been", "had",  "was",  "were", "got",  "made", "ran", "did",
-                                       "saw",  "left", "kept", "took", "went", "knew", NULL};
+    /* irregular past forms and participles (not those that are also present: put, set, read) */
+    static const char *const past[] = {
+        "been",    "had",     "was",     "were",   "got",    "made",       "ran",       "did",
+        "saw",     "left",    "kept",    "took",   "went",   "knew",       "caught",    "came",
+        "found",   "thought", "told",    "became", "began",  "broke",      "built",     "bought",
+        "brought", "chose",   "fell",    "felt",   "forgot", "gave",       "grew",      "heard",
+        "held",    "lost",    "meant",   "met",    "paid",   "sent",       "sold",      "spent",
+        "stood",   "won",     "wrote",   "said",   "gotten", "done",       "gone",      "seen",
+        "taken",   "given",   "written", "known",  "shown",  "understood", "forgotten", NULL};
     for (size_t k = 0; past[k]; k++)
         if (i - word == strlen(past[k]) && starts_with_ci(t + word, i - word, past[k]))
             return true;

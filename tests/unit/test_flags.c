@@ -581,6 +581,10 @@ START_TEST(test_advice_against_is_not_critical)
         "destructive.recursive_delete", "info");
     assert_severity("It never was copied anywhere:\n\n```bash\nsudo rm -rf /srv/data\n```\n",
                     "destructive.recursive_delete", "critical");
+    /* …an irregular past form too ("never caught up"), not only one ending in -ed */
+    assert_severity("The cleanup job never caught up, so I ran it by hand:\n\n```bash\nsudo rm -rf "
+                    "/srv/data\n```\n",
+                    "destructive.recursive_delete", "critical");
     assert_severity("```bash\n# never do this on a shared host\ngit push --force origin main\n```",
                     "destructive.force_push_shared", "info");
     assert_severity("`DROP TABLE users` is a bad idea here.", "destructive.drop_database", "info");
