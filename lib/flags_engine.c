@@ -1187,27 +1187,46 @@ static int compare_candidates(const void *a, const void *b)
     return x->end < y->end ? -1 : x->end > y->end;
 }
 
+/* Priority order of candidates for merge_overlaps: the rule listed first, then the most severe,
+ * then the earliest. */
+static int compare_priority(const void *a, const void *b)
+{
+    const struct candidate *x = *(const struct candidate *const *)a,
+                           *y = *(const struct candidate *const *)b;
+    if (x->rule != y->rule)
+        return x->rule < y->rule ? -1 : 1;
+    if (x->severity != y->severity)
+        return x->severity > y->severity ? -1 : 1;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
 /* Keeps one flag where flags of the same family overlap: the one of the rule listed first
  * (rule files list specific rules before generic ones: a Stripe test key stays a test key
- * even though it also reads as "KEY=value"), then the most severe. */
+ * even though it also reads as "KEY=value"), then the most severe. Candidates are taken in that
+ * order and one is kept when it overlaps no kept one, so a flag that loses never takes another
+ * with it (a long flag that overlaps two others, and loses to one, leaves the second). Returns
+ * the number kept (in order of their starts), or SIZE_MAX when out of memory. */
 static size_t merge_overlaps(const struct flags_ruleset *rs, struct candidate *c, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (c[i].severity == FLAG_NONE)
-            continue;
-        for (size_t j = i + 1; j < n && c[j].start < c[i].end; j++) {
-            if (c[j].severity == FLAG_NONE ||
-                rs->file.rules[c[j].rule].family != rs->file.rules[c[i].rule].family)
-                continue;
-            bool keep_j =
-                c[j].rule < c[i].rule || (c[j].rule == c[i].rule && c[j].severity > c[i].severity);
-            if (keep_j) {
-                c[i].severity = FLAG_NONE;
+    struct candidate **order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return SIZE_MAX;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (c[i].severity != FLAG_NONE)
+            order[m++] = &c[i];
+    qsort(order, m, sizeof *order, compare_priority);
+    for (size_t i = 0; i < m; i++) {
+        enum flag_family family = rs->file.rules[order[i]->rule].family;
+        for (size_t j = 0; j < i; j++)
+            if (order[j]->severity != FLAG_NONE &&
+                rs->file.rules[order[j]->rule].family == family &&
+                order[j]->start < order[i]->end && order[i]->start < order[j]->end) {
+                order[i]->severity = FLAG_NONE;
                 break;
             }
-            c[j].severity = FLAG_NONE;
-        }
     }
+    free(order);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++)
         if (c[i].severity != FLAG_NONE)
@@ -1358,6 +1377,8 @@ int flags_scan_with(const struct flags_ruleset *rs, const char *field, const cha
     qsort(c, n, sizeof *c, compare_candidates);
     apply_counts(&s, c, n);
     n = merge_overlaps(rs, c, n);
+    if (n == SIZE_MAX)
+        goto done;
     apply_bulk(rs, c, n);
     rc = append_flags(rs, field, c, n, flags);
 done:

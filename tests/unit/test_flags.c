@@ -1124,6 +1124,26 @@ START_TEST(test_overlapping_flags_of_one_family_keep_the_first_rule)
 }
 END_TEST
 
+START_TEST(test_a_flag_that_loses_an_overlap_takes_no_other_with_it)
+{
+    /* "wide" spans both others and is listed between them: it loses to "late" (listed first),
+     * so "early", which overlaps only "wide", stays. Taken in order of starts, "wide" dropped
+     * "early" before "late" dropped it, and only "late" was left. */
+    struct flags_ruleset *rs = rules_of("[pii.late]\nseverity = warning\nmessage = Late.\n"
+                                        "pattern = \\bCCC\\b\nmatch = CCC\n\n"
+                                        "[pii.wide]\nseverity = warning\nmessage = Wide.\n"
+                                        "pattern = AAA[^\\n]{1,40}CCC\nmatch = AAA x CCCD\n\n"
+                                        "[pii.early]\nseverity = warning\nmessage = Early.\n"
+                                        "pattern = \\bAAA\\b\nmatch = AAA\n");
+    json_t *flags = scan_with(rs, "AAA then CCC");
+    ck_assert_uint_eq(json_array_size(flags), 2);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "pii.early");
+    ck_assert_str_eq(str_at(flags, 1, "code"), "pii.late");
+    json_decref(flags);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
 START_TEST(test_patterns_hyperscan_cannot_run_are_prefiltered)
 {
     /* a back-reference and a look-behind: Hyperscan compiles them in prefilter mode */
@@ -1414,6 +1434,7 @@ static Suite *flags_suite(void)
     tcase_add_test(context, test_near_words_and_nearest_cue);
     tcase_add_test(context, test_not_near_reads_prose_and_its_own_block_not_other_blocks);
     tcase_add_test(context, test_overlapping_flags_of_one_family_keep_the_first_rule);
+    tcase_add_test(context, test_a_flag_that_loses_an_overlap_takes_no_other_with_it);
     suite_add_tcase(s, context);
 
     TCase *loader = tcase_create("loader");
