@@ -856,8 +856,11 @@ struct scan {
     size_t length;
     pcre2_match_data *data;
     pcre2_match_context *context;
-    size_t *next_from;        /* per pattern: no further match starts before this offset */
-    struct cluster *open;     /* per pattern: the range of candidate ends being gathered */
+    size_t *next_from;     /* per pattern: no further match starts before this offset */
+    struct cluster *open;  /* per pattern: the range of candidate ends being gathered */
+    unsigned char *opened; /* per pattern: 1 once open[k] holds a range */
+    size_t *open_ids;      /* the patterns with a range, in the order they got one */
+    size_t open_count;
     struct cluster *clusters; /* closed ranges */
     size_t cluster_count, cluster_cap;
     struct raw_match *matches;
@@ -920,11 +923,13 @@ static int on_candidate(unsigned int id, unsigned long long from, unsigned long 
     struct cluster *open = &s->open[id];
     (void)from;
     (void)flags;
-    if (open->last != SIZE_MAX && (size_t)to <= open->last + CLUSTER_GAP) {
+    if (!s->opened[id]) {
+        s->opened[id] = 1;
+        s->open_ids[s->open_count++] = id;
+    } else if ((size_t)to <= open->last + CLUSTER_GAP) {
         open->last = (size_t)to;
         return 0;
-    }
-    if (open->last != SIZE_MAX && cluster_push(s, *open) != 0) {
+    } else if (cluster_push(s, *open) != 0) {
         s->failed = true;
         return 1; /* stop scanning */
     }
@@ -1005,8 +1010,8 @@ static int collect_matches(struct scan *s)
         if (s->failed)
             return -1;
         if (rc == HS_SUCCESS) {
-            for (size_t k = 0; k < s->rs->pattern_count; k++)
-                if (s->open[k].last != SIZE_MAX && cluster_push(s, s->open[k]) != 0)
+            for (size_t i = 0; i < s->open_count; i++)
+                if (cluster_push(s, s->open[s->open_ids[i]]) != 0)
                     return -1;
             return confirm_clusters(s);
         }
@@ -1341,11 +1346,13 @@ int flags_scan_with(const struct flags_ruleset *rs, const char *field, const cha
     s.data = pcre2_match_data_create(rs->max_ovector ? rs->max_ovector : 1, NULL);
     s.context = pcre2_match_context_create(NULL);
     s.next_from = calloc(rs->pattern_count ? rs->pattern_count : 1, sizeof *s.next_from);
+    /* Only the patterns Hyperscan reports are touched: a short body reports a few of the
+     * thousand, and initialising every pattern's range was a tenth of its scan. */
     s.open = malloc((rs->pattern_count ? rs->pattern_count : 1) * sizeof *s.open);
-    if (!s.data || !s.context || !s.next_from || !s.open)
+    s.opened = calloc(rs->pattern_count ? rs->pattern_count : 1, 1);
+    s.open_ids = malloc((rs->pattern_count ? rs->pattern_count : 1) * sizeof *s.open_ids);
+    if (!s.data || !s.context || !s.next_from || !s.open || !s.opened || !s.open_ids)
         goto done;
-    for (size_t k = 0; k < rs->pattern_count; k++)
-        s.open[k].last = SIZE_MAX; /* nothing gathered yet */
     pcre2_set_match_limit(s.context, MATCH_LIMIT);
     pcre2_set_depth_limit(s.context, DEPTH_LIMIT);
     if (collect_matches(&s) != 0)
@@ -1386,6 +1393,8 @@ done:
     free(s.matches);
     free(s.next_from);
     free(s.open);
+    free(s.opened);
+    free(s.open_ids);
     free(s.clusters);
     if (s.markdown_ready)
         flag_markdown_free(&s.markdown);
