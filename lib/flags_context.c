@@ -80,6 +80,28 @@ static size_t words_scan(const char *text, size_t from, size_t to, const char *c
     return last;
 }
 
+bool flag_word_listed(const char *text, size_t length, const struct flag_text_list *words)
+{
+    char folded[FLAG_VALUE_IN_WORD_MAX + 1];
+    if (length > FLAG_VALUE_IN_WORD_MAX) /* longer than any listed word */
+        return false;
+    for (size_t i = 0; i < length; i++)
+        folded[i] = text[i] >= 'A' && text[i] <= 'Z' ? (char)(text[i] - 'A' + 'a') : text[i];
+    folded[length] = '\0';
+    size_t low = 0, high = words->count;
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        int order = strcmp(folded, words->items[mid]);
+        if (order == 0)
+            return true;
+        if (order < 0)
+            high = mid;
+        else
+            low = mid + 1;
+    }
+    return false;
+}
+
 bool flag_words_in(const char *text, size_t from, size_t to, const struct flag_text_list *words)
 {
     return words_scan(text, from, to, (const char *const *)words->items, words->count, false) != 0;

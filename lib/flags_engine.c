@@ -1075,6 +1075,8 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
         return FLAG_NONE;
     if (r->drop_in_url && flag_inside_url(s->text, m->start))
         return FLAG_NONE;
+    if (r->value_in.count > 0 && !flag_word_listed(value, value_length, &r->value_in))
+        return FLAG_NONE;
     if (r->entropy > 0 && flag_entropy(value, value_length) < r->entropy)
         return FLAG_NONE;
     if (r->checksums && !flag_checksum_valid(r->checksums, value, value_length))

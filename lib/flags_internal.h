@@ -62,6 +62,7 @@ struct flag_rule {
     struct flag_text_list not_near; /* lower-case words none of which may be within near_bytes */
     struct flag_text_list unless_after;  /* drop when one of these is the nearest cue before */
     struct flag_text_list critical_near; /* critical when one of these words is near */
+    struct flag_text_list value_in; /* sorted lower-case words: the value must be one of them */
     size_t near_bytes;
     double entropy;              /* minimum bits per character of the value; 0: no check */
     struct flag_text_list allow; /* patterns: a value matching one is not flagged */
@@ -200,6 +201,10 @@ enum flag_path_kind flag_path_classify(const char *value, size_t length);
 /* True when a lower-case word of `words` occurs (ASCII case-insensitively, at word
  * boundaries) in text[from, to). */
 bool flag_words_in(const char *text, size_t from, size_t to, const struct flag_text_list *words);
+/* Whether text[0, length) is one of the sorted lower-case `words`, ignoring ASCII case. A
+ * value_in word is at most FLAG_VALUE_IN_WORD_MAX bytes (the rule parser refuses longer). */
+enum { FLAG_VALUE_IN_WORD_MAX = 255 };
+bool flag_word_listed(const char *text, size_t length, const struct flag_text_list *words);
 /* Offset just past the last occurrence of a word of `words` in text[from, to), or 0 when there
  * is none (so a later cue compares greater). */
 size_t flag_words_last(const char *text, size_t from, size_t to,

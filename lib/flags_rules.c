@@ -90,9 +90,9 @@ static void rule_free(struct flag_rule *rule)
     free(rule->message);
     free(rule->source);
     struct flag_text_list *lists[] = {
-        &rule->unless_after,   &rule->critical_near, &rule->patterns,  &rule->near,
-        &rule->not_near,       &rule->allow,         &rule->match,     &rule->no_match,
-        &rule->match_critical, &rule->match_warning, &rule->match_info};
+        &rule->unless_after,   &rule->critical_near, &rule->patterns,   &rule->near,
+        &rule->not_near,       &rule->allow,         &rule->match,      &rule->no_match,
+        &rule->match_critical, &rule->match_warning, &rule->match_info, &rule->value_in};
     for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
         text_list_free(lists[i]);
 }
@@ -211,6 +211,11 @@ static int parse_words(struct parser *p, const char *value, struct flag_text_lis
     if (into->count == 0)
         return fail(p, "empty word list");
     return 0;
+}
+
+static int compare_words(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Example texts are one line in the file: "\n" stands for a newline, "\t" for a tab and "\\"
@@ -446,6 +451,16 @@ static int rule_key(struct parser *p, const char *key, const char *value)
         return once(p, KEY_UNLESS_AFTER, key) != 0 ? -1 : parse_words(p, value, &r->unless_after);
     if (strcmp(key, "critical_near") == 0)
         return once(p, KEY_CRITICAL_NEAR, key) != 0 ? -1 : parse_words(p, value, &r->critical_near);
+    /* repeatable: a long list spans several lines */
+    if (strcmp(key, "value_in") == 0) {
+        if (parse_words(p, value, &r->value_in) != 0)
+            return -1;
+        for (size_t i = 0; i < r->value_in.count; i++)
+            if (strlen(r->value_in.items[i]) > FLAG_VALUE_IN_WORD_MAX)
+                return fail(p, "value_in word longer than %d bytes", FLAG_VALUE_IN_WORD_MAX);
+        qsort(r->value_in.items, r->value_in.count, sizeof *r->value_in.items, compare_words);
+        return 0;
+    }
     if (strcmp(key, "near_bytes") == 0) {
         if (once(p, KEY_NEAR_BYTES, key) != 0)
             return -1;

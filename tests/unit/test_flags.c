@@ -1144,6 +1144,25 @@ START_TEST(test_a_flag_that_loses_an_overlap_takes_no_other_with_it)
 }
 END_TEST
 
+START_TEST(test_value_in_flags_only_a_listed_word_in_any_case)
+{
+    /* one cheap pattern finds every handle; the list decides, whole words only, ASCII case
+     * ignored, over several value_in lines */
+    struct flags_ruleset *rs =
+        rules_of("[mention.word]\nseverity = warning\nmessage = All.\n"
+                 "pattern = @(?<value>[\\w\\x80-\\xff-]{2,64})\n"
+                 "value_in = zusammen, alle\nvalue_in = \xd0\xb2\xd1\x81\xd0\xb5\n"
+                 "match = @alle\nno_match = @allesamt\n");
+    json_t *flags = scan_with(rs, "@Zusammen @allesamt @ALLE @al @\xd0\xb2\xd1\x81\xd0\xb5 @x");
+    ck_assert_uint_eq(json_array_size(flags), 3);
+    ck_assert_uint_eq(int_at(flags, 0, "start"), 0);
+    ck_assert_uint_eq(int_at(flags, 1, "start"), 20);
+    ck_assert_uint_eq(int_at(flags, 2, "start"), 30);
+    json_decref(flags);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
 START_TEST(test_patterns_hyperscan_cannot_run_are_prefiltered)
 {
     /* a back-reference and a look-behind: Hyperscan compiles them in prefilter mode */
@@ -1313,11 +1332,23 @@ static const struct {
     {RULE_HEAD "pattern = x\nmatch = x\ntarget = url\n", "target must be path"},
     {RULE_HEAD "pattern = x\nmatch = x\nchecksum = crc\n", "checksum must be"},
     {RULE_HEAD "pattern = x\nmatch =\n", "forum.rules:5: match has an empty value"},
+    {RULE_HEAD "pattern = x\nmatch = x\nvalue_in = ,\n", "forum.rules:6: empty word list"},
 };
 
 START_TEST(test_bad_rule_file_is_an_error_naming_file_and_line)
 {
     assert_load_error(bad_files[_i].text, 0, bad_files[_i].error);
+}
+END_TEST
+
+START_TEST(test_value_in_word_too_long_is_refused)
+{
+    char text[600];
+    char word[300];
+    memset(word, 'a', sizeof word - 1);
+    word[sizeof word - 1] = '\0';
+    snprintf(text, sizeof text, RULE_HEAD "pattern = x\nmatch = x\nvalue_in = %s\n", word);
+    assert_load_error(text, 0, "forum.rules:6: value_in word longer than 255 bytes");
 }
 END_TEST
 
@@ -1405,6 +1436,7 @@ static Suite *flags_suite(void)
     tcase_add_test(engines, test_engines_agree_on_the_dev_corpus);
     tcase_add_test(engines, test_any_bytes_scan_safely_and_engines_agree);
     tcase_add_test(engines, test_patterns_hyperscan_cannot_run_are_prefiltered);
+    tcase_add_test(engines, test_value_in_flags_only_a_listed_word_in_any_case);
     tcase_add_test(engines, test_leading_look_behind_keeps_matches_exact);
     tcase_add_test(engines, test_class_led_part_before_a_gap_keeps_matches_exact);
     tcase_add_test(engines, test_class_led_part_is_kept_when_the_rest_can_match_nothing);
@@ -1444,6 +1476,7 @@ static Suite *flags_suite(void)
     tcase_add_loop_test(loader, test_bad_rule_file_is_an_error_naming_file_and_line, 0,
                         (int)(sizeof bad_files / sizeof bad_files[0]));
     tcase_add_test(loader, test_forum_rule_may_not_redefine_a_builtin_code);
+    tcase_add_test(loader, test_value_in_word_too_long_is_refused);
     tcase_add_test(loader, test_overlong_line_is_refused_not_cut);
     suite_add_tcase(s, loader);
 
