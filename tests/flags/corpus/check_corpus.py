@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Check the flag corpus: every line is a JSON object with the right keys and types,
 ids are unique and match their file, labels are known families, no body appears twice
-(across all splits), and each split (dev, tuning, tuning2, tuning3 to tuning14, holdout9) has at
+(across all splits), and each split (dev, tuning, tuning2, tuning3 to tuning14, holdout9, holdout10) has at
 least the required number of posts and hard negatives. Prints counts only; exits 1 on any problem.
 
 Usage: python3 tests/flags/corpus/check_corpus.py [CORPUS_DIR]
 """
+import glob
 import json
 import os
 import re
 import sys
+import tempfile
 
 FAMILIES = ("secret", "access", "destructive", "pii", "mention")
 FILES = FAMILIES + ("ordinary",)
@@ -24,7 +26,7 @@ FILES = FAMILIES + ("ordinary",)
 # holdout8/): the twelfth and thirteenth, likewise; holdout9: an unseen split of the same shape,
 # for measurement only (whoever tunes the rules never reads it)
 SPLITS = ("dev", "tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
-          "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "holdout9")
+          "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "holdout9", "holdout10")
 # the files each split holds (every split but tuning2 holds all families)
 SPLIT_FILES = {"tuning2": ("access", "destructive", "ordinary")}
 MINIMUM = {"dev": {"risk": 60, "ordinary": 300, "hard": 75},
@@ -42,8 +44,9 @@ MINIMUM = {"dev": {"risk": 60, "ordinary": 300, "hard": 75},
            "tuning12": {"risk": 40, "ordinary": 160, "hard": 50},
            "tuning13": {"risk": 40, "ordinary": 160, "hard": 50},
            "tuning14": {"risk": 40, "ordinary": 160, "hard": 50},
-           "holdout9": {"risk": 40, "ordinary": 160, "hard": 50}}
-ID = re.compile(r"^(secret|access|destructive|pii|mention|ordinary)-(dev|tuning2|tuning3|tuning4|tuning5|tuning6|tuning7|tuning8|tuning9|tuning10|tuning11|tuning12|tuning13|tuning14|tuning|holdout9)-\d{3}$")
+           "holdout9": {"risk": 40, "ordinary": 160, "hard": 50},
+           "holdout10": {"risk": 40, "ordinary": 160, "hard": 50}}
+ID = re.compile(r"^(secret|access|destructive|pii|mention|ordinary)-(dev|tuning2|tuning3|tuning4|tuning5|tuning6|tuning7|tuning8|tuning9|tuning10|tuning11|tuning12|tuning13|tuning14|tuning|holdout9|holdout10)-\d{3}$")
 
 
 def check_file(path, family, split, seen, problems):
@@ -118,6 +121,13 @@ def main():
     for split in SPLITS:
         for family in SPLIT_FILES.get(split, FILES):
             path = os.path.join(root, split, family + ".jsonl")
+            parts = sorted(glob.glob(os.path.join(root, split, family + "-part*.jsonl")))
+            if not os.path.exists(path) and parts:
+                # a split still being written in parts: checked as their concatenation
+                path = os.path.join(tempfile.mkdtemp(), family + ".jsonl")
+                with open(path, "w", encoding="utf-8") as out:
+                    for part in parts:
+                        out.write(open(part, encoding="utf-8").read())
             if not os.path.exists(path):
                 problems.append("%s: missing" % path)
                 continue
