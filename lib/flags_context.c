@@ -724,19 +724,12 @@ static const char *const tightening_cues[] = {
 
 /* Cues that the loss can be undone: a backup taken first, a reversible step. (Not "soft
  * delete": "soft delete is off" says the opposite.) */
-static const char *const recoverable_cues[] = {"after a backup",
-                                               "after backing up",
-                                               "after taking a backup",
-                                               "take a backup first",
-                                               "back it up first",
-                                               "is reversible",
-                                               "are reversible",
-                                               "step is reversible",
-                                               "can be undeleted",
-                                               "long-term history",
-                                               "long-term storage",
-                                               "object storage",
-                                               NULL};
+static const char *const recoverable_cues[] = {
+    "after a backup", "after backing up", "after taking a backup", "take a backup first",
+    "back it up first", "is reversible", "are reversible", "step is reversible", "can be undeleted",
+    "long-term history", "long-term storage", "object storage",
+    /* the storage system says no data depends on it any more */
+    "safe to destroy", "safe-to-destroy", "without reducing data durability", NULL};
 
 /* Cues that what is opened to everyone is a web endpoint, public by design: HTTP(S) ports. */
 static const char *const web_port_cues[] = {"from_port = 443",
