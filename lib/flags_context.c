@@ -694,6 +694,9 @@ static const char *const harmless_cues[] = {
     "browser key", "client sdk key", "client-side key", "ciphertext", "fine to print",
     "fine to share", "fine to commit", "fine to publish", "fine in the repo", "safe to print",
     "safe to share", "safe to commit", "safe to publish",
+    /* a place, not a person */
+    "not anyone's location", "isn't anyone's location", "not a person's location",
+    "not personal location",
     /* a browser key, held by where it may be used */
     "allowed origins", "allowed-origins", "origin restriction", "referrer restriction",
     "restricted to our domains", "the visitor's browser", "into the page as is",
