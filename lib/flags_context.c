@@ -80,7 +80,7 @@ static size_t words_scan(const char *text, size_t from, size_t to, const char *c
     return last;
 }
 
-bool flag_word_listed(const char *text, size_t length, const struct flag_text_list *words)
+static bool word_listed(const char *text, size_t length, const struct flag_text_list *words)
 {
     char folded[FLAG_VALUE_IN_WORD_MAX + 1];
     if (length > FLAG_VALUE_IN_WORD_MAX) /* longer than any listed word */
@@ -98,6 +98,48 @@ bool flag_word_listed(const char *text, size_t length, const struct flag_text_li
             high = mid;
         else
             low = mid + 1;
+    }
+    return false;
+}
+
+/* Sentence punctuation of non-Latin scripts, which a byte pattern cannot tell from letters:
+ * "@ཚང་མ།" is the word followed by a Tibetan full stop. */
+static const char *const script_punctuation[] = {"\xe0\xbc\x8d", /* Tibetan shad */
+                                                 "\xe0\xa5\xa4", /* Devanagari danda */
+                                                 "\xe0\xa5\xa5", /* double danda */
+                                                 "\xe3\x80\x82", /* ideographic full stop */
+                                                 "\xe3\x80\x81", /* ideographic comma */
+                                                 "\xef\xbc\x8c", /* fullwidth comma */
+                                                 "\xef\xbc\x9a", /* fullwidth colon */
+                                                 "\xef\xbc\x81", /* fullwidth exclamation mark */
+                                                 "\xef\xbc\x9f", /* fullwidth question mark */
+                                                 "\xd8\x8c",     /* Arabic comma */
+                                                 "\xd8\x9b",     /* Arabic semicolon */
+                                                 "\xdb\x94",     /* Urdu full stop */
+                                                 "\xe1\x8d\xa2", /* Ethiopic full stop */
+                                                 "\xe1\x8d\xa3", /* Ethiopic comma */
+                                                 "\xe2\x80\xa6", /* ellipsis */
+                                                 "\xe2\x80\x94", /* em dash */
+                                                 "\xc2\xbb",     /* closing guillemet */
+                                                 NULL};
+
+bool flag_word_listed(const char *text, size_t length, const struct flag_text_list *words)
+{
+    if (word_listed(text, length, words))
+        return true;
+    /* the word with its script's punctuation after it */
+    for (bool stripped = true; stripped && length > 0;) {
+        stripped = false;
+        for (size_t k = 0; script_punctuation[k]; k++) {
+            size_t n = strlen(script_punctuation[k]);
+            if (length > n && memcmp(text + length - n, script_punctuation[k], n) == 0) {
+                length -= n;
+                stripped = true;
+                if (word_listed(text, length, words))
+                    return true;
+                break;
+            }
+        }
     }
     return false;
 }

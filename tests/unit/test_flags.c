@@ -1159,6 +1159,11 @@ START_TEST(test_value_in_flags_only_a_listed_word_in_any_case)
     ck_assert_uint_eq(int_at(flags, 1, "start"), 20);
     ck_assert_uint_eq(int_at(flags, 2, "start"), 30);
     json_decref(flags);
+    /* a word followed by its script's full stop, which the byte pattern takes in */
+    flags = scan_with(rs, "@alle\xe3\x80\x82 @allesamt\xe3\x80\x82");
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_uint_eq(int_at(flags, 0, "start"), 0);
+    json_decref(flags);
     flags_ruleset_free(rs);
 }
 END_TEST
