@@ -742,7 +742,10 @@ static const char *const harmless_cues[] = {
     /* a browser key, held by where it may be used */
     "allowed origins", "allowed-origins", "origin restriction", "referrer restriction",
     "restricted to our domains", "the visitor's browser", "into the page as is",
-    "can't be used to read", "cannot be used to read", NULL};
+    "can't be used to read", "cannot be used to read",
+    /* an error reporter's client token: it can only send events (Bugsnag, Rollbar) */
+    "can only create events", "can only submit", "can only *submit*", "post_client_item",
+    "notifier api key", NULL};
 
 /* Cues that a credential opens only a sandbox or a throwaway local service: a payment
  * provider's test mode, a playground account, a container or dev server that lives on one
