@@ -23,9 +23,9 @@ FILES = FAMILIES + ("ordinary",)
 # (tuning7 was holdout/, tuning8 holdout2/, tuning9 holdout3/); tuning10 (was holdout4/): the
 # ninth, opened after its blind figures were recorded; tuning11 (was holdout5/) and tuning12 (was
 # holdout6/): the tenth and eleventh, likewise; tuning13 (was holdout7/) and tuning14 (was
-# holdout8/): the twelfth and thirteenth, likewise; tuning15 (was holdout9/): the fourteenth,
-# likewise; tuning16 (was holdout10/): the fifteenth, likewise; holdout11: an unseen split of the same shape, for measurement only (whoever tunes
-# the rules never reads it)
+# holdout8/): the twelfth and thirteenth, likewise; tuning15 (was holdout9/) and tuning16 (was
+# holdout10/): the fourteenth and fifteenth, likewise; holdout11: an unseen split of the same
+# shape, for measurement only (whoever tunes the rules never reads it)
 SPLITS = ("dev", "tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6", "tuning7", "tuning8", "tuning9",
           "tuning10", "tuning11", "tuning12", "tuning13", "tuning14", "tuning15", "tuning16", "holdout11")
 # the files each split holds (every split but tuning2 holds all families)
