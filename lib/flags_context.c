@@ -870,6 +870,42 @@ static bool context_has(const char *t, size_t length, const struct flag_markdown
            any_cue(t, start, sentence_end(t, length, end, ADVICE_LOOKBACK), cues);
 }
 
+/* Prefixes that open a line of log output before the statement it records ("query: ALTER …"
+ * from an ORM, "LOG:  statement: …" from PostgreSQL). */
+static const char *const log_prefixes[] = {"query:", "log:", "statement:", "sql:", NULL};
+
+static bool is_digits(const char *t, size_t at, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[at + i] < '0' || t[at + i] > '9')
+            return false;
+    return true;
+}
+
+/* True when [start, …) sits on a line of log output in a fenced block: the line opens with a
+ * date and time ("2024-06-03T07:41:13Z DEBUG …", "[2024-06-03 07:41:13] …") or a log prefix.
+ * Such a line records what a tool ran; the post shows it, it does not advise running it. */
+static bool on_log_line(const char *t, const struct flag_markdown *md, size_t start)
+{
+    const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
+    if (!block || !block->fenced)
+        return false;
+    size_t at = line_start(t, start);
+    while (at < start && (t[at] == ' ' || t[at] == '\t' || t[at] == '['))
+        at++;
+    /* YYYY-MM-DD, then T or a space, then HH: */
+    if (at + 14 <= start && is_digits(t, at, 4) && t[at + 4] == '-' && is_digits(t, at + 5, 2) &&
+        t[at + 7] == '-' && is_digits(t, at + 8, 2) && (t[at + 10] == 'T' || t[at + 10] == ' ') &&
+        is_digits(t, at + 11, 2) && t[at + 13] == ':')
+        return true;
+    for (size_t i = 0; log_prefixes[i]; i++) {
+        size_t n = strlen(log_prefixes[i]);
+        if (at + n <= start && starts_with_ci(t + at, n, log_prefixes[i]))
+            return true;
+    }
+    return false;
+}
+
 unsigned flag_critical_excuse(const char *t, size_t length, const struct flag_markdown *md,
                               size_t start, size_t end, unsigned excuses)
 {
@@ -888,6 +924,8 @@ unsigned flag_critical_excuse(const char *t, size_t length, const struct flag_ma
     if ((excuses & FLAG_EXCUSE_SANDBOX) && context_has(t, length, md, start, end, sandbox_cues) &&
         !context_has(t, length, md, start, end, live_cues))
         return FLAG_EXCUSE_SANDBOX;
+    if ((excuses & FLAG_EXCUSE_LOGGED) && on_log_line(t, md, start))
+        return FLAG_EXCUSE_LOGGED;
     return 0;
 }
 

@@ -140,7 +140,8 @@ enum {
     FLAG_EXCUSE_TIGHTENING = 1u << 2,  /* access is revoked or locked, not given */
     FLAG_EXCUSE_RECOVERABLE = 1u << 3, /* a backup taken first, a reversible step */
     FLAG_EXCUSE_WEB_PORT = 1u << 4,    /* opened to all on HTTP(S) ports: public by design */
-    FLAG_EXCUSE_SANDBOX = 1u << 5      /* a credential of a sandbox or a throwaway local service */
+    FLAG_EXCUSE_SANDBOX = 1u << 5,     /* a credential of a sandbox or a throwaway local service */
+    FLAG_EXCUSE_LOGGED = 1u << 6       /* a line of log output: a record of what ran, not advice */
 };
 /* The first of `excuses` (FLAG_EXCUSE_… bits) whose cues occur in the text that speaks about
  * [start, end): its sentence in prose; in a fenced block its line, the line above, the

@@ -314,14 +314,15 @@ static int parse_languages(struct parser *p, const char *value, unsigned *mask)
 }
 
 /* The contexts that hold a rule's critical to warning, by family: scratch targets and
- * recoverable loss for destructive rules, revoking or locking and web ports for access rules,
- * a text saying the value is no risk for every family but mentions (never critical), and a
- * sandbox or throwaway local service for secrets. */
+ * recoverable loss and lines of log output for destructive rules, revoking or locking and web ports
+ * for access rules, a text saying the value is no risk for every family but mentions (never
+ * critical), and a sandbox or throwaway local service for secrets. */
 static unsigned default_excuses(enum flag_family family)
 {
     switch (family) {
     case FAMILY_DESTRUCTIVE:
-        return FLAG_EXCUSE_SCRATCH | FLAG_EXCUSE_RECOVERABLE | FLAG_EXCUSE_HARMLESS;
+        return FLAG_EXCUSE_SCRATCH | FLAG_EXCUSE_RECOVERABLE | FLAG_EXCUSE_HARMLESS |
+               FLAG_EXCUSE_LOGGED;
     case FAMILY_ACCESS:
         return FLAG_EXCUSE_TIGHTENING | FLAG_EXCUSE_WEB_PORT | FLAG_EXCUSE_HARMLESS;
     case FAMILY_SECRET:
@@ -333,19 +334,17 @@ static unsigned default_excuses(enum flag_family family)
     }
 }
 
-/* `critical_unless = scratch, recoverable, tightening, web_port, harmless, sandbox` or `none`. */
+/* `critical_unless = scratch, recoverable, tightening, web_port, harmless, sandbox, logged` or
+ * `none`. */
 static int parse_excuses(struct parser *p, const char *value, unsigned *mask)
 {
     static const struct {
         const char *name;
         unsigned bit;
-    } names[] = {{"scratch", FLAG_EXCUSE_SCRATCH},
-                 {"harmless", FLAG_EXCUSE_HARMLESS},
-                 {"tightening", FLAG_EXCUSE_TIGHTENING},
-                 {"recoverable", FLAG_EXCUSE_RECOVERABLE},
-                 {"web_port", FLAG_EXCUSE_WEB_PORT},
-                 {"sandbox", FLAG_EXCUSE_SANDBOX},
-                 {"none", 0}};
+    } names[] = {{"scratch", FLAG_EXCUSE_SCRATCH},       {"harmless", FLAG_EXCUSE_HARMLESS},
+                 {"tightening", FLAG_EXCUSE_TIGHTENING}, {"recoverable", FLAG_EXCUSE_RECOVERABLE},
+                 {"web_port", FLAG_EXCUSE_WEB_PORT},     {"sandbox", FLAG_EXCUSE_SANDBOX},
+                 {"logged", FLAG_EXCUSE_LOGGED},         {"none", 0}};
     struct flag_text_list words = {0};
     if (parse_words(p, value, &words) != 0) {
         text_list_free(&words);
