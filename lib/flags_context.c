@@ -472,11 +472,30 @@ bool flag_words_in_own_text(const char *text, const struct flag_markdown *md, si
  * this:" recommend the block. In a sentence they mark only what follows them in the same
  * clause: "Instead of `chmod 777`, …" but not "Rather than adding each reviewer, click …". */
 static const char *const against_cues_block[] = {STRONG_CUES, NULL};
-static const char *const against_cues[] = {
-    STRONG_CUES,     "avoid",         "instead of",  "rather than",     "would make",
-    "would expose",  "would open",    "would allow", "would give",      "would let",
-    "would grant",   "would delete",  "would wipe",  "would destroy",   "safer than",
-    "than deleting", "than dropping", "than wiping", "than truncating", NULL};
+static const char *const against_cues[] = {STRONG_CUES,
+                                           "avoid",
+                                           "instead of",
+                                           "rather than",
+                                           "would make",
+                                           "before you send that",
+                                           "before you run that",
+                                           "before you paste that",
+                                           "before you post that",
+                                           "would expose",
+                                           "would open",
+                                           "would allow",
+                                           "would give",
+                                           "would let",
+                                           "would grant",
+                                           "would delete",
+                                           "would wipe",
+                                           "would destroy",
+                                           "safer than",
+                                           "than deleting",
+                                           "than dropping",
+                                           "than wiping",
+                                           "than truncating",
+                                           NULL};
 
 /* Cues after a match in the same sentence: "`chmod 777` is a bad idea". */
 static const char *const against_after[] = {"is a bad idea",       "is dangerous",
@@ -882,15 +901,64 @@ static bool is_digits(const char *t, size_t at, size_t n)
     return true;
 }
 
-/* True when [start, …) sits on a line of log output in a fenced block: the line opens with a
- * date and time ("2024-06-03T07:41:13Z DEBUG …", "[2024-06-03 07:41:13] …") or a log prefix.
- * Such a line records what a tool ran; the post shows it, it does not advise running it. */
+static bool prompt_line(const char *t, size_t at, size_t end)
+{
+    while (at < end && (t[at] == ' ' || t[at] == '\t'))
+        at++;
+    return at + 2 <= end && t[at] == '$' && t[at + 1] == ' ';
+}
+
+/* Words in a command that only prints what it would run or what differs ("rollback-count-sql",
+ * "skeema diff", "terraform plan", "--dry-run"): the statements it prints are a preview. */
+static const char *const print_only_cues[] = {"-sql",    "--dry-run", "--dryrun",  "diff",
+                                              "plan",    "--print",   "--preview", "--what-if",
+                                              "-whatif", "explain",   NULL};
+
+/* True when the line at `ls` is what a print-only command printed in a console transcript:
+ * the nearest "$ " line above it runs such a command, this line has no prompt, does not
+ * continue the command (a trailing backslash above), and no here-document feeds the block. */
+static bool console_output_line(const char *t, const struct flag_block *block, size_t ls)
+{
+    size_t prompt = SIZE_MAX, prompt_end = 0;
+    for (size_t at = block->start; at < block->end;) {
+        size_t le = at;
+        while (le < block->end && t[le] != '\n')
+            le++;
+        for (size_t i = at; i + 1 < le; i++)
+            if (t[i] == '<' && t[i + 1] == '<')
+                return false;
+        if (at < ls && prompt_line(t, at, le)) {
+            prompt = at;
+            prompt_end = le;
+        }
+        at = le + 1;
+    }
+    if (prompt == SIZE_MAX || prompt_line(t, ls, line_end(t, block->end, ls)))
+        return false;
+    size_t above = ls;
+    while (above > block->start && (t[above - 1] == '\n' || t[above - 1] == ' ' ||
+                                    t[above - 1] == '\t' || t[above - 1] == '\r'))
+        above--;
+    if (above > block->start && (t[above - 1] == '\\' || t[above - 1] == '`'))
+        return false;
+    for (size_t i = 0; print_only_cues[i]; i++)
+        if (memmem(t + prompt, prompt_end - prompt, print_only_cues[i], strlen(print_only_cues[i])))
+            return true;
+    return false;
+}
+
+/* True when [start, …) sits on a line of log or console output in a fenced block: the line
+ * opens with a date and time ("2024-06-03T07:41:13Z DEBUG …", "[2024-06-03 07:41:13] …") or a
+ * log prefix, or it is what a print-only command printed under a "$ " prompt. Such a line
+ * records what a tool ran or would run; the post shows it, it does not advise running it. */
 static bool on_log_line(const char *t, const struct flag_markdown *md, size_t start)
 {
     const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
     if (!block || !block->fenced)
         return false;
     size_t at = line_start(t, start);
+    if (console_output_line(t, block, at))
+        return true;
     while (at < start && (t[at] == ' ' || t[at] == '\t' || t[at] == '['))
         at++;
     /* YYYY-MM-DD, then T or a space, then HH: */
