@@ -795,6 +795,8 @@ static const char *const recoverable_cues[] = {
     "after a backup", "after backing up", "after taking a backup", "take a backup first",
     "back it up first", "is reversible", "are reversible", "step is reversible", "can be undeleted",
     "long-term history", "long-term storage", "object storage",
+    /* the copy is checked before anything is removed */
+    "verify, then", "verified, then", "once verified", "after verifying", "checksum-verified",
     /* the storage system says no data depends on it any more */
     "safe to destroy", "safe-to-destroy", "without reducing data durability", NULL};
 
