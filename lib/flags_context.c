@@ -495,6 +495,13 @@ static const char *const against_cues[] = {STRONG_CUES,
                                            "than dropping",
                                            "than wiping",
                                            "than truncating",
+                                           /* "Object Lock protects against someone deleting
+                                            * the backups" */
+                                           "protects against",
+                                           "protect against",
+                                           "guards against",
+                                           "guard against",
+                                           "protection against",
                                            NULL};
 
 /* Cues after a match in the same sentence: "`chmod 777` is a bad idea". */
@@ -738,6 +745,11 @@ static const char *const scratch_cues[] = {"scratch prefix",
                                            "previews",
                                            "preview bucket",
                                            "preview prefix",
+                                           /* SQLite's in-memory databases live as long as the
+                                            * connection */
+                                           ":memory:",
+                                           "in-memory database",
+                                           "in-memory sqlite",
                                            NULL};
 
 /* Cues that the text says the value or action carries no risk: a value declared not secret
@@ -764,7 +776,10 @@ static const char *const harmless_cues[] = {
     "can't be used to read", "cannot be used to read",
     /* an error reporter's client token: it can only send events (Bugsnag, Rollbar) */
     "can only create events", "can only submit", "can only *submit*", "post_client_item",
-    "notifier api key", NULL};
+    "notifier api key",
+    /* demo data made of characters from fiction */
+    "public-domain fiction", "fictional characters", "fictional people", "fictional customers",
+    "fictional names", NULL};
 
 /* Cues that a credential opens only a sandbox or a throwaway local service: a payment
  * provider's test mode, a playground account, a container or dev server that lives on one
@@ -949,17 +964,33 @@ static bool console_output_line(const char *t, const struct flag_block *block, s
     return false;
 }
 
-/* True when [start, …) sits on a line of log or console output in a fenced block: the line
+/* True when the line after the one `end` closes opens with "ERROR" in the same block: the
+ * transcript shows the database refusing the statement ("ERROR 1175 (HY000): You are using safe
+ * update mode", "ERROR:  permission denied"), so nothing was lost. */
+static bool refused_on_next_line(const char *t, const struct flag_block *block, size_t end)
+{
+    size_t at = end > block->start ? end - 1 : end;
+    while (at < block->end && t[at] != '\n')
+        at++;
+    at++;
+    while (at < block->end && (t[at] == ' ' || t[at] == '\t'))
+        at++;
+    return at + 6 <= block->end && memcmp(t + at, "ERROR", 5) == 0 &&
+           (t[at + 5] == ' ' || t[at + 5] == ':');
+}
+
+/* True when [start, end) sits on a line of log or console output in a fenced block: the line
  * opens with a date and time ("2024-06-03T07:41:13Z DEBUG …", "[2024-06-03 07:41:13] …") or a
- * log prefix, or it is what a print-only command printed under a "$ " prompt. Such a line
- * records what a tool ran or would run; the post shows it, it does not advise running it. */
-static bool on_log_line(const char *t, const struct flag_markdown *md, size_t start)
+ * log prefix, or it is what a print-only command printed under a "$ " prompt, or the next line
+ * is the database's refusal. Such a line records what a tool ran or would run, or what it
+ * refused; the post shows it, it does not advise running it. */
+static bool on_log_line(const char *t, const struct flag_markdown *md, size_t start, size_t end)
 {
     const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
     if (!block || !block->fenced)
         return false;
     size_t at = line_start(t, start);
-    if (console_output_line(t, block, at))
+    if (console_output_line(t, block, at) || refused_on_next_line(t, block, end))
         return true;
     while (at < start && (t[at] == ' ' || t[at] == '\t' || t[at] == '['))
         at++;
@@ -994,7 +1025,7 @@ unsigned flag_critical_excuse(const char *t, size_t length, const struct flag_ma
     if ((excuses & FLAG_EXCUSE_SANDBOX) && context_has(t, length, md, start, end, sandbox_cues) &&
         !context_has(t, length, md, start, end, live_cues))
         return FLAG_EXCUSE_SANDBOX;
-    if ((excuses & FLAG_EXCUSE_LOGGED) && on_log_line(t, md, start))
+    if ((excuses & FLAG_EXCUSE_LOGGED) && on_log_line(t, md, start, end))
         return FLAG_EXCUSE_LOGGED;
     return 0;
 }
