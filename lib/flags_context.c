@@ -750,6 +750,8 @@ static const char *const scratch_cues[] = {"scratch prefix",
                                            ":memory:",
                                            "in-memory database",
                                            "in-memory sqlite",
+                                           "sqlite in memory",
+                                           "nothing that persists",
                                            NULL};
 
 /* Cues that the text says the value or action carries no risk: a value declared not secret
