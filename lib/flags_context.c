@@ -446,6 +446,30 @@ bool flag_words_in_own_text(const char *text, const struct flag_markdown *md, si
 
 /* --------------------------------------------------------------- advice against ---- */
 
+/* "Don't use / don't run / don't delete" in other languages (imperatives only: a word for
+ * "never" alone often states a fact). */
+#define INTL_CUES                                                                                                   \
+    "no uses", "no ejecutes", "no hagas", "no borres", "no elimines", "nunca uses",                                 \
+        "nunca ejecutes", "n\xc3\xa3o use", "n\xc3\xa3o execute", "n\xc3\xa3o rode",                                \
+        "n\xc3\xa3o apague", "nunca use", "nunca rode", "n'utilisez pas",                                           \
+        "n'ex\xc3\xa9"                                                                                              \
+        "cutez pas",                                                                                                \
+        "ne lancez pas", "ne faites pas", "ne supprimez pas", "n'utilise pas", "ne lance pas",                      \
+        "nicht ausf\xc3\xbchren", "verwende nicht", "verwenden sie nicht", "f\xc3\xbchre nicht",                    \
+        "auf keinen fall", "non usare", "non eseguire", "non lanciare", "non cancellare",                           \
+        "gebruik geen", "gebruik nooit", "voer niet", "nooit uitvoeren", "jangan gunakan",                          \
+        "jangan jalankan", "jangan hapus", "jan gunoan", "nie u\xc5\xbcywaj", "nie uruchamiaj",                     \
+        "\xd0\xbd\xd0\xb5 "                                                                                         \
+        "\xd0\xb8\xd1\x81\xd0\xbf\xd0\xbe\xd0\xbb\xd1\x8c\xd0\xb7\xd1\x83\xd0\xb9\xd1\x82\xd0"                      \
+        "\xb5", /* не используйте */                                                                   \
+        "\xd0\xbd\xd0\xb5 "                                                                                         \
+        "\xd0\xb7\xd0\xb0\xd0\xbf\xd1\x83\xd1\x81\xd0\xba\xd0\xb0\xd0\xb9\xd1\x82\xd0\xb5", /* не                 \
+                                                                                               запускайте \
+                                                                                             */                     \
+        "\xe4\xb8\x8d\xe8\xa6\x81", "\xe5\x88\x87\xe5\x8b\xbf",                                                     \
+        "\xe8\xaf\xb7\xe5\x8b\xbf",                        /* 不要, 切勿, 请勿 */                             \
+        "\xe3\x81\x97\xe3\x81\xaa\xe3\x81\x84\xe3\x81\xa7" /* しないで */
+
 /* Cues that what follows is advised against. "don't"/"do not" count only before a verb of
  * doing (so "you don't have to copy tokens" is no advice against). */
 #define STRONG_CUES                                                                                \
@@ -466,43 +490,22 @@ bool flag_words_in_own_text(const char *text, const struct flag_markdown *md, si
         "don't do this", "do not do this", "tempting", "please don't", "not safe", "forbids",      \
         "prohibits", "is forbidden", "is prohibited", "are forbidden", "are prohibited",           \
         "prevents anyone", "prevent anyone", "stops anyone", "stop anyone", "blocks anyone",       \
-        "block anyone"
+        "block anyone", INTL_CUES
 
 /* Before a code block only strong cues count: "Instead of X, do this:" and "To avoid X, use
  * this:" recommend the block. In a sentence they mark only what follows them in the same
  * clause: "Instead of `chmod 777`, …" but not "Rather than adding each reviewer, click …". */
 static const char *const against_cues_block[] = {STRONG_CUES, NULL};
-static const char *const against_cues[] = {STRONG_CUES,
-                                           "avoid",
-                                           "instead of",
-                                           "rather than",
-                                           "would make",
-                                           "before you send that",
-                                           "before you run that",
-                                           "before you paste that",
-                                           "before you post that",
-                                           "would expose",
-                                           "would open",
-                                           "would allow",
-                                           "would give",
-                                           "would let",
-                                           "would grant",
-                                           "would delete",
-                                           "would wipe",
-                                           "would destroy",
-                                           "safer than",
-                                           "than deleting",
-                                           "than dropping",
-                                           "than wiping",
-                                           "than truncating",
-                                           /* "Object Lock protects against someone deleting
-                                            * the backups" */
-                                           "protects against",
-                                           "protect against",
-                                           "guards against",
-                                           "guard against",
-                                           "protection against",
-                                           NULL};
+static const char *const against_cues[] = {
+    STRONG_CUES, "avoid", "instead of", "rather than", "would make", "before you send that",
+    "before you run that", "before you paste that", "before you post that", "would expose",
+    "would open", "would allow", "would give", "would let", "would grant", "would delete",
+    "would wipe", "would destroy", "safer than", "than deleting", "than dropping", "than wiping",
+    "than truncating",
+    /* "Object Lock protects against someone deleting
+     * the backups" */
+    "protects against", "protect against", "guards against", "guard against", "protection against",
+    NULL};
 
 /* Cues after a match in the same sentence: "`chmod 777` is a bad idea". */
 static const char *const against_after[] = {"is a bad idea",       "is dangerous",
@@ -671,88 +674,25 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
 
 /* Cues that the target is made for one job, test or run and gone after it (scratch space, a
  * throwaway instance, a per-test database, a per-PR preview, a CI job's own prefix). */
-static const char *const scratch_cues[] = {"scratch prefix",
-                                           "scratch space",
-                                           "scratch dir",
-                                           "scratch dirs",
-                                           "scratch directory",
-                                           "scratch directories",
-                                           "scratch bucket",
-                                           "scratch database",
-                                           "scratch db",
-                                           "scratch schema",
-                                           "scratch checkout",
-                                           "scratch instance",
-                                           "scratch vm",
-                                           "scratch server",
-                                           "scratch target",
-                                           "scratch machine",
-                                           "scratch host",
-                                           "db.sqlite3",
-                                           "restoretest",
-                                           "restore test",
-                                           "restore-test",
-                                           "restore drill",
-                                           "restore-drill",
-                                           "the clone",
-                                           "scratch cluster",
-                                           "scratch namespace",
-                                           "scratch volume",
-                                           "scratch area",
-                                           "scratch folder",
-                                           "scratch path",
-                                           "mktemp",
-                                           "-scratch",
-                                           "scratch-",
-                                           "throwaway",
-                                           "throw-away",
-                                           "ephemeral",
-                                           "temporary",
-                                           "disposable",
-                                           "per-test",
-                                           "per test",
-                                           "per-job",
-                                           "per job",
-                                           "per-run",
-                                           "per run",
-                                           "per-pr",
-                                           "per pr",
-                                           "each pr",
-                                           "preview environment",
-                                           "preview environments",
-                                           "preview namespace",
-                                           "preview app",
-                                           "preview deployment",
-                                           "testcontainers",
-                                           "test container",
-                                           "test containers",
-                                           "ci job",
-                                           "ci_job_id",
-                                           "ci_pipeline_id",
-                                           "ci_merge_request_iid",
-                                           "github_run_id",
-                                           "github_run_number",
-                                           "build_id",
-                                           "build_number",
-                                           "buildkite_build_id",
-                                           "circle_build_num",
-                                           "github_workspace",
-                                           "runner_temp",
-                                           "ci_project_dir",
-                                           "ci_builds_dir",
-                                           "bitbucket_clone_dir",
-                                           "agent_builddirectory",
-                                           "previews",
-                                           "preview bucket",
-                                           "preview prefix",
-                                           /* SQLite's in-memory databases live as long as the
-                                            * connection */
-                                           ":memory:",
-                                           "in-memory database",
-                                           "in-memory sqlite",
-                                           "sqlite in memory",
-                                           "nothing that persists",
-                                           NULL};
+static const char *const scratch_cues[] = {
+    "scratch prefix", "scratch space", "scratch dir", "scratch dirs", "scratch directory",
+    "scratch directories", "scratch bucket", "scratch database", "scratch db", "scratch schema",
+    "scratch checkout", "scratch instance", "scratch vm", "scratch server", "scratch target",
+    "scratch machine", "scratch host", "db.sqlite3", "restoretest", "restore test", "restore-test",
+    "restore drill", "restore-drill", "the clone", "scratch cluster", "scratch namespace",
+    "scratch volume", "scratch area", "scratch folder", "scratch path", "mktemp", "-scratch",
+    "scratch-", "throwaway", "throw-away", "ephemeral", "temporary", "disposable", "per-test",
+    "per test", "per-job", "per job", "per-run", "per run", "per-pr", "per pr", "each pr",
+    "preview environment", "preview environments", "preview namespace", "preview app",
+    "preview deployment", "testcontainers", "test container", "test containers", "ci job",
+    "ci_job_id", "ci_pipeline_id", "ci_merge_request_iid", "github_run_id", "github_run_number",
+    "build_id", "build_number", "buildkite_build_id", "circle_build_num", "github_workspace",
+    "runner_temp", "ci_project_dir", "ci_builds_dir", "bitbucket_clone_dir", "agent_builddirectory",
+    "previews", "preview bucket", "preview prefix",
+    /* SQLite's in-memory databases live as long as the
+     * connection */
+    ":memory:", "in-memory database", "in-memory sqlite", "sqlite in memory",
+    "nothing that persists", NULL};
 
 /* Cues that the text says the value or action carries no risk: a value declared not secret
  * or not personal, a hash, a documented example, a value meant to be printed or shared. */
@@ -778,7 +718,7 @@ static const char *const harmless_cues[] = {
     "can't be used to read", "cannot be used to read",
     /* an error reporter's client token: it can only send events (Bugsnag, Rollbar) */
     "can only create events", "can only submit", "can only *submit*", "post_client_item",
-    "notifier api key",
+    "notifier api key", "bugsnag.start(", "bugsnagperformance.start(",
     /* demo data made of characters from fiction */
     "public-domain fiction", "fictional characters", "fictional people", "fictional customers",
     "fictional names", NULL};
