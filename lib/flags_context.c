@@ -447,28 +447,28 @@ bool flag_words_in_own_text(const char *text, const struct flag_markdown *md, si
 /* --------------------------------------------------------------- advice against ---- */
 
 /* "Don't use / don't run / don't delete" in other languages (imperatives only: a word for
- * "never" alone often states a fact). */
-#define INTL_CUES                                                                                                   \
-    "no uses", "no ejecutes", "no hagas", "no borres", "no elimines", "nunca uses",                                 \
-        "nunca ejecutes", "n\xc3\xa3o use", "n\xc3\xa3o execute", "n\xc3\xa3o rode",                                \
-        "n\xc3\xa3o apague", "nunca use", "nunca rode", "n'utilisez pas",                                           \
-        "n'ex\xc3\xa9"                                                                                              \
-        "cutez pas",                                                                                                \
-        "ne lancez pas", "ne faites pas", "ne supprimez pas", "n'utilise pas", "ne lance pas",                      \
-        "nicht ausf\xc3\xbchren", "verwende nicht", "verwenden sie nicht", "f\xc3\xbchre nicht",                    \
-        "auf keinen fall", "non usare", "non eseguire", "non lanciare", "non cancellare",                           \
-        "gebruik geen", "gebruik nooit", "voer niet", "nooit uitvoeren", "jangan gunakan",                          \
-        "jangan jalankan", "jangan hapus", "jan gunoan", "nie u\xc5\xbcywaj", "nie uruchamiaj",                     \
-        "\xd0\xbd\xd0\xb5 "                                                                                         \
-        "\xd0\xb8\xd1\x81\xd0\xbf\xd0\xbe\xd0\xbb\xd1\x8c\xd0\xb7\xd1\x83\xd0\xb9\xd1\x82\xd0"                      \
-        "\xb5", /* не используйте */                                                                   \
-        "\xd0\xbd\xd0\xb5 "                                                                                         \
-        "\xd0\xb7\xd0\xb0\xd0\xbf\xd1\x83\xd1\x81\xd0\xba\xd0\xb0\xd0\xb9\xd1\x82\xd0\xb5", /* не                 \
-                                                                                               запускайте \
-                                                                                             */                     \
-        "\xe4\xb8\x8d\xe8\xa6\x81", "\xe5\x88\x87\xe5\x8b\xbf",                                                     \
-        "\xe8\xaf\xb7\xe5\x8b\xbf",                        /* 不要, 切勿, 请勿 */                             \
-        "\xe3\x81\x97\xe3\x81\xaa\xe3\x81\x84\xe3\x81\xa7" /* しないで */
+ * "never" alone often states a fact): Spanish, Portuguese, French, German, Italian, Dutch,
+ * Indonesian, Minangkabau, Polish, Russian ("не используйте", "не запускайте"), Chinese ("不要",
+ * "切勿", "请勿") and Japanese ("しないで"). */
+#define INTL_CUES                                                                                  \
+    "no uses", "no ejecutes", "no hagas", "no borres", "no elimines", "nunca uses",                \
+        "nunca ejecutes", "n\xc3\xa3o use", "n\xc3\xa3o execute", "n\xc3\xa3o rode",               \
+        "n\xc3\xa3o apague", "nunca use", "nunca rode", "n'utilisez pas",                          \
+        "n'ex\xc3\xa9"                                                                             \
+        "cutez pas",                                                                               \
+        "ne lancez pas", "ne faites pas", "ne supprimez pas", "n'utilise pas", "ne lance pas",     \
+        "nicht ausf\xc3\xbchren", "verwende nicht", "verwenden sie nicht", "f\xc3\xbchre nicht",   \
+        "auf keinen fall", "non usare", "non eseguire", "non lanciare", "non cancellare",          \
+        "gebruik geen", "gebruik nooit", "voer niet", "nooit uitvoeren", "jangan gunakan",         \
+        "jangan jalankan", "jangan hapus", "jan gunoan", "nie u\xc5\xbcywaj", "nie uruchamiaj",    \
+        RU_DONT_USE, RU_DONT_RUN, "\xe4\xb8\x8d\xe8\xa6\x81", "\xe5\x88\x87\xe5\x8b\xbf",          \
+        "\xe8\xaf\xb7\xe5\x8b\xbf", "\xe3\x81\x97\xe3\x81\xaa\xe3\x81\x84\xe3\x81\xa7"
+#define RU_DONT_USE                                                                                \
+    "\xd0\xbd\xd0\xb5 \xd0\xb8\xd1\x81\xd0\xbf\xd0\xbe\xd0\xbb\xd1\x8c"                            \
+    "\xd0\xb7\xd1\x83\xd0\xb9\xd1\x82\xd0\xb5"
+#define RU_DONT_RUN                                                                                \
+    "\xd0\xbd\xd0\xb5 \xd0\xb7\xd0\xb0\xd0\xbf\xd1\x83\xd1\x81\xd0\xba\xd0\xb0"                    \
+    "\xd0\xb9\xd1\x82\xd0\xb5"
 
 /* Cues that what follows is advised against. "don't"/"do not" count only before a verb of
  * doing (so "you don't have to copy tokens" is no advice against). */
@@ -502,8 +502,7 @@ static const char *const against_cues[] = {
     "would open", "would allow", "would give", "would let", "would grant", "would delete",
     "would wipe", "would destroy", "safer than", "than deleting", "than dropping", "than wiping",
     "than truncating",
-    /* "Object Lock protects against someone deleting
-     * the backups" */
+    /* "Object Lock protects against someone deleting the backups" */
     "protects against", "protect against", "guards against", "guard against", "protection against",
     NULL};
 
@@ -689,8 +688,7 @@ static const char *const scratch_cues[] = {
     "build_id", "build_number", "buildkite_build_id", "circle_build_num", "github_workspace",
     "runner_temp", "ci_project_dir", "ci_builds_dir", "bitbucket_clone_dir", "agent_builddirectory",
     "previews", "preview bucket", "preview prefix",
-    /* SQLite's in-memory databases live as long as the
-     * connection */
+    /* SQLite's in-memory databases live as long as the connection */
     ":memory:", "in-memory database", "in-memory sqlite", "sqlite in memory",
     "nothing that persists", NULL};
 
