@@ -909,10 +909,7 @@ static bool console_output_line(const char *t, const struct flag_block *block, s
  * update mode", "ERROR:  permission denied"), so nothing was lost. */
 static bool refused_on_next_line(const char *t, const struct flag_block *block, size_t end)
 {
-    size_t at = end > block->start ? end - 1 : end;
-    while (at < block->end && t[at] != '\n')
-        at++;
-    at++;
+    size_t at = line_end(t, block->end, end > block->start ? end - 1 : end) + 1;
     while (at < block->end && (t[at] == ' ' || t[at] == '\t'))
         at++;
     return at + 6 <= block->end && memcmp(t + at, "ERROR", 5) == 0 &&
