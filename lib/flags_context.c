@@ -504,7 +504,8 @@ static const char *const against_cues[] = {
     "than truncating",
     /* "Object Lock protects against someone deleting the backups" */
     "protects against", "protect against", "guards against", "guard against", "protection against",
-    NULL};
+    /* "I'd push back on the `rm -rf` in the export script" */
+    "push back on", NULL};
 
 /* Cues after a match in the same sentence: "`chmod 777` is a bad idea". */
 static const char *const against_after[] = {"is a bad idea",       "is dangerous",
@@ -521,7 +522,10 @@ static const char *const against_after[] = {"is a bad idea",       "is dangerous
                                             "is how the incident", "caused the incident",
                                             "caused an incident",  "caused the outage",
                                             "caused the breach",   "led to the breach",
-                                            "led to the incident", NULL};
+                                            "led to the incident", "refuses",
+                                            "is refused",          "are refused",
+                                            "is rejected",         "are rejected",
+                                            "fails with",          NULL};
 
 static size_t cue_count(const char *const *cues)
 {
@@ -904,22 +908,39 @@ static bool console_output_line(const char *t, const struct flag_block *block, s
     return false;
 }
 
-/* True when the line after the one `end` closes opens with "ERROR" in the same block: the
- * transcript shows the database refusing the statement ("ERROR 1175 (HY000): You are using safe
- * update mode", "ERROR:  permission denied"), so nothing was lost. */
-static bool refused_on_next_line(const char *t, const struct flag_block *block, size_t end)
+/* How a tool's refusal opens its line: the database's "ERROR 1175 (HY000): You are using safe
+ * update mode" or "ERROR:  permission denied", the AWS CLI's "An error occurred
+ * (ValidationException)", kubectl's "Error from server (Forbidden)", "Error: …", git's "fatal: …".
+ */
+static const char *const refusal_openings[] = {
+    "ERROR ",  "ERROR:", "An error occurred (", "Error from server", "Error: ", "error: ",
+    "fatal: ", NULL};
+
+/* True when the line at `at` (in the same block) opens with a refusal. */
+static bool refusal_line(const char *t, const struct flag_block *block, size_t at)
 {
-    size_t at = line_end(t, block->end, end > block->start ? end - 1 : end) + 1;
     while (at < block->end && (t[at] == ' ' || t[at] == '\t'))
         at++;
-    return at + 6 <= block->end && memcmp(t + at, "ERROR", 5) == 0 &&
-           (t[at + 5] == ' ' || t[at + 5] == ':');
+    for (size_t i = 0; refusal_openings[i]; i++) {
+        size_t n = strlen(refusal_openings[i]);
+        if (at + n <= block->end && memcmp(t + at, refusal_openings[i], n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* True when the match is on a refusal line, or the line after the one `end` closes is one: the
+ * transcript shows the tool refusing the command, so nothing was lost. */
+static bool refused(const char *t, const struct flag_block *block, size_t start, size_t end)
+{
+    return refusal_line(t, block, line_start(t, start)) ||
+           refusal_line(t, block, line_end(t, block->end, end > block->start ? end - 1 : end) + 1);
 }
 
 /* True when [start, end) sits on a line of log or console output in a fenced block: the line
  * opens with a date and time ("2024-06-03T07:41:13Z DEBUG …", "[2024-06-03 07:41:13] …") or a
- * log prefix, or it is what a print-only command printed under a "$ " prompt, or the next line
- * is the database's refusal. Such a line records what a tool ran or would run, or what it
+ * log prefix, or it is what a print-only command printed under a "$ " prompt, or it or the
+ * next line is a tool's refusal. Such a line records what a tool ran or would run, or what it
  * refused; the post shows it, it does not advise running it. */
 static bool on_log_line(const char *t, const struct flag_markdown *md, size_t start, size_t end)
 {
@@ -927,7 +948,7 @@ static bool on_log_line(const char *t, const struct flag_markdown *md, size_t st
     if (!block || !block->fenced)
         return false;
     size_t at = line_start(t, start);
-    if (console_output_line(t, block, at) || refused_on_next_line(t, block, end))
+    if (console_output_line(t, block, at) || refused(t, block, start, end))
         return true;
     while (at < start && (t[at] == ' ' || t[at] == '\t' || t[at] == '['))
         at++;
