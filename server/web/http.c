@@ -352,9 +352,13 @@ static enum MHD_Result request_head(struct server *server, struct MHD_Connection
         return MHD_NO;
     *request_context = request;
     connection_headers_arrived(request);
-    log_debug(request->id, "%s %s: head received", request->method, request->path);
+    /* decided before the log line: whoever sees "head received" may rely on the request being
+     * served to its end, even if a stop begins a moment later */
+    bool stopping = atomic_load(&draining);
+    log_debug(request->id, "%s %s: %s", request->method, request->path,
+              stopping ? "refused, stopping" : "head received");
     request->route = route_find(method, url, request, allow, sizeof allow);
-    if (atomic_load(&draining)) {
+    if (stopping) {
         /* stopping: nothing new starts; the client retries elsewhere or later */
         http_reply_header(request, MHD_HTTP_HEADER_CONNECTION, "close");
         request->early_error = ERR_SHUTTING_DOWN;
