@@ -508,24 +508,36 @@ static const char *const against_cues[] = {
     "push back on", NULL};
 
 /* Cues after a match in the same sentence: "`chmod 777` is a bad idea". */
-static const char *const against_after[] = {"is a bad idea",       "is dangerous",
-                                            "is insecure",         "is never",
-                                            "should never",        "is not safe",
-                                            "is unsafe",           "is a security",
-                                            "is not recommended",  "would be a mistake",
-                                            "would make",          "would expose",
-                                            "would open",          "would allow",
-                                            "would give",          "would let",
-                                            "would grant",         "would delete",
-                                            "would wipe",          "would destroy",
-                                            "would break",         "is how the last incident",
-                                            "is how the incident", "caused the incident",
-                                            "caused an incident",  "caused the outage",
-                                            "caused the breach",   "led to the breach",
-                                            "led to the incident", "refuses",
-                                            "is refused",          "are refused",
-                                            "is rejected",         "are rejected",
-                                            "fails with",          NULL};
+static const char *const against_after[] = {
+    "is a bad idea", "is dangerous", "is insecure", "is never", "should never", "is not safe",
+    "is unsafe", "is a security", "is not recommended", "would be a mistake", "would make",
+    "would expose", "would open", "would allow", "would give", "would let", "would grant",
+    "would delete", "would wipe", "would destroy", "would break", "is how the last incident",
+    "is how the incident", "caused the incident", "caused an incident", "caused the outage",
+    "caused the breach", "led to the breach", "led to the incident",
+    /* the tool refusing the command: "`db:drop` refuses, correctly" */
+    "refuses", "is refused", "are refused", "is rejected", "are rejected", "fails with",
+    /* what the command would do wrong: "`rm -r current/` would follow the link" */
+    "would follow", "would remove", "would erase", "would lose", "would clobber", NULL};
+
+/* How a sentence opens that undoes what the sentence before it shows: "… because of
+ * `loopback_users = none` in the mounted config. Remove that line …". */
+static const char *const undo_openings[] = {
+    "remove that line",   "remove the line",       "remove that setting", "remove that option",
+    "remove that flag",   "delete that line",      "delete the line",     "drop that line",
+    "take that line out", "comment that line out", "comment it out",      NULL};
+
+/* True when the sentence after the one ending at `stop` (its full stop) opens with an undo. */
+static bool next_sentence_undoes(const char *t, size_t length, size_t stop)
+{
+    size_t at = stop + 1;
+    while (at < length && (t[at] == ' ' || t[at] == '*' || t[at] == '_'))
+        at++;
+    for (size_t i = 0; undo_openings[i]; i++)
+        if (starts_with_ci(t + at, length - at, undo_openings[i]))
+            return true;
+    return false;
+}
 
 static size_t cue_count(const char *const *cues)
 {
@@ -670,7 +682,8 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
     while (stop < length && stop - end < ADVICE_LOOKAHEAD && t[stop] != '\n' &&
            !(t[stop] == '.' && (stop + 1 == length || t[stop + 1] == ' ')))
         stop++;
-    return any_cue(t, end, stop, against_after);
+    return any_cue(t, end, stop, against_after) ||
+           (stop < length && t[stop] == '.' && next_sentence_undoes(t, length, stop));
 }
 
 /* ------------------------------------------------------- critical held to warning ---- */
@@ -937,18 +950,37 @@ static bool refused(const char *t, const struct flag_block *block, size_t start,
            refusal_line(t, block, line_end(t, block->end, end > block->start ? end - 1 : end) + 1);
 }
 
+/* How a tool titles the statements it prints instead of running them: Alembic's offline mode
+ * ("-- Running downgrade 7c2e -> 5d10"), a dry run's or preview's own header comment. */
+static const char *const preview_headers[] = {"running downgrade", "running upgrade", "dry run",
+                                              "dry-run",           "preview",         NULL};
+
+/* True when the block's first line is a comment ("-- …", "# …") with a preview header: the
+ * block is what a tool printed and did not run. */
+static bool preview_block(const char *t, const struct flag_block *block)
+{
+    size_t at = block->start;
+    while (at < block->end && (t[at] == '\n' || t[at] == ' ' || t[at] == '\t'))
+        at++;
+    size_t le = line_end(t, block->end, at);
+    bool comment = (le - at > 2 && t[at] == '-' && t[at + 1] == '-') ||
+                   (le - at > 1 && t[at] == '#' && t[at + 1] == ' ');
+    return comment && any_cue(t, at, le, preview_headers);
+}
+
 /* True when [start, end) sits on a line of log or console output in a fenced block: the line
  * opens with a date and time ("2024-06-03T07:41:13Z DEBUG …", "[2024-06-03 07:41:13] …") or a
  * log prefix, or it is what a print-only command printed under a "$ " prompt, or it or the
- * next line is a tool's refusal. Such a line records what a tool ran or would run, or what it
- * refused; the post shows it, it does not advise running it. */
+ * next line is a tool's refusal, or the block is titled as a preview. Such a line records what a
+ * tool ran or would run, or what it refused; the post shows it, it does not advise running it. */
 static bool on_log_line(const char *t, const struct flag_markdown *md, size_t start, size_t end)
 {
     const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
     if (!block || !block->fenced)
         return false;
     size_t at = line_start(t, start);
-    if (console_output_line(t, block, at) || refused(t, block, start, end))
+    if (console_output_line(t, block, at) || refused(t, block, start, end) ||
+        preview_block(t, block))
         return true;
     while (at < start && (t[at] == ' ' || t[at] == '\t' || t[at] == '['))
         at++;
