@@ -13,6 +13,7 @@
  */
 #include "flags_internal.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -1317,7 +1318,11 @@ static const char *const placeholder_marks[] = {
     "dummy",   "your_",      "your-",        "yourpass",  "<",           "${",          "{{",
     "$(",      "...",        "\xe2\x80\xa6", "****",      "replace_me",  "replace-me",  "replaceme",
     "insert_", "not-a-real", "notreal",      "fake",      "secret_here", "token_here",  "key_here",
-    "here>",   "_here",      "-here",        "password",  "passwd",      "secret",      NULL};
+    "here>",   "_here",      "-here",        NULL};
+
+/* Words that mark a placeholder ("your_password", "secret_here") unless a random part follows
+ * them: Khalti's keys are "live_secret_key_" and 32 hex digits. */
+static const char *const placeholder_words[] = {"password", "passwd", "secret", NULL};
 
 /* Values that are placeholders when they are the whole value. */
 static const char *const placeholder_values[] = {
@@ -1348,6 +1353,25 @@ static bool percent_reference(const char *v, size_t n)
     return !(k == 3 && is_hex_byte((unsigned char)v[1]) && is_hex_byte((unsigned char)v[2]));
 }
 
+/* True when the value holds a run of at least 20 letters and digits, four or more of each, in
+ * which no placeholder word appears: a generated part, not a name. */
+static bool has_random_run(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t j = i, digits = 0, letters = 0;
+        while (j < n && isalnum((unsigned char)v[j])) {
+            digits += isdigit((unsigned char)v[j]) != 0;
+            letters += isalpha((unsigned char)v[j]) != 0;
+            j++;
+        }
+        if (j - i >= 20 && digits >= 4 && letters >= 4 &&
+            !contains_any_ci(v + i, j - i, placeholder_words))
+            return true;
+        i = j + 1;
+    }
+    return false;
+}
+
 bool flag_is_placeholder(const char *v, size_t n)
 {
     while (n > 0 && (*v == '"' || *v == '\'' || *v == ' ')) {
@@ -1362,6 +1386,8 @@ bool flag_is_placeholder(const char *v, size_t n)
     if (v[0] == '$' || percent_reference(v, n) || (v[0] == '@' && n > 1 && v[1] != '@'))
         return true;
     if (contains_any_ci(v, n, placeholder_marks))
+        return true;
+    if (contains_any_ci(v, n, placeholder_words) && !has_random_run(v, n))
         return true;
     for (size_t i = 0; placeholder_values[i]; i++)
         if (strlen(placeholder_values[i]) == n && starts_with_ci(v, n, placeholder_values[i]))
