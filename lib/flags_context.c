@@ -1314,11 +1314,14 @@ bool flag_inside_url(const char *t, size_t at)
 
 /* Marks of a placeholder anywhere in a value. */
 static const char *const placeholder_marks[] = {
-    "example", "xxxx",       "changeme",     "change_me", "change-me",   "placeholder", "redacted",
-    "dummy",   "your_",      "your-",        "yourpass",  "<",           "${",          "{{",
-    "$(",      "...",        "\xe2\x80\xa6", "****",      "replace_me",  "replace-me",  "replaceme",
-    "insert_", "not-a-real", "notreal",      "fake",      "secret_here", "token_here",  "key_here",
-    "here>",   "_here",      "-here",        NULL};
+    "example", "xxxx", "changeme", "change_me", "change-me", "placeholder", "redacted", "dummy",
+    "your_", "your-", "yourpass", "<", "${", "{{", "$(", "...", "\xe2\x80\xa6", "****",
+    "replace_me", "replace-me", "replaceme", "insert_", "not-a-real", "notreal", "fake",
+    "secret_here", "token_here", "key_here", "here>", "_here", "-here",
+    /* a detection pattern, not a value ("[a-z0-9]{32}", "\\b(") */
+    "]{", "\\b(", "\\d{",
+    /* values encrypted for the repository (dotenvx, SOPS, Ansible Vault) */
+    "encrypted:", "enc[aes256_gcm", "$ansible_vault", NULL};
 
 /* Words that mark a placeholder ("your_password", "secret_here") unless a random part follows
  * them: Khalti's keys are "live_secret_key_" and 32 hex digits. */
