@@ -1356,8 +1356,8 @@ static bool percent_reference(const char *v, size_t n)
     return !(k == 3 && is_hex_byte((unsigned char)v[1]) && is_hex_byte((unsigned char)v[2]));
 }
 
-/* True when the value holds a run of at least 20 letters and digits, four or more of each, in
- * which no placeholder word appears: a generated part, not a name. */
+/* True when the value holds a run of at least 16 letters and digits (three or more digits, four
+ * or more letters) in which no placeholder word appears: a generated part, not a name. */
 static bool has_random_run(const char *v, size_t n)
 {
     for (size_t i = 0; i < n;) {
@@ -1367,7 +1367,7 @@ static bool has_random_run(const char *v, size_t n)
             letters += isalpha((unsigned char)v[j]) != 0;
             j++;
         }
-        if (j - i >= 20 && digits >= 4 && letters >= 4 &&
+        if (j - i >= 16 && digits >= 3 && letters >= 4 &&
             !contains_any_ci(v + i, j - i, placeholder_words))
             return true;
         i = j + 1;
@@ -1385,8 +1385,10 @@ bool flag_is_placeholder(const char *v, size_t n)
         n--;
     if (n == 0)
         return true;
-    /* A reference, not a value: $VAR, %VAR%, @var, env lookups. */
-    if (v[0] == '$' || percent_reference(v, n) || (v[0] == '@' && n > 1 && v[1] != '@'))
+    /* A reference, not a value: $VAR, %VAR%, @var, env lookups. A "$" that opens a generated
+     * value is part of it (Asaas tokens are "$aact_prod_000…"). */
+    if ((v[0] == '$' && !has_random_run(v, n)) || percent_reference(v, n) ||
+        (v[0] == '@' && n > 1 && v[1] != '@'))
         return true;
     if (contains_any_ci(v, n, placeholder_marks))
         return true;
