@@ -569,6 +569,12 @@ static bool never_states_a_fact(const char *t, size_t end, size_t to)
     if (i - word >= 4 && lower((unsigned char)t[i - 2]) == 'e' &&
         lower((unsigned char)t[i - 1]) == 'd')
         return true;
+    /* a third-person form says what happens ("the bucket never grows again"); advice takes the
+     * bare verb ("never run"), and bare verbs that end in -ss or -us ("never bypass") stay advice
+     */
+    if (i - word >= 4 && lower((unsigned char)t[i - 1]) == 's' &&
+        lower((unsigned char)t[i - 2]) != 's' && lower((unsigned char)t[i - 2]) != 'u')
+        return true;
     /* irregular past forms and participles (not those that are also present: put, set, read) */
     static const char *const past[] = {
         "been",    "had",     "was",     "were",   "got",    "made",       "ran",       "did",
