@@ -34,30 +34,14 @@ SPLITS = ("dev", "tuning", "tuning2", "tuning3", "tuning4", "tuning5", "tuning6"
           "tuning18", "tuning19", "tuning20", "tuning21", "holdout16")
 # the files each split holds (every split but tuning2 holds all families)
 SPLIT_FILES = {"tuning2": ("access", "destructive", "ordinary")}
-MINIMUM = {"dev": {"risk": 60, "ordinary": 300, "hard": 75},
-           "tuning": {"risk": 25, "ordinary": 120, "hard": 30},
-           "tuning2": {"risk": 60, "ordinary": 80, "hard": 30},
-           "tuning3": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning4": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning5": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning6": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning7": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning8": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning9": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning10": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning11": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning12": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning13": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning14": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning15": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning16": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning17": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning18": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning19": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning20": {"risk": 40, "ordinary": 160, "hard": 50},
-           "tuning21": {"risk": 40, "ordinary": 160, "hard": 50},
-           "holdout16": {"risk": 40, "ordinary": 160, "hard": 50}}
-ID = re.compile(r"^(secret|access|destructive|pii|mention|ordinary)-(dev|tuning2|tuning3|tuning4|tuning5|tuning6|tuning7|tuning8|tuning9|tuning10|tuning11|tuning12|tuning13|tuning14|tuning15|tuning16|tuning17|tuning18|tuning19|tuning20|tuning21|tuning|holdout16)-\d{3}$")
+# the least each split holds; the held-out splits (tuning3 on, and the unseen one) share one shape
+SPLIT_MINIMUM = {"risk": 40, "ordinary": 160, "hard": 50}
+MINIMUM = {split: SPLIT_MINIMUM for split in SPLITS}
+MINIMUM.update({"dev": {"risk": 60, "ordinary": 300, "hard": 75},
+                "tuning": {"risk": 25, "ordinary": 120, "hard": 30},
+                "tuning2": {"risk": 60, "ordinary": 80, "hard": 30}})
+# ids name their file and split; longer split names first, so that "tuning2" is not read as "tuning"
+ID = re.compile(r"^(%s)-(%s)-\d{3}$" % ("|".join(FILES), "|".join(sorted(SPLITS, key=len, reverse=True))))
 
 
 def check_file(path, family, split, seen, problems):
