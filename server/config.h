@@ -76,7 +76,7 @@ struct config {
     struct string_list trusted_proxies;
     char *proxy_forum;
     unsigned threads;      /* database workers, one PostgreSQL connection each */
-    unsigned http_threads; /* libmicrohttpd's epoll threads */
+    unsigned http_threads; /* libmicrohttpd's poll() threads */
     unsigned max_connections;
     unsigned max_connections_per_ip;
     long idle_timeout_seconds;

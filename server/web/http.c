@@ -708,7 +708,11 @@ int http_start(struct server *server, const struct route *routes, size_t route_c
                size_t error_size)
 {
     const struct config *config = server->config;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+    /* poll(), not epoll: libmicrohttpd 0.9.75 can abort the process when an epoll daemon with
+     * its own threads is quiesced (MHD_quiesce_daemon and a worker's MHD_epoll both remove the
+     * listening socket from the epoll set, and the loser panics). Quiescing is how a stop
+     * refuses new connections, and with poll() it only wakes the threads. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
 
     routes_table = routes;
@@ -785,6 +789,11 @@ void http_stop(struct server *server)
     delayed_replies_send(true);
     MHD_stop_daemon(server->daemon);
     server->daemon = NULL;
+    /* a quiesced daemon leaves its listening socket to us (http_drain) */
+    if (server->listen_fd >= 0) {
+        close(server->listen_fd);
+        server->listen_fd = -1;
+    }
 }
 
 unsigned http_drain(struct server *server, long long timeout_ms)
@@ -796,10 +805,13 @@ unsigned http_drain(struct server *server, long long timeout_ms)
         return 0;
     atomic_store(&draining, true);
     {
-        /* stop accepting: new connections are refused by the kernel from now on */
-        MHD_socket listener = MHD_quiesce_daemon(server->daemon);
-        if (listener != MHD_INVALID_SOCKET)
-            close(listener);
+        /* Stop accepting: the HTTP threads no longer poll the listening socket, and shutdown()
+         * takes it out of the listening state, so the kernel refuses new connections from now
+         * on. It is closed only after the daemon stopped: closed now, its number could be
+         * reused by a new descriptor while a thread still in poll() goes on to accept() it. */
+        server->listen_fd = MHD_quiesce_daemon(server->daemon);
+        if (server->listen_fd >= 0)
+            shutdown(server->listen_fd, SHUT_RDWR);
         /* said once it is true, so that whoever watches the log can rely on it */
         log_info(NULL, "no longer accepting connections");
     }

@@ -1,5 +1,5 @@
 /*
- * The HTTP front: libmicrohttpd with an epoll thread pool, a routing table,
+ * The HTTP front: libmicrohttpd with a poll() thread pool, a routing table,
  * one request context per request, and every reply built here.
  *
  * Request lifetime: a struct request is allocated on libmicrohttpd's first
@@ -9,7 +9,7 @@
  * handler is called once, after the whole body has arrived, and must queue
  * exactly one reply through the http_reply_* functions.
  *
- * Threads: a few HTTP threads (epoll) read requests, check limits and answer
+ * Threads: a few HTTP threads (poll) read requests, check limits and answer
  * what the headers alone decide; then the connection is suspended and the
  * handler runs on one of `threads` database workers, each owning one
  * PostgreSQL connection, so every worker's session is used whichever HTTP
