@@ -714,7 +714,10 @@ static const char *const scratch_cues[] = {
     "previews", "preview bucket", "preview prefix",
     /* SQLite's in-memory databases live as long as the connection */
     ":memory:", "in-memory database", "in-memory sqlite", "sqlite in memory",
-    "nothing that persists", NULL};
+    "nothing that persists",
+    /* a virtual disk file made for the test (Windows shows its bus type as "File Backed
+     * Virtual") */
+    "file backed virtual", NULL};
 
 /* Cues that the text says the value or action carries no risk: a value declared not secret
  * or not personal, a hash, a documented example, a value meant to be printed or shared. */
