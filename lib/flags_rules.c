@@ -185,6 +185,32 @@ static int parse_unsigned(const char *value, unsigned long max, unsigned long *o
     return 0;
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)tolower((unsigned char)c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Word lists are written like patterns, so "mand\xc3\xa9" is "mandé": \xHH becomes that byte,
+ * in place (the result is never longer). */
+static void decode_hex_escapes(char *word)
+{
+    char *o = word;
+    for (const char *c = word; *c; c++) {
+        int high, low;
+        if (c[0] == '\\' && c[1] == 'x' && (high = hex_digit(c[2])) >= 0 &&
+            (low = hex_digit(c[3])) >= 0 && (high || low)) {
+            *o++ = (char)(high * 16 + low);
+            c += 3;
+        } else {
+            *o++ = *c;
+        }
+    }
+    *o = '\0';
+}
+
 /* Splits a comma-separated list of words into lower-case items. */
 static int parse_words(struct parser *p, const char *value, struct flag_text_list *into)
 {
@@ -203,6 +229,7 @@ static int parse_words(struct parser *p, const char *value, struct flag_text_lis
         char *word = dup_span(start, (size_t)(end - start));
         if (!word)
             return fail(p, "out of memory");
+        decode_hex_escapes(word);
         for (char *c = word; *c; c++)
             *c = (char)tolower((unsigned char)*c);
         if (text_list_push(into, word) != 0)

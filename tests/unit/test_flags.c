@@ -1073,6 +1073,22 @@ START_TEST(test_near_words_and_nearest_cue)
 }
 END_TEST
 
+/* Word lists are written like patterns: a byte written as \xHH in `near` is that byte, so
+ * "\xe5\x85\xa8\xe7\xa4\xbe" finds 全社 and "mand\xc3\xa9" finds mandé (once, both stayed
+ * literal backslashes and never matched). */
+START_TEST(test_near_words_decode_hex_escapes)
+{
+    struct flags_ruleset *rs =
+        rules_of("[mention.t_count]\nseverity = warning\nmessage = Counted.\n"
+                 "pattern = \\b\\d{3}\\b\nnear = \\xe5\\x85\\xa8\\xe7\\xa4\\xbe, mand\\xc3\\xa9\n"
+                 "match = \xe5\x85\xa8\xe7\xa4\xbe 157\nmatch = mand\xc3\xa9 a 310\n"
+                 "no_match = 157\nno_match = mande a 310\n");
+    char error[4096];
+    ck_assert_msg(flags_ruleset_check_examples(rs, error, sizeof error) == 0, "%s", error);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
 /* Scans each of `texts` with `rs` and checks it gives `want` flags. */
 static void assert_each_gives(struct flags_ruleset *rs, const char *const *texts, size_t count,
                               size_t want)
@@ -1469,6 +1485,7 @@ static Suite *flags_suite(void)
     tcase_add_test(context, test_public_address_entropy_checksum_and_url_checks);
     tcase_add_test(context, test_checksum_schemes_accept_valid_numbers_only);
     tcase_add_test(context, test_near_words_and_nearest_cue);
+    tcase_add_test(context, test_near_words_decode_hex_escapes);
     tcase_add_test(context, test_not_near_reads_prose_and_its_own_block_not_other_blocks);
     tcase_add_test(context, test_overlapping_flags_of_one_family_keep_the_first_rule);
     tcase_add_test(context, test_a_flag_that_loses_an_overlap_takes_no_other_with_it);
