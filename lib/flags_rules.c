@@ -19,6 +19,7 @@
  * error. No inline comments: a '#' or ';' inside a value is part of it (patterns need both).
  */
 #include "flags_internal.h"
+#include "hex.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -185,14 +186,6 @@ static int parse_unsigned(const char *value, unsigned long max, unsigned long *o
     return 0;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Word lists are written like patterns, so "mand\xc3\xa9" is "mandé": \xHH becomes that byte,
  * in place (the result is never longer). */
 static void decode_hex_escapes(char *word)
@@ -200,8 +193,8 @@ static void decode_hex_escapes(char *word)
     char *o = word;
     for (const char *c = word; *c; c++) {
         int high, low;
-        if (c[0] == '\\' && c[1] == 'x' && (high = hex_digit(c[2])) >= 0 &&
-            (low = hex_digit(c[3])) >= 0 && (high || low)) {
+        if (c[0] == '\\' && c[1] == 'x' && (high = hex_value(c[2])) >= 0 &&
+            (low = hex_value(c[3])) >= 0 && (high || low)) {
             *o++ = (char)(high * 16 + low);
             c += 3;
         } else {

@@ -48,17 +48,6 @@ bool utf8_valid(const char *text, size_t length)
     return true;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes one component; NULL when malformed. */
 static char *component_decode(const char *text, size_t length)
 {

@@ -11,6 +11,17 @@ char hex_digit_upper(unsigned nibble)
     return "0123456789ABCDEF"[nibble & 15];
 }
 
+int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 void hex_encode(const unsigned char *bytes, size_t length, char *out)
 {
     for (size_t i = 0; i < length; i++) {

@@ -14,6 +14,9 @@ char hex_digit(unsigned nibble);
 /* The hex digit of a nibble (0..15), upper case (RFC 3986 percent-encoding). */
 char hex_digit_upper(unsigned nibble);
 
+/* The value (0..15) of a hex digit of either case; -1 for any other character. */
+int hex_value(char c);
+
 /* The canonical text of a 16-byte UUID (8-4-4-4-12 lower-case hex digits) and a NUL. */
 void hex_uuid(const unsigned char bytes[16], char out[37]);
 

@@ -29,6 +29,18 @@ START_TEST(digits_of_each_case)
 }
 END_TEST
 
+START_TEST(values_of_digits_of_either_case)
+{
+    ck_assert_int_eq(hex_value('0'), 0);
+    ck_assert_int_eq(hex_value('9'), 9);
+    ck_assert_int_eq(hex_value('a'), 10);
+    ck_assert_int_eq(hex_value('F'), 15);
+    ck_assert_int_eq(hex_value('g'), -1);
+    ck_assert_int_eq(hex_value('x'), -1);
+    ck_assert_int_eq(hex_value('\0'), -1);
+}
+END_TEST
+
 START_TEST(uuid_text_is_canonical)
 {
     const unsigned char bytes[16] = {0x12, 0x3e, 0x45, 0x67, 0xe8, 0x9b, 0x42, 0xd3,
@@ -48,6 +60,7 @@ int main(void)
 
     tcase_add_test(tcase, bytes_become_lower_case_pairs);
     tcase_add_test(tcase, digits_of_each_case);
+    tcase_add_test(tcase, values_of_digits_of_either_case);
     tcase_add_test(tcase, uuid_text_is_canonical);
     return unit_run(suite);
 }
