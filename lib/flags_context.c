@@ -1125,6 +1125,47 @@ static size_t paragraph_end(const char *t, size_t length, size_t at, size_t limi
     return ceiling;
 }
 
+/* What a sentence says of the stake it names when that stake is left alone: "production isn't
+ * touched", "the shared registry is unaffected", "nothing on the shared volume". */
+static const char *const spared_cues[] = {"isn't touched",
+                                          "is not touched",
+                                          "aren't touched",
+                                          "are not touched",
+                                          "isn't affected",
+                                          "is not affected",
+                                          "aren't affected",
+                                          "are not affected",
+                                          "untouched",
+                                          "unaffected",
+                                          "doesn't touch",
+                                          "does not touch",
+                                          "don't touch",
+                                          "won't touch",
+                                          "will not touch",
+                                          "never touches",
+                                          "nothing on",
+                                          "nothing in",
+                                          "is left alone",
+                                          "are left alone",
+                                          "stays as it is",
+                                          "stay as they are",
+                                          NULL};
+
+/* True when one of the stake `cues` occurs in [from, to) in a sentence that does not say the
+ * stake is spared: "Production isn't touched" names production only to rule it out. */
+static bool any_stake(const char *t, size_t length, size_t from, size_t to, const char *const *cues)
+{
+    size_t end;
+    while (from < to && (end = words_scan(t, from, to, cues, cue_count(cues), false)) != 0) {
+        size_t first = sentence_start(t, end, ADVICE_LOOKBACK);
+        size_t last = sentence_end(t, length, end, ADVICE_LOOKBACK);
+        if (!never_states_a_fact(t, end, to) && !any_cue(t, first, last, spared_cues))
+            return true;
+        from = end;
+    }
+    return false;
+}
+
 /* True when a fence ("```" or "~~~") starts at `at`. */
 static bool opens_fence(const char *t, size_t length, size_t at)
 {
@@ -1133,7 +1174,8 @@ static bool opens_fence(const char *t, size_t length, size_t at)
 
 /* True when the paragraph that leads into the fenced block, or the one that follows it (when
  * that one does not lead into another block), holds
- * one of `cues` (may be NULL) or of `words` (may be NULL). */
+ * one of `cues` (may be NULL; a stake its sentence does not say is spared) or of `words` (may
+ * be NULL). */
 static bool frame_has(const char *t, size_t length, const struct flag_block *block,
                       const char *const *cues, const struct flag_text_list *words)
 {
@@ -1157,7 +1199,7 @@ static bool frame_has(const char *t, size_t length, const struct flag_block *blo
         }
     }
     for (size_t i = 0; i < n; i++) {
-        if (cues && any_cue(t, ranges[i][0], ranges[i][1], cues))
+        if (cues && any_stake(t, length, ranges[i][0], ranges[i][1], cues))
             return true;
         if (words && words->count > 0 && flag_words_in(t, ranges[i][0], ranges[i][1], words))
             return true;

@@ -838,6 +838,16 @@ START_TEST(test_stakes_stated_around_a_block_raise_it)
              "cluster is elsewhere.\n",
              block);
     assert_severity_with(PRUNE_RULE, text, "destructive.t_prune", "warning");
+    /* a stake its own sentence says is spared does not raise it; one in another sentence does */
+    snprintf(text, sizeof text, "Free the disk:\n\n%s\nProduction isn't touched.\n", block);
+    assert_severity_with(PRUNE_RULE, text, "destructive.t_prune", "warning");
+    snprintf(text, sizeof text,
+             "On this VM only (nothing on the shared runner), free the disk:\n\n%s", block);
+    assert_severity_with(PRUNE_RULE, text, "destructive.t_prune", "warning");
+    snprintf(text, sizeof text,
+             "Free the disk:\n\n%s\nProduction isn't touched. The shared volume goes with it.\n",
+             block);
+    assert_severity_with(PRUNE_RULE, text, "destructive.t_prune", "critical");
     /* nor does prose around a command that is not in a block */
     assert_severity_with(PRUNE_RULE, "On the shared runner run `prune --volumes` to free it.",
                          "destructive.t_prune", "warning");
