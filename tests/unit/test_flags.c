@@ -901,6 +901,14 @@ START_TEST(test_personal_detail_with_sensitive_data_is_critical)
     assert_severity_with(rule,
                          "Her mother is lena.berg@example.org; the kindergarten is Sunnyside.",
                          "pii.t_mail", "critical");
+    /* a person's fingerprints are biometric data; a key's or an error group's fingerprint is not */
+    assert_severity_with(rule,
+                         "The export holds lena.berg@example.org and her fingerprint template.",
+                         "pii.t_mail", "critical");
+    assert_severity_with(rule,
+                         "The event for lena.berg@example.org is grouped by its fingerprint; "
+                         "the SSH key fingerprint is SHA256:x.",
+                         "pii.t_mail", "warning");
     /* a sensitive word in another paragraph does not count */
     assert_severity_with(rule,
                          "Write to lena.berg@example.org about the invoice.\n\nThe diagnosis "
