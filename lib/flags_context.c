@@ -1258,8 +1258,7 @@ static const char *const sensitive_cues[] = {
     "mental health", "therapy", "patient", "patients", "mrn", "medical record", "health insurance",
     "health card", "sick leave", "sick-leave", "disability", "criminal record", "criminal records",
     "conviction", "convictions", "union membership", "trade union", "biometric", "voiceprint",
-    /* a person's fingerprints, not a key's, a
-     * certificate's or an error group's */
+    /* a person's fingerprints, not a key's, a certificate's or an error group's */
     "fingerprint scan", "fingerprint scans", "fingerprint scanner", "fingerprint reader",
     "fingerprint template", "fingerprint templates", "fingerprint images", "fingerprint data",
     "fingerprints of", "their fingerprints", "employees' fingerprints", "religion",
