@@ -590,15 +590,21 @@ static bool never_states_a_fact(const char *t, size_t end, size_t to)
     return false;
 }
 
-static bool any_cue(const char *t, size_t from, size_t to, const char *const *cues)
+/* The end of the first cue in [from, to) that is not "never" stating a fact; 0 for none. */
+static size_t next_cue(const char *t, size_t from, size_t to, const char *const *cues)
 {
     size_t end;
     while (from < to && (end = words_scan(t, from, to, cues, cue_count(cues), false)) != 0) {
         if (!never_states_a_fact(t, end, to))
-            return true;
+            return end;
         from = end;
     }
-    return false;
+    return 0;
+}
+
+static bool any_cue(const char *t, size_t from, size_t to, const char *const *cues)
+{
+    return next_cue(t, from, to, cues) != 0;
 }
 
 /* Start of the sentence containing `at` (after ". ", "! ", "? ", ":\n" or a blank line),
@@ -1155,14 +1161,10 @@ static const char *const spared_cues[] = {"isn't touched",
  * stake is spared: "Production isn't touched" names production only to rule it out. */
 static bool any_stake(const char *t, size_t length, size_t from, size_t to, const char *const *cues)
 {
-    size_t end;
-    while (from < to && (end = words_scan(t, from, to, cues, cue_count(cues), false)) != 0) {
-        size_t first = sentence_start(t, end, ADVICE_LOOKBACK);
-        size_t last = sentence_end(t, length, end, ADVICE_LOOKBACK);
-        if (!never_states_a_fact(t, end, to) && !any_cue(t, first, last, spared_cues))
+    for (size_t end; (end = next_cue(t, from, to, cues)) != 0; from = end)
+        if (!any_cue(t, sentence_start(t, end, ADVICE_LOOKBACK),
+                     sentence_end(t, length, end, ADVICE_LOOKBACK), spared_cues))
             return true;
-        from = end;
-    }
     return false;
 }
 

@@ -1104,6 +1104,14 @@ START_TEST(test_near_words_decode_hex_escapes)
     char error[4096];
     ck_assert_msg(flags_ruleset_check_examples(rs, error, sizeof error) == 0, "%s", error);
     flags_ruleset_free(rs);
+    /* what is not a byte stays as written: "\xzz", a "\x" at the end, and "\x00", which would
+     * cut the word short */
+    rs = rules_of("[mention.t_literal]\nseverity = warning\nmessage = Literal.\n"
+                  "pattern = \\b\\d{3}\\b\nnear = 50\\xzz, a\\x00b, end\\x\n"
+                  "match = 50\\xzz 157\nmatch = a\\x00b 157\nmatch = end\\x 157\n"
+                  "no_match = a 157\nno_match = 50 157\n");
+    ck_assert_msg(flags_ruleset_check_examples(rs, error, sizeof error) == 0, "%s", error);
+    flags_ruleset_free(rs);
 }
 END_TEST
 
