@@ -40,7 +40,10 @@ SPLIT_MINIMUM = {"risk": 40, "ordinary": 160, "hard": 50}
 MINIMUM = {split: SPLIT_MINIMUM for split in SPLITS}
 MINIMUM.update({"dev": {"risk": 60, "ordinary": 300, "hard": 75},
                 "tuning": {"risk": 25, "ordinary": 120, "hard": 30},
-                "tuning2": {"risk": 60, "ordinary": 80, "hard": 30}})
+                "tuning2": {"risk": 60, "ordinary": 80, "hard": 30},
+                # six of its access posts, least-privilege grants, were relabelled as ordinary
+                # (README: "A read-only or least-privilege grant ...")
+                "tuning23": {"risk": 34, "ordinary": 160, "hard": 50}})
 # ids name their file and split; longer split names first, so that "tuning2" is not read as "tuning"
 ID = re.compile(r"^(%s)-(%s)-\d{3}$" % ("|".join(FILES), "|".join(sorted(SPLITS, key=len, reverse=True))))
 
