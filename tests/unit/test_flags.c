@@ -446,6 +446,10 @@ START_TEST(test_precompiled_database_is_used_only_for_its_rules)
     ck_assert_int_eq(flags_ruleset_parse("empty", "", 0, 1, &fresh, error, sizeof error), 0);
     ck_assert_int_eq(flags_ruleset_serialize(fresh, &bytes, &length), 0);
     ck_assert_uint_gt(length, 32);
+    /* the build step wrote these same bytes into the binary (tools/flags_precompile's literal):
+     * a byte lost or changed there would only show as a slower start, so check it here */
+    ck_assert_uint_eq(flags_precompiled_length, length);
+    ck_assert_int_eq(memcmp(flags_precompiled_bytes, bytes, length), 0);
     flags_precompiled_register(bytes, length);
     ck_assert_int_eq(flags_ruleset_parse("empty", "", 0, 1, &same, error, sizeof error), 0);
     ck_assert_str_eq(flags_ruleset_engine(same), "hyperscan");
