@@ -10,7 +10,8 @@
 #       and pgbench running a minimal durable intake at the same concurrency on the same
 #       PostgreSQL (intake_minimal.pgbench: one draft row with the post and one audit row per
 #       transaction, into tables with only their keys). Figure: held/s, and the ratio to
-#       pgbench's tx/s (target >= 0.8).
+#       pgbench's tx/s (target >= 0.8); beside it the cap on that ratio set by agentgate's and
+#       wrk's CPU per post alone (intake_measure.sh, cpu_bound).
 #   (b) one agent posting a burst at 32 connections, its rate limit set high (1000000/h, so the
 #       limit is checked for every post): held/s as a share of (a) (target >= 0.5).
 #   (c) (a) again on a fresh install: a new database migrated by `serve` itself, empty and never
@@ -209,7 +210,7 @@ sealer_caught_up() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
 verdict() { awk -v r="$1" -v t="$3" -v op="$2" 'BEGIN {ok = (op == ">=") ? r >= t : r <= t; print ok ? "met" : "MISSED"}'; }
 
-declare -a A_RATIO B_SHARE C_SHARE D_RATIO A_RATE PG_TPS B_RATE C_RATE
+declare -a A_RATIO A_BOUND B_SHARE C_SHARE D_RATIO A_RATE PG_TPS B_RATE C_RATE
 SUMMARY=""
 for round in $(seq 1 "$RUNS"); do
   ag_say "round $round of $RUNS"
@@ -307,13 +308,16 @@ for round in $(seq 1 "$RUNS"); do
   b_share=$(ratio "$b_rate" "$a_rate")
   c_share=$(ratio "$c_rate" "$a_rate")
   d_ratio=$(ratio "$d_load_p99" "$d_idle_p99")
-  A_RATIO+=("$a_ratio") B_SHARE+=("$b_share") C_SHARE+=("$c_share") D_RATIO+=("$d_ratio")
+  a_bound=$(printf '%.2f' "$(cpu_bound "$(per_tx "$http_delta" "$a_held" "$a_cpu")" \
+    "$(per_tx "$pgbench_delta" "${pgbench_tx:-0}" "$pgbench_cpu")")")
+  A_RATIO+=("$a_ratio") A_BOUND+=("$a_bound") B_SHARE+=("$b_share") C_SHARE+=("$c_share") D_RATIO+=("$d_ratio")
   A_RATE+=("$a_rate") PG_TPS+=("$tps") B_RATE+=("$b_rate") C_RATE+=("$c_rate")
   report=$(cat <<EOF
 ---- round $round ----
 (a) many agents: $a_rate held/s (p50 $a_p50 ms, p99 $a_p99 ms, non-202: $a_other) vs pgbench minimal intake $tps tx/s: ratio $a_ratio (target >= 0.8: $(verdict "$a_ratio" ">=" 0.8))
 $(cost_lines "HTTP:" "$http_delta" "$http_wal" "$a_held" "$a_cpu")
 $(cost_lines "pgbench:" "$pgbench_delta" "$pgbench_wal" "${pgbench_tx:-0}" "$pgbench_cpu")
+    if PostgreSQL held a post for the CPU of pgbench's minimal transaction, agentgate's and the client's CPU per post would still cap ratio (a) at $a_bound
     other processes took $(other_cpu "$http_delta" "$a_cpu") CPU s in the HTTP run${http_others:+ ($http_others)}, $(other_cpu "$pgbench_delta" "$pgbench_cpu") in the pgbench run${pgbench_others:+ ($pgbench_others)}
 (b) one agent, burst: $b_rate held/s (p50 $b_p50 ms, p99 $b_p99 ms, non-202: $b_other): share of (a) $b_share (target >= 0.5: $(verdict "$b_share" ">=" 0.5))
 (c) fresh install (drafts analysed: $analysed): $c_rate held/s (p50 $c_p50 ms, p99 $c_p99 ms, non-202: $c_other): share of (a) $c_share (target >= 0.9: $(verdict "$c_share" ">=" 0.9))
@@ -342,6 +346,7 @@ $SUMMARY
 ---- over $RUNS rounds ----
 (a) held/s: ${A_RATE[*]}; pgbench minimal tx/s: ${PG_TPS[*]}
 (a) ratio to pgbench minimal intake (target >= 0.8): $(median_worst ">=" "${A_RATIO[@]}")
+    its cap from agentgate's and the client's CPU alone:  $(median_worst ">=" "${A_BOUND[@]}")
 (b) one-agent burst, share of (a) (target >= 0.5):    $(median_worst ">=" "${B_SHARE[@]}")  [held/s ${B_RATE[*]}]
 (c) fresh install, share of (a) (target >= 0.9):      $(median_worst ">=" "${C_SHARE[@]}")  [held/s ${C_RATE[*]}]
 (d) other agent p99 beside a runaway, x idle (<= 3):  $(median_worst "<=" "${D_RATIO[@]}")

@@ -107,6 +107,23 @@ cost_lines() {
     "$(calc 'n ? t / n : 0' t="${w[2]}" n="$n")"
 }
 
+# per_tx DELTA COUNT CLIENT_CPU: "postgres agentgate client" CPU ms per transaction.
+per_tx() {
+  local d=($1) n=$2 client=$3
+  echo "$(calc 'n ? 1000 * (u + s) / n : 0' u="${d[2]}" s="${d[3]}" n="$n")" \
+    "$(calc 'n ? 1000 * (u + s) / n : 0' u="${d[4]}" s="${d[5]}" n="$n")" \
+    "$(calc 'n ? 1000 * c / n : 0' c="$client" n="$n")"
+}
+
+# cpu_bound HTTP_PER_TX PGBENCH_PER_TX: the highest ratio (a) can reach on a machine whose
+# cores are all busy (throughput = cores / CPU per transaction), if PostgreSQL did an intake
+# for no more than pgbench's minimal transaction costs it: agentgate's and the HTTP client's
+# CPU per intake alone are then what the ratio is left with.
+cpu_bound() {
+  local h=($1) p=($2)
+  calc '(a + c + q > 0) ? (q + k) / (a + c + q) : 0' a="${h[1]}" c="${h[2]}" q="${p[0]}" k="${p[2]}"
+}
+
 # other_cpu DELTA CLIENT_CPU: busy CPU seconds used by none of postgres, agentgate, the client.
 other_cpu() {
   local d=($1)
