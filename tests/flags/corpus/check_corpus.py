@@ -46,6 +46,13 @@ MINIMUM.update({"dev": {"risk": 60, "ordinary": 300, "hard": 75},
                 "tuning23": {"risk": 34, "ordinary": 160, "hard": 50},
                 # seven of its access posts likewise
                 "tuning24": {"risk": 33, "ordinary": 160, "hard": 50}})
+# Round 28: one ordinary post of each of these, a write grant bound to one account (a policy
+# statement of write actions on one resource, a writer role for one identity), relabelled access
+# (README: "Write, edit, owner and admin roles bound to one account ... are access")
+MINIMUM["dev"] = dict(MINIMUM["dev"], ordinary=299)
+MINIMUM.update({split: dict(SPLIT_MINIMUM, ordinary=159)
+                for split in ("tuning5", "tuning6", "tuning7", "tuning11", "tuning14", "tuning15",
+                              "tuning21")})
 # ids name their file and split; longer split names first, so that "tuning2" is not read as "tuning"
 ID = re.compile(r"^(%s)-(%s)-\d{3}$" % ("|".join(FILES), "|".join(sorted(SPLITS, key=len, reverse=True))))
 
