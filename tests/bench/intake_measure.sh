@@ -94,7 +94,7 @@ calc() {
 # transaction, and how often WAL was flushed (fewer flushes per transaction = more commits
 # sharing one fsync).
 cost_lines() {
-  local label=$1 d=($2) w=($3) n=$4 client=$5 pg app other
+  local label=$1 d=($2) w=($3) n=$4 client=$5 pg app other per=($(per_tx "$2" "$4" "$5"))
   pg=$(calc 'u + s' u="${d[2]}" s="${d[3]}")
   app=$(calc 'u + s' u="${d[4]}" s="${d[5]}")
   other=$(calc '(o > 0) ? o : 0' o="$(calc 'b - p - a - c' b="${d[1]}" p="$pg" a="$app" c="$client")")
@@ -102,8 +102,7 @@ cost_lines() {
     "$label" "${d[1]}" "$(calc 'w * c' w="${d[0]}" c="$(nproc)")" "$pg" \
     "$(calc '(p > 0) ? 100 * s / p : 0' p="$pg" s="${d[3]}")" "$app" "$client" "$other"
   printf '  %-8s per tx: postgres %.3f ms, agentgate %.3f ms, client %.3f ms of CPU; WAL %.1f flushes per 100 tx, %.0f bytes per tx\n' \
-    "" "$(calc 'n ? 1000 * t / n : 0' t="$pg" n="$n")" "$(calc 'n ? 1000 * t / n : 0' t="$app" n="$n")" \
-    "$(calc 'n ? 1000 * t / n : 0' t="$client" n="$n")" "$(calc 'n ? 100 * t / n : 0' t="${w[4]}" n="$n")" \
+    "" "${per[0]}" "${per[1]}" "${per[2]}" "$(calc 'n ? 100 * t / n : 0' t="${w[4]}" n="$n")" \
     "$(calc 'n ? t / n : 0' t="${w[2]}" n="$n")"
 }
 
