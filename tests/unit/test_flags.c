@@ -1459,8 +1459,8 @@ static Suite *flags_suite(void)
 {
     Suite *s = suite_create("flags");
     TCase *catalogue = tcase_create("catalogue");
-    /* A safety net, not a bound: the precompiled-database test compiles the whole catalogue
-     * three times, which takes minutes under AddressSanitizer on a loaded 2-core machine. */
+    /* A safety net, not a bound: checking every example scans with the whole catalogue, which
+     * takes minutes under AddressSanitizer on a loaded 2-core machine. */
     tcase_set_timeout(catalogue, 600);
     tcase_add_test(catalogue, test_every_builtin_rule_example_holds);
     tcase_add_test(catalogue, test_catalogue_covers_every_family);
@@ -1476,6 +1476,7 @@ static Suite *flags_suite(void)
     tcase_set_timeout(pcre2_alone, 600);
     tcase_add_test(pcre2_alone, test_every_builtin_rule_example_holds_with_pcre2_alone);
     suite_add_tcase(s, pcre2_alone);
+    /* this one compiles the whole catalogue twice (fresh, and after its bytes are spoilt) */
     TCase *precompiled = tcase_create("catalogue_precompiled");
     tcase_set_tags(precompiled, "precompiled");
     tcase_set_timeout(precompiled, 600);

@@ -38,7 +38,8 @@ SPLIT_FILES = {"tuning2": ("access", "destructive", "ordinary")}
 # the least each split holds; the held-out splits (tuning3 on, and the unseen one) share one shape
 SPLIT_MINIMUM = {"risk": 40, "ordinary": 160, "hard": 50}
 MINIMUM = {split: SPLIT_MINIMUM for split in SPLITS}
-MINIMUM.update({"dev": {"risk": 60, "ordinary": 300, "hard": 75},
+# dev: 299 ordinary since round 28 (one relabelled access, see below)
+MINIMUM.update({"dev": {"risk": 60, "ordinary": 299, "hard": 75},
                 "tuning": {"risk": 25, "ordinary": 120, "hard": 30},
                 "tuning2": {"risk": 60, "ordinary": 80, "hard": 30},
                 # six of its access posts, least-privilege grants, were relabelled as ordinary
@@ -46,10 +47,10 @@ MINIMUM.update({"dev": {"risk": 60, "ordinary": 300, "hard": 75},
                 "tuning23": {"risk": 34, "ordinary": 160, "hard": 50},
                 # seven of its access posts likewise
                 "tuning24": {"risk": 33, "ordinary": 160, "hard": 50}})
-# Round 28: one ordinary post of each of these, a write grant bound to one account (a policy
-# statement of write actions on one resource, a writer role for one identity), relabelled access
-# (README: "Write, edit, owner and admin roles bound to one account ... are access")
-MINIMUM["dev"] = dict(MINIMUM["dev"], ordinary=299)
+# Round 28: one ordinary post of each of these (and of dev), a write grant bound to one account
+# (a policy statement of write actions on one resource, a writer role for one identity), was
+# relabelled access (README: "Write, edit, owner and admin roles bound to one account ... are
+# access")
 MINIMUM.update({split: dict(SPLIT_MINIMUM, ordinary=159)
                 for split in ("tuning5", "tuning6", "tuning7", "tuning11", "tuning14", "tuning15",
                               "tuning21")})
