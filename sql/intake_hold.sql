@@ -4,13 +4,13 @@
 -- approver). Everything it writes commits together or not at all.
 --
 -- Durability: the transaction commits with synchronous_commit = off, and the caller answers
--- only after a durable commit that follows it (server/db/durable.c: a transactional WAL message
--- committed with synchronous_commit on, shared by the posts waiting at the same time). The WAL
--- is one sequence, so that later flush covers this commit too: nothing is acknowledged before
--- it is on disk (and on a synchronous standby). What commits early is only visible early. If
--- PostgreSQL crashes in between, a draft nobody was told about may vanish; its forum got no 202
--- and sends it again. Anything durable that builds on such a draft (an approval, a seal)
--- flushes the WAL up to its own commit first, so it cannot survive a draft that did not.
+-- only after a durable commit that follows it (server/db/drafts.c: a transactional WAL message
+-- committed with synchronous_commit on). The WAL is one sequence, so that later flush covers
+-- this commit too: nothing is acknowledged before it is on disk (and on a synchronous standby).
+-- What commits early is only visible early. If PostgreSQL crashes in between, a draft nobody
+-- was told about may vanish; its forum got no 202 and sends it again. Anything durable that
+-- builds on such a draft (an approval, a seal) flushes the WAL up to its own commit first, so it
+-- cannot survive a draft that did not.
 --
 -- Why: locks are released after the commit. A durable commit holds them across the WAL flush
 -- (milliseconds on real disks), so one agent's posts, which take the agent's row lock below,

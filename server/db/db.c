@@ -21,13 +21,10 @@ struct db_connection {
     size_t prepared_count;
     long long last_attempt_ms;
     unsigned long generation;
-    unsigned long long since; /* db_sequence_next() once connected */
-    char server[128];         /* which running server it reached (db_connection_server) */
-    bool in_transaction;      /* between db_command BEGIN and COMMIT/ROLLBACK, even if it broke */
+    bool in_transaction; /* between db_command BEGIN and COMMIT/ROLLBACK, even if it broke */
 };
 
 static atomic_ullong db_error_count;
-static atomic_ullong db_sequence;
 
 static char *db_conninfo;
 
@@ -103,27 +100,6 @@ PGconn *db_connect(const char *conninfo, char *error, size_t error_size)
     return conn;
 }
 
-unsigned long long db_sequence_next(void)
-{
-    return atomic_fetch_add(&db_sequence, 1) + 1;
-}
-
-/* Names the running server: its address and port, and when its postmaster started (a promoted
- * standby, a restarted or replaced server all differ). A crash that PostgreSQL recovers from
- * without restarting the postmaster ends every connection instead. */
-static bool db_read_server(PGconn *conn, char *server, size_t server_size)
-{
-    PGresult *result = PQexec(conn, "SELECT concat_ws(' ', inet_server_addr(), inet_server_port(), "
-                                    "pg_postmaster_start_time())");
-    bool ok = PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) == 1 &&
-              strlen(PQgetvalue(result, 0, 0)) < server_size;
-
-    if (ok)
-        strcpy(server, PQgetvalue(result, 0, 0));
-    PQclear(result);
-    return ok;
-}
-
 struct db_connection *db_thread_connection(void)
 {
     struct db_connection *db;
@@ -154,18 +130,12 @@ struct db_connection *db_thread_connection(void)
     if (!db_conninfo)
         return NULL;
     db->conn = db_connect(db_conninfo, error, sizeof error);
-    if (db->conn && !db_read_server(db->conn, db->server, sizeof db->server)) {
-        db_error_line(PQerrorMessage(db->conn), error, sizeof error);
-        PQfinish(db->conn);
-        db->conn = NULL;
-    }
     if (!db->conn) {
         log_warn(NULL, "database unreachable: %s", error);
         return NULL;
     }
     db->last_attempt_ms = 0;
     db->generation++;
-    db->since = db_sequence_next();
     return db;
 }
 
@@ -177,16 +147,6 @@ PGconn *db_connection_pgconn(struct db_connection *db)
 unsigned long db_connection_generation(const struct db_connection *db)
 {
     return db->generation;
-}
-
-unsigned long long db_connection_since(const struct db_connection *db)
-{
-    return db->since;
-}
-
-const char *db_connection_server(const struct db_connection *db)
-{
-    return db->server;
 }
 
 enum db_status db_query_text(struct db_connection *db, const struct db_statement *statement,

@@ -70,14 +70,6 @@ enum db_status db_command(struct db_connection *db, const char *sql)
 PGconn *db_connection_pgconn(struct db_connection *db);
 unsigned long db_connection_generation(const struct db_connection *db);
 
-/* One sequence for the whole process, so that events on different connections can be ordered:
- * db_sequence_next() returns the next number; db_connection_since() is the number the
- * connection drew when it was (re)connected. db_connection_server() names the running server it
- * reached (address, port, postmaster start): two connections with the same name share one WAL. */
-unsigned long long db_sequence_next(void);
-unsigned long long db_connection_since(const struct db_connection *db);
-const char *db_connection_server(const struct db_connection *db);
-
 /* Failed statements and broken connections since start, for /metrics. */
 unsigned long long db_errors_total(void);
 

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/durable.h"
 #include "db/outcome.h"
 
 /* intake_hold's outcome words. */
@@ -43,6 +42,14 @@ DB_STATEMENT(draft_hold_statement,
 
 DB_STATEMENT(draft_refuse_statement, "SELECT intake_refuse($1, $2, $3, $4, $5)", 5, false);
 
+/* intake_hold() commits without waiting for the WAL flush, so that an agent's posts do not
+ * queue behind each other's flushes (see sql/intake_hold.sql). This durable commit of a WAL
+ * record that follows it is what the answer waits for: once it returns, the intake is on disk.
+ * It must run on the same connection, after the same server's commit: not idempotent, so never
+ * retried elsewhere, and a reconnect in between counts as "unavailable". */
+DB_STATEMENT(draft_hold_durable_statement,
+             "SELECT pg_logical_emit_message(true, 'agentgate', 'intake')", 0, false);
+
 enum db_status drafts_hold(struct db_connection *db, const struct draft_hold *hold,
                            struct draft_hold_result *result)
 {
@@ -52,7 +59,7 @@ enum db_status drafts_hold(struct db_connection *db, const struct draft_hold *ho
     enum db_status status;
     PGresult *rows;
     int outcome;
-    unsigned long long mark;
+    unsigned long generation;
 
     memset(result, 0, sizeof *result);
     snprintf(rate_count, sizeof rate_count, "%u", hold->rate_count);
@@ -80,9 +87,6 @@ enum db_status drafts_hold(struct db_connection *db, const struct draft_hold *ho
     params[19] = post->topic_title;
     params[20] = post->topic_url;
 
-    /* intake_hold() commits without waiting for the WAL flush, so that an agent's posts do not
-     * queue behind each other's flushes (sql/intake_hold.sql); the answer waits for it here. */
-    mark = db_durable_mark();
     rows = db_execute(db, &draft_hold_statement, params, &status);
     if (status != DB_OK)
         return status;
@@ -90,7 +94,10 @@ enum db_status drafts_hold(struct db_connection *db, const struct draft_hold *ho
         PQclear(rows);
         return DB_FAILED;
     }
-    status = db_durable_wait(db, mark);
+    generation = db_connection_generation(db);
+    PQclear(db_execute(db, &draft_hold_durable_statement, NULL, &status));
+    if (status == DB_OK && db_connection_generation(db) != generation)
+        status = DB_UNAVAILABLE;
     if (status != DB_OK) {
         PQclear(rows);
         return status;

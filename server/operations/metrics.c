@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/durable.h"
 #include "db/metrics.h"
 #include "text.h"
 #include "web/handlers.h"
@@ -196,12 +195,6 @@ static void metrics_write_counters(struct text_buffer *text)
         "# HELP agentgate_db_errors_total Failed statements and broken connections.\n"
         "# TYPE agentgate_db_errors_total counter\nagentgate_db_errors_total %llu\n",
         db_errors_total());
-    text_buffer_printf(text,
-                       "# HELP agentgate_intake_flushes_total Durable commits that held posts "
-                       "waited for (several posts share one under load).\n"
-                       "# TYPE agentgate_intake_flushes_total counter\n"
-                       "agentgate_intake_flushes_total %llu\n",
-                       db_durable_flushes_total());
 }
 
 static void metrics_write_histograms(struct text_buffer *text)

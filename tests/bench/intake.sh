@@ -208,8 +208,6 @@ sealer_caught_up() {
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
-# durable commits the server ran for held posts so far (agentgate_intake_flushes_total)
-flushes() { curl -fsS "http://127.0.0.1:$1/metrics" | sed -n 's/^agentgate_intake_flushes_total //p'; }
 verdict() { awk -v r="$1" -v t="$3" -v op="$2" 'BEGIN {ok = (op == ">=") ? r >= t : r <= t; print ok ? "met" : "MISSED"}'; }
 
 declare -a A_RATIO A_BOUND B_SHARE C_SHARE D_RATIO A_RATE PG_TPS B_RATE C_RATE
@@ -224,10 +222,8 @@ for round in $(seq 1 "$RUNS"); do
   wal_before=$(wal_stats)
   before=$(snapshot)
   all_ticks "$WORK/ticks.0"
-  flushes_before=$(flushes "${PORTS[main]}")
   wrk_run "${PORTS[main]}" bench "$AGENTS" bench-agent "$CONNECTIONS"
   http_delta=$(delta "$(snapshot)" "$before")
-  a_flushes=$(($(flushes "${PORTS[main]}") - flushes_before))
   all_ticks "$WORK/ticks.1"
   http_others=$(other_top "$WORK/ticks.0" "$WORK/ticks.1" "${PIDS[main]}")
   http_wal=$(delta "$(wal_stats)" "$wal_before")
@@ -320,7 +316,6 @@ for round in $(seq 1 "$RUNS"); do
 ---- round $round ----
 (a) many agents: $a_rate held/s (p50 $a_p50 ms, p99 $a_p99 ms, non-202: $a_other) vs pgbench minimal intake $tps tx/s: ratio $a_ratio (target >= 0.8: $(verdict "$a_ratio" ">=" 0.8))
 $(cost_lines "HTTP:" "$http_delta" "$http_wal" "$a_held" "$a_cpu")
-           durable commits shared by held posts: $a_flushes for $a_held held ($(ratio "$a_flushes" "$a_held") per post)
 $(cost_lines "pgbench:" "$pgbench_delta" "$pgbench_wal" "${pgbench_tx:-0}" "$pgbench_cpu")
     if PostgreSQL held a post for the CPU of pgbench's minimal transaction, agentgate's and the client's CPU per post would still cap ratio (a) at $a_bound
     other processes took $(other_cpu "$http_delta" "$a_cpu") CPU s in the HTTP run${http_others:+ ($http_others)}, $(other_cpu "$pgbench_delta" "$pgbench_cpu") in the pgbench run${pgbench_others:+ ($pgbench_others)}
