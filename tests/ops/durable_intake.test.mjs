@@ -17,7 +17,10 @@ function setStandbyNames(cluster, value) {
   cluster.sql('postgres', 'SELECT pg_reload_conf()');
 }
 
-const syncRepWaiters = (cluster) => Number(cluster.sql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"));
+/** Sessions waiting for the standby: our probe, or intakes' durable commits (server/db/drafts.c). The
+ * sealer's and other background commits of agentgate wait too, and are not counted. */
+const waiting = (cluster, what) => Number(cluster.sql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep' AND ${
+  what === 'probe' ? "application_name = 'durable-probe'" : "query LIKE '%pg_logical_emit_message(true, ''agentgate'', ''intake'')%'"}`));
 
 describe('durable intake', () => {
   it('answers no post before a durable commit that follows its own', async () => {
@@ -38,9 +41,9 @@ describe('durable intake', () => {
       setStandbyNames(cluster, 'absent_standby');
       // A durable commit of our own shows when the setting is in force: it waits too.
       probe = spawn('psql', ['-X', '-qtA', '-h', cluster.host, '-p', String(cluster.port), '-U', 'postgres', '-d', 'postgres',
-        '-c', "SELECT pg_logical_emit_message(true, 'probe', 'x')"], { stdio: 'ignore' });
+        '-c', "SELECT pg_logical_emit_message(true, 'probe', 'x')"], { stdio: 'ignore', env: { ...process.env, PGAPPNAME: 'durable-probe' } });
       const probeDone = new Promise((resolve) => probe.on('close', resolve));
-      await eventually(() => syncRepWaiters(cluster) === 1, { what: 'durable commits to wait for the absent standby' });
+      await eventually(() => waiting(cluster, 'probe') === 1, { what: 'durable commits to wait for the absent standby' });
 
       let answered = 0;
       const posts = Array.from({ length: POSTS }, (_, i) =>
@@ -50,7 +53,7 @@ describe('durable intake', () => {
         }));
       // Drafts are committed and their durable commits wait (posts that share a server thread
       // wait behind them): nothing more can happen before the flush.
-      await eventually(() => Number(cluster.sql('durable', 'SELECT count(*) FROM drafts')) > 1 && syncRepWaiters(cluster) > 1,
+      await eventually(() => Number(cluster.sql('durable', 'SELECT count(*) FROM drafts')) > 1 && waiting(cluster, 'intake') > 0,
         { what: 'drafts committed and their durable commits waiting' });
       const committed = Number(cluster.sql('durable', 'SELECT count(*) FROM drafts')) - 1;
       assert.equal(answered, 0, `no post is answered before a durable commit that follows it (${committed} drafts committed)`);
