@@ -37,9 +37,25 @@ static bool is_word_byte(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+/* True when text[at] is in a run of underscores of Markdown emphasis at a word's edge
+ * ("_never_ run", "__never__ run"): a run with no word byte on one side of it. */
+static bool emphasis_edge(const char *text, size_t from, size_t to, size_t at)
+{
+    if (text[at] != '_')
+        return false;
+    size_t a = at, b = at + 1;
+    while (a > from && text[a - 1] == '_')
+        a--;
+    while (b < to && text[b] == '_')
+        b++;
+    return a == from || !is_word_byte((unsigned char)text[a - 1]) || b == to ||
+           !is_word_byte((unsigned char)text[b]);
+}
+
 /* Looks for the lower-case words items[0..count) in text[from, to), ASCII case-insensitively,
  * at word boundaries (a word that starts or ends with a non-word byte needs no boundary on
- * that side; `from` and `to` count as boundaries). Returns the offset just past the first
+ * that side; `from` and `to` count as boundaries), reading through Markdown emphasis ("*", "_")
+ * at the edges of a phrase's words. Returns the offset just past the first
  * occurrence found (want_last false) or past the last one (want_last true), 0 for none.
  * One pass over the range: only positions whose byte starts some word are compared, and in
  * the middle of a word only words that start with a non-word byte can begin. */
@@ -55,27 +71,35 @@ static size_t words_scan(const char *text, size_t from, size_t to, const char *c
         unsigned char c = lower((unsigned char)text[i]);
         if (!(first[c >> 3] & (1u << (c & 7))))
             continue;
-        bool starts = i == from || !is_word_byte((unsigned char)text[i - 1]);
+        bool starts = i == from || !is_word_byte((unsigned char)text[i - 1]) ||
+                      emphasis_edge(text, from, to, i - 1);
         if (is_word_byte(c) && !starts)
             continue;
         for (size_t k = 0; k < count; k++) {
             const char *w = items[k];
             if ((unsigned char)w[0] != c)
                 continue;
-            size_t n = strlen(w), j = 1;
-            if (n > to - i)
-                continue;
-            while (j < n && lower((unsigned char)text[i + j]) == (unsigned char)w[j])
-                j++;
+            size_t n = strlen(w), j = 1, p = i + 1;
+            while (j < n && p < to) {
+                unsigned char tc = lower((unsigned char)text[p]);
+                if (tc == (unsigned char)w[j]) {
+                    j++;
+                    p++;
+                } else if ((tc == '*' || tc == '_') && (w[j] == ' ' || w[j - 1] == ' ')) {
+                    p++; /* emphasis around a word of a phrase: "*development* mode" */
+                } else {
+                    break;
+                }
+            }
             if (j < n)
                 continue;
-            if (is_word_byte((unsigned char)w[n - 1]) && i + n < to &&
-                is_word_byte((unsigned char)text[i + n]))
+            if (is_word_byte((unsigned char)w[n - 1]) && p < to &&
+                is_word_byte((unsigned char)text[p]) && !emphasis_edge(text, from, to, p))
                 continue;
             if (!want_last)
-                return i + n;
-            if (i + n > last)
-                last = i + n;
+                return p;
+            if (p > last)
+                last = p;
         }
     }
     return last;
@@ -498,15 +522,19 @@ bool flag_words_in_own_text(const char *text, const struct flag_markdown *md, si
  * clause: "Instead of `chmod 777`, …" but not "Rather than adding each reviewer, click …". */
 static const char *const against_cues_block[] = {STRONG_CUES, NULL};
 static const char *const against_cues[] = {
-    STRONG_CUES, "avoid", "instead of", "rather than", "would make", "before you send that",
-    "before you run that", "before you paste that", "before you post that", "would expose",
-    "would open", "would allow", "would give", "would let", "would grant", "would delete",
-    "would wipe", "would destroy", "safer than", "than deleting", "than dropping", "than wiping",
-    "than truncating",
+    STRONG_CUES, "avoid", "would make", "before you send that", "before you run that",
+    "before you paste that", "before you post that", "would expose", "would open", "would allow",
+    "would give", "would let", "would grant", "would delete", "would wipe", "would destroy",
+    "safer than", "than deleting", "than dropping", "than wiping", "than truncating",
     /* "Object Lock protects against someone deleting the backups" */
     "protects against", "protect against", "guards against", "guard against", "protection against",
     /* "I'd push back on the `rm -rf` in the export script" */
     "push back on", NULL};
+
+/* Cues that name the alternative a sentence turns away from. Their clause also ends at a colon:
+ * in "instead of sharing each stream: set the default role to `Admin`" what follows the colon
+ * is what the post does. */
+static const char *const alternative_cues[] = {"instead of", "rather than", NULL};
 
 /* Cues after a match in the same sentence: "`chmod 777` is a bad idea". */
 static const char *const against_after[] = {
@@ -690,6 +718,11 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
     while (clause > from && t[clause - 1] != ',' && t[clause - 1] != ';')
         clause--;
     if (any_cue(t, clause, end, against_cues))
+        return true;
+    size_t after_colon = start;
+    while (after_colon > clause && t[after_colon - 1] != ':')
+        after_colon--;
+    if (any_cue(t, after_colon > clause ? after_colon : clause, end, alternative_cues))
         return true;
     size_t stop = end;
     while (stop < length && stop - end < ADVICE_LOOKAHEAD && t[stop] != '\n' &&

@@ -601,6 +601,14 @@ START_TEST(test_advice_against_is_not_critical)
                     "access.open_cidr", "info");
     assert_severity("Open port 22 to `0.0.0.0/0` in the firewall: that is how the team works.",
                     "access.open_cidr", "critical");
+    /* "instead of" marks what follows it in its clause, which also ends at a colon */
+    assert_severity("Instead of `chmod 777` on the web root, add the deploy user to the group.",
+                    "access.world_writable", "info");
+    assert_severity("Instead of adding each user: run `chmod 777` on the web root.",
+                    "access.world_writable", "warning");
+    /* …and "**never** run" is "never run" */
+    assert_severity("**Never** run `chmod 777` on the web root; use a group.",
+                    "access.world_writable", "info");
     /* a guardrail that stops the action describes a prohibition, like "forbids" */
     assert_severity("The SCP we attach stops anyone there from making buckets public.",
                     "access.concept_made_public", "info");
@@ -795,6 +803,20 @@ START_TEST(test_sandbox_credential_is_not_critical)
                          "secret.t_key", "critical");
     assert_severity_with(KEY_RULE,
                          "Staging is shared with the partner sandbox:\n\n"
+                         "```js\nkey = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\"\n```\n",
+                         "secret.t_key", "critical");
+    /* Markdown emphasis inside the phrase ("*development* mode") does not hide it */
+    assert_severity_with(KEY_RULE,
+                         "I made a separate app in *development* mode for the stories:\n\n"
+                         "```js\nkey = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\"\n```\n",
+                         "secret.t_key", "warning");
+    assert_severity_with(KEY_RULE,
+                         "I made a separate app in __development__ mode for the stories:\n\n"
+                         "```js\nkey = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\"\n```\n",
+                         "secret.t_key", "warning");
+    /* …but an identifier is not the phrase */
+    assert_severity_with(KEY_RULE,
+                         "I made a separate app, see development_mode_notes:\n\n"
                          "```js\nkey = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\"\n```\n",
                          "secret.t_key", "critical");
     /* a sandbox said elsewhere in the post does not count */
