@@ -577,11 +577,25 @@ static size_t cue_count(const char *const *cues)
 }
 
 /* True when the cue ending at `end` is "never" followed by a past form ("we never exported
- * them", "it was never pushed"): a statement of what happened, not advice. */
+ * them", "it was never pushed") or after a modal ("it can never be read"): a statement of what
+ * happened or will, not advice. */
 static bool never_states_a_fact(const char *t, size_t end, size_t to)
 {
     if (end < 5 || !starts_with_ci(t + end - 5, 5, "never"))
         return false;
+    /* after "can", "could" or "will" it says what can or will happen: "so the backups can never
+     * be read again" (not "may", "shall" or "would": "you may never run it" forbids) */
+    static const char *const modals[] = {"can", "could", "will", NULL};
+    size_t before = end - 5;
+    while (before > 0 && t[before - 1] == ' ')
+        before--;
+    size_t word_start = before;
+    while (word_start > 0 && is_word_byte((unsigned char)t[word_start - 1]))
+        word_start--;
+    for (size_t k = 0; modals[k]; k++)
+        if (before - word_start == strlen(modals[k]) &&
+            starts_with_ci(t + word_start, before - word_start, modals[k]))
+            return true;
     size_t i = end;
     while (i < to && t[i] == ' ')
         i++;

@@ -585,6 +585,12 @@ START_TEST(test_advice_against_is_not_critical)
         "destructive.recursive_delete", "info");
     assert_severity("It never was copied anywhere:\n\n```bash\nsudo rm -rf /srv/data\n```\n",
                     "destructive.recursive_delete", "critical");
+    /* …and so does "never" after "can", "could" or "will" */
+    assert_severity("So that the old dumps can never be read again:\n\n```bash\nsudo rm -rf "
+                    "/srv/data\n```\n",
+                    "destructive.recursive_delete", "critical");
+    assert_severity("You may never do it like this:\n\n```bash\nsudo rm -rf /srv/data\n```\n",
+                    "destructive.recursive_delete", "info");
     /* …an irregular past form too ("never caught up"), not only one ending in -ed */
     assert_severity("The cleanup job never caught up, so I ran it by hand:\n\n```bash\nsudo rm -rf "
                     "/srv/data\n```\n",
