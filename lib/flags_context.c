@@ -484,10 +484,11 @@ bool flag_words_in_own_text(const char *text, const struct flag_markdown *md, si
         "ne lancez pas", "ne faites pas", "ne supprimez pas", "n'utilise pas", "ne lance pas",     \
         "nicht ausf\xc3\xbchren", "verwende nicht", "verwenden sie nicht", "f\xc3\xbchre nicht",   \
         "auf keinen fall", "non usare", "non eseguire", "non lanciare", "non cancellare",          \
-        "gebruik geen", "gebruik nooit", "voer niet", "nooit uitvoeren", "jangan gunakan",         \
-        "jangan jalankan", "jangan hapus", "jan gunoan", "nie u\xc5\xbcywaj", "nie uruchamiaj",    \
-        RU_DONT_USE, RU_DONT_RUN, "\xe4\xb8\x8d\xe8\xa6\x81", "\xe5\x88\x87\xe5\x8b\xbf",          \
-        "\xe8\xaf\xb7\xe5\x8b\xbf", "\xe3\x81\x97\xe3\x81\xaa\xe3\x81\x84\xe3\x81\xa7"
+        "non fare", "gebruik geen", "gebruik nooit", "voer niet", "nooit uitvoeren",               \
+        "jangan gunakan", "jangan jalankan", "jangan hapus", "jan gunoan", "nie u\xc5\xbcywaj",    \
+        "nie uruchamiaj", RU_DONT_USE, RU_DONT_RUN, "\xe4\xb8\x8d\xe8\xa6\x81",                    \
+        "\xe5\x88\x87\xe5\x8b\xbf", "\xe8\xaf\xb7\xe5\x8b\xbf",                                    \
+        "\xe3\x81\x97\xe3\x81\xaa\xe3\x81\x84\xe3\x81\xa7"
 #define RU_DONT_USE                                                                                \
     "\xd0\xbd\xd0\xb5 \xd0\xb8\xd1\x81\xd0\xbf\xd0\xbe\xd0\xbb\xd1\x8c"                            \
     "\xd0\xb7\xd1\x83\xd0\xb9\xd1\x82\xd0\xb5"

@@ -607,6 +607,8 @@ START_TEST(test_advice_against_is_not_critical)
                     "access.open_cidr", "info");
     assert_severity("Open port 22 to `0.0.0.0/0` in the firewall: that is how the team works.",
                     "access.open_cidr", "critical");
+    assert_severity("Per favore non fare `chmod 777` sulla web root: usa un gruppo.",
+                    "access.world_writable", "info");
     /* "instead of" marks what follows it in its clause, which also ends at a colon */
     assert_severity("Instead of `chmod 777` on the web root, add the deploy user to the group.",
                     "access.world_writable", "info");
