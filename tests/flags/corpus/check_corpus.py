@@ -54,6 +54,8 @@ MINIMUM.update({"dev": {"risk": 60, "ordinary": 299, "hard": 75},
 MINIMUM.update({split: dict(SPLIT_MINIMUM, ordinary=159)
                 for split in ("tuning5", "tuning6", "tuning7", "tuning11", "tuning14", "tuning15",
                               "tuning21")})
+# Round 31: likewise one of tuning27 (a Cassandra app role given MODIFY on one table)
+MINIMUM["tuning27"] = dict(SPLIT_MINIMUM, ordinary=159)
 # ids name their file and split; longer split names first, so that "tuning2" is not read as "tuning"
 ID = re.compile(r"^(%s)-(%s)-\d{3}$" % ("|".join(FILES), "|".join(sorted(SPLITS, key=len, reverse=True))))
 
