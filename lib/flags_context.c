@@ -803,14 +803,16 @@ static const char *const harmless_cues[] = {
     "fictional names", NULL};
 
 /* Cues that a credential opens only a sandbox or a throwaway local service: a payment
- * provider's test mode, a playground account, a container or dev server that lives on one
- * machine and holds no real data. */
+ * provider's test mode, a playground account, a blockchain test network (its coins have no
+ * value), a container or dev server that lives on one machine and holds no real data. */
 static const char *const sandbox_cues[] = {
-    "sandbox",           "test mode",          "test-mode",  "testmode",     "playground",
-    "test environment",  "test data only",     "test keys",  "test key",     "throwaway",
-    "throw-away",        "local only",         "local-only", "only locally", "local dev",
-    "local development", "in-memory",          "dev server", "dev mode",     "development mode",
-    "development key",   "development secret", "localhost",  "127.0.0.1",    NULL};
+    "sandbox",         "test mode",          "test-mode",      "testmode",
+    "playground",      "test environment",   "test data only", "test keys",
+    "test key",        "throwaway",          "throw-away",     "local only",
+    "local-only",      "only locally",       "local dev",      "local development",
+    "in-memory",       "dev server",         "dev mode",       "development mode",
+    "development key", "development secret", "localhost",      "127.0.0.1",
+    "testnet",         "test network",       "devnet",         NULL};
 /* …unless the same text says the credential is a live or a shared one ("it silently talks to
  * the sandbox unless environment is production", "staging is shared with the partner
  * sandbox"). */

@@ -827,6 +827,11 @@ START_TEST(test_sandbox_credential_is_not_critical)
                          "I made a separate app, see development_mode_notes:\n\n"
                          "```js\nkey = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\"\n```\n",
                          "secret.t_key", "critical");
+    /* a blockchain test network's key moves coins worth nothing */
+    assert_severity_with(KEY_RULE,
+                         "The faucet-funded wallet on the Holesky testnet, for the demo:\n\n"
+                         "```js\nkey = \"Qm9Jx2LtYv8wHk3pV9sZrX7mQ1cB\"\n```\n",
+                         "secret.t_key", "warning");
     /* a sandbox said elsewhere in the post does not count */
     assert_severity_with(KEY_RULE,
                          "The sandbox is down today.\n\nUse this one:\n\n"
