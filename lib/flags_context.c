@@ -316,6 +316,30 @@ static size_t backtick_run(const char *t, size_t at, size_t to, size_t *run)
     return at;
 }
 
+/* True when the line [at, end), outside code, is a heading: an ATX heading ("# " to "###### ")
+ * or a line that is all bold ("**What not to do**", "**Don't:**"). */
+static bool is_heading(const char *t, size_t at, size_t end)
+{
+    while (end > at && (t[end - 1] == ' ' || t[end - 1] == '\r' || t[end - 1] == ':'))
+        end--;
+    size_t hashes = 0;
+    while (at + hashes < end && hashes < 7 && t[at + hashes] == '#')
+        hashes++;
+    if (hashes >= 1 && hashes <= 6)
+        return at + hashes < end && t[at + hashes] == ' ';
+    return end - at > 4 && memcmp(t + at, "**", 2) == 0 && memcmp(t + end - 2, "**", 2) == 0 &&
+           memchr(t + at + 2, '*', end - at - 4) == NULL;
+}
+
+static int heading_push(struct flag_markdown *md, size_t *cap, size_t start, size_t end)
+{
+    if (flag_array_reserve((void **)&md->headings, cap, md->heading_count, sizeof *md->headings) !=
+        0)
+        return -1;
+    md->headings[md->heading_count++] = (struct flag_heading){.start = start, .end = end};
+    return 0;
+}
+
 /* Inline code spans `like this` within one line [from, to) (single backticks, or runs). */
 static int inline_spans(const char *t, size_t from, size_t to, struct flag_markdown *md,
                         size_t *cap)
@@ -354,7 +378,7 @@ static int inline_spans(const char *t, size_t from, size_t to, struct flag_markd
 
 int flag_markdown_parse(const char *t, size_t length, struct flag_markdown *md)
 {
-    size_t cap = 0, at = 0;
+    size_t cap = 0, heading_cap = 0, at = 0;
     bool in_fence = false;
     char fence_char = 0;
     size_t fence_len = 0;
@@ -362,6 +386,8 @@ int flag_markdown_parse(const char *t, size_t length, struct flag_markdown *md)
 
     md->blocks = NULL;
     md->count = 0;
+    md->headings = NULL;
+    md->heading_count = 0;
     while (at < length) {
         const char *nl = memchr(t + at, '\n', length - at);
         size_t end = nl ? (size_t)(nl - t) : length, next = nl ? end + 1 : length;
@@ -409,7 +435,9 @@ int flag_markdown_parse(const char *t, size_t length, struct flag_markdown *md)
             fence_len = run;
             open = (struct flag_block){.start = next, .end = length, .fence = at, .fenced = true};
             open.language = language_named(t + k, w - k);
-        } else if (inline_spans(t, at, end, md, &cap) != 0) {
+        } else if (inline_spans(t, at, end, md, &cap) != 0 ||
+                   (indent == 0 && is_heading(t, at, end) &&
+                    heading_push(md, &heading_cap, at, end) != 0)) {
             goto fail;
         }
         at = next;
@@ -429,8 +457,11 @@ fail:
 void flag_markdown_free(struct flag_markdown *md)
 {
     free(md->blocks);
+    free(md->headings);
     md->blocks = NULL;
     md->count = 0;
+    md->headings = NULL;
+    md->heading_count = 0;
 }
 
 const struct flag_block *flag_markdown_find(const struct flag_markdown *md, size_t at)
@@ -706,10 +737,51 @@ static bool lead_in_has(const char *t, const struct flag_block *block, const cha
     return any_cue(t, sentence_start(t, fence, FENCE_LOOKBACK), fence, cues);
 }
 
+/* Headings that put their whole section under advice against: "## What not to do" over a
+ * list of commands no sentence of which holds a cue of its own. Only headings that name the
+ * section as a list of don'ts: "How to avoid data loss" recommends what follows. */
+static const char *const against_headings[] = {"what not to do",
+                                               "what not to run",
+                                               "what to avoid",
+                                               "things to avoid",
+                                               "mistakes to avoid",
+                                               "commands to avoid",
+                                               "patterns to avoid",
+                                               "don't do this",
+                                               "do not do this",
+                                               "never do this",
+                                               "anti-pattern",
+                                               "antipattern",
+                                               "not recommended",
+                                               "bad idea",
+                                               "don'ts",
+                                               "dont's",
+                                               NULL};
+
+/* True when the section holding `at` opens with one of against_headings. */
+static bool section_advised_against(const char *t, const struct flag_markdown *md, size_t at)
+{
+    size_t lo = 0, hi = md->heading_count;
+    while (lo < hi) { /* the last heading that starts before `at` */
+        size_t mid = lo + (hi - lo) / 2;
+        if (md->headings[mid].start < at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return false;
+    const struct flag_heading *h = &md->headings[lo - 1];
+    return any_cue(t, h->start, h->end, against_headings);
+}
+
 bool flag_advised_against(const char *t, size_t length, const struct flag_markdown *md,
                           size_t start, size_t end)
 {
     const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
+
+    if (md && section_advised_against(t, md, start))
+        return true;
 
     if (block && block->fenced) {
         /* A comment on the match's line or the line above ("# never do this"). */

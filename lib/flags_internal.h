@@ -113,9 +113,16 @@ struct flag_block {
     enum flag_language language;
     bool fenced;
 };
+/* A heading line outside code ("## What not to do", or a line that is all bold): the section
+ * it opens runs to the next heading. */
+struct flag_heading {
+    size_t start, end; /* the heading line's bytes */
+};
 struct flag_markdown {
     struct flag_block *blocks; /* sorted by start, non-overlapping */
     size_t count;
+    struct flag_heading *headings; /* sorted by start */
+    size_t heading_count;
 };
 
 int flag_markdown_parse(const char *text, size_t length, struct flag_markdown *out)

@@ -629,6 +629,27 @@ START_TEST(test_advice_against_is_not_critical)
 }
 END_TEST
 
+START_TEST(test_a_heading_of_donts_covers_its_section)
+{
+    const char *list = "\n\n- No `sudo rm -rf /srv/data` during your first rotation.\n";
+    char text[512];
+    /* "What not to do" covers the list under it, whose own sentence holds no cue */
+    snprintf(text, sizeof text, "## 4. What not to do%s", list);
+    assert_severity(text, "destructive.recursive_delete", "info");
+    snprintf(text, sizeof text, "**Things to avoid:**%s", list);
+    assert_severity(text, "destructive.recursive_delete", "info");
+    /* …up to the next heading */
+    snprintf(text, sizeof text, "## What not to do\n\nNothing yet.\n\n## 5. Cleanup%s", list);
+    assert_severity(text, "destructive.recursive_delete", "critical");
+    /* a heading that recommends what follows covers nothing */
+    snprintf(text, sizeof text, "## How to avoid a full disk%s", list);
+    assert_severity(text, "destructive.recursive_delete", "critical");
+    /* a "#" line in a code block is a comment, not a heading */
+    assert_severity("```sh\n# what not to do\necho ok\n```\n\nNow run `sudo rm -rf /srv/data`.",
+                    "destructive.recursive_delete", "critical");
+}
+END_TEST
+
 START_TEST(test_doing_it_is_flagged_even_near_negations)
 {
     /* "so you don't have to" is no advice against */
@@ -1544,6 +1565,7 @@ static Suite *flags_suite(void)
     TCase *context = tcase_create("context");
     tcase_add_test(context, test_advice_against_is_not_critical);
     tcase_add_test(context, test_scratch_target_holds_critical_to_warning);
+    tcase_add_test(context, test_a_heading_of_donts_covers_its_section);
     tcase_add_test(context, test_doing_it_is_flagged_even_near_negations);
     tcase_add_test(context, test_local_build_output_vs_shared_paths);
     tcase_add_test(context, test_delete_with_where_is_not_flagged);
