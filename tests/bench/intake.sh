@@ -207,6 +207,26 @@ sealer_caught_up() {
   ag_say "sealer caught up in $db after $((SECONDS - started)) s"
 }
 
+# Waits until no autovacuum worker runs in the cluster (observable in pg_stat_activity): after
+# a run's inserts autovacuum analyses the tables, and a worker busy during the next measured run
+# takes PostgreSQL CPU from it alone.
+autovacuum_idle() {
+  local started=$SECONDS busy
+  while busy=$(psql_db postgres -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'") && [ "$busy" != 0 ]; do
+    [ $((SECONDS - started)) -lt 600 ] || ag_die "autovacuum was still busy after 600 s"
+    sleep 0.5
+  done
+  ag_say "autovacuum idle after $((SECONDS - started)) s"
+}
+
+# Every measured run starts on a quiet cluster: the seeded database's sealer has sealed what the
+# previous run left (else it seals it during the next run, which (c) always followed) and no
+# autovacuum worker is busy.
+quiet_cluster() {
+  sealer_caught_up seeded
+  autovacuum_idle
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
 verdict() { awk -v r="$1" -v t="$3" -v op="$2" 'BEGIN {ok = (op == ">=") ? r >= t : r <= t; print ok ? "met" : "MISSED"}'; }
 
@@ -218,6 +238,7 @@ for round in $(seq 1 "$RUNS"); do
   PGDATA_DIR=$PGDATA_DIR
 
   # (a) many agents, HTTP, then pgbench's minimal intake.
+  quiet_cluster
   ag_say "(a) wrk: $AGENTS agents, $CONNECTIONS connections, ${DURATION}s"
   wal_before=$(wal_stats)
   before=$(snapshot)
@@ -229,7 +250,7 @@ for round in $(seq 1 "$RUNS"); do
   http_wal=$(delta "$(wal_stats)" "$wal_before")
   a_rate=$W_rate a_p50=$W_p50 a_p99=$W_p99 a_other=$W_other a_held=$W_held a_cpu=$W_cpu
 
-  sealer_caught_up seeded
+  quiet_cluster
   ag_say "(a) pgbench: minimal durable intake, -c $CONNECTIONS, ${DURATION}s"
   psql_db postgres -qc CHECKPOINT
   SERVER_PID=""
@@ -253,6 +274,7 @@ for round in $(seq 1 "$RUNS"); do
   pgbench_cpu=$(awk '{printf "%.2f", $1 + $2}' "$WORK/pgbench.time")
 
   # (b) one agent, a burst at 32 connections, limit high.
+  quiet_cluster
   ag_say "(b) wrk: one agent, $CONNECTIONS connections, ${DURATION}s"
   wrk_run "${PORTS[main]}" bench 1 "burst-agent-$round" "$CONNECTIONS"
   b_rate=$W_rate b_p50=$W_p50 b_p99=$W_p99 b_other=$W_other
@@ -261,6 +283,7 @@ for round in $(seq 1 "$RUNS"); do
   ag_say "(c) wrk: fresh install (empty, never analysed)"
   psql_db postgres -qc "CREATE DATABASE fresh_$round"
   start_server "fresh$round" "fresh_$round"
+  quiet_cluster
   analysed=$(psql_db "fresh_$round" -tA -c "SELECT coalesce(max(greatest(last_analyze, last_autoanalyze))::text, 'never')
     FROM pg_stat_user_tables WHERE relname = 'drafts'")
   wrk_run "${PORTS[fresh$round]}" bench "$AGENTS" bench-agent "$CONNECTIONS"
@@ -268,6 +291,7 @@ for round in $(seq 1 "$RUNS"); do
   stop_server "fresh$round"
 
   # (d) the other agent's latency, idle and beside a runaway agent.
+  quiet_cluster
   ag_say "(d) the other agent alone, ${DURATION}s"
   victim_run "${PORTS[main]}" "$DURATION"
   d_idle_p99=$V_p99 d_idle_p50=$V_p50 d_idle_count=$V_count
