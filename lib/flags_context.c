@@ -23,6 +23,7 @@ enum {
     ADVICE_LOOKBACK = 160, /* bytes of the sentence before a match read for advice against */
     ADVICE_LOOKAHEAD = 60, /* bytes after a match read for "… is a bad idea" */
     FENCE_LOOKBACK = 240,  /* bytes of prose before a code block read for advice against */
+    FENCE_LOOKAHEAD = 240, /* bytes of prose after a code block read for a bare refusal */
     STANZA_LOOKBACK = 400, /* bytes of indented code above a match read for its context */
     FRAME_LOOKAROUND = 600 /* bytes of a paragraph read around a match or its block */
 };
@@ -775,6 +776,60 @@ static bool section_advised_against(const char *t, const struct flag_markdown *m
     return any_cue(t, h->start, h->end, against_headings);
 }
 
+/* A sentence that is nothing but a refusal: after a block, "Please don't." turns the block
+ * into what not to do. Only the whole sentence counts: "Don't forget to restart nginx." does
+ * not. */
+static const char *const refusal_sentences[] = {"please don't",
+                                                "please do not",
+                                                "don't",
+                                                "do not",
+                                                "don't do this",
+                                                "don't do that",
+                                                "do not do this",
+                                                "do not do that",
+                                                "never do this",
+                                                "never do that",
+                                                "please don't do this",
+                                                "please don't do that",
+                                                "please never do this",
+                                                "just don't",
+                                                NULL};
+
+/* True when the sentence [from, to) (its full stop or "!" not included) is a refusal. */
+static bool is_refusal(const char *t, size_t from, size_t to)
+{
+    while (from < to && (t[from] == ' ' || t[from] == '*' || t[from] == '_'))
+        from++;
+    while (to > from && (t[to - 1] == ' ' || t[to - 1] == '*' || t[to - 1] == '_'))
+        to--;
+    for (size_t i = 0; refusal_sentences[i]; i++) {
+        size_t n = strlen(refusal_sentences[i]);
+        if (to - from == n && starts_with_ci(t + from, n, refusal_sentences[i]))
+            return true;
+    }
+    return false;
+}
+
+/* True when the prose right after a fenced block (up to a blank line or FENCE_LOOKAHEAD bytes)
+ * holds a sentence that is a bare refusal: "… to get past the error. Please don't." */
+static bool follow_up_refuses(const char *t, size_t length, const struct flag_block *block)
+{
+    size_t at = block->end < length ? line_end(t, length, block->end) : length; /* the fence */
+    while (at < length && (t[at] == '\n' || t[at] == '\r' || t[at] == ' '))
+        at++;
+    size_t stop = at, sentence = at;
+    while (stop < length && stop - at < FENCE_LOOKAHEAD &&
+           !(t[stop] == '\n' && stop + 1 < length && t[stop + 1] == '\n')) {
+        if (t[stop] == '.' || t[stop] == '!') {
+            if (is_refusal(t, sentence, stop))
+                return true;
+            sentence = stop + 1;
+        }
+        stop++;
+    }
+    return false;
+}
+
 bool flag_advised_against(const char *t, size_t length, const struct flag_markdown *md,
                           size_t start, size_t end)
 {
@@ -793,8 +848,9 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
             if (comment_has_cue(t, above, ls - 1))
                 return true;
         }
-        /* The last sentence of the prose before the block ("Never do this:"). */
-        return lead_in_has(t, block, against_cues_block);
+        /* The last sentence of the prose before the block ("Never do this:"), or a bare
+         * refusal just after it ("Please don't."). */
+        return lead_in_has(t, block, against_cues_block) || follow_up_refuses(t, length, block);
     }
     /* Prose or inline code: the sentence up to the match ("don't make the bucket public"
      * starts with its cue) and "… is a bad idea" after. */

@@ -650,6 +650,23 @@ START_TEST(test_a_heading_of_donts_covers_its_section)
 }
 END_TEST
 
+START_TEST(test_a_bare_refusal_after_a_block_advises_against_it)
+{
+    /* "Please don't." right after the block, even as the paragraph's second sentence */
+    assert_severity("The old wiki says to run\n\n```sh\nsudo rm -rf /srv/data\n```\n\nto free "
+                    "space. Please don't. Move the data to the archive volume instead.",
+                    "destructive.recursive_delete", "info");
+    assert_severity("```sh\nsudo rm -rf /srv/data\n```\n**Don't do this.**",
+                    "destructive.recursive_delete", "info");
+    /* only a whole sentence: "Don't forget …" is no refusal */
+    assert_severity("```sh\nsudo rm -rf /srv/data\n```\n\nDon't forget to restart nginx.",
+                    "destructive.recursive_delete", "critical");
+    /* …and only in the paragraph right after the block */
+    assert_severity("```sh\nsudo rm -rf /srv/data\n```\n\nThat frees the disk.\n\nPlease don't.",
+                    "destructive.recursive_delete", "critical");
+}
+END_TEST
+
 START_TEST(test_doing_it_is_flagged_even_near_negations)
 {
     /* "so you don't have to" is no advice against */
@@ -1566,6 +1583,7 @@ static Suite *flags_suite(void)
     tcase_add_test(context, test_advice_against_is_not_critical);
     tcase_add_test(context, test_scratch_target_holds_critical_to_warning);
     tcase_add_test(context, test_a_heading_of_donts_covers_its_section);
+    tcase_add_test(context, test_a_bare_refusal_after_a_block_advises_against_it);
     tcase_add_test(context, test_doing_it_is_flagged_even_near_negations);
     tcase_add_test(context, test_local_build_output_vs_shared_paths);
     tcase_add_test(context, test_delete_with_where_is_not_flagged);
