@@ -318,7 +318,7 @@ static size_t backtick_run(const char *t, size_t at, size_t to, size_t *run)
 }
 
 /* True when the line [at, end), outside code, is a heading: an ATX heading ("# " to "###### ")
- * or a line that is all bold ("**What not to do**", "**Don't:**"). */
+ * or a line that is all bold ("**What not to do**", "**Things to avoid:**"). */
 static bool is_heading(const char *t, size_t at, size_t end)
 {
     while (end > at && (t[end - 1] == ' ' || t[end - 1] == '\r' || t[end - 1] == ':'))
