@@ -682,6 +682,17 @@ static bool any_cue(const char *t, size_t from, size_t to, const char *const *cu
     return next_cue(t, from, to, cues) != 0;
 }
 
+/* True when [from, end) holds a cue that starts before the match [start, end): the matched
+ * text is never its own advice against ("verify_host_key: :never" holds "never"), while a cue
+ * that runs into the match still counts ("don't make" before "make the bucket public"). The
+ * first cue is the one to judge: it starts inside the match when a scan from `start` finds it. */
+static bool cue_before(const char *t, size_t from, size_t start, size_t end,
+                       const char *const *cues)
+{
+    size_t at = next_cue(t, from, end, cues);
+    return at != 0 && (at <= start || next_cue(t, start, end, cues) != at);
+}
+
 /* Start of the sentence containing `at` (after ". ", "! ", "? ", ":\n" or a blank line),
  * looking back at most `limit` bytes. */
 static size_t sentence_start(const char *t, size_t at, size_t limit)
@@ -855,17 +866,17 @@ bool flag_advised_against(const char *t, size_t length, const struct flag_markdo
     /* Prose or inline code: the sentence up to the match ("don't make the bucket public"
      * starts with its cue) and "… is a bad idea" after. */
     size_t from = sentence_start(t, start, ADVICE_LOOKBACK);
-    if (any_cue(t, from, end, against_cues_block))
+    if (cue_before(t, from, start, end, against_cues_block))
         return true;
     size_t clause = start;
     while (clause > from && t[clause - 1] != ',' && t[clause - 1] != ';')
         clause--;
-    if (any_cue(t, clause, end, against_cues))
+    if (cue_before(t, clause, start, end, against_cues))
         return true;
     size_t after_colon = start;
     while (after_colon > clause && t[after_colon - 1] != ':')
         after_colon--;
-    if (any_cue(t, after_colon > clause ? after_colon : clause, end, alternative_cues))
+    if (cue_before(t, after_colon > clause ? after_colon : clause, start, end, alternative_cues))
         return true;
     size_t stop = end;
     while (stop < length && stop - end < ADVICE_LOOKAHEAD && t[stop] != '\n' &&

@@ -677,6 +677,10 @@ START_TEST(test_doing_it_is_flagged_even_near_negations)
     assert_severity("Until the cert is in your kubeconfig:\n\n```bash\nkubectl "
                     "--insecure-skip-tls-verify get nodes\n```",
                     "access.tls_verification_disabled", "warning");
+    /* a cue inside the match is the match's own word: Ruby's ":never" is a value */
+    assert_severity("The deploy script connects with `Net::SSH.start(host, 'deploy', "
+                    "verify_host_key: :never)` now.",
+                    "access.ssh_host_key_any_accepted", "warning");
 }
 END_TEST
 
