@@ -13,6 +13,9 @@
  *     costliest, with "solo_us" and "candidates", the match ends Hyperscan reports that PCRE2
  *     then confirms). A rule that is costly alone usually keeps Hyperscan busy in the whole
  *     database too, but the figures do not add up to whole_us.
+ * Every figure scans one database many times in a row, so its bytecode is in the cache: small
+ * databases look cheaper than they are in a real scan, which meets each database once between
+ * other work (docs/flags.md, "Splitting the Hyperscan database"). Read them as a ranking.
  * One JSON line per post. Exit status: 0; 1 when a database cannot be built or the build scans
  * with PCRE2 alone; 2 on bad usage or input.
  */
