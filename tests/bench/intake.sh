@@ -15,7 +15,9 @@
 #   (b) one agent posting a burst at 32 connections, its rate limit set high (1000000/h, so the
 #       limit is checked for every post): held/s as a share of (a) (target >= 0.5).
 #   (c) (a) again on a fresh install: a new database migrated by `serve` itself, empty and never
-#       analysed. Figure: held/s as a share of (a) (target within 10 %, i.e. >= 0.9).
+#       analysed. Figure: held/s as a share of (a) (target within 10 %, i.e. >= 0.9). It runs
+#       right after (a)'s HTTP run in odd rounds and right before it in even ones, so that the
+#       order within a round favours neither.
 #   (d) another agent posting one post at a time (intake_victim.mjs) for BENCH_DURATION alone
 #       (idle), then while a runaway agent far over its limit (60/h) floods the same server at
 #       64 connections. Figure: the other agent's p99 with the flood / idle (target <= 3). It
@@ -232,12 +234,8 @@ verdict() { awk -v r="$1" -v t="$3" -v op="$2" 'BEGIN {ok = (op == ">=") ? r >= 
 
 declare -a A_RATIO A_BOUND B_SHARE C_SHARE D_RATIO A_RATE PG_TPS B_RATE C_RATE
 SUMMARY=""
-for round in $(seq 1 "$RUNS"); do
-  ag_say "round $round of $RUNS"
-  SERVER_PID=${PIDS[main]}
-  PGDATA_DIR=$PGDATA_DIR
-
-  # (a) many agents, HTTP, then pgbench's minimal intake.
+# (a)'s HTTP run: many agents against the seeded database.
+seeded_run() {
   quiet_cluster
   ag_say "(a) wrk: $AGENTS agents, $CONNECTIONS connections, ${DURATION}s"
   wal_before=$(wal_stats)
@@ -249,7 +247,38 @@ for round in $(seq 1 "$RUNS"); do
   http_others=$(other_top "$WORK/ticks.0" "$WORK/ticks.1" "${PIDS[main]}")
   http_wal=$(delta "$(wal_stats)" "$wal_before")
   a_rate=$W_rate a_p50=$W_p50 a_p99=$W_p99 a_other=$W_other a_held=$W_held a_cpu=$W_cpu
+}
 
+# (c): the same load on a fresh install (a new database, migrated by serve, never analysed).
+fresh_run() { # ROUND
+  ag_say "(c) wrk: fresh install (empty, never analysed)"
+  psql_db postgres -qc "CREATE DATABASE fresh_$1"
+  start_server "fresh$1" "fresh_$1"
+  quiet_cluster
+  analysed=$(psql_db "fresh_$1" -tA -c "SELECT coalesce(max(greatest(last_analyze, last_autoanalyze))::text, 'never')
+    FROM pg_stat_user_tables WHERE relname = 'drafts'")
+  wrk_run "${PORTS[fresh$1]}" bench "$AGENTS" bench-agent "$CONNECTIONS"
+  c_rate=$W_rate c_p50=$W_p50 c_p99=$W_p99 c_other=$W_other
+  stop_server "fresh$1"
+}
+
+for round in $(seq 1 "$RUNS"); do
+  ag_say "round $round of $RUNS"
+  SERVER_PID=${PIDS[main]}
+  PGDATA_DIR=$PGDATA_DIR
+
+  # (a) many agents and (c) the fresh install, back to back, in turns: seeded first in odd
+  # rounds, fresh first in even ones, so that neither always runs later into the round (after
+  # more WAL, a busier cache, the other's leftovers) than the other.
+  if [ $((round % 2)) = 1 ]; then
+    seeded_run
+    fresh_run "$round"
+  else
+    fresh_run "$round"
+    seeded_run
+  fi
+
+  # (a)'s ceiling: pgbench's minimal intake.
   quiet_cluster
   ag_say "(a) pgbench: minimal durable intake, -c $CONNECTIONS, ${DURATION}s"
   psql_db postgres -qc CHECKPOINT
@@ -278,17 +307,6 @@ for round in $(seq 1 "$RUNS"); do
   ag_say "(b) wrk: one agent, $CONNECTIONS connections, ${DURATION}s"
   wrk_run "${PORTS[main]}" bench 1 "burst-agent-$round" "$CONNECTIONS"
   b_rate=$W_rate b_p50=$W_p50 b_p99=$W_p99 b_other=$W_other
-
-  # (c) a fresh install: new database, migrated by serve, never analysed.
-  ag_say "(c) wrk: fresh install (empty, never analysed)"
-  psql_db postgres -qc "CREATE DATABASE fresh_$round"
-  start_server "fresh$round" "fresh_$round"
-  quiet_cluster
-  analysed=$(psql_db "fresh_$round" -tA -c "SELECT coalesce(max(greatest(last_analyze, last_autoanalyze))::text, 'never')
-    FROM pg_stat_user_tables WHERE relname = 'drafts'")
-  wrk_run "${PORTS[fresh$round]}" bench "$AGENTS" bench-agent "$CONNECTIONS"
-  c_rate=$W_rate c_p50=$W_p50 c_p99=$W_p99 c_other=$W_other
-  stop_server "fresh$round"
 
   # (d) the other agent's latency, idle and beside a runaway agent.
   quiet_cluster
