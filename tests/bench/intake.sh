@@ -232,7 +232,7 @@ quiet_cluster() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
 verdict() { awk -v r="$1" -v t="$3" -v op="$2" 'BEGIN {ok = (op == ">=") ? r >= t : r <= t; print ok ? "met" : "MISSED"}'; }
 
-declare -a A_RATIO A_BOUND B_SHARE C_SHARE D_RATIO A_RATE PG_TPS B_RATE C_RATE
+declare -a A_RATIO A_BOUND B_SHARE C_SHARE D_RATIO A_RATE PG_TPS B_RATE C_RATE C_AFTER C_BEFORE
 SUMMARY=""
 # (a)'s HTTP run: many agents against the seeded database.
 seeded_run() {
@@ -354,6 +354,7 @@ for round in $(seq 1 "$RUNS"); do
     "$(per_tx "$pgbench_delta" "${pgbench_tx:-0}" "$pgbench_cpu")")")
   A_RATIO+=("$a_ratio") A_BOUND+=("$a_bound") B_SHARE+=("$b_share") C_SHARE+=("$c_share") D_RATIO+=("$d_ratio")
   A_RATE+=("$a_rate") PG_TPS+=("$tps") B_RATE+=("$b_rate") C_RATE+=("$c_rate")
+  if [ $((round % 2)) = 1 ]; then C_AFTER+=("$c_share"); else C_BEFORE+=("$c_share"); fi
   report=$(cat <<EOF
 ---- round $round ----
 (a) many agents: $a_rate held/s (p50 $a_p50 ms, p99 $a_p99 ms, non-202: $a_other) vs pgbench minimal intake $tps tx/s: ratio $a_ratio (target >= 0.8: $(verdict "$a_ratio" ">=" 0.8))
@@ -391,6 +392,7 @@ $SUMMARY
     its cap from agentgate's and the client's CPU alone:  $(median_worst ">=" "${A_BOUND[@]}")
 (b) one-agent burst, share of (a) (target >= 0.5):    $(median_worst ">=" "${B_SHARE[@]}")  [held/s ${B_RATE[*]}]
 (c) fresh install, share of (a) (target >= 0.9):      $(median_worst ">=" "${C_SHARE[@]}")  [held/s ${C_RATE[*]}]
+    by order within the round: fresh run second ${C_AFTER[*]:-(none)}; fresh run first ${C_BEFORE[*]:-(none)}
 (d) other agent p99 beside a runaway, x idle (<= 3):  $(median_worst "<=" "${D_RATIO[@]}")
 ==========================================================================================
 EOF
