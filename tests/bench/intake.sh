@@ -270,12 +270,13 @@ for round in $(seq 1 "$RUNS"); do
   # (a) many agents and (c) the fresh install, back to back, in turns: seeded first in odd
   # rounds, fresh first in even ones, so that neither always runs later into the round (after
   # more WAL, a busier cache, the other's leftovers) than the other.
-  if [ $((round % 2)) = 1 ]; then
-    seeded_run
+  fresh_first=$((round % 2 == 0))
+  if [ "$fresh_first" = 1 ]; then
     fresh_run "$round"
+    seeded_run
   else
-    fresh_run "$round"
     seeded_run
+    fresh_run "$round"
   fi
 
   # (a)'s ceiling: pgbench's minimal intake.
@@ -354,7 +355,7 @@ for round in $(seq 1 "$RUNS"); do
     "$(per_tx "$pgbench_delta" "${pgbench_tx:-0}" "$pgbench_cpu")")")
   A_RATIO+=("$a_ratio") A_BOUND+=("$a_bound") B_SHARE+=("$b_share") C_SHARE+=("$c_share") D_RATIO+=("$d_ratio")
   A_RATE+=("$a_rate") PG_TPS+=("$tps") B_RATE+=("$b_rate") C_RATE+=("$c_rate")
-  if [ $((round % 2)) = 1 ]; then C_AFTER+=("$c_share"); else C_BEFORE+=("$c_share"); fi
+  if [ "$fresh_first" = 1 ]; then C_BEFORE+=("$c_share"); else C_AFTER+=("$c_share"); fi
   report=$(cat <<EOF
 ---- round $round ----
 (a) many agents: $a_rate held/s (p50 $a_p50 ms, p99 $a_p99 ms, non-202: $a_other) vs pgbench minimal intake $tps tx/s: ratio $a_ratio (target >= 0.8: $(verdict "$a_ratio" ">=" 0.8))
