@@ -1,7 +1,8 @@
 /* flags.c — the public entry points of the flag engine (CONTRACT §8): the built-in rule set,
  * forum rule files, scanning, and masking secrets for display.
  *
- * The built-in rules are the files of rules/ (one per family, plus allow.rules), compiled into
+ * The built-in rules are the *.rules files of rules/ (one per family, plus allow.rules; the
+ * wording check's model, rules/wording.model, is read by flags_wording.c), compiled into
  * the binary by cmake/embed_files.cmake and read here in name order. They are compiled once,
  * on first use, under pthread_once; a forum's rule set is the built-in rules plus its file,
  * compiled when the configuration is loaded.
@@ -44,6 +45,9 @@ static size_t builtin_texts(char (*paths)[80], const char **names, const char **
 {
     size_t n = 0;
     for (size_t i = 0; flag_rules_embedded[i].name && n < BUILTIN_FILES_MAX; i++) {
+        const char *name = flag_rules_embedded[i].name, *dot = strrchr(name, '.');
+        if (!dot || strcmp(dot, ".rules") != 0) /* wording.model is not a rule file */
+            continue;
         snprintf(paths[n], sizeof paths[n], "rules/%s", flag_rules_embedded[i].name);
         names[n] = paths[n];
         texts[n] = (const char *)flag_rules_embedded[i].bytes;
@@ -64,8 +68,21 @@ static void builtin_build(void)
     char paths[BUILTIN_FILES_MAX][80];
     size_t n = builtin_texts(paths, names, texts, lengths);
     if (flag_ruleset_from_texts(names, texts, lengths, n, false, use_hyperscan(), &builtin_ruleset,
-                                builtin_error, sizeof builtin_error) != 0)
+                                builtin_error, sizeof builtin_error) != 0) {
         builtin_ruleset = NULL;
+        return;
+    }
+    /* Every scan runs the wording check too: a model that does not load fails here, at start. */
+    for (int family = 0; family < FAMILY_COUNT; family++) {
+        if (!flag_wording_family((enum flag_family)family)) {
+            snprintf(builtin_error, sizeof builtin_error,
+                     "rules/wording.model: missing, unreadable or without family %s",
+                     flag_family_name((enum flag_family)family));
+            flags_ruleset_free(builtin_ruleset);
+            builtin_ruleset = NULL;
+            return;
+        }
+    }
 }
 
 const struct flags_ruleset *flags_builtin(char *error, size_t error_size)

@@ -824,6 +824,7 @@ struct candidate {
     enum flag_severity severity;
     bool excused; /* held to warning by its context (critical_unless): bulk does not raise it */
     bool raised;  /* made critical by the prose around it: its message says why (raised_why) */
+    const struct flag_wording_family *wording; /* a wording flag (rule unused), else NULL */
 };
 
 /* Added to the rule's message when the prose around a match raised it to critical, so that the
@@ -1300,6 +1301,45 @@ static void apply_bulk(const struct flags_ruleset *rs, struct candidate *c, size
     }
 }
 
+static int append_wording_flag(const char *field, const struct candidate *c, json_t *found)
+{
+    json_t *flag =
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "code", c->wording->code, "severity",
+                  flag_severity_name(c->severity), "field", field, "start", (json_int_t)c->start,
+                  "end", (json_int_t)c->end, "message", c->wording->message);
+    return flag ? json_array_append_new(found, flag) : -1;
+}
+
+/* Adds a wording warning (flags_wording.c) for each family that no rule flagged, not even at
+ * info (a rule that matched and was held to info by advice against or a placeholder has said
+ * what the text is; the words alone must not overrule it). Returns the new count, or SIZE_MAX
+ * when memory runs out. */
+static size_t add_wording(const struct flags_ruleset *rs, const char *text, size_t length,
+                          struct candidate **c, size_t n)
+{
+    bool skip[FAMILY_COUNT] = {false};
+    struct flag_wording_hit hits[FAMILY_COUNT];
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        skip[rs->file.rules[(*c)[i].rule].family] = true;
+    if (flag_wording_judge(text, length, skip, hits, &count) != 0)
+        return SIZE_MAX;
+    if (count == 0)
+        return n;
+    struct candidate *grown = realloc(*c, (n + count) * sizeof *grown);
+    if (!grown)
+        return SIZE_MAX;
+    *c = grown;
+    for (size_t h = 0; h < count; h++)
+        grown[n++] = (struct candidate){.rule = SIZE_MAX,
+                                        .start = hits[h].start,
+                                        .end = hits[h].end,
+                                        .severity = FLAG_WARNING,
+                                        .wording = flag_wording_family(hits[h].family)};
+    qsort(grown, n, sizeof *grown, compare_candidates);
+    return n;
+}
+
 static int append_flags(const struct flags_ruleset *rs, const char *field, struct candidate *c,
                         size_t n, json_t *flags)
 {
@@ -1307,6 +1347,13 @@ static int append_flags(const struct flags_ruleset *rs, const char *field, struc
     if (!found)
         return -1;
     for (size_t i = 0; i < n; i++) {
+        if (c[i].wording) {
+            if (append_wording_flag(field, &c[i], found) != 0) {
+                json_decref(found);
+                return -1;
+            }
+            continue;
+        }
         const struct flag_rule *r = &rs->file.rules[c[i].rule];
         /* Built member by member: json_pack's format parsing cost as much as the values. */
         json_t *flag = json_object();
@@ -1389,6 +1436,8 @@ int flags_scan_with(const struct flags_ruleset *rs, const char *field, const cha
     if (n == SIZE_MAX)
         goto done;
     apply_bulk(rs, c, n);
+    if ((n = add_wording(rs, s.text, length, &c, n)) == SIZE_MAX)
+        goto done;
     rc = append_flags(rs, field, c, n, flags);
 done:
     free(c);

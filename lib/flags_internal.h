@@ -9,6 +9,8 @@
  *                    language, advice against an action, placeholders, entropy, public vs
  *                    private addresses, local vs shared paths;
  *   flags_checksum.c check digits of card, bank and national identity numbers;
+ *   flags_wording.c  the wording check: a warning for a post no rule matched whose words read
+ *                    like a family's posts (rules/wording.model);
  *   flags.c          the public entry points (built-in rule set, scan, mask).
  */
 #ifndef AGENTGATE_FLAGS_INTERNAL_H
@@ -217,5 +219,28 @@ bool flag_word_listed(const char *text, size_t length, const struct flag_text_li
  * is none (so a later cue compares greater). */
 size_t flag_words_last(const char *text, size_t from, size_t to,
                        const struct flag_text_list *words);
+
+/* ---- the wording check (flags_wording.c) ---- */
+
+/* What the model says for one family: its threshold, and the code and message of its flag. */
+struct flag_wording_family {
+    double threshold;
+    char *code;    /* "access.reads_like" */
+    char *message; /* one line, plain language */
+};
+/* A family whose threshold the text's score passed, and the line with the most evidence. */
+struct flag_wording_hit {
+    enum flag_family family;
+    size_t start, end;
+    double score;
+};
+/* Scores text[0, length) for every family not in `skip` and writes the families it reads like
+ * into hits (*count of them, in family order). Returns 0, or -1 when memory runs out or the
+ * built-in model cannot be read (a defect of the build). Thread-safe. */
+int flag_wording_judge(const char *text, size_t length, const bool skip[FAMILY_COUNT],
+                       struct flag_wording_hit hits[FAMILY_COUNT], size_t *count)
+    __attribute__((warn_unused_result));
+/* The model's entry for `family`, or NULL when it has none. */
+const struct flag_wording_family *flag_wording_family(enum flag_family family);
 
 #endif /* AGENTGATE_FLAGS_INTERNAL_H */

@@ -209,6 +209,20 @@ describe('what the approver sees is the truth', () => {
     await page.context().close();
   });
 
+  it('shows a wording warning, where no rule matched, with its message next to the line it is about', async () => {
+    const body = 'Thanks for the quick reply!\n\nThe customer list with names, home addresses, dates of birth and phone numbers is attached below for the whole team.\n';
+    const held = await hold(samplePost({ post: { topic_id: '6003', reply_to_post_id: '99002', body, forum_ref: 'ref-wording' } }));
+    assert.deepEqual(held.flags.map((f) => [f.code, f.severity]), [['pii.reads_like', 'warning']]);
+    const page = await newPage(browser);
+    await signIn(page, 'alice', held.review_url);
+    await screenshots(page, 'draft-wording', async () => {
+      await page.locator('.flag-message', { hasText: /Reads like a post with personal data, though no personal-data rule matched/ }).first().waitFor({ state: 'visible' });
+      await page.locator('.flag-excerpt', { hasText: 'dates of birth' }).first().waitFor({ state: 'visible' });
+    });
+    assert.deepEqual(page.incidents, []);
+    await page.context().close();
+  });
+
   it('masks secrets everywhere, keeps an untouched one through an edit, shows a word diff, and takes screenshots', async () => {
     await hold(samplePost({ post: { topic_id: '5531', topic_title: 'Deploy keys for staging', body: 'Restart the **ingest** worker after the config change.' } }));
     const held = await hold(samplePost({ post: { category: 'infra', title: 'Staging key AKIAIOSFODNN7ABCDEFG', body: `Put this in \`~/.aws/credentials\`:\n\naws_secret_access_key = ${AWS_SECRET}\n\nThen run \`rm -rf /srv/cache\` and mail ops@corp-mail.net.\n\nIf the upload still fails with \"permission denied\", open the directory up and give the app every right:\n\n    chmod -R 777 /srv/app/uploads\n    psql -c 'GRANT ALL PRIVILEGES ON ALL TABLES IN SCHEMA public TO PUBLIC;'\n` } }));

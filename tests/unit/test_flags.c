@@ -1518,6 +1518,78 @@ START_TEST(test_mask_keeps_four_characters)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ wording check ---- */
+
+/* A post about personal data in bulk that contains none of it: no rule matches its words. */
+static const char *const bulk_personal_data =
+    "The customer list with names, home addresses, dates of birth and phone numbers is attached "
+    "below for the whole team.";
+
+START_TEST(test_wording_warns_where_no_rule_matched)
+{
+    char text[512];
+    snprintf(text, sizeof text, "Thanks for the quick reply!\n\n  %s  \nCheers",
+             bulk_personal_data);
+    json_t *flags = scan(text);
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "pii.reads_like");
+    ck_assert_str_eq(str_at(flags, 0, "severity"), "warning"); /* never critical */
+    ck_assert_msg(strstr(str_at(flags, 0, "message"), "no personal-data rule matched"), "%s",
+                  str_at(flags, 0, "message"));
+    /* the span is the line with the evidence, without its surrounding spaces */
+    size_t start = int_at(flags, 0, "start"), end = int_at(flags, 0, "end");
+    ck_assert_uint_eq(start, (size_t)(strstr(text, "The customer") - text));
+    ck_assert_uint_eq(end - start, strlen(bulk_personal_data));
+    json_decref(flags);
+}
+END_TEST
+
+START_TEST(test_wording_is_quiet_on_an_ordinary_answer)
+{
+    json_t *flags =
+        scan("The flaky test waited on a timer. Replace `page.waitForTimeout(500)` with "
+             "an assertion that waits for the element, then run `npm test` twice.\n\n"
+             "```js\nawait expect(page.getByRole('button', { name: 'Save' }))"
+             ".toBeEnabled();\n```\n");
+    ck_assert_uint_eq(json_array_size(flags), 0);
+    json_decref(flags);
+}
+END_TEST
+
+/* A rule of the family that matched, even one that says "info", has judged the text: the
+ * words alone do not add a warning. The check runs with a forum's own rule set as well. */
+START_TEST(test_wording_defers_to_a_rule_of_its_family)
+{
+    struct flags_ruleset *other = rules_of("[access.test_other]\nseverity = warning\n"
+                                           "message = m\npattern = zzqq\nmatch = zzqq\n");
+    struct flags_ruleset *own = rules_of("[pii.customer_list]\nseverity = info\nmessage = m\n"
+                                         "pattern = customer list\nmatch_info = customer list\n");
+    json_t *flags = scan_with(other, bulk_personal_data);
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "pii.reads_like");
+    json_decref(flags);
+    flags = scan_with(own, bulk_personal_data);
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "pii.customer_list");
+    ck_assert_str_eq(str_at(flags, 0, "severity"), "info");
+    json_decref(flags);
+    flags_ruleset_free(other);
+    flags_ruleset_free(own);
+}
+END_TEST
+
+/* Case and the bytes around words do not change what the check sees: ASCII letters are
+ * lower-cased and any non-word byte separates words (the training script reads text so). */
+START_TEST(test_wording_reads_words_whatever_their_case_and_separators)
+{
+    json_t *flags = scan("THE CUSTOMER LIST WITH NAMES,\tHOME ADDRESSES;DATES OF BIRTH|AND PHONE "
+                         "NUMBERS IS ATTACHED BELOW FOR THE WHOLE TEAM.");
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "pii.reads_like");
+    json_decref(flags);
+}
+END_TEST
+
 START_TEST(test_mask_truncates_to_output_size)
 {
     char out[7];
@@ -1571,6 +1643,13 @@ static Suite *flags_suite(void)
     tcase_add_test(shape, test_invalid_arguments_are_refused);
     tcase_add_test(shape, test_out_of_memory_returns_error_and_leaves_flags_unchanged);
     suite_add_tcase(s, shape);
+
+    TCase *wording = tcase_create("wording");
+    tcase_add_test(wording, test_wording_warns_where_no_rule_matched);
+    tcase_add_test(wording, test_wording_is_quiet_on_an_ordinary_answer);
+    tcase_add_test(wording, test_wording_defers_to_a_rule_of_its_family);
+    tcase_add_test(wording, test_wording_reads_words_whatever_their_case_and_separators);
+    suite_add_tcase(s, wording);
 
     TCase *engines = tcase_create("engines");
     tcase_set_timeout(engines, 600);
