@@ -5,7 +5,8 @@
  * phrasings no pattern covers (docs/flags.md, "The wording check"). This check weighs the
  * words and word pairs of the text with a naive Bayes model trained on the labelled corpus
  * (tests/flags/train_wording writes rules/wording.model, compiled in like the rules): per
- * family, the log-odds of a family's post against an ordinary one. Above the family's
+ * family, the log-odds of a family's post against an ordinary one, summed over the text's
+ * distinct features and divided by the square root of their number. Above the family's
  * threshold (set so that about 1 % of ordinary posts, held out while training, pass it) the
  * text gets a warning, never a critical: a word count cannot say that something is live or
  * reachable by everyone. Its span is the line with the most evidence, so the approver sees
@@ -18,6 +19,7 @@
 #include "embedded.h"
 #include "flags_internal.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -261,11 +263,13 @@ static void line_close(struct line_evidence *line, struct line_evidence *best)
 }
 
 static void count_feature(const struct wording_entry *e, bool is_new, double *score,
-                          struct line_evidence *line)
+                          size_t *weighed, struct line_evidence *line)
 {
     for (int fam = 0; fam < FAMILY_COUNT; fam++) {
-        if (is_new)
+        if (is_new && e->weights[fam] != 0) {
             score[fam] += e->weights[fam];
+            weighed[fam]++;
+        }
         if (e->weights[fam] > 0)
             line->sum[fam] += e->weights[fam];
     }
@@ -287,6 +291,7 @@ int flag_wording_judge(const char *text, size_t length, const bool skip[FAMILY_C
     const struct wording_model *m = wording_model();
     struct seen_set seen = {0};
     double score[FAMILY_COUNT] = {0};
+    size_t weighed[FAMILY_COUNT] = {0}; /* distinct features with a weight for the family */
     struct line_evidence line = {0}, best[FAMILY_COUNT] = {0};
     const char *previous = NULL;
     size_t previous_length = 0;
@@ -318,7 +323,7 @@ int flag_wording_judge(const char *text, size_t length, const bool skip[FAMILY_C
         if (e) {
             if ((is_new = seen_add(&seen, e)) < 0)
                 goto fail;
-            count_feature(e, is_new, score, &line);
+            count_feature(e, is_new, score, weighed, &line);
         }
         if (previous) {
             const unsigned char separator = TOKEN_PAIR_SEPARATOR;
@@ -328,7 +333,7 @@ int flag_wording_judge(const char *text, size_t length, const bool skip[FAMILY_C
             if (e) {
                 if ((is_new = seen_add(&seen, e)) < 0)
                     goto fail;
-                count_feature(e, is_new, score, &line);
+                count_feature(e, is_new, score, weighed, &line);
             }
         }
         previous = token;
@@ -337,6 +342,10 @@ int flag_wording_judge(const char *text, size_t length, const bool skip[FAMILY_C
     }
     free(seen.slots);
     for (int fam = 0; fam < FAMILY_COUNT; fam++) {
+        /* divided by the square root of the count, as the training script does: a long post
+         * must not pass the threshold for its length alone */
+        if (weighed[fam])
+            score[fam] /= sqrt((double)weighed[fam]);
         if (skip[fam] || !m->present[fam] || score[fam] <= m->families[fam].threshold ||
             best[fam].sum[fam] <= 0)
             continue;
