@@ -36,7 +36,14 @@ struct wording_entry {
 };
 
 struct wording_model {
-    struct wording_entry *table; /* open addressing, `mask` + 1 slots, key NULL when free */
+    struct wording_entry *entries; /* one per feature line of the model */
+    size_t entry_count;
+    /* Open addressing, `mask` + 1 slots: the hash's top 32 bits and 1 + the entry's index (0
+     * when free). Eight bytes a slot, so that the probes of a scan stay in cache; the entry is
+     * read only when the top bits agree. */
+    struct wording_slot {
+        uint32_t tag, entry;
+    } * slots;
     size_t mask;
     struct flag_wording_family families[FAMILY_COUNT];
     bool present[FAMILY_COUNT];
@@ -74,9 +81,11 @@ static const struct wording_entry *lookup(const struct wording_model *m, uint64_
 {
     size_t want = b ? an + 1 + bn : an;
     for (size_t i = hash & m->mask;; i = (i + 1) & m->mask) {
-        const struct wording_entry *e = &m->table[i];
-        if (!e->key)
+        if (!m->slots[i].entry)
             return NULL;
+        if (m->slots[i].tag != (uint32_t)(hash >> 32))
+            continue;
+        const struct wording_entry *e = &m->entries[m->slots[i].entry - 1];
         if (e->hash != hash || e->key_length != want)
             continue;
         bool same = true;
@@ -137,9 +146,10 @@ static int parse_feature(struct wording_model *m, const char *line, size_t lengt
             return -1;
         p += n + (p + n < end);
     }
+    m->entries[m->entry_count++] = e;
     for (size_t i = e.hash & m->mask;; i = (i + 1) & m->mask) {
-        if (!m->table[i].key) {
-            m->table[i] = e;
+        if (!m->slots[i].entry) {
+            m->slots[i] = (struct wording_slot){(uint32_t)(e.hash >> 32), (uint32_t)m->entry_count};
             return 0;
         }
     }
@@ -153,7 +163,8 @@ static void model_free(struct wording_model *m)
         free(m->families[fam].code);
         free(m->families[fam].message);
     }
-    free(m->table);
+    free(m->entries);
+    free(m->slots);
     free(m);
 }
 
@@ -166,7 +177,8 @@ static struct wording_model *model_parse(const char *text, size_t length)
     size_t slots = 16;
     while (slots < 2 * lines)
         slots *= 2;
-    if (!m || !(m->table = calloc(slots, sizeof *m->table))) {
+    if (!m || lines > UINT32_MAX || !(m->slots = calloc(slots, sizeof *m->slots)) ||
+        !(m->entries = calloc(lines, sizeof *m->entries))) {
         model_free(m);
         return NULL;
     }
