@@ -52,19 +52,17 @@ struct wording_model {
 static pthread_once_t model_once = PTHREAD_ONCE_INIT;
 static struct wording_model *model;
 
-enum { TOKEN_PAIR_SEPARATOR = ' ' };
-
-/* FNV-1a over ASCII-lower-cased bytes, from this offset basis. */
+/* FNV-1a, from this offset basis. */
 static const uint64_t FNV_BASIS = 14695981039346656037ULL;
+
+/* The longest feature the model may hold (the training script leaves longer ones out): a
+ * longer token is no feature, and the buffers of a scan hold two of them and a space. */
+enum { KEY_MAX = 255 };
 
 static uint64_t fnv_add(uint64_t h, const unsigned char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = p[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + ('a' - 'A'));
-        h = (h ^ c) * 1099511628211ULL;
-    }
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
     return h;
 }
 
@@ -74,30 +72,17 @@ static bool is_word_byte(unsigned char c)
            c >= 0x80;
 }
 
-/* The table slot holding the feature of `hash` whose text is a, or a + ' ' + b when b is not
- * NULL (compared case-insensitively: the model's keys are lower-case); NULL when absent. */
+/* The entry of the feature `key` (lower-case, `n` bytes) whose hash is `hash`, or NULL. */
 static const struct wording_entry *lookup(const struct wording_model *m, uint64_t hash,
-                                          const char *a, size_t an, const char *b, size_t bn)
+                                          const char *key, size_t n)
 {
-    size_t want = b ? an + 1 + bn : an;
     for (size_t i = hash & m->mask;; i = (i + 1) & m->mask) {
         if (!m->slots[i].entry)
             return NULL;
         if (m->slots[i].tag != (uint32_t)(hash >> 32))
             continue;
         const struct wording_entry *e = &m->entries[m->slots[i].entry - 1];
-        if (e->hash != hash || e->key_length != want)
-            continue;
-        bool same = true;
-        for (size_t k = 0; k < want && same; k++) {
-            unsigned char c = k < an    ? (unsigned char)a[k]
-                              : k == an ? TOKEN_PAIR_SEPARATOR
-                                        : (unsigned char)b[k - an - 1];
-            if (c >= 'A' && c <= 'Z')
-                c = (unsigned char)(c + ('a' - 'A'));
-            same = (unsigned char)e->key[k] == c;
-        }
-        if (same)
+        if (e->hash == hash && e->key_length == n && memcmp(e->key, key, n) == 0)
             return e;
     }
 }
@@ -129,7 +114,7 @@ static int parse_family(struct wording_model *m, char *line)
 static int parse_feature(struct wording_model *m, const char *line, size_t length)
 {
     const char *tab = memchr(line, '\t', length);
-    if (!tab || tab == line)
+    if (!tab || tab == line || tab - line > KEY_MAX)
         return -1;
     struct wording_entry e = {.key = line, .key_length = (size_t)(tab - line)};
     e.hash = fnv_add(FNV_BASIS, (const unsigned char *)line, e.key_length);
@@ -305,7 +290,10 @@ int flag_wording_judge(const char *text, size_t length, const bool skip[FAMILY_C
     double score[FAMILY_COUNT] = {0};
     size_t weighed[FAMILY_COUNT] = {0}; /* distinct features with a weight for the family */
     struct line_evidence line = {0}, best[FAMILY_COUNT] = {0};
-    const char *previous = NULL;
+    /* `pair` holds the previous token, a space and the current one, lower-cased: the pair's
+     * key; the current token alone is its tail. previous_length 0: no previous token (the
+     * text's first, or one longer than any feature). */
+    char pair[2 * KEY_MAX + 2];
     size_t previous_length = 0;
     uint64_t previous_hash = FNV_BASIS;
 
@@ -327,28 +315,38 @@ int flag_wording_judge(const char *text, size_t length, const bool skip[FAMILY_C
         size_t start = i;
         while (i < length && is_word_byte((unsigned char)text[i]))
             i++;
-        const char *token = text + start;
         size_t n = i - start;
+        if (n > KEY_MAX) {
+            previous_length = 0;
+            continue;
+        }
+        char *token = pair + (previous_length ? previous_length + 1 : 0);
+        for (size_t k = 0; k < n; k++) {
+            unsigned char c = (unsigned char)text[start + k];
+            token[k] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+        }
         uint64_t hash = fnv_add(FNV_BASIS, (const unsigned char *)token, n);
-        const struct wording_entry *e = lookup(m, hash, token, n, NULL, 0);
+        const struct wording_entry *e = lookup(m, hash, token, n);
         int is_new;
         if (e) {
             if ((is_new = seen_add(&seen, e)) < 0)
                 goto fail;
             count_feature(e, is_new, score, weighed, &line);
         }
-        if (previous) {
-            const unsigned char separator = TOKEN_PAIR_SEPARATOR;
-            uint64_t pair =
-                fnv_add(fnv_add(previous_hash, &separator, 1), (const unsigned char *)token, n);
-            e = lookup(m, pair, previous, previous_length, token, n);
+        if (previous_length && previous_length + 1 + n <= KEY_MAX) {
+            const unsigned char space = ' ';
+            uint64_t pair_hash =
+                fnv_add(fnv_add(previous_hash, &space, 1), (const unsigned char *)token, n);
+            e = lookup(m, pair_hash, pair, previous_length + 1 + n);
             if (e) {
                 if ((is_new = seen_add(&seen, e)) < 0)
                     goto fail;
                 count_feature(e, is_new, score, weighed, &line);
             }
         }
-        previous = token;
+        /* the current token becomes the previous one, at the start of `pair` */
+        memmove(pair, token, n);
+        pair[n] = ' ';
         previous_length = n;
         previous_hash = hash;
     }

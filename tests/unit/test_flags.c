@@ -1587,6 +1587,15 @@ START_TEST(test_wording_reads_words_whatever_their_case_and_separators)
     ck_assert_uint_eq(json_array_size(flags), 1);
     ck_assert_str_eq(str_at(flags, 0, "code"), "pii.reads_like");
     json_decref(flags);
+    /* a token longer than any feature (a pasted blob) is skipped, not cut or overrun */
+    char text[1024];
+    memset(text, 'q', 600);
+    snprintf(text + 600, sizeof text - 600, " %s", bulk_personal_data);
+    flags = scan(text);
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "pii.reads_like");
+    ck_assert_uint_eq(int_at(flags, 0, "start"), 0); /* the line with the evidence */
+    json_decref(flags);
 }
 END_TEST
 
