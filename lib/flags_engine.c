@@ -1322,6 +1322,9 @@ static size_t add_wording(const struct flags_ruleset *rs, const char *text, size
     size_t count = 0;
     for (size_t i = 0; i < n; i++)
         skip[rs->file.rules[(*c)[i].rule].family] = true;
+    for (int family = 0; family < FAMILY_COUNT; family++)
+        if (rs->file.wording_set && !(rs->file.wording_families & (1u << family)))
+            skip[family] = true; /* the forum's [wording] section leaves it out */
     if (flag_wording_judge(text, length, skip, hits, &count) != 0)
         return SIZE_MAX;
     if (count == 0)

@@ -89,6 +89,10 @@ struct flag_rule_file {
     size_t rule_count;
     struct flag_text_list allow; /* global allow-list patterns */
     char **allow_sources;        /* "file:line" of each allow pattern */
+    /* A [wording] section's `families`: bit per family the wording check runs for. Without
+     * one (wording_set false) it runs for all of them. */
+    unsigned wording_families;
+    bool wording_set;
 };
 
 /* Parses rule text (`name` is used in error messages as "name:line: …") and appends its rules

@@ -122,7 +122,7 @@ struct parser {
     struct flag_rule_file *out;            /* the rules of this text */
     const struct flag_rule_file *existing; /* rules loaded before: codes must differ */
     struct flag_rule *rule; /* the rule being read, or NULL (before any header, in [allow]) */
-    bool in_allow;
+    bool in_allow, in_wording;
     unsigned seen; /* bit per single-valued key already set in this rule */
 };
 
@@ -624,9 +624,17 @@ static int header(struct parser *p, const char *name, size_t n)
 {
     if (rule_finish(p) != 0)
         return -1;
-    p->in_allow = false;
+    p->in_allow = p->in_wording = false;
     if (n == 5 && memcmp(name, "allow", 5) == 0) {
         p->in_allow = true;
+        return 0;
+    }
+    if (n == 7 && memcmp(name, "wording", 7) == 0) {
+        const struct flag_rule_file *files[] = {p->existing, p->out};
+        for (size_t f = 0; f < 2; f++)
+            if (files[f]->wording_set)
+                return fail(p, "a second [wording] section (one per rule set)");
+        p->in_wording = true;
         return 0;
     }
     if (!valid_code(name, n))
@@ -699,6 +707,44 @@ static int allow_key(struct parser *p, const char *key, const char *value)
     return 0;
 }
 
+/* [wording] families = secret, access, … | none: the families the wording check runs for. */
+static int wording_key(struct parser *p, const char *key, const char *value)
+{
+    if (strcmp(key, "families") != 0)
+        return fail(p, "unknown key \"%s\" in [wording] (only families)", key);
+    if (p->out->wording_set)
+        return fail(p, "families given twice in [wording]");
+    struct flag_text_list words = {0};
+    if (parse_words(p, value, &words) != 0) {
+        text_list_free(&words);
+        return -1;
+    }
+    unsigned mask = 0;
+    bool none = false;
+    for (size_t i = 0; i < words.count; i++) {
+        int found = -1;
+        for (int f = 0; f < FAMILY_COUNT; f++)
+            if (strcmp(words.items[i], family_names[f]) == 0)
+                found = f;
+        if (strcmp(words.items[i], "none") == 0 && words.count == 1) {
+            none = true;
+        } else if (found < 0) {
+            fail(p,
+                 "unknown family \"%s\" in [wording] families (secret, access, destructive, "
+                 "pii, mention, or none alone)",
+                 words.items[i]);
+            text_list_free(&words);
+            return -1;
+        } else {
+            mask |= 1u << found;
+        }
+    }
+    text_list_free(&words);
+    p->out->wording_families = none ? 0 : mask;
+    p->out->wording_set = true;
+    return 0;
+}
+
 static int line_parse(struct parser *p, const char *s, size_t n)
 {
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
@@ -718,7 +764,7 @@ static int line_parse(struct parser *p, const char *s, size_t n)
     }
     const char *eq = memchr(s, '=', n);
     if (!eq)
-        return fail(p, "expected key = value, [code] or [allow]");
+        return fail(p, "expected key = value, [code], [allow] or [wording]");
     size_t kn = (size_t)(eq - s);
     while (kn > 0 && (s[kn - 1] == ' ' || s[kn - 1] == '\t'))
         kn--;
@@ -744,6 +790,8 @@ static int line_parse(struct parser *p, const char *s, size_t n)
     int rc;
     if (p->in_allow)
         rc = allow_key(p, key, value);
+    else if (p->in_wording)
+        rc = wording_key(p, key, value);
     else if (p->rule)
         rc = rule_key(p, key, value);
     else
@@ -783,6 +831,10 @@ static int rule_file_append(struct flag_rule_file *to, struct flag_rule_file *fr
                from->allow.count * sizeof *from->allow_sources);
     }
     to->allow.count += from->allow.count;
+    if (from->wording_set) {
+        to->wording_families = from->wording_families;
+        to->wording_set = true;
+    }
     free(from->rules);
     free(from->allow.items);
     free(from->allow_sources);

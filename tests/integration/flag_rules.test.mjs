@@ -48,6 +48,35 @@ describe('flag_rules', () => {
     }
   });
 
+  it('lets a forum choose the families of the wording check, or turn it off', async () => {
+    const dir = tmpdir('rules-');
+    fs.writeFileSync(path.join(dir, 'quiet.rules'), '# no statistical warnings here\n[wording]\nfamilies = none\n');
+    fs.writeFileSync(path.join(dir, 'some.rules'), '[wording]\nfamilies = access, pii\n');
+    const secret = newSecret();
+    const srv = await startServer({
+      secret,
+      forums: {
+        quiet: { inbound_secret: secret, rate_limit: 'none', flag_rules: path.join(dir, 'quiet.rules') },
+        some: { inbound_secret: secret, rate_limit: 'none', flag_rules: path.join(dir, 'some.rules') },
+        plain: { inbound_secret: secret, rate_limit: 'none' },
+      },
+    });
+    try {
+      // no rule matches it; its words read like a post with personal data in bulk
+      const body = 'The customer list with names, home addresses, dates of birth and phone numbers is attached below for the whole team.';
+      const codes = async (forum) => {
+        const res = await postIntake(srv, samplePost({ post: { topic_id: '1', body } }), { forum });
+        assert.equal(res.status, 202, res.text);
+        return res.json.flags.map((f) => `${f.code} ${f.severity}`);
+      };
+      assert.deepEqual(await codes('plain'), ['pii.reads_like warning']);
+      assert.deepEqual(await codes('some'), ['pii.reads_like warning']);
+      assert.deepEqual(await codes('quiet'), []);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it('refuses to start with a rule file that does not hold, naming its file and line', async () => {
     const dir = tmpdir('rules-');
     const broken = RULES.replace('no_match = The nightjar is a bird.', 'no_match = Project Nightjar is late.');

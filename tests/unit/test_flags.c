@@ -1599,6 +1599,54 @@ START_TEST(test_wording_reads_words_whatever_their_case_and_separators)
 }
 END_TEST
 
+/* A forum's [wording] section names the families the check runs for; none turns it off. */
+START_TEST(test_wording_section_chooses_the_families)
+{
+    char error[512];
+    struct flags_ruleset *rs = NULL;
+    const char *off = "[wording]\nfamilies = none\n";
+    ck_assert_msg(
+        flags_ruleset_parse("forum.rules", off, strlen(off), 1, &rs, error, sizeof error) == 0,
+        "%s", error);
+    json_t *flags = scan_with(rs, bulk_personal_data);
+    ck_assert_uint_eq(json_array_size(flags), 0);
+    json_decref(flags);
+    flags_ruleset_free(rs);
+    const char *some = "[wording]\nfamilies = secret, PII\n";
+    ck_assert_msg(
+        flags_ruleset_parse("forum.rules", some, strlen(some), 1, &rs, error, sizeof error) == 0,
+        "%s", error);
+    flags = scan_with(rs, bulk_personal_data);
+    ck_assert_uint_eq(json_array_size(flags), 1);
+    ck_assert_str_eq(str_at(flags, 0, "code"), "pii.reads_like");
+    json_decref(flags);
+    flags_ruleset_free(rs);
+    const char *others = "[wording]\nfamilies = secret, access, destructive, mention\n";
+    ck_assert_msg(flags_ruleset_parse("forum.rules", others, strlen(others), 1, &rs, error,
+                                      sizeof error) == 0,
+                  "%s", error);
+    flags = scan_with(rs, bulk_personal_data);
+    ck_assert_uint_eq(json_array_size(flags), 0);
+    json_decref(flags);
+    flags_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(test_wording_section_errors_name_the_line)
+{
+    assert_load_error("[wording]\nfamilies = pii, secrets\n", 0,
+                      "forum.rules:2: unknown family \"secrets\" in [wording] families");
+    assert_load_error("[wording]\nfamilies = none, pii\n", 0,
+                      "forum.rules:2: unknown family \"none\" in [wording] families");
+    assert_load_error("[wording]\nthreshold = 3\n", 0,
+                      "forum.rules:2: unknown key \"threshold\" in [wording] (only families)");
+    assert_load_error("[wording]\nfamilies = pii\nfamilies = secret\n", 0,
+                      "forum.rules:3: families given twice in [wording]");
+    assert_load_error("[wording]\nfamilies = pii\n[wording]\nfamilies = secret\n", 0,
+                      "forum.rules:3: a second [wording] section");
+}
+END_TEST
+
 START_TEST(test_mask_truncates_to_output_size)
 {
     char out[7];
@@ -1658,6 +1706,8 @@ static Suite *flags_suite(void)
     tcase_add_test(wording, test_wording_is_quiet_on_an_ordinary_answer);
     tcase_add_test(wording, test_wording_defers_to_a_rule_of_its_family);
     tcase_add_test(wording, test_wording_reads_words_whatever_their_case_and_separators);
+    tcase_add_test(wording, test_wording_section_chooses_the_families);
+    tcase_add_test(wording, test_wording_section_errors_name_the_line);
     suite_add_tcase(s, wording);
 
     TCase *engines = tcase_create("engines");
