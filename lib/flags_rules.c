@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum {
     LINE_MAX_BYTES = 8192,   /* one line of a rule file */
@@ -309,7 +310,10 @@ static int once(struct parser *p, enum single_key key, const char *name)
     return 0;
 }
 
-static int parse_languages(struct parser *p, const char *value, unsigned *mask)
+/* Parses a comma-separated list of names[first..count) into *mask (bit k for names[k]).
+ * Returns 0, or -1 naming the first unknown word: unknown WHAT "word" (CHOICES). */
+static int parse_name_mask(struct parser *p, const char *value, const char *const *names, int first,
+                           int count, const char *what, const char *choices, unsigned *mask)
 {
     struct flag_text_list words = {0};
     if (parse_words(p, value, &words) != 0) {
@@ -318,12 +322,11 @@ static int parse_languages(struct parser *p, const char *value, unsigned *mask)
     }
     for (size_t i = 0; i < words.count; i++) {
         int found = -1;
-        for (int l = LANG_SHELL; l < LANG_COUNT; l++)
-            if (strcmp(words.items[i], language_names[l]) == 0)
-                found = l;
+        for (int k = first; k < count; k++)
+            if (strcmp(words.items[i], names[k]) == 0)
+                found = k;
         if (found < 0) {
-            fail(p, "unknown language \"%s\" (shell, sql, yaml, hcl, powershell, json, other)",
-                 words.items[i]);
+            fail(p, "unknown %s \"%s\" (%s)", what, words.items[i], choices);
             text_list_free(&words);
             return -1;
         }
@@ -331,6 +334,12 @@ static int parse_languages(struct parser *p, const char *value, unsigned *mask)
     }
     text_list_free(&words);
     return 0;
+}
+
+static int parse_languages(struct parser *p, const char *value, unsigned *mask)
+{
+    return parse_name_mask(p, value, language_names, LANG_SHELL, LANG_COUNT, "language",
+                           "shell, sql, yaml, hcl, powershell, json, other", mask);
 }
 
 /* The contexts that hold a rule's critical to warning, by family: scratch targets and
@@ -714,32 +723,12 @@ static int wording_key(struct parser *p, const char *key, const char *value)
         return fail(p, "unknown key \"%s\" in [wording] (only families)", key);
     if (p->out->wording_set)
         return fail(p, "families given twice in [wording]");
-    struct flag_text_list words = {0};
-    if (parse_words(p, value, &words) != 0) {
-        text_list_free(&words);
-        return -1;
-    }
     unsigned mask = 0;
-    bool none = false;
-    for (size_t i = 0; i < words.count; i++) {
-        int found = -1;
-        for (int f = 0; f < FAMILY_COUNT; f++)
-            if (strcmp(words.items[i], family_names[f]) == 0)
-                found = f;
-        if (strcmp(words.items[i], "none") == 0 && words.count == 1) {
-            none = true;
-        } else if (found < 0) {
-            fail(p,
-                 "unknown family \"%s\" in [wording] families (secret, access, destructive, "
-                 "pii, mention, or none alone)",
-                 words.items[i]);
-            text_list_free(&words);
-            return -1;
-        } else {
-            mask |= 1u << found;
-        }
-    }
-    text_list_free(&words);
+    bool none = strcasecmp(value, "none") == 0;
+    if (!none &&
+        parse_name_mask(p, value, family_names, 0, FAMILY_COUNT, "family in [wording]",
+                        "secret, access, destructive, pii, mention, or none alone", &mask) != 0)
+        return -1;
     p->out->wording_families = none ? 0 : mask;
     p->out->wording_set = true;
     return 0;

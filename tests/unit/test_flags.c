@@ -1635,9 +1635,9 @@ END_TEST
 START_TEST(test_wording_section_errors_name_the_line)
 {
     assert_load_error("[wording]\nfamilies = pii, secrets\n", 0,
-                      "forum.rules:2: unknown family \"secrets\" in [wording] families");
+                      "forum.rules:2: unknown family in [wording] \"secrets\" (secret, access");
     assert_load_error("[wording]\nfamilies = none, pii\n", 0,
-                      "forum.rules:2: unknown family \"none\" in [wording] families");
+                      "forum.rules:2: unknown family in [wording] \"none\" (");
     assert_load_error("[wording]\nthreshold = 3\n", 0,
                       "forum.rules:2: unknown key \"threshold\" in [wording] (only families)");
     assert_load_error("[wording]\nfamilies = pii\nfamilies = secret\n", 0,
