@@ -59,6 +59,10 @@ static const uint64_t FNV_BASIS = 14695981039346656037ULL;
  * longer token is no feature, and the buffers of a scan hold two of them and a space. */
 enum { KEY_MAX = 255 };
 
+/* Fewer weighted features than this: too short to judge by its words (the training script's
+ * MIN_FEATURES; the thresholds are set with it). */
+enum { MIN_FEATURES = 10 };
+
 static uint64_t fnv_add(uint64_t h, const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -353,9 +357,11 @@ int flag_wording_judge(const char *text, size_t length, const bool skip[FAMILY_C
     free(seen.slots);
     for (int fam = 0; fam < FAMILY_COUNT; fam++) {
         /* divided by the square root of the count, as the training script does: a long post
-         * must not pass the threshold for its length alone */
-        if (weighed[fam])
-            score[fam] /= sqrt((double)weighed[fam]);
+         * must not pass the threshold for its length alone; a text with fewer than
+         * MIN_FEATURES weighted features is not judged (a few telling words would pass) */
+        if (weighed[fam] < MIN_FEATURES)
+            continue;
+        score[fam] /= sqrt((double)weighed[fam]);
         if (skip[fam] || !m->present[fam] || score[fam] <= m->families[fam].threshold ||
             best[fam].sum[fam] <= 0)
             continue;
