@@ -236,7 +236,6 @@ struct flag_wording_family {
 struct flag_wording_hit {
     enum flag_family family;
     size_t start, end;
-    double score;
 };
 /* Scores text[0, length) for every family not in `skip` and writes the families it reads like
  * into hits (*count of them, in family order). Returns 0, or -1 when memory runs out or the

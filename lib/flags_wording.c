@@ -209,21 +209,38 @@ static const struct wording_model *wording_model(void)
 }
 
 /* The features seen so far in one text, as table slots: each counts once however often it
- * occurs. Grows by doubling; -1 when memory runs out. */
+ * occurs. Starts in `first` (a 1 KiB answer has a few hundred features, so a typical scan
+ * allocates nothing) and grows by doubling onto the heap. */
+enum { SEEN_FIRST = 512 };
 struct seen_set {
     const struct wording_entry **slots;
     size_t mask, count;
+    const struct wording_entry *first[SEEN_FIRST];
 };
+
+static void seen_init(struct seen_set *s)
+{
+    memset(s->first, 0, sizeof s->first);
+    s->slots = s->first;
+    s->mask = SEEN_FIRST - 1;
+    s->count = 0;
+}
+
+static void seen_free(struct seen_set *s)
+{
+    if (s->slots != s->first)
+        free(s->slots);
+}
 
 /* Adds e; 1 when it is new, 0 when it was there, -1 when memory runs out. */
 static int seen_add(struct seen_set *s, const struct wording_entry *e)
 {
     if (2 * (s->count + 1) > s->mask + 1) {
-        size_t size = s->mask ? 2 * (s->mask + 1) : 256;
+        size_t size = 2 * (s->mask + 1);
         const struct wording_entry **slots = calloc(size, sizeof *slots);
         if (!slots)
             return -1;
-        for (size_t i = 0; s->mask && i <= s->mask; i++) {
+        for (size_t i = 0; i <= s->mask; i++) {
             if (!s->slots[i])
                 continue;
             size_t j = s->slots[i]->hash & (size - 1);
@@ -231,7 +248,7 @@ static int seen_add(struct seen_set *s, const struct wording_entry *e)
                 j = (j + 1) & (size - 1);
             slots[j] = s->slots[i];
         }
-        free(s->slots);
+        seen_free(s);
         s->slots = slots;
         s->mask = size - 1;
     }
@@ -290,7 +307,7 @@ int flag_wording_judge(const char *text, size_t length, const bool skip[FAMILY_C
                        struct flag_wording_hit hits[FAMILY_COUNT], size_t *count)
 {
     const struct wording_model *m = wording_model();
-    struct seen_set seen = {0};
+    struct seen_set seen;
     double score[FAMILY_COUNT] = {0};
     size_t weighed[FAMILY_COUNT] = {0}; /* distinct features with a weight for the family */
     struct line_evidence line = {0}, best[FAMILY_COUNT] = {0};
@@ -304,6 +321,12 @@ int flag_wording_judge(const char *text, size_t length, const bool skip[FAMILY_C
     *count = 0;
     if (!m)
         return -1;
+    bool judged = false; /* no family to judge (all flagged by rules, or left out): no scan */
+    for (int fam = 0; fam < FAMILY_COUNT; fam++)
+        judged = judged || (!skip[fam] && m->present[fam]);
+    if (!judged)
+        return 0;
+    seen_init(&seen);
     for (size_t i = 0; i <= length;) {
         if (i == length || text[i] == '\n') {
             line.end = i;
@@ -354,7 +377,7 @@ int flag_wording_judge(const char *text, size_t length, const bool skip[FAMILY_C
         previous_length = n;
         previous_hash = hash;
     }
-    free(seen.slots);
+    seen_free(&seen);
     for (int fam = 0; fam < FAMILY_COUNT; fam++) {
         /* divided by the square root of the count, as the training script does: a long post
          * must not pass the threshold for its length alone; a text with fewer than
@@ -367,12 +390,12 @@ int flag_wording_judge(const char *text, size_t length, const bool skip[FAMILY_C
             continue;
         size_t start = best[fam].start, end = best[fam].end;
         trim(text, &start, &end);
-        hits[(*count)++] = (struct flag_wording_hit){
-            .family = (enum flag_family)fam, .start = start, .end = end, .score = score[fam]};
+        hits[(*count)++] =
+            (struct flag_wording_hit){.family = (enum flag_family)fam, .start = start, .end = end};
     }
     return 0;
 fail:
-    free(seen.slots);
+    seen_free(&seen);
     return -1;
 }
 
