@@ -229,6 +229,21 @@ quiet_cluster() {
   autovacuum_idle
 }
 
+# autovacuum_runs DB...: autovacuum and autoanalyze runs finished so far on the tables of the
+# databases, and " (+N busy)" for workers running now: printed per measured run, since a worker
+# that starts during a run takes CPU from that run alone.
+autovacuum_runs() {
+  local total=0 db n busy
+  for db in "$@"; do
+    n=$(psql_db "$db" -tA -c "SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) FROM pg_stat_all_tables")
+    total=$((total + n))
+  done
+  busy=$(psql_db postgres -tA -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")
+  echo "$total $busy"
+}
+# av_delta "BEFORE" "AFTER": "N finished, M busy at the end".
+av_delta() { read -r b _ <<<"$1"; read -r a busy <<<"$2"; echo "$((a - b)) finished, $busy busy at the end"; }
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
 verdict() { awk -v r="$1" -v t="$3" -v op="$2" 'BEGIN {ok = (op == ">=") ? r >= t : r <= t; print ok ? "met" : "MISSED"}'; }
 
@@ -241,7 +256,9 @@ seeded_run() {
   wal_before=$(wal_stats)
   before=$(snapshot)
   all_ticks "$WORK/ticks.0"
+  av_before=$(autovacuum_runs seeded)
   wrk_run "${PORTS[main]}" bench "$AGENTS" bench-agent "$CONNECTIONS"
+  a_autovacuum=$(av_delta "$av_before" "$(autovacuum_runs seeded)")
   http_delta=$(delta "$(snapshot)" "$before")
   all_ticks "$WORK/ticks.1"
   http_others=$(other_top "$WORK/ticks.0" "$WORK/ticks.1" "${PIDS[main]}")
@@ -257,7 +274,9 @@ fresh_run() { # ROUND
   quiet_cluster
   analysed=$(psql_db "fresh_$1" -tA -c "SELECT coalesce(max(greatest(last_analyze, last_autoanalyze))::text, 'never')
     FROM pg_stat_user_tables WHERE relname = 'drafts'")
+  av_before=$(autovacuum_runs seeded "fresh_$1")
   wrk_run "${PORTS[fresh$1]}" bench "$AGENTS" bench-agent "$CONNECTIONS"
+  c_autovacuum=$(av_delta "$av_before" "$(autovacuum_runs seeded "fresh_$1")")
   c_rate=$W_rate c_p50=$W_p50 c_p99=$W_p99 c_other=$W_other
   stop_server "fresh$1"
 }
@@ -363,8 +382,10 @@ $(cost_lines "HTTP:" "$http_delta" "$http_wal" "$a_held" "$a_cpu")
 $(cost_lines "pgbench:" "$pgbench_delta" "$pgbench_wal" "${pgbench_tx:-0}" "$pgbench_cpu")
     if PostgreSQL held a post for the CPU of pgbench's minimal transaction, agentgate's and the client's CPU per post would still cap ratio (a) at $a_bound
     other processes took $(other_cpu "$http_delta" "$a_cpu") CPU s in the HTTP run${http_others:+ ($http_others)}, $(other_cpu "$pgbench_delta" "$pgbench_cpu") in the pgbench run${pgbench_others:+ ($pgbench_others)}
+    autovacuum during the HTTP run: $a_autovacuum
 (b) one agent, burst: $b_rate held/s (p50 $b_p50 ms, p99 $b_p99 ms, non-202: $b_other): share of (a) $b_share (target >= 0.5: $(verdict "$b_share" ">=" 0.5))
 (c) fresh install (drafts analysed: $analysed): $c_rate held/s (p50 $c_p50 ms, p99 $c_p99 ms, non-202: $c_other): share of (a) $c_share (target >= 0.9: $(verdict "$c_share" ">=" 0.9))
+    run $([ "$fresh_first" = 1 ] && echo "before" || echo "after") (a)'s HTTP run; autovacuum during it (both databases): $c_autovacuum
 (d) other agent p99: idle $d_idle_p99 ms (p50 $d_idle_p50, $d_idle_count posts), beside the runaway $d_load_p99 ms (p50 $d_load_p50, $d_load_count posts): ${d_ratio}x (target <= 3: $(verdict "$d_ratio" "<=" 3))
     runaway: $runaway_completed answers counted by wrk ($runaway_held held, $runaway_statuses); refusals in the audit trail: $audited (wrk stops counting at its deadline, the server answers what is in flight), in $refusal_rows audit events so far
 EOF
