@@ -37,7 +37,8 @@
 # (a) (intake_measure.sh) to show where it goes. Other processes on the machine disturb the
 # figures: the script says how much CPU they took.
 #
-# Exit status: 0 when it measured (even if a target is missed), 1 when a step failed.
+# Exit status: 0 when it measured (even if a target is missed), 1 when a step failed or a
+# figure would be impossible (no post held in a run that divides by it, or a p99 of no posts).
 # Knobs: BENCH_RUNS, BENCH_DURATION, BENCH_CONNECTIONS, BENCH_SERVER_THREADS, BENCH_SEED,
 # BENCH_LOG_LEVEL, BENCH_REQUESTS (pre-signed per run, default 5000 x BENCH_DURATION).
 set -euo pipefail
@@ -244,7 +245,14 @@ autovacuum_runs() {
 # av_delta "BEFORE" "AFTER": "N finished, M busy at the end".
 av_delta() { read -r b _ <<<"$1"; read -r a busy <<<"$2"; echo "$((a - b)) finished, $busy busy at the end"; }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
+# positive NAME VALUE: stops the benchmark (exit 1) unless VALUE is a number above 0. A
+# denominator of 0, or a p99 from no held post (intake_victim.mjs prints 0.00 then), would make
+# an impossible figure: (d) would read "0.00x, met" for an agent that got nothing through.
+positive() {
+  awk -v v="$2" 'BEGIN {exit !(v ~ /^[0-9]+([.][0-9]+)?$/ && v + 0 > 0)}' ||
+    ag_die "impossible figure: $1 is '$2' (want a number above 0); this run measured nothing usable"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 verdict() { awk -v r="$1" -v t="$3" -v op="$2" 'BEGIN {ok = (op == ">=") ? r >= t : r <= t; print ok ? "met" : "MISSED"}'; }
 
 declare -a A_RATIO A_BOUND B_SHARE C_SHARE D_RATIO A_RATE PG_TPS B_RATE C_RATE C_AFTER C_BEFORE
@@ -365,7 +373,13 @@ for round in $(seq 1 "$RUNS"); do
   refusal_rows=$(psql_db seeded -tA -c "SELECT count(*) FROM audit_events WHERE action = 'intake.refused'
     AND actor = 'agent:runaway-agent-1'")
 
-  # The round's figures.
+  # The round's figures, from inputs that can make them.
+  positive "(a) held/s" "$a_rate"
+  positive "pgbench tx/s" "$tps"
+  positive "(d) posts held with the other agent alone" "$d_idle_count"
+  positive "(d) posts held beside the runaway" "$d_load_count"
+  positive "(d) p99 alone" "$d_idle_p99"
+  positive "(d) p99 beside the runaway" "$d_load_p99"
   a_ratio=$(ratio "$a_rate" "$tps")
   b_share=$(ratio "$b_rate" "$a_rate")
   c_share=$(ratio "$c_rate" "$a_rate")
