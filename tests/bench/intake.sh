@@ -230,9 +230,9 @@ quiet_cluster() {
   autovacuum_idle
 }
 
-# autovacuum_runs DB...: autovacuum and autoanalyze runs finished so far on the tables of the
-# databases, and " (+N busy)" for workers running now: printed per measured run, since a worker
-# that starts during a run takes CPU from that run alone.
+# autovacuum_runs DB...: "FINISHED BUSY": the autovacuum and autoanalyze runs finished so far on
+# the tables of the databases, and the workers running now. Printed per measured run, since a
+# worker that starts during a run takes CPU from that run alone.
 autovacuum_runs() {
   local total=0 db n busy
   for db in "$@"; do
