@@ -1528,7 +1528,7 @@ static const char *const bulk_personal_data =
 START_TEST(test_wording_warns_where_no_rule_matched)
 {
     char text[512];
-    snprintf(text, sizeof text, "Thanks for the quick reply!\n\n  %s  \nCheers",
+    snprintf(text, sizeof text, "Here is the export you asked for.\n\n  %s  \nCheers",
              bulk_personal_data);
     json_t *flags = scan(text);
     ck_assert_uint_eq(json_array_size(flags), 1);
