@@ -3,9 +3,9 @@
  *
  * Rules find the forms someone wrote a pattern for; on posts nobody has seen they miss the
  * phrasings no pattern covers (docs/flags.md, "The wording check"). This check weighs the
- * words and word pairs of the text with a naive Bayes model trained on the labelled corpus
+ * words and word pairs of the text with a logistic regression fitted on the labelled corpus
  * (tests/flags/train_wording writes rules/wording.model, compiled in like the rules): per
- * family, the log-odds of a family's post against an ordinary one, summed over the text's
+ * family, weights that tell a family's post from an ordinary one, summed over the text's
  * distinct features and divided by the square root of their number. Above the family's
  * threshold (set so that about 1 % of ordinary posts, held out while training, pass it) the
  * text gets a warning, never a critical: a word count cannot say that something is live or
