@@ -172,6 +172,13 @@ int flags_scan(const char *field, const char *text, size_t length, json_t *flags
     return flags_scan_with(NULL, field, text, length, flags);
 }
 
+bool flags_code_marks_secret(const char *code)
+{
+    const struct flag_wording_family *wording = flag_wording_family(FAMILY_SECRET);
+    return code && strncmp(code, "secret.", 7) == 0 &&
+           !(wording && strcmp(code, wording->code) == 0);
+}
+
 /* Length of the UTF-8 sequence led by c (1 for stray continuation or invalid bytes). */
 static size_t utf8_sequence_length(unsigned char c)
 {

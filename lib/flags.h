@@ -20,6 +20,7 @@
 #define AGENTGATE_FLAGS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct flags_ruleset;
@@ -98,6 +99,12 @@ int flags_scan_with(const struct flags_ruleset *ruleset, const char *field, cons
 /* flags_scan_with() with the built-in rule set. */
 int flags_scan(const char *field, const char *text, size_t length, json_t *flags)
     __attribute__((warn_unused_result));
+
+/* Whether a flag of this code marks a secret value at its span, which pages mask and Redact
+ * removes: a secret rule's flag. The wording check's secret flag (secret.reads_like) marks the
+ * line whose words read like a credential: the approver must read that line, and it is prose,
+ * not a value to cut out. */
+bool flags_code_marks_secret(const char *code);
 
 /* Writes into out (size out_size, NUL-terminated) the text of a span with secrets masked:
  * keeps the first 4 characters and replaces the rest by '*' (for display).

@@ -660,6 +660,10 @@ static int header(struct parser *p, const char *name, size_t n)
                     "rule code \"%.*s\" must start with secret., access., destructive., pii. "
                     "or mention.",
                     (int)n, name);
+    /* a rule named like the wording check's flag would be taken for it (flags_code_marks_secret) */
+    const struct flag_wording_family *wording = flag_wording_family((enum flag_family)family);
+    if (wording && strlen(wording->code) == n && memcmp(wording->code, name, n) == 0)
+        return fail(p, "rule code %.*s is the wording check's flag", (int)n, name);
     const struct flag_rule_file *files[] = {p->existing, p->out};
     for (size_t f = 0; f < 2; f++)
         for (size_t i = 0; i < files[f]->rule_count; i++)

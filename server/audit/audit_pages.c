@@ -151,8 +151,8 @@ static void text_mask_secrets(const char *text, char *out, size_t out_size)
         json_int_t start = json_integer_value(json_object_get(flag, "start"));
         json_int_t end = json_integer_value(json_object_get(flag, "end"));
 
-        if (!code || strncmp(code, "secret.", 7) != 0 || start < (json_int_t)at ||
-            end > (json_int_t)length || end <= start)
+        if (!flags_code_marks_secret(code) || start < (json_int_t)at || end > (json_int_t)length ||
+            end <= start)
             continue;
         used += (size_t)snprintf(out + used, out_size - used, "%.*s", (int)((size_t)start - at),
                                  text + at);

@@ -291,7 +291,7 @@ static enum MHD_Result action_redact(struct request *request, struct draft_reque
     flag = index >= 0 && end && !*end ? json_array_get(flags, (size_t)index) : NULL;
     field = json_string_at(flag, "field");
     code = json_string_at(flag, "code");
-    if (!flag || !code || strncmp(code, "secret.", 7) != 0 || !field ||
+    if (!flag || !flags_code_marks_secret(code) || !field ||
         (strcmp(field, "body") != 0 && strcmp(field, "title") != 0) ||
         !json_string_at(state->draft, field))
         return draft_refuse(request, state, ERR_NOT_A_SECRET);

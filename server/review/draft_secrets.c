@@ -76,8 +76,8 @@ static void spans_collect(json_t *found, const json_t *flags, const char *field,
         /* a span cut by the end of a shortened text (a list's excerpt) is masked up to the cut */
         if (end > (json_int_t)length)
             end = (json_int_t)length;
-        if (code && strncmp(code, "secret.", 7) == 0 && flag_field &&
-            strcmp(flag_field, field) == 0 && start >= 0 && end > start)
+        if (flags_code_marks_secret(code) && flag_field && strcmp(flag_field, field) == 0 &&
+            start >= 0 && end > start)
             json_array_append_new(found, json_pack("[I, I]", start, end));
     }
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flags.h"
 #include "render_markdown.h"
 #include "text_diff.h"
 #include "web/json_spec.h"
@@ -100,7 +101,7 @@ static const char *flag_explanation(const json_t *flag)
 static bool flag_is_secret(const json_t *flag)
 {
     const char *code = json_string_at(flag, "code");
-    return code && strncmp(code, "secret.", 7) == 0;
+    return flags_code_marks_secret(code);
 }
 
 /* The flags as the page lists them: explanation, field, the matched text (secrets masked). */

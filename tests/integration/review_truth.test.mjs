@@ -197,6 +197,21 @@ describe('secrets are never shown in clear', () => {
     const notSecret = await people.invoker.post(`/drafts/${id}/redact`, { revision: '2', flag: '99' });
     assert.match(notSecret.headers.get('location'), /error=not_a_secret/);
   });
+  it('shows the line the wording check reads as a credential in full, counts no secret and will not redact it', async () => {
+    const text = 'I pasted the login for the staging admin account in the team chat so everyone can sign in; the password is the one we use for the shared vault, ask me if it does not work.';
+    const id = await newDraft({ body: text });
+    const flags = JSON.parse(await psql(srv.database, `SELECT flags::text FROM drafts WHERE id = '${id}'`));
+    const index = flags.findIndex((f) => f.code === 'secret.reads_like');
+    // the case under test: the wording check's secret flag, and no secret rule's
+    assert.ok(index >= 0 && flags.filter((f) => f.code.startsWith('secret.')).length === 1, JSON.stringify(flags));
+    const page = await people.invoker.get(`/drafts/${id}`);
+    assert.doesNotMatch(page.text, /will be published in full/);
+    assert.match(page.text, /the password is the one we use for the shared vault/);
+    assert.doesNotMatch(page.text, /action="\/drafts\/[^"]+\/redact"/);
+    const res = await people.invoker.post(`/drafts/${id}/redact`, { revision: '1', flag: String(index) });
+    assert.match(res.headers.get('location'), /error=not_a_secret/);
+    assert.equal(await body(id), text);
+  });
 });
 
 describe('the kill switch and pauses refuse approvals and keep the review', () => {

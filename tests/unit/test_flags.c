@@ -1585,6 +1585,25 @@ START_TEST(test_wording_defers_to_a_rule_of_its_family)
 }
 END_TEST
 
+/* The wording check's secret flag marks prose that reads like a credential, not a value: pages
+ * do not mask its line and Redact does not cut it out. A forum rule cannot take its name. */
+START_TEST(test_wording_secret_flag_marks_no_value)
+{
+    ck_assert(flags_code_marks_secret("secret.aws_access_key"));
+    ck_assert(flags_code_marks_secret("secret.reads_like_x"));
+    ck_assert(!flags_code_marks_secret("secret.reads_like"));
+    ck_assert(!flags_code_marks_secret("access.world_writable"));
+    ck_assert(!flags_code_marks_secret("secret"));
+    ck_assert(!flags_code_marks_secret(NULL));
+    assert_load_error("[secret.reads_like]\nseverity = warning\nmessage = m\npattern = zzqq\n"
+                      "match = zzqq\n",
+                      1, "forum.rules:1: rule code secret.reads_like is the wording check's flag");
+    assert_load_error("[mention.reads_like]\nseverity = warning\nmessage = m\npattern = zzqq\n"
+                      "match = zzqq\n",
+                      0, "rule code mention.reads_like is the wording check's flag");
+}
+END_TEST
+
 /* Case and the bytes around words do not change what the check sees: ASCII letters are
  * lower-cased and any non-word byte separates words (the training script reads text so). */
 START_TEST(test_wording_reads_words_whatever_their_case_and_separators)
@@ -1712,6 +1731,7 @@ static Suite *flags_suite(void)
     tcase_add_test(wording, test_wording_warns_where_no_rule_matched);
     tcase_add_test(wording, test_wording_is_quiet_on_an_ordinary_answer);
     tcase_add_test(wording, test_wording_defers_to_a_rule_of_its_family);
+    tcase_add_test(wording, test_wording_secret_flag_marks_no_value);
     tcase_add_test(wording, test_wording_reads_words_whatever_their_case_and_separators);
     tcase_add_test(wording, test_wording_section_chooses_the_families);
     tcase_add_test(wording, test_wording_section_errors_name_the_line);
