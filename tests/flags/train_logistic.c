@@ -7,8 +7,10 @@
  *
  * Input (stdin, whitespace-separated numbers):
  *   families folds features posts min_posts min_features c iterations prune
- *   then per post: fold labels count id... (labels: bit f for family f, 0 for ordinary)
- * A feature counts for a fold's model when at least min_posts of its training posts have it.
+ *   then per text: fold labels part count id... (labels: bit f for family f, 0 for ordinary;
+ *   part: 1 for a piece of a post given in full too, such as a paragraph, else 0)
+ * A feature counts for a fold's model when at least min_posts of its training posts have it
+ * (pieces do not count: their post does).
  * Output (stdout):
  *   held POST s... the score of POST by its fold's models, one per family ("none" when fewer than
  *                  min_features of its features have a weight)
@@ -36,6 +38,7 @@ struct corpus {
     long features, posts, prune;
     double c;
     int *fold, *labels;
+    char *part;
     long *start; /* post p's ids are ids[start[p]] .. ids[start[p + 1] - 1] */
     int *ids;
 };
@@ -119,7 +122,7 @@ static void training_init(struct training *t, const struct corpus *cp, int fold)
         if (cp->fold[p] == fold)
             continue;
         t->rows[t->row_count++] = p;
-        for (long i = cp->start[p]; i < cp->start[p + 1]; i++)
+        for (long i = cp->start[p]; !cp->part[p] && i < cp->start[p + 1]; i++)
             df[cp->ids[i]]++;
     }
     t->local = checked(malloc((size_t)cp->features * sizeof *t->local));
@@ -386,16 +389,19 @@ static void read_corpus(struct corpus *cp)
         goto bad;
     cp->fold = checked(calloc((size_t)cp->posts, sizeof *cp->fold));
     cp->labels = checked(calloc((size_t)cp->posts, sizeof *cp->labels));
+    cp->part = checked(calloc((size_t)cp->posts, sizeof *cp->part));
     cp->start = checked(calloc((size_t)cp->posts + 1, sizeof *cp->start));
     size_t capacity = 1 << 20, used = 0;
     cp->ids = checked(malloc(capacity * sizeof *cp->ids));
     for (long p = 0; p < cp->posts; p++) {
-        long fold, labels, count, id;
-        if (!read_long(&fold) || !read_long(&labels) || !read_long(&count) || fold < 0 ||
-            fold >= cp->folds || labels < 0 || labels >= 1 << cp->families || count < 0)
+        long fold, labels, part, count, id;
+        if (!read_long(&fold) || !read_long(&labels) || !read_long(&part) || !read_long(&count) ||
+            fold < 0 || fold >= cp->folds || labels < 0 || labels >= 1 << cp->families ||
+            (part != 0 && part != 1) || count < 0)
             goto bad;
         cp->fold[p] = (int)fold;
         cp->labels[p] = (int)labels;
+        cp->part[p] = (char)part;
         cp->start[p] = (long)used;
         for (long i = 0; i < count; i++) {
             if (!read_long(&id) || id < 0 || id >= cp->features)

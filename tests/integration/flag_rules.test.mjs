@@ -63,7 +63,7 @@ describe('flag_rules', () => {
     });
     try {
       // no rule matches it; its words read like a post with personal data in bulk
-      const body = 'The customer list with names, home addresses, dates of birth and phone numbers is attached below for the whole team.';
+      const body = 'The customer list with names, home addresses, dates of birth and mobile phone numbers is attached below for the whole team to work through.';
       const codes = async (forum) => {
         const res = await postIntake(srv, samplePost({ post: { topic_id: '1', body } }), { forum });
         assert.equal(res.status, 202, res.text);

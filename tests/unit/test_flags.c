@@ -1522,8 +1522,8 @@ END_TEST
 
 /* A post about personal data in bulk that contains none of it: no rule matches its words. */
 static const char *const bulk_personal_data =
-    "The customer list with names, home addresses, dates of birth and phone numbers is attached "
-    "below for the whole team.";
+    "The customer list with names, home addresses, dates of birth and mobile phone numbers is "
+    "attached below for the whole team to work through.";
 
 START_TEST(test_wording_warns_where_no_rule_matched)
 {
@@ -1608,8 +1608,8 @@ END_TEST
  * lower-cased and any non-word byte separates words (the training script reads text so). */
 START_TEST(test_wording_reads_words_whatever_their_case_and_separators)
 {
-    json_t *flags = scan("THE CUSTOMER LIST WITH NAMES,\tHOME ADDRESSES;DATES OF BIRTH|AND PHONE "
-                         "NUMBERS IS ATTACHED BELOW FOR THE WHOLE TEAM.");
+    json_t *flags = scan("THE CUSTOMER LIST WITH NAMES,\tHOME ADDRESSES;DATES OF BIRTH|AND MOBILE "
+                         "PHONE NUMBERS IS ATTACHED BELOW FOR THE WHOLE TEAM TO WORK THROUGH.");
     ck_assert_uint_eq(json_array_size(flags), 1);
     ck_assert_str_eq(str_at(flags, 0, "code"), "pii.reads_like");
     json_decref(flags);
