@@ -210,7 +210,7 @@ describe('what the approver sees is the truth', () => {
   });
 
   it('shows a wording warning, where no rule matched, with its message next to the line it is about', async () => {
-    const body = 'Thanks for the quick reply!\n\nThe customer list with names, home addresses, dates of birth and phone numbers is attached below for the whole team.\n';
+    const body = 'Thanks for the quick reply!\n\nThe customer list with names, home addresses, dates of birth and mobile phone numbers is attached below for the whole team to work through.\n';
     const held = await hold(samplePost({ post: { topic_id: '6003', reply_to_post_id: '99002', body, forum_ref: 'ref-wording' } }));
     assert.deepEqual(held.flags.map((f) => [f.code, f.severity]), [['pii.reads_like', 'warning']]);
     const page = await newPage(browser);
