@@ -22,8 +22,9 @@
  *
  * The same input gives the same output on any x86-64 machine, which train_wording --check
  * relies on: the arithmetic is IEEE +, -, *, / and sqrt in a fixed order, exp and log are
- * written here (libm may choose its code by CPU), every model is fitted by one thread, and
- * there is no fused multiply-add (built with -ffp-contract=off).
+ * written here (libm may choose its code by CPU; the libm calls left, floor, fabs, frexp and
+ * ldexp, are exact), every model is fitted by one thread, and there is no fused multiply-add
+ * (built with -ffp-contract=off).
  */
 #include <math.h>
 #include <pthread.h>
