@@ -6,7 +6,7 @@
  * scores the thresholds are set on.
  *
  * Input (stdin, whitespace-separated numbers):
- *   families folds features posts min_posts min_features c iterations prune
+ *   families folds features posts min_posts min_features c iterations (all above 0)
  *   then per text: fold labels part count id... (labels: bit f for family f, 0 for ordinary;
  *   part: 1 for a piece of a post given in full too, such as a paragraph, else 0)
  * A feature counts for a fold's model when at least min_posts of its training posts have it
@@ -16,9 +16,8 @@
  *                  min_features of its features have a weight)
  *   weight ID k... the weights of the model fitted on every post, in thousandths, for each
  *                  feature with one that is not 0
- * A weight is rounded to thousandths (as the model file holds it) and taken as 0 when its
- * magnitude is below prune thousandths; a score is then what the scanner computes: the sum of
- * the post's nonzero weights over the square root of their number.
+ * A weight is rounded to thousandths, as the model file holds it; a score is then what the
+ * scanner computes: the sum of the post's nonzero weights over the square root of their number.
  *
  * The same input gives the same output on any x86-64 machine, which train_wording --check
  * relies on: the arithmetic is IEEE +, -, *, / and sqrt in a fixed order, exp and log are
@@ -26,6 +25,7 @@
  * ldexp, are exact), every model is fitted by one thread, and there is no fused multiply-add
  * (built with -ffp-contract=off).
  */
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -36,7 +36,7 @@ enum { MAX_FAMILIES = 8, HISTORY = 10, THREADS = 2 };
 
 struct corpus {
     int families, folds, min_posts, min_features, iterations;
-    long features, posts, prune;
+    long features, posts;
     double c;
     int *fold, *labels;
     char *part;
@@ -279,11 +279,10 @@ static double *fit(const struct training *t, int family)
     return w;
 }
 
-/* A weight as the model file holds it, in thousandths; 0 when pruned. */
-static long thousandths(const struct corpus *cp, double w)
+/* A weight as the model file holds it, in thousandths. */
+static long thousandths(double w)
 {
-    long k = (long)floor(w * 1000 + 0.5);
-    return labs(k) < cp->prune ? 0 : k;
+    return (long)floor(w * 1000 + 0.5);
 }
 
 struct job {
@@ -336,7 +335,7 @@ static void print_held(const struct corpus *cp, const struct training *t, struct
             long sum = 0, count = 0;
             for (long i = cp->start[p]; i < cp->start[p + 1]; i++) {
                 long j = t->local[cp->ids[i]];
-                long k = j >= 0 ? thousandths(cp, jobs[f].weights[j]) : 0;
+                long k = j >= 0 ? thousandths(jobs[f].weights[j]) : 0;
                 sum += k;
                 count += k != 0;
             }
@@ -355,7 +354,7 @@ static void print_weights(const struct corpus *cp, const struct training *t, str
         long j = t->local[f], k[MAX_FAMILIES] = {0};
         int any = 0;
         for (int fam = 0; j >= 0 && fam < cp->families; fam++)
-            any |= (k[fam] = thousandths(cp, jobs[fam].weights[j])) != 0;
+            any |= (k[fam] = thousandths(jobs[fam].weights[j])) != 0;
         if (!any)
             continue;
         printf("weight %ld", f);
@@ -372,8 +371,8 @@ static int read_long(long *v)
 
 static void read_corpus(struct corpus *cp)
 {
-    long head[9];
-    for (int i = 0; i < 9; i++)
+    long head[8];
+    for (int i = 0; i < 8; i++)
         if (!read_long(&head[i]))
             goto bad;
     cp->families = (int)head[0];
@@ -384,9 +383,9 @@ static void read_corpus(struct corpus *cp)
     cp->min_features = (int)head[5];
     cp->c = (double)head[6];
     cp->iterations = (int)head[7];
-    cp->prune = head[8];
-    if (cp->families < 1 || cp->families > MAX_FAMILIES || cp->folds < 1 || cp->features < 0 ||
-        cp->posts < 1 || cp->c <= 0)
+    if (cp->families < 1 || cp->families > MAX_FAMILIES || cp->folds < 1 || cp->features < 1 ||
+        cp->features > INT_MAX || cp->posts < 1 || cp->min_posts < 1 || cp->min_features < 1 ||
+        cp->c <= 0 || cp->iterations < 1)
         goto bad;
     cp->fold = checked(calloc((size_t)cp->posts, sizeof *cp->fold));
     cp->labels = checked(calloc((size_t)cp->posts, sizeof *cp->labels));
