@@ -506,7 +506,11 @@ bool flag_words_in_own_text(const char *text, const struct flag_markdown *md, si
 /* "Don't use / don't run / don't delete" in other languages (imperatives only: a word for
  * "never" alone often states a fact): Spanish, Portuguese, French, German, Italian, Dutch,
  * Indonesian, Minangkabau, Polish, Russian ("не используйте", "не запускайте"), Chinese ("不要",
- * "切勿", "请勿") and Japanese ("しないで"). */
+ * "切勿", "请勿"), Japanese ("しないで"), Romanian ("nu rulați"), Czech and Slovak
+ * ("nespouštějte"), Hungarian ("ne futtasd"), Turkish ("çalıştırmayın"), Swedish ("kör inte"),
+ * Danish and Norwegian ("ikke kjør"), Finnish ("älä aja"), Greek ("μην τρέξετε"), Ukrainian
+ * ("не видаляйте"), Korean ("실행하지 마세요") and Vietnamese ("đừng chạy"). The comparison folds
+ * ASCII case only, so a capitalised form is listed where the first letter is not ASCII. */
 #define INTL_CUES                                                                                  \
     "no uses", "no ejecutes", "no hagas", "no borres", "no elimines", "nunca uses",                \
         "nunca ejecutes", "n\xc3\xa3o use", "n\xc3\xa3o execute", "n\xc3\xa3o rode",               \
@@ -520,7 +524,77 @@ bool flag_words_in_own_text(const char *text, const struct flag_markdown *md, si
         "jangan gunakan", "jangan jalankan", "jangan hapus", "jan gunoan", "nie u\xc5\xbcywaj",    \
         "nie uruchamiaj", RU_DONT_USE, RU_DONT_RUN, "\xe4\xb8\x8d\xe8\xa6\x81",                    \
         "\xe5\x88\x87\xe5\x8b\xbf", "\xe8\xaf\xb7\xe5\x8b\xbf",                                    \
-        "\xe3\x81\x97\xe3\x81\xaa\xe3\x81\x84\xe3\x81\xa7"
+        "\xe3\x81\x97\xe3\x81\xaa\xe3\x81\x84\xe3\x81\xa7", "nu rula", "nu rula\xc8\x9bi",         \
+        "nu rulati", "nu folosi", "nu folosi\xc8\x9bi", "nu folositi", "nu executa",               \
+        "nu executa\xc8\x9bi", "nu executati", "nu \xc8\x99terge", "nu \xc8\x99terge\xc8\x9bi",    \
+        "nu stergeti", "nu face asta", "nu face\xc8\x9bi asta", "nespou\xc5\xa1t\xc4\x9bjte",      \
+        "nespou\xc5\xa1t\xc4\x9bj", "nepou\xc5\xbe\xc3\xadvejte", "nepou\xc5\xbe\xc3\xadvej",      \
+        "nema\xc5\xbete", "nema\xc5\xbe",                                                          \
+        "nesp\xc3\xba\xc5\xa1\xc5\xa5"                                                             \
+        "ajte",                                                                                    \
+        "nesp\xc3\xba\xc5\xa1\xc5\xa5"                                                             \
+        "aj",                                                                                      \
+        "nepou\xc5\xbe\xc3\xadvajte", "nepou\xc5\xbe\xc3\xadvaj", "ne futtasd", "ne futtassa",     \
+        "ne haszn\xc3\xa1ld", "ne haszn\xc3\xa1lja", "ne t\xc3\xb6r\xc3\xb6ld",                    \
+        "ne t\xc3\xb6r\xc3\xb6lje",                                                                \
+        "\xc3\xa7"                                                                                 \
+        "al\xc4\xb1\xc5\x9ft\xc4\xb1rmay\xc4\xb1n",                                                \
+        "kullanmay\xc4\xb1n", "silmeyin",                                                          \
+        "\xc3\x87"                                                                                 \
+        "al\xc4\xb1\xc5\x9ft\xc4\xb1rmay\xc4\xb1n",                                                \
+        "k\xc3\xb6r inte", "anv\xc3\xa4nd inte", "radera inte", "k\xc3\xb8r ikke", "brug ikke",    \
+        "ikke k\xc3\xb8r", "ikke brug", "ikke kj\xc3\xb8r", "ikke bruk", "ikke slett",             \
+        "\xc3\xa4l\xc3\xa4 k\xc3\xa4yt\xc3\xa4", "\xc3\xa4l\xc3\xa4 aja",                          \
+        "\xc3\xa4l\xc3\xa4 poista", "\xc3\x84l\xc3\xa4 k\xc3\xa4yt\xc3\xa4",                       \
+        "\xc3\x84l\xc3\xa4 aja", "\xc3\x84l\xc3\xa4 poista",                                       \
+        "\xce\xbc\xce\xb7\xce\xbd \xcf\x84\xcf\x81\xce\xad\xce\xbe\xce\xb5\xcf\x84\xce\xb5",       \
+        "\xce\xbc\xce\xb7\xce\xbd "                                                                \
+        "\xce\xb5\xce\xba\xcf\x84\xce\xb5\xce\xbb\xce\xad\xcf\x83\xce\xb5\xcf\x84\xce\xb5",        \
+        "\xce\xbc\xce\xb7\xce\xbd "                                                                \
+        "\xcf\x87\xcf\x81\xce\xb7\xcf\x83\xce\xb9\xce\xbc\xce\xbf\xcf\x80\xce\xbf\xce\xb9\xce\xb5" \
+        "\xce\xaf\xcf\x84\xce\xb5",                                                                \
+        "\xce\xbc\xce\xb7 "                                                                        \
+        "\xcf\x87\xcf\x81\xce\xb7\xcf\x83\xce\xb9\xce\xbc\xce\xbf\xcf\x80\xce\xbf\xce\xb9\xce\xb5" \
+        "\xce\xaf\xcf\x84\xce\xb5",                                                                \
+        "\xce\xbc\xce\xb7\xce\xbd "                                                                \
+        "\xce\xb4\xce\xb9\xce\xb1\xce\xb3\xcf\x81\xce\xac\xcf\x88\xce\xb5\xcf\x84\xce\xb5",        \
+        "\xce\x9c\xce\xb7\xce\xbd \xcf\x84\xcf\x81\xce\xad\xce\xbe\xce\xb5\xcf\x84\xce\xb5",       \
+        "\xce\x9c\xce\xb7\xce\xbd "                                                                \
+        "\xce\xb5\xce\xba\xcf\x84\xce\xb5\xce\xbb\xce\xad\xcf\x83\xce\xb5\xcf\x84\xce\xb5",        \
+        "\xce\x9c\xce\xb7\xce\xbd "                                                                \
+        "\xcf\x87\xcf\x81\xce\xb7\xcf\x83\xce\xb9\xce\xbc\xce\xbf\xcf\x80\xce\xbf\xce\xb9\xce\xb5" \
+        "\xce\xaf\xcf\x84\xce\xb5",                                                                \
+        "\xce\x9c\xce\xb7 "                                                                        \
+        "\xcf\x87\xcf\x81\xce\xb7\xcf\x83\xce\xb9\xce\xbc\xce\xbf\xcf\x80\xce\xbf\xce\xb9\xce\xb5" \
+        "\xce\xaf\xcf\x84\xce\xb5",                                                                \
+        "\xce\x9c\xce\xb7\xce\xbd "                                                                \
+        "\xce\xb4\xce\xb9\xce\xb1\xce\xb3\xcf\x81\xce\xac\xcf\x88\xce\xb5\xcf\x84\xce\xb5",        \
+        "\xd0\xbd\xd0\xb5 "                                                                        \
+        "\xd0\xb2\xd0\xb8\xd0\xba\xd0\xbe\xd1\x80\xd0\xb8\xd1\x81\xd1\x82\xd0\xbe\xd0\xb2\xd1\x83" \
+        "\xd0\xb9\xd1\x82\xd0\xb5",                                                                \
+        "\xd0\xbd\xd0\xb5 "                                                                        \
+        "\xd0\xb2\xd0\xb8\xd0\xb4\xd0\xb0\xd0\xbb\xd1\x8f\xd0\xb9\xd1\x82\xd0\xb5",                \
+        "\xd0\x9d\xd0\xb5 "                                                                        \
+        "\xd0\xb2\xd0\xb8\xd0\xba\xd0\xbe\xd1\x80\xd0\xb8\xd1\x81\xd1\x82\xd0\xbe\xd0\xb2\xd1\x83" \
+        "\xd0\xb9\xd1\x82\xd0\xb5",                                                                \
+        "\xd0\x9d\xd0\xb5 "                                                                        \
+        "\xd0\xb2\xd0\xb8\xd0\xb4\xd0\xb0\xd0\xbb\xd1\x8f\xd0\xb9\xd1\x82\xd0\xb5",                \
+        "\xec\x82\xac\xec\x9a\xa9\xed\x95\x98\xec\xa7\x80 \xeb\xa7\x88\xec\x84\xb8\xec\x9a\x94",   \
+        "\xec\x8b\xa4\xed\x96\x89\xed\x95\x98\xec\xa7\x80 \xeb\xa7\x88\xec\x84\xb8\xec\x9a\x94",   \
+        "\xec\x82\xad\xec\xa0\x9c\xed\x95\x98\xec\xa7\x80 \xeb\xa7\x88\xec\x84\xb8\xec\x9a\x94",   \
+        "\xec\x82\xac\xec\x9a\xa9\xed\x95\x98\xec\xa7\x80 "                                        \
+        "\xeb\xa7\x88\xec\x8b\xad\xec\x8b\x9c\xec\x98\xa4",                                        \
+        "\xec\x8b\xa4\xed\x96\x89\xed\x95\x98\xec\xa7\x80 "                                        \
+        "\xeb\xa7\x88\xec\x8b\xad\xec\x8b\x9c\xec\x98\xa4",                                        \
+        "\xec\x82\xad\xec\xa0\x9c\xed\x95\x98\xec\xa7\x80 "                                        \
+        "\xeb\xa7\x88\xec\x8b\xad\xec\x8b\x9c\xec\x98\xa4",                                        \
+        "\xc4\x91\xe1\xbb\xabng ch\xe1\xba\xa1y", "\xc4\x91\xe1\xbb\xabng d\xc3\xb9ng",            \
+        "\xc4\x91\xe1\xbb\xabng x\xc3\xb3"                                                         \
+        "a",                                                                                       \
+        "\xc4\x90\xe1\xbb\xabng ch\xe1\xba\xa1y", "\xc4\x90\xe1\xbb\xabng d\xc3\xb9ng",            \
+        "\xc4\x90\xe1\xbb\xabng x\xc3\xb3"                                                         \
+        "a",                                                                                       \
+        "kh\xc3\xb4ng n\xc3\xaan ch\xe1\xba\xa1y", "kh\xc3\xb4ng n\xc3\xaan d\xc3\xb9ng"
 #define RU_DONT_USE                                                                                \
     "\xd0\xbd\xd0\xb5 \xd0\xb8\xd1\x81\xd0\xbf\xd0\xbe\xd0\xbb\xd1\x8c"                            \
     "\xd0\xb7\xd1\x83\xd0\xb9\xd1\x82\xd0\xb5"

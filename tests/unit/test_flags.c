@@ -629,6 +629,50 @@ START_TEST(test_advice_against_is_not_critical)
 }
 END_TEST
 
+START_TEST(test_advice_against_in_more_languages)
+{
+    /* an imperative "don't run / use / delete" before the command, in the sentence or as the
+     * lead-in to the block: Romanian, Czech, Hungarian, Swedish, Norwegian, Finnish (its
+     * capital Ä is not ASCII, so the capitalised form is a cue of its own), Greek, Ukrainian
+     * and Vietnamese */
+    static const char *const sentences[] = {
+        "Nu rulați `sudo rm -rf /srv/data` pe server.",
+        "Nespouštějte `sudo rm -rf /srv/data` na serveru.",
+        "Ne futtasd a `sudo rm -rf /srv/data` parancsot.",
+        "Kör inte `sudo rm -rf /srv/data` på servern.",
+        "Ikke kjør `sudo rm -rf /srv/data` på serveren.",
+        "\xc3\x84l\xc3\xa4 aja `sudo rm -rf /srv/data` palvelimella.",
+        "\xce\x9c\xce\xb7\xce\xbd \xcf\x84\xcf\x81\xce\xad\xce\xbe\xce\xb5\xcf\x84\xce\xb5 `sudo "
+        "rm -rf /srv/data`.",
+        "\xd0\x9d\xd0\xb5 \xd0\xb2\xd0\xb8\xd0\xb4\xd0\xb0\xd0\xbb\xd1\x8f\xd0\xb9\xd1\x82\xd0\xb5 "
+        "`sudo rm -rf /srv/data`.",
+        "\xc4\x90\xe1\xbb\xabng ch\xe1\xba\xa1y `sudo rm -rf /srv/data` tr\xc3\xaan m\xc3\xa1y "
+        "ch\xe1\xbb\xa7.",
+    };
+    for (size_t i = 0; i < sizeof sentences / sizeof *sentences; i++)
+        assert_severity(sentences[i], "destructive.recursive_delete", "info");
+    /* Korean and Turkish put the verb after its object, so their cue counts as the lead-in to
+     * a block, not after a command in the same sentence */
+    assert_severity(
+        "\xec\x95\x84\xeb\x9e\x98 \xeb\xaa\x85\xeb\xa0\xb9\xec\x9d\x84 "
+        "\xec\x8b\xa4\xed\x96\x89\xed\x95\x98\xec\xa7\x80 "
+        "\xeb\xa7\x88\xec\x84\xb8\xec\x9a\x94.\n\n```bash\nsudo rm -rf /srv/data\n```\n",
+        "destructive.recursive_delete", "info");
+    assert_severity("A\xc5\x9f"
+                    "a\xc4\x9f\xc4\xb1"
+                    "daki komutu "
+                    "\xc3\xa7"
+                    "al\xc4\xb1\xc5\x9ft\xc4\xb1rmay\xc4\xb1n:\n\n```bash\nsudo rm -rf "
+                    "/srv/data\n```\n",
+                    "destructive.recursive_delete", "info");
+    /* the same sentences without the negation are the command itself */
+    assert_severity("Rulați `sudo rm -rf /srv/data` pe server.", "destructive.recursive_delete",
+                    "critical");
+    assert_severity("Kör `sudo rm -rf /srv/data` på servern.", "destructive.recursive_delete",
+                    "critical");
+}
+END_TEST
+
 START_TEST(test_a_heading_of_donts_covers_its_section)
 {
     const char *list = "\n\n- No `sudo rm -rf /srv/data` during your first rotation.\n";
@@ -1750,6 +1794,7 @@ static Suite *flags_suite(void)
 
     TCase *context = tcase_create("context");
     tcase_add_test(context, test_advice_against_is_not_critical);
+    tcase_add_test(context, test_advice_against_in_more_languages);
     tcase_add_test(context, test_scratch_target_holds_critical_to_warning);
     tcase_add_test(context, test_a_heading_of_donts_covers_its_section);
     tcase_add_test(context, test_a_bare_refusal_after_a_block_advises_against_it);
