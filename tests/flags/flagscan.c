@@ -4,7 +4,8 @@
  *   flagscan [--rules FILE] [--check] [--time ROUNDS] [--info]  < posts.jsonl
  *
  * Reads one JSON object per line ({"id", "title", "body", …}) and writes one line per post:
- * {"id": …, "flags": [...]} with the flags of the title and body (CONTRACT §8 shape).
+ * {"id": …, "flags": [...]} with the flags of the title and body (CONTRACT §8 shape), each
+ * with "marks_secret": whether its span is a secret value (flags_code_marks_secret).
  * --rules FILE   scans with the built-in rules plus a forum rule file (as flag_rules does)
  * --check        checks every rule's examples instead, printing the first failure; exit 1 on any
  * --time ROUNDS  scans each body ROUNDS times and prints, per post, the median and worst CPU
@@ -71,6 +72,22 @@ static int time_post(const struct flags_ruleset *rs, json_t *post, long rounds)
     return 0;
 }
 
+/* Adds "marks_secret" to each flag: whether pages treat its span as a secret value (masked,
+ * counted, redactable), as lib/flags decides it, so that evaluate masks exactly those. */
+static int mark_secrets(json_t *flags)
+{
+    size_t i;
+    json_t *flag;
+    json_array_foreach(flags, i, flag)
+    {
+        const char *code = json_string_value(json_object_get(flag, "code"));
+        if (!code || json_object_set_new(flag, "marks_secret",
+                                         json_boolean(flags_code_marks_secret(code))) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *rules = NULL;
@@ -133,7 +150,7 @@ int main(int argc, char **argv)
                 status = 1;
         } else {
             json_t *flags = json_array();
-            if (!flags || scan_post(rs, post, flags) != 0) {
+            if (!flags || scan_post(rs, post, flags) != 0 || mark_secrets(flags) != 0) {
                 status = 1;
             } else {
                 json_t *out =
