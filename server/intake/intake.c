@@ -217,10 +217,8 @@ enum MHD_Result intake_handle(struct request *request)
         bool seen = false;
         db = db_thread_connection();
         status = db ? drafts_webhook_seen(db, forum->name, webhook_id, &seen) : DB_UNAVAILABLE;
-        if (status == DB_UNAVAILABLE)
-            return http_reply_error(request, ERR_DATABASE_UNAVAILABLE, NULL, NULL);
         if (status != DB_OK)
-            return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
+            return http_reply_error(request, error_from_db_status(status), NULL, NULL);
         if (!seen) {
             char seconds[16];
             snprintf(seconds, sizeof seconds, "%d", retry_after);
@@ -255,10 +253,8 @@ enum MHD_Result intake_handle(struct request *request)
                               },
                               &state->held)
                 : DB_UNAVAILABLE;
-    if (status == DB_UNAVAILABLE)
-        return http_reply_error(request, ERR_DATABASE_UNAVAILABLE, NULL, NULL);
     if (status != DB_OK)
-        return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
+        return http_reply_error(request, error_from_db_status(status), NULL, NULL);
     if (state->held.outcome == DRAFT_REFUSED_RATE_LIMIT)
         intake_refusals_note(forum->name, post.agent_id, state->held.retry_after_seconds);
     return intake_reply_outcome(request, draft_id, state);

@@ -290,9 +290,7 @@ enum MHD_Result metrics_serve(struct request *request)
     db = db_thread_connection();
     status = db ? metrics_write_gauges(text, db) : DB_UNAVAILABLE;
     if (status != DB_OK)
-        return http_reply_error(request,
-                                status == DB_UNAVAILABLE ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL,
-                                NULL, NULL);
+        return http_reply_error(request, error_from_db_status(status), NULL, NULL);
     if (text->failed)
         return http_reply_error(request, ERR_INTERNAL, NULL, NULL);
     return http_reply_text(request, 200, "text/plain; version=0.0.4; charset=utf-8", text->data,

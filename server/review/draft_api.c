@@ -84,9 +84,7 @@ static json_t *draft_of_forum(struct request *request, enum db_status *status)
 
 static enum agentgate_error missing_error(enum db_status status)
 {
-    if (status == DB_UNAVAILABLE)
-        return ERR_DATABASE_UNAVAILABLE;
-    return status != DB_OK ? ERR_INTERNAL : ERR_UNKNOWN_DRAFT;
+    return status == DB_OK ? ERR_UNKNOWN_DRAFT : error_from_db_status(status);
 }
 
 /* Every flag code of the draft appears in `acknowledged`. */
@@ -130,21 +128,24 @@ static enum MHD_Result decision_refuse(struct request *request, struct draft_api
                                        const char *message)
 {
     struct draft_forum_answer *answer = &state->answer;
-    unsigned status = error_http_status(error);
+    unsigned http_status = error_http_status(error);
     struct db_connection *db;
+    enum db_status status;
 
-    if (status == 423 || status >= 500)
+    if (http_status == 423 || http_status >= 500)
         return http_reply_error(request, error, field, message);
-    answer->status = status;
+    answer->status = http_status;
     snprintf(answer->error_code, sizeof answer->error_code, "%s", error_code(error));
     snprintf(answer->error_field, sizeof answer->error_field, "%s", field ? field : "");
     snprintf(answer->error_message, sizeof answer->error_message, "%s",
              message ? message : error_message(error));
     db = db_thread_connection();
-    if (!db ||
-        drafts_decision_remember(db, request->forum->name, http_header(request, "webhook-id"),
-                                 request->params[1], answer) != DB_OK)
-        return http_reply_error(request, db ? ERR_INTERNAL : ERR_DATABASE_UNAVAILABLE, NULL, NULL);
+    status =
+        db ? drafts_decision_remember(db, request->forum->name, http_header(request, "webhook-id"),
+                                      request->params[1], answer)
+           : DB_UNAVAILABLE;
+    if (status != DB_OK)
+        return http_reply_error(request, error_from_db_status(status), NULL, NULL);
     return answer_send(request, answer);
 }
 

@@ -55,7 +55,7 @@ enum agentgate_error draft_request_load(struct request *request, struct draft_re
         return ERR_DATABASE_UNAVAILABLE;
     status = drafts_load(db, id, &text);
     if (status != DB_OK)
-        return status == DB_UNAVAILABLE ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL;
+        return error_from_db_status(status);
     if (!text)
         return ERR_NOT_FOUND;
     state->draft = json_loads(text, 0, NULL);
@@ -240,6 +240,7 @@ enum MHD_Result draft_pages_show(struct request *request)
     struct db_connection *db;
     enum agentgate_error error;
     unsigned status = 200;
+    enum db_status viewed;
     json_t *data, *killswitch;
 
     if (!state)
@@ -252,9 +253,11 @@ enum MHD_Result draft_pages_show(struct request *request)
         return draft_request_fail(request, error);
     if (state->access.as_moderator) {
         db = db_thread_connection();
-        if (!db || drafts_audit_view(db, request->params[0], state->user->forum,
-                                     state->user->user_id, state->user->username) != DB_OK)
-            return page_reply_db_failure(request, db ? DB_FAILED : DB_UNAVAILABLE);
+        viewed = db ? drafts_audit_view(db, request->params[0], state->user->forum,
+                                        state->user->user_id, state->user->username)
+                    : DB_UNAVAILABLE;
+        if (viewed != DB_OK)
+            return page_reply_db_failure(request, viewed);
     }
     state->from =
         page_local_path_valid(page_query(request, "from")) ? page_query(request, "from") : NULL;

@@ -37,6 +37,11 @@ const char *error_message(enum agentgate_error error)
     return error_lookup(error)->message;
 }
 
+enum agentgate_error error_from_db_status(enum db_status status)
+{
+    return status == DB_UNAVAILABLE ? ERR_DATABASE_UNAVAILABLE : ERR_INTERNAL;
+}
+
 enum agentgate_error error_from_code(const char *code)
 {
     for (unsigned error = ERR_NONE + 1; error < ERR_COUNT; error++)

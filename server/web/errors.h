@@ -6,6 +6,8 @@
 #ifndef AGENTGATE_ERRORS_H
 #define AGENTGATE_ERRORS_H
 
+#include "db/db.h"
+
 #define AGENTGATE_ERRORS(X)                                                                        \
     X(ERR_MALFORMED_JSON, 400, "malformed_json", "request body is not valid JSON")                 \
     X(ERR_INVALID_UTF8, 400, "invalid_utf8", "request body is not valid UTF-8")                    \
@@ -82,6 +84,10 @@ enum agentgate_error {
 /* The error whose snake_case code is `code` (as an adapter reports it in a failure), or
  * ERR_INTERNAL when the registry has no such code. */
 enum agentgate_error error_from_code(const char *code);
+
+/* The answer to a failed database call (status is not DB_OK): 503 when the database could not
+ * be reached or the connection broke, whatever the call was for; 500 when a statement failed. */
+enum agentgate_error error_from_db_status(enum db_status status);
 
 /* The HTTP status, code and message of an error; never NULL. */
 unsigned error_http_status(enum agentgate_error error);

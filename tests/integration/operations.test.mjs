@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   BIN, conninfo, countRows, createDatabase, ensureRoles, eventually, newSecret, postIntake, psql,
-  runCli, samplePost, spawnServer, sqlOutcome, startPrivateCluster, startServer, tmpdir, webhookId, writeConfig,
+  runCli, samplePost, sign, spawnServer, sqlOutcome, startPrivateCluster, startServer, tmpdir, webhookId, writeConfig,
 } from '../lib/harness.mjs';
 import { psqlSession } from '../lib/psql_session.mjs';
 
@@ -69,6 +69,51 @@ describe('database outage', () => {
       // DB_RECONNECT_INTERVAL_MS before it tries again, so /readyz served by such a worker says
       // 503 for up to that long after PostgreSQL is back: it must turn ready by itself.
       await eventually(async () => (await fetch(`${srv.url}/readyz`)).status === 200, { what: '/readyz to report ready again' });
+    } finally {
+      await srv.stop();
+      await cluster.stop('immediate', { ignoreErrors: true });
+    }
+  });
+
+  it('answers a decision 503 when PostgreSQL went away after its worker connected, refused ones included', async () => {
+    // One worker thread: the intake leaves it a connection libpq still calls open once
+    // PostgreSQL is gone, so each decision below fails on its first statement, as a decision
+    // does when the database dies between two requests.
+    const { cluster, pg, database, srv } = await serverOnPrivateCluster(1);
+    const decisionTo = (draftId, text, id = webhookId()) => {
+      const ts = Math.floor(Date.now() / 1000);
+      return fetch(`${srv.url}/v1/forums/eng/drafts/${draftId}/decision`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(srv.secret, id, ts, text) },
+        body: text,
+      }).then(async (res) => ({ status: res.status, text: await res.text() }));
+    };
+    try {
+      const held = await postIntake(srv, samplePost());
+      assert.equal(held.status, 202, held.text);
+      const draftId = held.json.draft_id;
+      const approve = JSON.stringify({ draft_id: draftId, actor: { id: '1001', name: 'alice' }, decision: 'approve', acknowledged_flags: [] });
+      await cluster.stop('immediate');
+      // refusals agentgate remembers under their webhook-id: the write of that answer fails
+      for (const text of ['{"draft_id": ', JSON.stringify({ draft_id: 'other', actor: { id: '1001', name: 'alice' }, decision: 'approve' })]) {
+        const refused = await decisionTo(draftId, text);
+        assert.equal(refused.status, 503, `${text}: ${refused.text}`);
+        assert.equal(JSON.parse(refused.text).error.code, 'database_unavailable');
+      }
+      const id = webhookId();
+      const down = await decisionTo(draftId, approve, id);
+      assert.equal(down.status, 503, down.text);
+
+      await cluster.start();
+      // the forum retries the same message once the database is back
+      const decided = await eventually(async () => {
+        const r = await decisionTo(draftId, approve, id);
+        return r.status === 200 ? r : null;
+      }, { what: 'the retried decision to be answered 200' });
+      assert.equal(JSON.parse(decided.text).state, 'approved');
+      assert.equal(await countRows(database, 'audit_events', `draft_id = '${draftId}' AND action = 'draft.approve'`, pg), 1, 'approved once');
+      // the refusals answered 503 were not remembered: the approval's webhook-id is the only one
+      assert.equal(await countRows(database, 'forum_decision_requests', 'true', pg), 1);
     } finally {
       await srv.stop();
       await cluster.stop('immediate', { ignoreErrors: true });

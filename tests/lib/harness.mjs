@@ -346,7 +346,7 @@ export async function decide(srv, draftId, { decision = 'approve', actor = { id:
     body,
   });
   const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null, text };
+  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : null, text };
 }
 
 /** A valid intake body (CONTRACT §4.1); override parts with `patch`. */

@@ -115,6 +115,11 @@ export function managedServer(started) {
     configFile: started.configFile,
     current: started,
     starts: 1,
+    earlierLogs: '',
+    /** The output of every process this wrapper started, the running one last. */
+    logs() {
+      return server.earlierLogs + (server.current ? server.current.logs() : '');
+    },
     async start() {
       const handle = await spawnServer(server.configFile);
       server.current = handle;
@@ -127,6 +132,7 @@ export function managedServer(started) {
       const handle = server.current;
       server.current = null;
       if (handle) await handle.kill();
+      server.earlierLogs += handle ? handle.logs() : '';
     },
     /** SIGTERM: resolves to {code, signal, ms, logs} once it has exited. */
     async terminate() {
@@ -135,6 +141,7 @@ export function managedServer(started) {
       const started = Date.now();
       handle.child.kill('SIGTERM');
       const info = await handle.exited;
+      server.earlierLogs += handle.logs();
       return { ...info, ms: Date.now() - started, logs: handle.logs() };
     },
     /** SIGTERM, then checks it exited cleanly (and, in sanitized builds, without reports). */
@@ -142,15 +149,36 @@ export function managedServer(started) {
       const handle = server.current;
       server.current = null;
       if (handle) await handle.stop();
+      server.earlierLogs += handle ? handle.logs() : '';
     },
   };
   return server;
 }
 
+/** What a failure report needs of an answer other than 202 or 200: its X-Request-Id and body. */
+function answerDetail(answer) {
+  if (!answer || answer.status === 200 || answer.status === 202) return {};
+  return { requestId: answer.headers?.get('x-request-id') ?? null, text: answer.text };
+}
+
+/**
+ * Answers whose status is not in `allowed`, each with its body and the server's log lines that
+ * carry its request id, then the servers' error lines (a database error is logged without a
+ * request id): the text of an assertion message, so that a failure says what went wrong.
+ */
+export function unexpectedAnswers(results, allowed, server) {
+  const unexpected = results.filter((r) => !allowed.includes(String(r.status)));
+  if (!unexpected.length) return '';
+  const logs = server.logs().split('\n');
+  const answers = unexpected.map((r) => `${r.status} ${r.text ?? ''}\n${logs.filter((l) => r.requestId && l.includes(`rid=${r.requestId}`)).join('\n')}`);
+  return [...answers, 'error lines:', ...logs.filter((l) => / error rid=/.test(l)).slice(-40)].join('\n');
+}
+
 /**
  * Steady intake load: `concurrency` loops each posting a fresh signed post, one at a time, to
  * `target` (anything with url and secret, read at every request so a restarted server is
- * followed). Every answer is recorded: {id, status, draftId, at} (status 0: no answer, the
+ * followed). Every answer is recorded: {id, status, draftId, at, done}, and for an answer other
+ * than 202 its requestId and text (status 0: no answer, the
  * connection failed). `onHeld(draftId)` is called for each 202.
  */
 export function intakeLoad(target, { concurrency = 4, onHeld = () => {}, post = () => samplePost() } = {}) {
@@ -161,8 +189,9 @@ export function intakeLoad(target, { concurrency = 4, onHeld = () => {}, post = 
       const at = Date.now();
       let status = 0;
       let draftId = null;
+      let answer = null;
       try {
-        const answer = await postIntake(target, post(), { id });
+        answer = await postIntake(target, post(), { id });
         status = answer.status;
         if (status === 202) {
           draftId = answer.json?.draft_id ?? null;
@@ -173,7 +202,7 @@ export function intakeLoad(target, { concurrency = 4, onHeld = () => {}, post = 
         // load until it is back (load pacing, not a wait for an event)
         await new Promise((r) => setTimeout(r, 20));
       }
-      load.results.push({ id, status, draftId, at, done: Date.now() });
+      load.results.push({ id, status, draftId, at, done: Date.now(), ...answerDetail(answer) });
     }
   };
   for (let i = 0; i < concurrency; i++) load.loops.push(loop());
@@ -189,7 +218,8 @@ export function intakeLoad(target, { concurrency = 4, onHeld = () => {}, post = 
  * Steady approvals: `concurrency` loops that take held drafts from a queue and approve them
  * through the signed decision API (CONTRACT §4.2). A draft whose decision got no answer or a
  * 503 goes back into the queue; 409 (no longer pending) after such a retry means the first
- * attempt committed. Records {draftId, status} of every attempt; `approved` holds the drafts
+ * attempt committed. Records {draftId, status} of every attempt (requestId and text too when
+ * it was not answered 200); `approved` holds the drafts
  * whose approval was answered 200.
  */
 export function approvalLoad(target, { concurrency = 2 } = {}) {
@@ -210,12 +240,14 @@ export function approvalLoad(target, { concurrency = 2 } = {}) {
         continue;
       }
       let status = 0;
+      let answer = null;
       try {
-        status = (await decide(target, draftId, { actor: { id: '1001', name: 'alice' } })).status;
+        answer = await decide(target, draftId, { actor: { id: '1001', name: 'alice' } });
+        status = answer.status;
       } catch {
         status = 0;
       }
-      load.attempts.push({ draftId, status });
+      load.attempts.push({ draftId, status, ...answerDetail(answer) });
       if (status === 200) load.approved.add(draftId);
       else if (status === 0 || status === 503) {
         // back in the queue, tried again after a short pause: load pacing while the server or
