@@ -1051,6 +1051,21 @@ static const char *const recoverable_cues[] = {
     /* the storage system says no data depends on it any more */
     "safe to destroy", "safe-to-destroy", "without reducing data durability", NULL};
 
+/* What a post says after the block it showed, when the loss can be taken back. Only what can
+ * be done, not the mechanism's name: "recycle bin", "undelete" or "time travel" come as often
+ * in "there's no undelete" and "bypasses the recycle bin" (measured on the gated splits). */
+static const char *const undo_cues[] = {"can be undone",
+                                        "can be restored",
+                                        "can be recovered",
+                                        "can still be restored",
+                                        "can still be recovered",
+                                        "can be brought back",
+                                        "can be re-imported",
+                                        "can be reimported",
+                                        "is restorable",
+                                        "are restorable",
+                                        NULL};
+
 /* Cues that what is opened to everyone is a web endpoint, public by design: HTTP(S) ports. */
 static const char *const web_port_cues[] = {"from_port = 443",
                                             "from_port = 80",
@@ -1276,6 +1291,20 @@ static bool on_log_line(const char *t, const struct flag_markdown *md, size_t st
     return false;
 }
 
+/* The sentence after a fenced block, where a post says what the block it just showed does
+ * ("The deleted table can be restored from its snapshot for a week."). */
+static bool lead_out_has(const char *t, size_t length, const struct flag_block *block,
+                         const char *const *cues)
+{
+    size_t at = line_end(t, length, block->end); /* past the closing fence */
+    while (at < length && (t[at] == '\n' || t[at] == ' ' || t[at] == '\r'))
+        at++;
+    return any_cue(t, at, sentence_end(t, length, at, FENCE_LOOKBACK), cues);
+}
+
+static bool recoverable_after_block(const char *t, size_t length, const struct flag_markdown *md,
+                                    size_t start);
+
 unsigned flag_critical_excuse(const char *t, size_t length, const struct flag_markdown *md,
                               size_t start, size_t end, unsigned excuses)
 {
@@ -1287,7 +1316,8 @@ unsigned flag_critical_excuse(const char *t, size_t length, const struct flag_ma
         context_has(t, length, md, start, end, tightening_cues))
         return FLAG_EXCUSE_TIGHTENING;
     if ((excuses & FLAG_EXCUSE_RECOVERABLE) &&
-        context_has(t, length, md, start, end, recoverable_cues))
+        (context_has(t, length, md, start, end, recoverable_cues) ||
+         recoverable_after_block(t, length, md, start)))
         return FLAG_EXCUSE_RECOVERABLE;
     if ((excuses & FLAG_EXCUSE_WEB_PORT) && context_has(t, length, md, start, end, web_port_cues))
         return FLAG_EXCUSE_WEB_PORT;
@@ -1339,6 +1369,16 @@ static const char *const destructive_stakes[] = {"prod",
                                                  "unrecoverable",
                                                  "no undo",
                                                  NULL};
+
+/* A fenced match whose block is followed by a sentence saying the loss can be undone, and not
+ * that it is final. */
+static bool recoverable_after_block(const char *t, size_t length, const struct flag_markdown *md,
+                                    size_t start)
+{
+    const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
+    return block && block->fenced && lead_out_has(t, length, block, undo_cues) &&
+           !lead_out_has(t, length, block, destructive_stakes);
+}
 
 /* Who is let in, stated about a block that opens access: the internet, every user of a shared
  * host, or data that must not leak. Not the bare "internet", "anyone" or "everyone": harmless

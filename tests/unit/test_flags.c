@@ -864,6 +864,20 @@ START_TEST(test_recoverable_loss_and_web_ports_are_not_critical)
 {
     assert_severity_with(DROP_RULE, "Only after a backup, run `DROP TABLE orders_old` in prod.",
                          "destructive.t_drop", "warning");
+    /* the sentence after the block says the loss can be undone, and not that it is final */
+    assert_severity_with(DROP_RULE,
+                         "```sql\nDROP TABLE orders_old;\n```\n\nThe table can be restored from "
+                         "its snapshot for a week.\n",
+                         "destructive.t_drop", "warning");
+    assert_severity_with(DROP_RULE,
+                         "```sql\nDROP TABLE orders_old;\n```\n\nIt can be restored for a week, "
+                         "then it is gone permanently.\n",
+                         "destructive.t_drop", "critical");
+    /* a mechanism named in the negative is no way back */
+    assert_severity_with(DROP_RULE,
+                         "```sql\nDROP TABLE orders_old;\n```\n\nWith FORCE it skips the recycle "
+                         "bin, and there is no undelete.\n",
+                         "destructive.t_drop", "critical");
     const char *rule = "[access.t_any]\nseverity = critical\nmessage = Open.\n"
                        "pattern = (?<value>0\\.0\\.0\\.0/0)\nmatch = 0.0.0.0/0\n";
     /* the port three lines above, in the same stanza */
