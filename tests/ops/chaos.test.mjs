@@ -12,6 +12,9 @@
 // 2. SIGTERM: in the middle of the same load, `serve` gets SIGTERM. It exits 0, every 202 is
 //    stored, every approval is delivered after a restart, and nothing is delivered twice (not
 //    even as a retry: the delivery in progress was finished, not cut).
+// Intake may answer only 202 or 503 (or nothing, while serve is down), decisions only 200, 409
+// or 503: any other answer fails the test with its body, the log lines of its X-Request-Id and
+// the servers' error lines.
 // Prints the counts. CHAOS_STEP (default 40): 202s between two kills.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
