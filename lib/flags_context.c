@@ -1291,15 +1291,15 @@ static bool on_log_line(const char *t, const struct flag_markdown *md, size_t st
     return false;
 }
 
-/* The sentence after a fenced block, where a post says what the block it just showed does
- * ("The deleted table can be restored from its snapshot for a week."). */
-static bool lead_out_has(const char *t, size_t length, const struct flag_block *block,
-                         const char *const *cues)
+/* The sentence after a fenced block, [*from, return), where a post says what the block it just
+ * showed does ("The deleted table can be restored from its snapshot for a week."). */
+static size_t lead_out(const char *t, size_t length, const struct flag_block *block, size_t *from)
 {
     size_t at = line_end(t, length, block->end); /* past the closing fence */
     while (at < length && (t[at] == '\n' || t[at] == ' ' || t[at] == '\r'))
         at++;
-    return any_cue(t, at, sentence_end(t, length, at, FENCE_LOOKBACK), cues);
+    *from = at;
+    return sentence_end(t, length, at, FENCE_LOOKBACK);
 }
 
 static bool recoverable_after_block(const char *t, size_t length, const struct flag_markdown *md,
@@ -1376,8 +1376,12 @@ static bool recoverable_after_block(const char *t, size_t length, const struct f
                                     size_t start)
 {
     const struct flag_block *block = md ? flag_markdown_find(md, start) : NULL;
-    return block && block->fenced && lead_out_has(t, length, block, undo_cues) &&
-           !lead_out_has(t, length, block, destructive_stakes);
+    size_t from, to;
+
+    if (!block || !block->fenced)
+        return false;
+    to = lead_out(t, length, block, &from);
+    return any_cue(t, from, to, undo_cues) && !any_cue(t, from, to, destructive_stakes);
 }
 
 /* Who is let in, stated about a block that opens access: the internet, every user of a shared

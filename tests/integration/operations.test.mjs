@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   BIN, conninfo, countRows, createDatabase, ensureRoles, eventually, newSecret, postIntake, psql,
-  runCli, samplePost, sign, spawnServer, sqlOutcome, startPrivateCluster, startServer, tmpdir, webhookId, writeConfig,
+  postDecision, runCli, samplePost, spawnServer, sqlOutcome, startPrivateCluster, startServer, tmpdir, webhookId, writeConfig,
 } from '../lib/harness.mjs';
 import { psqlSession } from '../lib/psql_session.mjs';
 
@@ -80,14 +80,6 @@ describe('database outage', () => {
     // PostgreSQL is gone, so each decision below fails on its first statement, as a decision
     // does when the database dies between two requests.
     const { cluster, pg, database, srv } = await serverOnPrivateCluster(1);
-    const decisionTo = (draftId, text, id = webhookId()) => {
-      const ts = Math.floor(Date.now() / 1000);
-      return fetch(`${srv.url}/v1/forums/eng/drafts/${draftId}/decision`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(srv.secret, id, ts, text) },
-        body: text,
-      }).then(async (res) => ({ status: res.status, text: await res.text() }));
-    };
     try {
       const held = await postIntake(srv, samplePost());
       assert.equal(held.status, 202, held.text);
@@ -96,18 +88,18 @@ describe('database outage', () => {
       await cluster.stop('immediate');
       // refusals agentgate remembers under their webhook-id: the write of that answer fails
       for (const text of ['{"draft_id": ', JSON.stringify({ draft_id: 'other', actor: { id: '1001', name: 'alice' }, decision: 'approve' })]) {
-        const refused = await decisionTo(draftId, text);
+        const refused = await postDecision(srv, draftId, text);
         assert.equal(refused.status, 503, `${text}: ${refused.text}`);
         assert.equal(JSON.parse(refused.text).error.code, 'database_unavailable');
       }
       const id = webhookId();
-      const down = await decisionTo(draftId, approve, id);
+      const down = await postDecision(srv, draftId, approve, { id });
       assert.equal(down.status, 503, down.text);
 
       await cluster.start();
       // the forum retries the same message once the database is back
       const decided = await eventually(async () => {
-        const r = await decisionTo(draftId, approve, id);
+        const r = await postDecision(srv, draftId, approve, { id });
         return r.status === 200 ? r : null;
       }, { what: 'the retried decision to be answered 200' });
       assert.equal(JSON.parse(decided.text).state, 'approved');

@@ -337,8 +337,11 @@ export function webhookId() {
 
 /** Decides a draft through the forum's signed decision API (CONTRACT §4.2). */
 export async function decide(srv, draftId, { decision = 'approve', actor = { id: '1001', name: 'alice' }, reason, flags = [] } = {}) {
-  const body = JSON.stringify({ draft_id: draftId, actor, decision, reason, acknowledged_flags: flags });
-  const id = webhookId();
+  return postDecision(srv, draftId, JSON.stringify({ draft_id: draftId, actor, decision, reason, acknowledged_flags: flags }));
+}
+
+/** Sends `body` (any text, valid JSON or not) as a signed decision on draftId (CONTRACT §4.2). */
+export async function postDecision(srv, draftId, body, { id = webhookId() } = {}) {
   const ts = Math.floor(Date.now() / 1000);
   const res = await httpFetch(`${srv.url}/v1/forums/eng/drafts/${draftId}/decision`, {
     method: 'POST',
@@ -346,7 +349,13 @@ export async function decide(srv, draftId, { decision = 'approve', actor = { id:
     body,
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : null, text };
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, headers: res.headers, json, text };
 }
 
 /** A valid intake body (CONTRACT §4.1); override parts with `patch`. */
