@@ -1464,15 +1464,35 @@ static const char *const spared_cues[] = {"isn't touched",
                                           "stay as they are",
                                           NULL};
 
-/* True when one of the stake `cues` occurs in [from, to) in a sentence that does not say the
- * stake is spared: "Production isn't touched" names production only to rule it out. */
-static bool any_stake(const char *t, size_t length, size_t from, size_t to, const char *const *cues)
+/* The end of the first stake in [from, to): one of the built-in `cues` (not "never" stating a
+ * fact), or else one of a rule's own `words`; 0 for none. */
+static size_t next_stake(const char *t, size_t from, size_t to, const char *const *cues,
+                         const struct flag_text_list *words)
 {
-    for (size_t end; (end = next_cue(t, from, to, cues)) != 0; from = end)
+    if (cues)
+        return next_cue(t, from, to, cues);
+    if (from >= to || words->count == 0)
+        return 0;
+    return words_scan(t, from, to, (const char *const *)words->items, words->count, false);
+}
+
+/* True when a stake (`cues`, or when NULL the rule's `words`) occurs in [from, to) in a
+ * sentence that does not say the stake is spared: "Production isn't touched" names production
+ * only to rule it out. */
+static bool any_stake(const char *t, size_t length, size_t from, size_t to, const char *const *cues,
+                      const struct flag_text_list *words)
+{
+    for (size_t end; (end = next_stake(t, from, to, cues, words)) != 0; from = end)
         if (!any_cue(t, sentence_start(t, end, ADVICE_LOOKBACK),
                      sentence_end(t, length, end, ADVICE_LOOKBACK), spared_cues))
             return true;
     return false;
+}
+
+bool flag_stake_words_in(const char *t, size_t length, size_t from, size_t to,
+                         const struct flag_text_list *words)
+{
+    return any_stake(t, length, from, to, NULL, words);
 }
 
 /* True when a fence ("```" or "~~~") starts at `at`. */
@@ -1508,9 +1528,9 @@ static bool frame_has(const char *t, size_t length, const struct flag_block *blo
         }
     }
     for (size_t i = 0; i < n; i++) {
-        if (cues && any_stake(t, length, ranges[i][0], ranges[i][1], cues))
+        if (cues && any_stake(t, length, ranges[i][0], ranges[i][1], cues, NULL))
             return true;
-        if (words && words->count > 0 && flag_words_in(t, ranges[i][0], ranges[i][1], words))
+        if (words && any_stake(t, length, ranges[i][0], ranges[i][1], NULL, words))
             return true;
     }
     return false;

@@ -1104,7 +1104,7 @@ static enum flag_severity judge(struct scan *s, const struct raw_match *m, size_
                 flag_words_last(s->text, from, m->start, &r->near))
             return FLAG_NONE;
         if (r->critical_near.count > 0 && severity >= FLAG_WARNING &&
-            flag_words_in(s->text, from, to, &r->critical_near))
+            flag_stake_words_in(s->text, s->length, from, to, &r->critical_near))
             severity = FLAG_CRITICAL;
     }
     const struct flag_markdown *md = NULL;

@@ -215,6 +215,10 @@ enum flag_path_kind flag_path_classify(const char *value, size_t length);
 /* True when a lower-case word of `words` occurs (ASCII case-insensitively, at word
  * boundaries) in text[from, to). */
 bool flag_words_in(const char *text, size_t from, size_t to, const struct flag_text_list *words);
+/* flag_words_in, skipping a word whose sentence says its stake is spared ("production isn't
+ * touched", "the shared volume is unaffected"), as the built-in stake cues do. */
+bool flag_stake_words_in(const char *text, size_t length, size_t from, size_t to,
+                         const struct flag_text_list *words);
 /* Whether text[0, length) is one of the sorted lower-case `words`, ignoring ASCII case. A
  * value_in word is at most FLAG_VALUE_IN_WORD_MAX bytes (the rule parser refuses longer). */
 enum { FLAG_VALUE_IN_WORD_MAX = 255 };

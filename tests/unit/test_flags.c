@@ -1022,6 +1022,21 @@ START_TEST(test_stakes_stated_around_a_block_raise_it)
     char rule[256];
     snprintf(rule, sizeof rule, "%scritical_near = internet\n", open);
     assert_severity_with(rule, yaml, "access.t_open", "critical");
+    /* a rule's own critical words are read like the built-in stakes: not in a sentence that
+     * says the thing is spared, around the block or next to the match */
+    const char *wipe = "[destructive.t_wipe]\nseverity = warning\nmessage = Wipes.\n"
+                       "pattern = wipe --all\ncritical_near = vault\nnear_bytes = 40\n"
+                       "match = wipe --all\n";
+    assert_severity_with(wipe,
+                         "Clear the runner:\n\n```sh\nwipe --all\n```\n\nThe vault goes too.\n",
+                         "destructive.t_wipe", "critical");
+    assert_severity_with(wipe,
+                         "Clear the runner:\n\n```sh\nwipe --all\n```\n\nThe vault is untouched.\n",
+                         "destructive.t_wipe", "warning");
+    assert_severity_with(wipe, "Run `wipe --all` on the vault host.", "destructive.t_wipe",
+                         "critical");
+    assert_severity_with(wipe, "Run `wipe --all`; the vault isn't affected.", "destructive.t_wipe",
+                         "warning");
 }
 END_TEST
 
